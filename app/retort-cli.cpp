@@ -1,0 +1,514 @@
+// retort-cli: the headless entry point. Parses the command line, wires retort_core together,
+// prints results on stdout and progress and errors on stderr. Exit: 0 ok, 1 a run failed or was
+// cancelled, 2 bad usage or an invalid spec/project.
+
+#include "environment.h"
+#include "experimentspec.h"
+#include "projectstore.h"
+#include "runner.h"
+#include "specvalidator.h"
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <unistd.h>
+
+using namespace retort;
+
+namespace {
+
+std::atomic<bool> g_cancel{false};
+
+extern "C" void onSignal(int sig) {
+    if (g_cancel.load()) {  // a second Ctrl-C: stop at once
+        std::signal(sig, SIG_DFL);
+        std::raise(sig);
+        return;
+    }
+    g_cancel.store(true);
+}
+
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+/// The parsed command line: a command, positionals and --options.
+struct Args {
+    std::string command;
+    std::vector<std::string> positional;
+    std::map<std::string, std::string> options;
+    std::set<std::string> flags;
+
+    bool has(const std::string& f) const { return flags.count(f) > 0; }
+    std::string option(const std::string& k, const std::string& def = {}) const {
+        auto it = options.find(k);
+        return it == options.end() ? def : it->second;
+    }
+    std::string required(const std::string& k) const {
+        auto it = options.find(k);
+        if (it == options.end() || it->second.empty()) throw UsageError("missing --" + k);
+        return it->second;
+    }
+};
+
+const std::set<std::string> kFlags = {"json", "help", "version"};
+const std::set<std::string> kValued = {"project", "threads", "device", "format", "out"};
+
+Args parse(int argc, char** argv) {
+    Args a;
+    for (int i = 1; i < argc; ++i) {
+        std::string s = argv[i];
+        if (s == "-h") s = "--help";
+        if (s.rfind("--", 0) == 0 && s.size() > 2) {
+            std::string k = s.substr(2), v;
+            const auto eq = k.find('=');
+            if (eq != std::string::npos) {
+                v = k.substr(eq + 1);
+                k = k.substr(0, eq);
+            }
+            if (kFlags.count(k)) {
+                if (eq != std::string::npos) throw UsageError("--" + k + " takes no value");
+                a.flags.insert(k);
+            } else if (kValued.count(k)) {
+                if (eq == std::string::npos) {
+                    if (i + 1 >= argc) throw UsageError("--" + k + " needs a value");
+                    v = argv[++i];
+                }
+                a.options[k] = v;
+            } else {
+                throw UsageError("unknown option --" + k);
+            }
+        } else if (a.command.empty()) {
+            a.command = s;
+        } else {
+            a.positional.push_back(s);
+        }
+    }
+    return a;
+}
+
+const char* kUsage =
+    "usage: retort-cli COMMAND [ARGS] [OPTIONS]\n"
+    "\n"
+    "Neural-network compression experiments: distillation, pruning, quantization.\n"
+    "\n"
+    "commands:\n"
+    "  run SPEC.json --project P.retort [--json]   run every point of the spec's sweep into the project\n"
+    "  validate SPEC.json [--project P.retort]     check a spec and print its runs; trains nothing\n"
+    "  list --project P.retort [--json]            the project's runs with status and results\n"
+    "  show RUN --project P.retort [--json]        one run: spec, per-epoch metrics, results\n"
+    "  export --project P.retort --format csv|json --out FILE\n"
+    "                                              every run's spec values and results, a row per run\n"
+    "  report, export-model, resume                not available yet in this build\n"
+    "\n"
+    "options:\n"
+    "  --threads N     intra-op CPU threads (0: every core); overrides the spec\n"
+    "  --device D      auto | cpu | cuda | cuda:N; overrides the spec\n"
+    "  --json          print one JSON document on stdout\n"
+    "  --help, --version\n"
+    "\n"
+    "exit status: 0 success, 1 a run failed or was cancelled, 2 bad usage or invalid spec/project\n";
+
+std::string commandHelp(const std::string& c) {
+    if (c == "run")
+        return "usage: retort-cli run SPEC.json --project P.retort [--json] [--threads N] [--device D]\n"
+               "Validates the spec, expands its sweep and runs every point into the project (created if\n"
+               "needed). Progress goes to stderr; results to stdout. Ctrl-C cancels the run in progress.\n";
+    if (c == "validate")
+        return "usage: retort-cli validate SPEC.json [--project P.retort] [--json]\n"
+               "Checks the spec (keys, types, ranges, data files, shapes) and lists its sweep points.\n";
+    if (c == "list") return "usage: retort-cli list --project P.retort [--json]\n";
+    if (c == "show") return "usage: retort-cli show RUN --project P.retort [--json]\n";
+    if (c == "export") return "usage: retort-cli export --project P.retort --format csv|json --out FILE\n";
+    return kUsage;
+}
+
+// ---------------------------------------------------------------- formatting
+
+std::string num(const Json& v, int precision = 4) {
+    if (v.is_null()) return "-";
+    if (v.is_number_integer() || v.is_number_unsigned()) return std::to_string(v.get<int64_t>());
+    if (v.is_number()) {
+        std::ostringstream os;
+        os << std::fixed << std::setprecision(precision) << v.get<double>();
+        return os.str();
+    }
+    return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+std::string result(const RunRecord& r, const char* key, int precision = 4) {
+    return r.results.contains(key) ? num(r.results[key], precision) : "-";
+}
+
+void printTable(const std::vector<RunRecord>& runs, std::ostream& out) {
+    const std::vector<std::string> head = {"id",     "status",  "name",     "test_acc", "teacher_acc", "params",
+                                           "nonzero", "size_B", "compr_B", "ratio",    "latency_ms"};
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& r : runs)
+        rows.push_back({std::to_string(r.id), r.status, r.name, result(r, "test_accuracy"),
+                        result(r, "teacher_test_accuracy"), result(r, "param_count"), result(r, "nonzero_params"),
+                        result(r, "size_bytes"), result(r, "compressed_size_bytes"), result(r, "compression_ratio", 2),
+                        result(r, "latency_ms", 3)});
+    std::vector<size_t> w(head.size());
+    for (size_t c = 0; c < head.size(); ++c) {
+        w[c] = head[c].size();
+        for (const auto& row : rows) w[c] = std::max(w[c], row[c].size());
+    }
+    auto line = [&](const std::vector<std::string>& cells) {
+        for (size_t c = 0; c < cells.size(); ++c) {
+            const bool left = c == 1 || c == 2;
+            out << (c ? "  " : "") << (left ? std::left : std::right) << std::setw(static_cast<int>(w[c])) << cells[c];
+        }
+        out << "\n";
+    };
+    line(head);
+    for (const auto& row : rows) line(row);
+}
+
+Json runJson(const RunRecord& r) {
+    Json j = {{"id", r.id}, {"name", r.name}, {"status", r.status}, {"params", r.params}, {"results", r.results}};
+    if (!r.error.empty()) j["error"] = r.error;
+    return j;
+}
+
+Json runsJson(const std::string& project, const std::vector<RunRecord>& runs) {
+    Json j = {{"project", project}, {"runs", Json::array()}};
+    for (const auto& r : runs) j["runs"].push_back(runJson(r));
+    return j;
+}
+
+std::string csvCell(const std::string& s) {
+    if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+    std::string q = "\"";
+    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return q + "\"";
+}
+
+// ---------------------------------------------------------------- progress
+
+class ProgressPrinter {
+public:
+    explicit ProgressPrinter(size_t runs) : m_runs(runs), m_tty(isatty(STDERR_FILENO)) {}
+    void setRun(size_t index) { m_index = index; }
+    void operator()(const Progress& p) {
+        const std::string prefix = "[run " + std::to_string(m_index + 1) + "/" + std::to_string(m_runs) + "] ";
+        if (p.kind == Progress::Kind::Message) {
+            clear();
+            std::cerr << prefix << p.message << "\n";
+        } else if (p.kind == Progress::Kind::Batch && m_tty) {
+            const int width = 24;
+            const double frac = double(p.batch) / double(std::max<int64_t>(1, p.batches));
+            const int fill = static_cast<int>(frac * width);
+            std::ostringstream os;
+            os << "\r" << prefix << p.stage << " epoch " << p.epoch << "/" << p.epochs << " ["
+               << std::string(static_cast<size_t>(fill), '#') << std::string(static_cast<size_t>(width - fill), '.')
+               << "] " << std::setw(3) << static_cast<int>(frac * 100) << "% loss " << std::fixed
+               << std::setprecision(4) << p.loss << " eta " << static_cast<int>(p.eta_s) << "s\033[K";
+            std::cerr << os.str() << std::flush;
+            m_dirty = true;
+        } else if (p.kind == Progress::Kind::Epoch) {
+            clear();
+            std::ostringstream os;
+            os << prefix << p.stage << " epoch " << p.epoch << "/" << p.epochs << std::fixed << std::setprecision(4);
+            for (const char* k : {"train_loss", "val_accuracy", "sparsity"})
+                if (p.metrics.count(k)) os << " " << k << " " << p.metrics.at(k);
+            if (p.metrics.count("epoch_seconds")) os << std::setprecision(1) << " (" << p.metrics.at("epoch_seconds") << " s)";
+            std::cerr << os.str() << "\n";
+        }
+    }
+    void clear() {
+        if (m_dirty) std::cerr << "\r\033[K";
+        m_dirty = false;
+    }
+
+private:
+    size_t m_runs, m_index = 0;
+    bool m_tty, m_dirty = false;
+};
+
+// ---------------------------------------------------------------- commands
+
+Json readSpecFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw SpecError({{"", path + ": cannot read the spec file"}});
+    std::stringstream ss;
+    ss << in.rdbuf();
+    try {
+        return Json::parse(ss.str());
+    } catch (const Json::parse_error& e) {
+        throw SpecError({{"", path + ": not valid JSON (" + std::string(e.what()) + ")"}});
+    }
+}
+
+void applyOverrides(const Args& a, Json& spec) {
+    if (a.options.count("threads")) {
+        try {
+            size_t used = 0;
+            const long long t = std::stoll(a.option("threads"), &used);
+            if (used != a.option("threads").size()) throw std::invalid_argument("");
+            spec["threads"] = t;
+        } catch (const std::exception&) {
+            throw UsageError("--threads must be an integer");
+        }
+    }
+    if (a.options.count("device")) spec["device"] = a.option("device");
+}
+
+int64_t runIdArg(const Args& a) {
+    if (a.positional.size() != 1) throw UsageError("expected one RUN id");
+    try {
+        size_t used = 0;
+        const long long id = std::stoll(a.positional[0], &used);
+        if (used == a.positional[0].size() && id > 0) return id;
+    } catch (const std::exception&) {
+    }
+    throw UsageError("RUN must be a run id (a positive integer), not '" + a.positional[0] + "'");
+}
+
+int cmdValidate(const Args& a) {
+    if (a.positional.size() != 1) throw UsageError("expected one SPEC.json");
+    Json spec = readSpecFile(a.positional[0]);
+    applyOverrides(a, spec);
+    std::unique_ptr<ProjectStore> store;
+    if (a.options.count("project")) store = std::make_unique<ProjectStore>(a.option("project"), ProjectStore::Access::ReadOnly);
+    SpecValidator validator(store.get());
+    auto points = validator.plan(spec);
+    if (a.has("json")) {
+        Json j = {{"valid", true}, {"runs", Json::array()}};
+        for (const auto& p : points) j["runs"].push_back({{"name", p.name}, {"params", p.params}});
+        std::cout << j.dump(2) << "\n";
+    } else {
+        std::cout << a.positional[0] << ": valid, " << points.size() << " run" << (points.size() == 1 ? "" : "s") << "\n";
+        for (const auto& p : points) std::cout << "  " << p.name << "\n";
+    }
+    return 0;
+}
+
+int cmdRun(const Args& a) {
+    if (a.positional.size() != 1) throw UsageError("expected one SPEC.json");
+    const std::string project = a.required("project");
+    Json spec = readSpecFile(a.positional[0]);
+    applyOverrides(a, spec);
+    ProjectStore store(project);
+    if (store.recoveredRuns() > 0)
+        std::cerr << project << ": " << store.recoveredRuns() << " run(s) left running by a stopped process are now interrupted\n";
+    SpecValidator validator(&store);
+    const auto points = validator.plan(spec);
+
+    std::vector<int64_t> ids;
+    for (const auto& p : points) ids.push_back(store.createRun(p.name, p.spec.toJson(), p.params));
+
+    struct sigaction sa {};
+    sa.sa_handler = onSignal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+
+    ProgressPrinter printer(points.size());
+    Runner runner(store, [&](const Progress& p) { printer(p); }, &g_cancel);
+    bool allOk = true;
+    for (size_t i = 0; i < points.size(); ++i) {
+        if (g_cancel.load()) {
+            store.setStatus(ids[i], "cancelled", "not started: the sweep was cancelled");
+            allOk = false;
+            continue;
+        }
+        printer.setRun(i);
+        std::cerr << "[run " << i + 1 << "/" << points.size() << "] " << points[i].name << " (id " << ids[i] << ")\n";
+        RunOutcome o = runner.run(ids[i], points[i].spec);
+        printer.clear();
+        if (o.status != "completed") {
+            allOk = false;
+            std::cerr << "[run " << i + 1 << "/" << points.size() << "] " << o.status << ": " << o.error << "\n";
+        } else {
+            std::cerr << "[run " << i + 1 << "/" << points.size() << "] completed: test accuracy " << std::fixed
+                      << std::setprecision(4) << o.results.value("test_accuracy", 0.0) << ", "
+                      << o.results.value("compressed_size_bytes", int64_t(0)) << " bytes compressed\n";
+        }
+    }
+    std::vector<RunRecord> done;
+    for (int64_t id : ids) done.push_back(*store.run(id));
+    if (a.has("json")) std::cout << runsJson(project, done).dump(2) << "\n";
+    else printTable(done, std::cout);
+    return allOk ? 0 : 1;
+}
+
+int cmdList(const Args& a) {
+    if (!a.positional.empty()) throw UsageError("list takes no arguments");
+    const std::string project = a.required("project");
+    ProjectStore store(project, ProjectStore::Access::ReadOnly);
+    auto runs = store.runs();
+    if (a.has("json")) std::cout << runsJson(project, runs).dump(2) << "\n";
+    else printTable(runs, std::cout);
+    return 0;
+}
+
+int cmdShow(const Args& a) {
+    const int64_t id = runIdArg(a);
+    const std::string project = a.required("project");
+    ProjectStore store(project, ProjectStore::Access::ReadOnly);
+    auto r = store.run(id);
+    if (!r) throw UsageError(project + ": no run " + std::to_string(id));
+    auto metrics = store.metrics(id);
+    auto layers = store.layers(id);
+    if (a.has("json")) {
+        Json j = runJson(*r);
+        j["spec"] = r->spec;
+        j["environment"] = r->environment;
+        j["created_at"] = r->created_at;
+        j["started_at"] = r->started_at;
+        j["finished_at"] = r->finished_at;
+        j["metrics"] = Json::array();
+        for (const auto& m : metrics) j["metrics"].push_back({{"epoch", m.epoch}, {"name", m.name}, {"value", m.value}});
+        j["layers"] = Json::array();
+        for (const auto& l : layers)
+            j["layers"].push_back({{"layer", l.layer}, {"numel", l.numel}, {"nonzero", l.nonzero},
+                                   {"sparsity", l.numel ? 1.0 - double(l.nonzero) / double(l.numel) : 0.0}});
+        std::cout << j.dump(2) << "\n";
+        return 0;
+    }
+    std::cout << "run " << r->id << ": " << r->name << "\n"
+              << "status: " << r->status << (r->error.empty() ? "" : " (" + r->error + ")") << "\n"
+              << "created " << r->created_at << ", started " << (r->started_at.empty() ? "-" : r->started_at)
+              << ", finished " << (r->finished_at.empty() ? "-" : r->finished_at) << "\n";
+    if (!r->params.empty()) std::cout << "params: " << r->params.dump() << "\n";
+    std::cout << "\nspec:\n" << r->spec.dump(2) << "\n";
+    // Per-epoch metrics as a table: one row per epoch, one column per metric.
+    std::map<int64_t, std::map<std::string, double>> byEpoch;
+    std::set<std::string> names;
+    for (const auto& m : metrics) {
+        byEpoch[m.epoch][m.name] = m.value;
+        names.insert(m.name);
+    }
+    if (!byEpoch.empty()) {
+        std::cout << "\nmetrics:\n" << std::setw(5) << "epoch";
+        for (const auto& n : names) std::cout << "  " << std::setw(static_cast<int>(std::max<size_t>(n.size(), 8))) << n;
+        std::cout << "\n";
+        for (const auto& [e, vals] : byEpoch) {
+            std::cout << std::setw(5) << e;
+            for (const auto& n : names)
+                std::cout << "  " << std::setw(static_cast<int>(std::max<size_t>(n.size(), 8)))
+                          << (vals.count(n) ? num(vals.at(n)) : "-");
+            std::cout << "\n";
+        }
+    }
+    if (!r->results.empty()) {
+        std::cout << "\nresults:\n";
+        for (auto it = r->results.begin(); it != r->results.end(); ++it)
+            if (!it.value().is_object() && !it.value().is_array())
+                std::cout << "  " << std::left << std::setw(28) << it.key() << std::right << num(it.value()) << "\n";
+    }
+    if (!layers.empty()) {
+        std::cout << "\nlayers:\n";
+        for (const auto& l : layers)
+            std::cout << "  " << std::left << std::setw(24) << l.layer << std::right << std::setw(10) << l.numel
+                      << " weights  " << std::setw(10) << l.nonzero << " nonzero  sparsity " << std::fixed
+                      << std::setprecision(4) << (l.numel ? 1.0 - double(l.nonzero) / double(l.numel) : 0.0) << "\n";
+    }
+    if (!r->environment.empty()) std::cout << "\nenvironment:\n" << r->environment.dump(2) << "\n";
+    return 0;
+}
+
+int cmdExport(const Args& a) {
+    if (!a.positional.empty()) throw UsageError("export takes no arguments");
+    const std::string project = a.required("project");
+    const std::string format = a.required("format");
+    const std::string out = a.required("out");
+    if (format != "csv" && format != "json") throw UsageError("--format must be csv or json");
+    ProjectStore store(project, ProjectStore::Access::ReadOnly);
+    const auto runs = store.runs();
+    std::ostringstream os;
+    if (format == "json") {
+        os << runsJson(project, runs).dump(2) << "\n";
+    } else {
+        std::set<std::string> params, results;
+        for (const auto& r : runs) {
+            for (auto it = r.params.begin(); it != r.params.end(); ++it) params.insert(it.key());
+            for (auto it = r.results.begin(); it != r.results.end(); ++it)
+                if (!it.value().is_object() && !it.value().is_array()) results.insert(it.key());
+        }
+        os << "id,name,status";
+        for (const auto& p : params) os << "," << csvCell(p);
+        for (const auto& k : results) os << "," << csvCell(k);
+        os << ",error\n";
+        for (const auto& r : runs) {
+            os << r.id << "," << csvCell(r.name) << "," << r.status;
+            for (const auto& p : params) os << "," << (r.params.contains(p) ? csvCell(formatValue(r.params[p])) : "");
+            for (const auto& k : results) {
+                const Json& v = r.results.contains(k) ? r.results[k] : Json();
+                os << "," << (v.is_null() ? "" : csvCell(v.is_string() ? v.get<std::string>() : v.dump()));
+            }
+            os << "," << csvCell(r.error) << "\n";
+        }
+    }
+    // Write beside the target and rename: a failed export never leaves half a file.
+    const std::string tmp = out + ".tmp-" + std::to_string(getpid());
+    {
+        std::ofstream f(tmp, std::ios::binary);
+        if (!f) throw UsageError(out + ": cannot write");
+        f << os.str();
+        if (!f.flush()) throw UsageError(out + ": write failed");
+    }
+    if (std::rename(tmp.c_str(), out.c_str()) != 0) {
+        std::remove(tmp.c_str());
+        throw UsageError(out + ": cannot write");
+    }
+    std::cerr << "wrote " << runs.size() << " run(s) to " << out << "\n";
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        Args a = parse(argc, argv);
+        if (a.command.empty()) {
+            if (a.has("version")) {
+                std::cout << "retort-cli " << versionString().substr(7) << "\n";
+                return 0;
+            }
+            if (a.has("help")) {
+                std::cout << kUsage;
+                return 0;
+            }
+            std::cerr << kUsage;
+            return 2;
+        }
+        if (a.has("help")) {
+            std::cout << commandHelp(a.command);
+            return 0;
+        }
+        if (a.has("version")) {
+            std::cout << "retort-cli " << versionString().substr(7) << "\n";
+            return 0;
+        }
+        if (a.command == "run") return cmdRun(a);
+        if (a.command == "validate") return cmdValidate(a);
+        if (a.command == "list") return cmdList(a);
+        if (a.command == "show") return cmdShow(a);
+        if (a.command == "export") return cmdExport(a);
+        if (a.command == "report" || a.command == "export-model" || a.command == "resume") {
+            std::cerr << "retort-cli " << a.command << ": not available in this build yet\n";
+            return 2;
+        }
+        throw UsageError("unknown command '" + a.command + "' (see retort-cli --help)");
+    } catch (const SpecError& e) {
+        for (const auto& i : e.issues()) std::cerr << "error: " << (i.key.empty() ? "" : i.key + ": ") << i.message << "\n";
+        return 2;
+    } catch (const UsageError& e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return 2;
+    } catch (const StoreError& e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return 2;
+    }
+}

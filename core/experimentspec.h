@@ -1,0 +1,153 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace retort {
+
+using Json = nlohmann::json;
+
+/// One problem found in a spec: the dotted key it concerns and what is wrong with it.
+struct SpecIssue {
+    std::string key;      ///< dotted key, e.g. "distill.temperature"; "" for the whole spec
+    std::string message;  ///< what is wrong, in words a user can act on
+};
+
+/// Thrown when a spec cannot be used; carries every problem found, not just the first.
+class SpecError : public std::runtime_error {
+public:
+    explicit SpecError(std::vector<SpecIssue> issues);
+    const std::vector<SpecIssue>& issues() const { return m_issues; }
+
+private:
+    std::vector<SpecIssue> m_issues;
+};
+
+/// Where the samples come from and how they are prepared.
+struct DataOptions {
+    std::string format = "idx";  ///< idx | csv | synthetic
+    std::string path = "/usr/share/datasets/fashion-mnist";  ///< folder holding the files
+    double validation_fraction = 0.1;  ///< share of the training set held out for validation
+    int64_t limit_train = 0;   ///< use at most this many training samples (0: all)
+    int64_t limit_test = 0;    ///< use at most this many test samples (0: all)
+    std::string normalize = "auto";  ///< auto | global | per_feature | none
+    int64_t label_column = 0;  ///< csv: index of the label column
+    std::string header = "auto";  ///< csv: auto | yes | no
+    std::vector<int64_t> shape;   ///< csv: reshape features (e.g. [1,28,28]); synthetic: sample shape
+    int64_t classes = 0;          ///< synthetic: class count (0: 10); csv: 0 infers it from labels
+    int64_t train_samples = 2000;  ///< synthetic: training samples
+    int64_t test_samples = 500;    ///< synthetic: test samples
+    double noise = 1.0;            ///< synthetic: noise standard deviation around class prototypes
+};
+
+/// How a model is optimized.
+struct TrainOptions {
+    int64_t epochs = 10;              ///< passes over the training set
+    int64_t batch_size = 128;         ///< samples per optimizer step
+    std::string optimizer = "adam";   ///< adam | adamw | sgd
+    double lr = 1e-3;                 ///< learning rate
+    double momentum = 0.9;            ///< sgd momentum
+    double weight_decay = 0.0;        ///< L2 penalty (decoupled for adamw)
+    std::string lr_schedule = "constant";  ///< constant | cosine (per epoch)
+};
+
+/// A zoo architecture and its options.
+struct ModelOptions {
+    std::string arch = "mlp";        ///< mlp | lenet5 | cnn
+    std::vector<int64_t> hidden;     ///< mlp/cnn: widths of the fully connected hidden layers
+    std::vector<int64_t> channels;   ///< cnn: output channels of each conv3x3+relu+maxpool2 block
+    int64_t classes = 0;             ///< output classes (0: the data's class count)
+};
+
+/// The teacher: a zoo model (trained first or used as initialized), a TorchScript file, or a run.
+struct TeacherOptions {
+    enum class Kind { Zoo, TorchScript, Run };
+    Kind kind = Kind::Zoo;            ///< which of the three forms
+    ModelOptions model;               ///< Zoo: architecture
+    std::optional<TrainOptions> train;  ///< Zoo: train it first (stage one); absent: frozen at init
+    std::optional<int64_t> seed;      ///< Zoo: initialization/training seed (default: spec seed)
+    std::string torchscript;          ///< TorchScript: path of the module file
+    int64_t run = 0;                  ///< Run: id of a completed run of the project
+};
+
+/// Knowledge distillation loss settings.
+struct DistillOptions {
+    std::string loss = "hinton";  ///< hinton
+    double temperature = 4.0;     ///< softmax temperature T > 0
+    double lambda = 0.9;          ///< weight of the soft loss in [0,1]; 0 = labels only
+};
+
+/// Unstructured magnitude pruning.
+struct PruneOptions {
+    std::string method = "magnitude";  ///< magnitude
+    std::string scope = "global";      ///< global | layer
+    double sparsity = 0.5;             ///< final fraction of zero weights in [0,1)
+    std::string schedule = "agp";      ///< agp | one_shot
+    int64_t begin_epoch = 1;           ///< first epoch (1-based) that prunes
+    int64_t end_epoch = 0;             ///< last epoch of the ramp (0: ceil(0.6 * epochs))
+    int64_t updates_per_epoch = 10;    ///< agp: mask updates per epoch
+};
+
+/// Post-training symmetric weight quantization.
+struct QuantizeOptions {
+    int64_t bits = 8;                        ///< 8 | 4
+    std::string granularity = "per_channel";  ///< per_channel | per_tensor
+};
+
+/// One experiment: everything a run needs. Defaults are those of SPEC.md.
+struct ExperimentSpec {
+    std::string name = "experiment";  ///< run name (sweep points add their values)
+    int64_t seed = 1;                 ///< seeds initialization, data split and order
+    std::string device = "auto";      ///< auto | cpu | cuda | cuda:N
+    int64_t threads = 0;              ///< intra-op CPU threads (0: every core)
+    DataOptions data;                 ///< the dataset
+    std::optional<TeacherOptions> teacher;  ///< absent: no teacher (lambda must be 0)
+    ModelOptions student;             ///< the student architecture
+    DistillOptions distill;           ///< distillation loss
+    std::optional<PruneOptions> prune;        ///< absent: no pruning
+    std::optional<QuantizeOptions> quantize;  ///< absent: fp32 weights
+    TrainOptions train;               ///< student training
+    Json sweep;                       ///< null, an object of dotted key -> list, or a list of those
+
+    /// Reads a spec from JSON. Every structural problem (unknown key, wrong type) goes to
+    /// @p issues; the returned spec holds the defaults where a value was unusable.
+    static ExperimentSpec fromJson(const Json& j, std::vector<SpecIssue>& issues);
+    /// The full spec with every default filled in (sweep included).
+    Json toJson() const;
+    /// The prune end epoch after applying its default.
+    int64_t pruneEndEpoch() const;
+};
+
+/// Checks value ranges and cross-field rules that need no files (temperature > 0, lambda in
+/// [0,1], bits in {4,8}, ...). Returns one issue per problem.
+std::vector<SpecIssue> checkRanges(const ExperimentSpec& spec);
+
+/// A training input as the data declares it: sample shape and class count.
+struct DataShape {
+    std::vector<int64_t> sample_shape;  ///< e.g. {1, 28, 28} or {20}
+    int64_t classes = 0;                ///< number of classes
+};
+
+/// One point of a sweep: its parameters (dotted key -> value) and its full spec.
+struct RunPoint {
+    Json params = Json::object();  ///< the swept values of this point (empty without a sweep)
+    ExperimentSpec spec;           ///< the spec with those values applied (sweep removed)
+    std::string name;              ///< run name: spec name plus the swept values
+};
+
+/// Expands the sweep of @p specJson into its points (the cartesian grid of each grid object;
+/// a list of grid objects is their union). Structural problems go to @p issues.
+std::vector<RunPoint> expandSweep(const Json& specJson, std::vector<SpecIssue>& issues);
+
+/// Sets a dotted key in a JSON object, creating intermediate objects; null erases the key.
+void setDotted(Json& j, const std::string& dottedKey, const Json& value);
+
+/// Formats a JSON scalar the way run names and tables show it (1, 0.9, "agp").
+std::string formatValue(const Json& v);
+
+}  // namespace retort

@@ -1,0 +1,61 @@
+#pragma once
+
+#include "experimentspec.h"
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace retort {
+
+/// One layer of a zoo model as the counters see it.
+struct LayerInfo {
+    std::string name;               ///< state-dict prefix, e.g. "fc1"
+    std::string type;               ///< linear | conv2d | relu | maxpool2d | flatten
+    std::vector<int64_t> out_shape;  ///< output shape of one sample
+    int64_t params = 0;             ///< parameters of this layer
+    int64_t flops = 0;              ///< operations for one sample (a multiply-add counts 2)
+};
+
+/// Static description of a model: what the editor and the results show.
+struct ModelSummary {
+    int64_t param_count = 0;   ///< all parameters
+    int64_t flops = 0;         ///< one forward pass of one sample
+    int64_t size_bytes = 0;    ///< dense fp32 storage of parameters and buffers
+    std::vector<LayerInfo> layers;  ///< in forward order
+};
+
+/// A zoo network: a named sequence of layers. State-dict keys are "<layer>.weight|bias".
+class ZooNetImpl : public torch::nn::Module {
+public:
+    ZooNetImpl(const ModelOptions& options, const std::vector<int64_t>& sampleShape, int64_t classes);
+    torch::Tensor forward(torch::Tensor x);
+    const ModelSummary& summary() const { return m_summary; }
+    const ModelOptions& options() const { return m_options; }
+    const std::vector<int64_t>& sampleShape() const { return m_sampleShape; }
+    int64_t classes() const { return m_classes; }
+
+private:
+    torch::nn::Sequential m_seq{nullptr};
+    ModelSummary m_summary;
+    ModelOptions m_options;
+    std::vector<int64_t> m_sampleShape;
+    int64_t m_classes = 0;
+};
+TORCH_MODULE(ZooNet);
+
+/// Computes the summary without building the network. Throws std::invalid_argument with the
+/// reason when the architecture does not fit the input (e.g. a cnn on flat features).
+ModelSummary describeModel(const ModelOptions& options, const std::vector<int64_t>& sampleShape,
+                           int64_t classes);
+
+/// The weights that pruning and quantization act on: Linear and Conv2d weights, in order.
+std::vector<std::pair<std::string, torch::Tensor>> compressibleWeights(torch::nn::Module& module);
+
+/// Serializes / restores a module's parameters and buffers (LibTorch archive bytes).
+std::string saveModule(torch::nn::Module& module);
+void loadModule(torch::nn::Module& module, const std::string& bytes);
+
+}  // namespace retort

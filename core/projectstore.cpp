@@ -1,0 +1,405 @@
+#include "projectstore.h"
+
+#include <sqlite3.h>
+
+#include <cerrno>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+namespace retort {
+
+namespace {
+
+constexpr int kApplicationId = 0x52545254;  // "RTRT": marks a file as a Retort project
+
+/// The migrations, in order: migrations[i] takes the schema from version i to i + 1.
+const char* const kMigrations[] = {
+    // 1: runs, per-epoch metrics, artifacts (weights, checkpoints, compressed files), teachers.
+    R"sql(
+    CREATE TABLE runs(
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL CHECK(status IN
+            ('queued','running','completed','failed','cancelled','interrupted')),
+        spec TEXT NOT NULL,
+        params TEXT NOT NULL DEFAULT '{}',
+        results TEXT NOT NULL DEFAULT '{}',
+        environment TEXT NOT NULL DEFAULT '{}',
+        error TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT);
+    CREATE TABLE metrics(
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        epoch INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        value REAL NOT NULL,
+        PRIMARY KEY(run_id, name, epoch)) WITHOUT ROWID;
+    CREATE TABLE artifacts(
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY(run_id, kind));
+    CREATE TABLE teachers(
+        key TEXT PRIMARY KEY,
+        spec TEXT NOT NULL,
+        state BLOB NOT NULL,
+        summary TEXT NOT NULL,
+        created_at TEXT NOT NULL);
+    )sql",
+    // 2: which process owns a running run (crash recovery), per-layer sparsity of results.
+    R"sql(
+    ALTER TABLE runs ADD COLUMN owner_host TEXT NOT NULL DEFAULT '';
+    ALTER TABLE runs ADD COLUMN owner_pid INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE layers(
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        layer TEXT NOT NULL,
+        numel INTEGER NOT NULL,
+        nonzero INTEGER NOT NULL,
+        PRIMARY KEY(run_id, layer)) WITHOUT ROWID;
+    CREATE INDEX runs_status ON runs(status);
+    )sql",
+};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == ProjectStore::kSchemaVersion);
+
+constexpr const char* kNow = "strftime('%Y-%m-%dT%H:%M:%SZ','now')";
+
+std::string hostName() {
+    char buf[256] = {};
+    gethostname(buf, sizeof buf - 1);
+    return buf;
+}
+
+/// A prepared statement with bound parameters; finalized on scope exit.
+class Statement {
+public:
+    Statement(sqlite3* db, const std::string& sql) : m_db(db) {
+        if (sqlite3_prepare_v2(db, sql.c_str(), -1, &m_st, nullptr) != SQLITE_OK)
+            throw StoreError(std::string("SQL error: ") + sqlite3_errmsg(db));
+    }
+    ~Statement() { sqlite3_finalize(m_st); }
+    Statement& bind(int i, int64_t v) { check(sqlite3_bind_int64(m_st, i, v)); return *this; }
+    Statement& bind(int i, double v) { check(sqlite3_bind_double(m_st, i, v)); return *this; }
+    Statement& bind(int i, const std::string& v) {
+        check(sqlite3_bind_text(m_st, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+        return *this;
+    }
+    Statement& blob(int i, const std::string& v) {
+        check(sqlite3_bind_blob64(m_st, i, v.data(), v.size(), SQLITE_TRANSIENT));
+        return *this;
+    }
+    /// Steps once: true while a row is available.
+    bool step() {
+        int rc = sqlite3_step(m_st);
+        if (rc == SQLITE_ROW) return true;
+        if (rc == SQLITE_DONE) return false;
+        throw StoreError(std::string("SQL error: ") + sqlite3_errmsg(m_db));
+    }
+    void run() { while (step()) {} }
+    int64_t i64(int c) const { return sqlite3_column_int64(m_st, c); }
+    double f64(int c) const { return sqlite3_column_double(m_st, c); }
+    std::string text(int c) const {
+        const auto* p = sqlite3_column_text(m_st, c);
+        return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(m_st, c)))
+                 : std::string();
+    }
+    std::string bytes(int c) const {
+        const void* p = sqlite3_column_blob(m_st, c);
+        return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(m_st, c)))
+                 : std::string();
+    }
+    sqlite3_stmt* get() const { return m_st; }
+
+private:
+    void check(int rc) {
+        if (rc != SQLITE_OK) throw StoreError(std::string("SQL bind error: ") + sqlite3_errmsg(m_db));
+    }
+    sqlite3* m_db;
+    sqlite3_stmt* m_st = nullptr;
+};
+
+/// BEGIN IMMEDIATE ... COMMIT, rolled back if the scope is left by an exception.
+class Transaction {
+public:
+    explicit Transaction(sqlite3* db) : m_db(db) { exec("BEGIN IMMEDIATE"); }
+    ~Transaction() {
+        if (!m_done) sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    void commit() {
+        exec("COMMIT");
+        m_done = true;
+    }
+
+private:
+    void exec(const char* sql) {
+        char* err = nullptr;
+        if (sqlite3_exec(m_db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+            std::string msg = err ? err : "unknown error";
+            sqlite3_free(err);
+            throw StoreError(std::string(sql) + " failed: " + msg);
+        }
+    }
+    sqlite3* m_db;
+    bool m_done = false;
+};
+
+Json parseJson(const std::string& s) {
+    if (s.empty()) return Json::object();
+    return Json::parse(s, nullptr, false);
+}
+
+}  // namespace
+
+ProjectStore::ProjectStore(const std::string& path, Access access) : m_path(path) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const bool exists = fs::exists(path, ec);
+    if (access == Access::ReadOnly && !exists) throw StoreError(path + ": no such project file");
+    if (exists && fs::is_directory(path, ec)) throw StoreError(path + ": is a folder, not a project file");
+    if (exists && fs::file_size(path, ec) > 0) {
+        // Check the SQLite header ourselves: SQLite would only fail later, with a vaguer message.
+        std::ifstream in(path, std::ios::binary);
+        char header[16] = {};
+        in.read(header, 16);
+        if (in.gcount() < 16 || std::string(header, 16) != std::string("SQLite format 3\0", 16))
+            throw StoreError(path + ": not a Retort project (not an SQLite database)");
+    }
+    const int flags = access == Access::ReadOnly ? SQLITE_OPEN_READONLY
+                                                 : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path.c_str(), &m_db, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+        std::string msg = m_db ? sqlite3_errmsg(m_db) : "out of memory";
+        sqlite3_close(m_db);
+        m_db = nullptr;
+        throw StoreError(path + ": cannot open: " + msg);
+    }
+    try {
+        sqlite3_busy_timeout(m_db, 15000);
+        exec("PRAGMA foreign_keys = ON");
+        Statement app(m_db, "PRAGMA application_id");
+        app.step();
+        const int64_t appId = app.i64(0);
+        const int version = schemaVersion();
+        if (appId != 0 && appId != kApplicationId)
+            throw StoreError(path + ": not a Retort project (an SQLite database of another application)");
+        if (appId == 0 && version != 0)
+            throw StoreError(path + ": not a Retort project (an SQLite database without Retort's marker)");
+        if (version > kSchemaVersion)
+            throw StoreError(path + ": made by a newer Retort (schema version " + std::to_string(version) +
+                             ", this build reads up to " + std::to_string(kSchemaVersion) + ")");
+        if (access == Access::ReadWrite) {
+            exec("PRAGMA journal_mode = WAL");
+            exec("PRAGMA synchronous = NORMAL");
+            migrate();
+            m_recovered = recoverInterrupted();
+        } else if (version == 0) {
+            throw StoreError(path + ": empty project (no Retort schema)");
+        } else if (version < kSchemaVersion) {
+            throw StoreError(path + ": schema version " + std::to_string(version) +
+                             " needs migrating; open it for writing once");
+        }
+        Statement check(m_db, "PRAGMA quick_check");
+        check.step();
+        if (check.text(0) != "ok") throw StoreError(path + ": the database is corrupt (" + check.text(0) + ")");
+    } catch (const StoreError&) {
+        sqlite3_close(m_db);
+        m_db = nullptr;
+        throw;
+    } catch (const std::exception& e) {
+        sqlite3_close(m_db);
+        m_db = nullptr;
+        throw StoreError(path + ": " + e.what());
+    }
+}
+
+ProjectStore::~ProjectStore() { sqlite3_close(m_db); }
+
+void ProjectStore::fail(const std::string& what) const {
+    throw StoreError(m_path + ": " + what + ": " + sqlite3_errmsg(m_db));
+}
+
+void ProjectStore::exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(m_db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string msg = err ? err : sqlite3_errmsg(m_db);
+        sqlite3_free(err);
+        if (msg.find("file is not a database") != std::string::npos)
+            throw StoreError(m_path + ": not a Retort project (not an SQLite database)");
+        throw StoreError(m_path + ": " + msg);
+    }
+}
+
+int ProjectStore::schemaVersion() const {
+    Statement st(m_db, "PRAGMA user_version");
+    st.step();
+    return static_cast<int>(st.i64(0));
+}
+
+void ProjectStore::migrate() {
+    Transaction tx(m_db);
+    // Read again inside the write lock: another process may have migrated meanwhile.
+    const int version = schemaVersion();
+    if (version > kSchemaVersion) throw StoreError(m_path + ": made by a newer Retort");
+    for (int v = version; v < kSchemaVersion; ++v) exec(kMigrations[v]);
+    if (version < kSchemaVersion) {
+        exec(("PRAGMA application_id = " + std::to_string(kApplicationId)).c_str());
+        exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
+    }
+    tx.commit();
+}
+
+int ProjectStore::recoverInterrupted() {
+    Transaction tx(m_db);
+    Statement sel(m_db, "SELECT id, owner_host, owner_pid FROM runs WHERE status = 'running'");
+    std::vector<int64_t> dead;
+    const std::string host = hostName();
+    while (sel.step()) {
+        const int64_t pid = sel.i64(2);
+        const bool alive = sel.text(1) == host && pid > 0 &&
+                           (pid == getpid() || kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+        if (!alive) dead.push_back(sel.i64(0));
+    }
+    for (int64_t id : dead)
+        Statement(m_db, std::string("UPDATE runs SET status = 'interrupted', finished_at = ") + kNow +
+                            ", error = 'the process running it stopped before it finished' WHERE id = ?")
+            .bind(1, id)
+            .run();
+    tx.commit();
+    return static_cast<int>(dead.size());
+}
+
+int64_t ProjectStore::createRun(const std::string& name, const Json& spec, const Json& params) {
+    Statement st(m_db, std::string("INSERT INTO runs(name, status, spec, params, created_at) VALUES(?, 'queued', ?, ?, ") +
+                           kNow + ")");
+    st.bind(1, name).bind(2, spec.dump()).bind(3, params.dump()).run();
+    return sqlite3_last_insert_rowid(m_db);
+}
+
+void ProjectStore::startRun(int64_t id, const Json& environment) {
+    Statement st(m_db, std::string("UPDATE runs SET status = 'running', error = '', environment = ?, started_at = ") +
+                           kNow + ", owner_host = ?, owner_pid = ? WHERE id = ?");
+    st.bind(1, environment.dump()).bind(2, hostName()).bind(3, int64_t(getpid())).bind(4, id).run();
+    if (sqlite3_changes(m_db) != 1) throw StoreError(m_path + ": no run " + std::to_string(id));
+}
+
+void ProjectStore::recordEpoch(int64_t id, int64_t epoch, const std::map<std::string, double>& metrics,
+                               const std::string& studentState, const std::string& optimizerState) {
+    Transaction tx(m_db);
+    Statement m(m_db, "INSERT OR REPLACE INTO metrics(run_id, epoch, name, value) VALUES(?, ?, ?, ?)");
+    for (const auto& [name, value] : metrics) {
+        m.bind(1, id).bind(2, epoch).bind(3, name).bind(4, value).run();
+        sqlite3_reset(m.get());
+    }
+    Statement a(m_db, "INSERT OR REPLACE INTO artifacts(run_id, kind, data) VALUES(?, ?, ?)");
+    const std::pair<const char*, const std::string*> parts[] = {{"checkpoint_student", &studentState},
+                                                                 {"checkpoint_optimizer", &optimizerState}};
+    for (const auto& [kind, data] : parts) {
+        if (data->empty()) continue;
+        a.bind(1, id).bind(2, std::string(kind)).blob(3, *data).run();
+        sqlite3_reset(a.get());
+    }
+    tx.commit();
+}
+
+void ProjectStore::finishRun(int64_t id, const std::string& status, const Json& results,
+                             const std::vector<LayerRecord>& layers,
+                             const std::map<std::string, std::string>& artifacts, const std::string& error) {
+    Transaction tx(m_db);
+    Statement(m_db, std::string("UPDATE runs SET status = ?, results = ?, error = ?, finished_at = ") + kNow +
+                        " WHERE id = ?")
+        .bind(1, status).bind(2, results.dump()).bind(3, error).bind(4, id).run();
+    Statement l(m_db, "INSERT OR REPLACE INTO layers(run_id, layer, numel, nonzero) VALUES(?, ?, ?, ?)");
+    for (const auto& r : layers) {
+        l.bind(1, id).bind(2, r.layer).bind(3, r.numel).bind(4, r.nonzero).run();
+        sqlite3_reset(l.get());
+    }
+    Statement a(m_db, "INSERT OR REPLACE INTO artifacts(run_id, kind, data) VALUES(?, ?, ?)");
+    for (const auto& [kind, data] : artifacts) {
+        a.bind(1, id).bind(2, kind).blob(3, data).run();
+        sqlite3_reset(a.get());
+    }
+    tx.commit();
+}
+
+void ProjectStore::setStatus(int64_t id, const std::string& status, const std::string& error) {
+    Statement(m_db, std::string("UPDATE runs SET status = ?, error = ?, finished_at = CASE WHEN ? IN "
+                                "('completed','failed','cancelled','interrupted') THEN ") + kNow +
+                        " ELSE finished_at END WHERE id = ?")
+        .bind(1, status).bind(2, error).bind(3, status).bind(4, id).run();
+}
+
+RunRecord ProjectStore::readRun(sqlite3_stmt* raw) const {
+    auto col = [&](int c) {
+        const auto* p = sqlite3_column_text(raw, c);
+        return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
+    };
+    RunRecord r;
+    r.id = sqlite3_column_int64(raw, 0);
+    r.name = col(1);
+    r.status = col(2);
+    r.spec = parseJson(col(3));
+    r.params = parseJson(col(4));
+    r.results = parseJson(col(5));
+    r.environment = parseJson(col(6));
+    r.error = col(7);
+    r.created_at = col(8);
+    r.started_at = col(9);
+    r.finished_at = col(10);
+    return r;
+}
+
+static const char* kRunColumns =
+    "SELECT id, name, status, spec, params, results, environment, error, created_at, started_at, finished_at FROM runs";
+
+std::vector<RunRecord> ProjectStore::runs() const {
+    Statement st(m_db, std::string(kRunColumns) + " ORDER BY id");
+    std::vector<RunRecord> out;
+    while (st.step()) out.push_back(readRun(st.get()));
+    return out;
+}
+
+std::optional<RunRecord> ProjectStore::run(int64_t id) const {
+    Statement st(m_db, std::string(kRunColumns) + " WHERE id = ?");
+    st.bind(1, id);
+    if (!st.step()) return std::nullopt;
+    return readRun(st.get());
+}
+
+std::vector<MetricPoint> ProjectStore::metrics(int64_t id) const {
+    Statement st(m_db, "SELECT epoch, name, value FROM metrics WHERE run_id = ? ORDER BY epoch, name");
+    st.bind(1, id);
+    std::vector<MetricPoint> out;
+    while (st.step()) out.push_back({st.i64(0), st.text(1), st.f64(2)});
+    return out;
+}
+
+std::vector<LayerRecord> ProjectStore::layers(int64_t id) const {
+    Statement st(m_db, "SELECT layer, numel, nonzero FROM layers WHERE run_id = ? ORDER BY rowid");
+    st.bind(1, id);
+    std::vector<LayerRecord> out;
+    while (st.step()) out.push_back({st.text(0), st.i64(1), st.i64(2)});
+    return out;
+}
+
+std::optional<std::string> ProjectStore::artifact(int64_t id, const std::string& kind) const {
+    Statement st(m_db, "SELECT data FROM artifacts WHERE run_id = ? AND kind = ?");
+    st.bind(1, id).bind(2, kind);
+    if (!st.step()) return std::nullopt;
+    return st.bytes(0);
+}
+
+std::optional<TeacherRecord> ProjectStore::teacher(const std::string& key) const {
+    Statement st(m_db, "SELECT key, spec, state, summary FROM teachers WHERE key = ?");
+    st.bind(1, key);
+    if (!st.step()) return std::nullopt;
+    return TeacherRecord{st.text(0), parseJson(st.text(1)), st.bytes(2), parseJson(st.text(3))};
+}
+
+void ProjectStore::saveTeacher(const TeacherRecord& t) {
+    Statement(m_db, std::string("INSERT OR REPLACE INTO teachers(key, spec, state, summary, created_at) "
+                                "VALUES(?, ?, ?, ?, ") + kNow + ")")
+        .bind(1, t.key).bind(2, t.spec.dump()).blob(3, t.state).bind(4, t.summary.dump()).run();
+}
+
+}  // namespace retort

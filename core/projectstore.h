@@ -1,0 +1,110 @@
+#pragma once
+
+#include "experimentspec.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace retort {
+
+/// A project file that cannot be opened or written: names the file and the problem.
+class StoreError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// One run as stored.
+struct RunRecord {
+    int64_t id = 0;
+    std::string name;
+    std::string status;  ///< queued | running | completed | failed | cancelled | interrupted
+    Json spec;           ///< the full spec of this run (sweep expanded, defaults filled in)
+    Json params;         ///< the swept values (dotted key -> value)
+    Json results;        ///< headline results (SPEC.md names), empty until completed
+    Json environment;    ///< where it ran: versions, OS, CPU, threads, device
+    std::string error;   ///< why it failed or was cancelled/interrupted
+    std::string created_at, started_at, finished_at;  ///< ISO-8601 UTC
+};
+
+/// One per-epoch value.
+struct MetricPoint {
+    int64_t epoch = 0;
+    std::string name;  ///< train_loss, train_soft_loss, train_hard_loss, val_accuracy, sparsity, lr, ...
+    double value = 0;
+};
+
+/// Achieved sparsity of one layer of a run's final student.
+struct LayerRecord {
+    std::string layer;
+    int64_t numel = 0;
+    int64_t nonzero = 0;
+};
+
+/// A teacher stored once per project and reused by every run with the same key.
+struct TeacherRecord {
+    std::string key;    ///< hash of the teacher spec and the data it was trained on
+    Json spec;          ///< what the key stands for (compared on lookup)
+    std::string state;  ///< serialized weights (LibTorch archive) or TorchScript file bytes
+    Json summary;       ///< test accuracy, parameter count, FLOPs, per-epoch metrics
+};
+
+/// The project file: the one class that speaks SQL. Schema version in PRAGMA user_version,
+/// migrations in a transaction, WAL journal. One object is one connection: use one per thread.
+class ProjectStore {
+public:
+    enum class Access { ReadWrite, ReadOnly };
+    static constexpr int kSchemaVersion = 2;
+
+    /// Opens (ReadWrite: creates if missing, migrates, marks dead `running` runs `interrupted`).
+    explicit ProjectStore(const std::string& path, Access access = Access::ReadWrite);
+    ~ProjectStore();
+    ProjectStore(const ProjectStore&) = delete;
+    ProjectStore& operator=(const ProjectStore&) = delete;
+
+    const std::string& path() const { return m_path; }
+    int schemaVersion() const;
+    /// Runs this open found `running` with no live process behind them and marked `interrupted`.
+    int recoveredRuns() const { return m_recovered; }
+
+    int64_t createRun(const std::string& name, const Json& spec, const Json& params);
+    /// Marks a run `running`, owned by this process, with its environment.
+    void startRun(int64_t id, const Json& environment);
+    /// One transaction: the epoch's metrics and the checkpoint (student and optimizer state).
+    void recordEpoch(int64_t id, int64_t epoch, const std::map<std::string, double>& metrics,
+                     const std::string& studentState, const std::string& optimizerState);
+    /// One transaction: final status, results, per-layer sparsity and artifacts.
+    void finishRun(int64_t id, const std::string& status, const Json& results,
+                   const std::vector<LayerRecord>& layers, const std::map<std::string, std::string>& artifacts,
+                   const std::string& error = {});
+    /// Sets only the status and error (e.g. cancelling queued runs).
+    void setStatus(int64_t id, const std::string& status, const std::string& error = {});
+
+    std::vector<RunRecord> runs() const;
+    std::optional<RunRecord> run(int64_t id) const;
+    std::vector<MetricPoint> metrics(int64_t id) const;
+    std::vector<LayerRecord> layers(int64_t id) const;
+    std::optional<std::string> artifact(int64_t id, const std::string& kind) const;
+
+    std::optional<TeacherRecord> teacher(const std::string& key) const;
+    void saveTeacher(const TeacherRecord& teacher);
+
+private:
+    void exec(const char* sql);
+    void migrate();
+    int recoverInterrupted();
+    [[noreturn]] void fail(const std::string& what) const;
+    RunRecord readRun(sqlite3_stmt* st) const;
+
+    std::string m_path;
+    sqlite3* m_db = nullptr;
+    int m_recovered = 0;
+};
+
+}  // namespace retort

@@ -1,0 +1,558 @@
+#include "runner.h"
+
+#include "compressedmodel.h"
+#include "dataset.h"
+#include "distillation.h"
+#include "environment.h"
+#include "projectstore.h"
+#include "pruner.h"
+#include "quantizer.h"
+
+#include <torch/cuda.h>
+#include <torch/script.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace retort {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Forward = std::function<torch::Tensor(const torch::Tensor&)>;
+
+double secondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+/// Thrown inside a run when the cancel flag is seen; the run ends `cancelled`.
+struct Cancelled {
+    std::string where;
+};
+
+/// Logits of @p fwd over @p x in batches, under NoGradGuard (not InferenceMode: these tensors
+/// become KL targets in autograd graphs, which refuses inference tensors).
+torch::Tensor batchedLogits(const Forward& fwd, const torch::Tensor& x, int64_t batch = 1024) {
+    torch::NoGradGuard guard;
+    std::vector<torch::Tensor> parts;
+    for (int64_t i = 0; i < x.size(0); i += batch) parts.push_back(fwd(x.slice(0, i, std::min(i + batch, x.size(0)))));
+    return parts.empty() ? torch::Tensor() : torch::cat(parts);
+}
+
+double accuracy(const Forward& fwd, const torch::Tensor& x, const torch::Tensor& y) {
+    if (!x.defined() || x.size(0) == 0) return std::nan("");
+    auto logits = batchedLogits(fwd, x);
+    return logits.argmax(1).eq(y).to(torch::kFloat64).mean().item<double>();
+}
+
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const TrainOptions& t, std::vector<torch::Tensor> params) {
+    if (t.optimizer == "sgd")
+        return std::make_unique<torch::optim::SGD>(
+            params, torch::optim::SGDOptions(t.lr).momentum(t.momentum).weight_decay(t.weight_decay));
+    if (t.optimizer == "adamw")
+        return std::make_unique<torch::optim::AdamW>(params,
+                                                     torch::optim::AdamWOptions(t.lr).weight_decay(t.weight_decay));
+    return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(t.lr).weight_decay(t.weight_decay));
+}
+
+double epochLr(const TrainOptions& t, int64_t epoch) {
+    if (t.lr_schedule == "cosine")
+        return t.lr * 0.5 * (1.0 + std::cos(M_PI * double(epoch - 1) / double(t.epochs)));
+    return t.lr;
+}
+
+std::string optimizerState(torch::optim::Optimizer& opt) {
+    torch::serialize::OutputArchive archive;
+    opt.save(archive);
+    std::ostringstream os;
+    archive.save_to(os);
+    return os.str();
+}
+
+/// A frozen teacher: how to call it and what it costs.
+struct Teacher {
+    std::string key;
+    Forward forward;
+    ZooNet zoo{nullptr};
+    std::shared_ptr<torch::jit::Module> script;
+    int64_t paramCount = 0;
+    int64_t flops = -1;  // unknown for TorchScript
+    double testAccuracy = std::nan("");
+    torch::Tensor trainLogits;  // cached outputs over the training set, on the device
+};
+
+void freeze(torch::nn::Module& m) {
+    m.eval();
+    for (auto& p : m.parameters()) p.set_requires_grad(false);
+}
+
+}  // namespace
+
+Json modelDescription(const ZooNet& net) {
+    Json options = {{"arch", net->options().arch}, {"hidden", net->options().hidden},
+                    {"channels", net->options().channels}};
+    return {{"model", options}, {"input_shape", net->sampleShape()}, {"classes", net->classes()}};
+}
+
+ZooNet buildFromDescription(const Json& d) {
+    try {
+        ModelOptions o;
+        const Json& m = d.at("model");
+        o.arch = m.at("arch").get<std::string>();
+        o.hidden = m.value("hidden", std::vector<int64_t>{});
+        o.channels = m.value("channels", std::vector<int64_t>{});
+        return ZooNet(o, d.at("input_shape").get<std::vector<int64_t>>(), d.at("classes").get<int64_t>());
+    } catch (const Json::exception& e) {
+        throw FormatError(std::string("invalid model description: ") + e.what());
+    } catch (const std::invalid_argument& e) {
+        throw FormatError(std::string("invalid model description: ") + e.what());
+    }
+}
+
+ZooNet loadCompressedModel(const std::string& bytes) {
+    CompressedModel cm = readCompressedModel(bytes);
+    ZooNet net = buildFromDescription(cm.model);
+    torch::NoGradGuard guard;
+    auto params = net->named_parameters();
+    auto buffers = net->named_buffers();
+    size_t matched = 0;
+    for (const auto& t : cm.tensors) {
+        torch::Tensor* target = params.find(t.name);
+        if (!target) target = buffers.find(t.name);
+        if (!target) throw FormatError("the file has a tensor '" + t.name + "' the model does not have");
+        if (target->sizes().vec() != t.shape) throw FormatError("tensor '" + t.name + "' has the wrong shape");
+        target->copy_(t.dequantized());
+        ++matched;
+    }
+    if (matched != params.size() + buffers.size()) throw FormatError("the file lacks some of the model's tensors");
+    net->eval();
+    return net;
+}
+
+struct Runner::Impl {
+    ProjectStore& store;
+    ProgressFn progress;
+    const std::atomic<bool>* cancel;
+
+    std::string dataKey;
+    std::shared_ptr<Dataset> cpuData;
+    std::map<std::string, std::shared_ptr<Teacher>> teachers;  // key|data|device -> teacher
+
+    Impl(ProjectStore& s, ProgressFn p, const std::atomic<bool>* c) : store(s), progress(std::move(p)), cancel(c) {}
+
+    void report(Progress p) {
+        if (progress) progress(p);
+    }
+    void message(int64_t runId, const std::string& stage, const std::string& text) {
+        Progress p;
+        p.run_id = runId;
+        p.stage = stage;
+        p.message = text;
+        report(p);
+    }
+    void checkCancel(const std::string& where) {
+        if (cancel && cancel->load()) throw Cancelled{where};
+    }
+
+    const Dataset& dataset(const ExperimentSpec& spec) {
+        const std::string key = spec.toJson()["data"].dump() + "|" + std::to_string(spec.seed);
+        if (key != dataKey || !cpuData) {
+            cpuData.reset();
+            cpuData = std::make_shared<Dataset>(loadDataset(spec.data, spec.seed));
+            dataKey = key;
+        }
+        return *cpuData;
+    }
+
+    struct EpochStats {
+        double loss = 0, soft = 0, hard = 0, seconds = 0;
+        int64_t samples = 0;
+    };
+
+    /// One pass over the training set in a seeded order. Teacher logits (optional) are indexed
+    /// with the same batch indices as the samples.
+    EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& d, const torch::Tensor& teacherLogits,
+                          const TrainOptions& train, const DistillOptions& distill, Pruner* pruner, uint64_t orderSeed,
+                          int64_t epoch, int64_t& step, int64_t runId, const std::string& stage) {
+        net->train();
+        const int64_t n = d.train_x.size(0);
+        const int64_t bs = std::min(train.batch_size, n);
+        const int64_t batches = (n + bs - 1) / bs;
+        auto gen = at::make_generator<at::CPUGeneratorImpl>(orderSeed);
+        auto order = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kInt64)).to(d.train_x.device());
+        const auto t0 = Clock::now();
+        torch::Tensor sumLoss = torch::zeros({}, d.train_x.options()), sumSoft = sumLoss.clone(), sumHard = sumLoss.clone();
+        EpochStats s;
+        for (int64_t b = 0; b < batches; ++b) {
+            checkCancel(stage + " epoch " + std::to_string(epoch) + ", batch " + std::to_string(b + 1));
+            auto idx = order.slice(0, b * bs, std::min((b + 1) * bs, n));
+            auto x = d.train_x.index_select(0, idx);
+            auto y = d.train_y.index_select(0, idx);
+            torch::Tensor tl = teacherLogits.defined() ? teacherLogits.index_select(0, idx) : torch::Tensor();
+            if (pruner) pruner->beforeStep(step);
+            opt.zero_grad();
+            auto logits = net->forward(x);
+            DistillLoss l = hintonLoss(logits, tl, y, distill.temperature, tl.defined() ? distill.lambda : 0.0);
+            l.total.backward();
+            opt.step();
+            if (pruner) pruner->applyMasks();
+            ++step;
+            const double w = double(idx.size(0));
+            sumLoss += l.total.detach() * w;
+            sumSoft += l.soft.detach() * w;
+            sumHard += l.hard.detach() * w;
+            s.samples += idx.size(0);
+            if (progress && (b % 20 == 19 || b + 1 == batches)) {
+                const double mean = sumLoss.item<double>() / double(s.samples);
+                if (!std::isfinite(mean))
+                    throw std::runtime_error("diverged: the training loss is not finite at " + stage + " epoch " +
+                                             std::to_string(epoch) + ", batch " + std::to_string(b + 1));
+                Progress p;
+                p.kind = Progress::Kind::Batch;
+                p.run_id = runId;
+                p.stage = stage;
+                p.epoch = epoch;
+                p.epochs = train.epochs;
+                p.batch = b + 1;
+                p.batches = batches;
+                p.loss = mean;
+                p.elapsed_s = secondsSince(t0);
+                p.eta_s = p.elapsed_s / double(b + 1) * double(batches - b - 1);
+                report(p);
+            }
+        }
+        s.seconds = secondsSince(t0);
+        s.loss = sumLoss.item<double>() / double(s.samples);
+        s.soft = sumSoft.item<double>() / double(s.samples);
+        s.hard = sumHard.item<double>() / double(s.samples);
+        if (!std::isfinite(s.loss))
+            throw std::runtime_error("diverged: the training loss is not finite at " + stage + " epoch " +
+                                     std::to_string(epoch));
+        return s;
+    }
+
+    std::shared_ptr<Teacher> teacher(const ExperimentSpec& spec, const Dataset& d, const torch::Device& device,
+                                     int64_t runId) {
+        const TeacherOptions& o = *spec.teacher;
+        auto t = std::make_shared<Teacher>();
+        Json keySpec;
+        std::string fileBytes;
+        if (o.kind == TeacherOptions::Kind::Zoo) {
+            keySpec = spec.toJson()["teacher"];
+            keySpec["seed"] = o.seed.value_or(spec.seed);
+            keySpec["data"] = d.fingerprint;
+        } else if (o.kind == TeacherOptions::Kind::TorchScript) {
+            std::ifstream in(o.torchscript, std::ios::binary);
+            if (!in) throw std::runtime_error("teacher.torchscript: cannot read " + o.torchscript);
+            std::ostringstream ss;
+            ss << in.rdbuf();
+            fileBytes = ss.str();
+            keySpec = {{"torchscript", fnv1aHex(fileBytes)}, {"data", d.fingerprint}};
+        } else {
+            auto state = store.artifact(o.run, "student");
+            if (!state) throw std::runtime_error("teacher.run: run " + std::to_string(o.run) + " has no stored student");
+            fileBytes = *state;
+            keySpec = {{"run", o.run}, {"weights", fnv1aHex(fileBytes)}, {"data", d.fingerprint}};
+        }
+        t->key = fnv1aHex(keySpec.dump());
+        const std::string cacheKey = t->key + "|" + device.str();
+        if (auto it = teachers.find(cacheKey); it != teachers.end()) return it->second;
+        if (teachers.size() >= 2) teachers.clear();  // bound memory: a sweep usually has one teacher
+
+        std::optional<TeacherRecord> stored = store.teacher(t->key);
+        if (stored && stored->spec != keySpec) stored.reset();  // a hash collision: do not reuse
+        TeacherRecord record{t->key, keySpec, {}, Json::object()};
+        if (o.kind == TeacherOptions::Kind::Zoo) {
+            torch::manual_seed(static_cast<uint64_t>(o.seed.value_or(spec.seed)));
+            t->zoo = ZooNet(o.model, d.shape.sample_shape, d.shape.classes);
+            t->zoo->to(device);
+            t->paramCount = t->zoo->summary().param_count;
+            t->flops = t->zoo->summary().flops;
+            if (stored) {
+                loadModule(*t->zoo, stored->state);
+                record = *stored;
+                message(runId, "teacher", "reusing the stored teacher " + t->key.substr(0, 8));
+            } else if (o.train) {
+                record.summary["epochs"] = trainTeacher(t->zoo, *o.train, d, o.seed.value_or(spec.seed), runId);
+                record.state = saveModule(*t->zoo);
+            } else {
+                record.state = saveModule(*t->zoo);  // frozen at initialization
+            }
+            freeze(*t->zoo);
+            ZooNet net = t->zoo;
+            t->forward = [net](const torch::Tensor& x) mutable { return net->forward(x); };
+        } else if (o.kind == TeacherOptions::Kind::TorchScript) {
+            t->script = std::make_shared<torch::jit::Module>(torch::jit::load(o.torchscript, device));
+            t->script->eval();
+            for (auto p : t->script->parameters()) {
+                p.set_requires_grad(false);
+                t->paramCount += p.numel();
+            }
+            auto m = t->script;
+            t->forward = [m](const torch::Tensor& x) { return m->forward({x}).toTensor(); };
+            record.state = fileBytes;  // archived with the project; never loaded from it
+        } else {
+            auto run = store.run(o.run);
+            ZooNet net = buildFromDescription(run->results.at("model"));
+            loadModule(*net, fileBytes);
+            net->to(device);
+            freeze(*net);
+            t->zoo = net;
+            t->paramCount = net->summary().param_count;
+            t->flops = net->summary().flops;
+            t->forward = [net](const torch::Tensor& x) mutable { return net->forward(x); };
+        }
+        message(runId, "teacher_outputs", "computing the frozen teacher's outputs once for the training set");
+        t->testAccuracy = accuracy(t->forward, d.test_x, d.test_y);
+        t->trainLogits = batchedLogits(t->forward, d.train_x);
+        if (!stored && o.kind != TeacherOptions::Kind::Run) {
+            record.summary["test_accuracy"] = t->testAccuracy;
+            record.summary["param_count"] = t->paramCount;
+            record.summary["flops"] = t->flops;
+            store.saveTeacher(record);
+        }
+        teachers[cacheKey] = t;
+        return t;
+    }
+
+    /// Stage one: trains a zoo teacher on the labels. Returns its per-epoch metrics.
+    Json trainTeacher(ZooNet& net, const TrainOptions& train, const Dataset& d, int64_t seed, int64_t runId) {
+        message(runId, "teacher", "training the teacher (stage one)");
+        auto opt = makeOptimizer(train, net->parameters());
+        DistillOptions none;
+        none.lambda = 0;
+        int64_t step = 0;
+        Json epochs = Json::array();
+        for (int64_t e = 1; e <= train.epochs; ++e) {
+            for (auto& g : opt->param_groups()) g.options().set_lr(epochLr(train, e));
+            EpochStats s = trainEpoch(net, *opt, d, {}, train, none, nullptr,
+                                      static_cast<uint64_t>(seed) * 1000003ULL + 7919ULL * e + 1, e, step, runId, "teacher");
+            net->eval();
+            Progress p;
+            p.kind = Progress::Kind::Epoch;
+            p.run_id = runId;
+            p.stage = "teacher";
+            p.epoch = e;
+            p.epochs = train.epochs;
+            p.metrics = {{"train_loss", s.loss}, {"epoch_seconds", s.seconds}};
+            const double val = accuracy([&](const torch::Tensor& x) { return net->forward(x); }, d.val_x, d.val_y);
+            if (std::isfinite(val)) p.metrics["val_accuracy"] = val;
+            epochs.push_back(p.metrics);
+            report(p);
+        }
+        return epochs;
+    }
+
+    RunOutcome run(int64_t runId, const ExperimentSpec& spec) {
+        const int threads = applyThreads(spec.threads);
+        (void)threads;
+        torch::Device device = torch::kCPU;
+        try {
+            device = resolveDevice(spec.device);
+        } catch (const std::exception& e) {
+            store.startRun(runId, environmentInfo(torch::kCPU));
+            store.finishRun(runId, "failed", Json::object(), {}, {}, e.what());
+            return {"failed", e.what(), Json::object()};
+        }
+        store.startRun(runId, environmentInfo(device));
+        int64_t epoch = 0;
+        try {
+            return train(runId, spec, device, epoch);
+        } catch (const Cancelled& c) {
+            const std::string why = "cancelled by the user at " + c.where;
+            store.finishRun(runId, "cancelled", Json::object(), {}, {}, why);
+            return {"cancelled", why, Json::object()};
+        } catch (const StoreError&) {
+            throw;
+        } catch (const c10::Error& e) {
+            const std::string why = e.what_without_backtrace();
+            store.finishRun(runId, "failed", Json::object(), {}, {}, why);
+            return {"failed", why, Json::object()};
+        } catch (const std::exception& e) {
+            store.finishRun(runId, "failed", Json::object(), {}, {}, e.what());
+            return {"failed", e.what(), Json::object()};
+        }
+    }
+
+    RunOutcome train(int64_t runId, const ExperimentSpec& spec, const torch::Device& device, int64_t& epoch) {
+        message(runId, "data", "loading " + spec.data.format + " data");
+        const Dataset d = dataset(spec).to(device);
+        checkCancel("data loading");
+
+        std::shared_ptr<Teacher> teacher;
+        if (spec.teacher) teacher = this->teacher(spec, d, device, runId);
+        checkCancel("the teacher stage");
+
+        // The student starts from the run's seed whatever happened before (teacher trained or
+        // reused), so the same spec gives the same student.
+        torch::manual_seed(static_cast<uint64_t>(spec.seed));
+        ZooNet student(spec.student, d.shape.sample_shape, d.shape.classes);
+        student->to(device);
+        auto opt = makeOptimizer(spec.train, student->parameters());
+        const int64_t n = d.train_x.size(0);
+        const int64_t bs = std::min(spec.train.batch_size, n);
+        const int64_t stepsPerEpoch = (n + bs - 1) / bs;
+        std::unique_ptr<Pruner> pruner;
+        if (spec.prune)
+            pruner = std::make_unique<Pruner>(*spec.prune, spec.pruneEndEpoch(), compressibleWeights(*student), stepsPerEpoch);
+        torch::Tensor teacherLogits = teacher && spec.distill.lambda > 0 ? teacher->trainLogits : torch::Tensor();
+
+        message(runId, "student", "training the student");
+        const auto t0 = Clock::now();
+        int64_t step = 0, samples = 0;
+        double trainSeconds = 0;
+        auto studentFwd = [&](const torch::Tensor& x) { return student->forward(x); };
+        for (epoch = 1; epoch <= spec.train.epochs; ++epoch) {
+            const double lr = epochLr(spec.train, epoch);
+            for (auto& g : opt->param_groups()) g.options().set_lr(lr);
+            EpochStats s = trainEpoch(student, *opt, d, teacherLogits, spec.train, spec.distill, pruner.get(),
+                                      static_cast<uint64_t>(spec.seed) * 1000003ULL + uint64_t(epoch), epoch, step,
+                                      runId, "student");
+            samples += s.samples;
+            trainSeconds += s.seconds;
+            student->eval();
+            std::map<std::string, double> m = {{"train_loss", s.loss}, {"train_soft_loss", s.soft},
+                                               {"train_hard_loss", s.hard}, {"lr", lr},
+                                               {"epoch_seconds", s.seconds}};
+            const double val = accuracy(studentFwd, d.val_x, d.val_y);
+            if (std::isfinite(val)) m["val_accuracy"] = val;
+            m["sparsity"] = pruner ? pruner->overallSparsity() : 0.0;
+            store.recordEpoch(runId, epoch, m, saveModule(*student), optimizerState(*opt));
+            Progress p;
+            p.kind = Progress::Kind::Epoch;
+            p.run_id = runId;
+            p.stage = "student";
+            p.epoch = epoch;
+            p.epochs = spec.train.epochs;
+            p.metrics = m;
+            p.elapsed_s = secondsSince(t0);
+            p.eta_s = p.elapsed_s / double(epoch) * double(spec.train.epochs - epoch);
+            report(p);
+        }
+        epoch = spec.train.epochs;
+        checkCancel("the final evaluation");
+
+        message(runId, "evaluate", "evaluating, compressing and timing the student");
+        student->eval();
+        Json results;
+        results["test_accuracy_fp32"] = accuracy(studentFwd, d.test_x, d.test_y);
+        const double valAcc = accuracy(studentFwd, d.val_x, d.val_y);
+
+        // Post-training quantization of the compressible weights (zeros stay zero).
+        std::map<std::string, QuantizedTensor> quantized;
+        if (spec.quantize) {
+            torch::NoGradGuard guard;
+            for (auto& [name, w] : compressibleWeights(*student)) {
+                QuantizedTensor q = quantizeSymmetric(w, static_cast<int>(spec.quantize->bits),
+                                                      spec.quantize->granularity == "per_channel");
+                w.copy_(q.dequantize().to(w.device()));
+                quantized.emplace(name, std::move(q));
+            }
+        }
+        const double testAcc = accuracy(studentFwd, d.test_x, d.test_y);
+
+        // The compressed file: its byte size is compressed_size_bytes, and it must read back to
+        // the same outputs as the model just evaluated.
+        CompressedModel cm;
+        cm.model = modelDescription(student);
+        for (const auto& p : student->named_parameters()) {
+            CompressedTensor ct;
+            ct.name = p.key();
+            ct.shape = p.value().sizes().vec();
+            if (auto it = quantized.find(p.key()); it != quantized.end()) {
+                ct.bits = it->second.bits;
+                ct.values = it->second.codes.cpu();
+                ct.scales = it->second.scales.cpu();
+            } else {
+                ct.values = p.value().detach().cpu();
+            }
+            cm.tensors.push_back(ct);
+        }
+        for (const auto& b : student->named_buffers())
+            cm.tensors.push_back({b.key(), b.value().sizes().vec(), 32, b.value().detach().cpu(), {}});
+        const std::string compressed = writeCompressedModel(cm);
+        {
+            torch::NoGradGuard guard;
+            ZooNet back = loadCompressedModel(compressed);
+            back->to(device);
+            auto probe = d.test_x.slice(0, 0, std::min<int64_t>(256, d.test_x.size(0)));
+            auto a = student->forward(probe), b = back->forward(probe);
+            const double diff = (a - b).abs().max().item<double>();
+            if (!(diff <= 1e-5 * (1.0 + a.abs().max().item<double>())))
+                throw std::runtime_error("the compressed model file does not reproduce the model's outputs (max diff " +
+                                         std::to_string(diff) + ")");
+        }
+
+        int64_t params = 0, nonzero = 0;
+        for (const auto& p : student->parameters()) {
+            params += p.numel();
+            nonzero += p.count_nonzero().item<int64_t>();
+        }
+        std::vector<LayerRecord> layers;
+        for (const auto& [name, w] : compressibleWeights(*student))
+            layers.push_back({name, w.numel(), w.count_nonzero().item<int64_t>()});
+        int64_t prunable = 0, prunableNz = 0;
+        for (const auto& l : layers) {
+            prunable += l.numel;
+            prunableNz += l.nonzero;
+        }
+
+        const ModelSummary& sum = student->summary();
+        results["test_accuracy"] = testAcc;
+        results["teacher_test_accuracy"] = teacher ? Json(teacher->testAccuracy) : Json();
+        results["param_count"] = params;
+        results["nonzero_params"] = nonzero;
+        results["size_bytes"] = sum.size_bytes;
+        results["compressed_size_bytes"] = static_cast<int64_t>(compressed.size());
+        results["compression_ratio"] = double(sum.size_bytes) / double(compressed.size());
+        results["flops"] = sum.flops;
+        results["latency_ms"] = latencyMs(student, d.test_x.slice(0, 0, 1), device);
+        results["train_samples_per_s"] = trainSeconds > 0 ? double(samples) / trainSeconds : 0.0;
+        results["train_seconds"] = trainSeconds;
+        results["wall_seconds"] = secondsSince(t0);
+        results["val_accuracy"] = std::isfinite(valAcc) ? Json(valAcc) : Json();
+        results["sparsity"] = prunable ? 1.0 - double(prunableNz) / double(prunable) : 0.0;
+        results["classes"] = d.shape.classes;
+        results["input_shape"] = d.shape.sample_shape;
+        results["model"] = cm.model;
+        results["train_samples"] = n;
+        if (teacher) {
+            results["teacher_key"] = teacher->key;
+            results["teacher_param_count"] = teacher->paramCount;
+            results["teacher_flops"] = teacher->flops >= 0 ? Json(teacher->flops) : Json();
+            results["teacher_size_bytes"] = teacher->paramCount * 4;
+        }
+        store.finishRun(runId, "completed", results, layers, {{"student", saveModule(*student)}, {"compressed", compressed}});
+        return {"completed", "", results};
+    }
+
+    /// Median of 100 batch-1 forward passes after 10 warm-up passes, on the run's device.
+    static double latencyMs(ZooNet& net, const torch::Tensor& one, const torch::Device& device) {
+        torch::NoGradGuard guard;
+        net->eval();
+        auto sync = [&] {
+            if (device.is_cuda()) torch::cuda::synchronize(device.index());
+        };
+        for (int i = 0; i < 10; ++i) net->forward(one);
+        sync();
+        std::vector<double> ms;
+        for (int i = 0; i < 100; ++i) {
+            const auto t0 = Clock::now();
+            net->forward(one);
+            sync();
+            ms.push_back(secondsSince(t0) * 1e3);
+        }
+        std::nth_element(ms.begin(), ms.begin() + 50, ms.end());
+        return ms[50];
+    }
+};
+
+Runner::Runner(ProjectStore& store, ProgressFn progress, const std::atomic<bool>* cancel)
+    : m_impl(std::make_unique<Impl>(store, std::move(progress), cancel)) {}
+
+Runner::~Runner() = default;
+
+RunOutcome Runner::run(int64_t runId, const ExperimentSpec& spec) { return m_impl->run(runId, spec); }
+
+}  // namespace retort

@@ -1,0 +1,73 @@
+#pragma once
+
+#include "experimentspec.h"
+#include "modelzoo.h"
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace retort {
+
+class ProjectStore;
+
+/// What the runner reports while it works. Plain data: safe to copy into a GUI signal.
+struct Progress {
+    enum class Kind {
+        Message,  ///< a stage began (message says which)
+        Batch,    ///< a training batch finished
+        Epoch,    ///< an epoch finished; metrics holds its values
+    };
+    Kind kind = Kind::Message;
+    int64_t run_id = 0;       ///< the run being worked on
+    std::string stage;        ///< data | teacher | teacher_outputs | student | evaluate
+    int64_t epoch = 0;        ///< 1-based epoch of the stage
+    int64_t epochs = 0;       ///< epochs of the stage
+    int64_t batch = 0;        ///< 1-based batch within the epoch
+    int64_t batches = 0;      ///< batches per epoch
+    double loss = 0;          ///< running mean training loss of the epoch
+    double elapsed_s = 0;     ///< seconds since the stage began
+    double eta_s = 0;         ///< estimated seconds left in the stage
+    std::map<std::string, double> metrics;  ///< Epoch: that epoch's metrics
+    std::string message;      ///< Message: what is happening
+};
+
+using ProgressFn = std::function<void(const Progress&)>;
+
+/// How a run ended.
+struct RunOutcome {
+    std::string status;  ///< completed | failed | cancelled
+    std::string error;   ///< why, when not completed
+    Json results;        ///< the stored results (completed runs)
+};
+
+/// Runs experiments into a project. Keeps the loaded data and the frozen teacher's outputs of
+/// the last runs in memory, so a sweep loads its data once and runs its teacher once.
+/// Not thread-safe: one Runner per worker thread, with that thread's ProjectStore.
+class Runner {
+public:
+    /// @param cancel checked before every batch; when it becomes true the run ends `cancelled`
+    Runner(ProjectStore& store, ProgressFn progress = {}, const std::atomic<bool>* cancel = nullptr);
+    ~Runner();
+
+    /// Runs the queued run @p runId with @p spec (one expanded, validated point) to its end and
+    /// stores everything. Errors of the run itself end it `failed`; only errors of the project
+    /// store propagate as exceptions.
+    RunOutcome run(int64_t runId, const ExperimentSpec& spec);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+/// The model description stored in a compressed file and in results: arch options, input
+/// shape and classes.
+Json modelDescription(const ZooNet& net);
+/// Builds a zoo network from a model description.
+ZooNet buildFromDescription(const Json& description);
+/// Reads a compressed model file back into a network with its (dequantized) weights.
+ZooNet loadCompressedModel(const std::string& bytes);
+
+}  // namespace retort

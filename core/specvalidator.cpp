@@ -1,0 +1,167 @@
+#include "specvalidator.h"
+
+#include "dataset.h"
+#include "environment.h"
+#include "modelzoo.h"
+#include "projectstore.h"
+
+#include <torch/script.h>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace retort {
+
+namespace {
+
+std::string shapeText(const std::vector<int64_t>& s) {
+    std::string r;
+    for (int64_t e : s) r += (r.empty() ? "" : "x") + std::to_string(e);
+    return r;
+}
+
+}  // namespace
+
+const DataShape* SpecValidator::dataShape(const DataOptions& data, std::string& error) {
+    const std::string key = Json({{"f", data.format}, {"p", data.path}, {"s", data.shape}, {"c", data.classes},
+                                  {"l", data.label_column}, {"h", data.header}})
+                                .dump();
+    auto it = m_probes.find(key);
+    if (it == m_probes.end()) {
+        std::pair<DataShape, std::string> probe;
+        try {
+            probe.first = probeData(data);
+        } catch (const std::exception& e) {
+            probe.second = e.what();
+        }
+        it = m_probes.emplace(key, probe).first;
+    }
+    error = it->second.second;
+    return error.empty() ? &it->second.first : nullptr;
+}
+
+std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec) {
+    std::vector<SpecIssue> out = checkRanges(spec);
+    if (spec.device.rfind("cuda", 0) == 0 && std::none_of(out.begin(), out.end(), [](const SpecIssue& i) {
+            return i.key == "device";
+        })) {
+        try {
+            resolveDevice(spec.device);
+        } catch (const std::invalid_argument& e) {
+            out.push_back({"device", e.what()});
+        }
+    }
+    bool dataOk = std::none_of(out.begin(), out.end(), [](const SpecIssue& i) { return i.key.rfind("data.", 0) == 0; });
+    if (!dataOk) return out;
+    std::string err;
+    const DataShape* shape = dataShape(spec.data, err);
+    if (!shape) {
+        out.push_back({"data.path", err});
+        return out;
+    }
+    const int64_t classes = shape->classes;
+
+    auto checkZoo = [&](const std::string& key, const ModelOptions& m) -> int64_t {
+        if (m.classes > 0 && m.classes != classes)
+            out.push_back({key + ".classes", "is " + std::to_string(m.classes) + " but the data has " +
+                                                 std::to_string(classes) + " classes"});
+        try {
+            describeModel(m, shape->sample_shape, classes);
+        } catch (const std::invalid_argument& e) {
+            out.push_back({key + ".arch", e.what()});
+        }
+        return m.classes > 0 ? m.classes : classes;
+    };
+    const int64_t studentClasses = checkZoo("student", spec.student);
+
+    if (spec.teacher) {
+        const auto& t = *spec.teacher;
+        int64_t teacherClasses = 0;
+        std::vector<int64_t> teacherInput = shape->sample_shape;
+        if (t.kind == TeacherOptions::Kind::Zoo) {
+            teacherClasses = checkZoo("teacher", t.model);
+        } else if (t.kind == TeacherOptions::Kind::TorchScript && !t.torchscript.empty()) {
+            std::error_code ec;
+            if (!std::filesystem::is_regular_file(t.torchscript, ec)) {
+                out.push_back({"teacher.torchscript", t.torchscript + ": no such file"});
+            } else {
+                try {
+                    torch::NoGradGuard guard;
+                    auto module = torch::jit::load(t.torchscript, torch::kCPU);
+                    module.eval();
+                    std::vector<int64_t> in{1};
+                    in.insert(in.end(), shape->sample_shape.begin(), shape->sample_shape.end());
+                    auto y = module.forward({torch::zeros(in)});
+                    if (!y.isTensor()) throw std::runtime_error("its forward does not return a tensor");
+                    auto ys = y.toTensor().sizes().vec();
+                    if (ys.size() != 2 || ys[0] != 1)
+                        throw std::runtime_error("for input " + shapeText(in) + " it returns " + shapeText(ys) +
+                                                 ", not [1, classes]");
+                    teacherClasses = ys[1];
+                } catch (const c10::Error& e) {
+                    out.push_back({"teacher.torchscript", t.torchscript + ": not a usable TorchScript module (" +
+                                                              std::string(e.what_without_backtrace()) + ")"});
+                } catch (const std::exception& e) {
+                    out.push_back({"teacher.torchscript", t.torchscript + ": " + e.what()});
+                }
+            }
+        } else if (t.kind == TeacherOptions::Kind::Run && t.run > 0) {
+            std::optional<RunRecord> r = m_store ? m_store->run(t.run) : std::nullopt;
+            if (!r) {
+                out.push_back({"teacher.run", "the project has no run " + std::to_string(t.run)});
+            } else if (r->status != "completed") {
+                out.push_back({"teacher.run", "run " + std::to_string(t.run) + " is " + r->status + ", not completed"});
+            } else {
+                teacherClasses = r->results.value("classes", int64_t(0));
+                teacherInput = r->results.value("input_shape", std::vector<int64_t>{});
+                if (teacherInput != shape->sample_shape)
+                    out.push_back({"teacher.run", "run " + std::to_string(t.run) + " takes input " +
+                                                      shapeText(teacherInput) + ", the data has " +
+                                                      shapeText(shape->sample_shape)});
+            }
+        }
+        if (teacherClasses > 0 && teacherClasses != studentClasses)
+            out.push_back({"teacher", "has " + std::to_string(teacherClasses) + " classes, the student " +
+                                          std::to_string(studentClasses)});
+        else if (teacherClasses > 0 && teacherClasses != classes)
+            out.push_back({"teacher", "has " + std::to_string(teacherClasses) + " classes, the data " +
+                                          std::to_string(classes)});
+    }
+    return out;
+}
+
+std::vector<RunPoint> SpecValidator::plan(const Json& specJson) {
+    std::vector<SpecIssue> issues;
+    std::vector<RunPoint> points = expandSweep(specJson, issues);
+    // Per (key, message): in how many points it occurs and the names of those points.
+    std::vector<std::pair<SpecIssue, std::vector<std::string>>> seen;
+    auto note = [&](const SpecIssue& i, const RunPoint& p) {
+        for (auto& s : seen)
+            if (s.first.key == i.key && s.first.message == i.message) {
+                s.second.push_back(p.name);
+                return;
+            }
+        seen.push_back({i, {p.name}});
+    };
+    for (const auto& p : points)
+        for (const auto& i : validate(p.spec)) note(i, p);
+    for (auto& [issue, where] : seen) {
+        SpecIssue i = issue;
+        if (points.size() > 1 && where.size() < points.size()) {
+            i.message += " (in " + where.front();
+            if (where.size() > 1) i.message += " and " + std::to_string(where.size() - 1) + " more";
+            i.message += ")";
+        }
+        issues.push_back(i);
+    }
+    // The same structural issue repeats for every point: keep each once.
+    std::vector<SpecIssue> unique;
+    for (const auto& i : issues)
+        if (std::none_of(unique.begin(), unique.end(),
+                         [&](const SpecIssue& u) { return u.key == i.key && u.message == i.message; }))
+            unique.push_back(i);
+    if (!unique.empty()) throw SpecError(unique);
+    return points;
+}
+
+}  // namespace retort
