@@ -298,16 +298,23 @@ void oneOf(std::vector<SpecIssue>& out, const std::string& key, const std::strin
     out.push_back({key, "'" + v + "' is not one of " + list});
 }
 
-void checkTrain(std::vector<SpecIssue>& out, const std::string& p, const TrainOptions& t) {
-    if (t.epochs < 1) out.push_back({p + ".epochs", "must be at least 1"});
-    if (t.epochs > 100000) out.push_back({p + ".epochs", "must be at most 100000"});
-    if (t.batch_size < 1) out.push_back({p + ".batch_size", "must be at least 1"});
-    if (!(t.lr > 0) || !std::isfinite(t.lr)) out.push_back({p + ".lr", "must be > 0"});
-    if (!(t.momentum >= 0 && t.momentum < 1)) out.push_back({p + ".momentum", "must be in [0,1)"});
-    if (!(t.weight_decay >= 0) || !std::isfinite(t.weight_decay))
-        out.push_back({p + ".weight_decay", "must be >= 0"});
-    oneOf(out, p + ".optimizer", t.optimizer, {"adam", "adamw", "sgd"});
-    oneOf(out, p + ".lr_schedule", t.lr_schedule, {"constant", "cosine"});
+/// @param inherited the train options these default to: a value equal to the inherited one
+/// is reported there, not twice.
+void checkTrain(std::vector<SpecIssue>& out, const std::string& p, const TrainOptions& t,
+                const TrainOptions* inherited = nullptr) {
+    std::vector<SpecIssue> all;
+    auto own = [&](auto TrainOptions::*field) { return !inherited || !(inherited->*field == t.*field); };
+    if (own(&TrainOptions::epochs) && t.epochs < 1) all.push_back({p + ".epochs", "must be at least 1"});
+    if (own(&TrainOptions::epochs) && t.epochs > 100000) all.push_back({p + ".epochs", "must be at most 100000"});
+    if (own(&TrainOptions::batch_size) && t.batch_size < 1) all.push_back({p + ".batch_size", "must be at least 1"});
+    if (own(&TrainOptions::lr) && (!(t.lr > 0) || !std::isfinite(t.lr))) all.push_back({p + ".lr", "must be > 0"});
+    if (own(&TrainOptions::momentum) && !(t.momentum >= 0 && t.momentum < 1))
+        all.push_back({p + ".momentum", "must be in [0,1)"});
+    if (own(&TrainOptions::weight_decay) && (!(t.weight_decay >= 0) || !std::isfinite(t.weight_decay)))
+        all.push_back({p + ".weight_decay", "must be >= 0"});
+    if (own(&TrainOptions::optimizer)) oneOf(all, p + ".optimizer", t.optimizer, {"adam", "adamw", "sgd"});
+    if (own(&TrainOptions::lr_schedule)) oneOf(all, p + ".lr_schedule", t.lr_schedule, {"constant", "cosine"});
+    out.insert(out.end(), all.begin(), all.end());
 }
 
 void checkModel(std::vector<SpecIssue>& out, const std::string& p, const ModelOptions& m) {
@@ -366,7 +373,7 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
         const auto& t = *s.teacher;
         if (t.kind == TeacherOptions::Kind::Zoo) {
             checkModel(out, "teacher", t.model);
-            if (t.train) checkTrain(out, "teacher.train", *t.train);
+            if (t.train) checkTrain(out, "teacher.train", *t.train, &s.train);
             if (t.seed && *t.seed < 0) out.push_back({"teacher.seed", "must be >= 0"});
         } else if (t.kind == TeacherOptions::Kind::TorchScript && t.torchscript.empty()) {
             out.push_back({"teacher.torchscript", "must name a TorchScript file"});

@@ -58,7 +58,7 @@ const char* const kMigrations[] = {
         layer TEXT NOT NULL,
         numel INTEGER NOT NULL,
         nonzero INTEGER NOT NULL,
-        PRIMARY KEY(run_id, layer)) WITHOUT ROWID;
+        PRIMARY KEY(run_id, layer));
     CREATE INDEX runs_status ON runs(status);
     )sql",
 };
@@ -177,13 +177,22 @@ ProjectStore::ProjectStore(const std::string& path, Access access) : m_path(path
     try {
         sqlite3_busy_timeout(m_db, 15000);
         exec("PRAGMA foreign_keys = ON");
-        Statement app(m_db, "PRAGMA application_id");
-        app.step();
-        const int64_t appId = app.i64(0);
+        int64_t appId = 0;
+        {
+            Statement app(m_db, "PRAGMA application_id");
+            app.step();
+            appId = app.i64(0);
+        }
         const int version = schemaVersion();
         if (appId != 0 && appId != kApplicationId)
             throw StoreError(path + ": not a Retort project (an SQLite database of another application)");
-        if (appId == 0 && version != 0)
+        int64_t tables = 0;
+        {
+            Statement count(m_db, "SELECT count(*) FROM sqlite_master");
+            count.step();
+            tables = count.i64(0);
+        }
+        if (appId == 0 && (version != 0 || tables != 0))
             throw StoreError(path + ": not a Retort project (an SQLite database without Retort's marker)");
         if (version > kSchemaVersion)
             throw StoreError(path + ": made by a newer Retort (schema version " + std::to_string(version) +

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "experimentspec.h"
+
+#include <fstream>
+#include <string>
+
+namespace retort::test {
+
+/// Writes @p bytes to @p path (binary).
+inline void writeFile(const std::string& path, const std::string& bytes) {
+    std::ofstream f(path, std::ios::binary);
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+inline std::string readFile(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+/// A small synthetic spec that trains in well under a second.
+inline Json smallSyntheticSpec() {
+    return Json::parse(R"({
+      "name": "small", "seed": 5, "threads": 1, "device": "cpu",
+      "data": {"format": "synthetic", "classes": 4, "train_samples": 600, "test_samples": 200,
+               "shape": [1, 6, 6], "noise": 1.0},
+      "teacher": {"arch": "mlp", "hidden": [32], "train": {"epochs": 2}},
+      "student": {"arch": "mlp", "hidden": [16]},
+      "distill": {"temperature": 2.0, "lambda": 0.5},
+      "train": {"epochs": 3, "batch_size": 50}
+    })");
+}
+
+/// True when the message list has an issue for @p key whose message contains @p part.
+inline bool hasIssue(const std::vector<SpecIssue>& issues, const std::string& key, const std::string& part = {}) {
+    for (const auto& i : issues)
+        if (i.key == key && i.message.find(part) != std::string::npos) return true;
+    return false;
+}
+
+}  // namespace retort::test

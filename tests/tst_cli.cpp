@@ -1,0 +1,171 @@
+#include "testutil.h"
+
+#include <QProcess>
+
+#include <csignal>
+#include <filesystem>
+
+using namespace retort;
+
+namespace {
+
+struct Result {
+    int code = -1;
+    QString out, err;
+};
+
+Result cli(const QStringList& args, int timeoutMs = 300000) {
+    QProcess p;
+    p.start(RETORT_CLI_PATH, args);
+    p.waitForFinished(timeoutMs);
+    Result r{p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
+             QString::fromUtf8(p.readAllStandardError())};
+    return r;
+}
+
+}  // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+    QTemporaryDir m_dir;
+    QString file(const char* n) { return m_dir.filePath(n); }
+    QString writeSpec(const char* name, const Json& j) {
+        test::writeFile(file(name).toStdString(), j.dump(2));
+        return file(name);
+    }
+
+private Q_SLOTS:
+    void helpAndVersion() {
+        Result r = cli({"--help"});
+        QCOMPARE(r.code, 0);
+        QVERIFY(r.out.contains("usage: retort-cli"));
+        r = cli({"--version"});
+        QCOMPARE(r.code, 0);
+        QVERIFY(r.out.contains("LibTorch"));
+        r = cli({"run", "--help"});
+        QCOMPARE(r.code, 0);
+        QVERIFY(r.out.contains("--project"));
+    }
+
+    void badUsageExits2() {
+        QCOMPARE(cli({}).code, 2);
+        QCOMPARE(cli({"frobnicate"}).code, 2);
+        QCOMPARE(cli({"list"}).code, 2);  // missing --project
+        QCOMPARE(cli({"list", "--project", file("absent.retort"), "--bogus"}).code, 2);
+        for (const char* c : {"report", "export-model", "resume"}) {
+            Result r = cli({c, "1", "--project", file("x.retort")});
+            QCOMPARE(r.code, 2);
+            QVERIFY(r.err.contains("not available"));
+        }
+    }
+
+    void invalidSpecExits2AndChangesNothing() {
+        Json j = test::smallSyntheticSpec();
+        j["distill"]["temperature"] = 0;
+        j["quantize"] = {{"bits", 3}};
+        j["train"]["lr"] = -1;
+        j["extra"] = true;
+        const QString spec = writeSpec("bad.json", j);
+        Result r = cli({"run", spec, "--project", file("bad.retort")});
+        QCOMPARE(r.code, 2);
+        for (const char* key : {"distill.temperature", "quantize.bits", "train.lr", "extra"})
+            QVERIFY2(r.err.contains(key), qPrintable(r.err));
+        QCOMPARE(r.out, QString());  // stdout carries only results
+        // The project holds no run.
+        Result l = cli({"list", "--project", file("bad.retort"), "--json"});
+        QCOMPARE(l.code, 0);
+        QCOMPARE(Json::parse(l.out.toStdString())["runs"].size(), size_t(0));
+
+        test::writeFile(file("broken.json").toStdString(), "{ \"name\": ");
+        r = cli({"run", file("broken.json"), "--project", file("bad.retort")});
+        QCOMPARE(r.code, 2);
+        QVERIFY(r.err.contains("not valid JSON"));
+
+        test::writeFile(file("notaproject.retort").toStdString(), "hello");
+        r = cli({"run", writeSpec("ok.json", test::smallSyntheticSpec()), "--project", file("notaproject.retort")});
+        QCOMPARE(r.code, 2);
+        QVERIFY(r.err.contains("not a Retort project"));
+        QCOMPARE(test::readFile(file("notaproject.retort").toStdString()), std::string("hello"));
+    }
+
+    void fashionMnistSliceEndToEnd() {
+        if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"))
+            QSKIP("dataset-fashion-mnist is not installed");
+        Json j = Json::parse(R"({
+          "name": "fmnist-slice", "seed": 2, "threads": 2, "device": "cpu",
+          "data": {"format": "idx", "limit_train": 3000, "limit_test": 2000},
+          "teacher": {"arch": "mlp", "hidden": [128], "train": {"epochs": 3}},
+          "student": {"arch": "mlp", "hidden": [32]},
+          "distill": {"temperature": 4, "lambda": 0.7},
+          "train": {"epochs": 4, "batch_size": 64},
+          "sweep": [{"distill.lambda": [0, 0.7]},
+                    {"prune.sparsity": [0.8], "quantize.bits": [4]}]
+        })");
+        const QString project = file("fmnist.retort");
+        Result r = cli({"run", writeSpec("fmnist.json", j), "--project", project, "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const Json out = Json::parse(r.out.toStdString());
+        QCOMPARE(out["runs"].size(), size_t(3));
+        for (const auto& run : out["runs"]) {
+            QCOMPARE(run["status"].get<std::string>(), std::string("completed"));
+            // Ten classes: chance is 0.1. A wide margin even on a 3,000-image slice.
+            QVERIFY2(run["results"]["test_accuracy"].get<double>() > 0.65, run.dump().c_str());
+            QVERIFY(run["results"]["teacher_test_accuracy"].get<double>() > 0.7);
+        }
+        QCOMPARE(out["runs"][1]["params"]["distill.lambda"].get<double>(), 0.7);
+        const Json& pruned = out["runs"][2]["results"];
+        QVERIFY(pruned["compressed_size_bytes"].get<int64_t>() < pruned["size_bytes"].get<int64_t>() / 8);
+        QVERIFY(pruned["nonzero_params"].get<int64_t>() < pruned["param_count"].get<int64_t>() / 4);
+
+        Result l = cli({"list", "--project", project});
+        QCOMPARE(l.code, 0);
+        QVERIFY(l.out.contains("fmnist-slice [lambda=0.7]"));
+        Result s = cli({"show", "2", "--project", project, "--json"});
+        QCOMPARE(s.code, 0);
+        const Json shown = Json::parse(s.out.toStdString());
+        QCOMPARE(shown["metrics"].size() % 4, size_t(0));
+        QCOMPARE(shown["spec"]["distill"]["lambda"].get<double>(), 0.7);
+        QCOMPARE(cli({"show", "99", "--project", project}).code, 2);
+
+        Result e = cli({"export", "--project", project, "--format", "csv", "--out", file("runs.csv")});
+        QCOMPARE(e.code, 0);
+        const std::string csv = test::readFile(file("runs.csv").toStdString());
+        QVERIFY(csv.rfind("id,name,status,distill.lambda,", 0) == 0);
+        QCOMPARE(std::count(csv.begin(), csv.end(), '\n'), 4L);
+        e = cli({"export", "--project", project, "--format", "json", "--out", file("runs.json")});
+        QCOMPARE(e.code, 0);
+        QCOMPARE(Json::parse(test::readFile(file("runs.json").toStdString()))["runs"].size(), size_t(3));
+    }
+
+    void ctrlCCancelsCleanly() {
+        Json j = test::smallSyntheticSpec();
+        j["data"]["train_samples"] = 20000;
+        j["train"]["epochs"] = 400;
+        j["sweep"] = {{"seed", {1, 2}}};
+        const QString project = file("cancel.retort");
+        QProcess p;
+        p.start(RETORT_CLI_PATH, {"run", writeSpec("long.json", j), "--project", project});
+        QVERIFY(p.waitForStarted());
+        QString err;
+        QElapsedTimer t;
+        t.start();
+        while (!err.contains("student epoch 2/") && t.elapsed() < 120000) {
+            p.waitForReadyRead(200);
+            err += QString::fromUtf8(p.readAllStandardError());
+        }
+        QVERIFY2(err.contains("student epoch 2/"), qPrintable(err));
+        ::kill(static_cast<pid_t>(p.processId()), SIGINT);
+        QVERIFY(p.waitForFinished(60000));
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(p.exitCode(), 1);
+        Result l = cli({"list", "--project", project, "--json"});
+        const Json runs = Json::parse(l.out.toStdString())["runs"];
+        QCOMPARE(runs[0]["status"].get<std::string>(), std::string("cancelled"));
+        QCOMPARE(runs[1]["status"].get<std::string>(), std::string("cancelled"));
+        Result s = cli({"show", "1", "--project", project, "--json"});
+        QVERIFY(Json::parse(s.out.toStdString())["metrics"].size() >= 2);  // completed epochs kept
+    }
+};
+
+QTEST_APPLESS_MAIN(TestCli)
+#include "tst_cli.moc"

@@ -1,0 +1,165 @@
+#include "testutil.h"
+
+#include "compressedmodel.h"
+#include "modelzoo.h"
+#include "pruner.h"
+#include "quantizer.h"
+#include "runner.h"
+
+using namespace retort;
+
+class TestQuant : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void roundTripErrorBound_data() {
+        QTest::addColumn<int>("bits");
+        QTest::addColumn<bool>("perChannel");
+        QTest::newRow("int8 per channel") << 8 << true;
+        QTest::newRow("int8 per tensor") << 8 << false;
+        QTest::newRow("int4 per channel") << 4 << true;
+        QTest::newRow("int4 per tensor") << 4 << false;
+    }
+    void roundTripErrorBound() {
+        QFETCH(int, bits);
+        QFETCH(bool, perChannel);
+        torch::manual_seed(1);
+        auto w = torch::randn({16, 3, 3, 3}) * torch::linspace(0.1, 2.0, 16).view({16, 1, 1, 1});
+        QuantizedTensor q = quantizeSymmetric(w, bits, perChannel);
+        const int qmax = (1 << (bits - 1)) - 1;
+        QVERIFY(q.codes.abs().max().item<int>() <= qmax);
+        QCOMPARE(q.scales.numel(), perChannel ? int64_t(16) : int64_t(1));
+        // |w - deq| <= scale / 2 elementwise; per channel max|w| = qmax * scale exactly.
+        auto err = (w - q.dequantize()).abs();
+        auto bound = (perChannel ? q.scales.view({16, 1, 1, 1}) : q.scales) / 2 + 1e-7;
+        QVERIFY((err <= bound).all().item<bool>());
+        auto maxAbs = perChannel ? w.abs().flatten(1).amax(1) : w.abs().max().reshape({1});
+        QVERIFY(torch::allclose(maxAbs, q.scales * qmax));
+        // Fewer bits: larger error.
+        if (bits == 4) {
+            auto e8 = (w - quantizeSymmetric(w, 8, perChannel).dequantize()).abs().mean().item<double>();
+            QVERIFY(err.mean().item<double>() > e8);
+        }
+    }
+
+    void zerosStayZero() {
+        auto w = torch::randn({8, 8});
+        w.index_put_({w.abs() < 0.5}, 0.0);
+        QuantizedTensor q = quantizeSymmetric(w, 4, true);
+        QVERIFY(((w == 0).logical_and(q.dequantize() != 0)).sum().item<int64_t>() == 0);
+        auto allZero = torch::zeros({3, 4});
+        QVERIFY(torch::equal(quantizeSymmetric(allZero, 8, true).dequantize(), allZero));
+    }
+
+    void compressedFileRoundTrip_data() {
+        QTest::addColumn<double>("sparsity");
+        QTest::addColumn<int>("bits");
+        QTest::newRow("dense fp32") << 0.0 << 32;
+        QTest::newRow("90% fp32") << 0.9 << 32;
+        QTest::newRow("dense int8") << 0.0 << 8;
+        QTest::newRow("50% int8") << 0.5 << 8;
+        QTest::newRow("95% int4") << 0.95 << 4;
+    }
+    void compressedFileRoundTrip() {
+        QFETCH(double, sparsity);
+        QFETCH(int, bits);
+        torch::manual_seed(2);
+        ModelOptions mo;
+        mo.arch = "cnn";
+        mo.channels = {4};
+        mo.hidden = {32};
+        ZooNet net(mo, std::vector<int64_t>{1, 8, 8}, 5);
+        net->eval();
+        if (sparsity > 0) {
+            PruneOptions po;
+            po.sparsity = sparsity;
+            Pruner(po, 1, compressibleWeights(*net), 1).pruneTo(sparsity);
+        }
+        CompressedModel cm;
+        cm.model = modelDescription(net);
+        std::map<std::string, QuantizedTensor> quantized;
+        {
+            torch::NoGradGuard g;
+            for (auto& [name, w] : compressibleWeights(*net))
+                if (bits != 32) {
+                    quantized.emplace(name, quantizeSymmetric(w, bits, true));
+                    w.copy_(quantized.at(name).dequantize());
+                }
+        }
+        int64_t nonzeroValueBits = 0;
+        for (const auto& p : net->named_parameters()) {
+            CompressedTensor t{p.key(), p.value().sizes().vec(), 32, p.value().detach(), {}};
+            if (quantized.count(p.key())) {
+                t.bits = bits;
+                t.values = quantized.at(p.key()).codes;
+                t.scales = quantized.at(p.key()).scales;
+            }
+            nonzeroValueBits += t.values.count_nonzero().item<int64_t>() * t.bits;
+            cm.tensors.push_back(t);
+        }
+        const std::string bytes = writeCompressedModel(cm);
+        // The size is honest: at least the nonzero values at their width, plus per-tensor
+        // index overhead whenever a sparse layout was chosen.
+        QVERIFY(int64_t(bytes.size()) * 8 >= nonzeroValueBits);
+        int64_t sum = 0;
+        for (const auto& t : cm.tensors) {
+            sum += t.bytes;
+            if (t.index != SparseIndex::None) QVERIFY(t.bytes * 8 > t.values.count_nonzero().item<int64_t>() * t.bits);
+        }
+        QVERIFY(sum < int64_t(bytes.size()));  // plus header, description and checksum
+        if (sparsity >= 0.9) QVERIFY(cm.tensors[0].index != SparseIndex::None);
+        if (sparsity == 0) QCOMPARE(int(cm.tensors[0].index), int(SparseIndex::None));
+        // Reads back to the same outputs.
+        ZooNet back = loadCompressedModel(bytes);
+        auto x = torch::randn({7, 1, 8, 8});
+        torch::NoGradGuard g;
+        QVERIFY(torch::equal(net->forward(x), back->forward(x)));
+    }
+
+    void smallerThanDenseWhenCompressed() {
+        ModelOptions mo;
+        mo.hidden = {128};
+        ZooNet net(mo, std::vector<int64_t>{1, 28, 28}, 10);
+        PruneOptions po;
+        Pruner(po, 1, compressibleWeights(*net), 1).pruneTo(0.9);
+        CompressedModel cm;
+        cm.model = modelDescription(net);
+        for (const auto& p : net->named_parameters()) {
+            CompressedTensor t{p.key(), p.value().sizes().vec(), 32, p.value().detach(), {}};
+            if (p.value().dim() == 2) {
+                auto q = quantizeSymmetric(p.value(), 8, true);
+                t.bits = 8;
+                t.values = q.codes;
+                t.scales = q.scales;
+            }
+            cm.tensors.push_back(t);
+        }
+        const size_t size = writeCompressedModel(cm).size();
+        // 90% sparse int8: ~10k values of 1 byte plus an index; far below 407,080 dense bytes,
+        // but more than the values alone.
+        QVERIFY(size < 407080 / 10);
+        QVERIFY(size > 10177);
+    }
+
+    void corruptFilesAreRefused() {
+        ModelOptions mo;
+        mo.hidden = {4};
+        ZooNet net(mo, std::vector<int64_t>{3}, 2);
+        CompressedModel cm;
+        cm.model = modelDescription(net);
+        for (const auto& p : net->named_parameters())
+            cm.tensors.push_back({p.key(), p.value().sizes().vec(), 32, p.value().detach(), {}});
+        const std::string good = writeCompressedModel(cm);
+        QVERIFY_EXCEPTION_THROWN(readCompressedModel(""), FormatError);
+        QVERIFY_EXCEPTION_THROWN(readCompressedModel("XXXX" + good.substr(4)), FormatError);
+        QVERIFY_EXCEPTION_THROWN(readCompressedModel(good.substr(0, good.size() - 5)), FormatError);
+        for (size_t i = 5; i < good.size(); i += 7) {
+            std::string bad = good;
+            bad[i] = char(bad[i] ^ 0x5A);
+            QVERIFY_EXCEPTION_THROWN(readCompressedModel(bad), FormatError);
+        }
+    }
+};
+
+QTEST_APPLESS_MAIN(TestQuant)
+#include "tst_quant.moc"

@@ -1,0 +1,183 @@
+#include "testutil.h"
+
+#include "projectstore.h"
+#include "runner.h"
+#include "specvalidator.h"
+
+#include <QProcess>
+
+using namespace retort;
+
+namespace {
+
+struct Recorded {
+    std::vector<Progress> events;
+    bool saw(const std::string& text) const {
+        for (const auto& e : events)
+            if (e.message.find(text) != std::string::npos) return true;
+        return false;
+    }
+    int epochs(const std::string& stage) const {
+        int n = 0;
+        for (const auto& e : events) n += e.kind == Progress::Kind::Epoch && e.stage == stage;
+        return n;
+    }
+};
+
+RunOutcome runOne(ProjectStore& store, const Json& j, Recorded* rec = nullptr, const std::atomic<bool>* cancel = nullptr,
+                  std::function<void(const Progress&)> hook = {}) {
+    SpecValidator v(&store);
+    auto points = v.plan(j);
+    const int64_t id = store.createRun(points[0].name, points[0].spec.toJson(), points[0].params);
+    Runner r(store, [&](const Progress& p) {
+        if (rec) rec->events.push_back(p);
+        if (hook) hook(p);
+    }, cancel);
+    return r.run(id, points[0].spec);
+}
+
+}  // namespace
+
+class TestRunner : public QObject {
+    Q_OBJECT
+    QTemporaryDir m_dir;
+    std::string file(const char* n) { return m_dir.filePath(n).toStdString(); }
+
+private Q_SLOTS:
+    void distillsAndStoresEverything() {
+        ProjectStore store(file("a.retort"));
+        Json j = test::smallSyntheticSpec();
+        j["prune"] = {{"sparsity", 0.7}, {"begin_epoch", 1}, {"end_epoch", 2}};
+        j["quantize"] = {{"bits", 8}};
+        RunOutcome o = runOne(store, j);
+        QCOMPARE(o.status, std::string("completed"));
+        const auto r = *store.run(1);
+        QCOMPARE(r.status, std::string("completed"));
+        // Learned something real: 4 classes, chance is 0.25.
+        QVERIFY(r.results["test_accuracy"].get<double>() > 0.6);
+        QVERIFY(r.results["teacher_test_accuracy"].get<double>() > 0.6);
+        // compressed_size_bytes is the size of the stored file, which reads back.
+        const auto compressed = store.artifact(1, "compressed");
+        QVERIFY(compressed);
+        QCOMPARE(r.results["compressed_size_bytes"].get<int64_t>(), int64_t(compressed->size()));
+        QVERIFY(r.results["compressed_size_bytes"].get<int64_t>() < r.results["size_bytes"].get<int64_t>());
+        ZooNet back = loadCompressedModel(*compressed);
+        QVERIFY(back->summary().param_count == r.results["param_count"].get<int64_t>());
+        // Sparsity as asked for, per layer and overall.
+        QVERIFY(std::abs(r.results["sparsity"].get<double>() - 0.7) < 0.01);
+        const auto layers = store.layers(1);
+        QCOMPARE(layers.size(), size_t(2));
+        int64_t nz = 0;
+        for (const auto& l : layers) nz += l.nonzero;
+        QVERIFY(r.results["nonzero_params"].get<int64_t>() >= nz);
+        // Per-epoch metrics for each of the 3 epochs, a checkpoint, the environment.
+        int valAcc = 0;
+        for (const auto& m : store.metrics(1)) valAcc += m.name == "val_accuracy";
+        QCOMPARE(valAcc, 3);
+        QVERIFY(store.artifact(1, "checkpoint_student"));
+        QVERIFY(store.artifact(1, "checkpoint_optimizer"));
+        QVERIFY(r.environment.contains("libtorch") && r.environment.contains("blas"));
+        QVERIFY(r.results["latency_ms"].get<double>() > 0);
+        QCOMPARE(r.results["flops"].get<int64_t>(), int64_t(2 * 36 * 16 + 16 + 16 + 2 * 16 * 4 + 4));
+    }
+
+    void teacherIsTrainedOnceAndReused() {
+        const std::string path = file("teacher.retort");
+        Recorded first, second, third;
+        {
+            ProjectStore store(path);
+            runOne(store, test::smallSyntheticSpec(), &first);
+        }
+        {
+            ProjectStore store(path);  // a new process: nothing cached in memory
+            Json j = test::smallSyntheticSpec();
+            j["distill"]["temperature"] = 8.0;
+            QCOMPARE(runOne(store, j, &second).status, std::string("completed"));
+            Json k = test::smallSyntheticSpec();
+            k["teacher"]["hidden"] = {24};  // another teacher spec: trained anew
+            runOne(store, k, &third);
+        }
+        QCOMPARE(first.epochs("teacher"), 2);
+        QCOMPARE(second.epochs("teacher"), 0);
+        QVERIFY(second.saw("reusing the stored teacher"));
+        QCOMPARE(third.epochs("teacher"), 2);
+        ProjectStore store(path, ProjectStore::Access::ReadOnly);
+        QCOMPARE(store.run(1)->results["teacher_key"], store.run(2)->results["teacher_key"]);
+        QVERIFY(store.run(1)->results["teacher_key"] != store.run(3)->results["teacher_key"]);
+        QCOMPARE(store.run(1)->results["teacher_test_accuracy"], store.run(2)->results["teacher_test_accuracy"]);
+    }
+
+    void sameSpecSameResults() {
+        ProjectStore a(file("d1.retort")), b(file("d2.retort"));
+        RunOutcome x = runOne(a, test::smallSyntheticSpec()), y = runOne(b, test::smallSyntheticSpec());
+        QCOMPARE(x.results["test_accuracy"], y.results["test_accuracy"]);
+        QCOMPARE(*a.artifact(1, "compressed"), *b.artifact(1, "compressed"));
+    }
+
+    void cancelKeepsCompletedEpochs() {
+        ProjectStore store(file("cancel.retort"));
+        std::atomic<bool> cancel{false};
+        RunOutcome o = runOne(store, test::smallSyntheticSpec(), nullptr, &cancel, [&](const Progress& p) {
+            if (p.kind == Progress::Kind::Epoch && p.stage == "student" && p.epoch == 1) cancel = true;
+        });
+        QCOMPARE(o.status, std::string("cancelled"));
+        const auto r = *store.run(1);
+        QCOMPARE(r.status, std::string("cancelled"));
+        QVERIFY(r.error.find("epoch 2") != std::string::npos);
+        QVERIFY(!store.metrics(1).empty());  // epoch 1 kept
+        QVERIFY(store.artifact(1, "checkpoint_student"));
+        QVERIFY(r.results.empty());
+    }
+
+    void divergenceFails() {
+        ProjectStore store(file("nan.retort"));
+        Json j = test::smallSyntheticSpec();
+        j["train"]["optimizer"] = "sgd";
+        j["train"]["lr"] = 1e30;
+        RunOutcome o = runOne(store, j);
+        QCOMPARE(o.status, std::string("failed"));
+        QVERIFY2(o.error.find("not finite") != std::string::npos, o.error.c_str());
+        QVERIFY(store.run(1)->results.empty());  // no NaN results stored
+    }
+
+    void teacherFromAnotherRun() {
+        ProjectStore store(file("chain.retort"));
+        Json j = test::smallSyntheticSpec();
+        j.erase("teacher");
+        j["distill"]["lambda"] = 0;
+        j["student"]["hidden"] = {48};
+        QCOMPARE(runOne(store, j).status, std::string("completed"));
+        Json k = test::smallSyntheticSpec();
+        k["teacher"] = {{"run", 1}};
+        RunOutcome o = runOne(store, k);
+        QCOMPARE(o.status, std::string("completed"));
+        QCOMPARE(o.results["teacher_test_accuracy"], store.run(1)->results["test_accuracy"]);
+    }
+
+    void torchScriptTeacher() {
+        const std::string pt = file("teacher.pt");
+        const QString script = QString(
+            "import torch\n"
+            "m = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(36, 4))\n"
+            "torch.jit.script(m).save('%1')\n").arg(QString::fromStdString(pt));
+        QProcess py;
+        py.start("/usr/bin/python3", {"-c", script});
+        if (!py.waitForFinished(120000) || py.exitCode() != 0)
+            QSKIP("python3-torch is not available to write a TorchScript module");
+        ProjectStore store(file("ts.retort"));
+        Json j = test::smallSyntheticSpec();
+        j["teacher"] = {{"torchscript", pt}};
+        RunOutcome o = runOne(store, j);
+        QCOMPARE(o.status, std::string("completed"));
+        QCOMPARE(o.results["teacher_param_count"].get<int64_t>(), int64_t(36 * 4 + 4));
+        // Wrong output shape for this data is refused before training.
+        Json k = test::smallSyntheticSpec();
+        k["data"]["classes"] = 5;
+        k["teacher"] = {{"torchscript", pt}};
+        SpecValidator v(&store);
+        QVERIFY_EXCEPTION_THROWN(v.plan(k), SpecError);
+    }
+};
+
+QTEST_APPLESS_MAIN(TestRunner)
+#include "tst_runner.moc"

@@ -1,0 +1,231 @@
+#include "testutil.h"
+
+#include "specvalidator.h"
+
+using namespace retort;
+using retort::test::hasIssue;
+
+class TestSpec : public QObject {
+    Q_OBJECT
+
+    std::vector<SpecIssue> issuesOf(const Json& j) {
+        std::vector<SpecIssue> issues;
+        ExperimentSpec s = ExperimentSpec::fromJson(j, issues);
+        SpecValidator v;
+        for (const auto& i : v.validate(s)) issues.push_back(i);
+        return issues;
+    }
+
+private Q_SLOTS:
+    void validSpecHasNoIssues() {
+        auto issues = issuesOf(test::smallSyntheticSpec());
+        QVERIFY2(issues.empty(), issues.empty() ? "" : issues[0].message.c_str());
+    }
+
+    void defaultsFollowSpecMd() {
+        std::vector<SpecIssue> issues;
+        ExperimentSpec s = ExperimentSpec::fromJson(Json::object(), issues);
+        QVERIFY(issues.empty());
+        QCOMPARE(s.device, std::string("auto"));
+        QCOMPARE(s.data.format, std::string("idx"));
+        QCOMPARE(s.data.path, std::string("/usr/share/datasets/fashion-mnist"));
+        QCOMPARE(s.distill.temperature, 4.0);
+        QCOMPARE(s.train.batch_size, int64_t(128));
+        QVERIFY(!s.prune && !s.quantize && !s.teacher);
+    }
+
+    void unknownKeys() {
+        Json j = test::smallSyntheticSpec();
+        j["colour"] = "red";
+        j["distill"]["temprature"] = 3;
+        auto issues = issuesOf(j);
+        QVERIFY(hasIssue(issues, "colour", "unknown key"));
+        QVERIFY(hasIssue(issues, "distill.temprature", "unknown key"));
+    }
+
+    void wrongTypes() {
+        Json j = test::smallSyntheticSpec();
+        j["seed"] = "one";
+        j["train"]["epochs"] = 2.5;
+        j["student"]["hidden"] = {16, "x"};
+        j["data"] = 3;
+        auto issues = issuesOf(j);
+        QVERIFY(hasIssue(issues, "seed", "must be an integer, not a string"));
+        QVERIFY(hasIssue(issues, "train.epochs", "must be an integer"));
+        QVERIFY(hasIssue(issues, "student.hidden", "list of integers"));
+        QVERIFY(hasIssue(issues, "data", "must be an object"));
+    }
+
+    void rangeErrors_data() {
+        QTest::addColumn<QString>("key");
+        QTest::addColumn<QString>("value");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("temperature 0") << "distill.temperature" << "0" << "must be > 0";
+        QTest::newRow("temperature <0") << "distill.temperature" << "-1" << "must be > 0";
+        QTest::newRow("lambda >1") << "distill.lambda" << "1.5" << "[0, 1]";
+        QTest::newRow("lambda <0") << "distill.lambda" << "-0.1" << "[0, 1]";
+        QTest::newRow("sparsity 1") << "prune.sparsity" << "1.0" << "[0, 1)";
+        QTest::newRow("sparsity <0") << "prune.sparsity" << "-0.2" << "[0, 1)";
+        QTest::newRow("bits 3") << "quantize.bits" << "3" << "4 or 8";
+        QTest::newRow("bits 16") << "quantize.bits" << "16" << "4 or 8";
+        QTest::newRow("lr 0") << "train.lr" << "0" << "must be > 0";
+        QTest::newRow("lr <0") << "train.lr" << "-0.001" << "must be > 0";
+        QTest::newRow("teacher lr") << "teacher.train.lr" << "0" << "must be > 0";
+        QTest::newRow("epochs 0") << "train.epochs" << "0" << "at least 1";
+        QTest::newRow("batch 0") << "train.batch_size" << "0" << "at least 1";
+        QTest::newRow("optimizer") << "train.optimizer" << "\"rmsprop\"" << "not one of";
+        QTest::newRow("validation 1") << "data.validation_fraction" << "1.0" << "[0, 1)";
+        QTest::newRow("device") << "device" << "\"tpu\"" << "not one of";
+        QTest::newRow("arch") << "student.arch" << "\"resnet\"" << "not one of";
+        QTest::newRow("begin epoch") << "prune.begin_epoch" << "9" << "[1, train.epochs]";
+    }
+    void rangeErrors() {
+        QFETCH(QString, key);
+        QFETCH(QString, value);
+        QFETCH(QString, expected);
+        Json j = test::smallSyntheticSpec();
+        j["prune"] = {{"sparsity", 0.5}};
+        j["quantize"] = {{"bits", 8}};
+        setDotted(j, key.toStdString(), Json::parse(value.toStdString()));
+        auto issues = issuesOf(j);
+        QVERIFY2(hasIssue(issues, key.toStdString(), expected.toStdString()),
+                 issues.empty() ? "no issue" : (issues[0].key + ": " + issues[0].message).c_str());
+    }
+
+    void lambdaNeedsTeacher() {
+        Json j = test::smallSyntheticSpec();
+        j.erase("teacher");
+        QVERIFY(hasIssue(issuesOf(j), "distill.lambda", "without a teacher"));
+        j["distill"]["lambda"] = 0;
+        QVERIFY(issuesOf(j).empty());
+    }
+
+    void missingDataFiles() {
+        QTemporaryDir dir;
+        Json j = test::smallSyntheticSpec();
+        j["data"] = {{"format", "idx"}, {"path", dir.path().toStdString()}};
+        auto issues = issuesOf(j);
+        QVERIFY(hasIssue(issues, "data.path", "train-images-idx3-ubyte: no such file"));
+        j["data"] = {{"format", "csv"}, {"path", dir.path().toStdString()}};
+        QVERIFY(hasIssue(issuesOf(j), "data.path", "train.csv: no such file"));
+    }
+
+    void classCountMismatch() {
+        Json j = test::smallSyntheticSpec();
+        j["student"]["classes"] = 7;
+        auto issues = issuesOf(j);
+        QVERIFY(hasIssue(issues, "student.classes", "the data has 4 classes"));
+        j = test::smallSyntheticSpec();
+        j["teacher"]["classes"] = 3;
+        QVERIFY(hasIssue(issuesOf(j), "teacher.classes", "data has 4"));
+    }
+
+    void inputShapeMismatch() {
+        Json j = test::smallSyntheticSpec();
+        j["data"]["shape"] = {20};
+        j["student"] = {{"arch", "cnn"}, {"channels", {4}}, {"hidden", {8}}};
+        QVERIFY(hasIssue(issuesOf(j), "student.arch", "needs image input"));
+        j = test::smallSyntheticSpec();
+        j["data"]["shape"] = {1, 3, 3};
+        j["teacher"] = {{"arch", "lenet5"}};
+        QVERIFY(hasIssue(issuesOf(j), "teacher.arch", "too small"));
+    }
+
+    void teacherSources() {
+        Json j = test::smallSyntheticSpec();
+        j["teacher"] = {{"torchscript", "/nonexistent/teacher.pt"}};
+        QVERIFY(hasIssue(issuesOf(j), "teacher.torchscript", "no such file"));
+        QTemporaryDir dir;
+        const std::string bogus = dir.filePath("bogus.pt").toStdString();
+        test::writeFile(bogus, "this is not a TorchScript archive");
+        j["teacher"] = {{"torchscript", bogus}};
+        QVERIFY(hasIssue(issuesOf(j), "teacher.torchscript", "not a usable TorchScript module"));
+        j["teacher"] = {{"run", 12}};
+        QVERIFY(hasIssue(issuesOf(j), "teacher.run", "no run 12"));
+    }
+
+    void everyProblemAtOnce() {
+        Json j = test::smallSyntheticSpec();
+        j["distill"]["temperature"] = -1;
+        j["train"]["lr"] = 0;
+        j["bogus"] = 1;
+        SpecValidator v;
+        try {
+            v.plan(j);
+            QFAIL("an invalid spec was accepted");
+        } catch (const SpecError& e) {
+            QCOMPARE(e.issues().size(), size_t(3));
+            QVERIFY(std::string(e.what()).find("distill.temperature: must be > 0") != std::string::npos);
+        }
+    }
+
+    void sweepGrid() {
+        Json j = test::smallSyntheticSpec();
+        j["sweep"] = {{"distill.temperature", {1, 2, 4}}, {"prune.sparsity", {0.5, 0.9}}};
+        std::vector<SpecIssue> issues;
+        auto points = expandSweep(j, issues);
+        QVERIFY(issues.empty());
+        QCOMPARE(points.size(), size_t(6));
+        // First key varies slowest; each point carries its own params and spec.
+        QCOMPARE(points[0].params["distill.temperature"].get<double>(), 1.0);
+        QCOMPARE(points[0].params["prune.sparsity"].get<double>(), 0.5);
+        QCOMPARE(points[1].params["prune.sparsity"].get<double>(), 0.9);
+        QCOMPARE(points[5].spec.distill.temperature, 4.0);
+        QVERIFY(points[5].spec.prune.has_value());  // created by the dotted key
+        QCOMPARE(points[5].spec.prune->sparsity, 0.9);
+        QCOMPARE(points[3].name, std::string("small [temperature=2,sparsity=0.9]"));
+        for (const auto& p : points) QVERIFY(p.spec.sweep.is_null());
+    }
+
+    void sweepUnionAndNull() {
+        Json j = test::smallSyntheticSpec();
+        j["quantize"] = {{"bits", 8}};
+        j["sweep"] = Json::array({Json{{"distill.lambda", {0, 0.5}}}, Json{{"quantize", {nullptr}}, {"seed", {1, 2, 3}}}});
+        std::vector<SpecIssue> issues;
+        auto points = expandSweep(j, issues);
+        QVERIFY(issues.empty());
+        QCOMPARE(points.size(), size_t(5));
+        QVERIFY(points[0].spec.quantize.has_value());
+        QVERIFY(!points[2].spec.quantize.has_value());  // null removes the section
+        QCOMPARE(points[4].spec.seed, int64_t(3));
+    }
+
+    void sweepErrors() {
+        Json j = test::smallSyntheticSpec();
+        j["sweep"] = {{"distill.temperature", 4}};
+        std::vector<SpecIssue> issues;
+        expandSweep(j, issues);
+        QVERIFY(hasIssue(issues, "sweep.distill.temperature", "non-empty list"));
+        j["sweep"] = {{"distill.temperatur", {1, 2}}};
+        SpecValidator v;
+        try {
+            v.plan(j);
+            QFAIL("a misspelt sweep key was accepted");
+        } catch (const SpecError& e) {
+            QVERIFY(hasIssue(e.issues(), "distill.temperatur", "unknown key"));
+        }
+        // An invalid value in one point names that point.
+        j["sweep"] = {{"distill.temperature", {1, -2}}};
+        try {
+            v.plan(j);
+            QFAIL("a negative swept temperature was accepted");
+        } catch (const SpecError& e) {
+            QCOMPARE(e.issues().size(), size_t(1));
+            QVERIFY(hasIssue(e.issues(), "distill.temperature", "temperature=-2"));
+        }
+    }
+
+    void jsonRoundTrip() {
+        Json j = test::smallSyntheticSpec();
+        j["prune"] = {{"sparsity", 0.7}, {"scope", "layer"}};
+        std::vector<SpecIssue> issues;
+        ExperimentSpec a = ExperimentSpec::fromJson(j, issues);
+        ExperimentSpec b = ExperimentSpec::fromJson(a.toJson(), issues);
+        QVERIFY(issues.empty());
+        QCOMPARE(a.toJson().dump(), b.toJson().dump());
+        QCOMPARE(b.pruneEndEpoch(), int64_t(2));  // ceil(0.6 * 3)
+    }
+};
+
+QTEST_APPLESS_MAIN(TestSpec)
+#include "tst_spec.moc"

@@ -1,0 +1,210 @@
+#include "testutil.h"
+
+#include "projectstore.h"
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+using namespace retort;
+
+namespace {
+
+void sql(const std::string& path, const std::string& statements) {
+    sqlite3* db = nullptr;
+    QCOMPARE(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db, statements.c_str(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) qWarning("%s", err);
+    sqlite3_free(err);
+    sqlite3_close(db);
+    QCOMPARE(rc, SQLITE_OK);
+}
+
+template <typename F>
+QString storeError(F f) {
+    try {
+        f();
+    } catch (const StoreError& e) {
+        return QString::fromStdString(e.what());
+    }
+    return {};
+}
+
+}  // namespace
+
+class TestStore : public QObject {
+    Q_OBJECT
+    QTemporaryDir m_dir;
+    std::string file(const char* name) { return m_dir.filePath(name).toStdString(); }
+
+private Q_SLOTS:
+    void createsCurrentSchema() {
+        ProjectStore s(file("new.retort"));
+        QCOMPARE(s.schemaVersion(), ProjectStore::kSchemaVersion);
+        const int64_t id = s.createRun("a", {{"seed", 1}}, {{"distill.lambda", 0.5}});
+        auto r = s.run(id);
+        QVERIFY(r);
+        QCOMPARE(r->status, std::string("queued"));
+        QCOMPARE(r->params["distill.lambda"].get<double>(), 0.5);
+        QVERIFY(!r->created_at.empty());
+    }
+
+    void migratesVersion1() {
+        // A project as schema version 1 wrote it, with one finished run.
+        const std::string path = file("v1.retort");
+        sql(path, R"(
+            CREATE TABLE runs(id INTEGER PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL CHECK(status IN
+              ('queued','running','completed','failed','cancelled','interrupted')), spec TEXT NOT NULL,
+              params TEXT NOT NULL DEFAULT '{}', results TEXT NOT NULL DEFAULT '{}',
+              environment TEXT NOT NULL DEFAULT '{}', error TEXT NOT NULL DEFAULT '',
+              created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT);
+            CREATE TABLE metrics(run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+              epoch INTEGER NOT NULL, name TEXT NOT NULL, value REAL NOT NULL,
+              PRIMARY KEY(run_id, name, epoch)) WITHOUT ROWID;
+            CREATE TABLE artifacts(run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+              kind TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY(run_id, kind));
+            CREATE TABLE teachers(key TEXT PRIMARY KEY, spec TEXT NOT NULL, state BLOB NOT NULL,
+              summary TEXT NOT NULL, created_at TEXT NOT NULL);
+            INSERT INTO runs(name, status, spec, results, created_at)
+              VALUES('old', 'completed', '{}', '{"test_accuracy": 0.8}', '2026-01-01T00:00:00Z');
+            INSERT INTO metrics VALUES(1, 1, 'train_loss', 0.5);
+            PRAGMA application_id = 1381257812;
+            PRAGMA user_version = 1;)");
+        ProjectStore s(path);
+        QCOMPARE(s.schemaVersion(), 2);
+        auto r = s.run(1);
+        QVERIFY(r);
+        QCOMPARE(r->results["test_accuracy"].get<double>(), 0.8);
+        QCOMPARE(s.metrics(1).size(), size_t(1));
+        // Version 2's additions work on the migrated file.
+        s.startRun(1, {{"device", "cpu"}});
+        s.finishRun(1, "completed", {{"test_accuracy", 0.81}}, {{"net.fc1.weight", 100, 10}}, {});
+        QCOMPARE(s.layers(1).size(), size_t(1));
+    }
+
+    void refusesWhatItCannotRead() {
+        const std::string future = file("future.retort");
+        { ProjectStore s(future); }
+        sql(future, "PRAGMA user_version = 99");
+        QVERIFY(storeError([&] { ProjectStore s(future); }).contains("newer Retort"));
+        QVERIFY(storeError([&] { ProjectStore s(future, ProjectStore::Access::ReadOnly); }).contains("newer Retort"));
+
+        const std::string text = file("text.retort");
+        test::writeFile(text, "name,score\nfoo,1\n");
+        QVERIFY(storeError([&] { ProjectStore s(text); }).contains("not a Retort project"));
+        QCOMPARE(test::readFile(text), std::string("name,score\nfoo,1\n"));  // nothing changed
+
+        const std::string other = file("other.sqlite");
+        sql(other, "CREATE TABLE t(x); INSERT INTO t VALUES(1);");
+        QVERIFY(storeError([&] { ProjectStore s(other); }).contains("not a Retort project"));
+
+        QVERIFY(storeError([&] { ProjectStore s(file("absent.retort"), ProjectStore::Access::ReadOnly); })
+                    .contains("no such project file"));
+    }
+
+    void truncatedProjectIsRefused() {
+        const std::string path = file("big.retort");
+        {
+            ProjectStore s(path);
+            for (int i = 0; i < 30; ++i) {
+                const int64_t id = s.createRun("r" + std::to_string(i), {{"i", i}}, Json::object());
+                s.recordEpoch(id, 1, {{"train_loss", 1.0}}, std::string(20000, char('a' + i % 26)), "");
+            }
+        }
+        const auto size = std::filesystem::file_size(path);
+        std::filesystem::resize_file(path, size / 3);
+        const QString e = storeError([&] {
+            ProjectStore s(path, ProjectStore::Access::ReadOnly);
+            s.runs();
+            for (const auto& r : s.runs()) s.artifact(r.id, "checkpoint_student");
+        });
+        QVERIFY2(!e.isEmpty(), "a truncated project opened without error");
+    }
+
+    void interruptedRunsAreRecovered() {
+        const std::string path = file("crash.retort");
+        int64_t dead = 0, alive = 0;
+        {
+            ProjectStore s(path);
+            dead = s.createRun("killed", Json::object(), Json::object());
+            alive = s.createRun("ours", Json::object(), Json::object());
+            s.startRun(dead, Json::object());
+            s.startRun(alive, Json::object());
+            s.recordEpoch(dead, 1, {{"train_loss", 0.9}}, "weights", "optimizer");
+        }
+        // The first run's process is gone (no such pid); the second is this live process.
+        sql(path, "UPDATE runs SET owner_pid = 1073741000 WHERE id = " + std::to_string(dead));
+        ProjectStore s(path);
+        QCOMPARE(s.recoveredRuns(), 1);
+        QCOMPARE(s.run(dead)->status, std::string("interrupted"));
+        QCOMPARE(s.run(alive)->status, std::string("running"));
+        QCOMPARE(s.metrics(dead).size(), size_t(1));  // its completed epoch is kept
+        QCOMPARE(*s.artifact(dead, "checkpoint_student"), std::string("weights"));
+    }
+
+    void teachersAndArtifacts() {
+        ProjectStore s(file("t.retort"));
+        QVERIFY(!s.teacher("k"));
+        s.saveTeacher({"k", {{"arch", "cnn"}}, std::string("\0\1\2", 3), {{"test_accuracy", 0.9}}});
+        auto t = s.teacher("k");
+        QVERIFY(t);
+        QCOMPARE(t->state, std::string("\0\1\2", 3));
+        QCOMPARE(t->summary["test_accuracy"].get<double>(), 0.9);
+        const int64_t id = s.createRun("x", Json::object(), Json::object());
+        s.finishRun(id, "completed", {{"a", 1}}, {}, {{"compressed", std::string(1000, '\xff')}});
+        QCOMPARE(s.artifact(id, "compressed")->size(), size_t(1000));
+        QVERIFY(!s.artifact(id, "nothing"));
+        // SQL stays data: names with quotes are stored as they are.
+        const int64_t q = s.createRun("it's \"quoted\"; DROP TABLE runs;--", Json::object(), Json::object());
+        QCOMPARE(s.run(q)->name, std::string("it's \"quoted\"; DROP TABLE runs;--"));
+    }
+
+    void concurrentReadWhileWriting() {
+        const std::string path = file("concurrent.retort");
+        int64_t id = 0;
+        {
+            ProjectStore s(path);
+            id = s.createRun("live", Json::object(), Json::object());
+        }
+        std::atomic<bool> done{false};
+        std::atomic<int> readerErrors{0}, reads{0}, tornEpochs{0};
+        std::string firstError;
+        std::thread reader([&] {
+            try {
+                ProjectStore r(path, ProjectStore::Access::ReadOnly);
+                while (!done.load()) {
+                    auto m = r.metrics(id);
+                    // Each epoch writes 3 metrics in one transaction: never see part of one.
+                    if (m.size() % 3 != 0) ++tornEpochs;
+                    r.runs();
+                    ++reads;
+                }
+            } catch (const std::exception& e) {
+                firstError = e.what();
+                ++readerErrors;
+            }
+        });
+        {
+            ProjectStore w(path);
+            w.startRun(id, Json::object());
+            for (int e = 1; e <= 150; ++e)
+                w.recordEpoch(id, e, {{"train_loss", 1.0 / e}, {"val_accuracy", 0.5}, {"lr", 0.001}},
+                              std::string(50000, 'w'), std::string(20000, 'o'));
+            w.finishRun(id, "completed", {{"test_accuracy", 0.9}}, {}, {});
+        }
+        done = true;
+        reader.join();
+        QVERIFY2(readerErrors == 0, firstError.c_str());
+        QVERIFY(reads > 0);
+        QCOMPARE(tornEpochs.load(), 0);
+        ProjectStore s(path, ProjectStore::Access::ReadOnly);
+        QCOMPARE(s.metrics(id).size(), size_t(450));
+        QCOMPARE(s.run(id)->status, std::string("completed"));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestStore)
+#include "tst_store.moc"
