@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Retort builds, runs and tests with. Idempotent: does nothing
+# (not even apt-get update) when everything is already installed.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libtorch-dev            # LibTorch 1.13 (C++ API and TorchScript)
+  libopenblas0-openmp     # without it LibTorch falls back to reference BLAS (~30x slower)
+  nlohmann-json3-dev libsqlite3-dev zlib1g-dev
+  qt6-base-dev libqcustomplot-dev   # workbench and Qt Test
+  dataset-fashion-mnist   # the default real dataset, /usr/share/datasets/fashion-mnist
+  python3-torch           # the same LibTorch from Python: TorchScript teacher test, benchmark peer
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
