@@ -2,6 +2,8 @@
 
 #include <zlib.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -205,6 +207,26 @@ std::string writeCompressedModel(CompressedModel& model) {
     const uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(w.data().data()), static_cast<uInt>(w.data().size()));
     w.u32(static_cast<uint32_t>(crc));
     return w.data();
+}
+
+int64_t estimateCompressedSize(const std::vector<std::pair<std::vector<int64_t>, bool>>& tensors, double sparsity,
+                               int bits, bool perChannel) {
+    int64_t total = 4 + 1 + 4 + 160 + 4 + 4;  // magic, version, description (~160 B), count, CRC
+    for (const auto& [shape, compressible] : tensors) {
+        int64_t n = 1;
+        for (int64_t d : shape) n *= d;
+        const int b = compressible ? bits : 32;
+        const int64_t nnz = compressible ? n - static_cast<int64_t>(std::llround(sparsity * double(n))) : n;
+        const int64_t rows = shape.empty() ? 1 : shape[0];
+        const int64_t cols = rows ? n / rows : 0;
+        const int64_t dense = valueBytes(n, b);
+        const int64_t bitmap = (n + 7) / 8 + valueBytes(nnz, b);
+        const int64_t csr = 2 + (rows + 1) * widthFor(uint64_t(nnz)) + nnz * widthFor(uint64_t(cols ? cols - 1 : 0)) +
+                            valueBytes(nnz, b);
+        const int64_t scales = b == 32 ? 0 : (perChannel ? rows : 1) * 4;
+        total += 2 + 16 + 1 + 4 * int64_t(shape.size()) + 1 + 1 + 4 + scales + std::min({dense, bitmap, csr});
+    }
+    return total;
 }
 
 CompressedModel readCompressedModel(const std::string& bytes) {

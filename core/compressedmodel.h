@@ -49,6 +49,13 @@ struct CompressedModel {
 /// Fills in each tensor's @ref CompressedTensor::index and @ref CompressedTensor::bytes.
 std::string writeCompressedModel(CompressedModel& model);
 
+/// What the compressed file of a model will take before it is trained: each Linear/Conv2d
+/// weight at @p sparsity (uniform per layer) and @p bits (32: not quantized) in the smallest
+/// layout, biases fp32, plus the file's fixed overhead. Exact for dense models; for sparse ones
+/// the real file differs only by how unevenly the zeros fall across rows.
+int64_t estimateCompressedSize(const std::vector<std::pair<std::vector<int64_t>, bool>>& tensors, double sparsity,
+                               int bits, bool perChannel);
+
 /// Parses a file written by writeCompressedModel. Bounds-checks everything and verifies the
 /// checksum; throws FormatError on any inconsistency.
 CompressedModel readCompressedModel(const std::string& bytes);

@@ -398,6 +398,12 @@ std::optional<std::string> ProjectStore::artifact(int64_t id, const std::string&
     return st.bytes(0);
 }
 
+void ProjectStore::saveCopy(const std::string& target) const {
+    std::error_code ec;
+    if (std::filesystem::exists(target, ec)) throw StoreError(target + ": already exists");
+    Statement(m_db, "VACUUM INTO ?").bind(1, target).run();
+}
+
 std::optional<TeacherRecord> ProjectStore::teacher(const std::string& key) const {
     Statement st(m_db, "SELECT key, spec, state, summary FROM teachers WHERE key = ?");
     st.bind(1, key);

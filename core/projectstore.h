@@ -92,6 +92,9 @@ public:
     std::vector<LayerRecord> layers(int64_t id) const;
     std::optional<std::string> artifact(int64_t id, const std::string& kind) const;
 
+    /// Writes a consistent copy of the whole project to @p target (which must not exist).
+    void saveCopy(const std::string& target) const;
+
     std::optional<TeacherRecord> teacher(const std::string& key) const;
     void saveTeacher(const TeacherRecord& teacher);
 

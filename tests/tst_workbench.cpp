@@ -1,0 +1,202 @@
+#include "testutil.h"
+
+#include "experimenteditor.h"
+#include "losscurvesplot.h"
+#include "mainwindow.h"
+#include "paretoplot.h"
+#include "runcontroller.h"
+#include "runsmodel.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QTableView>
+
+using namespace retort;
+using namespace retort::ui;
+
+namespace {
+
+Json sweepSpec() {
+    Json j = test::smallSyntheticSpec();
+    j["threads"] = 1;  // leave a core to the GUI thread, as a researcher's machine would
+    j["prune"] = {{"sparsity", 0.6}, {"begin_epoch", 1}, {"end_epoch", 2}};
+    j["quantize"] = {{"bits", 8}};
+    j["sweep"] = {{"distill.lambda", {0.0, 0.5}}, {"prune.sparsity", {0.3, 0.8}}};
+    return j;
+}
+
+void screenshot(QWidget* w, const QString& name) {
+    QTest::qWait(120);  // let batched plot redraws (40 ms) happen first
+    QDir().mkpath(RETORT_SCREENSHOT_DIR);
+    QVERIFY(w->grab().save(QStringLiteral(RETORT_SCREENSHOT_DIR "/") + name));
+}
+
+}  // namespace
+
+class TestWorkbench : public QObject {
+    Q_OBJECT
+    QTemporaryDir m_dir;
+
+    std::unique_ptr<MainWindow> window(const char* project) {
+        auto w = std::make_unique<MainWindow>();
+        w->setConfirmClose(false);
+        w->resize(1280, 800);
+        w->show();
+        if (!w->openProject(m_dir.filePath(project))) return nullptr;
+        return w;
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, m_dir.filePath("settings"));
+        QSettings::setDefaultFormat(QSettings::NativeFormat);
+    }
+
+    void invalidValueDisablesRunWithItsMessage() {
+        auto w = window("editor.retort");
+        QVERIFY(w);
+        ExperimentEditor* e = w->editor();
+        e->setSpec(test::smallSyntheticSpec());
+        QVERIFY(w->runAction()->isEnabled());
+        e->setValue("distill.temperature", 0.0);
+        e->validateNow();
+        QVERIFY(!e->isValid());
+        QVERIFY(!w->runAction()->isEnabled());
+        QVERIFY2(w->runAction()->toolTip().contains("distill.temperature: must be > 0"), qPrintable(w->runAction()->toolTip()));
+        QCOMPARE(e->fieldError("distill.temperature"), QStringLiteral("must be > 0"));
+        QVERIFY(!e->field("distill.temperature")->styleSheet().isEmpty());
+        // Undo restores the valid spec.
+        e->undoStack()->undo();
+        e->validateNow();
+        QVERIFY(e->isValid());
+        QVERIFY(w->runAction()->isEnabled());
+        QVERIFY(e->fieldError("distill.temperature").isEmpty());
+        // A wrong shape for the architecture is marked at the architecture.
+        e->setValue("student.arch", "lenet5");
+        e->setValue("student.hidden", Json::array());
+        e->validateNow();
+        QVERIFY(e->fieldError("student.arch").contains("too small"));
+        screenshot(w.get(), "editor-invalid.png");
+    }
+
+    void budgetAndSweepCount() {
+        ExperimentEditor e;
+        e.setSpec(test::smallSyntheticSpec());
+        // Student mlp 36-16-4: 36*16 + 16 + 16*4 + 4 = 660 parameters.
+        QVERIFY2(e.budgetText().contains("Student: 660 params"), qPrintable(e.budgetText()));
+        QVERIFY(e.budgetText().contains("Teacher: 1,316 params") || e.budgetText().contains("Teacher: 1316 params"));
+        e.setValue("sweep", {{"distill.temperature", {1, 2, 4}}, {"seed", {1, 2}}});
+        e.validateNow();
+        QCOMPARE(e.points().size(), size_t(6));
+        e.setValue("quantize", {{"bits", 4}, {"granularity", "per_channel"}});
+        e.setValue("prune", {{"sparsity", 0.9}});
+        e.validateNow();
+        QVERIFY(e.budgetText().contains("compressed"));
+    }
+
+    void runSweepLiveCurvesAndPareto() {
+        auto w = window("sweep.retort");
+        QVERIFY(w);
+        w->editor()->setSpec(sweepSpec());
+        QSignalSpy finished(w.get(), &MainWindow::runFinished);
+        QCOMPARE(w->runExperiment(), 4);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 4, 120000);
+        RunsModel* m = w->runsModel();
+        QCOMPARE(m->rowCount(), 4);
+        for (int r = 0; r < 4; ++r) {
+            QCOMPARE(m->run(r).status, std::string("completed"));
+            QVERIFY(m->data(m->index(r, RunsModel::TestAccuracy), Qt::DisplayRole).toString().endsWith("%"));
+            QVERIFY(m->run(r).results["test_accuracy"].get<double>() > 0.5);
+            QCOMPARE(w->lossPlot()->pointCount(m->run(r).id, "train_loss"), 3);
+        }
+        QCOMPARE(m->data(m->index(1, RunsModel::Swept), Qt::DisplayRole).toString(), QStringLiteral("lambda=0, sparsity=0.8"));
+        QCOMPARE(w->paretoPlot()->pointCount(), 4);
+        QVERIFY(w->paretoPlot()->frontCount() >= 1);
+        QVERIFY(w->paretoPlot()->csv().count('\n') == 5);
+        // Clicking a Pareto point selects its run in the table.
+        Q_EMIT w->paretoPlot()->runClicked(m->run(2).id);
+        QCOMPARE(w->runsView()->selectionModel()->selectedRows().size(), 1);
+        w->lossPlot()->setSmoothing(30);
+        QApplication::processEvents();
+        screenshot(w.get(), "workbench-done.png");
+    }
+
+    void cancelMarksTheRunCancelled() {
+        auto w = window("cancel.retort");
+        QVERIFY(w);
+        Json j = test::smallSyntheticSpec();
+        j["train"]["epochs"] = 500;
+        j["data"]["train_samples"] = 5000;
+        w->editor()->setSpec(j);
+        QSignalSpy finished(w.get(), &MainWindow::runFinished);
+        connect(w->controller(), &RunController::progress, this, [&](const Progress& p) {
+            if (p.kind == Progress::Kind::Epoch && p.stage == "student" && p.epoch == 1) w->controller()->cancelCurrent();
+        });
+        QCOMPARE(w->runExperiment(), 1);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
+        QCOMPARE(finished.at(0).at(1).toString(), QStringLiteral("cancelled"));
+        QCOMPARE(w->runsModel()->run(0).status, std::string("cancelled"));
+        QVERIFY(w->lossPlot()->pointCount(w->runsModel()->run(0).id, "train_loss") >= 1);  // nothing lost
+    }
+
+    /// The README's screenshot: a real project (the demo sweep) opened in the workbench.
+    /// Runs only when RETORT_SCREENSHOT_PROJECT names one.
+    void screenshotOfProject() {
+        const QString project = qEnvironmentVariable("RETORT_SCREENSHOT_PROJECT");
+        if (project.isEmpty()) QSKIP("set RETORT_SCREENSHOT_PROJECT to a project to photograph");
+        MainWindow w;
+        w.setConfirmClose(false);
+        w.resize(1280, 800);
+        w.show();
+        QVERIFY(w.openProject(project));
+        QFile spec(QStringLiteral(RETORT_SOURCE_DIR "/examples/demo.json"));
+        QVERIFY(spec.open(QIODevice::ReadOnly));
+        w.editor()->setSpec(Json::parse(spec.readAll().toStdString()));
+        w.lossPlot()->setMetric("val_accuracy");
+        screenshot(&w, "workbench-project.png");
+    }
+
+    void staysResponsiveWhileTraining() {
+        auto w = window("responsive.retort");
+        QVERIFY(w);
+        Json j = sweepSpec();
+        j.erase("sweep");
+        j["data"]["train_samples"] = 20000;
+        j["train"]["epochs"] = 25;
+        w->editor()->setSpec(j);
+        QSignalSpy finished(w.get(), &MainWindow::runFinished);
+        // A 5 ms timer on the GUI thread: the longest gap between its ticks is the longest stall.
+        QTimer tick;
+        tick.setInterval(5);
+        QElapsedTimer since;
+        qint64 worst = 0, ticks = 0;
+        connect(&tick, &QTimer::timeout, this, [&] {
+            if (since.isValid()) worst = std::max(worst, since.restart());
+            else since.start();
+            ++ticks;
+        });
+        bool shot = false;
+        connect(w->controller(), &RunController::progress, this, [&](const Progress& p) {
+            if (!shot && p.kind == Progress::Kind::Epoch && p.stage == "student" && p.epoch == 12) {
+                shot = true;
+                screenshot(w.get(), "workbench-running.png");
+                since.invalidate();  // the screenshot's own pause is not a stall
+            }
+        });
+        QCOMPARE(w->runExperiment(), 1);
+        tick.start();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
+        tick.stop();
+        qInfo("event loop: %lld ticks, longest gap %lld ms", ticks, worst);
+        QVERIFY(shot);
+        QVERIFY(ticks > 100);  // the run lasted long enough to measure
+        QVERIFY2(worst < 50, qPrintable(QStringLiteral("the event loop stalled for %1 ms").arg(worst)));
+    }
+};
+
+QTEST_MAIN(TestWorkbench)
+#include "tst_workbench.moc"

@@ -1,0 +1,104 @@
+#pragma once
+
+#include "progressmetatype.h"
+
+#include <QMainWindow>
+#include <QTimer>
+
+#include <memory>
+
+class QTableView;
+class QSortFilterProxyModel;
+class QProgressBar;
+class QLabel;
+class QLineEdit;
+class QMenu;
+class QAction;
+
+namespace retort {
+class ProjectStore;
+}
+
+namespace retort::ui {
+
+class ExperimentEditor;
+class RunController;
+class RunsModel;
+class LossCurvesPlot;
+class ParetoPlot;
+
+/// The workbench window. Menus, docks and the status bar; the work is delegated to the editor,
+/// the run controller (queue + worker thread), the runs model and the plots.
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    /// Opens (or creates) a project file. Shows an error and returns false when it cannot.
+    bool openProject(const QString& path);
+    void closeProject();
+    /// Loads a spec file into the editor; shows an error and returns false when it cannot.
+    bool importSpecFile(const QString& path);
+    /// Validates the editor's spec and queues its runs. Returns the number queued.
+    int runExperiment();
+    void cancelRuns();
+
+    ExperimentEditor* editor() const { return m_editor; }
+    RunsModel* runsModel() const { return m_model; }
+    QTableView* runsView() const { return m_view; }
+    LossCurvesPlot* lossPlot() const { return m_loss; }
+    ParetoPlot* paretoPlot() const { return m_pareto; }
+    RunController* controller() const { return m_controller.get(); }
+    QAction* runAction() const { return m_runAction; }
+    QString projectPath() const { return m_path; }
+    /// When false, closing with runs in progress does not ask (tests).
+    void setConfirmClose(bool confirm) { m_confirmClose = confirm; }
+
+Q_SIGNALS:
+    /// A queued run finished (any status); the table and plots are up to date.
+    void runFinished(qint64 runId, const QString& status);
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+
+private:
+    void createActions();
+    void createDocks();
+    void newProject();
+    void openProjectDialog();
+    void saveProjectAs();
+    void importSpec();
+    void exportSpec();
+    void about();
+    void updateRecentMenu();
+    void addRecent(const QString& path);
+    void refreshFromStore();
+    void scheduleRefresh();
+    void onProgress(const retort::Progress& p);
+    void onRunFinished(qint64 runId, const QString& status, const QString& error);
+    void updateActions();
+    void showRunDetail(const QModelIndex& index);
+    void selectRun(qint64 runId);
+    bool confirmStop(const QString& what);
+
+    std::unique_ptr<ProjectStore> m_store;
+    std::unique_ptr<RunController> m_controller;
+    QString m_path;
+    ExperimentEditor* m_editor = nullptr;
+    RunsModel* m_model = nullptr;
+    QSortFilterProxyModel* m_proxy = nullptr;
+    QTableView* m_view = nullptr;
+    QLineEdit* m_filter = nullptr;
+    LossCurvesPlot* m_loss = nullptr;
+    ParetoPlot* m_pareto = nullptr;
+    QProgressBar* m_progress = nullptr;
+    QLabel* m_progressText = nullptr;
+    QMenu* m_recentMenu = nullptr;
+    QAction *m_runAction = nullptr, *m_cancelAction = nullptr, *m_cancelAllAction = nullptr;
+    QAction *m_saveAsAction = nullptr, *m_closeAction = nullptr;
+    QTimer m_refresh;
+    bool m_confirmClose = true;
+};
+
+}  // namespace retort::ui

@@ -1,0 +1,60 @@
+#pragma once
+
+#include "progressmetatype.h"
+
+#include <QObject>
+#include <QPair>
+#include <QQueue>
+#include <QThread>
+
+namespace retort {
+class ProjectStore;
+}
+
+namespace retort::ui {
+
+class TrainingWorker;
+
+/// The queue of runs and the worker thread that runs them, one at a time.
+class RunController : public QObject {
+    Q_OBJECT
+public:
+    /// @param store the GUI thread's connection (creates runs, marks cancelled queued runs)
+    RunController(ProjectStore& store, QObject* parent = nullptr);
+    ~RunController() override;
+
+    /// Stores each point as a queued run and queues it. Returns the new run ids.
+    QList<qint64> enqueue(const std::vector<RunPoint>& points);
+    /// Cancels the run in progress (it ends `cancelled` at the next batch).
+    void cancelCurrent();
+    /// Cancels the run in progress and every queued one.
+    void cancelAll();
+
+    bool busy() const { return m_current >= 0 || !m_queue.isEmpty(); }
+    qint64 currentRun() const { return m_current; }
+    int queued() const { return int(m_queue.size()); }
+    /// Position of the current run in this batch of runs, and the batch size.
+    QPair<int, int> batchPosition() const { return {m_doneInBatch + 1, m_batchSize}; }
+
+Q_SIGNALS:
+    void runStarted(qint64 runId);
+    void progress(const retort::Progress& progress);
+    void runFinished(qint64 runId, const QString& status, const QString& error);
+    /// The queue ran dry.
+    void idle();
+    /// Requests the worker to run one (queued connection into the worker thread).
+    void startRun(qint64 runId, const QString& specJson);
+
+private:
+    void dispatch();
+    void onFinished(qint64 runId, const QString& status, const QString& error);
+
+    ProjectStore& m_store;
+    QThread m_thread;
+    TrainingWorker* m_worker = nullptr;
+    QQueue<QPair<qint64, QString>> m_queue;
+    qint64 m_current = -1;
+    int m_batchSize = 0, m_doneInBatch = 0;
+};
+
+}  // namespace retort::ui
