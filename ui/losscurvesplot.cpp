@@ -98,6 +98,11 @@ void LossCurvesPlot::setRuns(const std::vector<RunRecord>& runs, const ProjectSt
     scheduleRebuild();
 }
 
+void LossCurvesPlot::setFocusRuns(const QList<qint64>& ids) {
+    m_focus = ids;
+    scheduleRebuild();
+}
+
 void LossCurvesPlot::clear() {
     m_series.clear();
     rebuild();
@@ -145,9 +150,10 @@ void LossCurvesPlot::rebuild() {
         }
         QCPGraph* g = m_plot->addGraph();
         g->setName(s.name);
-        QPen pen(runColor(id), 2);
-        g->setPen(pen);
-        g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, runColor(id), runColor(id), 5));
+        QColor color = runColor(id);
+        if (!m_focus.isEmpty() && !m_focus.contains(id)) color.setAlpha(50);  // not compared: faded
+        g->setPen(QPen(color, m_focus.contains(id) ? 3 : 2));
+        g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, color, color, 5));
         g->setData(xs, ys, true);
         g->setVisible(!s.hidden);
         if (s.hidden) {

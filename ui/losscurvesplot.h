@@ -36,6 +36,8 @@ public:
     void setMetric(const QString& metric);
     void setSmoothing(int percent);
     void setRunHidden(qint64 runId, bool hidden);
+    /// Runs to compare: when not empty, every other run is drawn faded.
+    void setFocusRuns(const QList<qint64>& ids);
     /// Points of @p metric stored for a run (tests and export).
     int pointCount(qint64 runId, const QString& metric) const;
     QCustomPlot* plot() const { return m_plot; }
@@ -59,6 +61,7 @@ private:
     QTimer m_timer;
     std::map<qint64, Series> m_series;
     std::vector<qint64> m_graphRuns;  // run id of each graph, in graph order
+    QList<qint64> m_focus;
 };
 
 }  // namespace retort::ui

@@ -72,6 +72,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         for (const QModelIndex& i : m_view->selectionModel()->selectedRows())
             ids << i.data(RunsModel::RunIdRole).toLongLong();
         m_pareto->setSelectedRuns(ids);
+        m_loss->setFocusRuns(ids.size() > 0 ? ids : QList<qint64>());
     });
     layout->addWidget(m_filter);
     layout->addWidget(m_view, 1);
