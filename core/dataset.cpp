@@ -113,12 +113,18 @@ IdxArray readIdx(const std::string& path) {
                                   std::to_string(bytes.size() - header));
     if (bytes.size() - header > need)
         throw DataError(path, "has " + std::to_string(bytes.size() - header - need) + " bytes past the declared data");
-    a.values.resize(static_cast<size_t>(count));
     const unsigned char* d = p + header;
-    for (size_t i = 0; i < a.values.size(); ++i) {
+    const int64_t n = static_cast<int64_t>(count);
+    if (a.type == 0x08) {
+        // The common case (MNIST family): one widening copy from the decompressed bytes.
+        a.values = torch::from_blob(const_cast<unsigned char*>(d), {n}, torch::kUInt8).to(torch::kFloat32);
+        return a;
+    }
+    a.values = torch::empty({n}, torch::kFloat32);
+    float* out = a.values.data_ptr<float>();
+    for (int64_t i = 0; i < n; ++i) {
         float v = 0;
         switch (a.type) {
-            case 0x08: v = d[i]; break;
             case 0x09: v = static_cast<int8_t>(d[i]); break;
             case 0x0B: v = static_cast<int16_t>((d[2 * i] << 8) | d[2 * i + 1]); break;
             case 0x0C: v = static_cast<float>(static_cast<int32_t>(be32(d + 4 * i))); break;
@@ -129,7 +135,7 @@ IdxArray readIdx(const std::string& path) {
             }
         }
         if (!std::isfinite(v)) throw DataError(path, "element " + std::to_string(i) + " is not a finite number");
-        a.values[i] = v;
+        out[i] = v;
     }
     return a;
 }
@@ -230,7 +236,7 @@ int64_t maxLabel(const std::vector<int64_t>& labels) {
 }
 
 struct Raw {
-    std::vector<float> trainX, testX;
+    torch::Tensor trainX, testX;  // float32, [n, features]
     std::vector<int64_t> trainY, testY;
     std::vector<int64_t> shape;
     int64_t classes = 0;
@@ -239,22 +245,32 @@ struct Raw {
 
 std::vector<int64_t> labelsOf(const IdxArray& a, const std::string& file) {
     if (a.dims.size() != 1) throw DataError(file, "a label file must have 1 dimension, this one has " + std::to_string(a.dims.size()));
-    std::vector<int64_t> y(a.values.size());
-    for (size_t i = 0; i < y.size(); ++i) {
-        if (a.values[i] < 0 || a.values[i] != std::floor(a.values[i]))
+    const int64_t n = a.values.numel();
+    std::vector<int64_t> y(static_cast<size_t>(n));
+    const float* v = a.values.data_ptr<float>();
+    for (int64_t i = 0; i < n; ++i) {
+        if (v[i] < 0 || v[i] != std::floor(v[i]))
             throw DataError(file, "label " + std::to_string(i) + " is not a class index");
-        y[i] = static_cast<int64_t>(a.values[i]);
+        y[static_cast<size_t>(i)] = static_cast<int64_t>(v[i]);
     }
     return y;
 }
 
+/// FNV-1a over each file's bytes, read in chunks (never the whole file in memory).
 std::string fileBytesHash(const std::vector<std::string>& files) {
     std::string all;
+    std::vector<char> buf(1 << 20);
     for (const auto& f : files) {
         std::ifstream in(f, std::ios::binary);
-        std::ostringstream ss;
-        ss << in.rdbuf();
-        all += fnv1aHex(ss.str()) + ";";
+        uint64_t h = 1469598103934665603ULL;
+        while (in) {
+            in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+            for (std::streamsize i = 0; i < in.gcount(); ++i) {
+                h ^= static_cast<unsigned char>(buf[static_cast<size_t>(i)]);
+                h *= 1099511628211ULL;
+            }
+        }
+        all += std::to_string(h) + ";";
     }
     return fnv1aHex(all);
 }
@@ -307,12 +323,13 @@ Raw readRaw(const DataOptions& d, int64_t seed, bool labelsOnly) {
             throw DataError(files[2], "has " + std::to_string(xte.dims[0]) + " images but " + files[3] + " has " +
                                           std::to_string(r.testY.size()) + " labels");
         std::vector<int64_t> s(xtr.dims.begin() + 1, xtr.dims.end());
+        const int64_t features = xtr.values.numel() / xtr.dims[0];
         std::vector<int64_t> st(xte.dims.begin() + 1, xte.dims.end());
         if (s != st) throw DataError(files[2], "test images have a different shape from the training images");
         if (s.size() == 2) s.insert(s.begin(), 1);  // HxW -> 1xHxW
         r.shape = s;
-        r.trainX = std::move(xtr.values);
-        r.testX = std::move(xte.values);
+        r.trainX = xtr.values.view({xtr.dims[0], features});
+        r.testX = xte.values.view({xte.dims[0], features});
         r.fingerprint = fileBytesHash(files);
     } else if (d.format == "csv") {
         auto files = dataFiles(d);
@@ -329,9 +346,12 @@ Raw readRaw(const DataOptions& d, int64_t seed, bool labelsOnly) {
                                 "label " + std::to_string(maxLabel(*y)) + " is not below data.classes = " +
                                     std::to_string(r.classes));
         if (r.classes < 2) throw DataError(files[0], "needs at least 2 classes");
-        r.trainX = std::move(tr.features);
+        auto toTensor = [](std::vector<float>& v, int64_t cols) {
+            return torch::from_blob(v.data(), {static_cast<int64_t>(v.size()) / cols, cols}, torch::kFloat32).clone();
+        };
+        r.trainX = toTensor(tr.features, tr.columns);
         r.trainY = std::move(tr.labels);
-        r.testX = std::move(te.features);
+        r.testX = toTensor(te.features, te.columns);
         r.testY = std::move(te.labels);
         r.fingerprint = fileBytesHash(files);
     } else {  // synthetic: class prototypes plus Gaussian noise, all from the seed
@@ -345,8 +365,9 @@ Raw readRaw(const DataOptions& d, int64_t seed, bool labelsOnly) {
         std::uniform_int_distribution<int64_t> cls(0, r.classes - 1);
         std::vector<float> proto(static_cast<size_t>(r.classes * f));
         for (auto& v : proto) v = n01(rng);
-        auto gen = [&](int64_t count, std::vector<float>& x, std::vector<int64_t>& y) {
-            x.resize(static_cast<size_t>(count * f));
+        auto gen = [&](int64_t count, torch::Tensor& xt, std::vector<int64_t>& y) {
+            xt = torch::empty({count, f}, torch::kFloat32);
+            float* x = xt.data_ptr<float>();
             y.resize(static_cast<size_t>(count));
             for (int64_t i = 0; i < count; ++i) {
                 y[i] = cls(rng);
@@ -399,36 +420,44 @@ Dataset loadDataset(const DataOptions& data, int64_t seed) {
     int64_t nVal = static_cast<int64_t>(std::floor(data.validation_fraction * static_cast<double>(n)));
     if (n - nVal < 1) throw DataError(data.path, "no training samples left after the validation split");
 
-    auto allX = torch::from_blob(r.trainX.data(), {nAll, f}, torch::kFloat32);
     auto allY = torch::from_blob(r.trainY.data(), {nAll}, torch::kInt64);
-    auto idx = torch::from_blob(order.data(), {n}, torch::kInt64);
-    auto valIdx = idx.slice(0, 0, nVal);
-    auto trIdx = idx.slice(0, nVal, n);
-
     Dataset ds;
     ds.shape = {r.shape, r.classes};
-    ds.train_x = allX.index_select(0, trIdx);
-    ds.train_y = allY.index_select(0, trIdx);
-    ds.val_x = allX.index_select(0, valIdx);
-    ds.val_y = allY.index_select(0, valIdx);
+    if (n == nAll && nVal == 0) {
+        // Every sample trains and none validates: the order does not matter (each epoch
+        // shuffles), so the tensors are used as read, without a gathering copy.
+        ds.train_x = r.trainX;
+        ds.train_y = allY.clone();
+        ds.val_x = r.trainX.slice(0, 0, 0);
+        ds.val_y = ds.train_y.slice(0, 0, 0);
+    } else {
+        auto idx = torch::from_blob(order.data(), {n}, torch::kInt64);
+        auto valIdx = idx.slice(0, 0, nVal);
+        auto trIdx = idx.slice(0, nVal, n);
+        ds.train_x = r.trainX.index_select(0, trIdx);
+        ds.train_y = allY.index_select(0, trIdx);
+        ds.val_x = r.trainX.index_select(0, valIdx);
+        ds.val_y = allY.index_select(0, valIdx);
+    }
+    r.trainX = torch::Tensor();  // the gathered copy (if any) is all that stays
     int64_t nTest = static_cast<int64_t>(r.testY.size());
     if (data.limit_test > 0) nTest = std::min(nTest, data.limit_test);
-    ds.test_x = torch::from_blob(r.testX.data(), {static_cast<int64_t>(r.testY.size()), f}, torch::kFloat32)
-                    .slice(0, 0, nTest).clone();
+    ds.test_x = r.testX.slice(0, 0, nTest).contiguous();
     ds.test_y = torch::from_blob(r.testY.data(), {static_cast<int64_t>(r.testY.size())}, torch::kInt64)
                     .slice(0, 0, nTest).clone();
 
     // Normalization from training statistics only.
     std::string norm = data.normalize;
     if (norm == "auto") norm = data.format == "csv" ? "per_feature" : "global";
+    // In place: the tensors are owned here (gathered, sliced-and-copied or freshly read).
     if (norm == "global") {
         auto mean = ds.train_x.mean();
         auto std = ds.train_x.std().clamp_min(1e-8);
-        for (torch::Tensor* t : {&ds.train_x, &ds.val_x, &ds.test_x}) *t = (*t - mean) / std;
+        for (torch::Tensor* t : {&ds.train_x, &ds.val_x, &ds.test_x}) t->sub_(mean).div_(std);
     } else if (norm == "per_feature") {
         auto mean = ds.train_x.mean(0, true);
-        auto std = ds.train_x.numel() > f ? ds.train_x.std(0, true, true).clamp_min(1e-8) : torch::ones_like(mean);
-        for (torch::Tensor* t : {&ds.train_x, &ds.val_x, &ds.test_x}) *t = (*t - mean) / std;
+        auto std = ds.train_x.size(0) > 1 ? ds.train_x.std(0, true, true).clamp_min(1e-8) : torch::ones_like(mean);
+        for (torch::Tensor* t : {&ds.train_x, &ds.val_x, &ds.test_x}) t->sub_(mean).div_(std);
     }
     std::vector<int64_t> full{-1};
     full.insert(full.end(), r.shape.begin(), r.shape.end());

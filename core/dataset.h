@@ -26,7 +26,7 @@ private:
 struct IdxArray {
     std::vector<int64_t> dims;  ///< e.g. {60000, 28, 28}
     int type = 0;               ///< IDX type code (0x08 ubyte, 0x09 sbyte, 0x0B i16, 0x0C i32, 0x0D f32, 0x0E f64)
-    std::vector<float> values;  ///< row-major elements
+    torch::Tensor values;       ///< row-major elements as a 1-D float32 tensor
 };
 
 /// Reads an IDX file, plain or gzip-compressed. Never allocates more than the file holds.

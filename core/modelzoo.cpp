@@ -157,6 +157,54 @@ ZooNetImpl::ZooNetImpl(const ModelOptions& options, const std::vector<int64_t>& 
 
 torch::Tensor ZooNetImpl::forward(torch::Tensor x) { return m_seq->forward(x); }
 
+std::function<torch::Tensor(const torch::Tensor&)> frozenForward(ZooNet net) {
+    const bool mkldnn = at::hasMKLDNN() && net->parameters().size() > 0 && net->parameters()[0].device().is_cpu();
+    bool hasConv = false;
+    for (const auto& m : net->layers()->children()) hasConv |= m->as<torch::nn::Conv2d>() != nullptr;
+    if (!mkldnn || !hasConv) return [net](const torch::Tensor& x) mutable { return net->forward(x); };
+
+    // One step per layer; convolutions keep oneDNN-reordered weights.
+    torch::NoGradGuard guard;
+    std::vector<std::function<torch::Tensor(torch::Tensor)>> steps;
+    bool blocked = false;  // is the activation a mkldnn tensor at this point?
+    for (const auto& m : net->layers()->children()) {
+        if (auto* conv = m->as<torch::nn::Conv2d>()) {
+            const auto& o = conv->options;
+            const std::vector<int64_t> pad = {c10::get<torch::ExpandingArray<2>>(o.padding())->at(0),
+                                              c10::get<torch::ExpandingArray<2>>(o.padding())->at(1)};
+            const std::vector<int64_t> stride = {o.stride()->at(0), o.stride()->at(1)}, dil = {1, 1};
+            auto w = at::mkldnn_reorder_conv2d_weight(conv->weight.detach().contiguous().to_mkldnn(), pad, stride, dil, 1);
+            auto b = conv->bias.detach().contiguous().to_mkldnn();
+            const bool convert = !blocked;
+            steps.push_back([w, b, pad, stride, dil, convert](torch::Tensor x) {
+                if (convert) x = x.contiguous().to_mkldnn();
+                return at::mkldnn_convolution(x, w, b, pad, stride, dil, 1);
+            });
+            blocked = true;
+        } else if (m->as<torch::nn::ReLU>()) {
+            steps.push_back([](torch::Tensor x) { return x.is_mkldnn() ? at::relu_(x) : torch::relu(x); });
+        } else if (m->as<torch::nn::MaxPool2d>()) {
+            steps.push_back([](torch::Tensor x) {
+                return x.is_mkldnn() ? at::mkldnn_max_pool2d(x, {2, 2}, {2, 2}, {0, 0}, {1, 1}, false)
+                                     : torch::max_pool2d(x, 2);
+            });
+        } else if (m->as<torch::nn::Flatten>()) {
+            steps.push_back([](torch::Tensor x) { return (x.is_mkldnn() ? x.to_dense() : x).flatten(1); });
+            blocked = false;
+        } else if (auto* lin = m->as<torch::nn::Linear>()) {
+            auto w = lin->weight.detach(), b = lin->bias.detach();
+            steps.push_back([w, b](torch::Tensor x) { return torch::nn::functional::linear(x, w, b); });
+        } else {
+            return [net](const torch::Tensor& x) mutable { return net->forward(x); };  // unknown layer
+        }
+    }
+    return [steps](const torch::Tensor& input) {
+        torch::Tensor x = input;
+        for (const auto& f : steps) x = f(x);
+        return x.is_mkldnn() ? x.to_dense() : x;
+    };
+}
+
 std::vector<std::pair<std::string, torch::Tensor>> compressibleWeights(torch::nn::Module& module) {
     std::vector<std::pair<std::string, torch::Tensor>> out;
     for (const auto& p : module.named_parameters()) {

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,7 @@ public:
     ZooNetImpl(const ModelOptions& options, const std::vector<int64_t>& sampleShape, int64_t classes);
     torch::Tensor forward(torch::Tensor x);
     const ModelSummary& summary() const { return m_summary; }
+    torch::nn::Sequential& layers() { return m_seq; }
     const ModelOptions& options() const { return m_options; }
     const std::vector<int64_t>& sampleShape() const { return m_sampleShape; }
     int64_t classes() const { return m_classes; }
@@ -50,6 +52,17 @@ TORCH_MODULE(ZooNet);
 /// reason when the architecture does not fit the input (e.g. a cnn on flat features).
 ModelSummary describeModel(const ModelOptions& options, const std::vector<int64_t>& sampleShape,
                            int64_t classes);
+
+/// A forward function for a frozen network, specialized for inference: on a CPU with oneDNN
+/// (mkldnn), convolutions, ReLUs and max-pools run on oneDNN's blocked layout with weights
+/// reordered once, which is several times faster than the default NCHW path for the zoo CNNs;
+/// elsewhere it is the network's own forward. The weights are captured when this is called:
+/// the network must not change afterwards. Call under NoGradGuard.
+std::function<torch::Tensor(const torch::Tensor&)> frozenForward(ZooNet net);
+
+/// The batch size frozen inference passes use: measured fastest for the zoo CNNs on oneDNN
+/// (bench/RESULTS.md); larger batches spill the caches.
+constexpr int64_t kInferenceBatch = 128;
 
 /// The weights that pruning and quantization act on: Linear and Conv2d weights, in order.
 std::vector<std::pair<std::string, torch::Tensor>> compressibleWeights(torch::nn::Module& module);

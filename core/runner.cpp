@@ -33,7 +33,7 @@ struct Cancelled {
 
 /// Logits of @p fwd over @p x in batches, under NoGradGuard (not InferenceMode: these tensors
 /// become KL targets in autograd graphs, which refuses inference tensors).
-torch::Tensor batchedLogits(const Forward& fwd, const torch::Tensor& x, int64_t batch = 1024) {
+torch::Tensor batchedLogits(const Forward& fwd, const torch::Tensor& x, int64_t batch = kInferenceBatch) {
     torch::NoGradGuard guard;
     std::vector<torch::Tensor> parts;
     for (int64_t i = 0; i < x.size(0); i += batch) parts.push_back(fwd(x.slice(0, i, std::min(i + batch, x.size(0)))));
@@ -280,8 +280,8 @@ struct Runner::Impl {
                 record.state = saveModule(*t->zoo);  // frozen at initialization
             }
             freeze(*t->zoo);
-            ZooNet net = t->zoo;
-            t->forward = [net](const torch::Tensor& x) mutable { return net->forward(x); };
+            torch::NoGradGuard guard;
+            t->forward = frozenForward(t->zoo);
         } else if (o.kind == TeacherOptions::Kind::TorchScript) {
             t->script = std::make_shared<torch::jit::Module>(torch::jit::load(o.torchscript, device));
             t->script->eval();
@@ -301,7 +301,8 @@ struct Runner::Impl {
             t->zoo = net;
             t->paramCount = net->summary().param_count;
             t->flops = net->summary().flops;
-            t->forward = [net](const torch::Tensor& x) mutable { return net->forward(x); };
+            torch::NoGradGuard guard;
+            t->forward = frozenForward(net);
         }
         message(runId, "teacher_outputs", "computing the frozen teacher's outputs once for the training set");
         t->testAccuracy = accuracy(t->forward, d.test_x, d.test_y);
