@@ -61,6 +61,14 @@ const char* const kMigrations[] = {
         PRIMARY KEY(run_id, layer));
     CREATE INDEX runs_status ON runs(status);
     )sql",
+    // 3: frozen teachers' outputs over the training set, shared by every run and process.
+    R"sql(
+    CREATE TABLE teacher_outputs(
+        key TEXT PRIMARY KEY,
+        logits BLOB NOT NULL,
+        test_accuracy REAL NOT NULL,
+        created_at TEXT NOT NULL);
+    )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == ProjectStore::kSchemaVersion);
 
@@ -396,6 +404,19 @@ std::optional<std::string> ProjectStore::artifact(int64_t id, const std::string&
     st.bind(1, id).bind(2, kind);
     if (!st.step()) return std::nullopt;
     return st.bytes(0);
+}
+
+std::optional<ProjectStore::TeacherOutputs> ProjectStore::teacherOutputs(const std::string& key) const {
+    Statement st(m_db, "SELECT logits, test_accuracy FROM teacher_outputs WHERE key = ?");
+    st.bind(1, key);
+    if (!st.step()) return std::nullopt;
+    return TeacherOutputs{st.bytes(0), st.f64(1)};
+}
+
+void ProjectStore::saveTeacherOutputs(const std::string& key, const TeacherOutputs& outputs) {
+    Statement(m_db, std::string("INSERT OR REPLACE INTO teacher_outputs(key, logits, test_accuracy, created_at) "
+                                "VALUES(?, ?, ?, ") + kNow + ")")
+        .bind(1, key).blob(2, outputs.logits).bind(3, outputs.test_accuracy).run();
 }
 
 void ProjectStore::saveCopy(const std::string& target) const {

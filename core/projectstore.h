@@ -60,7 +60,7 @@ struct TeacherRecord {
 class ProjectStore {
 public:
     enum class Access { ReadWrite, ReadOnly };
-    static constexpr int kSchemaVersion = 2;
+    static constexpr int kSchemaVersion = 3;
 
     /// Opens (ReadWrite: creates if missing, migrates, marks dead `running` runs `interrupted`).
     explicit ProjectStore(const std::string& path, Access access = Access::ReadWrite);
@@ -97,6 +97,15 @@ public:
 
     std::optional<TeacherRecord> teacher(const std::string& key) const;
     void saveTeacher(const TeacherRecord& teacher);
+
+    /// A frozen teacher's outputs over the training set and its test accuracy, stored under the
+    /// teacher key (which covers the teacher, the data bytes and their preparation).
+    struct TeacherOutputs {
+        std::string logits;     ///< serialized float32 tensor [samples, classes]
+        double test_accuracy;   ///< the teacher's accuracy on the test set
+    };
+    std::optional<TeacherOutputs> teacherOutputs(const std::string& key) const;
+    void saveTeacherOutputs(const std::string& key, const TeacherOutputs& outputs);
 
 private:
     void exec(const char* sql);

@@ -70,6 +70,16 @@ std::string optimizerState(torch::optim::Optimizer& opt) {
     return os.str();
 }
 
+/// Tensor bytes for the project (LibTorch's pickle format, CPU).
+std::string serializeTensor(const torch::Tensor& t) {
+    const std::vector<char> bytes = torch::pickle_save(t);
+    return std::string(bytes.begin(), bytes.end());
+}
+
+torch::Tensor deserializeTensor(const std::string& bytes) {
+    return torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end())).toTensor();
+}
+
 /// A frozen teacher: how to call it and what it costs.
 struct Teacher {
     std::string key;
@@ -304,9 +314,27 @@ struct Runner::Impl {
             torch::NoGradGuard guard;
             t->forward = frozenForward(net);
         }
-        message(runId, "teacher_outputs", "computing the frozen teacher's outputs once for the training set");
-        t->testAccuracy = accuracy(t->forward, d.test_x, d.test_y);
-        t->trainLogits = batchedLogits(t->forward, d.train_x);
+        // The outputs over the training set: from the project when an earlier run or process
+        // computed them for this teacher and data, else computed once now and stored.
+        std::optional<ProjectStore::TeacherOutputs> cached = store.teacherOutputs(t->key);
+        if (cached) {
+            try {
+                torch::Tensor logits = deserializeTensor(cached->logits);
+                if (logits.dim() == 2 && logits.size(0) == d.train_x.size(0)) {
+                    t->trainLogits = logits.to(d.train_x.device());
+                    t->testAccuracy = cached->test_accuracy;
+                    message(runId, "teacher_outputs", "reusing the teacher's stored outputs for the training set");
+                }
+            } catch (const std::exception&) {
+                // An unreadable cache entry is recomputed and replaced below.
+            }
+        }
+        if (!t->trainLogits.defined()) {
+            message(runId, "teacher_outputs", "computing the frozen teacher's outputs once for the training set");
+            t->testAccuracy = accuracy(t->forward, d.test_x, d.test_y);
+            t->trainLogits = batchedLogits(t->forward, d.train_x);
+            store.saveTeacherOutputs(t->key, {serializeTensor(t->trainLogits.cpu()), t->testAccuracy});
+        }
         if (!stored && o.kind != TeacherOptions::Kind::Run) {
             record.summary["test_accuracy"] = t->testAccuracy;
             record.summary["param_count"] = t->paramCount;

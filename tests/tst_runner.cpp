@@ -107,6 +107,31 @@ private Q_SLOTS:
         QCOMPARE(store.run(1)->results["teacher_test_accuracy"], store.run(2)->results["teacher_test_accuracy"]);
     }
 
+    void teacherOutputsAreReusedAcrossProcesses() {
+        const std::string path = file("outputs.retort");
+        Json j = test::smallSyntheticSpec();
+        j["teacher"].erase("train");  // frozen at initialization, as in the benchmarks
+        Recorded first, second, third;
+        RunOutcome a, b;
+        {
+            ProjectStore store(path);
+            a = runOne(store, j, &first);
+        }
+        {
+            ProjectStore store(path);  // another process: only the project carries the outputs
+            b = runOne(store, j, &second);
+            Json k = j;
+            k["data"]["limit_train"] = 500;  // other data: the outputs do not apply
+            runOne(store, k, &third);
+        }
+        QVERIFY(first.saw("computing the frozen teacher's outputs"));
+        QVERIFY(second.saw("reusing the teacher's stored outputs"));
+        QVERIFY(!second.saw("computing the frozen teacher's outputs"));
+        QVERIFY(third.saw("computing the frozen teacher's outputs"));
+        QCOMPARE(a.results["test_accuracy"], b.results["test_accuracy"]);
+        QCOMPARE(a.results["teacher_test_accuracy"], b.results["teacher_test_accuracy"]);
+    }
+
     void sameSpecSameResults() {
         ProjectStore a(file("d1.retort")), b(file("d2.retort"));
         RunOutcome x = runOne(a, test::smallSyntheticSpec()), y = runOne(b, test::smallSyntheticSpec());

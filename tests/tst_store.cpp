@@ -74,12 +74,14 @@ private Q_SLOTS:
             PRAGMA application_id = 1381257812;
             PRAGMA user_version = 1;)");
         ProjectStore s(path);
-        QCOMPARE(s.schemaVersion(), 2);
+        QCOMPARE(s.schemaVersion(), ProjectStore::kSchemaVersion);
         auto r = s.run(1);
         QVERIFY(r);
         QCOMPARE(r->results["test_accuracy"].get<double>(), 0.8);
         QCOMPARE(s.metrics(1).size(), size_t(1));
-        // Version 2's additions work on the migrated file.
+        // Later versions' additions work on the migrated file.
+        s.saveTeacherOutputs("k", {"logits", 0.5});
+        QCOMPARE(s.teacherOutputs("k")->test_accuracy, 0.5);
         s.startRun(1, {{"device", "cpu"}});
         s.finishRun(1, "completed", {{"test_accuracy", 0.81}}, {{"net.fc1.weight", 100, 10}}, {});
         QCOMPARE(s.layers(1).size(), size_t(1));
