@@ -105,7 +105,9 @@ const char* kUsage =
     "  show RUN --project P.retort [--json]        one run: spec, per-epoch metrics, results\n"
     "  export --project P.retort --format csv|json --out FILE\n"
     "                                              every run's spec values and results, a row per run\n"
-    "  report, export-model, resume                not available yet in this build\n"
+    "  resume RUN --project P.retort [--json]      continue an interrupted, cancelled or queued run\n"
+    "                                              from its last completed epoch\n"
+    "  report, export-model                        not available yet in this build\n"
     "\n"
     "options:\n"
     "  --threads N     intra-op CPU threads (0: every core); overrides the spec\n"
@@ -124,6 +126,10 @@ std::string commandHelp(const std::string& c) {
         return "usage: retort-cli validate SPEC.json [--project P.retort] [--json]\n"
                "Checks the spec (keys, types, ranges, data files, shapes) and lists its sweep points.\n";
     if (c == "list") return "usage: retort-cli list --project P.retort [--json]\n";
+    if (c == "resume")
+        return "usage: retort-cli resume RUN --project P.retort [--json]\n"
+               "Continues an interrupted, cancelled or queued run from its last completed epoch, with\n"
+               "its stored spec, to the same results as an uninterrupted run (same device, threads).\n";
     if (c == "show") return "usage: retort-cli show RUN --project P.retort [--json]\n";
     if (c == "export") return "usage: retort-cli export --project P.retort --format csv|json --out FILE\n";
     return kUsage;
@@ -260,6 +266,14 @@ void applyOverrides(const Args& a, Json& spec) {
     if (a.options.count("device")) spec["device"] = a.option("device");
 }
 
+void installCancelHandlers() {
+    struct sigaction sa {};
+    sa.sa_handler = onSignal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+}
+
 int64_t runIdArg(const Args& a) {
     if (a.positional.size() != 1) throw UsageError("expected one RUN id");
     try {
@@ -304,12 +318,7 @@ int cmdRun(const Args& a) {
     std::vector<int64_t> ids;
     for (const auto& p : points) ids.push_back(store.createRun(p.name, p.spec.toJson(), p.params));
 
-    struct sigaction sa {};
-    sa.sa_handler = onSignal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
-
+    installCancelHandlers();
     ProgressPrinter printer(points.size());
     Runner runner(store, [&](const Progress& p) { printer(p); }, &g_cancel);
     bool allOk = true;
@@ -337,6 +346,31 @@ int cmdRun(const Args& a) {
     if (a.has("json")) std::cout << runsJson(project, done).dump(2) << "\n";
     else printTable(done, std::cout);
     return allOk ? 0 : 1;
+}
+
+int cmdResume(const Args& a) {
+    const int64_t id = runIdArg(a);
+    const std::string project = a.required("project");
+    if (a.options.count("threads") || a.options.count("device"))
+        throw UsageError("resume continues with the run's own threads and device");
+    ProjectStore store(project);
+    if (store.recoveredRuns() > 0)
+        std::cerr << project << ": " << store.recoveredRuns() << " run(s) left running by a stopped process are now interrupted\n";
+    installCancelHandlers();
+    ProgressPrinter printer(1);
+    Runner runner(store, [&](const Progress& p) { printer(p); }, &g_cancel);
+    RunOutcome o;
+    try {
+        o = runner.resume(id);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(project + ": " + e.what());
+    }
+    printer.clear();
+    if (o.status != "completed") std::cerr << "[run 1/1] " << o.status << ": " << o.error << "\n";
+    const std::vector<RunRecord> done = {*store.run(id)};
+    if (a.has("json")) std::cout << runsJson(project, done).dump(2) << "\n";
+    else printTable(done, std::cout);
+    return o.status == "completed" ? 0 : 1;
 }
 
 int cmdList(const Args& a) {
@@ -493,7 +527,8 @@ int main(int argc, char** argv) {
         if (a.command == "list") return cmdList(a);
         if (a.command == "show") return cmdShow(a);
         if (a.command == "export") return cmdExport(a);
-        if (a.command == "report" || a.command == "export-model" || a.command == "resume") {
+        if (a.command == "resume") return cmdResume(a);
+        if (a.command == "report" || a.command == "export-model") {
             std::cerr << "retort-cli " << a.command << ": not available in this build yet\n";
             return 2;
         }

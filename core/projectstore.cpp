@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <filesystem>
@@ -215,6 +216,8 @@ ProjectStore::ProjectStore(const std::string& path, Access access) : m_path(path
         } else if (version < kSchemaVersion) {
             throw StoreError(path + ": schema version " + std::to_string(version) +
                              " needs migrating; open it for writing once");
+        } else {
+            m_deadRunning = deadRunningRuns();
         }
         Statement check(m_db, "PRAGMA quick_check");
         check.step();
@@ -266,8 +269,7 @@ void ProjectStore::migrate() {
     tx.commit();
 }
 
-int ProjectStore::recoverInterrupted() {
-    Transaction tx(m_db);
+std::vector<int64_t> ProjectStore::deadRunningRuns() const {
     Statement sel(m_db, "SELECT id, owner_host, owner_pid FROM runs WHERE status = 'running'");
     std::vector<int64_t> dead;
     const std::string host = hostName();
@@ -277,6 +279,19 @@ int ProjectStore::recoverInterrupted() {
                            (pid == getpid() || kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
         if (!alive) dead.push_back(sel.i64(0));
     }
+    return dead;
+}
+
+std::string ProjectStore::integrityCheck() const {
+    Statement st(m_db, "PRAGMA integrity_check");
+    std::string out;
+    while (st.step()) out += (out.empty() ? "" : "; ") + st.text(0);
+    return out;
+}
+
+int ProjectStore::recoverInterrupted() {
+    Transaction tx(m_db);
+    const std::vector<int64_t> dead = deadRunningRuns();
     for (int64_t id : dead)
         Statement(m_db, std::string("UPDATE runs SET status = 'interrupted', finished_at = ") + kNow +
                             ", error = 'the process running it stopped before it finished' WHERE id = ?")
@@ -363,6 +378,10 @@ RunRecord ProjectStore::readRun(sqlite3_stmt* raw) const {
     r.created_at = col(8);
     r.started_at = col(9);
     r.finished_at = col(10);
+    if (r.status == "running" && std::find(m_deadRunning.begin(), m_deadRunning.end(), r.id) != m_deadRunning.end()) {
+        r.status = "interrupted";
+        r.error = "the process running it stopped before it finished";
+    }
     return r;
 }
 

@@ -70,8 +70,11 @@ public:
 
     const std::string& path() const { return m_path; }
     int schemaVersion() const;
-    /// Runs this open found `running` with no live process behind them and marked `interrupted`.
+    /// Runs this open found `running` with no live process behind them and marked `interrupted`
+    /// (read-only opens report such runs as `interrupted` without writing).
     int recoveredRuns() const { return m_recovered; }
+    /// SQLite's full integrity check: "ok", or what is wrong.
+    std::string integrityCheck() const;
 
     int64_t createRun(const std::string& name, const Json& spec, const Json& params);
     /// Marks a run `running`, owned by this process, with its environment.
@@ -111,12 +114,14 @@ private:
     void exec(const char* sql);
     void migrate();
     int recoverInterrupted();
+    std::vector<int64_t> deadRunningRuns() const;
     [[noreturn]] void fail(const std::string& what) const;
     RunRecord readRun(sqlite3_stmt* st) const;
 
     std::string m_path;
     sqlite3* m_db = nullptr;
     int m_recovered = 0;
+    std::vector<int64_t> m_deadRunning;  // read-only: runs shown as interrupted
 };
 
 }  // namespace retort

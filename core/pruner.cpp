@@ -66,6 +66,12 @@ void Pruner::pruneTo(double sparsity) {
     applyMasks();
 }
 
+void Pruner::restore(int64_t step) {
+    torch::NoGradGuard guard;
+    m_current = step > 0 ? targetSparsity(step - 1) : 0.0;
+    for (size_t i = 0; i < m_weights.size(); ++i) m_masks[i] = m_weights[i].second != 0;
+}
+
 void Pruner::applyMasks() {
     torch::NoGradGuard guard;
     if (m_current <= 0.0) return;

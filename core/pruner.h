@@ -37,6 +37,9 @@ public:
     void beforeStep(int64_t step);
     /// Called after every optimizer step: multiplies the weights by their masks.
     void applyMasks();
+    /// Restores the state at global step @p step from checkpointed weights: the masks are their
+    /// nonzeros, the sparsity in force the schedule's target before that step.
+    void restore(int64_t step);
     /// Prunes to @p sparsity now (ranking current magnitudes).
     void pruneTo(double sparsity);
 

@@ -373,7 +373,33 @@ struct Runner::Impl {
         return epochs;
     }
 
-    RunOutcome run(int64_t runId, const ExperimentSpec& spec) {
+    /// Where a resumed run starts: its last completed epoch and that epoch's checkpoint.
+    struct Checkpoint {
+        int64_t epoch = 0;
+        std::string student, optimizer;
+    };
+
+    RunOutcome resume(int64_t runId) {
+        const auto r = store.run(runId);
+        if (!r) throw std::invalid_argument("the project has no run " + std::to_string(runId));
+        if (r->status != "interrupted" && r->status != "cancelled" && r->status != "queued")
+            throw std::invalid_argument("run " + std::to_string(runId) + " is " + r->status +
+                                        "; only interrupted, cancelled or queued runs resume");
+        std::vector<SpecIssue> issues;
+        ExperimentSpec spec = ExperimentSpec::fromJson(r->spec, issues);
+        if (!issues.empty()) throw SpecError(issues);
+        Checkpoint cp;
+        auto student = store.artifact(runId, "checkpoint_student");
+        auto optimizer = store.artifact(runId, "checkpoint_optimizer");
+        if (student && optimizer) {
+            for (const auto& m : store.metrics(runId)) cp.epoch = std::max(cp.epoch, m.epoch);
+            cp.student = *student;
+            cp.optimizer = *optimizer;
+        }
+        return run(runId, spec, cp.epoch > 0 ? &cp : nullptr);
+    }
+
+    RunOutcome run(int64_t runId, const ExperimentSpec& spec, const Checkpoint* resumeFrom = nullptr) {
         const int threads = applyThreads(spec.threads);
         (void)threads;
         torch::Device device = torch::kCPU;
@@ -387,7 +413,7 @@ struct Runner::Impl {
         store.startRun(runId, environmentInfo(device));
         int64_t epoch = 0;
         try {
-            return train(runId, spec, device, epoch);
+            return train(runId, spec, device, epoch, resumeFrom);
         } catch (const Cancelled& c) {
             const std::string why = "cancelled by the user at " + c.where;
             store.finishRun(runId, "cancelled", Json::object(), {}, {}, why);
@@ -398,13 +424,19 @@ struct Runner::Impl {
             const std::string why = e.what_without_backtrace();
             store.finishRun(runId, "failed", Json::object(), {}, {}, why);
             return {"failed", why, Json::object()};
+        } catch (const std::bad_alloc&) {
+            const std::string why = "out of memory at epoch " + std::to_string(epoch) +
+                                    " (try a smaller batch size, model or data.limit_train)";
+            store.finishRun(runId, "failed", Json::object(), {}, {}, why);
+            return {"failed", why, Json::object()};
         } catch (const std::exception& e) {
             store.finishRun(runId, "failed", Json::object(), {}, {}, e.what());
             return {"failed", e.what(), Json::object()};
         }
     }
 
-    RunOutcome train(int64_t runId, const ExperimentSpec& spec, const torch::Device& device, int64_t& epoch) {
+    RunOutcome train(int64_t runId, const ExperimentSpec& spec, const torch::Device& device, int64_t& epoch,
+                     const Checkpoint* resumeFrom) {
         message(runId, "data", "loading " + spec.data.format + " data");
         const Dataset d = dataset(spec).to(device);
         checkCancel("data loading");
@@ -426,13 +458,24 @@ struct Runner::Impl {
         if (spec.prune)
             pruner = std::make_unique<Pruner>(*spec.prune, spec.pruneEndEpoch(), compressibleWeights(*student), stepsPerEpoch);
         torch::Tensor teacherLogits = teacher && spec.distill.lambda > 0 ? teacher->trainLogits : torch::Tensor();
+        int64_t firstEpoch = 1;
+        if (resumeFrom) {
+            loadModule(*student, resumeFrom->student);
+            torch::serialize::InputArchive archive;
+            std::istringstream is(resumeFrom->optimizer);
+            archive.load_from(is, device);
+            opt->load(archive);
+            firstEpoch = resumeFrom->epoch + 1;
+            if (pruner) pruner->restore(resumeFrom->epoch * stepsPerEpoch);
+            message(runId, "student", "resuming after epoch " + std::to_string(resumeFrom->epoch));
+        }
 
         message(runId, "student", "training the student");
         const auto t0 = Clock::now();
-        int64_t step = 0, samples = 0;
+        int64_t step = (firstEpoch - 1) * stepsPerEpoch, samples = 0;
         double trainSeconds = 0;
         auto studentFwd = [&](const torch::Tensor& x) { return student->forward(x); };
-        for (epoch = 1; epoch <= spec.train.epochs; ++epoch) {
+        for (epoch = firstEpoch; epoch <= spec.train.epochs; ++epoch) {
             const double lr = epochLr(spec.train, epoch);
             for (auto& g : opt->param_groups()) g.options().set_lr(lr);
             EpochStats s = trainEpoch(student, *opt, d, teacherLogits, spec.train, spec.distill, pruner.get(),
@@ -456,7 +499,7 @@ struct Runner::Impl {
             p.epochs = spec.train.epochs;
             p.metrics = m;
             p.elapsed_s = secondsSince(t0);
-            p.eta_s = p.elapsed_s / double(epoch) * double(spec.train.epochs - epoch);
+            p.eta_s = p.elapsed_s / double(epoch - firstEpoch + 1) * double(spec.train.epochs - epoch);
             report(p);
         }
         epoch = spec.train.epochs;
@@ -583,5 +626,7 @@ Runner::Runner(ProjectStore& store, ProgressFn progress, const std::atomic<bool>
 Runner::~Runner() = default;
 
 RunOutcome Runner::run(int64_t runId, const ExperimentSpec& spec) { return m_impl->run(runId, spec); }
+
+RunOutcome Runner::resume(int64_t runId) { return m_impl->resume(runId); }
 
 }  // namespace retort

@@ -57,6 +57,12 @@ public:
     /// store propagate as exceptions.
     RunOutcome run(int64_t runId, const ExperimentSpec& spec);
 
+    /// Continues an `interrupted`, `cancelled` or `queued` run with its stored spec from its last
+    /// checkpointed epoch (student and optimizer state, pruning masks, the seeded data order), to
+    /// the same final results as an uninterrupted run with the same device and threads. Throws
+    /// std::invalid_argument when the run does not exist or cannot resume.
+    RunOutcome resume(int64_t runId);
+
 private:
     struct Impl;
     std::unique_ptr<Impl> m_impl;
