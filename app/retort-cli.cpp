@@ -315,12 +315,26 @@ int cmdRun(const Args& a) {
     SpecValidator validator(&store);
     const auto points = validator.plan(spec);
 
-    std::vector<int64_t> ids;
-    for (const auto& p : points) ids.push_back(store.createRun(p.name, p.spec.toJson(), p.params));
-
+    // Read every distinct dataset in full before creating any run: a corrupt data file is a bad
+    // input (exit 2) that leaves the project as it was.
     installCancelHandlers();
     ProgressPrinter printer(points.size());
     Runner runner(store, [&](const Progress& p) { printer(p); }, &g_cancel);
+    {
+        std::set<std::string> checked;
+        for (const auto& p : points) {
+            if (!checked.insert(p.spec.toJson()["data"].dump()).second) continue;
+            try {
+                runner.prepareData(p.spec);
+            } catch (const std::exception& e) {
+                throw SpecError(std::vector<SpecIssue>{{"data.path", e.what()}});
+            }
+        }
+    }
+
+    std::vector<int64_t> ids;
+    for (const auto& p : points) ids.push_back(store.createRun(p.name, p.spec.toJson(), p.params));
+
     bool allOk = true;
     for (size_t i = 0; i < points.size(); ++i) {
         if (g_cancel.load()) {

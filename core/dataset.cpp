@@ -386,6 +386,29 @@ Raw readRaw(const DataOptions& d, int64_t seed, bool labelsOnly) {
     return r;
 }
 
+/// Mean and (unbiased) standard deviation of the training features, overall or per feature,
+/// accumulated in float64 over row chunks: no full-size temporary, and the same float32 result
+/// whatever the thread count.
+std::pair<torch::Tensor, torch::Tensor> trainingStats(const torch::Tensor& x, bool perFeature) {
+    const int64_t rows = x.size(0), chunk = 4096;
+    const int64_t count = perFeature ? rows : x.numel();
+    auto sum = torch::zeros({perFeature ? x.size(1) : 1}, torch::kFloat64);
+    for (int64_t r = 0; r < rows; r += chunk) {
+        auto c = x.slice(0, r, std::min(rows, r + chunk)).to(torch::kFloat64);
+        sum += perFeature ? c.sum(0) : c.sum().reshape({1});
+    }
+    auto mean = sum / double(count);
+    auto sq = torch::zeros_like(sum);
+    for (int64_t r = 0; r < rows; r += chunk) {
+        auto c = x.slice(0, r, std::min(rows, r + chunk)).to(torch::kFloat64) - (perFeature ? mean : mean[0]);
+        sq += perFeature ? (c * c).sum(0) : (c * c).sum().reshape({1});
+    }
+    auto std = count > 1 ? (sq / double(count - 1)).sqrt() : torch::ones_like(sq);
+    std = std.clamp_min(1e-8);
+    if (!perFeature) return {mean.to(torch::kFloat32).reshape({}), std.to(torch::kFloat32).reshape({})};
+    return {mean.to(torch::kFloat32).reshape({1, -1}), std.to(torch::kFloat32).reshape({1, -1})};
+}
+
 }  // namespace
 
 DataShape probeData(const DataOptions& data) {
@@ -450,13 +473,12 @@ Dataset loadDataset(const DataOptions& data, int64_t seed) {
     std::string norm = data.normalize;
     if (norm == "auto") norm = data.format == "csv" ? "per_feature" : "global";
     // In place: the tensors are owned here (gathered, sliced-and-copied or freshly read).
+    // Statistics in float64, so that they come out the same whatever the thread count.
     if (norm == "global") {
-        auto mean = ds.train_x.mean();
-        auto std = ds.train_x.std().clamp_min(1e-8);
+        auto [mean, std] = trainingStats(ds.train_x, false);
         for (torch::Tensor* t : {&ds.train_x, &ds.val_x, &ds.test_x}) t->sub_(mean).div_(std);
     } else if (norm == "per_feature") {
-        auto mean = ds.train_x.mean(0, true);
-        auto std = ds.train_x.size(0) > 1 ? ds.train_x.std(0, true, true).clamp_min(1e-8) : torch::ones_like(mean);
+        auto [mean, std] = trainingStats(ds.train_x, true);
         for (torch::Tensor* t : {&ds.train_x, &ds.val_x, &ds.test_x}) t->sub_(mean).div_(std);
     }
     std::vector<int64_t> full{-1};

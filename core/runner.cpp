@@ -629,4 +629,9 @@ RunOutcome Runner::run(int64_t runId, const ExperimentSpec& spec) { return m_imp
 
 RunOutcome Runner::resume(int64_t runId) { return m_impl->resume(runId); }
 
+void Runner::prepareData(const ExperimentSpec& spec) {
+    applyThreads(spec.threads);  // the data is prepared exactly as the run will prepare it
+    m_impl->dataset(spec);
+}
+
 }  // namespace retort

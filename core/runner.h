@@ -57,6 +57,10 @@ public:
     /// store propagate as exceptions.
     RunOutcome run(int64_t runId, const ExperimentSpec& spec);
 
+    /// Loads (and keeps) the data of @p spec now, so that a bad data file is reported before any
+    /// run is created. Throws DataError naming the file and the problem.
+    void prepareData(const ExperimentSpec& spec);
+
     /// Continues an `interrupted`, `cancelled` or `queued` run with its stored spec from its last
     /// checkpointed epoch (student and optimizer state, pruning masks, the seeded data order), to
     /// the same final results as an uninterrupted run with the same device and threads. Throws

@@ -81,6 +81,23 @@ private Q_SLOTS:
         QCOMPARE(r.code, 2);
         QVERIFY(r.err.contains("not valid JSON"));
 
+        // Data whose headers are fine but whose body is cut short: found before any run exists.
+        QTemporaryDir data;
+        const std::string images = std::string("\0\0\x08\x03\0\0\0\x0a\0\0\0\x04\0\0\0\x04", 16) + std::string(100, '\x01');
+        const std::string labels = std::string("\0\0\x08\x01\0\0\0\x0a", 8) + std::string(10, '\x01');
+        for (const char* n : {"train", "t10k"}) {
+            test::writeFile(data.filePath(QString(n) + "-images-idx3-ubyte").toStdString(), images);
+            test::writeFile(data.filePath(QString(n) + "-labels-idx1-ubyte").toStdString(), labels);
+        }
+        Json corrupt = test::smallSyntheticSpec();
+        corrupt["data"] = {{"format", "idx"}, {"path", data.path().toStdString()}};
+        r = cli({"run", writeSpec("corrupt.json", corrupt), "--project", file("bad.retort")});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("train-images-idx3-ubyte: header declares more elements than the file holds"),
+                 qPrintable(r.err));
+        l = cli({"list", "--project", file("bad.retort"), "--json"});
+        QCOMPARE(Json::parse(l.out.toStdString())["runs"].size(), size_t(0));
+
         test::writeFile(file("notaproject.retort").toStdString(), "hello");
         r = cli({"run", writeSpec("ok.json", test::smallSyntheticSpec()), "--project", file("notaproject.retort")});
         QCOMPARE(r.code, 2);

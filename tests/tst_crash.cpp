@@ -109,6 +109,8 @@ private Q_SLOTS:
                     }
                 }
             }
+            // Killed before the sweep was recorded: nothing to resume, the user runs it again.
+            if (finals(project.toStdString()).empty()) QCOMPARE(cli({"run", spec, "--project", project}), 0);
             // Resume whatever did not finish.
             for (const auto& [name, f] : finals(project.toStdString())) {
                 if (f.status == "completed") continue;

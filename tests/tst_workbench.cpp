@@ -129,7 +129,7 @@ private Q_SLOTS:
         auto w = window("cancel.retort");
         QVERIFY(w);
         Json j = test::smallSyntheticSpec();
-        j["train"]["epochs"] = 500;
+        j["train"]["epochs"] = 30;
         j["data"]["train_samples"] = 5000;
         w->editor()->setSpec(j);
         QSignalSpy finished(w.get(), &MainWindow::runFinished);
@@ -141,6 +141,13 @@ private Q_SLOTS:
         QCOMPARE(finished.at(0).at(1).toString(), QStringLiteral("cancelled"));
         QCOMPARE(w->runsModel()->run(0).status, std::string("cancelled"));
         QVERIFY(w->lossPlot()->pointCount(w->runsModel()->run(0).id, "train_loss") >= 1);  // nothing lost
+        // Resume continues it from its last completed epoch to the end.
+        w->runsView()->selectRow(0);
+        QCOMPARE(w->resumeSelected(), 1);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 60000);
+        QCOMPARE(finished.at(1).at(1).toString(), QStringLiteral("completed"));
+        QCOMPARE(w->runsModel()->run(0).status, std::string("completed"));
+        QCOMPARE(w->lossPlot()->pointCount(w->runsModel()->run(0).id, "train_loss"), 30);  // every epoch, once
     }
 
     /// The README's screenshot: a real project (the demo sweep) opened in the workbench.

@@ -159,6 +159,8 @@ void MainWindow::createActions() {
     });
     m_cancelAction->setShortcut(QKeySequence(Qt::Key_Escape));
     m_cancelAllAction = run->addAction(tr("Cancel &All Runs"), this, &MainWindow::cancelRuns);
+    run->addSeparator();
+    m_resumeAction = run->addAction(tr("Re&sume Selected Runs"), this, &MainWindow::resumeSelected);
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     for (QDockWidget* d : findChildren<QDockWidget*>()) view->addAction(d->toggleViewAction());
@@ -329,6 +331,25 @@ int MainWindow::runExperiment() {
     return int(ids.size());
 }
 
+int MainWindow::resumeSelected() {
+    if (!m_controller) return 0;
+    QList<qint64> ids;
+    for (const QModelIndex& i : m_view->selectionModel()->selectedRows()) {
+        const int row = m_proxy->mapToSource(i).row();
+        const std::string& status = m_model->run(row).status;
+        if (status == "interrupted" || status == "cancelled") ids << m_model->run(row).id;
+    }
+    if (ids.isEmpty()) {
+        statusBar()->showMessage(tr("Select interrupted or cancelled runs to resume them."), 8000);
+        return 0;
+    }
+    m_controller->resume(ids);
+    m_progress->setRange(0, 0);
+    m_progress->show();
+    updateActions();
+    return int(ids.size());
+}
+
 void MainWindow::cancelRuns() {
     if (m_controller) m_controller->cancelAll();
 }
@@ -405,6 +426,7 @@ void MainWindow::updateActions() {
     m_cancelAction->setEnabled(busy);
     m_cancelAllAction->setEnabled(busy);
     m_saveAsAction->setEnabled(open);
+    m_resumeAction->setEnabled(open);
     m_closeAction->setEnabled(open);
 }
 

@@ -43,6 +43,8 @@ public:
     /// Validates the editor's spec and queues its runs. Returns the number queued.
     int runExperiment();
     void cancelRuns();
+    /// Resumes the selected interrupted or cancelled runs. Returns how many were queued.
+    int resumeSelected();
 
     ExperimentEditor* editor() const { return m_editor; }
     RunsModel* runsModel() const { return m_model; }
@@ -96,7 +98,7 @@ private:
     QLabel* m_progressText = nullptr;
     QMenu* m_recentMenu = nullptr;
     QAction *m_runAction = nullptr, *m_cancelAction = nullptr, *m_cancelAllAction = nullptr;
-    QAction *m_saveAsAction = nullptr, *m_closeAction = nullptr;
+    QAction *m_saveAsAction = nullptr, *m_closeAction = nullptr, *m_resumeAction = nullptr;
     QTimer m_refresh;
     bool m_confirmClose = true;
 };

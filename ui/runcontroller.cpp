@@ -42,6 +42,16 @@ QList<qint64> RunController::enqueue(const std::vector<RunPoint>& points) {
     return ids;
 }
 
+void RunController::resume(const QList<qint64>& runIds) {
+    if (!busy()) {
+        m_batchSize = 0;
+        m_doneInBatch = 0;
+    }
+    for (qint64 id : runIds) m_queue.enqueue({id, QString()});  // no spec: resume the stored one
+    m_batchSize += int(runIds.size());
+    dispatch();
+}
+
 void RunController::dispatch() {
     if (m_current >= 0 || m_queue.isEmpty()) return;
     auto next = m_queue.dequeue();

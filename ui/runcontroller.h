@@ -25,6 +25,8 @@ public:
 
     /// Stores each point as a queued run and queues it. Returns the new run ids.
     QList<qint64> enqueue(const std::vector<RunPoint>& points);
+    /// Queues existing interrupted/cancelled runs to continue from their last completed epoch.
+    void resume(const QList<qint64>& runIds);
     /// Cancels the run in progress (it ends `cancelled` at the next batch).
     void cancelCurrent();
     /// Cancels the run in progress and every queued one.

@@ -11,14 +11,28 @@ TrainingWorker::TrainingWorker(QString projectPath) : m_path(std::move(projectPa
 
 TrainingWorker::~TrainingWorker() = default;
 
-void TrainingWorker::runOne(qint64 runId, const QString& specJson) {
+void TrainingWorker::ensureRunner() {
+    if (m_store) return;
+    m_store = std::make_unique<ProjectStore>(m_path.toStdString());
+    m_runner = std::make_unique<Runner>(*m_store, [this](const Progress& p) { Q_EMIT progress(p); }, &m_cancel);
+}
+
+void TrainingWorker::resumeOne(qint64 runId) {
     Q_EMIT runStarted(runId);
     try {
-        if (!m_store) {
-            m_store = std::make_unique<ProjectStore>(m_path.toStdString());
-            m_runner = std::make_unique<Runner>(*m_store, [this](const Progress& p) { Q_EMIT progress(p); },
-                                                &m_cancel);
-        }
+        ensureRunner();
+        RunOutcome o = m_runner->resume(runId);
+        Q_EMIT runFinished(runId, QString::fromStdString(o.status), QString::fromStdString(o.error));
+    } catch (const std::exception& e) {
+        Q_EMIT runFinished(runId, QStringLiteral("failed"), QString::fromUtf8(e.what()));
+    }
+}
+
+void TrainingWorker::runOne(qint64 runId, const QString& specJson) {
+    if (specJson.isEmpty()) return resumeOne(runId);
+    Q_EMIT runStarted(runId);
+    try {
+        ensureRunner();
         std::vector<SpecIssue> issues;
         ExperimentSpec spec = ExperimentSpec::fromJson(Json::parse(specJson.toStdString()), issues);
         if (!issues.empty()) throw SpecError(issues);

@@ -30,6 +30,8 @@ public:
 public Q_SLOTS:
     /// Runs one queued run of the project with its spec (JSON text).
     void runOne(qint64 runId, const QString& specJson);
+    /// Continues a run from its last checkpointed epoch (specJson empty in the queue).
+    void resumeOne(qint64 runId);
 
 Q_SIGNALS:
     void runStarted(qint64 runId);
@@ -38,6 +40,7 @@ Q_SIGNALS:
     void runFinished(qint64 runId, const QString& status, const QString& error);
 
 private:
+    void ensureRunner();
     QString m_path;
     std::unique_ptr<ProjectStore> m_store;
     std::unique_ptr<Runner> m_runner;  // kept across runs: data and teacher outputs stay cached
