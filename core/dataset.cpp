@@ -76,8 +76,9 @@ std::string firstExisting(const std::string& dir, const std::string& name) {
 
 }  // namespace
 
-IdxArray readIdx(const std::string& path) {
-    const std::string bytes = readMaybeGzip(path);
+IdxArray readIdx(const std::string& path) { return parseIdx(readMaybeGzip(path), path); }
+
+IdxArray parseIdx(const std::string& bytes, const std::string& path) {
     const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
     if (bytes.size() < 4) throw DataError(path, "too short for an IDX header");
     if (p[0] != 0 || p[1] != 0)
@@ -145,6 +146,10 @@ CsvTable readCsv(const std::string& path, int64_t labelColumn, const std::string
     if (!fs::is_regular_file(path, ec)) throw DataError(path, "no such file");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw DataError(path, std::string("cannot open: ") + std::strerror(errno));
+    return parseCsv(in, path, labelColumn, header);
+}
+
+CsvTable parseCsv(std::istream& in, const std::string& path, int64_t labelColumn, const std::string& header) {
     CsvTable t;
     std::string line;
     int64_t lineNo = 0;
@@ -429,8 +434,6 @@ Dataset Dataset::to(const torch::Device& device) const {
 
 Dataset loadDataset(const DataOptions& data, int64_t seed) {
     Raw r = readRaw(data, seed, false);
-    int64_t f = 1;
-    for (int64_t e : r.shape) f *= e;
     const int64_t nAll = static_cast<int64_t>(r.trainY.size());
 
     // Seeded shuffle of the training set: limit_train takes a random subset, validation its head.

@@ -31,6 +31,8 @@ struct IdxArray {
 
 /// Reads an IDX file, plain or gzip-compressed. Never allocates more than the file holds.
 IdxArray readIdx(const std::string& path);
+/// Parses IDX content already in memory (decompressed); @p name names it in errors.
+IdxArray parseIdx(const std::string& bytes, const std::string& name);
 
 /// A CSV table: one label and a fixed number of features per row.
 struct CsvTable {
@@ -42,6 +44,8 @@ struct CsvTable {
 /// Reads a CSV file of numbers (comma separated, optional header line).
 /// @param labelColumn index of the label column; @param header "auto", "yes" or "no".
 CsvTable readCsv(const std::string& path, int64_t labelColumn, const std::string& header);
+/// Parses CSV text already in memory; @p name names it in errors.
+CsvTable parseCsv(std::istream& in, const std::string& name, int64_t labelColumn, const std::string& header);
 
 /// The files a data spec reads (e.g. the four IDX files); throws DataError if one is missing.
 std::vector<std::string> dataFiles(const DataOptions& data);

@@ -11,6 +11,8 @@ packages=(
   qt6-base-dev libqcustomplot-dev   # workbench and Qt Test
   dataset-fashion-mnist   # the default real dataset, /usr/share/datasets/fashion-mnist
   python3-torch           # the same LibTorch from Python: TorchScript teacher test, benchmark peer
+  clang libclang-rt-14-dev  # the sanitizer build and the libFuzzer targets
+  sqlite3                 # inspecting projects by hand (not needed to run)
 )
 
 missing=()

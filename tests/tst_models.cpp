@@ -84,10 +84,10 @@ private Q_SLOTS:
         ModelOptions o;
         o.arch = "cnn";
         o.channels = {4, 4, 4};
-        QVERIFY_EXCEPTION_THROWN(describeModel(o, {1, 4, 4}, 10), std::invalid_argument);
-        QVERIFY_EXCEPTION_THROWN(describeModel(o, {16}, 10), std::invalid_argument);
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, describeModel(o, {1, 4, 4}, 10));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, describeModel(o, {16}, 10));
         o.arch = "mlp";
-        QVERIFY_EXCEPTION_THROWN(describeModel(o, {16}, 1), std::invalid_argument);
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, describeModel(o, {16}, 1));
     }
 
     void compressibleWeightsAreLinearAndConv() {

@@ -150,13 +150,13 @@ private Q_SLOTS:
         for (const auto& p : net->named_parameters())
             cm.tensors.push_back({p.key(), p.value().sizes().vec(), 32, p.value().detach(), {}});
         const std::string good = writeCompressedModel(cm);
-        QVERIFY_EXCEPTION_THROWN(readCompressedModel(""), FormatError);
-        QVERIFY_EXCEPTION_THROWN(readCompressedModel("XXXX" + good.substr(4)), FormatError);
-        QVERIFY_EXCEPTION_THROWN(readCompressedModel(good.substr(0, good.size() - 5)), FormatError);
+        QVERIFY_THROWS_EXCEPTION(FormatError, readCompressedModel(""));
+        QVERIFY_THROWS_EXCEPTION(FormatError, readCompressedModel("XXXX" + good.substr(4)));
+        QVERIFY_THROWS_EXCEPTION(FormatError, readCompressedModel(good.substr(0, good.size() - 5)));
         for (size_t i = 5; i < good.size(); i += 7) {
             std::string bad = good;
             bad[i] = char(bad[i] ^ 0x5A);
-            QVERIFY_EXCEPTION_THROWN(readCompressedModel(bad), FormatError);
+            QVERIFY_THROWS_EXCEPTION(FormatError, readCompressedModel(bad));
         }
     }
 };

@@ -200,7 +200,7 @@ private Q_SLOTS:
         k["data"]["classes"] = 5;
         k["teacher"] = {{"torchscript", pt}};
         SpecValidator v(&store);
-        QVERIFY_EXCEPTION_THROWN(v.plan(k), SpecError);
+        QVERIFY_THROWS_EXCEPTION(SpecError, v.plan(k));
     }
 };
 

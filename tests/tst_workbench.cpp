@@ -4,6 +4,7 @@
 #include "losscurvesplot.h"
 #include "mainwindow.h"
 #include "paretoplot.h"
+#include "projectstore.h"
 #include "runcontroller.h"
 #include "runsmodel.h"
 
@@ -81,6 +82,19 @@ private Q_SLOTS:
         e->validateNow();
         QVERIFY(e->fieldError("student.arch").contains("too small"));
         screenshot(w.get(), "editor-invalid.png");
+    }
+
+    void projectStringsStayText() {
+        ProjectStore store(m_dir.filePath("names.retort").toStdString());
+        const std::string evil = "<script>alert(1)</script><b>bold</b>";
+        const int64_t id = store.createRun(evil, Json::object(), Json::object());
+        store.setStatus(id, "failed", "<img src=x onerror=alert(2)>");
+        RunsModel m;
+        m.reload(store);
+        QCOMPARE(m.data(m.index(0, RunsModel::Name), Qt::DisplayRole).toString(), QString::fromStdString(evil));
+        const QString tip = m.data(m.index(0, RunsModel::Status), Qt::ToolTipRole).toString();
+        QVERIFY(tip.contains("&lt;img src=x onerror=alert(2)&gt;"));
+        QVERIFY(!tip.contains("<img"));
     }
 
     void budgetAndSweepCount() {

@@ -481,9 +481,9 @@ void ExperimentEditor::validate() {
     for (auto& b : m_bindings) {
         b->widget->setStyleSheet(b->error.isEmpty() ? QString()
                                                     : QStringLiteral("border: 1px solid #c0392b; background: #fdecea;"));
-        b->widget->setToolTip(b->error);
+        b->widget->setToolTip(plainToolTip(b->error));
     }
-    m_sweep->setToolTip(unplaced.join('\n'));
+    m_sweep->setToolTip(plainToolTip(unplaced.join('\n')));
     m_sweep->setStyleSheet(unplaced.isEmpty() ? QString() : QStringLiteral("QTableWidget { border: 1px solid #c0392b; }"));
     m_valid = issues.empty();
     m_reason = m_valid ? QString()

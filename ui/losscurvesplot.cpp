@@ -199,7 +199,7 @@ void LossCurvesPlot::onHover(QMouseEvent* event) {
         }
     }
     if (text.isEmpty()) QToolTip::hideText();
-    else QToolTip::showText(event->globalPosition().toPoint(), text, m_plot);
+    else QToolTip::showText(event->globalPosition().toPoint(), plainToolTip(text), m_plot);
 }
 
 QString LossCurvesPlot::csv() const {

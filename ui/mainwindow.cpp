@@ -183,7 +183,7 @@ bool MainWindow::openProject(const QString& path) {
     try {
         store = std::make_unique<ProjectStore>(path.toStdString());
     } catch (const std::exception& e) {
-        QMessageBox::critical(this, tr("Open Project"), QString::fromUtf8(e.what()));
+        showError(this, tr("Open Project"), QString::fromUtf8(e.what()));
         return false;
     }
     closeProject();
@@ -230,7 +230,7 @@ void MainWindow::newProject() {
                                                       tr("Retort projects (*.retort)"));
     if (path.isEmpty()) return;
     if (QFileInfo::exists(path) && !QFile::remove(path)) {
-        QMessageBox::critical(this, tr("New Project"), tr("Cannot replace %1.").arg(path));
+        showError(this, tr("New Project"), tr("Cannot replace %1.").arg(path));
         return;
     }
     openProject(path.endsWith(QLatin1String(".retort")) ? path : path + ".retort");
@@ -251,7 +251,7 @@ void MainWindow::saveProjectAs() {
         if (QFileInfo::exists(path)) QFile::remove(path);
         m_store->saveCopy(path.toStdString());
     } catch (const std::exception& e) {
-        QMessageBox::critical(this, tr("Save Project As"), QString::fromUtf8(e.what()));
+        showError(this, tr("Save Project As"), QString::fromUtf8(e.what()));
         return;
     }
     openProject(path);
@@ -267,7 +267,7 @@ bool MainWindow::importSpecFile(const QString& path) {
     Json j;
     if (f.open(QIODevice::ReadOnly)) j = Json::parse(f.readAll().toStdString(), nullptr, false);
     if (j.is_discarded() || !j.is_object()) {
-        QMessageBox::critical(this, tr("Import Spec"), tr("%1 is not a readable JSON spec.").arg(path));
+        showError(this, tr("Import Spec"), tr("%1 is not a readable JSON spec.").arg(path));
         return false;
     }
     m_editor->setSpec(j);
@@ -279,7 +279,7 @@ void MainWindow::exportSpec() {
     if (path.isEmpty()) return;
     QSaveFile f(path);
     if (!f.open(QIODevice::WriteOnly) || f.write(QByteArray::fromStdString(m_editor->spec().dump(2) + "\n")) < 0 || !f.commit())
-        QMessageBox::critical(this, tr("Export Spec"), tr("Could not write %1.").arg(path));
+        showError(this, tr("Export Spec"), tr("Could not write %1.").arg(path));
 }
 
 void MainWindow::about() {

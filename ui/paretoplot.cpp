@@ -47,10 +47,10 @@ ParetoPlot::ParetoPlot(QWidget* parent) : QWidget(parent), m_plot(new QCustomPlo
         if (i < 0) return QToolTip::hideText();
         const Point& p = m_points[size_t(i)];
         QToolTip::showText(e->globalPosition().toPoint(),
-                           tr("%1 (run %2)\n%3 · %4 · accuracy %5 %%6")
+                           plainToolTip(tr("%1 (run %2)\n%3 · %4 · accuracy %5 %%6")
                                .arg(p.name).arg(p.id).arg(p.method, formatBytes(p.size))
                                .arg(p.accuracy * 100, 0, 'f', 2)
-                               .arg(p.front ? tr("\non the Pareto front") : QString()),
+                               .arg(p.front ? tr("\non the Pareto front") : QString())),
                            m_plot);
     });
     addExportMenu(m_plot, QStringLiteral("accuracy-vs-size"), [this] { return csv(); });

@@ -1,5 +1,7 @@
 #include "plotsupport.h"
 
+#include "runsmodel.h"
+
 #include "qcustomplotinclude.h"
 
 #include <QFile>
@@ -44,7 +46,7 @@ void addExportMenu(QCustomPlot* plot, const QString& baseName, std::function<QSt
         auto save = [&](const QString& filter, const QString& suffix) {
             const QString path = QFileDialog::getSaveFileName(plot, QObject::tr("Export Plot"), baseName + suffix, filter);
             if (!path.isEmpty() && !savePlot(plot, path))
-                QMessageBox::warning(plot, QObject::tr("Export Plot"), QObject::tr("Could not write %1.").arg(path));
+                showError(plot, QObject::tr("Export Plot"), QObject::tr("Could not write %1.").arg(path));
         };
         menu.addAction(QObject::tr("Export as PNG…"), plot, [&] { save(QObject::tr("PNG image (*.png)"), ".png"); });
         menu.addAction(QObject::tr("Export as PDF…"), plot, [&] { save(QObject::tr("PDF document (*.pdf)"), ".pdf"); });
@@ -54,7 +56,7 @@ void addExportMenu(QCustomPlot* plot, const QString& baseName, std::function<QSt
             if (path.isEmpty()) return;
             QSaveFile f(path);
             if (!f.open(QIODevice::WriteOnly) || f.write(csv().toUtf8()) < 0 || !f.commit())
-                QMessageBox::warning(plot, QObject::tr("Export Data"), QObject::tr("Could not write %1.").arg(path));
+                showError(plot, QObject::tr("Export Data"), QObject::tr("Could not write %1.").arg(path));
         });
         menu.exec(plot->mapToGlobal(pos));
     });

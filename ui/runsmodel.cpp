@@ -3,8 +3,20 @@
 #include <QBrush>
 #include <QColor>
 #include <QLocale>
+#include <QMessageBox>
 
 namespace retort::ui {
+
+QString plainToolTip(const QString& text) {
+    if (text.isEmpty()) return text;
+    return QStringLiteral("<p style='white-space:pre'>") + text.toHtmlEscaped() + QStringLiteral("</p>");
+}
+
+void showError(QWidget* parent, const QString& title, const QString& text) {
+    QMessageBox box(QMessageBox::Critical, title, text, QMessageBox::Ok, parent);
+    box.setTextFormat(Qt::PlainText);
+    box.exec();
+}
 
 QString formatBytes(double b) {
     if (b < 1024) return QString::number(b, 'f', 0) + QStringLiteral(" B");
@@ -112,8 +124,8 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
     if (role == Qt::TextAlignmentRole && index.column() >= TeacherAccuracy)
         return int(Qt::AlignRight | Qt::AlignVCenter);
     if (role == Qt::ToolTipRole) {
-        if (!r.error.empty()) return QString::fromStdString(r.error);
-        if (index.column() == Name) return QString::fromStdString(r.name);
+        if (!r.error.empty()) return plainToolTip(QString::fromStdString(r.error));
+        if (index.column() == Name) return plainToolTip(QString::fromStdString(r.name));
     }
     if (role == Qt::ForegroundRole && index.column() == Status) {
         if (r.status == "failed") return QBrush(QColor(0xc0, 0x39, 0x2b));

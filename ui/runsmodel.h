@@ -5,6 +5,8 @@
 #include <QAbstractTableModel>
 #include <QHash>
 
+class QWidget;
+
 namespace retort::ui {
 
 /// The project's runs as a table. Reads from the store only; live progress text for the run in
@@ -42,6 +44,13 @@ private:
     std::vector<RunRecord> m_runs;
     QHash<qint64, QString> m_live;
 };
+
+/// Text from a project or spec as a tooltip: Qt guesses rich text in tooltips, so it is escaped
+/// and marked as rich text holding only that literal text.
+QString plainToolTip(const QString& text);
+
+/// Shows an error whose text may hold strings from a project, as plain text.
+void showError(QWidget* parent, const QString& title, const QString& text);
 
 /// "12.3 kB"-style size text.
 QString formatBytes(double bytes);
