@@ -455,6 +455,20 @@ std::vector<RunPoint> expandSweep(const Json& specJson, std::vector<SpecIssue>& 
         return points;
     }
 
+    // Count the runs first: a grid multiplies, and a spec of a few lines can ask for billions.
+    double total = 0;
+    for (const auto& g : grids) {
+        if (!g.is_object()) continue;
+        double n = 1;
+        for (auto it = g.begin(); it != g.end(); ++it) n *= it.value().is_array() ? double(std::max<size_t>(1, it.value().size())) : 1.0;
+        total += n;
+    }
+    if (total > double(kMaxSweepRuns)) {
+        issues.push_back({"sweep", "expands to " + (total < 1e15 ? std::to_string(static_cast<long long>(total)) : std::string("more than 10^15")) +
+                                       " runs; at most " + std::to_string(kMaxSweepRuns) + " per spec"});
+        return points;
+    }
+
     for (size_t gi = 0; gi < grids.size(); ++gi) {
         const Json& grid = grids[gi];
         std::string where = grids.size() > 1 ? "sweep[" + std::to_string(gi) + "]" : "sweep";

@@ -140,6 +140,9 @@ struct RunPoint {
     std::string name;              ///< run name: spec name plus the swept values
 };
 
+/// The most runs one spec may expand to: a larger grid is refused before it is expanded.
+constexpr size_t kMaxSweepRuns = 10000;
+
 /// Expands the sweep of @p specJson into its points (the cartesian grid of each grid object;
 /// a list of grid objects is their union). Structural problems go to @p issues.
 std::vector<RunPoint> expandSweep(const Json& specJson, std::vector<SpecIssue>& issues);

@@ -215,14 +215,6 @@ std::vector<std::pair<std::string, torch::Tensor>> compressibleWeights(torch::nn
     return out;
 }
 
-std::string saveModule(torch::nn::Module& module) {
-    torch::serialize::OutputArchive archive;
-    module.save(archive);
-    std::ostringstream os;
-    archive.save_to(os);
-    return os.str();
-}
-
 void loadModule(torch::nn::Module& module, const std::string& bytes) {
     torch::serialize::InputArchive archive;
     std::istringstream is(bytes);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -67,8 +68,19 @@ constexpr int64_t kInferenceBatch = 128;
 /// The weights that pruning and quantization act on: Linear and Conv2d weights, in order.
 std::vector<std::pair<std::string, torch::Tensor>> compressibleWeights(torch::nn::Module& module);
 
+/// LibTorch archive bytes of anything with save(OutputArchive&): a module's parameters and
+/// buffers, an optimizer's state.
+template <typename Saveable>
+std::string archiveBytes(Saveable& object) {
+    torch::serialize::OutputArchive archive;
+    object.save(archive);
+    std::ostringstream os;
+    archive.save_to(os);
+    return os.str();
+}
+
 /// Serializes / restores a module's parameters and buffers (LibTorch archive bytes).
-std::string saveModule(torch::nn::Module& module);
+inline std::string saveModule(torch::nn::Module& module) { return archiveBytes(module); }
 void loadModule(torch::nn::Module& module, const std::string& bytes);
 
 }  // namespace retort

@@ -62,14 +62,6 @@ double epochLr(const TrainOptions& t, int64_t epoch) {
     return t.lr;
 }
 
-std::string optimizerState(torch::optim::Optimizer& opt) {
-    torch::serialize::OutputArchive archive;
-    opt.save(archive);
-    std::ostringstream os;
-    archive.save_to(os);
-    return os.str();
-}
-
 /// Tensor bytes for the project (LibTorch's pickle format, CPU).
 std::string serializeTensor(const torch::Tensor& t) {
     const std::vector<char> bytes = torch::pickle_save(t);
@@ -122,6 +114,26 @@ ZooNet buildFromDescription(const Json& d) {
 
 ZooNet loadCompressedModel(const std::string& bytes) {
     CompressedModel cm = readCompressedModel(bytes);
+    // The description must account for exactly the tensors in the file before anything is
+    // allocated for it (a crafted description could otherwise ask for any size).
+    int64_t stored = 0;
+    for (const auto& t : cm.tensors) stored += t.values.numel();
+    try {
+        const Json& m = cm.model.at("model");
+        ModelOptions o;
+        o.arch = m.at("arch").get<std::string>();
+        o.hidden = m.value("hidden", std::vector<int64_t>{});
+        o.channels = m.value("channels", std::vector<int64_t>{});
+        const ModelSummary s = describeModel(o, cm.model.at("input_shape").get<std::vector<int64_t>>(),
+                                             cm.model.at("classes").get<int64_t>());
+        if (s.param_count != stored)
+            throw FormatError("the model description has " + std::to_string(s.param_count) +
+                              " parameters, the file stores " + std::to_string(stored));
+    } catch (const Json::exception& e) {
+        throw FormatError(std::string("invalid model description: ") + e.what());
+    } catch (const std::invalid_argument& e) {
+        throw FormatError(std::string("invalid model description: ") + e.what());
+    }
     ZooNet net = buildFromDescription(cm.model);
     torch::NoGradGuard guard;
     auto params = net->named_parameters();
@@ -490,7 +502,7 @@ struct Runner::Impl {
             const double val = accuracy(studentFwd, d.val_x, d.val_y);
             if (std::isfinite(val)) m["val_accuracy"] = val;
             m["sparsity"] = pruner ? pruner->overallSparsity() : 0.0;
-            store.recordEpoch(runId, epoch, m, saveModule(*student), optimizerState(*opt));
+            store.recordEpoch(runId, epoch, m, saveModule(*student), archiveBytes(*opt));
             Progress p;
             p.kind = Progress::Kind::Epoch;
             p.run_id = runId;

@@ -6,6 +6,8 @@
 #include "quantizer.h"
 #include "runner.h"
 
+#include <zlib.h>
+
 using namespace retort;
 
 class TestQuant : public QObject {
@@ -139,6 +141,45 @@ private Q_SLOTS:
         // but more than the values alone.
         QVERIFY(size < 407080 / 10);
         QVERIFY(size > 10177);
+    }
+
+    void craftedSizesAreRefusedWithoutAllocating() {
+        // Found by fuzzing: a valid file whose description asks for a huge network, and a tiny
+        // file whose sparse layout claims a billion elements.
+        ModelOptions mo;
+        mo.hidden = {4};
+        ZooNet net(mo, std::vector<int64_t>{3}, 2);
+        CompressedModel cm;
+        cm.model = modelDescription(net);
+        for (const auto& p : net->named_parameters())
+            cm.tensors.push_back({p.key(), p.value().sizes().vec(), 32, p.value().detach(), {}});
+        CompressedModel huge = cm;
+        huge.model["model"]["hidden"] = {1 << 30};
+        QVERIFY_THROWS_EXCEPTION(FormatError, loadCompressedModel(writeCompressedModel(huge)));
+        // A 60-byte file claiming one CSR tensor of 2^29 zeros.
+        std::string f = "RTCM";
+        auto u32 = [&](uint32_t v) { for (int i = 0; i < 4; ++i) f += char((v >> (8 * i)) & 0xFF); };
+        f += char(1);
+        const std::string desc = cm.model.dump();
+        u32(uint32_t(desc.size()));
+        f += desc;
+        u32(1);
+        f += std::string("\x01\x00w", 3);        // name "w"
+        f += char(2);                              // ndim
+        u32(1);
+        u32(1u << 29);                             // dims 1 x 2^29
+        f += char(8);                              // bits
+        f += char(2);                              // CSR
+        u32(1);
+        f += std::string("\x00\x00\x80\x3f", 4);  // scale 1.0f
+        f += std::string("\x01\x04\x00\x00", 4);  // widths, row pointers 0, 0
+        u32(static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(f.data()), static_cast<uInt>(f.size()))));
+        try {
+            readCompressedModel(f);
+            QFAIL("a tiny file claiming 2^29 elements was accepted");
+        } catch (const FormatError& e) {
+            QVERIFY2(std::string(e.what()).find("larger than the file can describe") != std::string::npos, e.what());
+        }
     }
 
     void corruptFilesAreRefused() {

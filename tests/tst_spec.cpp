@@ -215,6 +215,19 @@ private Q_SLOTS:
         }
     }
 
+    void hugeGridsAreRefusedBeforeExpansion() {
+        // Found by fuzzing: a few lines of sweep can ask for billions of runs.
+        Json j = test::smallSyntheticSpec();
+        Json values = Json::array();
+        for (int i = 1; i <= 40; ++i) values.push_back(i);
+        j["sweep"] = {{"seed", values}, {"train.epochs", values}, {"student.hidden", Json::array({Json::array({1}), Json::array({2})})},
+                      {"distill.temperature", values}, {"distill.lambda", {0, 0.5}}, {"train.batch_size", values}};
+        std::vector<SpecIssue> issues;
+        auto points = expandSweep(j, issues);  // would exhaust memory if it expanded
+        QVERIFY(points.empty());
+        QVERIFY(hasIssue(issues, "sweep", "expands to 10240000 runs; at most 10000"));
+    }
+
     void jsonRoundTrip() {
         Json j = test::smallSyntheticSpec();
         j["prune"] = {{"sparsity", 0.7}, {"scope", "layer"}};
