@@ -391,27 +391,32 @@ Raw readRaw(const DataOptions& d, int64_t seed, bool labelsOnly) {
     return r;
 }
 
-/// Mean and (unbiased) standard deviation of the training features, overall or per feature,
-/// accumulated in float64 over row chunks: no full-size temporary, and the same float32 result
-/// whatever the thread count.
-std::pair<torch::Tensor, torch::Tensor> trainingStats(const torch::Tensor& x, bool perFeature) {
-    const int64_t rows = x.size(0), chunk = 4096;
-    const int64_t count = perFeature ? rows : x.numel();
-    auto sum = torch::zeros({perFeature ? x.size(1) : 1}, torch::kFloat64);
-    for (int64_t r = 0; r < rows; r += chunk) {
-        auto c = x.slice(0, r, std::min(rows, r + chunk)).to(torch::kFloat64);
-        sum += perFeature ? c.sum(0) : c.sum().reshape({1});
+/// Mean and (unbiased) standard deviation of the training features, overall or per feature.
+/// A plain sequential loop accumulating in double: the same float32 result whatever the thread
+/// count (parallel float reductions round differently per thread count), at memory speed, and
+/// without a full-size temporary.
+std::pair<torch::Tensor, torch::Tensor> trainingStats(const torch::Tensor& xIn, bool perFeature) {
+    const torch::Tensor x = xIn.contiguous();
+    const int64_t rows = x.size(0), cols = x.numel() / std::max<int64_t>(1, rows);
+    const float* p = x.data_ptr<float>();
+    const int64_t groups = perFeature ? cols : 1;
+    std::vector<double> sum(static_cast<size_t>(groups), 0.0), sq(static_cast<size_t>(groups), 0.0);
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) sum[perFeature ? size_t(c) : 0] += p[r * cols + c];
+    const double count = perFeature ? double(rows) : double(rows * cols);
+    for (auto& v : sum) v /= count;  // now the means
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) {
+            const double d = p[r * cols + c] - sum[perFeature ? size_t(c) : 0];
+            sq[perFeature ? size_t(c) : 0] += d * d;
+        }
+    auto mean = torch::empty({groups}, torch::kFloat32), std = torch::empty({groups}, torch::kFloat32);
+    for (int64_t g = 0; g < groups; ++g) {
+        mean[g] = static_cast<float>(sum[size_t(g)]);
+        std[g] = static_cast<float>(count > 1 ? std::max(1e-8, std::sqrt(sq[size_t(g)] / (count - 1))) : 1.0);
     }
-    auto mean = sum / double(count);
-    auto sq = torch::zeros_like(sum);
-    for (int64_t r = 0; r < rows; r += chunk) {
-        auto c = x.slice(0, r, std::min(rows, r + chunk)).to(torch::kFloat64) - (perFeature ? mean : mean[0]);
-        sq += perFeature ? (c * c).sum(0) : (c * c).sum().reshape({1});
-    }
-    auto std = count > 1 ? (sq / double(count - 1)).sqrt() : torch::ones_like(sq);
-    std = std.clamp_min(1e-8);
-    if (!perFeature) return {mean.to(torch::kFloat32).reshape({}), std.to(torch::kFloat32).reshape({})};
-    return {mean.to(torch::kFloat32).reshape({1, -1}), std.to(torch::kFloat32).reshape({1, -1})};
+    if (!perFeature) return {mean.reshape({}), std.reshape({})};
+    return {mean.reshape({1, -1}), std.reshape({1, -1})};
 }
 
 }  // namespace
