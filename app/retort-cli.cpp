@@ -8,6 +8,7 @@
 #include "runner.h"
 #include "specvalidator.h"
 
+#include <unistd.h>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -17,7 +18,6 @@
 #include <map>
 #include <set>
 #include <sstream>
-#include <unistd.h>
 
 using namespace retort;
 
@@ -99,13 +99,17 @@ const char* kUsage =
     "Neural-network compression experiments: distillation, pruning, quantization.\n"
     "\n"
     "commands:\n"
-    "  run SPEC.json --project P.retort [--json]   run every point of the spec's sweep into the project\n"
-    "  validate SPEC.json [--project P.retort]     check a spec and print its runs; trains nothing\n"
+    "  run SPEC.json --project P.retort [--json]   run every point of the spec's sweep into the "
+    "project\n"
+    "  validate SPEC.json [--project P.retort]     check a spec and print its runs; trains "
+    "nothing\n"
     "  list --project P.retort [--json]            the project's runs with status and results\n"
     "  show RUN --project P.retort [--json]        one run: spec, per-epoch metrics, results\n"
     "  export --project P.retort --format csv|json --out FILE\n"
-    "                                              every run's spec values and results, a row per run\n"
-    "  resume RUN --project P.retort [--json]      continue an interrupted, cancelled or queued run\n"
+    "                                              every run's spec values and results, a row per "
+    "run\n"
+    "  resume RUN --project P.retort [--json]      continue an interrupted, cancelled or queued "
+    "run\n"
     "                                              from its last completed epoch\n"
     "  report, export-model                        not available yet in this build\n"
     "\n"
@@ -115,23 +119,31 @@ const char* kUsage =
     "  --json          print one JSON document on stdout\n"
     "  --help, --version\n"
     "\n"
-    "exit status: 0 success, 1 a run failed or was cancelled, 2 bad usage or invalid spec/project\n";
+    "exit status: 0 success, 1 a run failed or was cancelled, 2 bad usage or invalid "
+    "spec/project\n";
 
 std::string commandHelp(const std::string& c) {
     if (c == "run")
-        return "usage: retort-cli run SPEC.json --project P.retort [--json] [--threads N] [--device D]\n"
-               "Validates the spec, expands its sweep and runs every point into the project (created if\n"
-               "needed). Progress goes to stderr; results to stdout. Ctrl-C cancels the run in progress.\n";
+        return "usage: retort-cli run SPEC.json --project P.retort [--json] [--threads N] "
+               "[--device D]\n"
+               "Validates the spec, expands its sweep and runs every point into the project "
+               "(created if\n"
+               "needed). Progress goes to stderr; results to stdout. Ctrl-C cancels the run in "
+               "progress.\n";
     if (c == "validate")
         return "usage: retort-cli validate SPEC.json [--project P.retort] [--json]\n"
-               "Checks the spec (keys, types, ranges, data files, shapes) and lists its sweep points.\n";
+               "Checks the spec (keys, types, ranges, data files, shapes) and lists its sweep "
+               "points.\n";
     if (c == "list") return "usage: retort-cli list --project P.retort [--json]\n";
     if (c == "resume")
         return "usage: retort-cli resume RUN --project P.retort [--json]\n"
-               "Continues an interrupted, cancelled or queued run from its last completed epoch, with\n"
-               "its stored spec, to the same results as an uninterrupted run (same device, threads).\n";
+               "Continues an interrupted, cancelled or queued run from its last completed epoch, "
+               "with\n"
+               "its stored spec, to the same results as an uninterrupted run (same device, "
+               "threads).\n";
     if (c == "show") return "usage: retort-cli show RUN --project P.retort [--json]\n";
-    if (c == "export") return "usage: retort-cli export --project P.retort --format csv|json --out FILE\n";
+    if (c == "export")
+        return "usage: retort-cli export --project P.retort --format csv|json --out FILE\n";
     return kUsage;
 }
 
@@ -153,13 +165,15 @@ std::string result(const RunRecord& r, const char* key, int precision = 4) {
 }
 
 void printTable(const std::vector<RunRecord>& runs, std::ostream& out) {
-    const std::vector<std::string> head = {"id",     "status",  "name",     "test_acc", "teacher_acc", "params",
-                                           "nonzero", "size_B", "compr_B", "ratio",    "latency_ms"};
+    const std::vector<std::string> head = {"id",          "status", "name",      "test_acc",
+                                           "teacher_acc", "params", "nonzero",   "size_B",
+                                           "compr_B",     "ratio",  "latency_ms"};
     std::vector<std::vector<std::string>> rows;
     for (const auto& r : runs)
         rows.push_back({std::to_string(r.id), r.status, r.name, result(r, "test_accuracy"),
-                        result(r, "teacher_test_accuracy"), result(r, "param_count"), result(r, "nonzero_params"),
-                        result(r, "size_bytes"), result(r, "compressed_size_bytes"), result(r, "compression_ratio", 2),
+                        result(r, "teacher_test_accuracy"), result(r, "param_count"),
+                        result(r, "nonzero_params"), result(r, "size_bytes"),
+                        result(r, "compressed_size_bytes"), result(r, "compression_ratio", 2),
                         result(r, "latency_ms", 3)});
     std::vector<size_t> w(head.size());
     for (size_t c = 0; c < head.size(); ++c) {
@@ -169,7 +183,8 @@ void printTable(const std::vector<RunRecord>& runs, std::ostream& out) {
     auto line = [&](const std::vector<std::string>& cells) {
         for (size_t c = 0; c < cells.size(); ++c) {
             const bool left = c == 1 || c == 2;
-            out << (c ? "  " : "") << (left ? std::left : std::right) << std::setw(static_cast<int>(w[c])) << cells[c];
+            out << (c ? "  " : "") << (left ? std::left : std::right)
+                << std::setw(static_cast<int>(w[c])) << cells[c];
         }
         out << "\n";
     };
@@ -178,7 +193,11 @@ void printTable(const std::vector<RunRecord>& runs, std::ostream& out) {
 }
 
 Json runJson(const RunRecord& r) {
-    Json j = {{"id", r.id}, {"name", r.name}, {"status", r.status}, {"params", r.params}, {"results", r.results}};
+    Json j = {{"id", r.id},
+              {"name", r.name},
+              {"status", r.status},
+              {"params", r.params},
+              {"results", r.results}};
     if (!r.error.empty()) j["error"] = r.error;
     return j;
 }
@@ -203,7 +222,8 @@ public:
     explicit ProgressPrinter(size_t runs) : m_runs(runs), m_tty(isatty(STDERR_FILENO)) {}
     void setRun(size_t index) { m_index = index; }
     void operator()(const Progress& p) {
-        const std::string prefix = "[run " + std::to_string(m_index + 1) + "/" + std::to_string(m_runs) + "] ";
+        const std::string prefix =
+            "[run " + std::to_string(m_index + 1) + "/" + std::to_string(m_runs) + "] ";
         if (p.kind == Progress::Kind::Message) {
             clear();
             std::cerr << prefix << p.message << "\n";
@@ -213,18 +233,21 @@ public:
             const int fill = static_cast<int>(frac * width);
             std::ostringstream os;
             os << "\r" << prefix << p.stage << " epoch " << p.epoch << "/" << p.epochs << " ["
-               << std::string(static_cast<size_t>(fill), '#') << std::string(static_cast<size_t>(width - fill), '.')
-               << "] " << std::setw(3) << static_cast<int>(frac * 100) << "% loss " << std::fixed
-               << std::setprecision(4) << p.loss << " eta " << static_cast<int>(p.eta_s) << "s\033[K";
+               << std::string(static_cast<size_t>(fill), '#')
+               << std::string(static_cast<size_t>(width - fill), '.') << "] " << std::setw(3)
+               << static_cast<int>(frac * 100) << "% loss " << std::fixed << std::setprecision(4)
+               << p.loss << " eta " << static_cast<int>(p.eta_s) << "s\033[K";
             std::cerr << os.str() << std::flush;
             m_dirty = true;
         } else if (p.kind == Progress::Kind::Epoch) {
             clear();
             std::ostringstream os;
-            os << prefix << p.stage << " epoch " << p.epoch << "/" << p.epochs << std::fixed << std::setprecision(4);
+            os << prefix << p.stage << " epoch " << p.epoch << "/" << p.epochs << std::fixed
+               << std::setprecision(4);
             for (const char* k : {"train_loss", "val_accuracy", "sparsity"})
                 if (p.metrics.count(k)) os << " " << k << " " << p.metrics.at(k);
-            if (p.metrics.count("epoch_seconds")) os << std::setprecision(1) << " (" << p.metrics.at("epoch_seconds") << " s)";
+            if (p.metrics.count("epoch_seconds"))
+                os << std::setprecision(1) << " (" << p.metrics.at("epoch_seconds") << " s)";
             std::cerr << os.str() << "\n";
         }
     }
@@ -290,7 +313,8 @@ int cmdValidate(const Args& a) {
     Json spec = readSpecFile(a.positional[0]);
     applyOverrides(a, spec);
     std::unique_ptr<ProjectStore> store;
-    if (a.options.count("project")) store = std::make_unique<ProjectStore>(a.option("project"), ProjectStore::Access::ReadOnly);
+    if (a.options.count("project"))
+        store = std::make_unique<ProjectStore>(a.option("project"), ProjectStore::Access::ReadOnly);
     SpecValidator validator(store.get());
     auto points = validator.plan(spec);
     if (a.has("json")) {
@@ -298,7 +322,8 @@ int cmdValidate(const Args& a) {
         for (const auto& p : points) j["runs"].push_back({{"name", p.name}, {"params", p.params}});
         std::cout << j.dump(2) << "\n";
     } else {
-        std::cout << a.positional[0] << ": valid, " << points.size() << " run" << (points.size() == 1 ? "" : "s") << "\n";
+        std::cout << a.positional[0] << ": valid, " << points.size() << " run"
+                  << (points.size() == 1 ? "" : "s") << "\n";
         for (const auto& p : points) std::cout << "  " << p.name << "\n";
     }
     return 0;
@@ -311,7 +336,8 @@ int cmdRun(const Args& a) {
     applyOverrides(a, spec);
     ProjectStore store(project);
     if (store.recoveredRuns() > 0)
-        std::cerr << project << ": " << store.recoveredRuns() << " run(s) left running by a stopped process are now interrupted\n";
+        std::cerr << project << ": " << store.recoveredRuns()
+                  << " run(s) left running by a stopped process are now interrupted\n";
     SpecValidator validator(&store);
     const auto points = validator.plan(spec);
 
@@ -319,7 +345,8 @@ int cmdRun(const Args& a) {
     // input (exit 2) that leaves the project as it was.
     installCancelHandlers();
     ProgressPrinter printer(points.size());
-    Runner runner(store, [&](const Progress& p) { printer(p); }, &g_cancel);
+    Runner runner(
+        store, [&](const Progress& p) { printer(p); }, &g_cancel);
     {
         std::set<std::string> checked;
         for (const auto& p : points) {
@@ -343,22 +370,27 @@ int cmdRun(const Args& a) {
             continue;
         }
         printer.setRun(i);
-        std::cerr << "[run " << i + 1 << "/" << points.size() << "] " << points[i].name << " (id " << ids[i] << ")\n";
+        std::cerr << "[run " << i + 1 << "/" << points.size() << "] " << points[i].name << " (id "
+                  << ids[i] << ")\n";
         RunOutcome o = runner.run(ids[i], points[i].spec);
         printer.clear();
         if (o.status != "completed") {
             allOk = false;
-            std::cerr << "[run " << i + 1 << "/" << points.size() << "] " << o.status << ": " << o.error << "\n";
+            std::cerr << "[run " << i + 1 << "/" << points.size() << "] " << o.status << ": "
+                      << o.error << "\n";
         } else {
-            std::cerr << "[run " << i + 1 << "/" << points.size() << "] completed: test accuracy " << std::fixed
-                      << std::setprecision(4) << o.results.value("test_accuracy", 0.0) << ", "
-                      << o.results.value("compressed_size_bytes", int64_t(0)) << " bytes compressed\n";
+            std::cerr << "[run " << i + 1 << "/" << points.size() << "] completed: test accuracy "
+                      << std::fixed << std::setprecision(4) << o.results.value("test_accuracy", 0.0)
+                      << ", " << o.results.value("compressed_size_bytes", int64_t(0))
+                      << " bytes compressed\n";
         }
     }
     std::vector<RunRecord> done;
     for (int64_t id : ids) done.push_back(*store.run(id));
-    if (a.has("json")) std::cout << runsJson(project, done).dump(2) << "\n";
-    else printTable(done, std::cout);
+    if (a.has("json"))
+        std::cout << runsJson(project, done).dump(2) << "\n";
+    else
+        printTable(done, std::cout);
     return allOk ? 0 : 1;
 }
 
@@ -369,10 +401,12 @@ int cmdResume(const Args& a) {
         throw UsageError("resume continues with the run's own threads and device");
     ProjectStore store(project);
     if (store.recoveredRuns() > 0)
-        std::cerr << project << ": " << store.recoveredRuns() << " run(s) left running by a stopped process are now interrupted\n";
+        std::cerr << project << ": " << store.recoveredRuns()
+                  << " run(s) left running by a stopped process are now interrupted\n";
     installCancelHandlers();
     ProgressPrinter printer(1);
-    Runner runner(store, [&](const Progress& p) { printer(p); }, &g_cancel);
+    Runner runner(
+        store, [&](const Progress& p) { printer(p); }, &g_cancel);
     RunOutcome o;
     try {
         o = runner.resume(id);
@@ -382,8 +416,10 @@ int cmdResume(const Args& a) {
     printer.clear();
     if (o.status != "completed") std::cerr << "[run 1/1] " << o.status << ": " << o.error << "\n";
     const std::vector<RunRecord> done = {*store.run(id)};
-    if (a.has("json")) std::cout << runsJson(project, done).dump(2) << "\n";
-    else printTable(done, std::cout);
+    if (a.has("json"))
+        std::cout << runsJson(project, done).dump(2) << "\n";
+    else
+        printTable(done, std::cout);
     return o.status == "completed" ? 0 : 1;
 }
 
@@ -392,8 +428,10 @@ int cmdList(const Args& a) {
     const std::string project = a.required("project");
     ProjectStore store(project, ProjectStore::Access::ReadOnly);
     auto runs = store.runs();
-    if (a.has("json")) std::cout << runsJson(project, runs).dump(2) << "\n";
-    else printTable(runs, std::cout);
+    if (a.has("json"))
+        std::cout << runsJson(project, runs).dump(2) << "\n";
+    else
+        printTable(runs, std::cout);
     return 0;
 }
 
@@ -413,18 +451,23 @@ int cmdShow(const Args& a) {
         j["started_at"] = r->started_at;
         j["finished_at"] = r->finished_at;
         j["metrics"] = Json::array();
-        for (const auto& m : metrics) j["metrics"].push_back({{"epoch", m.epoch}, {"name", m.name}, {"value", m.value}});
+        for (const auto& m : metrics)
+            j["metrics"].push_back({{"epoch", m.epoch}, {"name", m.name}, {"value", m.value}});
         j["layers"] = Json::array();
         for (const auto& l : layers)
-            j["layers"].push_back({{"layer", l.layer}, {"numel", l.numel}, {"nonzero", l.nonzero},
-                                   {"sparsity", l.numel ? 1.0 - double(l.nonzero) / double(l.numel) : 0.0}});
+            j["layers"].push_back(
+                {{"layer", l.layer},
+                 {"numel", l.numel},
+                 {"nonzero", l.nonzero},
+                 {"sparsity", l.numel ? 1.0 - double(l.nonzero) / double(l.numel) : 0.0}});
         std::cout << j.dump(2) << "\n";
         return 0;
     }
     std::cout << "run " << r->id << ": " << r->name << "\n"
               << "status: " << r->status << (r->error.empty() ? "" : " (" + r->error + ")") << "\n"
-              << "created " << r->created_at << ", started " << (r->started_at.empty() ? "-" : r->started_at)
-              << ", finished " << (r->finished_at.empty() ? "-" : r->finished_at) << "\n";
+              << "created " << r->created_at << ", started "
+              << (r->started_at.empty() ? "-" : r->started_at) << ", finished "
+              << (r->finished_at.empty() ? "-" : r->finished_at) << "\n";
     if (!r->params.empty()) std::cout << "params: " << r->params.dump() << "\n";
     std::cout << "\nspec:\n" << r->spec.dump(2) << "\n";
     // Per-epoch metrics as a table: one row per epoch, one column per metric.
@@ -436,7 +479,8 @@ int cmdShow(const Args& a) {
     }
     if (!byEpoch.empty()) {
         std::cout << "\nmetrics:\n" << std::setw(5) << "epoch";
-        for (const auto& n : names) std::cout << "  " << std::setw(static_cast<int>(std::max<size_t>(n.size(), 8))) << n;
+        for (const auto& n : names)
+            std::cout << "  " << std::setw(static_cast<int>(std::max<size_t>(n.size(), 8))) << n;
         std::cout << "\n";
         for (const auto& [e, vals] : byEpoch) {
             std::cout << std::setw(5) << e;
@@ -450,14 +494,16 @@ int cmdShow(const Args& a) {
         std::cout << "\nresults:\n";
         for (auto it = r->results.begin(); it != r->results.end(); ++it)
             if (!it.value().is_object() && !it.value().is_array())
-                std::cout << "  " << std::left << std::setw(28) << it.key() << std::right << num(it.value()) << "\n";
+                std::cout << "  " << std::left << std::setw(28) << it.key() << std::right
+                          << num(it.value()) << "\n";
     }
     if (!layers.empty()) {
         std::cout << "\nlayers:\n";
         for (const auto& l : layers)
-            std::cout << "  " << std::left << std::setw(24) << l.layer << std::right << std::setw(10) << l.numel
-                      << " weights  " << std::setw(10) << l.nonzero << " nonzero  sparsity " << std::fixed
-                      << std::setprecision(4) << (l.numel ? 1.0 - double(l.nonzero) / double(l.numel) : 0.0) << "\n";
+            std::cout << "  " << std::left << std::setw(24) << l.layer << std::right
+                      << std::setw(10) << l.numel << " weights  " << std::setw(10) << l.nonzero
+                      << " nonzero  sparsity " << std::fixed << std::setprecision(4)
+                      << (l.numel ? 1.0 - double(l.nonzero) / double(l.numel) : 0.0) << "\n";
     }
     if (!r->environment.empty()) std::cout << "\nenvironment:\n" << r->environment.dump(2) << "\n";
     return 0;
@@ -487,10 +533,12 @@ int cmdExport(const Args& a) {
         os << ",error\n";
         for (const auto& r : runs) {
             os << r.id << "," << csvCell(r.name) << "," << r.status;
-            for (const auto& p : params) os << "," << (r.params.contains(p) ? csvCell(formatValue(r.params[p])) : "");
+            for (const auto& p : params)
+                os << "," << (r.params.contains(p) ? csvCell(formatValue(r.params[p])) : "");
             for (const auto& k : results) {
                 const Json& v = r.results.contains(k) ? r.results[k] : Json();
-                os << "," << (v.is_null() ? "" : csvCell(v.is_string() ? v.get<std::string>() : v.dump()));
+                os << ","
+                   << (v.is_null() ? "" : csvCell(v.is_string() ? v.get<std::string>() : v.dump()));
             }
             os << "," << csvCell(r.error) << "\n";
         }
@@ -548,7 +596,8 @@ int main(int argc, char** argv) {
         }
         throw UsageError("unknown command '" + a.command + "' (see retort-cli --help)");
     } catch (const SpecError& e) {
-        for (const auto& i : e.issues()) std::cerr << "error: " << (i.key.empty() ? "" : i.key + ": ") << i.message << "\n";
+        for (const auto& i : e.issues())
+            std::cerr << "error: " << (i.key.empty() ? "" : i.key + ": ") << i.message << "\n";
         return 2;
     } catch (const UsageError& e) {
         std::cerr << "error: " << e.what() << "\n";

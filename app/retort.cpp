@@ -13,12 +13,15 @@ int main(int argc, char** argv) {
     QApplication::setApplicationVersion(QString::fromStdString(retort::versionString().substr(7)));
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Workbench for neural-network compression experiments"));
+    parser.setApplicationDescription(
+        QStringLiteral("Workbench for neural-network compression experiments"));
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("project"), QStringLiteral("Project file (.retort) to open or create"),
+    parser.addPositionalArgument(QStringLiteral("project"),
+                                 QStringLiteral("Project file (.retort) to open or create"),
                                  QStringLiteral("[PROJECT]"));
-    QCommandLineOption specOption(QStringLiteral("spec"), QStringLiteral("Load an experiment spec (JSON) into the editor"),
+    QCommandLineOption specOption(QStringLiteral("spec"),
+                                  QStringLiteral("Load an experiment spec (JSON) into the editor"),
                                   QStringLiteral("SPEC.json"));
     parser.addOption(specOption);
     parser.process(app);

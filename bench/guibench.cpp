@@ -24,14 +24,17 @@ int main(int argc, char** argv) {
     window.setConfirmClose(false);
     window.resize(1280, 800);
     window.show();
-    if (!window.openProject(QString::fromLocal8Bit(argv[2])) || !window.importSpecFile(QString::fromLocal8Bit(argv[1])))
+    if (!window.openProject(QString::fromLocal8Bit(argv[2])) ||
+        !window.importSpecFile(QString::fromLocal8Bit(argv[1])))
         return 2;
     QEventLoop loop;
-    QObject::connect(window.controller(), &retort::ui::RunController::idle, &loop, &QEventLoop::quit);
+    QObject::connect(window.controller(), &retort::ui::RunController::idle, &loop,
+                     &QEventLoop::quit);
     if (window.runExperiment() < 1) return 2;
     loop.exec();
     retort::Json out = retort::Json::array();
-    for (const auto& r : window.runsModel()->runs()) out.push_back({{"status", r.status}, {"results", r.results}});
+    for (const auto& r : window.runsModel()->runs())
+        out.push_back({{"status", r.status}, {"results", r.results}});
     std::cout << out.dump() << "\n";
     return 0;
 }

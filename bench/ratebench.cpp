@@ -13,10 +13,14 @@
 using namespace retort;
 
 namespace {
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+double now() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
 
 /// Best of three passes over @p images images in batches of @p batch, in GFLOP/s.
-double rate(const std::function<torch::Tensor(const torch::Tensor&)>& f, int64_t batch, int64_t images, double flopsPerImage) {
+double rate(const std::function<torch::Tensor(const torch::Tensor&)>& f, int64_t batch,
+            int64_t images, double flopsPerImage) {
     torch::NoGradGuard guard;
     auto x = torch::randn({batch, 1, 28, 28});
     f(x);
@@ -59,7 +63,8 @@ int main(int argc, char** argv) {
     ZooNet teacher(o, std::vector<int64_t>{1, 28, 28}, 10);
     teacher->eval();
     const double flops = double(teacher->summary().flops);
-    const double nchw = rate([&](const torch::Tensor& x) { return teacher->forward(x); }, 128, images, flops);
+    const double nchw =
+        rate([&](const torch::Tensor& x) { return teacher->forward(x); }, 128, images, flops);
     const double frozen = rate(frozenForward(teacher), kInferenceBatch, images, flops);
     Json out = {{"threads", torch::get_num_threads()},
                 {"gemm_gflops", gemm},

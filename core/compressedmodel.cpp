@@ -15,7 +15,9 @@ constexpr char kMagic[4] = {'R', 'T', 'C', 'M'};
 constexpr uint8_t kVersion = 1;
 constexpr int64_t kMaxElements = int64_t(1) << 30;  // per file: refuse absurd dimensions
 
-int64_t valueBytes(int64_t count, int bits) { return (count * bits + 7) / 8; }
+int64_t valueBytes(int64_t count, int bits) {
+    return (count * bits + 7) / 8;
+}
 
 uint8_t widthFor(uint64_t maxValue) {
     if (maxValue <= 0xFF) return 1;
@@ -47,13 +49,15 @@ class Reader {
 public:
     explicit Reader(const std::string& b, size_t end) : m_b(b), m_end(end) {}
     void need(size_t n) const {
-        if (n > m_end - m_pos) throw FormatError("truncated compressed model (needs " + std::to_string(n) +
-                                                 " more bytes at offset " + std::to_string(m_pos) + ")");
+        if (n > m_end - m_pos)
+            throw FormatError("truncated compressed model (needs " + std::to_string(n) +
+                              " more bytes at offset " + std::to_string(m_pos) + ")");
     }
     uint64_t uint(int width) {
         need(static_cast<size_t>(width));
         uint64_t v = 0;
-        for (int i = 0; i < width; ++i) v |= uint64_t(static_cast<uint8_t>(m_b[m_pos + i])) << (8 * i);
+        for (int i = 0; i < width; ++i)
+            v |= uint64_t(static_cast<uint8_t>(m_b[m_pos + i])) << (8 * i);
         m_pos += static_cast<size_t>(width);
         return v;
     }
@@ -120,13 +124,16 @@ torch::Tensor readValues(Reader& r, int64_t n, int bits) {
     } else {
         for (int64_t i = 0; i < n; i += 2) {
             uint8_t b = r.u8();
-            auto nib = [](uint8_t x) { return static_cast<int8_t>((x & 0x08) ? int(x) - 16 : int(x)); };
+            auto nib = [](uint8_t x) {
+                return static_cast<int8_t>((x & 0x08) ? int(x) - 16 : int(x));
+            };
             p[i] = nib(b & 0x0F);
             if (i + 1 < n) p[i + 1] = nib(static_cast<uint8_t>(b >> 4));
         }
     }
     for (int64_t i = 0; i < n; ++i)
-        if (p[i] < -qmax || p[i] > qmax) throw FormatError("a stored code is outside its bit width");
+        if (p[i] < -qmax || p[i] > qmax)
+            throw FormatError("a stored code is outside its bit width");
     return t;
 }
 
@@ -157,13 +164,16 @@ std::string writeCompressedModel(CompressedModel& model) {
         const int64_t nnz = nzMask.sum().item<int64_t>();
         const int64_t rows = t.shape.empty() ? 1 : t.shape[0];
         const int64_t cols = rows ? n / rows : 0;
-        const uint8_t rw = widthFor(static_cast<uint64_t>(nnz)), cw = widthFor(static_cast<uint64_t>(cols ? cols - 1 : 0));
+        const uint8_t rw = widthFor(static_cast<uint64_t>(nnz)),
+                      cw = widthFor(static_cast<uint64_t>(cols ? cols - 1 : 0));
         const int64_t dense = valueBytes(n, t.bits);
         const int64_t bitmap = (n + 7) / 8 + valueBytes(nnz, t.bits);
         const int64_t csr = 2 + (rows + 1) * rw + nnz * cw + valueBytes(nnz, t.bits);
         t.index = SparseIndex::None;
-        if (bitmap < dense && bitmap <= csr) t.index = SparseIndex::Bitmap;
-        else if (csr < dense && csr < bitmap) t.index = SparseIndex::Csr;
+        if (bitmap < dense && bitmap <= csr)
+            t.index = SparseIndex::Bitmap;
+        else if (csr < dense && csr < bitmap)
+            t.index = SparseIndex::Csr;
 
         w.u16(static_cast<uint16_t>(t.name.size()));
         w.bytes(t.name);
@@ -185,7 +195,8 @@ std::string writeCompressedModel(CompressedModel& model) {
             if (t.index == SparseIndex::Bitmap) {
                 for (int64_t i = 0; i < n; i += 8) {
                     uint8_t b = 0;
-                    for (int64_t k = 0; k < 8 && i + k < n; ++k) b |= static_cast<uint8_t>(mp[i + k] << k);
+                    for (int64_t k = 0; k < 8 && i + k < n; ++k)
+                        b |= static_cast<uint8_t>(mp[i + k] << k);
                     w.u8(b);
                 }
             } else {
@@ -204,27 +215,30 @@ std::string writeCompressedModel(CompressedModel& model) {
         }
         t.bytes = static_cast<int64_t>(w.data().size() - start);
     }
-    const uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(w.data().data()), static_cast<uInt>(w.data().size()));
+    const uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(w.data().data()),
+                            static_cast<uInt>(w.data().size()));
     w.u32(static_cast<uint32_t>(crc));
     return w.data();
 }
 
-int64_t estimateCompressedSize(const std::vector<std::pair<std::vector<int64_t>, bool>>& tensors, double sparsity,
-                               int bits, bool perChannel) {
+int64_t estimateCompressedSize(const std::vector<std::pair<std::vector<int64_t>, bool>>& tensors,
+                               double sparsity, int bits, bool perChannel) {
     int64_t total = 4 + 1 + 4 + 160 + 4 + 4;  // magic, version, description (~160 B), count, CRC
     for (const auto& [shape, compressible] : tensors) {
         int64_t n = 1;
         for (int64_t d : shape) n *= d;
         const int b = compressible ? bits : 32;
-        const int64_t nnz = compressible ? n - static_cast<int64_t>(std::llround(sparsity * double(n))) : n;
+        const int64_t nnz =
+            compressible ? n - static_cast<int64_t>(std::llround(sparsity * double(n))) : n;
         const int64_t rows = shape.empty() ? 1 : shape[0];
         const int64_t cols = rows ? n / rows : 0;
         const int64_t dense = valueBytes(n, b);
         const int64_t bitmap = (n + 7) / 8 + valueBytes(nnz, b);
-        const int64_t csr = 2 + (rows + 1) * widthFor(uint64_t(nnz)) + nnz * widthFor(uint64_t(cols ? cols - 1 : 0)) +
-                            valueBytes(nnz, b);
+        const int64_t csr = 2 + (rows + 1) * widthFor(uint64_t(nnz)) +
+                            nnz * widthFor(uint64_t(cols ? cols - 1 : 0)) + valueBytes(nnz, b);
         const int64_t scales = b == 32 ? 0 : (perChannel ? rows : 1) * 4;
-        total += 2 + 16 + 1 + 4 * int64_t(shape.size()) + 1 + 1 + 4 + scales + std::min({dense, bitmap, csr});
+        total += 2 + 16 + 1 + 4 * int64_t(shape.size()) + 1 + 1 + 4 + scales +
+                 std::min({dense, bitmap, csr});
     }
     return total;
 }
@@ -234,16 +248,20 @@ CompressedModel readCompressedModel(const std::string& bytes) {
         throw FormatError("not a Retort compressed model (wrong magic number)");
     const size_t body = bytes.size() - 4;
     Reader tail(bytes, bytes.size());
-    const uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(body));
+    const uLong crc =
+        crc32(0L, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(body));
     uint32_t stored = 0;
-    for (int i = 0; i < 4; ++i) stored |= uint32_t(static_cast<uint8_t>(bytes[body + i])) << (8 * i);
-    if (stored != static_cast<uint32_t>(crc)) throw FormatError("checksum mismatch (the file is corrupt)");
+    for (int i = 0; i < 4; ++i)
+        stored |= uint32_t(static_cast<uint8_t>(bytes[body + i])) << (8 * i);
+    if (stored != static_cast<uint32_t>(crc))
+        throw FormatError("checksum mismatch (the file is corrupt)");
 
     Reader r(bytes, body);
     r.bytes(4);
     const uint8_t version = r.u8();
     if (version != kVersion)
-        throw FormatError("compressed model version " + std::to_string(version) + " is not supported");
+        throw FormatError("compressed model version " + std::to_string(version) +
+                          " is not supported");
     CompressedModel m;
     const uint32_t jsonLen = r.u32();
     try {
@@ -255,7 +273,8 @@ CompressedModel readCompressedModel(const std::string& bytes) {
     if (count > r.remaining() / 8) throw FormatError("tensor count exceeds what the file holds");
     // Sparse layouts let a small file describe many elements; allow up to 1,024 per stored byte
     // (a 99.9 %-sparse model) and no more, so a crafted file cannot make us allocate gigabytes.
-    const int64_t maxElements = std::min<int64_t>(kMaxElements, int64_t(1) << 20 | int64_t(bytes.size()) * 1024);
+    const int64_t maxElements =
+        std::min<int64_t>(kMaxElements, int64_t(1) << 20 | int64_t(bytes.size()) * 1024);
     int64_t total = 0;
     for (uint32_t ti = 0; ti < count; ++ti) {
         const size_t start = r.pos();
@@ -263,32 +282,42 @@ CompressedModel readCompressedModel(const std::string& bytes) {
         const uint32_t nameLen = static_cast<uint32_t>(r.uint(2));
         t.name = r.bytes(nameLen);
         const uint8_t ndim = r.u8();
-        if (ndim > 6) throw FormatError("tensor '" + t.name + "' has " + std::to_string(ndim) + " dimensions");
+        if (ndim > 6)
+            throw FormatError("tensor '" + t.name + "' has " + std::to_string(ndim) +
+                              " dimensions");
         int64_t n = 1;
         for (uint8_t d = 0; d < ndim; ++d) {
             const int64_t e = r.u32();
             t.shape.push_back(e);
-            if (e > maxElements) throw FormatError("tensor '" + t.name + "' has a dimension larger than the file can describe");
+            if (e > maxElements)
+                throw FormatError("tensor '" + t.name +
+                                  "' has a dimension larger than the file can describe");
             n *= e;
-            if (n > maxElements) throw FormatError("tensor '" + t.name + "' is larger than the file can describe");
+            if (n > maxElements)
+                throw FormatError("tensor '" + t.name + "' is larger than the file can describe");
         }
         total += n;
-        if (total > maxElements) throw FormatError("the model is larger than the file can describe");
+        if (total > maxElements)
+            throw FormatError("the model is larger than the file can describe");
         t.bits = r.u8();
         if (t.bits != 32 && t.bits != 8 && t.bits != 4)
-            throw FormatError("tensor '" + t.name + "' has unsupported bit width " + std::to_string(t.bits));
+            throw FormatError("tensor '" + t.name + "' has unsupported bit width " +
+                              std::to_string(t.bits));
         const uint8_t idx = r.u8();
         if (idx > 2) throw FormatError("tensor '" + t.name + "' has an unknown index kind");
         t.index = static_cast<SparseIndex>(idx);
         const uint32_t nScales = r.u32();
-        const bool okScales = t.bits == 32 ? nScales == 0
-                                           : (nScales == 1 || (!t.shape.empty() && nScales == t.shape[0]));
-        if (!okScales) throw FormatError("tensor '" + t.name + "' has " + std::to_string(nScales) + " scales");
+        const bool okScales = t.bits == 32
+                                  ? nScales == 0
+                                  : (nScales == 1 || (!t.shape.empty() && nScales == t.shape[0]));
+        if (!okScales)
+            throw FormatError("tensor '" + t.name + "' has " + std::to_string(nScales) + " scales");
         r.need(size_t(nScales) * 4);
         t.scales = torch::empty({int64_t(nScales)}, torch::kFloat32);
         for (uint32_t i = 0; i < nScales; ++i) {
             float s = r.f32();
-            if (!std::isfinite(s) || s <= 0) throw FormatError("tensor '" + t.name + "' has an invalid scale");
+            if (!std::isfinite(s) || s <= 0)
+                throw FormatError("tensor '" + t.name + "' has an invalid scale");
             t.scales.data_ptr<float>()[i] = s;
         }
         const auto valueType = t.bits == 32 ? torch::kFloat32 : torch::kInt8;
@@ -314,10 +343,13 @@ CompressedModel readCompressedModel(const std::string& bytes) {
                 r.need(static_cast<size_t>((rows + 1) * rw));
                 std::vector<int64_t> ptr(static_cast<size_t>(rows + 1));
                 for (auto& p : ptr) p = static_cast<int64_t>(r.uint(rw));
-                if (ptr[0] != 0) throw FormatError("tensor '" + t.name + "' has a CSR row pointer not starting at 0");
+                if (ptr[0] != 0)
+                    throw FormatError("tensor '" + t.name +
+                                      "' has a CSR row pointer not starting at 0");
                 for (int64_t i = 0; i < rows; ++i)
                     if (ptr[i + 1] < ptr[i] || ptr[i + 1] - ptr[i] > cols)
-                        throw FormatError("tensor '" + t.name + "' has inconsistent CSR row pointers");
+                        throw FormatError("tensor '" + t.name +
+                                          "' has inconsistent CSR row pointers");
                 const int64_t nnz = ptr.back();
                 r.need(static_cast<size_t>(nnz * cw));
                 for (int64_t row = 0; row < rows; ++row) {
@@ -325,7 +357,8 @@ CompressedModel readCompressedModel(const std::string& bytes) {
                     for (int64_t k = ptr[row]; k < ptr[row + 1]; ++k) {
                         const int64_t c = static_cast<int64_t>(r.uint(cw));
                         if (c >= cols || c <= prev)
-                            throw FormatError("tensor '" + t.name + "' has an invalid CSR column index");
+                            throw FormatError("tensor '" + t.name +
+                                              "' has an invalid CSR column index");
                         prev = c;
                         positions.push_back(row * cols + c);
                     }

@@ -32,7 +32,7 @@ struct CompressedTensor {
     torch::Tensor values;        ///< dense: float32 (bits 32) or int8 codes, of @ref shape
     torch::Tensor scales;        ///< float32 scales (quantized only): [shape[0]] or [1]
     SparseIndex index = SparseIndex::None;  ///< chosen when writing: the smallest layout
-    int64_t bytes = 0;           ///< bytes this tensor takes in the file (set by write and read)
+    int64_t bytes = 0;  ///< bytes this tensor takes in the file (set by write and read)
 
     /// The float32 tensor it stands for (codes times scales for quantized ones).
     torch::Tensor dequantized() const;
@@ -40,7 +40,7 @@ struct CompressedTensor {
 
 /// A whole compressed model: a description of the architecture and its tensors.
 struct CompressedModel {
-    Json model;                            ///< architecture (zoo options, input shape, classes)
+    Json model;                             ///< architecture (zoo options, input shape, classes)
     std::vector<CompressedTensor> tensors;  ///< parameters and buffers
 };
 
@@ -53,8 +53,8 @@ std::string writeCompressedModel(CompressedModel& model);
 /// weight at @p sparsity (uniform per layer) and @p bits (32: not quantized) in the smallest
 /// layout, biases fp32, plus the file's fixed overhead. Exact for dense models; for sparse ones
 /// the real file differs only by how unevenly the zeros fall across rows.
-int64_t estimateCompressedSize(const std::vector<std::pair<std::vector<int64_t>, bool>>& tensors, double sparsity,
-                               int bits, bool perChannel);
+int64_t estimateCompressedSize(const std::vector<std::pair<std::vector<int64_t>, bool>>& tensors,
+                               double sparsity, int bits, bool perChannel);
 
 /// Parses a file written by writeCompressedModel. Bounds-checks everything and verifies the
 /// checksum; throws FormatError on any inconsistency.

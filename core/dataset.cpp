@@ -76,7 +76,9 @@ std::string firstExisting(const std::string& dir, const std::string& name) {
 
 }  // namespace
 
-IdxArray readIdx(const std::string& path) { return parseIdx(readMaybeGzip(path), path); }
+IdxArray readIdx(const std::string& path) {
+    return parseIdx(readMaybeGzip(path), path);
+}
 
 IdxArray parseIdx(const std::string& bytes, const std::string& path) {
     const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
@@ -87,15 +89,32 @@ IdxArray parseIdx(const std::string& bytes, const std::string& path) {
     a.type = p[2];
     size_t elem = 0;
     switch (a.type) {
-        case 0x08: case 0x09: elem = 1; break;
-        case 0x0B: elem = 2; break;
-        case 0x0C: case 0x0D: elem = 4; break;
-        case 0x0E: elem = 8; break;
-        default: throw DataError(path, "unknown IDX element type 0x" + [&] {
-                char b[3]; std::snprintf(b, 3, "%02x", a.type); return std::string(b); }());
+        case 0x08:
+        case 0x09:
+            elem = 1;
+            break;
+        case 0x0B:
+            elem = 2;
+            break;
+        case 0x0C:
+        case 0x0D:
+            elem = 4;
+            break;
+        case 0x0E:
+            elem = 8;
+            break;
+        default:
+            throw DataError(
+                path, "unknown IDX element type 0x" + [&] {
+                    char b[3];
+                    std::snprintf(b, 3, "%02x", a.type);
+                    return std::string(b);
+                }());
     }
     const int ndim = p[3];
-    if (ndim < 1 || ndim > 4) throw DataError(path, "IDX header has " + std::to_string(ndim) + " dimensions (1 to 4 supported)");
+    if (ndim < 1 || ndim > 4)
+        throw DataError(
+            path, "IDX header has " + std::to_string(ndim) + " dimensions (1 to 4 supported)");
     const size_t header = 4 + 4 * static_cast<size_t>(ndim);
     if (bytes.size() < header) throw DataError(path, "truncated IDX header");
     unsigned long long count = 1;
@@ -106,19 +125,22 @@ IdxArray parseIdx(const std::string& bytes, const std::string& path) {
         count *= d;
         // Compare with what the file holds before any allocation: absurd sizes stop here.
         if (count > (bytes.size() - header) / elem + 1)
-            throw DataError(path, "header declares more elements than the file holds (truncated or corrupt)");
+            throw DataError(
+                path, "header declares more elements than the file holds (truncated or corrupt)");
     }
     const size_t need = static_cast<size_t>(count) * elem;
     if (bytes.size() - header < need)
-        throw DataError(path, "truncated: header declares " + std::to_string(need) + " data bytes, file has " +
-                                  std::to_string(bytes.size() - header));
+        throw DataError(path, "truncated: header declares " + std::to_string(need) +
+                                  " data bytes, file has " + std::to_string(bytes.size() - header));
     if (bytes.size() - header > need)
-        throw DataError(path, "has " + std::to_string(bytes.size() - header - need) + " bytes past the declared data");
+        throw DataError(path, "has " + std::to_string(bytes.size() - header - need) +
+                                  " bytes past the declared data");
     const unsigned char* d = p + header;
     const int64_t n = static_cast<int64_t>(count);
     if (a.type == 0x08) {
         // The common case (MNIST family): one widening copy from the decompressed bytes.
-        a.values = torch::from_blob(const_cast<unsigned char*>(d), {n}, torch::kUInt8).to(torch::kFloat32);
+        a.values =
+            torch::from_blob(const_cast<unsigned char*>(d), {n}, torch::kUInt8).to(torch::kFloat32);
         return a;
     }
     a.values = torch::empty({n}, torch::kFloat32);
@@ -126,16 +148,30 @@ IdxArray parseIdx(const std::string& bytes, const std::string& path) {
     for (int64_t i = 0; i < n; ++i) {
         float v = 0;
         switch (a.type) {
-            case 0x09: v = static_cast<int8_t>(d[i]); break;
-            case 0x0B: v = static_cast<int16_t>((d[2 * i] << 8) | d[2 * i + 1]); break;
-            case 0x0C: v = static_cast<float>(static_cast<int32_t>(be32(d + 4 * i))); break;
-            case 0x0D: { uint32_t u = be32(d + 4 * i); std::memcpy(&v, &u, 4); break; }
+            case 0x09:
+                v = static_cast<int8_t>(d[i]);
+                break;
+            case 0x0B:
+                v = static_cast<int16_t>((d[2 * i] << 8) | d[2 * i + 1]);
+                break;
+            case 0x0C:
+                v = static_cast<float>(static_cast<int32_t>(be32(d + 4 * i)));
+                break;
+            case 0x0D: {
+                uint32_t u = be32(d + 4 * i);
+                std::memcpy(&v, &u, 4);
+                break;
+            }
             case 0x0E: {
                 uint64_t u = (uint64_t(be32(d + 8 * i)) << 32) | be32(d + 8 * i + 4);
-                double dv; std::memcpy(&dv, &u, 8); v = static_cast<float>(dv); break;
+                double dv;
+                std::memcpy(&dv, &u, 8);
+                v = static_cast<float>(dv);
+                break;
             }
         }
-        if (!std::isfinite(v)) throw DataError(path, "element " + std::to_string(i) + " is not a finite number");
+        if (!std::isfinite(v))
+            throw DataError(path, "element " + std::to_string(i) + " is not a finite number");
         out[i] = v;
     }
     return a;
@@ -149,7 +185,8 @@ CsvTable readCsv(const std::string& path, int64_t labelColumn, const std::string
     return parseCsv(in, path, labelColumn, header);
 }
 
-CsvTable parseCsv(std::istream& in, const std::string& path, int64_t labelColumn, const std::string& header) {
+CsvTable parseCsv(std::istream& in, const std::string& path, int64_t labelColumn,
+                  const std::string& header) {
     CsvTable t;
     std::string line;
     int64_t lineNo = 0;
@@ -173,7 +210,10 @@ CsvTable parseCsv(std::istream& in, const std::string& path, int64_t labelColumn
             errno = 0;
             float v = std::strtof(b, &end);
             while (end && (*end == ' ' || *end == '\t')) ++end;
-            if (end == b || (end && *end != '\0')) { numeric = false; break; }
+            if (end == b || (end && *end != '\0')) {
+                numeric = false;
+                break;
+            }
             row.push_back(v);
         }
         const bool firstRow = fields < 0;
@@ -192,12 +232,14 @@ CsvTable parseCsv(std::istream& in, const std::string& path, int64_t labelColumn
             throw DataError(path, where + ": " + std::to_string(row.size()) + " fields, expected " +
                                       std::to_string(fields));
         if (labelColumn >= fields)
-            throw DataError(path, "label column " + std::to_string(labelColumn) + " does not exist (" +
-                                      std::to_string(fields) + " columns)");
-        if (fields < 2) throw DataError(path, "needs a label column and at least one feature column");
+            throw DataError(path, "label column " + std::to_string(labelColumn) +
+                                      " does not exist (" + std::to_string(fields) + " columns)");
+        if (fields < 2)
+            throw DataError(path, "needs a label column and at least one feature column");
         for (size_t c = 0; c < row.size(); ++c) {
             if (!std::isfinite(row[c]))
-                throw DataError(path, where + ", column " + std::to_string(c + 1) + ": not a finite number");
+                throw DataError(
+                    path, where + ", column " + std::to_string(c + 1) + ": not a finite number");
             if (static_cast<int64_t>(c) == labelColumn) {
                 if (row[c] < 0 || row[c] != std::floor(row[c]) || row[c] > 1e6)
                     throw DataError(path, where + ": label " + std::to_string(row[c]) +
@@ -216,8 +258,8 @@ CsvTable parseCsv(std::istream& in, const std::string& path, int64_t labelColumn
 std::vector<std::string> dataFiles(const DataOptions& data) {
     if (data.format == "idx") {
         std::vector<std::string> files;
-        for (const char* n : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                              "t10k-labels-idx1-ubyte"})
+        for (const char* n : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"})
             files.push_back(firstExisting(data.path, n));
         return files;
     }
@@ -249,7 +291,9 @@ struct Raw {
 };
 
 std::vector<int64_t> labelsOf(const IdxArray& a, const std::string& file) {
-    if (a.dims.size() != 1) throw DataError(file, "a label file must have 1 dimension, this one has " + std::to_string(a.dims.size()));
+    if (a.dims.size() != 1)
+        throw DataError(file, "a label file must have 1 dimension, this one has " +
+                                  std::to_string(a.dims.size()));
     const int64_t n = a.values.numel();
     std::vector<int64_t> y(static_cast<size_t>(n));
     const float* v = a.values.data_ptr<float>();
@@ -305,13 +349,16 @@ Raw readRaw(const DataOptions& d, int64_t seed, bool labelsOnly) {
             unsigned char h[20] = {};
             int n = f ? gzread(f, h, sizeof h) : -1;
             if (f) gzclose(f);
-            if (n < 4 || h[0] != 0 || h[1] != 0) throw DataError(files[0], "wrong magic number (not an IDX file)");
+            if (n < 4 || h[0] != 0 || h[1] != 0)
+                throw DataError(files[0], "wrong magic number (not an IDX file)");
             const int ndim = h[3];
-            if (ndim < 2 || ndim > 4) throw DataError(files[0], "an image file needs 2 to 4 dimensions");
+            if (ndim < 2 || ndim > 4)
+                throw DataError(files[0], "an image file needs 2 to 4 dimensions");
             if (n < 4 + 4 * ndim) throw DataError(files[0], "truncated IDX header");
             if (be32(h + 4) != r.trainY.size())
-                throw DataError(files[0], "has " + std::to_string(be32(h + 4)) + " images but " + files[1] +
-                                              " has " + std::to_string(r.trainY.size()) + " labels");
+                throw DataError(files[0], "has " + std::to_string(be32(h + 4)) + " images but " +
+                                              files[1] + " has " + std::to_string(r.trainY.size()) +
+                                              " labels");
             for (int i = 1; i < ndim; ++i) r.shape.push_back(be32(h + 4 + 4 * i));
             if (r.shape.size() == 2) r.shape.insert(r.shape.begin(), 1);  // HxW -> 1xHxW
             return r;
@@ -319,18 +366,24 @@ Raw readRaw(const DataOptions& d, int64_t seed, bool labelsOnly) {
         IdxArray xtr = readIdx(files[0]);
         IdxArray xte = readIdx(files[2]);
         for (auto* pr : {&xtr, &xte}) {
-            if (pr->dims.size() < 2) throw DataError(pr == &xtr ? files[0] : files[2], "an image file needs 2 to 4 dimensions");
+            if (pr->dims.size() < 2)
+                throw DataError(pr == &xtr ? files[0] : files[2],
+                                "an image file needs 2 to 4 dimensions");
         }
         if (static_cast<size_t>(xtr.dims[0]) != r.trainY.size())
-            throw DataError(files[0], "has " + std::to_string(xtr.dims[0]) + " images but " + files[1] + " has " +
-                                          std::to_string(r.trainY.size()) + " labels");
+            throw DataError(files[0], "has " + std::to_string(xtr.dims[0]) + " images but " +
+                                          files[1] + " has " + std::to_string(r.trainY.size()) +
+                                          " labels");
         if (static_cast<size_t>(xte.dims[0]) != r.testY.size())
-            throw DataError(files[2], "has " + std::to_string(xte.dims[0]) + " images but " + files[3] + " has " +
-                                          std::to_string(r.testY.size()) + " labels");
+            throw DataError(files[2], "has " + std::to_string(xte.dims[0]) + " images but " +
+                                          files[3] + " has " + std::to_string(r.testY.size()) +
+                                          " labels");
         std::vector<int64_t> s(xtr.dims.begin() + 1, xtr.dims.end());
         const int64_t features = xtr.values.numel() / xtr.dims[0];
         std::vector<int64_t> st(xte.dims.begin() + 1, xte.dims.end());
-        if (s != st) throw DataError(files[2], "test images have a different shape from the training images");
+        if (s != st)
+            throw DataError(files[2],
+                            "test images have a different shape from the training images");
         if (s.size() == 2) s.insert(s.begin(), 1);  // HxW -> 1xHxW
         r.shape = s;
         r.trainX = xtr.values.view({xtr.dims[0], features});
@@ -341,18 +394,21 @@ Raw readRaw(const DataOptions& d, int64_t seed, bool labelsOnly) {
         CsvTable tr = readCsv(files[0], d.label_column, d.header);
         CsvTable te = readCsv(files[1], d.label_column, d.header);
         if (tr.columns != te.columns)
-            throw DataError(files[1], "has " + std::to_string(te.columns) + " feature columns, " + files[0] +
-                                          " has " + std::to_string(tr.columns));
+            throw DataError(files[1], "has " + std::to_string(te.columns) + " feature columns, " +
+                                          files[0] + " has " + std::to_string(tr.columns));
         r.shape = reshaped(d, tr.columns, files[0]);
-        r.classes = d.classes > 0 ? d.classes : std::max(maxLabel(tr.labels), maxLabel(te.labels)) + 1;
+        r.classes =
+            d.classes > 0 ? d.classes : std::max(maxLabel(tr.labels), maxLabel(te.labels)) + 1;
         for (const auto* y : {&tr.labels, &te.labels})
             if (maxLabel(*y) >= r.classes)
                 throw DataError(y == &tr.labels ? files[0] : files[1],
-                                "label " + std::to_string(maxLabel(*y)) + " is not below data.classes = " +
-                                    std::to_string(r.classes));
+                                "label " + std::to_string(maxLabel(*y)) +
+                                    " is not below data.classes = " + std::to_string(r.classes));
         if (r.classes < 2) throw DataError(files[0], "needs at least 2 classes");
         auto toTensor = [](std::vector<float>& v, int64_t cols) {
-            return torch::from_blob(v.data(), {static_cast<int64_t>(v.size()) / cols, cols}, torch::kFloat32).clone();
+            return torch::from_blob(v.data(), {static_cast<int64_t>(v.size()) / cols, cols},
+                                    torch::kFloat32)
+                .clone();
         };
         r.trainX = toTensor(tr.features, tr.columns);
         r.trainY = std::move(tr.labels);
@@ -382,8 +438,12 @@ Raw readRaw(const DataOptions& d, int64_t seed, bool labelsOnly) {
         };
         gen(d.train_samples, r.trainX, r.trainY);
         gen(d.test_samples, r.testX, r.testY);
-        r.fingerprint = fnv1aHex(Json({{"synthetic", seed}, {"classes", r.classes}, {"shape", r.shape},
-                                       {"n", {d.train_samples, d.test_samples}}, {"noise", d.noise}}).dump());
+        r.fingerprint = fnv1aHex(Json({{"synthetic", seed},
+                                       {"classes", r.classes},
+                                       {"shape", r.shape},
+                                       {"n", {d.train_samples, d.test_samples}},
+                                       {"noise", d.noise}})
+                                     .dump());
     }
     if (labelsOnly) return r;
     if (r.trainY.empty()) throw DataError(d.path, "the training set is empty");
@@ -410,10 +470,12 @@ std::pair<torch::Tensor, torch::Tensor> trainingStats(const torch::Tensor& xIn, 
             const double d = p[r * cols + c] - sum[perFeature ? size_t(c) : 0];
             sq[perFeature ? size_t(c) : 0] += d * d;
         }
-    auto mean = torch::empty({groups}, torch::kFloat32), std = torch::empty({groups}, torch::kFloat32);
+    auto mean = torch::empty({groups}, torch::kFloat32),
+         std = torch::empty({groups}, torch::kFloat32);
     for (int64_t g = 0; g < groups; ++g) {
         mean[g] = static_cast<float>(sum[size_t(g)]);
-        std[g] = static_cast<float>(count > 1 ? std::max(1e-8, std::sqrt(sq[size_t(g)] / (count - 1))) : 1.0);
+        std[g] = static_cast<float>(
+            count > 1 ? std::max(1e-8, std::sqrt(sq[size_t(g)] / (count - 1))) : 1.0);
     }
     if (!perFeature) return {mean.reshape({}), std.reshape({})};
     return {mean.reshape({1, -1}), std.reshape({1, -1})};
@@ -448,8 +510,10 @@ Dataset loadDataset(const DataOptions& data, int64_t seed) {
     std::shuffle(order.begin(), order.end(), rng);
     int64_t n = data.limit_train > 0 ? std::min(data.limit_train, nAll) : nAll;
     order.resize(static_cast<size_t>(n));
-    int64_t nVal = static_cast<int64_t>(std::floor(data.validation_fraction * static_cast<double>(n)));
-    if (n - nVal < 1) throw DataError(data.path, "no training samples left after the validation split");
+    int64_t nVal =
+        static_cast<int64_t>(std::floor(data.validation_fraction * static_cast<double>(n)));
+    if (n - nVal < 1)
+        throw DataError(data.path, "no training samples left after the validation split");
 
     auto allY = torch::from_blob(r.trainY.data(), {nAll}, torch::kInt64);
     Dataset ds;
@@ -474,8 +538,10 @@ Dataset loadDataset(const DataOptions& data, int64_t seed) {
     int64_t nTest = static_cast<int64_t>(r.testY.size());
     if (data.limit_test > 0) nTest = std::min(nTest, data.limit_test);
     ds.test_x = r.testX.slice(0, 0, nTest).contiguous();
-    ds.test_y = torch::from_blob(r.testY.data(), {static_cast<int64_t>(r.testY.size())}, torch::kInt64)
-                    .slice(0, 0, nTest).clone();
+    ds.test_y =
+        torch::from_blob(r.testY.data(), {static_cast<int64_t>(r.testY.size())}, torch::kInt64)
+            .slice(0, 0, nTest)
+            .clone();
 
     // Normalization from training statistics only.
     std::string norm = data.normalize;
@@ -491,11 +557,16 @@ Dataset loadDataset(const DataOptions& data, int64_t seed) {
     }
     std::vector<int64_t> full{-1};
     full.insert(full.end(), r.shape.begin(), r.shape.end());
-    for (torch::Tensor* t : {&ds.train_x, &ds.val_x, &ds.test_x}) *t = t->reshape(full).contiguous();
+    for (torch::Tensor* t : {&ds.train_x, &ds.val_x, &ds.test_x})
+        *t = t->reshape(full).contiguous();
     ds.fingerprint = fnv1aHex(r.fingerprint + "|" +
-                              Json({{"seed", seed}, {"limit_train", data.limit_train}, {"limit_test", data.limit_test},
-                                    {"validation_fraction", data.validation_fraction}, {"normalize", norm},
-                                    {"label_column", data.label_column}, {"shape", data.shape}})
+                              Json({{"seed", seed},
+                                    {"limit_train", data.limit_train},
+                                    {"limit_test", data.limit_test},
+                                    {"validation_fraction", data.validation_fraction},
+                                    {"normalize", norm},
+                                    {"label_column", data.label_column},
+                                    {"shape", data.shape}})
                                   .dump());
     return ds;
 }

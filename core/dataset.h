@@ -25,8 +25,9 @@ private:
 /// The content of one IDX file: its dimensions and its raw elements widened to float.
 struct IdxArray {
     std::vector<int64_t> dims;  ///< e.g. {60000, 28, 28}
-    int type = 0;               ///< IDX type code (0x08 ubyte, 0x09 sbyte, 0x0B i16, 0x0C i32, 0x0D f32, 0x0E f64)
-    torch::Tensor values;       ///< row-major elements as a 1-D float32 tensor
+    int type =
+        0;  ///< IDX type code (0x08 ubyte, 0x09 sbyte, 0x0B i16, 0x0C i32, 0x0D f32, 0x0E f64)
+    torch::Tensor values;  ///< row-major elements as a 1-D float32 tensor
 };
 
 /// Reads an IDX file, plain or gzip-compressed. Never allocates more than the file holds.
@@ -45,7 +46,8 @@ struct CsvTable {
 /// @param labelColumn index of the label column; @param header "auto", "yes" or "no".
 CsvTable readCsv(const std::string& path, int64_t labelColumn, const std::string& header);
 /// Parses CSV text already in memory; @p name names it in errors.
-CsvTable parseCsv(std::istream& in, const std::string& name, int64_t labelColumn, const std::string& header);
+CsvTable parseCsv(std::istream& in, const std::string& name, int64_t labelColumn,
+                  const std::string& header);
 
 /// The files a data spec reads (e.g. the four IDX files); throws DataError if one is missing.
 std::vector<std::string> dataFiles(const DataOptions& data);

@@ -35,8 +35,8 @@ public:
     ObjectReader(const Json& j, std::string prefix, std::vector<SpecIssue>& issues)
         : m_j(j), m_prefix(std::move(prefix)), m_issues(issues) {
         if (!m_j.is_object()) {
-            m_issues.push_back({m_prefix.empty() ? "" : m_prefix,
-                                "must be an object, not " + typeName(m_j)});
+            m_issues.push_back(
+                {m_prefix.empty() ? "" : m_prefix, "must be an object, not " + typeName(m_j)});
             m_ok = false;
         }
     }
@@ -45,7 +45,9 @@ public:
         for (auto it = m_j.begin(); it != m_j.end(); ++it)
             if (!m_seen.count(it.key())) m_issues.push_back({key(it.key()), "unknown key"});
     }
-    std::string key(const std::string& k) const { return m_prefix.empty() ? k : m_prefix + "." + k; }
+    std::string key(const std::string& k) const {
+        return m_prefix.empty() ? k : m_prefix + "." + k;
+    }
     bool has(const std::string& k) {
         m_seen.insert(k);
         return m_ok && m_j.contains(k);
@@ -55,23 +57,29 @@ public:
     void read(const std::string& k, std::string& out) {
         if (!has(k)) return;
         const Json& v = m_j.at(k);
-        if (v.is_string()) out = v.get<std::string>();
-        else wrongType(k, "a string", v);
+        if (v.is_string())
+            out = v.get<std::string>();
+        else
+            wrongType(k, "a string", v);
     }
     void read(const std::string& k, int64_t& out) {
         if (!has(k)) return;
         const Json& v = m_j.at(k);
-        if (v.is_number_integer() || v.is_number_unsigned()) out = v.get<int64_t>();
+        if (v.is_number_integer() || v.is_number_unsigned())
+            out = v.get<int64_t>();
         else if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>() &&
                  std::abs(v.get<double>()) < 9e15)
             out = static_cast<int64_t>(v.get<double>());
-        else wrongType(k, "an integer", v);
+        else
+            wrongType(k, "an integer", v);
     }
     void read(const std::string& k, double& out) {
         if (!has(k)) return;
         const Json& v = m_j.at(k);
-        if (v.is_number()) out = v.get<double>();
-        else wrongType(k, "a number", v);
+        if (v.is_number())
+            out = v.get<double>();
+        else
+            wrongType(k, "a number", v);
     }
     void read(const std::string& k, std::vector<int64_t>& out) {
         if (!has(k)) return;
@@ -123,9 +131,9 @@ void readModel(ObjectReader& r, ModelOptions& m) {
 }
 
 Json trainJson(const TrainOptions& t) {
-    return {{"epochs", t.epochs},     {"batch_size", t.batch_size},
-            {"optimizer", t.optimizer}, {"lr", t.lr},
-            {"momentum", t.momentum}, {"weight_decay", t.weight_decay},
+    return {{"epochs", t.epochs},          {"batch_size", t.batch_size},
+            {"optimizer", t.optimizer},    {"lr", t.lr},
+            {"momentum", t.momentum},      {"weight_decay", t.weight_decay},
             {"lr_schedule", t.lr_schedule}};
 }
 
@@ -230,8 +238,9 @@ ExperimentSpec ExperimentSpec::fromJson(const Json& j, std::vector<SpecIssue>& i
 int64_t ExperimentSpec::pruneEndEpoch() const {
     if (!prune) return 0;
     if (prune->end_epoch > 0) return prune->end_epoch;
-    return std::max<int64_t>(prune->begin_epoch,
-                             static_cast<int64_t>(std::ceil(0.6 * static_cast<double>(train.epochs))));
+    return std::max<int64_t>(
+        prune->begin_epoch,
+        static_cast<int64_t>(std::ceil(0.6 * static_cast<double>(train.epochs))));
 }
 
 Json ExperimentSpec::toJson() const {
@@ -263,8 +272,12 @@ Json ExperimentSpec::toJson() const {
     if (teacher) {
         Json t;
         switch (teacher->kind) {
-            case TeacherOptions::Kind::TorchScript: t = {{"torchscript", teacher->torchscript}}; break;
-            case TeacherOptions::Kind::Run: t = {{"run", teacher->run}}; break;
+            case TeacherOptions::Kind::TorchScript:
+                t = {{"torchscript", teacher->torchscript}};
+                break;
+            case TeacherOptions::Kind::Run:
+                t = {{"run", teacher->run}};
+                break;
             case TeacherOptions::Kind::Zoo:
                 t = modelJson(teacher->model);
                 if (teacher->seed) t["seed"] = *teacher->seed;
@@ -274,13 +287,18 @@ Json ExperimentSpec::toJson() const {
         j["teacher"] = t;
     }
     j["student"] = modelJson(student);
-    j["distill"] = {{"loss", distill.loss}, {"temperature", distill.temperature}, {"lambda", distill.lambda}};
+    j["distill"] = {
+        {"loss", distill.loss}, {"temperature", distill.temperature}, {"lambda", distill.lambda}};
     if (prune)
-        j["prune"] = {{"method", prune->method},       {"scope", prune->scope},
-                      {"sparsity", prune->sparsity},   {"schedule", prune->schedule},
-                      {"begin_epoch", prune->begin_epoch}, {"end_epoch", pruneEndEpoch()},
+        j["prune"] = {{"method", prune->method},
+                      {"scope", prune->scope},
+                      {"sparsity", prune->sparsity},
+                      {"schedule", prune->schedule},
+                      {"begin_epoch", prune->begin_epoch},
+                      {"end_epoch", pruneEndEpoch()},
                       {"updates_per_epoch", prune->updates_per_epoch}};
-    if (quantize) j["quantize"] = {{"bits", quantize->bits}, {"granularity", quantize->granularity}};
+    if (quantize)
+        j["quantize"] = {{"bits", quantize->bits}, {"granularity", quantize->granularity}};
     j["train"] = trainJson(train);
     if (!sweep.is_null()) j["sweep"] = sweep;
     return j;
@@ -303,17 +321,26 @@ void oneOf(std::vector<SpecIssue>& out, const std::string& key, const std::strin
 void checkTrain(std::vector<SpecIssue>& out, const std::string& p, const TrainOptions& t,
                 const TrainOptions* inherited = nullptr) {
     std::vector<SpecIssue> all;
-    auto own = [&](auto TrainOptions::*field) { return !inherited || !(inherited->*field == t.*field); };
-    if (own(&TrainOptions::epochs) && t.epochs < 1) all.push_back({p + ".epochs", "must be at least 1"});
-    if (own(&TrainOptions::epochs) && t.epochs > 100000) all.push_back({p + ".epochs", "must be at most 100000"});
-    if (own(&TrainOptions::batch_size) && t.batch_size < 1) all.push_back({p + ".batch_size", "must be at least 1"});
-    if (own(&TrainOptions::lr) && (!(t.lr > 0) || !std::isfinite(t.lr))) all.push_back({p + ".lr", "must be > 0"});
+    auto own = [&](auto TrainOptions::*field) {
+        return !inherited || !(inherited->*field == t.*field);
+    };
+    if (own(&TrainOptions::epochs) && t.epochs < 1)
+        all.push_back({p + ".epochs", "must be at least 1"});
+    if (own(&TrainOptions::epochs) && t.epochs > 100000)
+        all.push_back({p + ".epochs", "must be at most 100000"});
+    if (own(&TrainOptions::batch_size) && t.batch_size < 1)
+        all.push_back({p + ".batch_size", "must be at least 1"});
+    if (own(&TrainOptions::lr) && (!(t.lr > 0) || !std::isfinite(t.lr)))
+        all.push_back({p + ".lr", "must be > 0"});
     if (own(&TrainOptions::momentum) && !(t.momentum >= 0 && t.momentum < 1))
         all.push_back({p + ".momentum", "must be in [0,1)"});
-    if (own(&TrainOptions::weight_decay) && (!(t.weight_decay >= 0) || !std::isfinite(t.weight_decay)))
+    if (own(&TrainOptions::weight_decay) &&
+        (!(t.weight_decay >= 0) || !std::isfinite(t.weight_decay)))
         all.push_back({p + ".weight_decay", "must be >= 0"});
-    if (own(&TrainOptions::optimizer)) oneOf(all, p + ".optimizer", t.optimizer, {"adam", "adamw", "sgd"});
-    if (own(&TrainOptions::lr_schedule)) oneOf(all, p + ".lr_schedule", t.lr_schedule, {"constant", "cosine"});
+    if (own(&TrainOptions::optimizer))
+        oneOf(all, p + ".optimizer", t.optimizer, {"adam", "adamw", "sgd"});
+    if (own(&TrainOptions::lr_schedule))
+        oneOf(all, p + ".lr_schedule", t.lr_schedule, {"constant", "cosine"});
     out.insert(out.end(), all.begin(), all.end());
 }
 
@@ -322,7 +349,8 @@ void checkModel(std::vector<SpecIssue>& out, const std::string& p, const ModelOp
     for (int64_t w : m.hidden)
         if (w < 1 || w > 65536) out.push_back({p + ".hidden", "widths must be in [1, 65536]"});
     for (int64_t c : m.channels)
-        if (c < 1 || c > 4096) out.push_back({p + ".channels", "channel counts must be in [1, 4096]"});
+        if (c < 1 || c > 4096)
+            out.push_back({p + ".channels", "channel counts must be in [1, 4096]"});
     if (m.arch == "cnn" && m.channels.empty())
         out.push_back({p + ".channels", "a cnn needs at least one conv block"});
     if (m.arch != "cnn" && !m.channels.empty())
@@ -342,7 +370,8 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
     if (!(s.device == "auto" || s.device == "cpu" || s.device == "cuda" ||
           (s.device.rfind("cuda:", 0) == 0 && s.device.size() > 5 &&
            s.device.find_first_not_of("0123456789", 5) == std::string::npos)))
-        out.push_back({"device", "'" + s.device + "' is not one of 'auto', 'cpu', 'cuda', 'cuda:N'"});
+        out.push_back(
+            {"device", "'" + s.device + "' is not one of 'auto', 'cpu', 'cuda', 'cuda:N'"});
 
     const auto& d = s.data;
     oneOf(out, "data.format", d.format, {"idx", "csv", "synthetic"});
@@ -363,7 +392,8 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
             out.push_back({"data.train_samples", "must be in [1, 10000000]"});
         if (d.test_samples < 1 || d.test_samples > 10000000)
             out.push_back({"data.test_samples", "must be in [1, 10000000]"});
-        if (!(d.noise >= 0) || !std::isfinite(d.noise)) out.push_back({"data.noise", "must be >= 0"});
+        if (!(d.noise >= 0) || !std::isfinite(d.noise))
+            out.push_back({"data.noise", "must be >= 0"});
     } else if (d.path.empty()) {
         out.push_back({"data.path", "must name the folder that holds the data files"});
     }
@@ -387,19 +417,23 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
     if (!(s.distill.lambda >= 0 && s.distill.lambda <= 1))
         out.push_back({"distill.lambda", "must be in [0, 1]"});
     if (!s.teacher && s.distill.lambda > 0)
-        out.push_back({"distill.lambda", "must be 0 without a teacher (there is nothing to distill)"});
+        out.push_back(
+            {"distill.lambda", "must be 0 without a teacher (there is nothing to distill)"});
 
     if (s.prune) {
         const auto& p = *s.prune;
         oneOf(out, "prune.method", p.method, {"magnitude"});
         oneOf(out, "prune.scope", p.scope, {"global", "layer"});
         oneOf(out, "prune.schedule", p.schedule, {"agp", "one_shot"});
-        if (!(p.sparsity >= 0 && p.sparsity < 1)) out.push_back({"prune.sparsity", "must be in [0, 1)"});
+        if (!(p.sparsity >= 0 && p.sparsity < 1))
+            out.push_back({"prune.sparsity", "must be in [0, 1)"});
         if (p.begin_epoch < 1 || p.begin_epoch > s.train.epochs)
             out.push_back({"prune.begin_epoch", "must be in [1, train.epochs]"});
         if (p.end_epoch != 0 && (p.end_epoch < p.begin_epoch || p.end_epoch > s.train.epochs))
-            out.push_back({"prune.end_epoch", "must be in [prune.begin_epoch, train.epochs] (0: default)"});
-        if (p.updates_per_epoch < 1) out.push_back({"prune.updates_per_epoch", "must be at least 1"});
+            out.push_back(
+                {"prune.end_epoch", "must be in [prune.begin_epoch, train.epochs] (0: default)"});
+        if (p.updates_per_epoch < 1)
+            out.push_back({"prune.updates_per_epoch", "must be at least 1"});
     }
     if (s.quantize) {
         if (s.quantize->bits != 4 && s.quantize->bits != 8)
@@ -421,8 +455,10 @@ void setDotted(Json& j, const std::string& dottedKey, const Json& value) {
             (*node)[parts[i]] = Json::object();
         node = &(*node)[parts[i]];
     }
-    if (value.is_null()) node->erase(parts.back());
-    else (*node)[parts.back()] = value;
+    if (value.is_null())
+        node->erase(parts.back());
+    else
+        (*node)[parts.back()] = value;
 }
 
 std::string formatValue(const Json& v) {
@@ -446,12 +482,16 @@ std::vector<RunPoint> expandSweep(const Json& specJson, std::vector<SpecIssue>& 
     base.erase("sweep");
 
     std::vector<Json> grids;
-    if (sweep.is_null()) grids.push_back(Json::object());
-    else if (sweep.is_object()) grids.push_back(sweep);
+    if (sweep.is_null())
+        grids.push_back(Json::object());
+    else if (sweep.is_object())
+        grids.push_back(sweep);
     else if (sweep.is_array() && !sweep.empty()) {
         for (const auto& g : sweep) grids.push_back(g);
     } else {
-        issues.push_back({"sweep", "must be an object of dotted keys to lists, or a non-empty list of such objects"});
+        issues.push_back(
+            {"sweep",
+             "must be an object of dotted keys to lists, or a non-empty list of such objects"});
         return points;
     }
 
@@ -460,12 +500,16 @@ std::vector<RunPoint> expandSweep(const Json& specJson, std::vector<SpecIssue>& 
     for (const auto& g : grids) {
         if (!g.is_object()) continue;
         double n = 1;
-        for (auto it = g.begin(); it != g.end(); ++it) n *= it.value().is_array() ? double(std::max<size_t>(1, it.value().size())) : 1.0;
+        for (auto it = g.begin(); it != g.end(); ++it)
+            n *= it.value().is_array() ? double(std::max<size_t>(1, it.value().size())) : 1.0;
         total += n;
     }
     if (total > double(kMaxSweepRuns)) {
-        issues.push_back({"sweep", "expands to " + (total < 1e15 ? std::to_string(static_cast<long long>(total)) : std::string("more than 10^15")) +
-                                       " runs; at most " + std::to_string(kMaxSweepRuns) + " per spec"});
+        issues.push_back({"sweep", "expands to " +
+                                       (total < 1e15 ? std::to_string(static_cast<long long>(total))
+                                                     : std::string("more than 10^15")) +
+                                       " runs; at most " + std::to_string(kMaxSweepRuns) +
+                                       " per spec"});
         return points;
     }
 
@@ -473,7 +517,8 @@ std::vector<RunPoint> expandSweep(const Json& specJson, std::vector<SpecIssue>& 
         const Json& grid = grids[gi];
         std::string where = grids.size() > 1 ? "sweep[" + std::to_string(gi) + "]" : "sweep";
         if (!grid.is_object()) {
-            issues.push_back({where, "must be an object of dotted keys to lists, not " + typeName(grid)});
+            issues.push_back(
+                {where, "must be an object of dotted keys to lists, not " + typeName(grid)});
             continue;
         }
         std::vector<std::pair<std::string, std::vector<Json>>> axes;
@@ -504,7 +549,8 @@ std::vector<RunPoint> expandSweep(const Json& specJson, std::vector<SpecIssue>& 
                 p.params[axes[a].first] = v;
                 std::string leaf = axes[a].first.substr(axes[a].first.rfind('.') + 1);
                 if (!suffix.empty()) suffix += ",";
-                suffix += leaf + "=" + (v.is_object() || v.is_array() ? std::string("{..}") : formatValue(v));
+                suffix += leaf + "=" +
+                          (v.is_object() || v.is_array() ? std::string("{..}") : formatValue(v));
             }
             size_t before = issues.size();
             p.spec = ExperimentSpec::fromJson(j, issues);
@@ -518,7 +564,10 @@ std::vector<RunPoint> expandSweep(const Json& specJson, std::vector<SpecIssue>& 
                 --a;
                 if (++idx[a] < axes[a].second.size()) break;
                 idx[a] = 0;
-                if (a == 0) { a = SIZE_MAX; break; }
+                if (a == 0) {
+                    a = SIZE_MAX;
+                    break;
+                }
             }
             if (axes.empty() || a == SIZE_MAX) break;
         }

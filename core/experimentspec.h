@@ -30,16 +30,17 @@ private:
 
 /// Where the samples come from and how they are prepared.
 struct DataOptions {
-    std::string format = "idx";  ///< idx | csv | synthetic
+    std::string format = "idx";                              ///< idx | csv | synthetic
     std::string path = "/usr/share/datasets/fashion-mnist";  ///< folder holding the files
     double validation_fraction = 0.1;  ///< share of the training set held out for validation
-    int64_t limit_train = 0;   ///< use at most this many training samples (0: all)
-    int64_t limit_test = 0;    ///< use at most this many test samples (0: all)
-    std::string normalize = "auto";  ///< auto | global | per_feature | none
-    int64_t label_column = 0;  ///< csv: index of the label column
-    std::string header = "auto";  ///< csv: auto | yes | no
-    std::vector<int64_t> shape;   ///< csv: reshape features (e.g. [1,28,28]); synthetic: sample shape
-    int64_t classes = 0;          ///< synthetic: class count (0: 10); csv: 0 infers it from labels
+    int64_t limit_train = 0;           ///< use at most this many training samples (0: all)
+    int64_t limit_test = 0;            ///< use at most this many test samples (0: all)
+    std::string normalize = "auto";    ///< auto | global | per_feature | none
+    int64_t label_column = 0;          ///< csv: index of the label column
+    std::string header = "auto";       ///< csv: auto | yes | no
+    std::vector<int64_t>
+        shape;            ///< csv: reshape features (e.g. [1,28,28]); synthetic: sample shape
+    int64_t classes = 0;  ///< synthetic: class count (0: 10); csv: 0 infers it from labels
     int64_t train_samples = 2000;  ///< synthetic: training samples
     int64_t test_samples = 500;    ///< synthetic: test samples
     double noise = 1.0;            ///< synthetic: noise standard deviation around class prototypes
@@ -47,32 +48,32 @@ struct DataOptions {
 
 /// How a model is optimized.
 struct TrainOptions {
-    int64_t epochs = 10;              ///< passes over the training set
-    int64_t batch_size = 128;         ///< samples per optimizer step
-    std::string optimizer = "adam";   ///< adam | adamw | sgd
-    double lr = 1e-3;                 ///< learning rate
-    double momentum = 0.9;            ///< sgd momentum
-    double weight_decay = 0.0;        ///< L2 penalty (decoupled for adamw)
+    int64_t epochs = 10;                   ///< passes over the training set
+    int64_t batch_size = 128;              ///< samples per optimizer step
+    std::string optimizer = "adam";        ///< adam | adamw | sgd
+    double lr = 1e-3;                      ///< learning rate
+    double momentum = 0.9;                 ///< sgd momentum
+    double weight_decay = 0.0;             ///< L2 penalty (decoupled for adamw)
     std::string lr_schedule = "constant";  ///< constant | cosine (per epoch)
 };
 
 /// A zoo architecture and its options.
 struct ModelOptions {
-    std::string arch = "mlp";        ///< mlp | lenet5 | cnn
-    std::vector<int64_t> hidden;     ///< mlp/cnn: widths of the fully connected hidden layers
-    std::vector<int64_t> channels;   ///< cnn: output channels of each conv3x3+relu+maxpool2 block
-    int64_t classes = 0;             ///< output classes (0: the data's class count)
+    std::string arch = "mlp";       ///< mlp | lenet5 | cnn
+    std::vector<int64_t> hidden;    ///< mlp/cnn: widths of the fully connected hidden layers
+    std::vector<int64_t> channels;  ///< cnn: output channels of each conv3x3+relu+maxpool2 block
+    int64_t classes = 0;            ///< output classes (0: the data's class count)
 };
 
 /// The teacher: a zoo model (trained first or used as initialized), a TorchScript file, or a run.
 struct TeacherOptions {
     enum class Kind { Zoo, TorchScript, Run };
-    Kind kind = Kind::Zoo;            ///< which of the three forms
-    ModelOptions model;               ///< Zoo: architecture
+    Kind kind = Kind::Zoo;              ///< which of the three forms
+    ModelOptions model;                 ///< Zoo: architecture
     std::optional<TrainOptions> train;  ///< Zoo: train it first (stage one); absent: frozen at init
-    std::optional<int64_t> seed;      ///< Zoo: initialization/training seed (default: spec seed)
-    std::string torchscript;          ///< TorchScript: path of the module file
-    int64_t run = 0;                  ///< Run: id of a completed run of the project
+    std::optional<int64_t> seed;        ///< Zoo: initialization/training seed (default: spec seed)
+    std::string torchscript;            ///< TorchScript: path of the module file
+    int64_t run = 0;                    ///< Run: id of a completed run of the project
 };
 
 /// Knowledge distillation loss settings.
@@ -95,24 +96,24 @@ struct PruneOptions {
 
 /// Post-training symmetric weight quantization.
 struct QuantizeOptions {
-    int64_t bits = 8;                        ///< 8 | 4
+    int64_t bits = 8;                         ///< 8 | 4
     std::string granularity = "per_channel";  ///< per_channel | per_tensor
 };
 
 /// One experiment: everything a run needs. Defaults are those of SPEC.md.
 struct ExperimentSpec {
-    std::string name = "experiment";  ///< run name (sweep points add their values)
-    int64_t seed = 1;                 ///< seeds initialization, data split and order
-    std::string device = "auto";      ///< auto | cpu | cuda | cuda:N
-    int64_t threads = 0;              ///< intra-op CPU threads (0: every core)
-    DataOptions data;                 ///< the dataset
-    std::optional<TeacherOptions> teacher;  ///< absent: no teacher (lambda must be 0)
-    ModelOptions student;             ///< the student architecture
-    DistillOptions distill;           ///< distillation loss
+    std::string name = "experiment";          ///< run name (sweep points add their values)
+    int64_t seed = 1;                         ///< seeds initialization, data split and order
+    std::string device = "auto";              ///< auto | cpu | cuda | cuda:N
+    int64_t threads = 0;                      ///< intra-op CPU threads (0: every core)
+    DataOptions data;                         ///< the dataset
+    std::optional<TeacherOptions> teacher;    ///< absent: no teacher (lambda must be 0)
+    ModelOptions student;                     ///< the student architecture
+    DistillOptions distill;                   ///< distillation loss
     std::optional<PruneOptions> prune;        ///< absent: no pruning
     std::optional<QuantizeOptions> quantize;  ///< absent: fp32 weights
-    TrainOptions train;               ///< student training
-    Json sweep;                       ///< null, an object of dotted key -> list, or a list of those
+    TrainOptions train;                       ///< student training
+    Json sweep;  ///< null, an object of dotted key -> list, or a list of those
 
     /// Reads a spec from JSON. Every structural problem (unknown key, wrong type) goes to
     /// @p issues; the returned spec holds the defaults where a value was unusable.

@@ -26,7 +26,8 @@ int64_t numel(const std::vector<int64_t>& s) {
     return n;
 }
 
-std::vector<PlanLayer> plan(const ModelOptions& o, const std::vector<int64_t>& sample, int64_t classes) {
+std::vector<PlanLayer> plan(const ModelOptions& o, const std::vector<int64_t>& sample,
+                            int64_t classes) {
     if (classes < 2) throw std::invalid_argument("needs at least 2 classes");
     if (sample.empty()) throw std::invalid_argument("the input has no shape");
     std::vector<PlanLayer> layers;
@@ -83,7 +84,8 @@ std::vector<PlanLayer> plan(const ModelOptions& o, const std::vector<int64_t>& s
         linear("out", classes);
     } else if (o.arch == "cnn" || o.arch == "lenet5") {
         if (sample.size() != 3)
-            throw std::invalid_argument(o.arch + " needs image input (channels x height x width), not " +
+            throw std::invalid_argument(o.arch +
+                                        " needs image input (channels x height x width), not " +
                                         shapeText(sample) + " (set data.shape for CSV data)");
         if (o.arch == "cnn") {
             for (size_t i = 0; i < o.channels.size(); ++i) {
@@ -136,32 +138,46 @@ ModelSummary describeModel(const ModelOptions& options, const std::vector<int64_
     return summarize(plan(options, sampleShape, options.classes > 0 ? options.classes : classes));
 }
 
-ZooNetImpl::ZooNetImpl(const ModelOptions& options, const std::vector<int64_t>& sampleShape, int64_t classes)
-    : m_options(options), m_sampleShape(sampleShape), m_classes(options.classes > 0 ? options.classes : classes) {
+ZooNetImpl::ZooNetImpl(const ModelOptions& options, const std::vector<int64_t>& sampleShape,
+                       int64_t classes)
+    : m_options(options),
+      m_sampleShape(sampleShape),
+      m_classes(options.classes > 0 ? options.classes : classes) {
     const auto layers = plan(options, sampleShape, m_classes);
     m_summary = summarize(layers);
     m_seq = torch::nn::Sequential();
     for (const auto& l : layers) {
         const auto& t = l.info.type;
-        if (t == "linear") m_seq->push_back(std::string(l.info.name), torch::nn::Linear(l.in, l.out));
+        if (t == "linear")
+            m_seq->push_back(std::string(l.info.name), torch::nn::Linear(l.in, l.out));
         else if (t == "conv2d")
-            m_seq->push_back(std::string(l.info.name),
-                             torch::nn::Conv2d(torch::nn::Conv2dOptions(l.in, l.out, l.kernel).padding(l.padding)));
-        else if (t == "relu") m_seq->push_back(std::string(l.info.name), torch::nn::ReLU());
-        else if (t == "maxpool2d") m_seq->push_back(std::string(l.info.name), torch::nn::MaxPool2d(2));
-        else if (t == "flatten") m_seq->push_back(std::string(l.info.name), torch::nn::Flatten());
+            m_seq->push_back(
+                std::string(l.info.name),
+                torch::nn::Conv2d(
+                    torch::nn::Conv2dOptions(l.in, l.out, l.kernel).padding(l.padding)));
+        else if (t == "relu")
+            m_seq->push_back(std::string(l.info.name), torch::nn::ReLU());
+        else if (t == "maxpool2d")
+            m_seq->push_back(std::string(l.info.name), torch::nn::MaxPool2d(2));
+        else if (t == "flatten")
+            m_seq->push_back(std::string(l.info.name), torch::nn::Flatten());
     }
     // Registered as "net": state-dict keys read "net.fc1.weight".
     register_module("net", m_seq);
 }
 
-torch::Tensor ZooNetImpl::forward(torch::Tensor x) { return m_seq->forward(x); }
+torch::Tensor ZooNetImpl::forward(torch::Tensor x) {
+    return m_seq->forward(x);
+}
 
 std::function<torch::Tensor(const torch::Tensor&)> frozenForward(ZooNet net) {
-    const bool mkldnn = at::hasMKLDNN() && net->parameters().size() > 0 && net->parameters()[0].device().is_cpu();
+    const bool mkldnn =
+        at::hasMKLDNN() && net->parameters().size() > 0 && net->parameters()[0].device().is_cpu();
     bool hasConv = false;
-    for (const auto& m : net->layers()->children()) hasConv |= m->as<torch::nn::Conv2d>() != nullptr;
-    if (!mkldnn || !hasConv) return [net](const torch::Tensor& x) mutable { return net->forward(x); };
+    for (const auto& m : net->layers()->children())
+        hasConv |= m->as<torch::nn::Conv2d>() != nullptr;
+    if (!mkldnn || !hasConv)
+        return [net](const torch::Tensor& x) mutable { return net->forward(x); };
 
     // One step per layer; convolutions keep oneDNN-reordered weights.
     torch::NoGradGuard guard;
@@ -170,10 +186,13 @@ std::function<torch::Tensor(const torch::Tensor&)> frozenForward(ZooNet net) {
     for (const auto& m : net->layers()->children()) {
         if (auto* conv = m->as<torch::nn::Conv2d>()) {
             const auto& o = conv->options;
-            const std::vector<int64_t> pad = {c10::get<torch::ExpandingArray<2>>(o.padding())->at(0),
-                                              c10::get<torch::ExpandingArray<2>>(o.padding())->at(1)};
-            const std::vector<int64_t> stride = {o.stride()->at(0), o.stride()->at(1)}, dil = {1, 1};
-            auto w = at::mkldnn_reorder_conv2d_weight(conv->weight.detach().contiguous().to_mkldnn(), pad, stride, dil, 1);
+            const std::vector<int64_t> pad = {
+                c10::get<torch::ExpandingArray<2>>(o.padding())->at(0),
+                c10::get<torch::ExpandingArray<2>>(o.padding())->at(1)};
+            const std::vector<int64_t> stride = {o.stride()->at(0), o.stride()->at(1)},
+                                       dil = {1, 1};
+            auto w = at::mkldnn_reorder_conv2d_weight(
+                conv->weight.detach().contiguous().to_mkldnn(), pad, stride, dil, 1);
             auto b = conv->bias.detach().contiguous().to_mkldnn();
             const bool convert = !blocked;
             steps.push_back([w, b, pad, stride, dil, convert](torch::Tensor x) {
@@ -182,20 +201,25 @@ std::function<torch::Tensor(const torch::Tensor&)> frozenForward(ZooNet net) {
             });
             blocked = true;
         } else if (m->as<torch::nn::ReLU>()) {
-            steps.push_back([](torch::Tensor x) { return x.is_mkldnn() ? at::relu_(x) : torch::relu(x); });
+            steps.push_back(
+                [](torch::Tensor x) { return x.is_mkldnn() ? at::relu_(x) : torch::relu(x); });
         } else if (m->as<torch::nn::MaxPool2d>()) {
             steps.push_back([](torch::Tensor x) {
-                return x.is_mkldnn() ? at::mkldnn_max_pool2d(x, {2, 2}, {2, 2}, {0, 0}, {1, 1}, false)
-                                     : torch::max_pool2d(x, 2);
+                return x.is_mkldnn()
+                           ? at::mkldnn_max_pool2d(x, {2, 2}, {2, 2}, {0, 0}, {1, 1}, false)
+                           : torch::max_pool2d(x, 2);
             });
         } else if (m->as<torch::nn::Flatten>()) {
-            steps.push_back([](torch::Tensor x) { return (x.is_mkldnn() ? x.to_dense() : x).flatten(1); });
+            steps.push_back(
+                [](torch::Tensor x) { return (x.is_mkldnn() ? x.to_dense() : x).flatten(1); });
             blocked = false;
         } else if (auto* lin = m->as<torch::nn::Linear>()) {
             auto w = lin->weight.detach(), b = lin->bias.detach();
-            steps.push_back([w, b](torch::Tensor x) { return torch::nn::functional::linear(x, w, b); });
+            steps.push_back(
+                [w, b](torch::Tensor x) { return torch::nn::functional::linear(x, w, b); });
         } else {
-            return [net](const torch::Tensor& x) mutable { return net->forward(x); };  // unknown layer
+            return
+                [net](const torch::Tensor& x) mutable { return net->forward(x); };  // unknown layer
         }
     }
     return [steps](const torch::Tensor& input) {

@@ -14,25 +14,26 @@ namespace retort {
 
 /// One layer of a zoo model as the counters see it.
 struct LayerInfo {
-    std::string name;               ///< state-dict prefix, e.g. "fc1"
-    std::string type;               ///< linear | conv2d | relu | maxpool2d | flatten
+    std::string name;                ///< state-dict prefix, e.g. "fc1"
+    std::string type;                ///< linear | conv2d | relu | maxpool2d | flatten
     std::vector<int64_t> out_shape;  ///< output shape of one sample
-    int64_t params = 0;             ///< parameters of this layer
-    int64_t flops = 0;              ///< operations for one sample (a multiply-add counts 2)
+    int64_t params = 0;              ///< parameters of this layer
+    int64_t flops = 0;               ///< operations for one sample (a multiply-add counts 2)
 };
 
 /// Static description of a model: what the editor and the results show.
 struct ModelSummary {
-    int64_t param_count = 0;   ///< all parameters
-    int64_t flops = 0;         ///< one forward pass of one sample
-    int64_t size_bytes = 0;    ///< dense fp32 storage of parameters and buffers
+    int64_t param_count = 0;        ///< all parameters
+    int64_t flops = 0;              ///< one forward pass of one sample
+    int64_t size_bytes = 0;         ///< dense fp32 storage of parameters and buffers
     std::vector<LayerInfo> layers;  ///< in forward order
 };
 
 /// A zoo network: a named sequence of layers. State-dict keys are "<layer>.weight|bias".
 class ZooNetImpl : public torch::nn::Module {
 public:
-    ZooNetImpl(const ModelOptions& options, const std::vector<int64_t>& sampleShape, int64_t classes);
+    ZooNetImpl(const ModelOptions& options, const std::vector<int64_t>& sampleShape,
+               int64_t classes);
     torch::Tensor forward(torch::Tensor x);
     const ModelSummary& summary() const { return m_summary; }
     torch::nn::Sequential& layers() { return m_seq; }
@@ -80,7 +81,9 @@ std::string archiveBytes(Saveable& object) {
 }
 
 /// Serializes / restores a module's parameters and buffers (LibTorch archive bytes).
-inline std::string saveModule(torch::nn::Module& module) { return archiveBytes(module); }
+inline std::string saveModule(torch::nn::Module& module) {
+    return archiveBytes(module);
+}
 void loadModule(torch::nn::Module& module, const std::string& bytes);
 
 }  // namespace retort

@@ -8,12 +8,12 @@ std::vector<bool> paretoFront(const std::vector<ParetoPoint>& points) {
         for (size_t j = 0; j < points.size() && front[i]; ++j) {
             const auto& a = points[i];
             const auto& b = points[j];
-            if (b.size <= a.size && b.accuracy >= a.accuracy && (b.size < a.size || b.accuracy > a.accuracy))
+            if (b.size <= a.size && b.accuracy >= a.accuracy &&
+                (b.size < a.size || b.accuracy > a.accuracy))
                 front[i] = false;
         }
     return front;
 }
-
 
 std::string compressionMethod(const nlohmann::json& spec) {
     const bool pruned = spec.contains("prune") && spec["prune"].is_object() &&

@@ -2,12 +2,12 @@
 
 #include <sqlite3.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 namespace retort {
 
@@ -89,8 +89,14 @@ public:
             throw StoreError(std::string("SQL error: ") + sqlite3_errmsg(db));
     }
     ~Statement() { sqlite3_finalize(m_st); }
-    Statement& bind(int i, int64_t v) { check(sqlite3_bind_int64(m_st, i, v)); return *this; }
-    Statement& bind(int i, double v) { check(sqlite3_bind_double(m_st, i, v)); return *this; }
+    Statement& bind(int i, int64_t v) {
+        check(sqlite3_bind_int64(m_st, i, v));
+        return *this;
+    }
+    Statement& bind(int i, double v) {
+        check(sqlite3_bind_double(m_st, i, v));
+        return *this;
+    }
     Statement& bind(int i, const std::string& v) {
         check(sqlite3_bind_text(m_st, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
         return *this;
@@ -106,24 +112,30 @@ public:
         if (rc == SQLITE_DONE) return false;
         throw StoreError(std::string("SQL error: ") + sqlite3_errmsg(m_db));
     }
-    void run() { while (step()) {} }
+    void run() {
+        while (step()) {
+        }
+    }
     int64_t i64(int c) const { return sqlite3_column_int64(m_st, c); }
     double f64(int c) const { return sqlite3_column_double(m_st, c); }
     std::string text(int c) const {
         const auto* p = sqlite3_column_text(m_st, c);
-        return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(m_st, c)))
+        return p ? std::string(reinterpret_cast<const char*>(p),
+                               static_cast<size_t>(sqlite3_column_bytes(m_st, c)))
                  : std::string();
     }
     std::string bytes(int c) const {
         const void* p = sqlite3_column_blob(m_st, c);
-        return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(m_st, c)))
+        return p ? std::string(static_cast<const char*>(p),
+                               static_cast<size_t>(sqlite3_column_bytes(m_st, c)))
                  : std::string();
     }
     sqlite3_stmt* get() const { return m_st; }
 
 private:
     void check(int rc) {
-        if (rc != SQLITE_OK) throw StoreError(std::string("SQL bind error: ") + sqlite3_errmsg(m_db));
+        if (rc != SQLITE_OK)
+            throw StoreError(std::string("SQL bind error: ") + sqlite3_errmsg(m_db));
     }
     sqlite3* m_db;
     sqlite3_stmt* m_st = nullptr;
@@ -166,7 +178,8 @@ ProjectStore::ProjectStore(const std::string& path, Access access) : m_path(path
     std::error_code ec;
     const bool exists = fs::exists(path, ec);
     if (access == Access::ReadOnly && !exists) throw StoreError(path + ": no such project file");
-    if (exists && fs::is_directory(path, ec)) throw StoreError(path + ": is a folder, not a project file");
+    if (exists && fs::is_directory(path, ec))
+        throw StoreError(path + ": is a folder, not a project file");
     if (exists && fs::file_size(path, ec) > 0) {
         // Check the SQLite header ourselves: SQLite would only fail later, with a vaguer message.
         std::ifstream in(path, std::ios::binary);
@@ -194,7 +207,8 @@ ProjectStore::ProjectStore(const std::string& path, Access access) : m_path(path
         }
         const int version = schemaVersion();
         if (appId != 0 && appId != kApplicationId)
-            throw StoreError(path + ": not a Retort project (an SQLite database of another application)");
+            throw StoreError(path +
+                             ": not a Retort project (an SQLite database of another application)");
         int64_t tables = 0;
         {
             Statement count(m_db, "SELECT count(*) FROM sqlite_master");
@@ -202,10 +216,12 @@ ProjectStore::ProjectStore(const std::string& path, Access access) : m_path(path
             tables = count.i64(0);
         }
         if (appId == 0 && (version != 0 || tables != 0))
-            throw StoreError(path + ": not a Retort project (an SQLite database without Retort's marker)");
+            throw StoreError(path +
+                             ": not a Retort project (an SQLite database without Retort's marker)");
         if (version > kSchemaVersion)
-            throw StoreError(path + ": made by a newer Retort (schema version " + std::to_string(version) +
-                             ", this build reads up to " + std::to_string(kSchemaVersion) + ")");
+            throw StoreError(path + ": made by a newer Retort (schema version " +
+                             std::to_string(version) + ", this build reads up to " +
+                             std::to_string(kSchemaVersion) + ")");
         if (access == Access::ReadWrite) {
             exec("PRAGMA journal_mode = WAL");
             exec("PRAGMA synchronous = NORMAL");
@@ -221,7 +237,8 @@ ProjectStore::ProjectStore(const std::string& path, Access access) : m_path(path
         }
         Statement check(m_db, "PRAGMA quick_check");
         check.step();
-        if (check.text(0) != "ok") throw StoreError(path + ": the database is corrupt (" + check.text(0) + ")");
+        if (check.text(0) != "ok")
+            throw StoreError(path + ": the database is corrupt (" + check.text(0) + ")");
     } catch (const StoreError&) {
         sqlite3_close(m_db);
         m_db = nullptr;
@@ -233,7 +250,9 @@ ProjectStore::ProjectStore(const std::string& path, Access access) : m_path(path
     }
 }
 
-ProjectStore::~ProjectStore() { sqlite3_close(m_db); }
+ProjectStore::~ProjectStore() {
+    sqlite3_close(m_db);
+}
 
 void ProjectStore::fail(const std::string& what) const {
     throw StoreError(m_path + ": " + what + ": " + sqlite3_errmsg(m_db));
@@ -275,8 +294,9 @@ std::vector<int64_t> ProjectStore::deadRunningRuns() const {
     const std::string host = hostName();
     while (sel.step()) {
         const int64_t pid = sel.i64(2);
-        const bool alive = sel.text(1) == host && pid > 0 &&
-                           (pid == getpid() || kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+        const bool alive =
+            sel.text(1) == host && pid > 0 &&
+            (pid == getpid() || kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
         if (!alive) dead.push_back(sel.i64(0));
     }
     return dead;
@@ -293,8 +313,9 @@ int ProjectStore::recoverInterrupted() {
     Transaction tx(m_db);
     const std::vector<int64_t> dead = deadRunningRuns();
     for (int64_t id : dead)
-        Statement(m_db, std::string("UPDATE runs SET status = 'interrupted', finished_at = ") + kNow +
-                            ", error = 'the process running it stopped before it finished' WHERE id = ?")
+        Statement(m_db,
+                  std::string("UPDATE runs SET status = 'interrupted', finished_at = ") + kNow +
+                      ", error = 'the process running it stopped before it finished' WHERE id = ?")
             .bind(1, id)
             .run();
     tx.commit();
@@ -302,30 +323,38 @@ int ProjectStore::recoverInterrupted() {
 }
 
 int64_t ProjectStore::createRun(const std::string& name, const Json& spec, const Json& params) {
-    Statement st(m_db, std::string("INSERT INTO runs(name, status, spec, params, created_at) VALUES(?, 'queued', ?, ?, ") +
-                           kNow + ")");
+    Statement st(
+        m_db,
+        std::string(
+            "INSERT INTO runs(name, status, spec, params, created_at) VALUES(?, 'queued', ?, ?, ") +
+            kNow + ")");
     st.bind(1, name).bind(2, spec.dump()).bind(3, params.dump()).run();
     return sqlite3_last_insert_rowid(m_db);
 }
 
 void ProjectStore::startRun(int64_t id, const Json& environment) {
-    Statement st(m_db, std::string("UPDATE runs SET status = 'running', error = '', environment = ?, started_at = ") +
-                           kNow + ", owner_host = ?, owner_pid = ? WHERE id = ?");
+    Statement st(
+        m_db,
+        std::string(
+            "UPDATE runs SET status = 'running', error = '', environment = ?, started_at = ") +
+            kNow + ", owner_host = ?, owner_pid = ? WHERE id = ?");
     st.bind(1, environment.dump()).bind(2, hostName()).bind(3, int64_t(getpid())).bind(4, id).run();
     if (sqlite3_changes(m_db) != 1) throw StoreError(m_path + ": no run " + std::to_string(id));
 }
 
-void ProjectStore::recordEpoch(int64_t id, int64_t epoch, const std::map<std::string, double>& metrics,
+void ProjectStore::recordEpoch(int64_t id, int64_t epoch,
+                               const std::map<std::string, double>& metrics,
                                const std::string& studentState, const std::string& optimizerState) {
     Transaction tx(m_db);
-    Statement m(m_db, "INSERT OR REPLACE INTO metrics(run_id, epoch, name, value) VALUES(?, ?, ?, ?)");
+    Statement m(m_db,
+                "INSERT OR REPLACE INTO metrics(run_id, epoch, name, value) VALUES(?, ?, ?, ?)");
     for (const auto& [name, value] : metrics) {
         m.bind(1, id).bind(2, epoch).bind(3, name).bind(4, value).run();
         sqlite3_reset(m.get());
     }
     Statement a(m_db, "INSERT OR REPLACE INTO artifacts(run_id, kind, data) VALUES(?, ?, ?)");
-    const std::pair<const char*, const std::string*> parts[] = {{"checkpoint_student", &studentState},
-                                                                 {"checkpoint_optimizer", &optimizerState}};
+    const std::pair<const char*, const std::string*> parts[] = {
+        {"checkpoint_student", &studentState}, {"checkpoint_optimizer", &optimizerState}};
     for (const auto& [kind, data] : parts) {
         if (data->empty()) continue;
         a.bind(1, id).bind(2, std::string(kind)).blob(3, *data).run();
@@ -336,12 +365,19 @@ void ProjectStore::recordEpoch(int64_t id, int64_t epoch, const std::map<std::st
 
 void ProjectStore::finishRun(int64_t id, const std::string& status, const Json& results,
                              const std::vector<LayerRecord>& layers,
-                             const std::map<std::string, std::string>& artifacts, const std::string& error) {
+                             const std::map<std::string, std::string>& artifacts,
+                             const std::string& error) {
     Transaction tx(m_db);
-    Statement(m_db, std::string("UPDATE runs SET status = ?, results = ?, error = ?, finished_at = ") + kNow +
-                        " WHERE id = ?")
-        .bind(1, status).bind(2, results.dump()).bind(3, error).bind(4, id).run();
-    Statement l(m_db, "INSERT OR REPLACE INTO layers(run_id, layer, numel, nonzero) VALUES(?, ?, ?, ?)");
+    Statement(m_db,
+              std::string("UPDATE runs SET status = ?, results = ?, error = ?, finished_at = ") +
+                  kNow + " WHERE id = ?")
+        .bind(1, status)
+        .bind(2, results.dump())
+        .bind(3, error)
+        .bind(4, id)
+        .run();
+    Statement l(m_db,
+                "INSERT OR REPLACE INTO layers(run_id, layer, numel, nonzero) VALUES(?, ?, ?, ?)");
     for (const auto& r : layers) {
         l.bind(1, id).bind(2, r.layer).bind(3, r.numel).bind(4, r.nonzero).run();
         sqlite3_reset(l.get());
@@ -355,10 +391,15 @@ void ProjectStore::finishRun(int64_t id, const std::string& status, const Json& 
 }
 
 void ProjectStore::setStatus(int64_t id, const std::string& status, const std::string& error) {
-    Statement(m_db, std::string("UPDATE runs SET status = ?, error = ?, finished_at = CASE WHEN ? IN "
-                                "('completed','failed','cancelled','interrupted') THEN ") + kNow +
-                        " ELSE finished_at END WHERE id = ?")
-        .bind(1, status).bind(2, error).bind(3, status).bind(4, id).run();
+    Statement(m_db,
+              std::string("UPDATE runs SET status = ?, error = ?, finished_at = CASE WHEN ? IN "
+                          "('completed','failed','cancelled','interrupted') THEN ") +
+                  kNow + " ELSE finished_at END WHERE id = ?")
+        .bind(1, status)
+        .bind(2, error)
+        .bind(3, status)
+        .bind(4, id)
+        .run();
 }
 
 RunRecord ProjectStore::readRun(sqlite3_stmt* raw) const {
@@ -378,7 +419,8 @@ RunRecord ProjectStore::readRun(sqlite3_stmt* raw) const {
     r.created_at = col(8);
     r.started_at = col(9);
     r.finished_at = col(10);
-    if (r.status == "running" && std::find(m_deadRunning.begin(), m_deadRunning.end(), r.id) != m_deadRunning.end()) {
+    if (r.status == "running" &&
+        std::find(m_deadRunning.begin(), m_deadRunning.end(), r.id) != m_deadRunning.end()) {
         r.status = "interrupted";
         r.error = "the process running it stopped before it finished";
     }
@@ -386,7 +428,8 @@ RunRecord ProjectStore::readRun(sqlite3_stmt* raw) const {
 }
 
 static const char* kRunColumns =
-    "SELECT id, name, status, spec, params, results, environment, error, created_at, started_at, finished_at FROM runs";
+    "SELECT id, name, status, spec, params, results, environment, error, created_at, started_at, "
+    "finished_at FROM runs";
 
 std::vector<RunRecord> ProjectStore::runs() const {
     Statement st(m_db, std::string(kRunColumns) + " ORDER BY id");
@@ -403,7 +446,8 @@ std::optional<RunRecord> ProjectStore::run(int64_t id) const {
 }
 
 std::vector<MetricPoint> ProjectStore::metrics(int64_t id) const {
-    Statement st(m_db, "SELECT epoch, name, value FROM metrics WHERE run_id = ? ORDER BY epoch, name");
+    Statement st(m_db,
+                 "SELECT epoch, name, value FROM metrics WHERE run_id = ? ORDER BY epoch, name");
     st.bind(1, id);
     std::vector<MetricPoint> out;
     while (st.step()) out.push_back({st.i64(0), st.text(1), st.f64(2)});
@@ -425,7 +469,8 @@ std::optional<std::string> ProjectStore::artifact(int64_t id, const std::string&
     return st.bytes(0);
 }
 
-std::optional<ProjectStore::TeacherOutputs> ProjectStore::teacherOutputs(const std::string& key) const {
+std::optional<ProjectStore::TeacherOutputs> ProjectStore::teacherOutputs(
+    const std::string& key) const {
     Statement st(m_db, "SELECT logits, test_accuracy FROM teacher_outputs WHERE key = ?");
     st.bind(1, key);
     if (!st.step()) return std::nullopt;
@@ -433,9 +478,15 @@ std::optional<ProjectStore::TeacherOutputs> ProjectStore::teacherOutputs(const s
 }
 
 void ProjectStore::saveTeacherOutputs(const std::string& key, const TeacherOutputs& outputs) {
-    Statement(m_db, std::string("INSERT OR REPLACE INTO teacher_outputs(key, logits, test_accuracy, created_at) "
-                                "VALUES(?, ?, ?, ") + kNow + ")")
-        .bind(1, key).blob(2, outputs.logits).bind(3, outputs.test_accuracy).run();
+    Statement(m_db,
+              std::string(
+                  "INSERT OR REPLACE INTO teacher_outputs(key, logits, test_accuracy, created_at) "
+                  "VALUES(?, ?, ?, ") +
+                  kNow + ")")
+        .bind(1, key)
+        .blob(2, outputs.logits)
+        .bind(3, outputs.test_accuracy)
+        .run();
 }
 
 void ProjectStore::saveCopy(const std::string& target) const {
@@ -452,9 +503,15 @@ std::optional<TeacherRecord> ProjectStore::teacher(const std::string& key) const
 }
 
 void ProjectStore::saveTeacher(const TeacherRecord& t) {
-    Statement(m_db, std::string("INSERT OR REPLACE INTO teachers(key, spec, state, summary, created_at) "
-                                "VALUES(?, ?, ?, ?, ") + kNow + ")")
-        .bind(1, t.key).bind(2, t.spec.dump()).blob(3, t.state).bind(4, t.summary.dump()).run();
+    Statement(m_db,
+              std::string("INSERT OR REPLACE INTO teachers(key, spec, state, summary, created_at) "
+                          "VALUES(?, ?, ?, ?, ") +
+                  kNow + ")")
+        .bind(1, t.key)
+        .bind(2, t.spec.dump())
+        .blob(3, t.state)
+        .bind(4, t.summary.dump())
+        .run();
 }
 
 }  // namespace retort

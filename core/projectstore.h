@@ -36,7 +36,8 @@ struct RunRecord {
 /// One per-epoch value.
 struct MetricPoint {
     int64_t epoch = 0;
-    std::string name;  ///< train_loss, train_soft_loss, train_hard_loss, val_accuracy, sparsity, lr, ...
+    std::string
+        name;  ///< train_loss, train_soft_loss, train_hard_loss, val_accuracy, sparsity, lr, ...
     double value = 0;
 };
 
@@ -84,7 +85,8 @@ public:
                      const std::string& studentState, const std::string& optimizerState);
     /// One transaction: final status, results, per-layer sparsity and artifacts.
     void finishRun(int64_t id, const std::string& status, const Json& results,
-                   const std::vector<LayerRecord>& layers, const std::map<std::string, std::string>& artifacts,
+                   const std::vector<LayerRecord>& layers,
+                   const std::map<std::string, std::string>& artifacts,
                    const std::string& error = {});
     /// Sets only the status and error (e.g. cancelling queued runs).
     void setStatus(int64_t id, const std::string& status, const std::string& error = {});
@@ -104,8 +106,8 @@ public:
     /// A frozen teacher's outputs over the training set and its test accuracy, stored under the
     /// teacher key (which covers the teacher, the data bytes and their preparation).
     struct TeacherOutputs {
-        std::string logits;     ///< serialized float32 tensor [samples, classes]
-        double test_accuracy;   ///< the teacher's accuracy on the test set
+        std::string logits;    ///< serialized float32 tensor [samples, classes]
+        double test_accuracy;  ///< the teacher's accuracy on the test set
     };
     std::optional<TeacherOutputs> teacherOutputs(const std::string& key) const;
     void saveTeacherOutputs(const std::string& key, const TeacherOutputs& outputs);

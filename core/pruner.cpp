@@ -15,7 +15,8 @@ Pruner::Pruner(const PruneOptions& options, int64_t endEpoch,
     : m_options(options), m_weights(std::move(weights)) {
     m_beginStep = (options.begin_epoch - 1) * stepsPerEpoch;
     m_endStep = std::max(endEpoch, options.begin_epoch) * stepsPerEpoch;  // exclusive
-    m_interval = std::max<int64_t>(1, stepsPerEpoch / std::max<int64_t>(1, options.updates_per_epoch));
+    m_interval =
+        std::max<int64_t>(1, stepsPerEpoch / std::max<int64_t>(1, options.updates_per_epoch));
     for (const auto& w : m_weights) m_masks.push_back(torch::ones_like(w.second, torch::kBool));
 }
 
@@ -44,8 +45,11 @@ void Pruner::pruneTo(double sparsity) {
         for (const auto& t : tensors) flat.push_back(t.abs().flatten());
         auto all = torch::cat(flat);
         const int64_t k = std::llround(s * double(all.numel()));
-        auto keep = torch::ones({all.numel()}, torch::TensorOptions().dtype(torch::kBool).device(all.device()));
-        if (k > 0) keep.index_fill_(0, std::get<1>(all.topk(k, 0, /*largest=*/false, /*sorted=*/false)), false);
+        auto keep = torch::ones({all.numel()},
+                                torch::TensorOptions().dtype(torch::kBool).device(all.device()));
+        if (k > 0)
+            keep.index_fill_(0, std::get<1>(all.topk(k, 0, /*largest=*/false, /*sorted=*/false)),
+                             false);
         return keep;
     };
     if (m_options.scope == "global") {

@@ -22,7 +22,8 @@ QuantizedTensor quantizeSymmetric(const torch::Tensor& weight, int bits, bool pe
     q.perChannel = perChannel && weight.dim() >= 1;
     const double qmax = double((1 << (bits - 1)) - 1);  // 127 or 7
     auto w = weight.detach().to(torch::kFloat32);
-    torch::Tensor maxAbs = q.perChannel ? w.abs().reshape({w.size(0), -1}).amax(1) : w.abs().max().reshape({1});
+    torch::Tensor maxAbs =
+        q.perChannel ? w.abs().reshape({w.size(0), -1}).amax(1) : w.abs().max().reshape({1});
     // An all-zero channel keeps scale 1 so that codes stay 0 and nothing divides by zero.
     q.scales = torch::where(maxAbs > 0, maxAbs / qmax, torch::ones_like(maxAbs)).contiguous();
     torch::Tensor s = q.scales;

@@ -6,9 +6,9 @@ namespace retort {
 
 /// A weight tensor in symmetric integer form: w ~= codes * scale (per output channel or tensor).
 struct QuantizedTensor {
-    torch::Tensor codes;   ///< int8 codes in [-(2^(bits-1)-1), 2^(bits-1)-1], the weight's shape
-    torch::Tensor scales;  ///< float32: [shape[0]] per channel, [1] per tensor
-    int bits = 8;          ///< 8 or 4
+    torch::Tensor codes;     ///< int8 codes in [-(2^(bits-1)-1), 2^(bits-1)-1], the weight's shape
+    torch::Tensor scales;    ///< float32: [shape[0]] per channel, [1] per tensor
+    int bits = 8;            ///< 8 or 4
     bool perChannel = true;  ///< one scale per output channel (dim 0)
 
     /// codes * scales, float32, the weight's shape.

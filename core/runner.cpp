@@ -24,7 +24,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using Forward = std::function<torch::Tensor(const torch::Tensor&)>;
 
-double secondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double secondsSince(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 /// Thrown inside a run when the cancel flag is seen; the run ends `cancelled`.
 struct Cancelled {
@@ -33,10 +35,12 @@ struct Cancelled {
 
 /// Logits of @p fwd over @p x in batches, under NoGradGuard (not InferenceMode: these tensors
 /// become KL targets in autograd graphs, which refuses inference tensors).
-torch::Tensor batchedLogits(const Forward& fwd, const torch::Tensor& x, int64_t batch = kInferenceBatch) {
+torch::Tensor batchedLogits(const Forward& fwd, const torch::Tensor& x,
+                            int64_t batch = kInferenceBatch) {
     torch::NoGradGuard guard;
     std::vector<torch::Tensor> parts;
-    for (int64_t i = 0; i < x.size(0); i += batch) parts.push_back(fwd(x.slice(0, i, std::min(i + batch, x.size(0)))));
+    for (int64_t i = 0; i < x.size(0); i += batch)
+        parts.push_back(fwd(x.slice(0, i, std::min(i + batch, x.size(0)))));
     return parts.empty() ? torch::Tensor() : torch::cat(parts);
 }
 
@@ -46,14 +50,17 @@ double accuracy(const Forward& fwd, const torch::Tensor& x, const torch::Tensor&
     return logits.argmax(1).eq(y).to(torch::kFloat64).mean().item<double>();
 }
 
-std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const TrainOptions& t, std::vector<torch::Tensor> params) {
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const TrainOptions& t,
+                                                       std::vector<torch::Tensor> params) {
     if (t.optimizer == "sgd")
         return std::make_unique<torch::optim::SGD>(
-            params, torch::optim::SGDOptions(t.lr).momentum(t.momentum).weight_decay(t.weight_decay));
+            params,
+            torch::optim::SGDOptions(t.lr).momentum(t.momentum).weight_decay(t.weight_decay));
     if (t.optimizer == "adamw")
-        return std::make_unique<torch::optim::AdamW>(params,
-                                                     torch::optim::AdamWOptions(t.lr).weight_decay(t.weight_decay));
-    return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(t.lr).weight_decay(t.weight_decay));
+        return std::make_unique<torch::optim::AdamW>(
+            params, torch::optim::AdamWOptions(t.lr).weight_decay(t.weight_decay));
+    return std::make_unique<torch::optim::Adam>(
+        params, torch::optim::AdamOptions(t.lr).weight_decay(t.weight_decay));
 }
 
 double epochLr(const TrainOptions& t, int64_t epoch) {
@@ -92,7 +99,8 @@ void freeze(torch::nn::Module& m) {
 }  // namespace
 
 Json modelDescription(const ZooNet& net) {
-    Json options = {{"arch", net->options().arch}, {"hidden", net->options().hidden},
+    Json options = {{"arch", net->options().arch},
+                    {"hidden", net->options().hidden},
                     {"channels", net->options().channels}};
     return {{"model", options}, {"input_shape", net->sampleShape()}, {"classes", net->classes()}};
 }
@@ -104,7 +112,8 @@ ZooNet buildFromDescription(const Json& d) {
         o.arch = m.at("arch").get<std::string>();
         o.hidden = m.value("hidden", std::vector<int64_t>{});
         o.channels = m.value("channels", std::vector<int64_t>{});
-        return ZooNet(o, d.at("input_shape").get<std::vector<int64_t>>(), d.at("classes").get<int64_t>());
+        return ZooNet(o, d.at("input_shape").get<std::vector<int64_t>>(),
+                      d.at("classes").get<int64_t>());
     } catch (const Json::exception& e) {
         throw FormatError(std::string("invalid model description: ") + e.what());
     } catch (const std::invalid_argument& e) {
@@ -124,8 +133,9 @@ ZooNet loadCompressedModel(const std::string& bytes) {
         o.arch = m.at("arch").get<std::string>();
         o.hidden = m.value("hidden", std::vector<int64_t>{});
         o.channels = m.value("channels", std::vector<int64_t>{});
-        const ModelSummary s = describeModel(o, cm.model.at("input_shape").get<std::vector<int64_t>>(),
-                                             cm.model.at("classes").get<int64_t>());
+        const ModelSummary s =
+            describeModel(o, cm.model.at("input_shape").get<std::vector<int64_t>>(),
+                          cm.model.at("classes").get<int64_t>());
         if (s.param_count != stored)
             throw FormatError("the model description has " + std::to_string(s.param_count) +
                               " parameters, the file stores " + std::to_string(stored));
@@ -142,12 +152,15 @@ ZooNet loadCompressedModel(const std::string& bytes) {
     for (const auto& t : cm.tensors) {
         torch::Tensor* target = params.find(t.name);
         if (!target) target = buffers.find(t.name);
-        if (!target) throw FormatError("the file has a tensor '" + t.name + "' the model does not have");
-        if (target->sizes().vec() != t.shape) throw FormatError("tensor '" + t.name + "' has the wrong shape");
+        if (!target)
+            throw FormatError("the file has a tensor '" + t.name + "' the model does not have");
+        if (target->sizes().vec() != t.shape)
+            throw FormatError("tensor '" + t.name + "' has the wrong shape");
         target->copy_(t.dequantized());
         ++matched;
     }
-    if (matched != params.size() + buffers.size()) throw FormatError("the file lacks some of the model's tensors");
+    if (matched != params.size() + buffers.size())
+        throw FormatError("the file lacks some of the model's tensors");
     net->eval();
     return net;
 }
@@ -161,7 +174,8 @@ struct Runner::Impl {
     std::shared_ptr<Dataset> cpuData;
     std::map<std::string, std::shared_ptr<Teacher>> teachers;  // key|data|device -> teacher
 
-    Impl(ProjectStore& s, ProgressFn p, const std::atomic<bool>* c) : store(s), progress(std::move(p)), cancel(c) {}
+    Impl(ProjectStore& s, ProgressFn p, const std::atomic<bool>* c)
+        : store(s), progress(std::move(p)), cancel(c) {}
 
     void report(Progress p) {
         if (progress) progress(p);
@@ -194,28 +208,34 @@ struct Runner::Impl {
 
     /// One pass over the training set in a seeded order. Teacher logits (optional) are indexed
     /// with the same batch indices as the samples.
-    EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& d, const torch::Tensor& teacherLogits,
-                          const TrainOptions& train, const DistillOptions& distill, Pruner* pruner, uint64_t orderSeed,
+    EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& d,
+                          const torch::Tensor& teacherLogits, const TrainOptions& train,
+                          const DistillOptions& distill, Pruner* pruner, uint64_t orderSeed,
                           int64_t epoch, int64_t& step, int64_t runId, const std::string& stage) {
         net->train();
         const int64_t n = d.train_x.size(0);
         const int64_t bs = std::min(train.batch_size, n);
         const int64_t batches = (n + bs - 1) / bs;
         auto gen = at::make_generator<at::CPUGeneratorImpl>(orderSeed);
-        auto order = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kInt64)).to(d.train_x.device());
+        auto order = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kInt64))
+                         .to(d.train_x.device());
         const auto t0 = Clock::now();
-        torch::Tensor sumLoss = torch::zeros({}, d.train_x.options()), sumSoft = sumLoss.clone(), sumHard = sumLoss.clone();
+        torch::Tensor sumLoss = torch::zeros({}, d.train_x.options()), sumSoft = sumLoss.clone(),
+                      sumHard = sumLoss.clone();
         EpochStats s;
         for (int64_t b = 0; b < batches; ++b) {
-            checkCancel(stage + " epoch " + std::to_string(epoch) + ", batch " + std::to_string(b + 1));
+            checkCancel(stage + " epoch " + std::to_string(epoch) + ", batch " +
+                        std::to_string(b + 1));
             auto idx = order.slice(0, b * bs, std::min((b + 1) * bs, n));
             auto x = d.train_x.index_select(0, idx);
             auto y = d.train_y.index_select(0, idx);
-            torch::Tensor tl = teacherLogits.defined() ? teacherLogits.index_select(0, idx) : torch::Tensor();
+            torch::Tensor tl =
+                teacherLogits.defined() ? teacherLogits.index_select(0, idx) : torch::Tensor();
             if (pruner) pruner->beforeStep(step);
             opt.zero_grad();
             auto logits = net->forward(x);
-            DistillLoss l = hintonLoss(logits, tl, y, distill.temperature, tl.defined() ? distill.lambda : 0.0);
+            DistillLoss l =
+                hintonLoss(logits, tl, y, distill.temperature, tl.defined() ? distill.lambda : 0.0);
             l.total.backward();
             opt.step();
             if (pruner) pruner->applyMasks();
@@ -228,8 +248,9 @@ struct Runner::Impl {
             if (progress && (b % 20 == 19 || b + 1 == batches)) {
                 const double mean = sumLoss.item<double>() / double(s.samples);
                 if (!std::isfinite(mean))
-                    throw std::runtime_error("diverged: the training loss is not finite at " + stage + " epoch " +
-                                             std::to_string(epoch) + ", batch " + std::to_string(b + 1));
+                    throw std::runtime_error("diverged: the training loss is not finite at " +
+                                             stage + " epoch " + std::to_string(epoch) +
+                                             ", batch " + std::to_string(b + 1));
                 Progress p;
                 p.kind = Progress::Kind::Batch;
                 p.run_id = runId;
@@ -249,13 +270,13 @@ struct Runner::Impl {
         s.soft = sumSoft.item<double>() / double(s.samples);
         s.hard = sumHard.item<double>() / double(s.samples);
         if (!std::isfinite(s.loss))
-            throw std::runtime_error("diverged: the training loss is not finite at " + stage + " epoch " +
-                                     std::to_string(epoch));
+            throw std::runtime_error("diverged: the training loss is not finite at " + stage +
+                                     " epoch " + std::to_string(epoch));
         return s;
     }
 
-    std::shared_ptr<Teacher> teacher(const ExperimentSpec& spec, const Dataset& d, const torch::Device& device,
-                                     int64_t runId) {
+    std::shared_ptr<Teacher> teacher(const ExperimentSpec& spec, const Dataset& d,
+                                     const torch::Device& device, int64_t runId) {
         const TeacherOptions& o = *spec.teacher;
         auto t = std::make_shared<Teacher>();
         Json keySpec;
@@ -273,14 +294,17 @@ struct Runner::Impl {
             keySpec = {{"torchscript", fnv1aHex(fileBytes)}, {"data", d.fingerprint}};
         } else {
             auto state = store.artifact(o.run, "student");
-            if (!state) throw std::runtime_error("teacher.run: run " + std::to_string(o.run) + " has no stored student");
+            if (!state)
+                throw std::runtime_error("teacher.run: run " + std::to_string(o.run) +
+                                         " has no stored student");
             fileBytes = *state;
             keySpec = {{"run", o.run}, {"weights", fnv1aHex(fileBytes)}, {"data", d.fingerprint}};
         }
         t->key = fnv1aHex(keySpec.dump());
         const std::string cacheKey = t->key + "|" + device.str();
         if (auto it = teachers.find(cacheKey); it != teachers.end()) return it->second;
-        if (teachers.size() >= 2) teachers.clear();  // bound memory: a sweep usually has one teacher
+        if (teachers.size() >= 2)
+            teachers.clear();  // bound memory: a sweep usually has one teacher
 
         std::optional<TeacherRecord> stored = store.teacher(t->key);
         if (stored && stored->spec != keySpec) stored.reset();  // a hash collision: do not reuse
@@ -296,7 +320,8 @@ struct Runner::Impl {
                 record = *stored;
                 message(runId, "teacher", "reusing the stored teacher " + t->key.substr(0, 8));
             } else if (o.train) {
-                record.summary["epochs"] = trainTeacher(t->zoo, *o.train, d, o.seed.value_or(spec.seed), runId);
+                record.summary["epochs"] =
+                    trainTeacher(t->zoo, *o.train, d, o.seed.value_or(spec.seed), runId);
                 record.state = saveModule(*t->zoo);
             } else {
                 record.state = saveModule(*t->zoo);  // frozen at initialization
@@ -305,7 +330,8 @@ struct Runner::Impl {
             torch::NoGradGuard guard;
             t->forward = frozenForward(t->zoo);
         } else if (o.kind == TeacherOptions::Kind::TorchScript) {
-            t->script = std::make_shared<torch::jit::Module>(torch::jit::load(o.torchscript, device));
+            t->script =
+                std::make_shared<torch::jit::Module>(torch::jit::load(o.torchscript, device));
             t->script->eval();
             for (auto p : t->script->parameters()) {
                 p.set_requires_grad(false);
@@ -335,17 +361,20 @@ struct Runner::Impl {
                 if (logits.dim() == 2 && logits.size(0) == d.train_x.size(0)) {
                     t->trainLogits = logits.to(d.train_x.device());
                     t->testAccuracy = cached->test_accuracy;
-                    message(runId, "teacher_outputs", "reusing the teacher's stored outputs for the training set");
+                    message(runId, "teacher_outputs",
+                            "reusing the teacher's stored outputs for the training set");
                 }
             } catch (const std::exception&) {
                 // An unreadable cache entry is recomputed and replaced below.
             }
         }
         if (!t->trainLogits.defined()) {
-            message(runId, "teacher_outputs", "computing the frozen teacher's outputs once for the training set");
+            message(runId, "teacher_outputs",
+                    "computing the frozen teacher's outputs once for the training set");
             t->testAccuracy = accuracy(t->forward, d.test_x, d.test_y);
             t->trainLogits = batchedLogits(t->forward, d.train_x);
-            store.saveTeacherOutputs(t->key, {serializeTensor(t->trainLogits.cpu()), t->testAccuracy});
+            store.saveTeacherOutputs(t->key,
+                                     {serializeTensor(t->trainLogits.cpu()), t->testAccuracy});
         }
         if (!stored && o.kind != TeacherOptions::Kind::Run) {
             record.summary["test_accuracy"] = t->testAccuracy;
@@ -358,7 +387,8 @@ struct Runner::Impl {
     }
 
     /// Stage one: trains a zoo teacher on the labels. Returns its per-epoch metrics.
-    Json trainTeacher(ZooNet& net, const TrainOptions& train, const Dataset& d, int64_t seed, int64_t runId) {
+    Json trainTeacher(ZooNet& net, const TrainOptions& train, const Dataset& d, int64_t seed,
+                      int64_t runId) {
         message(runId, "teacher", "training the teacher (stage one)");
         auto opt = makeOptimizer(train, net->parameters());
         DistillOptions none;
@@ -368,7 +398,8 @@ struct Runner::Impl {
         for (int64_t e = 1; e <= train.epochs; ++e) {
             for (auto& g : opt->param_groups()) g.options().set_lr(epochLr(train, e));
             EpochStats s = trainEpoch(net, *opt, d, {}, train, none, nullptr,
-                                      static_cast<uint64_t>(seed) * 1000003ULL + 7919ULL * e + 1, e, step, runId, "teacher");
+                                      static_cast<uint64_t>(seed) * 1000003ULL + 7919ULL * e + 1, e,
+                                      step, runId, "teacher");
             net->eval();
             Progress p;
             p.kind = Progress::Kind::Epoch;
@@ -377,7 +408,8 @@ struct Runner::Impl {
             p.epoch = e;
             p.epochs = train.epochs;
             p.metrics = {{"train_loss", s.loss}, {"epoch_seconds", s.seconds}};
-            const double val = accuracy([&](const torch::Tensor& x) { return net->forward(x); }, d.val_x, d.val_y);
+            const double val =
+                accuracy([&](const torch::Tensor& x) { return net->forward(x); }, d.val_x, d.val_y);
             if (std::isfinite(val)) p.metrics["val_accuracy"] = val;
             epochs.push_back(p.metrics);
             report(p);
@@ -411,7 +443,8 @@ struct Runner::Impl {
         return run(runId, spec, cp.epoch > 0 ? &cp : nullptr);
     }
 
-    RunOutcome run(int64_t runId, const ExperimentSpec& spec, const Checkpoint* resumeFrom = nullptr) {
+    RunOutcome run(int64_t runId, const ExperimentSpec& spec,
+                   const Checkpoint* resumeFrom = nullptr) {
         const int threads = applyThreads(spec.threads);
         (void)threads;
         torch::Device device = torch::kCPU;
@@ -447,8 +480,8 @@ struct Runner::Impl {
         }
     }
 
-    RunOutcome train(int64_t runId, const ExperimentSpec& spec, const torch::Device& device, int64_t& epoch,
-                     const Checkpoint* resumeFrom) {
+    RunOutcome train(int64_t runId, const ExperimentSpec& spec, const torch::Device& device,
+                     int64_t& epoch, const Checkpoint* resumeFrom) {
         message(runId, "data", "loading " + spec.data.format + " data");
         const Dataset d = dataset(spec).to(device);
         checkCancel("data loading");
@@ -468,8 +501,10 @@ struct Runner::Impl {
         const int64_t stepsPerEpoch = (n + bs - 1) / bs;
         std::unique_ptr<Pruner> pruner;
         if (spec.prune)
-            pruner = std::make_unique<Pruner>(*spec.prune, spec.pruneEndEpoch(), compressibleWeights(*student), stepsPerEpoch);
-        torch::Tensor teacherLogits = teacher && spec.distill.lambda > 0 ? teacher->trainLogits : torch::Tensor();
+            pruner = std::make_unique<Pruner>(*spec.prune, spec.pruneEndEpoch(),
+                                              compressibleWeights(*student), stepsPerEpoch);
+        torch::Tensor teacherLogits =
+            teacher && spec.distill.lambda > 0 ? teacher->trainLogits : torch::Tensor();
         int64_t firstEpoch = 1;
         if (resumeFrom) {
             loadModule(*student, resumeFrom->student);
@@ -490,14 +525,17 @@ struct Runner::Impl {
         for (epoch = firstEpoch; epoch <= spec.train.epochs; ++epoch) {
             const double lr = epochLr(spec.train, epoch);
             for (auto& g : opt->param_groups()) g.options().set_lr(lr);
-            EpochStats s = trainEpoch(student, *opt, d, teacherLogits, spec.train, spec.distill, pruner.get(),
-                                      static_cast<uint64_t>(spec.seed) * 1000003ULL + uint64_t(epoch), epoch, step,
-                                      runId, "student");
+            EpochStats s =
+                trainEpoch(student, *opt, d, teacherLogits, spec.train, spec.distill, pruner.get(),
+                           static_cast<uint64_t>(spec.seed) * 1000003ULL + uint64_t(epoch), epoch,
+                           step, runId, "student");
             samples += s.samples;
             trainSeconds += s.seconds;
             student->eval();
-            std::map<std::string, double> m = {{"train_loss", s.loss}, {"train_soft_loss", s.soft},
-                                               {"train_hard_loss", s.hard}, {"lr", lr},
+            std::map<std::string, double> m = {{"train_loss", s.loss},
+                                               {"train_soft_loss", s.soft},
+                                               {"train_hard_loss", s.hard},
+                                               {"lr", lr},
                                                {"epoch_seconds", s.seconds}};
             const double val = accuracy(studentFwd, d.val_x, d.val_y);
             if (std::isfinite(val)) m["val_accuracy"] = val;
@@ -511,7 +549,8 @@ struct Runner::Impl {
             p.epochs = spec.train.epochs;
             p.metrics = m;
             p.elapsed_s = secondsSince(t0);
-            p.eta_s = p.elapsed_s / double(epoch - firstEpoch + 1) * double(spec.train.epochs - epoch);
+            p.eta_s =
+                p.elapsed_s / double(epoch - firstEpoch + 1) * double(spec.train.epochs - epoch);
             report(p);
         }
         epoch = spec.train.epochs;
@@ -554,7 +593,8 @@ struct Runner::Impl {
             cm.tensors.push_back(ct);
         }
         for (const auto& b : student->named_buffers())
-            cm.tensors.push_back({b.key(), b.value().sizes().vec(), 32, b.value().detach().cpu(), {}});
+            cm.tensors.push_back(
+                {b.key(), b.value().sizes().vec(), 32, b.value().detach().cpu(), {}});
         const std::string compressed = writeCompressedModel(cm);
         {
             torch::NoGradGuard guard;
@@ -564,8 +604,9 @@ struct Runner::Impl {
             auto a = student->forward(probe), b = back->forward(probe);
             const double diff = (a - b).abs().max().item<double>();
             if (!(diff <= 1e-5 * (1.0 + a.abs().max().item<double>())))
-                throw std::runtime_error("the compressed model file does not reproduce the model's outputs (max diff " +
-                                         std::to_string(diff) + ")");
+                throw std::runtime_error(
+                    "the compressed model file does not reproduce the model's outputs (max diff " +
+                    std::to_string(diff) + ")");
         }
 
         int64_t params = 0, nonzero = 0;
@@ -607,7 +648,8 @@ struct Runner::Impl {
             results["teacher_flops"] = teacher->flops >= 0 ? Json(teacher->flops) : Json();
             results["teacher_size_bytes"] = teacher->paramCount * 4;
         }
-        store.finishRun(runId, "completed", results, layers, {{"student", saveModule(*student)}, {"compressed", compressed}});
+        store.finishRun(runId, "completed", results, layers,
+                        {{"student", saveModule(*student)}, {"compressed", compressed}});
         return {"completed", "", results};
     }
 
@@ -637,9 +679,13 @@ Runner::Runner(ProjectStore& store, ProgressFn progress, const std::atomic<bool>
 
 Runner::~Runner() = default;
 
-RunOutcome Runner::run(int64_t runId, const ExperimentSpec& spec) { return m_impl->run(runId, spec); }
+RunOutcome Runner::run(int64_t runId, const ExperimentSpec& spec) {
+    return m_impl->run(runId, spec);
+}
 
-RunOutcome Runner::resume(int64_t runId) { return m_impl->resume(runId); }
+RunOutcome Runner::resume(int64_t runId) {
+    return m_impl->resume(runId);
+}
 
 void Runner::prepareData(const ExperimentSpec& spec) {
     applyThreads(spec.threads);  // the data is prepared exactly as the run will prepare it

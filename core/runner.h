@@ -21,17 +21,17 @@ struct Progress {
         Epoch,    ///< an epoch finished; metrics holds its values
     };
     Kind kind = Kind::Message;
-    int64_t run_id = 0;       ///< the run being worked on
-    std::string stage;        ///< data | teacher | teacher_outputs | student | evaluate
-    int64_t epoch = 0;        ///< 1-based epoch of the stage
-    int64_t epochs = 0;       ///< epochs of the stage
-    int64_t batch = 0;        ///< 1-based batch within the epoch
-    int64_t batches = 0;      ///< batches per epoch
-    double loss = 0;          ///< running mean training loss of the epoch
-    double elapsed_s = 0;     ///< seconds since the stage began
-    double eta_s = 0;         ///< estimated seconds left in the stage
+    int64_t run_id = 0;    ///< the run being worked on
+    std::string stage;     ///< data | teacher | teacher_outputs | student | evaluate
+    int64_t epoch = 0;     ///< 1-based epoch of the stage
+    int64_t epochs = 0;    ///< epochs of the stage
+    int64_t batch = 0;     ///< 1-based batch within the epoch
+    int64_t batches = 0;   ///< batches per epoch
+    double loss = 0;       ///< running mean training loss of the epoch
+    double elapsed_s = 0;  ///< seconds since the stage began
+    double eta_s = 0;      ///< estimated seconds left in the stage
     std::map<std::string, double> metrics;  ///< Epoch: that epoch's metrics
-    std::string message;      ///< Message: what is happening
+    std::string message;                    ///< Message: what is happening
 };
 
 using ProgressFn = std::function<void(const Progress&)>;
@@ -49,7 +49,8 @@ struct RunOutcome {
 class Runner {
 public:
     /// @param cancel checked before every batch; when it becomes true the run ends `cancelled`
-    Runner(ProjectStore& store, ProgressFn progress = {}, const std::atomic<bool>* cancel = nullptr);
+    Runner(ProjectStore& store, ProgressFn progress = {},
+           const std::atomic<bool>* cancel = nullptr);
     ~Runner();
 
     /// Runs the queued run @p runId with @p spec (one expanded, validated point) to its end and

@@ -23,8 +23,12 @@ std::string shapeText(const std::vector<int64_t>& s) {
 }  // namespace
 
 const DataShape* SpecValidator::dataShape(const DataOptions& data, std::string& error) {
-    const std::string key = Json({{"f", data.format}, {"p", data.path}, {"s", data.shape}, {"c", data.classes},
-                                  {"l", data.label_column}, {"h", data.header}})
+    const std::string key = Json({{"f", data.format},
+                                  {"p", data.path},
+                                  {"s", data.shape},
+                                  {"c", data.classes},
+                                  {"l", data.label_column},
+                                  {"h", data.header}})
                                 .dump();
     auto it = m_probes.find(key);
     if (it == m_probes.end()) {
@@ -42,16 +46,17 @@ const DataShape* SpecValidator::dataShape(const DataOptions& data, std::string& 
 
 std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec) {
     std::vector<SpecIssue> out = checkRanges(spec);
-    if (spec.device.rfind("cuda", 0) == 0 && std::none_of(out.begin(), out.end(), [](const SpecIssue& i) {
-            return i.key == "device";
-        })) {
+    if (spec.device.rfind("cuda", 0) == 0 &&
+        std::none_of(out.begin(), out.end(),
+                     [](const SpecIssue& i) { return i.key == "device"; })) {
         try {
             resolveDevice(spec.device);
         } catch (const std::invalid_argument& e) {
             out.push_back({"device", e.what()});
         }
     }
-    bool dataOk = std::none_of(out.begin(), out.end(), [](const SpecIssue& i) { return i.key.rfind("data.", 0) == 0; });
+    bool dataOk = std::none_of(out.begin(), out.end(),
+                               [](const SpecIssue& i) { return i.key.rfind("data.", 0) == 0; });
     if (!dataOk) return out;
     std::string err;
     const DataShape* shape = dataShape(spec.data, err);
@@ -63,8 +68,9 @@ std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec) {
 
     auto checkZoo = [&](const std::string& key, const ModelOptions& m) -> int64_t {
         if (m.classes > 0 && m.classes != classes)
-            out.push_back({key + ".classes", "is " + std::to_string(m.classes) + " but the data has " +
-                                                 std::to_string(classes) + " classes"});
+            out.push_back({key + ".classes", "is " + std::to_string(m.classes) +
+                                                 " but the data has " + std::to_string(classes) +
+                                                 " classes"});
         try {
             describeModel(m, shape->sample_shape, classes);
         } catch (const std::invalid_argument& e) {
@@ -92,15 +98,17 @@ std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec) {
                     std::vector<int64_t> in{1};
                     in.insert(in.end(), shape->sample_shape.begin(), shape->sample_shape.end());
                     auto y = module.forward({torch::zeros(in)});
-                    if (!y.isTensor()) throw std::runtime_error("its forward does not return a tensor");
+                    if (!y.isTensor())
+                        throw std::runtime_error("its forward does not return a tensor");
                     auto ys = y.toTensor().sizes().vec();
                     if (ys.size() != 2 || ys[0] != 1)
-                        throw std::runtime_error("for input " + shapeText(in) + " it returns " + shapeText(ys) +
-                                                 ", not [1, classes]");
+                        throw std::runtime_error("for input " + shapeText(in) + " it returns " +
+                                                 shapeText(ys) + ", not [1, classes]");
                     teacherClasses = ys[1];
                 } catch (const c10::Error& e) {
-                    out.push_back({"teacher.torchscript", t.torchscript + ": not a usable TorchScript module (" +
-                                                              std::string(e.what_without_backtrace()) + ")"});
+                    out.push_back({"teacher.torchscript",
+                                   t.torchscript + ": not a usable TorchScript module (" +
+                                       std::string(e.what_without_backtrace()) + ")"});
                 } catch (const std::exception& e) {
                     out.push_back({"teacher.torchscript", t.torchscript + ": " + e.what()});
                 }
@@ -110,7 +118,8 @@ std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec) {
             if (!r) {
                 out.push_back({"teacher.run", "the project has no run " + std::to_string(t.run)});
             } else if (r->status != "completed") {
-                out.push_back({"teacher.run", "run " + std::to_string(t.run) + " is " + r->status + ", not completed"});
+                out.push_back({"teacher.run", "run " + std::to_string(t.run) + " is " + r->status +
+                                                  ", not completed"});
             } else {
                 teacherClasses = r->results.value("classes", int64_t(0));
                 teacherInput = r->results.value("input_shape", std::vector<int64_t>{});
@@ -121,11 +130,12 @@ std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec) {
             }
         }
         if (teacherClasses > 0 && teacherClasses != studentClasses)
-            out.push_back({"teacher", "has " + std::to_string(teacherClasses) + " classes, the student " +
+            out.push_back({"teacher", "has " + std::to_string(teacherClasses) +
+                                          " classes, the student " +
                                           std::to_string(studentClasses)});
         else if (teacherClasses > 0 && teacherClasses != classes)
-            out.push_back({"teacher", "has " + std::to_string(teacherClasses) + " classes, the data " +
-                                          std::to_string(classes)});
+            out.push_back({"teacher", "has " + std::to_string(teacherClasses) +
+                                          " classes, the data " + std::to_string(classes)});
     }
     return out;
 }
@@ -157,8 +167,9 @@ std::vector<RunPoint> SpecValidator::plan(const Json& specJson) {
     // The same structural issue repeats for every point: keep each once.
     std::vector<SpecIssue> unique;
     for (const auto& i : issues)
-        if (std::none_of(unique.begin(), unique.end(),
-                         [&](const SpecIssue& u) { return u.key == i.key && u.message == i.message; }))
+        if (std::none_of(unique.begin(), unique.end(), [&](const SpecIssue& u) {
+                return u.key == i.key && u.message == i.message;
+            }))
             unique.push_back(i);
     if (!unique.empty()) throw SpecError(unique);
     return points;

@@ -3,7 +3,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     try {
-        retort::IdxArray a = retort::parseIdx(std::string(reinterpret_cast<const char*>(data), size), "fuzz.idx");
+        retort::IdxArray a =
+            retort::parseIdx(std::string(reinterpret_cast<const char*>(data), size), "fuzz.idx");
         int64_t n = 1;
         for (int64_t d : a.dims) n *= d;
         if (n != a.values.numel()) __builtin_trap();

@@ -35,7 +35,8 @@ inline Json smallSyntheticSpec() {
 }
 
 /// True when the message list has an issue for @p key whose message contains @p part.
-inline bool hasIssue(const std::vector<SpecIssue>& issues, const std::string& key, const std::string& part = {}) {
+inline bool hasIssue(const std::vector<SpecIssue>& issues, const std::string& key,
+                     const std::string& part = {}) {
     for (const auto& i : issues)
         if (i.key == key && i.message.find(part) != std::string::npos) return true;
     return false;

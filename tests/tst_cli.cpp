@@ -18,7 +18,8 @@ Result cli(const QStringList& args, int timeoutMs = 300000) {
     QProcess p;
     p.start(RETORT_CLI_PATH, args);
     p.waitForFinished(timeoutMs);
-    Result r{p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
+    Result r{p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
+             QString::fromUtf8(p.readAllStandardOutput()),
              QString::fromUtf8(p.readAllStandardError())};
     return r;
 }
@@ -83,8 +84,10 @@ private Q_SLOTS:
 
         // Data whose headers are fine but whose body is cut short: found before any run exists.
         QTemporaryDir data;
-        const std::string images = std::string("\0\0\x08\x03\0\0\0\x0a\0\0\0\x04\0\0\0\x04", 16) + std::string(100, '\x01');
-        const std::string labels = std::string("\0\0\x08\x01\0\0\0\x0a", 8) + std::string(10, '\x01');
+        const std::string images = std::string("\0\0\x08\x03\0\0\0\x0a\0\0\0\x04\0\0\0\x04", 16) +
+                                   std::string(100, '\x01');
+        const std::string labels =
+            std::string("\0\0\x08\x01\0\0\0\x0a", 8) + std::string(10, '\x01');
         for (const char* n : {"train", "t10k"}) {
             test::writeFile(data.filePath(QString(n) + "-images-idx3-ubyte").toStdString(), images);
             test::writeFile(data.filePath(QString(n) + "-labels-idx1-ubyte").toStdString(), labels);
@@ -93,20 +96,23 @@ private Q_SLOTS:
         corrupt["data"] = {{"format", "idx"}, {"path", data.path().toStdString()}};
         r = cli({"run", writeSpec("corrupt.json", corrupt), "--project", file("bad.retort")});
         QCOMPARE(r.code, 2);
-        QVERIFY2(r.err.contains("train-images-idx3-ubyte: header declares more elements than the file holds"),
+        QVERIFY2(r.err.contains(
+                     "train-images-idx3-ubyte: header declares more elements than the file holds"),
                  qPrintable(r.err));
         l = cli({"list", "--project", file("bad.retort"), "--json"});
         QCOMPARE(Json::parse(l.out.toStdString())["runs"].size(), size_t(0));
 
         test::writeFile(file("notaproject.retort").toStdString(), "hello");
-        r = cli({"run", writeSpec("ok.json", test::smallSyntheticSpec()), "--project", file("notaproject.retort")});
+        r = cli({"run", writeSpec("ok.json", test::smallSyntheticSpec()), "--project",
+                 file("notaproject.retort")});
         QCOMPARE(r.code, 2);
         QVERIFY(r.err.contains("not a Retort project"));
         QCOMPARE(test::readFile(file("notaproject.retort").toStdString()), std::string("hello"));
     }
 
     void fashionMnistSliceEndToEnd() {
-        if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"))
+        if (!std::filesystem::exists(
+                "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"))
             QSKIP("dataset-fashion-mnist is not installed");
         Json j = Json::parse(R"({
           "name": "fmnist-slice", "seed": 2, "threads": 2, "device": "cpu",
@@ -131,7 +137,8 @@ private Q_SLOTS:
         }
         QCOMPARE(out["runs"][1]["params"]["distill.lambda"].get<double>(), 0.7);
         const Json& pruned = out["runs"][2]["results"];
-        QVERIFY(pruned["compressed_size_bytes"].get<int64_t>() < pruned["size_bytes"].get<int64_t>() / 8);
+        QVERIFY(pruned["compressed_size_bytes"].get<int64_t>() <
+                pruned["size_bytes"].get<int64_t>() / 8);
         QVERIFY(pruned["nonzero_params"].get<int64_t>() < pruned["param_count"].get<int64_t>() / 4);
 
         Result l = cli({"list", "--project", project});
@@ -144,14 +151,16 @@ private Q_SLOTS:
         QCOMPARE(shown["spec"]["distill"]["lambda"].get<double>(), 0.7);
         QCOMPARE(cli({"show", "99", "--project", project}).code, 2);
 
-        Result e = cli({"export", "--project", project, "--format", "csv", "--out", file("runs.csv")});
+        Result e =
+            cli({"export", "--project", project, "--format", "csv", "--out", file("runs.csv")});
         QCOMPARE(e.code, 0);
         const std::string csv = test::readFile(file("runs.csv").toStdString());
         QVERIFY(csv.rfind("id,name,status,distill.lambda,", 0) == 0);
         QCOMPARE(std::count(csv.begin(), csv.end(), '\n'), 4L);
         e = cli({"export", "--project", project, "--format", "json", "--out", file("runs.json")});
         QCOMPARE(e.code, 0);
-        QCOMPARE(Json::parse(test::readFile(file("runs.json").toStdString()))["runs"].size(), size_t(3));
+        QCOMPARE(Json::parse(test::readFile(file("runs.json").toStdString()))["runs"].size(),
+                 size_t(3));
     }
 
     void ctrlCCancelsCleanly() {

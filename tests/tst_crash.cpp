@@ -83,15 +83,19 @@ private Q_SLOTS:
             QThread::msleep(static_cast<unsigned long>(when(rng)));
             ::kill(static_cast<pid_t>(p.processId()), SIGKILL);
             p.waitForFinished();
-            const QStringList lines = QString::fromUtf8(p.readAllStandardError()).split('\n', Qt::SkipEmptyParts);
+            const QStringList lines =
+                QString::fromUtf8(p.readAllStandardError()).split('\n', Qt::SkipEmptyParts);
             const QString last = lines.isEmpty() ? QStringLiteral("start-up") : lines.last();
-            const char* stage = last.contains("training the teacher") || last.contains("teacher epoch") ? "teacher training"
-                                : last.contains("teacher's outputs") ? "teacher outputs"
-                                : last.contains("student epoch") || last.contains("training the student") ? "student training (epoch writes)"
-                                : last.contains("evaluating") ? "evaluation and model writes"
-                                : last.contains("completed") ? "just after a run's final write"
-                                : last.contains("loading") || last.contains("(id ") ? "start of a run"
-                                                                                    : "start-up";
+            const char* stage =
+                last.contains("training the teacher") || last.contains("teacher epoch")
+                    ? "teacher training"
+                : last.contains("teacher's outputs") ? "teacher outputs"
+                : last.contains("student epoch") || last.contains("training the student")
+                    ? "student training (epoch writes)"
+                : last.contains("evaluating") ? "evaluation and model writes"
+                : last.contains("completed")  ? "just after a run's final write"
+                : last.contains("loading") || last.contains("(id ") ? "start of a run"
+                                                                    : "start-up";
             ++stages[stage];
             if (!QFile::exists(project)) {  // killed before the project existed: nothing to check
                 ++survived;
@@ -105,12 +109,14 @@ private Q_SLOTS:
                     if (r.status == "completed") {
                         QCOMPARE(*s.artifact(r.id, "compressed"), reference.at(r.name).compressed);
                         QVERIFY(s.artifact(r.id, "student").has_value());
-                        QCOMPARE(r.results["test_accuracy"].get<double>(), reference.at(r.name).accuracy);
+                        QCOMPARE(r.results["test_accuracy"].get<double>(),
+                                 reference.at(r.name).accuracy);
                     }
                 }
             }
             // Killed before the sweep was recorded: nothing to resume, the user runs it again.
-            if (finals(project.toStdString()).empty()) QCOMPARE(cli({"run", spec, "--project", project}), 0);
+            if (finals(project.toStdString()).empty())
+                QCOMPARE(cli({"run", spec, "--project", project}), 0);
             // Resume whatever did not finish.
             for (const auto& [name, f] : finals(project.toStdString())) {
                 if (f.status == "completed") continue;
@@ -125,12 +131,14 @@ private Q_SLOTS:
             for (const auto& [name, f] : reference) {
                 QCOMPARE(after.at(name).status, std::string("completed"));
                 QCOMPARE(after.at(name).accuracy, f.accuracy);
-                QVERIFY2(after.at(name).compressed == f.compressed, "resumed model differs from the uninterrupted one");
+                QVERIFY2(after.at(name).compressed == f.compressed,
+                         "resumed model differs from the uninterrupted one");
             }
             ++survived;
         }
         QString where;
-        for (const auto& [stage, n] : stages) where += QStringLiteral("%1 in %2; ").arg(n).arg(QString::fromStdString(stage));
+        for (const auto& [stage, n] : stages)
+            where += QStringLiteral("%1 in %2; ").arg(n).arg(QString::fromStdString(stage));
         qInfo("kills survived: %d of 20 (%s)", survived, qPrintable(where));
         QCOMPARE(survived, 20);
     }

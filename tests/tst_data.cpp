@@ -100,18 +100,24 @@ private Q_SLOTS:
         QVERIFY(errorOf([&] { readIdx(path("extra")); }).contains("3 bytes past"));
         // Absurd dimensions are refused before any allocation.
         test::writeFile(path("absurd"), idx(0x08, {0xFFFFFFF0u, 0xFFFFFFF0u, 0xFFFFFFF0u}, "abcd"));
-        QVERIFY(errorOf([&] { readIdx(path("absurd")); }).contains("more elements than the file holds"));
-        test::writeFile(path("badgz.gz"), std::string("\x1f\x8b\x08\x00", 4) + std::string(40, 'x'));
+        QVERIFY(errorOf([&] {
+                    readIdx(path("absurd"));
+                }).contains("more elements than the file holds"));
+        test::writeFile(path("badgz.gz"),
+                        std::string("\x1f\x8b\x08\x00", 4) + std::string(40, 'x'));
         QVERIFY(!errorOf([&] { readIdx(path("badgz.gz")); }).isEmpty());
         QVERIFY(errorOf([&] { readIdx(path("missing")); }).contains("no such file"));
         // Errors name the file.
-        QVERIFY(errorOf([&] { readIdx(path("magic")); }).startsWith(QString::fromStdString(path("magic"))));
+        QVERIFY(errorOf([&] {
+                    readIdx(path("magic"));
+                }).startsWith(QString::fromStdString(path("magic"))));
     }
 
     void idxCountMismatch() {
         QTemporaryDir dir;
         writeIdxSet(dir.path().toStdString(), 10, 5, false);
-        test::writeFile(dir.filePath("train-labels-idx1-ubyte").toStdString(), idx(0x08, {9}, std::string(9, '\0')));
+        test::writeFile(dir.filePath("train-labels-idx1-ubyte").toStdString(),
+                        idx(0x08, {9}, std::string(9, '\0')));
         DataOptions o;
         o.path = dir.path().toStdString();
         QVERIFY(errorOf([&] { loadDataset(o, 1); }).contains("has 10 images but"));
@@ -131,22 +137,31 @@ private Q_SLOTS:
 
     void csvErrors() {
         test::writeFile(path("ragged.csv"), "0,1,2\n1,2\n");
-        QVERIFY(errorOf([&] { readCsv(path("ragged.csv"), 0, "auto"); }).contains("line 2: 2 fields, expected 3"));
+        QVERIFY(errorOf([&] {
+                    readCsv(path("ragged.csv"), 0, "auto");
+                }).contains("line 2: 2 fields, expected 3"));
         test::writeFile(path("nan.csv"), "0,1,2\n1,nan,2\n");
-        QVERIFY(errorOf([&] { readCsv(path("nan.csv"), 0, "auto"); }).contains("line 2, column 2: not a finite number"));
+        QVERIFY(errorOf([&] {
+                    readCsv(path("nan.csv"), 0, "auto");
+                }).contains("line 2, column 2: not a finite number"));
         test::writeFile(path("text.csv"), "0,1,2\n1,abc,2\n");
-        QVERIFY(errorOf([&] { readCsv(path("text.csv"), 0, "auto"); }).contains("line 2: a field is not a number"));
+        QVERIFY(errorOf([&] {
+                    readCsv(path("text.csv"), 0, "auto");
+                }).contains("line 2: a field is not a number"));
         test::writeFile(path("label.csv"), "0.5,1,2\n");
-        QVERIFY(errorOf([&] { readCsv(path("label.csv"), 0, "auto"); }).contains("not a class index"));
+        QVERIFY(
+            errorOf([&] { readCsv(path("label.csv"), 0, "auto"); }).contains("not a class index"));
         test::writeFile(path("empty.csv"), "a,b,c\n");
         QVERIFY(errorOf([&] { readCsv(path("empty.csv"), 0, "auto"); }).contains("no data rows"));
-        QVERIFY(errorOf([&] { readCsv(path("ragged.csv"), 5, "auto"); }).contains("label column 5"));
+        QVERIFY(
+            errorOf([&] { readCsv(path("ragged.csv"), 5, "auto"); }).contains("label column 5"));
     }
 
     void csvDataset() {
         QTemporaryDir dir;
         std::string tr = "y,a,b,c,d\n", te = tr;
-        for (int i = 0; i < 40; ++i) tr += std::to_string(i % 2) + "," + std::to_string(i) + ",1,2,3\n";
+        for (int i = 0; i < 40; ++i)
+            tr += std::to_string(i % 2) + "," + std::to_string(i) + ",1,2,3\n";
         for (int i = 0; i < 10; ++i) te += std::to_string(i % 2) + ",5,1,2,3\n";
         test::writeFile(dir.filePath("train.csv").toStdString(), tr);
         test::writeFile(dir.filePath("test.csv").toStdString(), te);

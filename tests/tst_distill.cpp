@@ -32,7 +32,9 @@ private Q_SLOTS:
         auto y = torch::tensor({0, 1, 2, 3, 0}, torch::kInt64);
         double sum = 0;
         for (int i = 0; i < 5; ++i)
-            sum += hintonLoss(s.slice(0, i, i + 1), t.slice(0, i, i + 1), y.slice(0, i, i + 1), 3.0, 1.0).soft.item<double>();
+            sum += hintonLoss(s.slice(0, i, i + 1), t.slice(0, i, i + 1), y.slice(0, i, i + 1), 3.0,
+                              1.0)
+                       .soft.item<double>();
         QVERIFY(std::abs(hintonLoss(s, t, y, 3.0, 1.0).soft.item<double>() - sum / 5) < 1e-12);
     }
 

@@ -29,7 +29,8 @@ private Q_SLOTS:
         // 2*784*128 + 128 (bias) + 128 (relu) + 2*128*10 + 10
         QCOMPARE(net->summary().flops, int64_t(203530));
         QCOMPARE(net->summary().size_bytes, int64_t(407080));
-        QCOMPARE(net->forward(torch::zeros({3, 1, 28, 28})).sizes().vec(), (std::vector<int64_t>{3, 10}));
+        QCOMPARE(net->forward(torch::zeros({3, 1, 28, 28})).sizes().vec(),
+                 (std::vector<int64_t>{3, 10}));
     }
 
     void mlpNoHidden() {
@@ -50,7 +51,8 @@ private Q_SLOTS:
         // conv1 239904, relu 4704, pool 3528, conv2 481600, relu 1600, pool 1200,
         // fc1 96120, relu 120, fc2 20244, relu 84, out 1690
         QCOMPARE(net->summary().flops, int64_t(850794));
-        QCOMPARE(net->forward(torch::zeros({2, 1, 28, 28})).sizes().vec(), (std::vector<int64_t>{2, 10}));
+        QCOMPARE(net->forward(torch::zeros({2, 1, 28, 28})).sizes().vec(),
+                 (std::vector<int64_t>{2, 10}));
     }
 
     void cnn() {
@@ -65,7 +67,8 @@ private Q_SLOTS:
         // conv1 476672, relu 25088, pool 18816, conv2 7237888, relu 12544, pool 9408,
         // fc1 802944, relu 128, out 2570
         QCOMPARE(net->summary().flops, int64_t(8586058));
-        QCOMPARE(net->forward(torch::zeros({2, 1, 28, 28})).sizes().vec(), (std::vector<int64_t>{2, 10}));
+        QCOMPARE(net->forward(torch::zeros({2, 1, 28, 28})).sizes().vec(),
+                 (std::vector<int64_t>{2, 10}));
     }
 
     void describeMatchesBuild() {

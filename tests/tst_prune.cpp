@@ -6,7 +6,8 @@
 using namespace retort;
 
 namespace {
-PruneOptions opts(const std::string& schedule, const std::string& scope, double s, int64_t begin, int64_t end) {
+PruneOptions opts(const std::string& schedule, const std::string& scope, double s, int64_t begin,
+                  int64_t end) {
     PruneOptions o;
     o.schedule = schedule;
     o.scope = scope;
@@ -65,7 +66,8 @@ private Q_SLOTS:
         Pruner p(opts("agp", "global", 0.75, 1, 1), 1, {{"a", a}, {"b", b}}, 1);
         p.pruneTo(0.75);
         const int64_t n = a.numel() + b.numel();
-        QCOMPARE(a.eq(0).sum().item<int64_t>() + b.eq(0).sum().item<int64_t>(), std::llround(0.75 * n));
+        QCOMPARE(a.eq(0).sum().item<int64_t>() + b.eq(0).sum().item<int64_t>(),
+                 std::llround(0.75 * n));
         // Every pruned weight was no larger than every kept one (global ranking).
         auto all = torch::cat({a.flatten(), b.flatten()});
         auto kept = all.masked_select(all != 0).abs();
@@ -92,7 +94,8 @@ private Q_SLOTS:
             const auto& m = p.masks()[0];
             auto w = compressibleWeights(*net)[0].second;
             QVERIFY(w.masked_select(m.logical_not()).abs().sum().item<double>() == 0.0);
-            if (previousMask.defined()) QVERIFY(previousMask.logical_or(m).equal(previousMask));  // only shrinks
+            if (previousMask.defined())
+                QVERIFY(previousMask.logical_or(m).equal(previousMask));  // only shrinks
             previousMask = m.clone();
         }
         // Per-layer scope: each layer at the target.

@@ -39,7 +39,8 @@ private Q_SLOTS:
         QVERIFY(torch::allclose(maxAbs, q.scales * qmax));
         // Fewer bits: larger error.
         if (bits == 4) {
-            auto e8 = (w - quantizeSymmetric(w, 8, perChannel).dequantize()).abs().mean().item<double>();
+            auto e8 =
+                (w - quantizeSymmetric(w, 8, perChannel).dequantize()).abs().mean().item<double>();
             QVERIFY(err.mean().item<double>() > e8);
         }
     }
@@ -106,7 +107,8 @@ private Q_SLOTS:
         int64_t sum = 0;
         for (const auto& t : cm.tensors) {
             sum += t.bytes;
-            if (t.index != SparseIndex::None) QVERIFY(t.bytes * 8 > t.values.count_nonzero().item<int64_t>() * t.bits);
+            if (t.index != SparseIndex::None)
+                QVERIFY(t.bytes * 8 > t.values.count_nonzero().item<int64_t>() * t.bits);
         }
         QVERIFY(sum < int64_t(bytes.size()));  // plus header, description and checksum
         if (sparsity >= 0.9) QVERIFY(cm.tensors[0].index != SparseIndex::None);
@@ -158,27 +160,32 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(FormatError, loadCompressedModel(writeCompressedModel(huge)));
         // A 60-byte file claiming one CSR tensor of 2^29 zeros.
         std::string f = "RTCM";
-        auto u32 = [&](uint32_t v) { for (int i = 0; i < 4; ++i) f += char((v >> (8 * i)) & 0xFF); };
+        auto u32 = [&](uint32_t v) {
+            for (int i = 0; i < 4; ++i) f += char((v >> (8 * i)) & 0xFF);
+        };
         f += char(1);
         const std::string desc = cm.model.dump();
         u32(uint32_t(desc.size()));
         f += desc;
         u32(1);
-        f += std::string("\x01\x00w", 3);        // name "w"
-        f += char(2);                              // ndim
+        f += std::string("\x01\x00w", 3);  // name "w"
+        f += char(2);                      // ndim
         u32(1);
-        u32(1u << 29);                             // dims 1 x 2^29
-        f += char(8);                              // bits
-        f += char(2);                              // CSR
+        u32(1u << 29);  // dims 1 x 2^29
+        f += char(8);   // bits
+        f += char(2);   // CSR
         u32(1);
         f += std::string("\x00\x00\x80\x3f", 4);  // scale 1.0f
         f += std::string("\x01\x04\x00\x00", 4);  // widths, row pointers 0, 0
-        u32(static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(f.data()), static_cast<uInt>(f.size()))));
+        u32(static_cast<uint32_t>(
+            crc32(0L, reinterpret_cast<const Bytef*>(f.data()), static_cast<uInt>(f.size()))));
         try {
             readCompressedModel(f);
             QFAIL("a tiny file claiming 2^29 elements was accepted");
         } catch (const FormatError& e) {
-            QVERIFY2(std::string(e.what()).find("larger than the file can describe") != std::string::npos, e.what());
+            QVERIFY2(std::string(e.what()).find("larger than the file can describe") !=
+                         std::string::npos,
+                     e.what());
         }
     }
 

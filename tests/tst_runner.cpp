@@ -24,15 +24,19 @@ struct Recorded {
     }
 };
 
-RunOutcome runOne(ProjectStore& store, const Json& j, Recorded* rec = nullptr, const std::atomic<bool>* cancel = nullptr,
+RunOutcome runOne(ProjectStore& store, const Json& j, Recorded* rec = nullptr,
+                  const std::atomic<bool>* cancel = nullptr,
                   std::function<void(const Progress&)> hook = {}) {
     SpecValidator v(&store);
     auto points = v.plan(j);
     const int64_t id = store.createRun(points[0].name, points[0].spec.toJson(), points[0].params);
-    Runner r(store, [&](const Progress& p) {
-        if (rec) rec->events.push_back(p);
-        if (hook) hook(p);
-    }, cancel);
+    Runner r(
+        store,
+        [&](const Progress& p) {
+            if (rec) rec->events.push_back(p);
+            if (hook) hook(p);
+        },
+        cancel);
     return r.run(id, points[0].spec);
 }
 
@@ -60,7 +64,8 @@ private Q_SLOTS:
         const auto compressed = store.artifact(1, "compressed");
         QVERIFY(compressed);
         QCOMPARE(r.results["compressed_size_bytes"].get<int64_t>(), int64_t(compressed->size()));
-        QVERIFY(r.results["compressed_size_bytes"].get<int64_t>() < r.results["size_bytes"].get<int64_t>());
+        QVERIFY(r.results["compressed_size_bytes"].get<int64_t>() <
+                r.results["size_bytes"].get<int64_t>());
         ZooNet back = loadCompressedModel(*compressed);
         QVERIFY(back->summary().param_count == r.results["param_count"].get<int64_t>());
         // Sparsity as asked for, per layer and overall.
@@ -78,7 +83,8 @@ private Q_SLOTS:
         QVERIFY(store.artifact(1, "checkpoint_optimizer"));
         QVERIFY(r.environment.contains("libtorch") && r.environment.contains("blas"));
         QVERIFY(r.results["latency_ms"].get<double>() > 0);
-        QCOMPARE(r.results["flops"].get<int64_t>(), int64_t(2 * 36 * 16 + 16 + 16 + 2 * 16 * 4 + 4));
+        QCOMPARE(r.results["flops"].get<int64_t>(),
+                 int64_t(2 * 36 * 16 + 16 + 16 + 2 * 16 * 4 + 4));
     }
 
     void teacherIsTrainedOnceAndReused() {
@@ -104,7 +110,8 @@ private Q_SLOTS:
         ProjectStore store(path, ProjectStore::Access::ReadOnly);
         QCOMPARE(store.run(1)->results["teacher_key"], store.run(2)->results["teacher_key"]);
         QVERIFY(store.run(1)->results["teacher_key"] != store.run(3)->results["teacher_key"]);
-        QCOMPARE(store.run(1)->results["teacher_test_accuracy"], store.run(2)->results["teacher_test_accuracy"]);
+        QCOMPARE(store.run(1)->results["teacher_test_accuracy"],
+                 store.run(2)->results["teacher_test_accuracy"]);
     }
 
     void teacherOutputsAreReusedAcrossProcesses() {
@@ -134,7 +141,8 @@ private Q_SLOTS:
 
     void sameSpecSameResults() {
         ProjectStore a(file("d1.retort")), b(file("d2.retort"));
-        RunOutcome x = runOne(a, test::smallSyntheticSpec()), y = runOne(b, test::smallSyntheticSpec());
+        RunOutcome x = runOne(a, test::smallSyntheticSpec()),
+                   y = runOne(b, test::smallSyntheticSpec());
         QCOMPARE(x.results["test_accuracy"], y.results["test_accuracy"]);
         QCOMPARE(*a.artifact(1, "compressed"), *b.artifact(1, "compressed"));
     }
@@ -142,9 +150,11 @@ private Q_SLOTS:
     void cancelKeepsCompletedEpochs() {
         ProjectStore store(file("cancel.retort"));
         std::atomic<bool> cancel{false};
-        RunOutcome o = runOne(store, test::smallSyntheticSpec(), nullptr, &cancel, [&](const Progress& p) {
-            if (p.kind == Progress::Kind::Epoch && p.stage == "student" && p.epoch == 1) cancel = true;
-        });
+        RunOutcome o =
+            runOne(store, test::smallSyntheticSpec(), nullptr, &cancel, [&](const Progress& p) {
+                if (p.kind == Progress::Kind::Epoch && p.stage == "student" && p.epoch == 1)
+                    cancel = true;
+            });
         QCOMPARE(o.status, std::string("cancelled"));
         const auto r = *store.run(1);
         QCOMPARE(r.status, std::string("cancelled"));
@@ -181,10 +191,12 @@ private Q_SLOTS:
 
     void torchScriptTeacher() {
         const std::string pt = file("teacher.pt");
-        const QString script = QString(
-            "import torch\n"
-            "m = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(36, 4))\n"
-            "torch.jit.script(m).save('%1')\n").arg(QString::fromStdString(pt));
+        const QString script =
+            QString(
+                "import torch\n"
+                "m = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(36, 4))\n"
+                "torch.jit.script(m).save('%1')\n")
+                .arg(QString::fromStdString(pt));
         QProcess py;
         py.start("/usr/bin/python3", {"-c", script});
         if (!py.waitForFinished(120000) || py.exitCode() != 0)

@@ -60,24 +60,60 @@ private Q_SLOTS:
         QTest::addColumn<QString>("key");
         QTest::addColumn<QString>("value");
         QTest::addColumn<QString>("expected");
-        QTest::newRow("temperature 0") << "distill.temperature" << "0" << "must be > 0";
-        QTest::newRow("temperature <0") << "distill.temperature" << "-1" << "must be > 0";
-        QTest::newRow("lambda >1") << "distill.lambda" << "1.5" << "[0, 1]";
-        QTest::newRow("lambda <0") << "distill.lambda" << "-0.1" << "[0, 1]";
-        QTest::newRow("sparsity 1") << "prune.sparsity" << "1.0" << "[0, 1)";
-        QTest::newRow("sparsity <0") << "prune.sparsity" << "-0.2" << "[0, 1)";
-        QTest::newRow("bits 3") << "quantize.bits" << "3" << "4 or 8";
-        QTest::newRow("bits 16") << "quantize.bits" << "16" << "4 or 8";
-        QTest::newRow("lr 0") << "train.lr" << "0" << "must be > 0";
-        QTest::newRow("lr <0") << "train.lr" << "-0.001" << "must be > 0";
-        QTest::newRow("teacher lr") << "teacher.train.lr" << "0" << "must be > 0";
-        QTest::newRow("epochs 0") << "train.epochs" << "0" << "at least 1";
-        QTest::newRow("batch 0") << "train.batch_size" << "0" << "at least 1";
-        QTest::newRow("optimizer") << "train.optimizer" << "\"rmsprop\"" << "not one of";
-        QTest::newRow("validation 1") << "data.validation_fraction" << "1.0" << "[0, 1)";
-        QTest::newRow("device") << "device" << "\"tpu\"" << "not one of";
-        QTest::newRow("arch") << "student.arch" << "\"resnet\"" << "not one of";
-        QTest::newRow("begin epoch") << "prune.begin_epoch" << "9" << "[1, train.epochs]";
+        QTest::newRow("temperature 0") << "distill.temperature"
+                                       << "0"
+                                       << "must be > 0";
+        QTest::newRow("temperature <0") << "distill.temperature"
+                                        << "-1"
+                                        << "must be > 0";
+        QTest::newRow("lambda >1") << "distill.lambda"
+                                   << "1.5"
+                                   << "[0, 1]";
+        QTest::newRow("lambda <0") << "distill.lambda"
+                                   << "-0.1"
+                                   << "[0, 1]";
+        QTest::newRow("sparsity 1") << "prune.sparsity"
+                                    << "1.0"
+                                    << "[0, 1)";
+        QTest::newRow("sparsity <0") << "prune.sparsity"
+                                     << "-0.2"
+                                     << "[0, 1)";
+        QTest::newRow("bits 3") << "quantize.bits"
+                                << "3"
+                                << "4 or 8";
+        QTest::newRow("bits 16") << "quantize.bits"
+                                 << "16"
+                                 << "4 or 8";
+        QTest::newRow("lr 0") << "train.lr"
+                              << "0"
+                              << "must be > 0";
+        QTest::newRow("lr <0") << "train.lr"
+                               << "-0.001"
+                               << "must be > 0";
+        QTest::newRow("teacher lr") << "teacher.train.lr"
+                                    << "0"
+                                    << "must be > 0";
+        QTest::newRow("epochs 0") << "train.epochs"
+                                  << "0"
+                                  << "at least 1";
+        QTest::newRow("batch 0") << "train.batch_size"
+                                 << "0"
+                                 << "at least 1";
+        QTest::newRow("optimizer") << "train.optimizer"
+                                   << "\"rmsprop\""
+                                   << "not one of";
+        QTest::newRow("validation 1") << "data.validation_fraction"
+                                      << "1.0"
+                                      << "[0, 1)";
+        QTest::newRow("device") << "device"
+                                << "\"tpu\""
+                                << "not one of";
+        QTest::newRow("arch") << "student.arch"
+                              << "\"resnet\""
+                              << "not one of";
+        QTest::newRow("begin epoch") << "prune.begin_epoch"
+                                     << "9"
+                                     << "[1, train.epochs]";
     }
     void rangeErrors() {
         QFETCH(QString, key);
@@ -155,7 +191,8 @@ private Q_SLOTS:
             QFAIL("an invalid spec was accepted");
         } catch (const SpecError& e) {
             QCOMPARE(e.issues().size(), size_t(3));
-            QVERIFY(std::string(e.what()).find("distill.temperature: must be > 0") != std::string::npos);
+            QVERIFY(std::string(e.what()).find("distill.temperature: must be > 0") !=
+                    std::string::npos);
         }
     }
 
@@ -180,7 +217,8 @@ private Q_SLOTS:
     void sweepUnionAndNull() {
         Json j = test::smallSyntheticSpec();
         j["quantize"] = {{"bits", 8}};
-        j["sweep"] = Json::array({Json{{"distill.lambda", {0, 0.5}}}, Json{{"quantize", {nullptr}}, {"seed", {1, 2, 3}}}});
+        j["sweep"] = Json::array({Json{{"distill.lambda", {0, 0.5}}},
+                                  Json{{"quantize", {nullptr}}, {"seed", {1, 2, 3}}}});
         std::vector<SpecIssue> issues;
         auto points = expandSweep(j, issues);
         QVERIFY(issues.empty());
@@ -220,8 +258,12 @@ private Q_SLOTS:
         Json j = test::smallSyntheticSpec();
         Json values = Json::array();
         for (int i = 1; i <= 40; ++i) values.push_back(i);
-        j["sweep"] = {{"seed", values}, {"train.epochs", values}, {"student.hidden", Json::array({Json::array({1}), Json::array({2})})},
-                      {"distill.temperature", values}, {"distill.lambda", {0, 0.5}}, {"train.batch_size", values}};
+        j["sweep"] = {{"seed", values},
+                      {"train.epochs", values},
+                      {"student.hidden", Json::array({Json::array({1}), Json::array({2})})},
+                      {"distill.temperature", values},
+                      {"distill.lambda", {0, 0.5}},
+                      {"train.batch_size", values}};
         std::vector<SpecIssue> issues;
         auto points = expandSweep(j, issues);  // would exhaust memory if it expanded
         QVERIFY(points.empty());

@@ -92,7 +92,9 @@ private Q_SLOTS:
         { ProjectStore s(future); }
         sql(future, "PRAGMA user_version = 99");
         QVERIFY(storeError([&] { ProjectStore s(future); }).contains("newer Retort"));
-        QVERIFY(storeError([&] { ProjectStore s(future, ProjectStore::Access::ReadOnly); }).contains("newer Retort"));
+        QVERIFY(storeError([&] {
+                    ProjectStore s(future, ProjectStore::Access::ReadOnly);
+                }).contains("newer Retort"));
 
         const std::string text = file("text.retort");
         test::writeFile(text, "name,score\nfoo,1\n");
@@ -103,8 +105,9 @@ private Q_SLOTS:
         sql(other, "CREATE TABLE t(x); INSERT INTO t VALUES(1);");
         QVERIFY(storeError([&] { ProjectStore s(other); }).contains("not a Retort project"));
 
-        QVERIFY(storeError([&] { ProjectStore s(file("absent.retort"), ProjectStore::Access::ReadOnly); })
-                    .contains("no such project file"));
+        QVERIFY(storeError([&] {
+                    ProjectStore s(file("absent.retort"), ProjectStore::Access::ReadOnly);
+                }).contains("no such project file"));
     }
 
     void truncatedProjectIsRefused() {
@@ -113,7 +116,8 @@ private Q_SLOTS:
             ProjectStore s(path);
             for (int i = 0; i < 30; ++i) {
                 const int64_t id = s.createRun("r" + std::to_string(i), {{"i", i}}, Json::object());
-                s.recordEpoch(id, 1, {{"train_loss", 1.0}}, std::string(20000, char('a' + i % 26)), "");
+                s.recordEpoch(id, 1, {{"train_loss", 1.0}}, std::string(20000, char('a' + i % 26)),
+                              "");
             }
         }
         const auto size = std::filesystem::file_size(path);
@@ -160,7 +164,8 @@ private Q_SLOTS:
         QCOMPARE(s.artifact(id, "compressed")->size(), size_t(1000));
         QVERIFY(!s.artifact(id, "nothing"));
         // SQL stays data: names with quotes are stored as they are.
-        const int64_t q = s.createRun("it's \"quoted\"; DROP TABLE runs;--", Json::object(), Json::object());
+        const int64_t q =
+            s.createRun("it's \"quoted\"; DROP TABLE runs;--", Json::object(), Json::object());
         QCOMPARE(s.run(q)->name, std::string("it's \"quoted\"; DROP TABLE runs;--"));
     }
 
@@ -193,7 +198,8 @@ private Q_SLOTS:
             ProjectStore w(path);
             w.startRun(id, Json::object());
             for (int e = 1; e <= 150; ++e)
-                w.recordEpoch(id, e, {{"train_loss", 1.0 / e}, {"val_accuracy", 0.5}, {"lr", 0.001}},
+                w.recordEpoch(id, e,
+                              {{"train_loss", 1.0 / e}, {"val_accuracy", 0.5}, {"lr", 0.001}},
                               std::string(50000, 'w'), std::string(20000, 'o'));
             w.finishRun(id, "completed", {{"test_accuracy", 0.9}}, {}, {});
         }

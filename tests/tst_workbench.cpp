@@ -53,7 +53,8 @@ class TestWorkbench : public QObject {
 
 private Q_SLOTS:
     void initTestCase() {
-        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, m_dir.filePath("settings"));
+        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope,
+                           m_dir.filePath("settings"));
         QSettings::setDefaultFormat(QSettings::NativeFormat);
     }
 
@@ -67,7 +68,8 @@ private Q_SLOTS:
         e->validateNow();
         QVERIFY(!e->isValid());
         QVERIFY(!w->runAction()->isEnabled());
-        QVERIFY2(w->runAction()->toolTip().contains("distill.temperature: must be > 0"), qPrintable(w->runAction()->toolTip()));
+        QVERIFY2(w->runAction()->toolTip().contains("distill.temperature: must be > 0"),
+                 qPrintable(w->runAction()->toolTip()));
         QCOMPARE(e->fieldError("distill.temperature"), QStringLiteral("must be > 0"));
         QVERIFY(!e->field("distill.temperature")->styleSheet().isEmpty());
         // Undo restores the valid spec.
@@ -91,7 +93,8 @@ private Q_SLOTS:
         store.setStatus(id, "failed", "<img src=x onerror=alert(2)>");
         RunsModel m;
         m.reload(store);
-        QCOMPARE(m.data(m.index(0, RunsModel::Name), Qt::DisplayRole).toString(), QString::fromStdString(evil));
+        QCOMPARE(m.data(m.index(0, RunsModel::Name), Qt::DisplayRole).toString(),
+                 QString::fromStdString(evil));
         const QString tip = m.data(m.index(0, RunsModel::Status), Qt::ToolTipRole).toString();
         QVERIFY(tip.contains("&lt;img src=x onerror=alert(2)&gt;"));
         QVERIFY(!tip.contains("<img"));
@@ -102,7 +105,8 @@ private Q_SLOTS:
         e.setSpec(test::smallSyntheticSpec());
         // Student mlp 36-16-4: 36*16 + 16 + 16*4 + 4 = 660 parameters.
         QVERIFY2(e.budgetText().contains("Student: 660 params"), qPrintable(e.budgetText()));
-        QVERIFY(e.budgetText().contains("Teacher: 1,316 params") || e.budgetText().contains("Teacher: 1316 params"));
+        QVERIFY(e.budgetText().contains("Teacher: 1,316 params") ||
+                e.budgetText().contains("Teacher: 1316 params"));
         e.setValue("sweep", {{"distill.temperature", {1, 2, 4}}, {"seed", {1, 2}}});
         e.validateNow();
         QCOMPARE(e.points().size(), size_t(6));
@@ -123,11 +127,14 @@ private Q_SLOTS:
         QCOMPARE(m->rowCount(), 4);
         for (int r = 0; r < 4; ++r) {
             QCOMPARE(m->run(r).status, std::string("completed"));
-            QVERIFY(m->data(m->index(r, RunsModel::TestAccuracy), Qt::DisplayRole).toString().endsWith("%"));
+            QVERIFY(m->data(m->index(r, RunsModel::TestAccuracy), Qt::DisplayRole)
+                        .toString()
+                        .endsWith("%"));
             QVERIFY(m->run(r).results["test_accuracy"].get<double>() > 0.5);
             QCOMPARE(w->lossPlot()->pointCount(m->run(r).id, "train_loss"), 3);
         }
-        QCOMPARE(m->data(m->index(1, RunsModel::Swept), Qt::DisplayRole).toString(), QStringLiteral("lambda=0, sparsity=0.8"));
+        QCOMPARE(m->data(m->index(1, RunsModel::Swept), Qt::DisplayRole).toString(),
+                 QStringLiteral("lambda=0, sparsity=0.8"));
         QCOMPARE(w->paretoPlot()->pointCount(), 4);
         QVERIFY(w->paretoPlot()->frontCount() >= 1);
         QVERIFY(w->paretoPlot()->csv().count('\n') == 5);
@@ -148,20 +155,23 @@ private Q_SLOTS:
         w->editor()->setSpec(j);
         QSignalSpy finished(w.get(), &MainWindow::runFinished);
         connect(w->controller(), &RunController::progress, this, [&](const Progress& p) {
-            if (p.kind == Progress::Kind::Epoch && p.stage == "student" && p.epoch == 1) w->controller()->cancelCurrent();
+            if (p.kind == Progress::Kind::Epoch && p.stage == "student" && p.epoch == 1)
+                w->controller()->cancelCurrent();
         });
         QCOMPARE(w->runExperiment(), 1);
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
         QCOMPARE(finished.at(0).at(1).toString(), QStringLiteral("cancelled"));
         QCOMPARE(w->runsModel()->run(0).status, std::string("cancelled"));
-        QVERIFY(w->lossPlot()->pointCount(w->runsModel()->run(0).id, "train_loss") >= 1);  // nothing lost
+        QVERIFY(w->lossPlot()->pointCount(w->runsModel()->run(0).id, "train_loss") >=
+                1);  // nothing lost
         // Resume continues it from its last completed epoch to the end.
         w->runsView()->selectRow(0);
         QCOMPARE(w->resumeSelected(), 1);
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 60000);
         QCOMPARE(finished.at(1).at(1).toString(), QStringLiteral("completed"));
         QCOMPARE(w->runsModel()->run(0).status, std::string("completed"));
-        QCOMPARE(w->lossPlot()->pointCount(w->runsModel()->run(0).id, "train_loss"), 30);  // every epoch, once
+        QCOMPARE(w->lossPlot()->pointCount(w->runsModel()->run(0).id, "train_loss"),
+                 30);  // every epoch, once
     }
 
     /// The README's screenshot: a real project (the demo sweep) opened in the workbench.
@@ -196,8 +206,10 @@ private Q_SLOTS:
         QElapsedTimer since;
         qint64 worst = 0, ticks = 0;
         connect(&tick, &QTimer::timeout, this, [&] {
-            if (since.isValid()) worst = std::max(worst, since.restart());
-            else since.start();
+            if (since.isValid())
+                worst = std::max(worst, since.restart());
+            else
+                since.start();
             ++ticks;
         });
         bool shot = false;
@@ -215,7 +227,8 @@ private Q_SLOTS:
         qInfo("event loop: %lld ticks, longest gap %lld ms", ticks, worst);
         QVERIFY(shot);
         QVERIFY(ticks > 100);  // the run lasted long enough to measure
-        QVERIFY2(worst < 50, qPrintable(QStringLiteral("the event loop stalled for %1 ms").arg(worst)));
+        QVERIFY2(worst < 50,
+                 qPrintable(QStringLiteral("the event loop stalled for %1 ms").arg(worst)));
     }
 };
 

@@ -38,7 +38,10 @@ struct ExperimentEditor::Binding {
 class SetValueCommand : public QUndoCommand {
 public:
     SetValueCommand(ExperimentEditor* editor, QString key, Json before, Json after)
-        : m_editor(editor), m_key(std::move(key)), m_before(std::move(before)), m_after(std::move(after)) {
+        : m_editor(editor),
+          m_key(std::move(key)),
+          m_before(std::move(before)),
+          m_after(std::move(after)) {
         setText(QObject::tr("Change %1").arg(m_key));
     }
     void undo() override { m_editor->apply(m_key, m_before); }
@@ -102,7 +105,8 @@ const char* kDefaultSpec = R"({
 
 }  // namespace
 
-ExperimentEditor::ExperimentEditor(QWidget* parent) : QWidget(parent), m_validator(std::make_unique<SpecValidator>()) {
+ExperimentEditor::ExperimentEditor(QWidget* parent)
+    : QWidget(parent), m_validator(std::make_unique<SpecValidator>()) {
     buildForm();
     m_validateTimer.setSingleShot(true);
     m_validateTimer.setInterval(150);
@@ -112,8 +116,9 @@ ExperimentEditor::ExperimentEditor(QWidget* parent) : QWidget(parent), m_validat
 
 ExperimentEditor::~ExperimentEditor() = default;
 
-QWidget* ExperimentEditor::addField(QFormLayout* form, const QString& label, const QString& key, QWidget* widget,
-                                    std::function<Json()> read, std::function<void(const Json&)> write) {
+QWidget* ExperimentEditor::addField(QFormLayout* form, const QString& label, const QString& key,
+                                    QWidget* widget, std::function<Json()> read,
+                                    std::function<void(const Json&)> write) {
     auto b = std::make_unique<Binding>();
     b->key = key;
     b->widget = widget;
@@ -139,44 +144,61 @@ void ExperimentEditor::buildForm() {
     };
     auto line = [&](QFormLayout* f, const QString& label, const QString& key) {
         auto* e = new QLineEdit(content);
-        addField(f, label, key, e, [e] { return Json(e->text().toStdString()); },
-                 [e](const Json& v) { e->setText(v.is_string() ? QString::fromStdString(v.get<std::string>()) : QString()); });
-        connect(e, &QLineEdit::editingFinished, this, [this, key, e] { userEdit(key, Json(e->text().toStdString())); });
+        addField(
+            f, label, key, e, [e] { return Json(e->text().toStdString()); },
+            [e](const Json& v) {
+                e->setText(v.is_string() ? QString::fromStdString(v.get<std::string>())
+                                         : QString());
+            });
+        connect(e, &QLineEdit::editingFinished, this,
+                [this, key, e] { userEdit(key, Json(e->text().toStdString())); });
         return e;
     };
     auto list = [&](QFormLayout* f, const QString& label, const QString& key) {
         auto* e = new QLineEdit(content);
         e->setPlaceholderText(tr("e.g. 128, 64"));
-        addField(f, label, key, e, [e] { return parseIntList(e->text()); }, [e](const Json& v) { e->setText(intList(v)); });
-        connect(e, &QLineEdit::editingFinished, this, [this, key, e] { userEdit(key, parseIntList(e->text())); });
+        addField(
+            f, label, key, e, [e] { return parseIntList(e->text()); },
+            [e](const Json& v) { e->setText(intList(v)); });
+        connect(e, &QLineEdit::editingFinished, this,
+                [this, key, e] { userEdit(key, parseIntList(e->text())); });
         return e;
     };
     auto integer = [&](QFormLayout* f, const QString& label, const QString& key, int lo, int hi) {
         auto* s = new QSpinBox(content);
         s->setRange(lo, hi);
         s->setKeyboardTracking(false);
-        addField(f, label, key, s, [s] { return Json(s->value()); },
-                 [s](const Json& v) { s->setValue(v.is_number() ? v.get<int>() : 0); });
+        addField(
+            f, label, key, s, [s] { return Json(s->value()); },
+            [s](const Json& v) { s->setValue(v.is_number() ? v.get<int>() : 0); });
         connect(s, &QSpinBox::valueChanged, this, [this, key](int v) { userEdit(key, Json(v)); });
         return s;
     };
-    auto real = [&](QFormLayout* f, const QString& label, const QString& key, double lo, double hi, int decimals,
-                    double step) {
+    auto real = [&](QFormLayout* f, const QString& label, const QString& key, double lo, double hi,
+                    int decimals, double step) {
         auto* s = new QDoubleSpinBox(content);
         s->setRange(lo, hi);
         s->setDecimals(decimals);
         s->setSingleStep(step);
         s->setKeyboardTracking(false);
-        addField(f, label, key, s, [s] { return Json(s->value()); },
-                 [s](const Json& v) { s->setValue(v.is_number() ? v.get<double>() : 0.0); });
-        connect(s, &QDoubleSpinBox::valueChanged, this, [this, key](double v) { userEdit(key, Json(v)); });
+        addField(
+            f, label, key, s, [s] { return Json(s->value()); },
+            [s](const Json& v) { s->setValue(v.is_number() ? v.get<double>() : 0.0); });
+        connect(s, &QDoubleSpinBox::valueChanged, this,
+                [this, key](double v) { userEdit(key, Json(v)); });
         return s;
     };
-    auto choice = [&](QFormLayout* f, const QString& label, const QString& key, const QStringList& items) {
+    auto choice = [&](QFormLayout* f, const QString& label, const QString& key,
+                      const QStringList& items) {
         auto* c = combo(items, content);
-        addField(f, label, key, c, [c] { return Json(c->currentText().toStdString()); },
-                 [c](const Json& v) { c->setCurrentText(v.is_string() ? QString::fromStdString(v.get<std::string>()) : QString()); });
-        connect(c, &QComboBox::activated, this, [this, key, c] { userEdit(key, Json(c->currentText().toStdString())); });
+        addField(
+            f, label, key, c, [c] { return Json(c->currentText().toStdString()); },
+            [c](const Json& v) {
+                c->setCurrentText(v.is_string() ? QString::fromStdString(v.get<std::string>())
+                                                : QString());
+            });
+        connect(c, &QComboBox::activated, this,
+                [this, key, c] { userEdit(key, Json(c->currentText().toStdString())); });
         return c;
     };
 
@@ -199,31 +221,42 @@ void ExperimentEditor::buildForm() {
         h->addWidget(browse);
         data->addRow(tr("Folder"), row);
         connect(browse, &QToolButton::clicked, this, [this, e] {
-            const QString dir = QFileDialog::getExistingDirectory(this, tr("Data Folder"), e->text());
+            const QString dir =
+                QFileDialog::getExistingDirectory(this, tr("Data Folder"), e->text());
             if (!dir.isEmpty()) userEdit("data.path", Json(dir.toStdString()));
         });
     }
     real(data, tr("Validation fraction"), "data.validation_fraction", 0, 0.99, 3, 0.05);
-    integer(data, tr("Limit training samples"), "data.limit_train", 0, 1 << 30)->setSpecialValueText(tr("all"));
+    integer(data, tr("Limit training samples"), "data.limit_train", 0, 1 << 30)
+        ->setSpecialValueText(tr("all"));
     integer(data, tr("Classes"), "data.classes", 0, 1000);
     integer(data, tr("Training samples"), "data.train_samples", 1, 10000000);
     integer(data, tr("Test samples"), "data.test_samples", 1, 10000000);
 
     auto* teacher = group(tr("Teacher"), 2);
     {
-        auto* kind = combo({tr("zoo architecture"), tr("TorchScript file"), tr("completed run"), tr("none")}, content);
-        addField(teacher, tr("Source"), "teacher", kind,
-                 [this] { return at(m_spec, "teacher"); },
-                 [kind](const Json& t) {
-                     kind->setCurrentIndex(t.is_null() ? 3 : t.contains("torchscript") ? 1 : t.contains("run") ? 2 : 0);
-                 });
+        auto* kind =
+            combo({tr("zoo architecture"), tr("TorchScript file"), tr("completed run"), tr("none")},
+                  content);
+        addField(
+            teacher, tr("Source"), "teacher", kind, [this] { return at(m_spec, "teacher"); },
+            [kind](const Json& t) {
+                kind->setCurrentIndex(t.is_null()                 ? 3
+                                      : t.contains("torchscript") ? 1
+                                      : t.contains("run")         ? 2
+                                                                  : 0);
+            });
         connect(kind, &QComboBox::activated, this, [this](int i) {
             Json t;
-            if (i == 0) t = Json::parse(R"({"arch": "cnn", "channels": [32, 64], "hidden": [128], "train": {"epochs": 5}})");
+            if (i == 0)
+                t = Json::parse(
+                    R"({"arch": "cnn", "channels": [32, 64], "hidden": [128], "train": {"epochs": 5}})");
             if (i == 1) t = {{"torchscript", ""}};
-            if (i == 2) t = {{"run", m_teacherRun->count() ? m_teacherRun->itemData(0).toLongLong() : 0}};
+            if (i == 2)
+                t = {{"run", m_teacherRun->count() ? m_teacherRun->itemData(0).toLongLong() : 0}};
             userEdit("teacher", t);
-            if (i == 3 && at(m_spec, "distill.lambda").is_number() && at(m_spec, "distill.lambda").get<double>() > 0)
+            if (i == 3 && at(m_spec, "distill.lambda").is_number() &&
+                at(m_spec, "distill.lambda").get<double>() > 0)
                 userEdit("distill.lambda", Json(0.0));
         });
     }
@@ -235,23 +268,29 @@ void ExperimentEditor::buildForm() {
         s->setRange(0, 100000);
         s->setSpecialValueText(tr("untrained (frozen at init)"));
         s->setKeyboardTracking(false);
-        addField(teacher, tr("Teacher epochs"), "teacher.train", s,
-                 [s] { return s->value() ? Json{{"epochs", s->value()}} : Json(); },
-                 [s](const Json& v) { s->setValue(v.is_object() ? v.value("epochs", 0) : 0); });
-        connect(s, &QSpinBox::valueChanged, this,
-                [this](int v) { userEdit("teacher.train", v ? Json{{"epochs", v}} : Json()); });
+        addField(
+            teacher, tr("Teacher epochs"), "teacher.train", s,
+            [s] {
+                return s->value() ? Json{{"epochs", s->value()}} : Json();
+            },
+            [s](const Json& v) { s->setValue(v.is_object() ? v.value("epochs", 0) : 0); });
+        connect(s, &QSpinBox::valueChanged, this, [this](int v) {
+            userEdit("teacher.train", v ? Json{{"epochs", v}} : Json());
+        });
     }
     {
         auto* e = line(teacher, tr("TorchScript file"), "teacher.torchscript");
         e->setPlaceholderText(tr("path/to/teacher.pt"));
     }
     m_teacherRun = new QComboBox(content);
-    addField(teacher, tr("Run"), "teacher.run", m_teacherRun,
-             [this] { return Json(m_teacherRun->currentData().toLongLong()); },
-             [this](const Json& v) {
-                 const int i = m_teacherRun->findData(QVariant::fromValue<qlonglong>(v.is_number() ? v.get<qlonglong>() : 0));
-                 m_teacherRun->setCurrentIndex(i);
-             });
+    addField(
+        teacher, tr("Run"), "teacher.run", m_teacherRun,
+        [this] { return Json(m_teacherRun->currentData().toLongLong()); },
+        [this](const Json& v) {
+            const int i = m_teacherRun->findData(
+                QVariant::fromValue<qlonglong>(v.is_number() ? v.get<qlonglong>() : 0));
+            m_teacherRun->setCurrentIndex(i);
+        });
     connect(m_teacherRun, &QComboBox::activated, this,
             [this] { userEdit("teacher.run", Json(m_teacherRun->currentData().toLongLong())); });
 
@@ -267,11 +306,15 @@ void ExperimentEditor::buildForm() {
     auto* prune = group(tr("Pruning"), 5);
     {
         auto* on = new QCheckBox(tr("Magnitude pruning"), content);
-        addField(prune, {}, "prune", on, [on] { return Json(on->isChecked()); },
-                 [on](const Json& v) { on->setChecked(v.is_object()); });
+        addField(
+            prune, {}, "prune", on, [on] { return Json(on->isChecked()); },
+            [on](const Json& v) { on->setChecked(v.is_object()); });
         connect(on, &QCheckBox::toggled, this, [this](bool checked) {
-            userEdit("prune", checked ? Json{{"method", "magnitude"}, {"scope", "global"}, {"sparsity", 0.5},
-                                             {"schedule", "agp"}, {"begin_epoch", 1}}
+            userEdit("prune", checked ? Json{{"method", "magnitude"},
+                                             {"scope", "global"},
+                                             {"sparsity", 0.5},
+                                             {"schedule", "agp"},
+                                             {"begin_epoch", 1}}
                                       : Json());
         });
     }
@@ -279,18 +322,22 @@ void ExperimentEditor::buildForm() {
     real(prune, tr("Sparsity"), "prune.sparsity", 0, 1, 3, 0.05);
     choice(prune, tr("Schedule"), "prune.schedule", {"agp", "one_shot"});
     integer(prune, tr("Begin epoch"), "prune.begin_epoch", 0, 100000);
-    integer(prune, tr("End epoch"), "prune.end_epoch", 0, 100000)->setSpecialValueText(tr("default (60 %)"));
+    integer(prune, tr("End epoch"), "prune.end_epoch", 0, 100000)
+        ->setSpecialValueText(tr("default (60 %)"));
 
     auto* quant = group(tr("Quantization"), 6);
     {
         auto* bits = combo({tr("none (fp32)"), tr("8 bits"), tr("4 bits")}, content);
-        addField(quant, tr("Weights"), "quantize", bits,
-                 [this] { return at(m_spec, "quantize"); },
-                 [bits](const Json& v) { bits->setCurrentIndex(!v.is_object() ? 0 : v.value("bits", 8) == 4 ? 2 : 1); });
+        addField(
+            quant, tr("Weights"), "quantize", bits, [this] { return at(m_spec, "quantize"); },
+            [bits](const Json& v) {
+                bits->setCurrentIndex(!v.is_object() ? 0 : v.value("bits", 8) == 4 ? 2 : 1);
+            });
         connect(bits, &QComboBox::activated, this, [this](int i) {
             Json q;
             if (i > 0) {
-                q = at(m_spec, "quantize").is_object() ? at(m_spec, "quantize") : Json{{"granularity", "per_channel"}};
+                q = at(m_spec, "quantize").is_object() ? at(m_spec, "quantize")
+                                                       : Json{{"granularity", "per_channel"}};
                 q["bits"] = i == 1 ? 8 : 4;
             }
             userEdit("quantize", q);
@@ -306,10 +353,12 @@ void ExperimentEditor::buildForm() {
     choice(train, tr("LR schedule"), "train.lr_schedule", {"constant", "cosine"});
     {
         QStringList devices = {"auto", "cpu"};
-        for (int i = 0; i < int(torch::cuda::device_count()); ++i) devices << QStringLiteral("cuda:%1").arg(i);
-        choice(train, tr("Device"), "device", devices)->setToolTip(
-            torch::cuda::device_count() ? tr("GPUs LibTorch sees: %1").arg(torch::cuda::device_count())
-                                        : tr("LibTorch sees no GPU: auto runs on the CPU"));
+        for (int i = 0; i < int(torch::cuda::device_count()); ++i)
+            devices << QStringLiteral("cuda:%1").arg(i);
+        choice(train, tr("Device"), "device", devices)
+            ->setToolTip(torch::cuda::device_count()
+                             ? tr("GPUs LibTorch sees: %1").arg(torch::cuda::device_count())
+                             : tr("LibTorch sees no GPU: auto runs on the CPU"));
     }
     integer(train, tr("CPU threads"), "threads", 0, 1024)->setSpecialValueText(tr("all cores"));
 
@@ -359,8 +408,9 @@ void ExperimentEditor::setStore(const ProjectStore* store) {
     if (store)
         for (const auto& r : store->runs())
             if (r.status == "completed")
-                m_teacherRun->addItem(QStringLiteral("%1: %2").arg(r.id).arg(QString::fromStdString(r.name)),
-                                      QVariant::fromValue<qlonglong>(r.id));
+                m_teacherRun->addItem(
+                    QStringLiteral("%1: %2").arg(r.id).arg(QString::fromStdString(r.name)),
+                    QVariant::fromValue<qlonglong>(r.id));
     refreshWidgets();
     validateNow();
 }
@@ -372,7 +422,9 @@ void ExperimentEditor::setSpec(const Json& spec) {
     validateNow();
 }
 
-void ExperimentEditor::setValue(const QString& key, const Json& value) { userEdit(key, value); }
+void ExperimentEditor::setValue(const QString& key, const Json& value) {
+    userEdit(key, value);
+}
 
 void ExperimentEditor::userEdit(const QString& key, const Json& value) {
     if (m_refreshing) return;
@@ -394,7 +446,8 @@ void ExperimentEditor::refreshWidgets() {
     const Json effective = ExperimentSpec::fromJson(m_spec, ignored).toJson();
     for (const auto& b : m_bindings) {
         const QSignalBlocker block(b->widget);
-        const bool whole = b->key == "teacher" || b->key == "quantize" || b->key == "prune" || b->key == "teacher.train";
+        const bool whole = b->key == "teacher" || b->key == "quantize" || b->key == "prune" ||
+                           b->key == "teacher.train";
         Json v = at(whole ? m_spec : effective, b->key);
         if (v.is_null() && !whole) v = at(m_spec, b->key);
         b->write(v);
@@ -407,14 +460,17 @@ void ExperimentEditor::refreshWidgets() {
 }
 
 void ExperimentEditor::updateVisibility() {
-    const std::string format = at(m_spec, "data.format").is_string() ? at(m_spec, "data.format").get<std::string>() : "idx";
+    const std::string format = at(m_spec, "data.format").is_string()
+                                   ? at(m_spec, "data.format").get<std::string>()
+                                   : "idx";
     const Json t = at(m_spec, "teacher");
     const bool zoo = t.is_object() && !t.contains("torchscript") && !t.contains("run");
     auto show = [&](const QString& key, bool visible) {
         if (QWidget* w = field(key)) {
             QWidget* target = key == "data.path" ? w->parentWidget() : w;
             target->setVisible(visible);
-            if (auto* form = qobject_cast<QFormLayout*>(target->parentWidget() ? target->parentWidget()->layout() : nullptr))
+            if (auto* form = qobject_cast<QFormLayout*>(
+                    target->parentWidget() ? target->parentWidget()->layout() : nullptr))
                 if (QWidget* label = form->labelForField(target)) label->setVisible(visible);
         }
     };
@@ -428,11 +484,15 @@ void ExperimentEditor::updateVisibility() {
     show("teacher.train", zoo);
     show("teacher.torchscript", t.is_object() && t.contains("torchscript"));
     show("teacher.run", t.is_object() && t.contains("run"));
-    const std::string sarch = at(m_spec, "student.arch").is_string() ? at(m_spec, "student.arch").get<std::string>() : "mlp";
+    const std::string sarch = at(m_spec, "student.arch").is_string()
+                                  ? at(m_spec, "student.arch").get<std::string>()
+                                  : "mlp";
     show("student.channels", sarch == "cnn");
     show("student.hidden", sarch != "lenet5");
-    const bool pruned = at(m_spec, "prune").is_object(), quantized = at(m_spec, "quantize").is_object();
-    for (const char* k : {"prune.scope", "prune.sparsity", "prune.schedule", "prune.begin_epoch", "prune.end_epoch"})
+    const bool pruned = at(m_spec, "prune").is_object(),
+               quantized = at(m_spec, "quantize").is_object();
+    for (const char* k : {"prune.scope", "prune.sparsity", "prune.schedule", "prune.begin_epoch",
+                          "prune.end_epoch"})
         if (QWidget* w = field(k)) w->setEnabled(pruned);
     if (QWidget* w = field("quantize.granularity")) w->setEnabled(quantized);
     if (QWidget* w = field("distill.temperature")) w->setEnabled(!t.is_null());
@@ -450,9 +510,13 @@ QString ExperimentEditor::fieldError(const QString& key) const {
     return {};
 }
 
-QString ExperimentEditor::budgetText() const { return m_budget->text(); }
+QString ExperimentEditor::budgetText() const {
+    return m_budget->text();
+}
 
-void ExperimentEditor::validateNow() { validate(); }
+void ExperimentEditor::validateNow() {
+    validate();
+}
 
 void ExperimentEditor::validate() {
     m_validateTimer.stop();
@@ -475,25 +539,34 @@ void ExperimentEditor::validate() {
                 best = b.get();
         if (!best && key == "data.path") best = m_bindings.front().get();
         const QString text = QString::fromStdString(i.message);
-        if (best) best->error += (best->error.isEmpty() ? "" : "\n") + (key == best->key ? text : key + ": " + text);
-        else unplaced << (key.isEmpty() ? text : key + ": " + text);
+        if (best)
+            best->error +=
+                (best->error.isEmpty() ? "" : "\n") + (key == best->key ? text : key + ": " + text);
+        else
+            unplaced << (key.isEmpty() ? text : key + ": " + text);
     }
     for (auto& b : m_bindings) {
-        b->widget->setStyleSheet(b->error.isEmpty() ? QString()
-                                                    : QStringLiteral("border: 1px solid #c0392b; background: #fdecea;"));
+        b->widget->setStyleSheet(
+            b->error.isEmpty() ? QString()
+                               : QStringLiteral("border: 1px solid #c0392b; background: #fdecea;"));
         b->widget->setToolTip(plainToolTip(b->error));
     }
     m_sweep->setToolTip(plainToolTip(unplaced.join('\n')));
-    m_sweep->setStyleSheet(unplaced.isEmpty() ? QString() : QStringLiteral("QTableWidget { border: 1px solid #c0392b; }"));
+    m_sweep->setStyleSheet(unplaced.isEmpty()
+                               ? QString()
+                               : QStringLiteral("QTableWidget { border: 1px solid #c0392b; }"));
     m_valid = issues.empty();
-    m_reason = m_valid ? QString()
-                       : QString::fromStdString(issues.front().key.empty() ? issues.front().message
-                                                                           : issues.front().key + ": " + issues.front().message);
+    m_reason =
+        m_valid ? QString()
+                : QString::fromStdString(issues.front().key.empty()
+                                             ? issues.front().message
+                                             : issues.front().key + ": " + issues.front().message);
     m_sweep->setRunCount(m_valid ? int(m_points.size()) : 0);
 
     // The live budget, from the engine's counters.
     std::vector<SpecIssue> ignored;
-    const ExperimentSpec spec = m_points.empty() ? ExperimentSpec::fromJson(m_spec, ignored) : m_points.front().spec;
+    const ExperimentSpec spec =
+        m_points.empty() ? ExperimentSpec::fromJson(m_spec, ignored) : m_points.front().spec;
     std::string dataError;
     const DataShape* shape = m_validator->dataShape(spec.data, dataError);
     QStringList lines;
@@ -502,16 +575,19 @@ void ExperimentEditor::validate() {
     } else {
         QStringList dims;
         for (int64_t d : shape->sample_shape) dims << QString::number(d);
-        lines << tr("Data: %1 classes, samples %2").arg(shape->classes).arg(dims.join(QStringLiteral("×")));
+        lines << tr("Data: %1 classes, samples %2")
+                     .arg(shape->classes)
+                     .arg(dims.join(QStringLiteral("×")));
         auto describe = [&](const QString& who, const ModelBudget& b, bool student) {
             if (!b.known) return lines << tr("%1: %2").arg(who, b.note);
             const double flops = double(b.summary.flops);
             const QString flopText = flops >= 1e6 ? tr("%1 MFLOPs").arg(flops / 1e6, 0, 'f', 2)
                                                   : tr("%1 kFLOPs").arg(flops / 1e3, 0, 'f', 1);
             QString s = tr("%1: %2 params · %3 · %4 dense")
-                            .arg(who, QLocale().toString(qlonglong(b.summary.param_count)), flopText,
-                                 formatBytes(double(b.summary.size_bytes)));
-            if (student) s += tr(" → ≈ %1 compressed").arg(formatBytes(double(b.expected_compressed)));
+                            .arg(who, QLocale().toString(qlonglong(b.summary.param_count)),
+                                 flopText, formatBytes(double(b.summary.size_bytes)));
+            if (student)
+                s += tr(" → ≈ %1 compressed").arg(formatBytes(double(b.expected_compressed)));
             return lines << s;
         };
         describe(tr("Teacher"), teacherBudget(spec, *shape), false);

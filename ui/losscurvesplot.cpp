@@ -46,7 +46,9 @@ LossCurvesPlot::LossCurvesPlot(QWidget* parent) : QWidget(parent), m_plot(new QC
     placeLegendBelow(m_plot, 2);
     m_plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
     connect(m_plot, &QCustomPlot::legendClick, this,
-            [this](QCPLegend* l, QCPAbstractLegendItem* item, QMouseEvent*) { onLegendClick(l, item); });
+            [this](QCPLegend* l, QCPAbstractLegendItem* item, QMouseEvent*) {
+                onLegendClick(l, item);
+            });
     connect(m_plot, &QCustomPlot::mouseMove, this, &LossCurvesPlot::onHover);
     connect(m_metric, &QComboBox::currentIndexChanged, this, [this] { rebuild(); });
     connect(m_smoothing, &QSlider::valueChanged, this, [this] { scheduleRebuild(); });
@@ -58,14 +60,18 @@ LossCurvesPlot::LossCurvesPlot(QWidget* parent) : QWidget(parent), m_plot(new QC
     rebuild();
 }
 
-QString LossCurvesPlot::metric() const { return m_metric->currentData().toString(); }
+QString LossCurvesPlot::metric() const {
+    return m_metric->currentData().toString();
+}
 
 void LossCurvesPlot::setMetric(const QString& metric) {
     const int i = m_metric->findData(metric);
     if (i >= 0) m_metric->setCurrentIndex(i);
 }
 
-void LossCurvesPlot::setSmoothing(int percent) { m_smoothing->setValue(percent); }
+void LossCurvesPlot::setSmoothing(int percent) {
+    m_smoothing->setValue(percent);
+}
 
 void LossCurvesPlot::setRunHidden(qint64 runId, bool hidden) {
     auto it = m_series.find(runId);
@@ -89,9 +95,11 @@ void LossCurvesPlot::setRuns(const std::vector<RunRecord>& runs, const ProjectSt
         Series s;
         // Legend text: the run id and what distinguishes it (its swept values), else its name.
         const QString swept = sweptText(r);
-        s.name = QStringLiteral("#%1 %2").arg(r.id).arg(swept.isEmpty() ? QString::fromStdString(r.name) : swept);
+        s.name = QStringLiteral("#%1 %2").arg(r.id).arg(
+            swept.isEmpty() ? QString::fromStdString(r.name) : swept);
         s.hidden = hidden[r.id];
-        for (const auto& m : store.metrics(r.id)) s.points[m.name].push_back({double(m.epoch), m.value});
+        for (const auto& m : store.metrics(r.id))
+            s.points[m.name].push_back({double(m.epoch), m.value});
         if (s.points.empty() && r.status != "running" && r.status != "queued") continue;
         m_series[r.id] = std::move(s);
     }
@@ -108,7 +116,8 @@ void LossCurvesPlot::clear() {
     rebuild();
 }
 
-void LossCurvesPlot::appendEpoch(qint64 runId, const QString& name, int epoch, const std::map<std::string, double>& metrics) {
+void LossCurvesPlot::appendEpoch(qint64 runId, const QString& name, int epoch,
+                                 const std::map<std::string, double>& metrics) {
     Series& s = m_series[runId];
     if (s.name.isEmpty()) s.name = QStringLiteral("#%1 %2").arg(runId).arg(name);
     for (const auto& [k, v] : metrics) {
@@ -190,16 +199,22 @@ void LossCurvesPlot::onHover(QMouseEvent* event) {
         QCPGraph* g = m_plot->graph(i);
         if (!g->visible()) continue;
         for (auto it = g->data()->constBegin(); it != g->data()->constEnd(); ++it) {
-            const double px = m_plot->xAxis->coordToPixel(it->key), py = m_plot->yAxis->coordToPixel(it->value);
+            const double px = m_plot->xAxis->coordToPixel(it->key),
+                         py = m_plot->yAxis->coordToPixel(it->value);
             const double d = std::hypot(px - event->position().x(), py - event->position().y());
             if (d < best) {
                 best = d;
-                text = QStringLiteral("%1\nepoch %2: %3").arg(g->name()).arg(it->key, 0, 'g', 4).arg(it->value, 0, 'g', 5);
+                text = QStringLiteral("%1\nepoch %2: %3")
+                           .arg(g->name())
+                           .arg(it->key, 0, 'g', 4)
+                           .arg(it->value, 0, 'g', 5);
             }
         }
     }
-    if (text.isEmpty()) QToolTip::hideText();
-    else QToolTip::showText(event->globalPosition().toPoint(), plainToolTip(text), m_plot);
+    if (text.isEmpty())
+        QToolTip::hideText();
+    else
+        QToolTip::showText(event->globalPosition().toPoint(), plainToolTip(text), m_plot);
 }
 
 QString LossCurvesPlot::csv() const {
@@ -209,8 +224,11 @@ QString LossCurvesPlot::csv() const {
             for (const auto& [x, y] : pts) {
                 QString name = s.name;
                 name.replace('"', QStringLiteral("\"\""));
-                out += QStringLiteral("%1,\"%2\",%3,%4,%5\n").arg(id).arg(name, QString::fromStdString(metric))
-                           .arg(x).arg(y, 0, 'g', 10);
+                out += QStringLiteral("%1,\"%2\",%3,%4,%5\n")
+                           .arg(id)
+                           .arg(name, QString::fromStdString(metric))
+                           .arg(x)
+                           .arg(y, 0, 'g', 10);
             }
     return out;
 }

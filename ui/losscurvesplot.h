@@ -28,7 +28,8 @@ public:
     /// Removes every run.
     void clear();
     /// A finished epoch of a run (live).
-    void appendEpoch(qint64 runId, const QString& name, int epoch, const std::map<std::string, double>& metrics);
+    void appendEpoch(qint64 runId, const QString& name, int epoch,
+                     const std::map<std::string, double>& metrics);
     /// The running mean loss of the epoch in progress, at x = epoch - 1 + fraction.
     void updateLive(qint64 runId, double x, double loss);
 

@@ -36,8 +36,12 @@ namespace retort::ui {
 
 namespace {
 constexpr int kMaxRecent = 8;
-QString lastFolder() { return QSettings().value(QStringLiteral("lastFolder"), QDir::homePath()).toString(); }
-void rememberFolder(const QString& file) { QSettings().setValue(QStringLiteral("lastFolder"), QFileInfo(file).absolutePath()); }
+QString lastFolder() {
+    return QSettings().value(QStringLiteral("lastFolder"), QDir::homePath()).toString();
+}
+void rememberFolder(const QString& file) {
+    QSettings().setValue(QStringLiteral("lastFolder"), QFileInfo(file).absolutePath());
+}
 }  // namespace
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
@@ -55,7 +59,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_filter = new QLineEdit(central);
     m_filter->setPlaceholderText(tr("Filter runs (name, status, swept values)…"));
     m_filter->setClearButtonEnabled(true);
-    connect(m_filter, &QLineEdit::textChanged, m_proxy, &QSortFilterProxyModel::setFilterFixedString);
+    connect(m_filter, &QLineEdit::textChanged, m_proxy,
+            &QSortFilterProxyModel::setFilterFixedString);
     m_view = new QTableView(central);
     m_view->setModel(m_proxy);
     m_view->setSortingEnabled(true);
@@ -133,7 +138,8 @@ void MainWindow::createActions() {
     file->addAction(tr("&New Project…"), QKeySequence::New, this, &MainWindow::newProject);
     file->addAction(tr("&Open Project…"), QKeySequence::Open, this, &MainWindow::openProjectDialog);
     m_recentMenu = file->addMenu(tr("Open &Recent"));
-    m_saveAsAction = file->addAction(tr("Save Project &As…"), QKeySequence::SaveAs, this, &MainWindow::saveProjectAs);
+    m_saveAsAction = file->addAction(tr("Save Project &As…"), QKeySequence::SaveAs, this,
+                                     &MainWindow::saveProjectAs);
     m_closeAction = file->addAction(tr("&Close Project"), QKeySequence::Close, this, [this] {
         if (confirmStop(tr("Close the project?"))) closeProject();
     });
@@ -205,8 +211,10 @@ bool MainWindow::openProject(const QString& path) {
     rememberFolder(m_path);
     refreshFromStore();
     if (m_store->recoveredRuns() > 0)
-        statusBar()->showMessage(tr("%n run(s) were interrupted by a crash or kill; they are marked interrupted.", "",
-                                    m_store->recoveredRuns()), 15000);
+        statusBar()->showMessage(
+            tr("%n run(s) were interrupted by a crash or kill; they are marked interrupted.", "",
+               m_store->recoveredRuns()),
+            15000);
     updateActions();
     return true;
 }
@@ -226,8 +234,9 @@ void MainWindow::closeProject() {
 }
 
 void MainWindow::newProject() {
-    const QString path = QFileDialog::getSaveFileName(this, tr("New Project"), lastFolder() + "/untitled.retort",
-                                                      tr("Retort projects (*.retort)"));
+    const QString path =
+        QFileDialog::getSaveFileName(this, tr("New Project"), lastFolder() + "/untitled.retort",
+                                     tr("Retort projects (*.retort)"));
     if (path.isEmpty()) return;
     if (QFileInfo::exists(path) && !QFile::remove(path)) {
         showError(this, tr("New Project"), tr("Cannot replace %1.").arg(path));
@@ -237,8 +246,8 @@ void MainWindow::newProject() {
 }
 
 void MainWindow::openProjectDialog() {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open Project"), lastFolder(),
-                                                      tr("Retort projects (*.retort);;All files (*)"));
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Open Project"), lastFolder(), tr("Retort projects (*.retort);;All files (*)"));
     if (!path.isEmpty() && confirmStop(tr("Open another project?"))) openProject(path);
 }
 
@@ -246,7 +255,9 @@ void MainWindow::saveProjectAs() {
     if (!m_store) return;
     const QString path = QFileDialog::getSaveFileName(this, tr("Save Project As"), lastFolder(),
                                                       tr("Retort projects (*.retort)"));
-    if (path.isEmpty() || !confirmStop(tr("Runs in progress stop when the project is saved under a new name."))) return;
+    if (path.isEmpty() ||
+        !confirmStop(tr("Runs in progress stop when the project is saved under a new name.")))
+        return;
     try {
         if (QFileInfo::exists(path)) QFile::remove(path);
         m_store->saveCopy(path.toStdString());
@@ -258,7 +269,8 @@ void MainWindow::saveProjectAs() {
 }
 
 void MainWindow::importSpec() {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Import Spec"), lastFolder(), tr("Spec (*.json)"));
+    const QString path =
+        QFileDialog::getOpenFileName(this, tr("Import Spec"), lastFolder(), tr("Spec (*.json)"));
     if (!path.isEmpty()) importSpecFile(path);
 }
 
@@ -275,22 +287,27 @@ bool MainWindow::importSpecFile(const QString& path) {
 }
 
 void MainWindow::exportSpec() {
-    const QString path = QFileDialog::getSaveFileName(this, tr("Export Spec"), lastFolder() + "/spec.json", tr("Spec (*.json)"));
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Export Spec"), lastFolder() + "/spec.json", tr("Spec (*.json)"));
     if (path.isEmpty()) return;
     QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly) || f.write(QByteArray::fromStdString(m_editor->spec().dump(2) + "\n")) < 0 || !f.commit())
+    if (!f.open(QIODevice::WriteOnly) ||
+        f.write(QByteArray::fromStdString(m_editor->spec().dump(2) + "\n")) < 0 || !f.commit())
         showError(this, tr("Export Spec"), tr("Could not write %1.").arg(path));
 }
 
 void MainWindow::about() {
     const Json env = environmentInfo(torch::kCPU);
-    auto text = [&](const char* key) { return QString::fromStdString(env[key].get<std::string>()).toHtmlEscaped(); };
-    QMessageBox::about(this, tr("About Retort"),
-                       tr("<h3>Retort %1</h3><p>A workbench for neural-network compression experiments: "
-                          "distillation, pruning and quantization.</p>"
-                          "<p>Retort %1 (revision %2)<br>Qt %3<br>LibTorch %4<br>QCustomPlot %5<br>BLAS: %6</p>")
-                           .arg(text("retort_version"), text("git_revision"), QString::fromLatin1(qVersion()),
-                                text("libtorch"), QString::fromLatin1(QCUSTOMPLOT_VERSION_STR), text("blas")));
+    auto text = [&](const char* key) {
+        return QString::fromStdString(env[key].get<std::string>()).toHtmlEscaped();
+    };
+    QMessageBox::about(
+        this, tr("About Retort"),
+        tr("<h3>Retort %1</h3><p>A workbench for neural-network compression experiments: "
+           "distillation, pruning and quantization.</p>"
+           "<p>Retort %1 (revision %2)<br>Qt %3<br>LibTorch %4<br>QCustomPlot %5<br>BLAS: %6</p>")
+            .arg(text("retort_version"), text("git_revision"), QString::fromLatin1(qVersion()),
+                 text("libtorch"), QString::fromLatin1(QCUSTOMPLOT_VERSION_STR), text("blas")));
 }
 
 void MainWindow::addRecent(const QString& path) {
@@ -307,15 +324,17 @@ void MainWindow::updateRecentMenu() {
     m_recentMenu->clear();
     const QStringList recent = QSettings().value(QStringLiteral("recentProjects")).toStringList();
     for (const QString& p : recent)
-        m_recentMenu->addAction(QFileInfo(p).fileName() + "  —  " + QFileInfo(p).absolutePath(), this, [this, p] {
-            if (confirmStop(tr("Open another project?"))) openProject(p);
-        });
+        m_recentMenu->addAction(QFileInfo(p).fileName() + "  —  " + QFileInfo(p).absolutePath(),
+                                this, [this, p] {
+                                    if (confirmStop(tr("Open another project?"))) openProject(p);
+                                });
     m_recentMenu->setEnabled(!recent.isEmpty());
 }
 
 int MainWindow::runExperiment() {
     if (!m_store || !m_controller) {
-        QMessageBox::information(this, tr("Run"), tr("Create or open a project first (File ▸ New Project)."));
+        QMessageBox::information(this, tr("Run"),
+                                 tr("Create or open a project first (File ▸ New Project)."));
         return 0;
     }
     m_editor->validateNow();
@@ -361,31 +380,40 @@ void MainWindow::onProgress(const retort::Progress& p) {
         text += QStringLiteral(": ") + QString::fromStdString(p.message);
     } else {
         text += tr(" · epoch %1/%2").arg(p.epoch).arg(p.epochs);
-        if (p.kind == Progress::Kind::Batch) text += tr(" · batch %1/%2").arg(p.batch).arg(p.batches);
+        if (p.kind == Progress::Kind::Batch)
+            text += tr(" · batch %1/%2").arg(p.batch).arg(p.batches);
         text += tr(" · %1 s left").arg(qRound(p.eta_s));
         if (p.batches > 0 && p.epochs > 0) {
             m_progress->setRange(0, 1000);
-            m_progress->setValue(int(1000.0 * (double(p.epoch - 1) + double(p.batch) / double(p.batches)) / double(p.epochs)));
+            m_progress->setValue(
+                int(1000.0 * (double(p.epoch - 1) + double(p.batch) / double(p.batches)) /
+                    double(p.epochs)));
         }
     }
     m_progressText->setText(text);
     const int row = m_model->rowOf(p.run_id);
-    const QString name = row >= 0 ? QString::fromStdString(m_model->run(row).name) : QString::number(p.run_id);
+    const QString name =
+        row >= 0 ? QString::fromStdString(m_model->run(row).name) : QString::number(p.run_id);
     if (p.stage == "student") {
         if (p.kind == Progress::Kind::Epoch) {
             m_loss->appendEpoch(p.run_id, name, int(p.epoch), p.metrics);
-            m_model->setLiveStatus(p.run_id, tr("running · epoch %1/%2").arg(p.epoch).arg(p.epochs));
+            m_model->setLiveStatus(p.run_id,
+                                   tr("running · epoch %1/%2").arg(p.epoch).arg(p.epochs));
         } else if (p.kind == Progress::Kind::Batch) {
-            m_loss->updateLive(p.run_id, double(p.epoch - 1) + double(p.batch) / double(p.batches), p.loss);
-            m_model->setLiveStatus(p.run_id, tr("running · epoch %1/%2").arg(p.epoch).arg(p.epochs));
+            m_loss->updateLive(p.run_id, double(p.epoch - 1) + double(p.batch) / double(p.batches),
+                               p.loss);
+            m_model->setLiveStatus(p.run_id,
+                                   tr("running · epoch %1/%2").arg(p.epoch).arg(p.epochs));
         }
     } else if (p.stage == "teacher") {
-        m_model->setLiveStatus(p.run_id, tr("training teacher · epoch %1/%2").arg(p.epoch).arg(p.epochs));
+        m_model->setLiveStatus(p.run_id,
+                               tr("training teacher · epoch %1/%2").arg(p.epoch).arg(p.epochs));
     }
 }
 
 void MainWindow::onRunFinished(qint64 runId, const QString& status, const QString& error) {
-    if (status == "failed") statusBar()->showMessage(tr("Run %1 failed: %2").arg(runId).arg(error), 20000);
+    if (status == "failed")
+        statusBar()->showMessage(tr("Run %1 failed: %2").arg(runId).arg(error), 20000);
     refreshFromStore();
     updateActions();
     Q_EMIT runFinished(runId, status);
@@ -403,14 +431,16 @@ void MainWindow::refreshFromStore() {
         m_model->reload(*m_store);
         if (m_model->rowCount() != before) {
             m_view->resizeColumnsToContents();
-            m_view->setColumnWidth(RunsModel::Status, std::max(m_view->columnWidth(RunsModel::Status), 170));
+            m_view->setColumnWidth(RunsModel::Status,
+                                   std::max(m_view->columnWidth(RunsModel::Status), 170));
             for (int c : {RunsModel::Name, RunsModel::Swept})
                 m_view->setColumnWidth(c, std::min(m_view->columnWidth(c), 320));
         }
         m_loss->setRuns(m_model->runs(), *m_store);
         m_pareto->setRuns(m_model->runs());
     } catch (const std::exception& e) {
-        statusBar()->showMessage(tr("Could not read the project: %1").arg(QString::fromUtf8(e.what())), 20000);
+        statusBar()->showMessage(
+            tr("Could not read the project: %1").arg(QString::fromUtf8(e.what())), 20000);
     }
 }
 
@@ -419,10 +449,13 @@ void MainWindow::updateActions() {
     const bool busy = m_controller && m_controller->busy();
     m_runAction->setEnabled(open && m_editor->isValid());
     m_runAction->setToolTip(!open ? tr("Create or open a project first")
-                            : m_editor->isValid() ? tr("Run %n run(s)", "", int(m_editor->points().size()))
-                                                  : tr("Cannot run: %1").arg(m_editor->invalidReason()));
-    if (open && !m_editor->isValid()) statusBar()->showMessage(tr("Cannot run: %1").arg(m_editor->invalidReason()));
-    else if (open) statusBar()->clearMessage();
+                            : m_editor->isValid()
+                                ? tr("Run %n run(s)", "", int(m_editor->points().size()))
+                                : tr("Cannot run: %1").arg(m_editor->invalidReason()));
+    if (open && !m_editor->isValid())
+        statusBar()->showMessage(tr("Cannot run: %1").arg(m_editor->invalidReason()));
+    else if (open)
+        statusBar()->clearMessage();
     m_cancelAction->setEnabled(busy);
     m_cancelAllAction->setEnabled(busy);
     m_saveAsAction->setEnabled(open);
@@ -440,16 +473,19 @@ void MainWindow::selectRun(qint64 runId) {
     const int row = m_model->rowOf(runId);
     if (row < 0) return;
     const QModelIndex i = m_proxy->mapFromSource(m_model->index(row, 0));
-    m_view->selectionModel()->select(i, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    m_view->selectionModel()->select(
+        i, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
     m_view->scrollTo(i);
 }
 
 bool MainWindow::confirmStop(const QString& what) {
     if (!m_controller || !m_controller->busy() || !m_confirmClose) return true;
-    return QMessageBox::question(this, tr("Runs in Progress"),
-                                 tr("%1\nThe run in progress will be cancelled (its completed epochs are kept) and "
-                                    "%n queued run(s) will not start.", "", m_controller->queued())
-                                     .arg(what)) == QMessageBox::Yes;
+    return QMessageBox::question(
+               this, tr("Runs in Progress"),
+               tr("%1\nThe run in progress will be cancelled (its completed epochs are kept) and "
+                  "%n queued run(s) will not start.",
+                  "", m_controller->queued())
+                   .arg(what)) == QMessageBox::Yes;
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

@@ -46,12 +46,15 @@ ParetoPlot::ParetoPlot(QWidget* parent) : QWidget(parent), m_plot(new QCustomPlo
         const int i = pointAt(e->position());
         if (i < 0) return QToolTip::hideText();
         const Point& p = m_points[size_t(i)];
-        QToolTip::showText(e->globalPosition().toPoint(),
-                           plainToolTip(tr("%1 (run %2)\n%3 · %4 · accuracy %5 %%6")
-                               .arg(p.name).arg(p.id).arg(p.method, formatBytes(p.size))
-                               .arg(p.accuracy * 100, 0, 'f', 2)
-                               .arg(p.front ? tr("\non the Pareto front") : QString())),
-                           m_plot);
+        QToolTip::showText(
+            e->globalPosition().toPoint(),
+            plainToolTip(tr("%1 (run %2)\n%3 · %4 · accuracy %5 %%6")
+                             .arg(p.name)
+                             .arg(p.id)
+                             .arg(p.method, formatBytes(p.size))
+                             .arg(p.accuracy * 100, 0, 'f', 2)
+                             .arg(p.front ? tr("\non the Pareto front") : QString())),
+            m_plot);
     });
     addExportMenu(m_plot, QStringLiteral("accuracy-vs-size"), [this] { return csv(); });
     rebuild();
@@ -66,12 +69,15 @@ void ParetoPlot::setRuns(const std::vector<RunRecord>& runs) {
         if (r.status != "completed") continue;
         const Json& res = r.results;
         if (!res.contains("compressed_size_bytes") || !res.contains("test_accuracy")) continue;
-        m_points.push_back({r.id, QString::fromStdString(r.name), QString::fromStdString(compressionMethod(r.spec)),
-                            res["compressed_size_bytes"].get<double>(), res["test_accuracy"].get<double>(), false});
+        m_points.push_back({r.id, QString::fromStdString(r.name),
+                            QString::fromStdString(compressionMethod(r.spec)),
+                            res["compressed_size_bytes"].get<double>(),
+                            res["test_accuracy"].get<double>(), false});
         pp.push_back({m_points.back().size, m_points.back().accuracy});
         if (res.contains("teacher_key") && res["teacher_test_accuracy"].is_number() &&
             teacherKeys.insert(res["teacher_key"].get<std::string>()).second)
-            m_teachers.push_back({res.value("teacher_size_bytes", 0.0), res["teacher_test_accuracy"].get<double>()});
+            m_teachers.push_back(
+                {res.value("teacher_size_bytes", 0.0), res["teacher_test_accuracy"].get<double>()});
     }
     const auto front = paretoFront(pp);
     for (size_t i = 0; i < m_points.size(); ++i) m_points[i].front = front[i];
@@ -84,7 +90,8 @@ void ParetoPlot::setSelectedRuns(const QList<qint64>& ids) {
 }
 
 int ParetoPlot::frontCount() const {
-    return int(std::count_if(m_points.begin(), m_points.end(), [](const Point& p) { return p.front; }));
+    return int(
+        std::count_if(m_points.begin(), m_points.end(), [](const Point& p) { return p.front; }));
 }
 
 void ParetoPlot::rebuild() {
@@ -93,7 +100,8 @@ void ParetoPlot::rebuild() {
     std::vector<const Point*> front;
     for (const auto& p : m_points)
         if (p.front) front.push_back(&p);
-    std::sort(front.begin(), front.end(), [](const Point* a, const Point* b) { return a->size < b->size; });
+    std::sort(front.begin(), front.end(),
+              [](const Point* a, const Point* b) { return a->size < b->size; });
     if (!front.empty()) {
         QCPGraph* g = m_plot->addGraph();
         g->setName(tr("Pareto front"));
@@ -124,7 +132,8 @@ void ParetoPlot::rebuild() {
             g->setLineStyle(QCPGraph::lsNone);
             g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, c, c, onFront ? 9 : 7));
             g->setData(xs, ys);
-            // One legend entry per method: its front points, or its faded ones if it has none there.
+            // One legend entry per method: its front points, or its faded ones if it has none
+            // there.
             if (inLegend) m_plot->legend->removeItem(m_plot->legend->itemCount() - 1);
             inLegend = true;
         }
@@ -139,7 +148,8 @@ void ParetoPlot::rebuild() {
         QCPGraph* g = m_plot->addGraph();
         g->setName(tr("selected"));
         g->setLineStyle(QCPGraph::lsNone);
-        g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(Qt::black, 2), Qt::NoBrush, 14));
+        g->setScatterStyle(
+            QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(Qt::black, 2), Qt::NoBrush, 14));
         g->setData(xs, ys);
         m_plot->legend->removeItem(m_plot->legend->itemCount() - 1);
     }
@@ -152,7 +162,8 @@ void ParetoPlot::rebuild() {
         QCPGraph* g = m_plot->addGraph();
         g->setName(tr("teacher"));
         g->setLineStyle(QCPGraph::lsNone);
-        g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssStar, QPen(QColor(0xd6, 0x27, 0x28), 2), Qt::NoBrush, 14));
+        g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssStar,
+                                           QPen(QColor(0xd6, 0x27, 0x28), 2), Qt::NoBrush, 14));
         g->setData(xs, ys);
     }
     m_plot->rescaleAxes();
@@ -180,12 +191,17 @@ int ParetoPlot::pointAt(const QPointF& pos) const {
 }
 
 QString ParetoPlot::csv() const {
-    QString out = QStringLiteral("run,name,method,compressed_size_bytes,test_accuracy,pareto_front\n");
+    QString out =
+        QStringLiteral("run,name,method,compressed_size_bytes,test_accuracy,pareto_front\n");
     for (const auto& p : m_points) {
         QString name = p.name;
         name.replace('"', QStringLiteral("\"\""));
-        out += QStringLiteral("%1,\"%2\",%3,%4,%5,%6\n").arg(p.id).arg(name, p.method).arg(p.size, 0, 'f', 0)
-                   .arg(p.accuracy, 0, 'g', 10).arg(p.front ? 1 : 0);
+        out += QStringLiteral("%1,\"%2\",%3,%4,%5,%6\n")
+                   .arg(p.id)
+                   .arg(name, p.method)
+                   .arg(p.size, 0, 'f', 0)
+                   .arg(p.accuracy, 0, 'g', 10)
+                   .arg(p.front ? 1 : 0);
     }
     return out;
 }

@@ -14,10 +14,11 @@ namespace retort::ui {
 
 QColor runColor(qint64 runId) {
     // Tableau-like palette, then golden-angle hues: distinct and stable per id.
-    static const QColor palette[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e), QColor(0x2c, 0xa0, 0x2c),
-                                     QColor(0xd6, 0x27, 0x28), QColor(0x94, 0x67, 0xbd), QColor(0x8c, 0x56, 0x4b),
-                                     QColor(0xe3, 0x77, 0xc2), QColor(0x7f, 0x7f, 0x7f), QColor(0xbc, 0xbd, 0x22),
-                                     QColor(0x17, 0xbe, 0xcf)};
+    static const QColor palette[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e),
+                                     QColor(0x2c, 0xa0, 0x2c), QColor(0xd6, 0x27, 0x28),
+                                     QColor(0x94, 0x67, 0xbd), QColor(0x8c, 0x56, 0x4b),
+                                     QColor(0xe3, 0x77, 0xc2), QColor(0x7f, 0x7f, 0x7f),
+                                     QColor(0xbc, 0xbd, 0x22), QColor(0x17, 0xbe, 0xcf)};
     const qint64 i = runId > 0 ? runId - 1 : 0;
     if (i < 10) return palette[i];
     return QColor::fromHsv(int((i * 137) % 360), 180, 200);
@@ -41,25 +42,32 @@ bool savePlot(QCustomPlot* plot, const QString& path) {
 
 void addExportMenu(QCustomPlot* plot, const QString& baseName, std::function<QString()> csv) {
     plot->setContextMenuPolicy(Qt::CustomContextMenu);
-    QObject::connect(plot, &QWidget::customContextMenuRequested, plot, [plot, baseName, csv](const QPoint& pos) {
-        QMenu menu(plot);
-        auto save = [&](const QString& filter, const QString& suffix) {
-            const QString path = QFileDialog::getSaveFileName(plot, QObject::tr("Export Plot"), baseName + suffix, filter);
-            if (!path.isEmpty() && !savePlot(plot, path))
-                showError(plot, QObject::tr("Export Plot"), QObject::tr("Could not write %1.").arg(path));
-        };
-        menu.addAction(QObject::tr("Export as PNG…"), plot, [&] { save(QObject::tr("PNG image (*.png)"), ".png"); });
-        menu.addAction(QObject::tr("Export as PDF…"), plot, [&] { save(QObject::tr("PDF document (*.pdf)"), ".pdf"); });
-        menu.addAction(QObject::tr("Export Data as CSV…"), plot, [&] {
-            const QString path =
-                QFileDialog::getSaveFileName(plot, QObject::tr("Export Data"), baseName + ".csv", QObject::tr("CSV (*.csv)"));
-            if (path.isEmpty()) return;
-            QSaveFile f(path);
-            if (!f.open(QIODevice::WriteOnly) || f.write(csv().toUtf8()) < 0 || !f.commit())
-                showError(plot, QObject::tr("Export Data"), QObject::tr("Could not write %1.").arg(path));
+    QObject::connect(
+        plot, &QWidget::customContextMenuRequested, plot, [plot, baseName, csv](const QPoint& pos) {
+            QMenu menu(plot);
+            auto save = [&](const QString& filter, const QString& suffix) {
+                const QString path = QFileDialog::getSaveFileName(plot, QObject::tr("Export Plot"),
+                                                                  baseName + suffix, filter);
+                if (!path.isEmpty() && !savePlot(plot, path))
+                    showError(plot, QObject::tr("Export Plot"),
+                              QObject::tr("Could not write %1.").arg(path));
+            };
+            menu.addAction(QObject::tr("Export as PNG…"), plot,
+                           [&] { save(QObject::tr("PNG image (*.png)"), ".png"); });
+            menu.addAction(QObject::tr("Export as PDF…"), plot,
+                           [&] { save(QObject::tr("PDF document (*.pdf)"), ".pdf"); });
+            menu.addAction(QObject::tr("Export Data as CSV…"), plot, [&] {
+                const QString path =
+                    QFileDialog::getSaveFileName(plot, QObject::tr("Export Data"),
+                                                 baseName + ".csv", QObject::tr("CSV (*.csv)"));
+                if (path.isEmpty()) return;
+                QSaveFile f(path);
+                if (!f.open(QIODevice::WriteOnly) || f.write(csv().toUtf8()) < 0 || !f.commit())
+                    showError(plot, QObject::tr("Export Data"),
+                              QObject::tr("Could not write %1.").arg(path));
+            });
+            menu.exec(plot->mapToGlobal(pos));
         });
-        menu.exec(plot->mapToGlobal(pos));
-    });
 }
 
 }  // namespace retort::ui

@@ -5,7 +5,8 @@
 
 namespace retort::ui {
 
-RunController::RunController(ProjectStore& store, QObject* parent) : QObject(parent), m_store(store) {
+RunController::RunController(ProjectStore& store, QObject* parent)
+    : QObject(parent), m_store(store) {
     m_worker = new TrainingWorker(QString::fromStdString(store.path()));
     m_worker->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
@@ -78,8 +79,10 @@ void RunController::onFinished(qint64 runId, const QString& status, const QStrin
     m_current = -1;
     ++m_doneInBatch;
     Q_EMIT runFinished(runId, status, error);
-    if (m_queue.isEmpty()) Q_EMIT idle();
-    else dispatch();
+    if (m_queue.isEmpty())
+        Q_EMIT idle();
+    else
+        dispatch();
 }
 
 }  // namespace retort::ui

@@ -30,9 +30,11 @@ QTableWidgetItem* cell(const QString& text) {
 }
 }  // namespace
 
-RunDetailDialog::RunDetailDialog(const ProjectStore& store, qint64 runId, QWidget* parent) : QDialog(parent) {
+RunDetailDialog::RunDetailDialog(const ProjectStore& store, qint64 runId, QWidget* parent)
+    : QDialog(parent) {
     const auto run = store.run(runId);
-    setWindowTitle(run ? tr("Run %1: %2").arg(runId).arg(QString::fromStdString(run->name)) : tr("Run %1").arg(runId));
+    setWindowTitle(run ? tr("Run %1: %2").arg(runId).arg(QString::fromStdString(run->name))
+                       : tr("Run %1").arg(runId));
     resize(760, 560);
     auto* layout = new QVBoxLayout(this);
     if (!run) {
@@ -43,8 +45,11 @@ RunDetailDialog::RunDetailDialog(const ProjectStore& store, qint64 runId, QWidge
     header->setTextFormat(Qt::PlainText);  // names come from the project: never rich text
     header->setText(tr("%1 — %2%3\ncreated %4 · started %5 · finished %6")
                         .arg(QString::fromStdString(run->name), QString::fromStdString(run->status),
-                             run->error.empty() ? QString() : QStringLiteral(" (%1)").arg(QString::fromStdString(run->error)),
-                             QString::fromStdString(run->created_at), QString::fromStdString(run->started_at),
+                             run->error.empty()
+                                 ? QString()
+                                 : QStringLiteral(" (%1)").arg(QString::fromStdString(run->error)),
+                             QString::fromStdString(run->created_at),
+                             QString::fromStdString(run->started_at),
                              QString::fromStdString(run->finished_at)));
     header->setWordWrap(true);
     layout->addWidget(header);
@@ -69,7 +74,9 @@ RunDetailDialog::RunDetailDialog(const ProjectStore& store, qint64 runId, QWidge
         int col = 1;
         for (const auto& n : names) {
             auto it = values.find(n);
-            metrics->setItem(row, col++, cell(it == values.end() ? QStringLiteral("–") : QString::number(it->second, 'g', 6)));
+            metrics->setItem(row, col++,
+                             cell(it == values.end() ? QStringLiteral("–")
+                                                     : QString::number(it->second, 'g', 6)));
         }
         ++row;
     }
@@ -78,14 +85,19 @@ RunDetailDialog::RunDetailDialog(const ProjectStore& store, qint64 runId, QWidge
 
     const auto layers = store.layers(runId);
     auto* layerTable = new QTableWidget(int(layers.size()), 4, tabs);
-    layerTable->setHorizontalHeaderLabels({tr("layer"), tr("weights"), tr("nonzero"), tr("sparsity")});
+    layerTable->setHorizontalHeaderLabels(
+        {tr("layer"), tr("weights"), tr("nonzero"), tr("sparsity")});
     layerTable->verticalHeader()->hide();
     for (int i = 0; i < int(layers.size()); ++i) {
         const auto& l = layers[size_t(i)];
         layerTable->setItem(i, 0, cell(QString::fromStdString(l.layer)));
         layerTable->setItem(i, 1, cell(QString::number(l.numel)));
         layerTable->setItem(i, 2, cell(QString::number(l.nonzero)));
-        layerTable->setItem(i, 3, cell(QString::number(l.numel ? 100.0 * (1.0 - double(l.nonzero) / double(l.numel)) : 0.0, 'f', 2) + " %"));
+        layerTable->setItem(
+            i, 3,
+            cell(QString::number(
+                     l.numel ? 100.0 * (1.0 - double(l.nonzero) / double(l.numel)) : 0.0, 'f', 2) +
+                 " %"));
     }
     layerTable->horizontalHeader()->setStretchLastSection(true);
     layerTable->resizeColumnsToContents();

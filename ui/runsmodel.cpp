@@ -9,7 +9,8 @@ namespace retort::ui {
 
 QString plainToolTip(const QString& text) {
     if (text.isEmpty()) return text;
-    return QStringLiteral("<p style='white-space:pre'>") + text.toHtmlEscaped() + QStringLiteral("</p>");
+    return QStringLiteral("<p style='white-space:pre'>") + text.toHtmlEscaped() +
+           QStringLiteral("</p>");
 }
 
 void showError(QWidget* parent, const QString& title, const QString& text) {
@@ -28,7 +29,8 @@ QString sweptText(const RunRecord& run) {
     QStringList parts;
     for (auto it = run.params.begin(); it != run.params.end(); ++it) {
         const std::string leaf = it.key().substr(it.key().rfind('.') + 1);
-        const std::string v = it.value().is_object() ? std::string("{..}") : formatValue(it.value());
+        const std::string v =
+            it.value().is_object() ? std::string("{..}") : formatValue(it.value());
         parts << QString::fromStdString(leaf + "=" + v);
     }
     return parts.join(QStringLiteral(", "));
@@ -43,7 +45,8 @@ void RunsModel::reload(const ProjectStore& store) {
         m_runs = std::move(fresh);
         for (const auto& r : m_runs)
             if (r.status != "running") m_live.remove(r.id);
-        if (!m_runs.empty()) Q_EMIT dataChanged(index(0, 0), index(rowCount() - 1, ColumnCount - 1));
+        if (!m_runs.empty())
+            Q_EMIT dataChanged(index(0, 0), index(rowCount() - 1, ColumnCount - 1));
         return;
     }
     beginResetModel();
@@ -66,9 +69,13 @@ void RunsModel::setLiveStatus(qint64 runId, const QString& text) {
     if (row >= 0) Q_EMIT dataChanged(index(row, Status), index(row, Status));
 }
 
-int RunsModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(m_runs.size()); }
+int RunsModel::rowCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : int(m_runs.size());
+}
 
-int RunsModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+int RunsModel::columnCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : ColumnCount;
+}
 
 int RunsModel::rowOf(qint64 runId) const {
     for (size_t i = 0; i < m_runs.size(); ++i)
@@ -81,44 +88,66 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
     const RunRecord& r = m_runs[size_t(index.row())];
     const Json& res = r.results;
     auto number = [&](const char* key) -> QVariant {
-        return res.contains(key) && res[key].is_number() ? QVariant(res[key].get<double>()) : QVariant();
+        return res.contains(key) && res[key].is_number() ? QVariant(res[key].get<double>())
+                                                         : QVariant();
     };
     if (role == RunIdRole) return QVariant::fromValue<qint64>(r.id);
     if (role == SortRole) {
         switch (index.column()) {
-            case Status: return QString::fromStdString(r.status);
-            case Name: return QString::fromStdString(r.name);
-            case Swept: return sweptText(r);
-            case TeacherAccuracy: return number("teacher_test_accuracy");
-            case TestAccuracy: return number("test_accuracy");
-            case Params: return number("param_count");
-            case Nonzero: return number("nonzero_params");
-            case DenseSize: return number("size_bytes");
-            case CompressedSize: return number("compressed_size_bytes");
-            case Ratio: return number("compression_ratio");
-            case Latency: return number("latency_ms");
+            case Status:
+                return QString::fromStdString(r.status);
+            case Name:
+                return QString::fromStdString(r.name);
+            case Swept:
+                return sweptText(r);
+            case TeacherAccuracy:
+                return number("teacher_test_accuracy");
+            case TestAccuracy:
+                return number("test_accuracy");
+            case Params:
+                return number("param_count");
+            case Nonzero:
+                return number("nonzero_params");
+            case DenseSize:
+                return number("size_bytes");
+            case CompressedSize:
+                return number("compressed_size_bytes");
+            case Ratio:
+                return number("compression_ratio");
+            case Latency:
+                return number("latency_ms");
         }
     }
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
-            case Status: return m_live.contains(r.id) && r.status == "running" ? m_live.value(r.id)
-                                                                                 : QString::fromStdString(r.status);
-            case Name: return QString::fromStdString(r.name);
-            case Swept: return sweptText(r);
-            default: break;
+            case Status:
+                return m_live.contains(r.id) && r.status == "running"
+                           ? m_live.value(r.id)
+                           : QString::fromStdString(r.status);
+            case Name:
+                return QString::fromStdString(r.name);
+            case Swept:
+                return sweptText(r);
+            default:
+                break;
         }
         const QVariant v = data(index, SortRole);
         if (!v.isValid()) return QStringLiteral("–");
         const double d = v.toDouble();
         switch (index.column()) {
             case TeacherAccuracy:
-            case TestAccuracy: return QString::number(d * 100, 'f', 2) + QStringLiteral(" %");
+            case TestAccuracy:
+                return QString::number(d * 100, 'f', 2) + QStringLiteral(" %");
             case Params:
-            case Nonzero: return QLocale().toString(qlonglong(d));
+            case Nonzero:
+                return QLocale().toString(qlonglong(d));
             case DenseSize:
-            case CompressedSize: return formatBytes(d);
-            case Ratio: return QString::number(d, 'f', 1) + QStringLiteral("×");
-            case Latency: return QString::number(d, 'f', 3) + QStringLiteral(" ms");
+            case CompressedSize:
+                return formatBytes(d);
+            case Ratio:
+                return QString::number(d, 'f', 1) + QStringLiteral("×");
+            case Latency:
+                return QString::number(d, 'f', 3) + QStringLiteral(" ms");
         }
     }
     if (role == Qt::TextAlignmentRole && index.column() >= TeacherAccuracy)
@@ -129,7 +158,8 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
     }
     if (role == Qt::ForegroundRole && index.column() == Status) {
         if (r.status == "failed") return QBrush(QColor(0xc0, 0x39, 0x2b));
-        if (r.status == "cancelled" || r.status == "interrupted") return QBrush(QColor(0xb9, 0x77, 0x0e));
+        if (r.status == "cancelled" || r.status == "interrupted")
+            return QBrush(QColor(0xb9, 0x77, 0x0e));
         if (r.status == "running") return QBrush(QColor(0x21, 0x61, 0xa6));
     }
     return {};
@@ -137,8 +167,9 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
 
 QVariant RunsModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
-    static const char* names[] = {"Status",  "Name",      "Swept values", "Teacher acc.", "Test acc.", "Params",
-                                  "Nonzero", "Dense size", "Compressed",  "Ratio",        "Latency"};
+    static const char* names[] = {"Status",     "Name",   "Swept values", "Teacher acc.",
+                                  "Test acc.",  "Params", "Nonzero",      "Dense size",
+                                  "Compressed", "Ratio",  "Latency"};
     return section >= 0 && section < ColumnCount ? QString::fromLatin1(names[section]) : QVariant();
 }
 

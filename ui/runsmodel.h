@@ -15,8 +15,18 @@ class RunsModel : public QAbstractTableModel {
     Q_OBJECT
 public:
     enum Column {
-        Status, Name, Swept, TeacherAccuracy, TestAccuracy, Params, Nonzero, DenseSize, CompressedSize,
-        Ratio, Latency, ColumnCount
+        Status,
+        Name,
+        Swept,
+        TeacherAccuracy,
+        TestAccuracy,
+        Params,
+        Nonzero,
+        DenseSize,
+        CompressedSize,
+        Ratio,
+        Latency,
+        ColumnCount
     };
     /// Raw value for sorting (numbers sort as numbers).
     static constexpr int SortRole = Qt::UserRole + 1;

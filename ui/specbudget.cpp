@@ -39,7 +39,8 @@ ModelBudget studentBudget(const ExperimentSpec& spec, const DataShape& data) {
     const double sparsity = spec.prune ? spec.prune->sparsity : 0.0;
     const int bits = spec.quantize ? int(spec.quantize->bits) : 32;
     const bool perChannel = !spec.quantize || spec.quantize->granularity == "per_channel";
-    b.expected_compressed = estimateCompressedSize(tensorShapes(b.summary), sparsity, bits, perChannel);
+    b.expected_compressed =
+        estimateCompressedSize(tensorShapes(b.summary), sparsity, bits, perChannel);
     return b;
 }
 
@@ -50,7 +51,8 @@ ModelBudget teacherBudget(const ExperimentSpec& spec, const DataShape& data) {
             return {false, {}, 0, QObject::tr("TorchScript module: counted when it is loaded")};
         case TeacherOptions::Kind::Run:
             return {false, {}, 0, QObject::tr("the student of run %1").arg(spec.teacher->run)};
-        case TeacherOptions::Kind::Zoo: break;
+        case TeacherOptions::Kind::Zoo:
+            break;
     }
     return describe(spec.teacher->model, data);
 }

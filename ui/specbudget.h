@@ -9,10 +9,10 @@ namespace retort::ui {
 
 /// What a spec's models cost, before training: computed by the engine's own counters.
 struct ModelBudget {
-    bool known = false;          ///< false when the model cannot be described (e.g. TorchScript)
-    ModelSummary summary;        ///< parameters, FLOPs, dense size
+    bool known = false;    ///< false when the model cannot be described (e.g. TorchScript)
+    ModelSummary summary;  ///< parameters, FLOPs, dense size
     int64_t expected_compressed = 0;  ///< estimated compressed file size (student)
-    QString note;                ///< why it is not known, or what it is
+    QString note;                     ///< why it is not known, or what it is
 };
 
 /// The student's budget, with the spec's pruning and quantization applied to its size.

@@ -40,7 +40,8 @@ Json parseValueList(const QString& text, QString* error) {
 
 QString formatValueList(const Json& list) {
     QStringList parts;
-    for (const auto& v : list) parts << QString::fromStdString(v.is_string() ? v.get<std::string>() : v.dump());
+    for (const auto& v : list)
+        parts << QString::fromStdString(v.is_string() ? v.get<std::string>() : v.dump());
     return parts.join(QStringLiteral(", "));
 }
 
@@ -90,7 +91,8 @@ void SweepEditor::addRow(const QString& key, const QString& values) {
     m_table->setItem(row, 1, new QTableWidgetItem(values));
 }
 
-void SweepEditor::setKeys(const QStringList& keys, std::function<Json(const QString&)> currentValue) {
+void SweepEditor::setKeys(const QStringList& keys,
+                          std::function<Json(const QString&)> currentValue) {
     m_keys->clear();
     m_keys->addItems(keys);
     m_current = std::move(currentValue);
@@ -103,14 +105,16 @@ void SweepEditor::setSweep(const Json& sweep) {
     m_readOnlySweep = m_readOnly ? sweep : Json();
     m_table->setEnabled(!m_readOnly);
     if (m_readOnly) {
-        m_table->setToolTip(tr("This spec sweeps a list of %1 grids; edit it as JSON.").arg(sweep.size()));
+        m_table->setToolTip(
+            tr("This spec sweeps a list of %1 grids; edit it as JSON.").arg(sweep.size()));
         return;
     }
     m_table->setToolTip({});
     if (sweep.is_object())
         for (auto it = sweep.begin(); it != sweep.end(); ++it)
-            addRow(QString::fromStdString(it.key()), it.value().is_array() ? formatValueList(it.value())
-                                                                           : QString::fromStdString(it.value().dump()));
+            addRow(QString::fromStdString(it.key()),
+                   it.value().is_array() ? formatValueList(it.value())
+                                         : QString::fromStdString(it.value().dump()));
 }
 
 Json SweepEditor::sweep(QString* error) const {
@@ -120,7 +124,8 @@ Json SweepEditor::sweep(QString* error) const {
         const QString key = m_table->item(r, 0) ? m_table->item(r, 0)->text().trimmed() : QString();
         if (key.isEmpty()) continue;
         QString err;
-        Json values = parseValueList(m_table->item(r, 1) ? m_table->item(r, 1)->text() : QString(), &err);
+        Json values =
+            parseValueList(m_table->item(r, 1) ? m_table->item(r, 1)->text() : QString(), &err);
         if (!err.isEmpty() && error) *error = key + ": " + err;
         s[key.toStdString()] = values;
     }

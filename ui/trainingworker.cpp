@@ -14,7 +14,8 @@ TrainingWorker::~TrainingWorker() = default;
 void TrainingWorker::ensureRunner() {
     if (m_store) return;
     m_store = std::make_unique<ProjectStore>(m_path.toStdString());
-    m_runner = std::make_unique<Runner>(*m_store, [this](const Progress& p) { Q_EMIT progress(p); }, &m_cancel);
+    m_runner = std::make_unique<Runner>(
+        *m_store, [this](const Progress& p) { Q_EMIT progress(p); }, &m_cancel);
 }
 
 void TrainingWorker::resumeOne(qint64 runId) {
@@ -22,7 +23,8 @@ void TrainingWorker::resumeOne(qint64 runId) {
     try {
         ensureRunner();
         RunOutcome o = m_runner->resume(runId);
-        Q_EMIT runFinished(runId, QString::fromStdString(o.status), QString::fromStdString(o.error));
+        Q_EMIT runFinished(runId, QString::fromStdString(o.status),
+                           QString::fromStdString(o.error));
     } catch (const std::exception& e) {
         Q_EMIT runFinished(runId, QStringLiteral("failed"), QString::fromUtf8(e.what()));
     }
@@ -37,7 +39,8 @@ void TrainingWorker::runOne(qint64 runId, const QString& specJson) {
         ExperimentSpec spec = ExperimentSpec::fromJson(Json::parse(specJson.toStdString()), issues);
         if (!issues.empty()) throw SpecError(issues);
         RunOutcome o = m_runner->run(runId, spec);
-        Q_EMIT runFinished(runId, QString::fromStdString(o.status), QString::fromStdString(o.error));
+        Q_EMIT runFinished(runId, QString::fromStdString(o.status),
+                           QString::fromStdString(o.error));
     } catch (const std::exception& e) {
         // The run could not even be recorded (e.g. the project became unwritable): say so, and
         // try to leave the run marked failed rather than running.

@@ -12,7 +12,6 @@ namespace retort {
 class ProjectStore;
 }
 
-
 namespace retort::ui {
 
 /// Runs the engine on a worker thread. Lives on a QThread (moveToThread); opens its own
