@@ -105,17 +105,36 @@ Json modelDescription(const ZooNet& net) {
     return {{"model", options}, {"input_shape", net->sampleShape()}, {"classes", net->classes()}};
 }
 
-ZooNet buildFromDescription(const Json& d) {
+namespace {
+
+/// A model description read back: what ZooNet's constructor and describeModel take.
+struct Described {
+    ModelOptions options;
+    std::vector<int64_t> inputShape;
+    int64_t classes = 0;
+};
+
+Described parseDescription(const Json& d) {
     try {
-        ModelOptions o;
+        Described r;
         const Json& m = d.at("model");
-        o.arch = m.at("arch").get<std::string>();
-        o.hidden = m.value("hidden", std::vector<int64_t>{});
-        o.channels = m.value("channels", std::vector<int64_t>{});
-        return ZooNet(o, d.at("input_shape").get<std::vector<int64_t>>(),
-                      d.at("classes").get<int64_t>());
+        r.options.arch = m.at("arch").get<std::string>();
+        r.options.hidden = m.value("hidden", std::vector<int64_t>{});
+        r.options.channels = m.value("channels", std::vector<int64_t>{});
+        r.inputShape = d.at("input_shape").get<std::vector<int64_t>>();
+        r.classes = d.at("classes").get<int64_t>();
+        return r;
     } catch (const Json::exception& e) {
         throw FormatError(std::string("invalid model description: ") + e.what());
+    }
+}
+
+}  // namespace
+
+ZooNet buildFromDescription(const Json& d) {
+    const Described m = parseDescription(d);
+    try {
+        return ZooNet(m.options, m.inputShape, m.classes);
     } catch (const std::invalid_argument& e) {
         throw FormatError(std::string("invalid model description: ") + e.what());
     }
@@ -127,23 +146,16 @@ ZooNet loadCompressedModel(const std::string& bytes) {
     // allocated for it (a crafted description could otherwise ask for any size).
     int64_t stored = 0;
     for (const auto& t : cm.tensors) stored += t.values.numel();
+    const Described m = parseDescription(cm.model);
+    int64_t described = 0;
     try {
-        const Json& m = cm.model.at("model");
-        ModelOptions o;
-        o.arch = m.at("arch").get<std::string>();
-        o.hidden = m.value("hidden", std::vector<int64_t>{});
-        o.channels = m.value("channels", std::vector<int64_t>{});
-        const ModelSummary s =
-            describeModel(o, cm.model.at("input_shape").get<std::vector<int64_t>>(),
-                          cm.model.at("classes").get<int64_t>());
-        if (s.param_count != stored)
-            throw FormatError("the model description has " + std::to_string(s.param_count) +
-                              " parameters, the file stores " + std::to_string(stored));
-    } catch (const Json::exception& e) {
-        throw FormatError(std::string("invalid model description: ") + e.what());
+        described = describeModel(m.options, m.inputShape, m.classes).param_count;
     } catch (const std::invalid_argument& e) {
         throw FormatError(std::string("invalid model description: ") + e.what());
     }
+    if (described != stored)
+        throw FormatError("the model description has " + std::to_string(described) +
+                          " parameters, the file stores " + std::to_string(stored));
     ZooNet net = buildFromDescription(cm.model);
     torch::NoGradGuard guard;
     auto params = net->named_parameters();
