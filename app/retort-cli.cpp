@@ -2,11 +2,17 @@
 // prints results on stdout and progress and errors on stderr. Exit: 0 ok, 1 a run failed or was
 // cancelled, 2 bad usage or an invalid spec/project.
 
+#include "dataexport.h"
 #include "environment.h"
 #include "experimentspec.h"
+#include "modelexport.h"
 #include "projectstore.h"
 #include "runner.h"
 #include "specvalidator.h"
+
+#ifdef RETORT_HAVE_REPORT
+#include "reportwriter.h"
+#endif
 
 #include <unistd.h>
 #include <atomic>
@@ -57,7 +63,8 @@ struct Args {
     }
 };
 
-const std::set<std::string> kFlags = {"json", "help", "version"};
+const std::set<std::string> kFlags = {"json",    "help", "version",
+                                      "metrics", "spec", "float-weights"};
 const std::set<std::string> kValued = {"project", "threads", "device", "format", "out"};
 
 Args parse(int argc, char** argv) {
@@ -105,13 +112,20 @@ const char* kUsage =
     "nothing\n"
     "  list --project P.retort [--json]            the project's runs with status and results\n"
     "  show RUN --project P.retort [--json]        one run: spec, per-epoch metrics, results\n"
-    "  export --project P.retort --format csv|json --out FILE\n"
+    "  export --project P.retort --format csv|json [--metrics] --out FILE\n"
     "                                              every run's spec values and results, a row per "
-    "run\n"
+    "run;\n"
+    "                                              --metrics: per-epoch metrics in long form\n"
+    "                                              (run,metric,step,value)\n"
+    "  export-model RUN --project P.retort --format onnx|pt --out FILE [--float-weights]\n"
+    "                                              the run's final student as ONNX or a PyTorch\n"
+    "                                              checkpoint\n"
+    "  report --project P.retort --out report.html|report.pdf\n"
+    "                                              plots, results, specs and environment in one "
+    "file\n"
     "  resume RUN --project P.retort [--json]      continue an interrupted, cancelled or queued "
     "run\n"
     "                                              from its last completed epoch\n"
-    "  report, export-model                        not available yet in this build\n"
     "\n"
     "options:\n"
     "  --threads N     intra-op CPU threads (0: every core); overrides the spec\n"
@@ -141,9 +155,31 @@ std::string commandHelp(const std::string& c) {
                "with\n"
                "its stored spec, to the same results as an uninterrupted run (same device, "
                "threads).\n";
-    if (c == "show") return "usage: retort-cli show RUN --project P.retort [--json]\n";
+    if (c == "show")
+        return "usage: retort-cli show RUN --project P.retort [--json | --spec]\n"
+               "--spec prints the run's full spec: `retort-cli run` on it repeats the run.\n";
     if (c == "export")
-        return "usage: retort-cli export --project P.retort --format csv|json --out FILE\n";
+        return "usage: retort-cli export --project P.retort --format csv|json [--metrics] --out "
+               "FILE\n"
+               "Runs: id, name, status, swept keys, scalar results, error (one row per run).\n"
+               "--metrics: every per-epoch metric in long form: run,metric,step,value.\n";
+    if (c == "export-model")
+        return "usage: retort-cli export-model RUN --project P.retort --format onnx|pt --out FILE "
+               "[--float-weights]\n"
+               "onnx: opset 13 (Gemm, Conv, Relu, MaxPool, Flatten); quantized weights as int8 "
+               "codes with\n"
+               "DequantizeLinear, or with --float-weights as their float values (for runtimes "
+               "without QDQ).\n"
+               "pt: a checkpoint for torch.load: {'state_dict': ..., 'retort': JSON with the "
+               "layers}.\n"
+               "Inputs are normalized features: see the metadata's input_normalization.\n";
+    if (c == "report")
+        return "usage: retort-cli report --project P.retort --out report.html|report.pdf\n"
+               "Self-contained HTML (plots embedded) or PDF: summary, environment, "
+               "accuracy-vs-size with\n"
+               "its Pareto front, loss curves, results, each run's spec as a difference from "
+               "the baseline,\n"
+               "per-layer sparsity and the commands that reproduce each run. Needs no display.\n";
     return kUsage;
 }
 
@@ -190,29 +226,6 @@ void printTable(const std::vector<RunRecord>& runs, std::ostream& out) {
     };
     line(head);
     for (const auto& row : rows) line(row);
-}
-
-Json runJson(const RunRecord& r) {
-    Json j = {{"id", r.id},
-              {"name", r.name},
-              {"status", r.status},
-              {"params", r.params},
-              {"results", r.results}};
-    if (!r.error.empty()) j["error"] = r.error;
-    return j;
-}
-
-Json runsJson(const std::string& project, const std::vector<RunRecord>& runs) {
-    Json j = {{"project", project}, {"runs", Json::array()}};
-    for (const auto& r : runs) j["runs"].push_back(runJson(r));
-    return j;
-}
-
-std::string csvCell(const std::string& s) {
-    if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-    std::string q = "\"";
-    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return q + "\"";
 }
 
 // ---------------------------------------------------------------- progress
@@ -441,6 +454,10 @@ int cmdShow(const Args& a) {
     ProjectStore store(project, ProjectStore::Access::ReadOnly);
     auto r = store.run(id);
     if (!r) throw UsageError(project + ": no run " + std::to_string(id));
+    if (a.has("spec")) {  // exactly what `run` takes to repeat this run
+        std::cout << r->spec.dump(2) << "\n";
+        return 0;
+    }
     auto metrics = store.metrics(id);
     auto layers = store.layers(id);
     if (a.has("json")) {
@@ -517,46 +534,53 @@ int cmdExport(const Args& a) {
     if (format != "csv" && format != "json") throw UsageError("--format must be csv or json");
     ProjectStore store(project, ProjectStore::Access::ReadOnly);
     const auto runs = store.runs();
-    std::ostringstream os;
-    if (format == "json") {
-        os << runsJson(project, runs).dump(2) << "\n";
-    } else {
-        std::set<std::string> params, results;
-        for (const auto& r : runs) {
-            for (auto it = r.params.begin(); it != r.params.end(); ++it) params.insert(it.key());
-            for (auto it = r.results.begin(); it != r.results.end(); ++it)
-                if (!it.value().is_object() && !it.value().is_array()) results.insert(it.key());
-        }
-        os << "id,name,status";
-        for (const auto& p : params) os << "," << csvCell(p);
-        for (const auto& k : results) os << "," << csvCell(k);
-        os << ",error\n";
-        for (const auto& r : runs) {
-            os << r.id << "," << csvCell(r.name) << "," << r.status;
-            for (const auto& p : params)
-                os << "," << (r.params.contains(p) ? csvCell(formatValue(r.params[p])) : "");
-            for (const auto& k : results) {
-                const Json& v = r.results.contains(k) ? r.results[k] : Json();
-                os << ","
-                   << (v.is_null() ? "" : csvCell(v.is_string() ? v.get<std::string>() : v.dump()));
-            }
-            os << "," << csvCell(r.error) << "\n";
-        }
-    }
-    // Write beside the target and rename: a failed export never leaves half a file.
-    const std::string tmp = out + ".tmp-" + std::to_string(getpid());
-    {
-        std::ofstream f(tmp, std::ios::binary);
-        if (!f) throw UsageError(out + ": cannot write");
-        f << os.str();
-        if (!f.flush()) throw UsageError(out + ": write failed");
-    }
-    if (std::rename(tmp.c_str(), out.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw UsageError(out + ": cannot write");
-    }
-    std::cerr << "wrote " << runs.size() << " run(s) to " << out << "\n";
+    std::string text;
+    if (a.has("metrics"))
+        text = format == "csv" ? metricsCsv(store, runs) : metricsJson(store, runs).dump(2) + "\n";
+    else
+        text = format == "csv" ? runsCsv(runs) : runsJson(project, runs).dump(2) + "\n";
+    writeFileAtomic(out, text);
+    std::cerr << "wrote " << (a.has("metrics") ? "the metrics of " : "") << runs.size()
+              << " run(s) to " << out << "\n";
     return 0;
+}
+
+int cmdExportModel(const Args& a) {
+    const int64_t id = runIdArg(a);
+    const std::string project = a.required("project");
+    const std::string out = a.required("out");
+    ModelExportOptions options;
+    options.format = a.required("format");
+    if (options.format != "onnx" && options.format != "pt")
+        throw UsageError("--format must be onnx or pt");
+    if (a.has("float-weights") && options.format != "onnx")
+        throw UsageError("--float-weights applies to --format onnx only");
+    options.onnxFloatWeights = a.has("float-weights");
+    ProjectStore store(project, ProjectStore::Access::ReadOnly);
+    std::string bytes;
+    try {
+        bytes = exportRunModel(store, id, options);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(project + ": " + e.what());
+    }
+    writeFileAtomic(out, bytes);
+    std::cerr << "wrote run " << id << "'s student as " << options.format << " to " << out << " ("
+              << bytes.size() << " bytes)\n";
+    return 0;
+}
+
+int cmdReport(const Args& a) {
+    if (!a.positional.empty()) throw UsageError("report takes no arguments");
+    const std::string project = a.required("project");
+    const std::string out = a.required("out");
+#ifdef RETORT_HAVE_REPORT
+    return ui::runReportCommand(project, out);
+#else
+    std::cerr << "error: this retort-cli was built without the GUI (RETORT_BUILD_GUI=OFF), and "
+                 "reports need Qt; write the report with a full build, from a copy of "
+              << project << "\n";
+    return 2;
+#endif
 }
 
 }  // namespace
@@ -590,10 +614,8 @@ int main(int argc, char** argv) {
         if (a.command == "show") return cmdShow(a);
         if (a.command == "export") return cmdExport(a);
         if (a.command == "resume") return cmdResume(a);
-        if (a.command == "report" || a.command == "export-model") {
-            std::cerr << "retort-cli " << a.command << ": not available in this build yet\n";
-            return 2;
-        }
+        if (a.command == "export-model") return cmdExportModel(a);
+        if (a.command == "report") return cmdReport(a);
         throw UsageError("unknown command '" + a.command + "' (see retort-cli --help)");
     } catch (const SpecError& e) {
         for (const auto& i : e.issues())

@@ -548,12 +548,18 @@ Dataset loadDataset(const DataOptions& data, int64_t seed) {
     if (norm == "auto") norm = data.format == "csv" ? "per_feature" : "global";
     // In place: the tensors are owned here (gathered, sliced-and-copied or freshly read).
     // Statistics in float64, so that they come out the same whatever the thread count.
-    if (norm == "global") {
-        auto [mean, std] = trainingStats(ds.train_x, false);
+    auto statsJson = [](const torch::Tensor& t) -> Json {
+        auto flat = t.to(torch::kFloat64).contiguous().flatten();
+        if (flat.numel() == 1) return flat.item<double>();
+        const double* p = flat.data_ptr<double>();
+        return std::vector<double>(p, p + flat.numel());
+    };
+    ds.normalization = {{"mode", norm}};
+    if (norm == "global" || norm == "per_feature") {
+        auto [mean, std] = trainingStats(ds.train_x, norm == "per_feature");
         for (torch::Tensor* t : {&ds.train_x, &ds.val_x, &ds.test_x}) t->sub_(mean).div_(std);
-    } else if (norm == "per_feature") {
-        auto [mean, std] = trainingStats(ds.train_x, true);
-        for (torch::Tensor* t : {&ds.train_x, &ds.val_x, &ds.test_x}) t->sub_(mean).div_(std);
+        ds.normalization["mean"] = statsJson(mean);
+        ds.normalization["std"] = statsJson(std);
     }
     std::vector<int64_t> full{-1};
     full.insert(full.end(), r.shape.begin(), r.shape.end());

@@ -62,6 +62,9 @@ struct Dataset {
     torch::Tensor test_x, test_y;    ///< test samples: only used for final results
     DataShape shape;                 ///< sample shape and classes
     std::string fingerprint;         ///< hash of the source bytes and preparation: cache key part
+    /// How raw features become model inputs: {"mode": "global"|"per_feature"|"none", "mean",
+    /// "std"} (numbers for global, one per feature for per_feature): x' = (x - mean) / std.
+    Json normalization;
 
     /// Moves every tensor to @p device (no-op where they already are).
     Dataset to(const torch::Device& device) const;

@@ -468,6 +468,12 @@ std::string formatValue(const Json& v) {
         os << v.get<double>();
         return os.str();
     }
+    if (v.is_object()) {  // {bits:8,granularity:per_tensor}: readable in run names and tables
+        std::string r;
+        for (auto it = v.begin(); it != v.end(); ++it)
+            r += (r.empty() ? "" : ",") + it.key() + ":" + formatValue(it.value());
+        return "{" + r + "}";
+    }
     return v.dump();
 }
 
@@ -549,8 +555,7 @@ std::vector<RunPoint> expandSweep(const Json& specJson, std::vector<SpecIssue>& 
                 p.params[axes[a].first] = v;
                 std::string leaf = axes[a].first.substr(axes[a].first.rfind('.') + 1);
                 if (!suffix.empty()) suffix += ",";
-                suffix += leaf + "=" +
-                          (v.is_object() || v.is_array() ? std::string("{..}") : formatValue(v));
+                suffix += leaf + "=" + formatValue(v);
             }
             size_t before = issues.size();
             p.spec = ExperimentSpec::fromJson(j, issues);

@@ -652,6 +652,7 @@ struct Runner::Impl {
         results["sparsity"] = prunable ? 1.0 - double(prunableNz) / double(prunable) : 0.0;
         results["classes"] = d.shape.classes;
         results["input_shape"] = d.shape.sample_shape;
+        results["input_normalization"] = d.normalization;
         results["model"] = cm.model;
         results["train_samples"] = n;
         if (teacher) {

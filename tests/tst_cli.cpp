@@ -53,11 +53,17 @@ private Q_SLOTS:
         QCOMPARE(cli({"frobnicate"}).code, 2);
         QCOMPARE(cli({"list"}).code, 2);  // missing --project
         QCOMPARE(cli({"list", "--project", file("absent.retort"), "--bogus"}).code, 2);
-        for (const char* c : {"report", "export-model"}) {
-            Result r = cli({c, "1", "--project", file("x.retort")});
-            QCOMPARE(r.code, 2);
-            QVERIFY(r.err.contains("not available"));
-        }
+        // Missing options and unknown formats are usage errors that name what is wrong.
+        Result r = cli({"export-model", "1", "--project", file("x.retort"), "--out", file("m")});
+        QCOMPARE(r.code, 2);
+        QVERIFY(r.err.contains("--format"));
+        r = cli({"export-model", "1", "--project", file("x.retort"), "--format", "tflite", "--out",
+                 file("m")});
+        QCOMPARE(r.code, 2);
+        QVERIFY(r.err.contains("onnx or pt"));
+        r = cli({"report", "--project", file("x.retort")});
+        QCOMPARE(r.code, 2);
+        QVERIFY(r.err.contains("--out"));
     }
 
     void invalidSpecExits2AndChangesNothing() {

@@ -106,6 +106,11 @@ void LossCurvesPlot::setRuns(const std::vector<RunRecord>& runs, const ProjectSt
     scheduleRebuild();
 }
 
+void LossCurvesPlot::redrawNow() {
+    m_timer.stop();
+    rebuild();
+}
+
 void LossCurvesPlot::setFocusRuns(const QList<qint64>& ids) {
     m_focus = ids;
     scheduleRebuild();

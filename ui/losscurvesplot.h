@@ -42,6 +42,8 @@ public:
     /// Points of @p metric stored for a run (tests and export).
     int pointCount(qint64 runId, const QString& metric) const;
     QCustomPlot* plot() const { return m_plot; }
+    /// Redraws now instead of at the next batched redraw (static renders: reports, tests).
+    void redrawNow();
     QString csv() const;
 
 private:

@@ -89,6 +89,11 @@ void ParetoPlot::setSelectedRuns(const QList<qint64>& ids) {
     rebuild();
 }
 
+void ParetoPlot::setPointLabels(bool on) {
+    m_labels = on;
+    rebuild();
+}
+
 int ParetoPlot::frontCount() const {
     return int(
         std::count_if(m_points.begin(), m_points.end(), [](const Point& p) { return p.front; }));
@@ -96,6 +101,17 @@ int ParetoPlot::frontCount() const {
 
 void ParetoPlot::rebuild() {
     m_plot->clearGraphs();
+    m_plot->clearItems();
+    if (m_labels)
+        for (const auto& p : m_points) {
+            auto* t = new QCPItemText(m_plot);
+            t->position->setCoords(p.size, p.accuracy);
+            t->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
+            t->setPadding(QMargins(6, 0, 0, 2));
+            t->setFont(QFont(font().family(), 7));
+            t->setColor(p.front ? Qt::black : QColor(0x80, 0x80, 0x80));
+            t->setText(QString::number(p.id));
+        }
     // The front first, under the points: sorted by size, accuracy held until the next point.
     std::vector<const Point*> front;
     for (const auto& p : m_points)

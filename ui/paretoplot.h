@@ -19,6 +19,8 @@ public:
     void setRuns(const std::vector<RunRecord>& runs);
     /// Emphasizes these runs (the table's selection).
     void setSelectedRuns(const QList<qint64>& ids);
+    /// Writes each point's run id beside it (for static images such as the report's).
+    void setPointLabels(bool on);
 
     int pointCount() const { return int(m_points.size()); }
     int frontCount() const;
@@ -42,6 +44,7 @@ private:
     std::vector<Point> m_points;
     std::vector<std::pair<double, double>> m_teachers;  // (size, accuracy)
     QList<qint64> m_selected;
+    bool m_labels = false;
 };
 
 }  // namespace retort::ui

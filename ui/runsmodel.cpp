@@ -29,9 +29,7 @@ QString sweptText(const RunRecord& run) {
     QStringList parts;
     for (auto it = run.params.begin(); it != run.params.end(); ++it) {
         const std::string leaf = it.key().substr(it.key().rfind('.') + 1);
-        const std::string v =
-            it.value().is_object() ? std::string("{..}") : formatValue(it.value());
-        parts << QString::fromStdString(leaf + "=" + v);
+        parts << QString::fromStdString(leaf + "=" + formatValue(it.value()));
     }
     return parts.join(QStringLiteral(", "));
 }

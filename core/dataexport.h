@@ -1,0 +1,35 @@
+#pragma once
+
+#include "experimentspec.h"
+#include "projectstore.h"
+
+#include <string>
+#include <vector>
+
+namespace retort {
+
+/// One run as the JSON exports and `list --json` show it: id, name, status, params, results,
+/// error (when there is one).
+Json runJson(const RunRecord& run);
+
+/// Every run of a project: {"project": path, "runs": [runJson...]}.
+Json runsJson(const std::string& project, const std::vector<RunRecord>& runs);
+
+/// Runs as CSV: `id,name,status`, the swept keys, every scalar result, `error`; one row a run.
+std::string runsCsv(const std::vector<RunRecord>& runs);
+
+/// The per-epoch metrics of @p runs in long form, CSV: `run,metric,step,value` (step is the
+/// epoch, 1-based), ordered by run, metric, step.
+std::string metricsCsv(const ProjectStore& store, const std::vector<RunRecord>& runs);
+
+/// The same in JSON: {"project": path, "metrics": [{"run", "metric", "step", "value"}...]}.
+Json metricsJson(const ProjectStore& store, const std::vector<RunRecord>& runs);
+
+/// A CSV cell: quoted (with doubled quotes) when it holds a comma, quote or line break.
+std::string csvCell(const std::string& text);
+
+/// Writes @p bytes to @p path through a temporary file beside it and a rename, so that a failed
+/// write never leaves half a file. Throws std::runtime_error naming the file and the reason.
+void writeFileAtomic(const std::string& path, const std::string& bytes);
+
+}  // namespace retort

@@ -1,0 +1,478 @@
+#include "reportwriter.h"
+
+#include "dataexport.h"
+#include "environment.h"
+#include "losscurvesplot.h"
+#include "pareto.h"
+#include "paretoplot.h"
+#include "runsmodel.h"
+
+#include "qcustomplotinclude.h"
+
+#include <QApplication>
+#include <QBuffer>
+#include <QDateTime>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QPageLayout>
+#include <QPdfWriter>
+#include <QTextDocument>
+
+#include <unistd.h>
+
+#include <iostream>
+#include <set>
+
+namespace retort::ui {
+
+namespace {
+
+QString esc(const std::string& s) {
+    return QString::fromStdString(s).toHtmlEscaped();
+}
+
+QString esc(const QString& s) {
+    return s.toHtmlEscaped();
+}
+
+/// A value as the tables show it: numbers with @p precision decimals, text as is.
+QString cell(const Json& v, int precision = 4) {
+    if (v.is_null()) return QStringLiteral("–");
+    if (v.is_number_integer() || v.is_number_unsigned()) return QString::number(v.get<int64_t>());
+    if (v.is_number()) return QString::number(v.get<double>(), 'f', precision);
+    if (v.is_string()) return esc(v.get<std::string>());
+    return esc(v.dump());
+}
+
+QString result(const RunRecord& r, const char* key, int precision = 4) {
+    return r.results.contains(key) ? cell(r.results[key], precision) : QStringLiteral("–");
+}
+
+QString percent(const RunRecord& r, const char* key) {
+    if (!r.results.contains(key) || !r.results[key].is_number()) return QStringLiteral("–");
+    return QString::number(r.results[key].get<double>() * 100, 'f', 2) + QStringLiteral(" %");
+}
+
+/// A spec as dotted leaf keys (objects recurse; lists and scalars are leaves).
+void flatten(const Json& j, const std::string& prefix, std::map<std::string, Json>& out) {
+    if (j.is_object() && !j.empty()) {
+        for (auto it = j.begin(); it != j.end(); ++it)
+            flatten(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(), out);
+    } else {
+        out[prefix] = j;
+    }
+}
+
+/// Shell-quoted for POSIX sh: single quotes, with embedded ones closed and escaped.
+std::string shellQuote(const std::string& s) {
+    if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                          "0123456789-_./=:+@") == std::string::npos)
+        return s;
+    std::string q = "'";
+    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+}
+
+/// A flattened spec as "key = value" items separated by middle dots: compact and wrapping.
+QString specText(const std::map<std::string, Json>& keys) {
+    QStringList items;
+    for (const auto& [k, v] : keys) items << esc(k + " = " + v.dump());
+    return items.join(QStringLiteral(" · "));
+}
+
+QImage renderPlot(QCustomPlot* plot, int width, int height) {
+    plot->replot(QCustomPlot::rpImmediateRefresh);
+    return plot->toPixmap(width, height, 2.0).toImage();  // 2x: sharp in print and on HiDPI
+}
+
+const char* kCss = R"(
+body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; font-size: 10pt; color: #222;
+       max-width: 1100px; margin: 1.5em auto; padding: 0 1em; }
+h1 { font-size: 18pt; margin-bottom: 0.2em; }
+h2 { font-size: 13pt; border-bottom: 1px solid #ccc; padding-bottom: 2px; margin-top: 1.4em; }
+table { border-collapse: collapse; margin: 0.4em 0; }
+th, td { border: 1px solid #ccc; padding: 2px 6px; font-size: 8.5pt; }
+th { background: #eee; text-align: left; }
+td.num { text-align: right; }
+.muted { color: #777; }
+code, pre { font-family: "DejaVu Sans Mono", monospace; font-size: 8pt; }
+pre { white-space: pre-wrap; background: #f6f6f6; padding: 4px; }
+img { max-width: 100%; }
+)";
+
+// QTextDocument's subset for the PDF: no auto margins, tables as wide as the text.
+const char* kPrintCss = R"(
+body { font-family: "DejaVu Sans", sans-serif; font-size: 9pt; color: #222; }
+h1 { font-size: 16pt; }
+h2 { font-size: 12pt; margin-top: 12px; }
+th { background: #eee; font-size: 7pt; }
+td { font-size: 7pt; }
+td.num { text-align: right; }
+.muted { color: #777; }
+code, pre, .spec { font-family: "DejaVu Sans Mono", monospace; font-size: 6.5pt; }
+)";
+
+}  // namespace
+
+ReportWriter::ReportWriter(const ProjectStore& store) : m_store(store), m_runs(store.runs()) {}
+
+std::map<QString, QImage> ReportWriter::plots() const {
+    std::map<QString, QImage> images;
+    ParetoPlot pareto;
+    pareto.setPointLabels(true);
+    pareto.setRuns(m_runs);
+    images[QStringLiteral("accuracy-vs-size")] = renderPlot(pareto.plot(), 900, 520);
+
+    LossCurvesPlot curves;
+    curves.setRuns(m_runs, m_store);
+    curves.setSmoothing(0);
+    for (const char* metric : {"train_loss", "val_accuracy"}) {
+        bool any = false;
+        for (const auto& r : m_runs)
+            any |= curves.pointCount(r.id, QString::fromLatin1(metric)) > 0;
+        if (!any) continue;
+        curves.setMetric(QString::fromLatin1(metric));
+        curves.redrawNow();
+        images[QString::fromLatin1(metric)] = renderPlot(curves.plot(), 900, 480);
+    }
+    return images;
+}
+
+QString ReportWriter::html(const std::function<QString(const QString&, const QImage&)>& image,
+                           bool print) const {
+    const int imageWidth = print ? 600 : 900;
+    const auto images = plots();
+    const QString project = QFileInfo(QString::fromStdString(m_store.path())).fileName();
+    QString h;
+    h += QStringLiteral(
+             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+             "<title>Retort report: %1</title><style>%2</style></head><body>\n")
+             .arg(esc(project), QString::fromLatin1(print ? kPrintCss : kCss));
+    h += QStringLiteral("<h1>Retort report: %1</h1>\n").arg(esc(project));
+    h += QStringLiteral("<p class=\"muted\">%1 · written %2 by %3</p>\n")
+             .arg(esc(m_store.path()), QDateTime::currentDateTimeUtc().toString(Qt::ISODate),
+                  esc(versionString()));
+
+    // ---------------------------------------------------------------- summary
+    std::map<std::string, int> byStatus;
+    std::vector<ParetoPoint> points;
+    std::vector<const RunRecord*> completed;
+    for (const auto& r : m_runs) {
+        ++byStatus[r.status];
+        if (r.status == "completed" && r.results.contains("test_accuracy") &&
+            r.results.contains("compressed_size_bytes")) {
+            completed.push_back(&r);
+            points.push_back({r.results["compressed_size_bytes"].get<double>(),
+                              r.results["test_accuracy"].get<double>()});
+        }
+    }
+    const auto front = paretoFront(points);
+    std::set<int64_t> onFront;
+    for (size_t i = 0; i < completed.size(); ++i)
+        if (front[i]) onFront.insert(completed[i]->id);
+    h += QStringLiteral("<h2>Summary</h2>\n<p>%1 run(s)").arg(m_runs.size());
+    QStringList counts;
+    for (const auto& [status, n] : byStatus)
+        counts << QStringLiteral("%1 %2").arg(n).arg(esc(status));
+    if (!counts.isEmpty()) h += QStringLiteral(": ") + counts.join(QStringLiteral(", "));
+    h += QStringLiteral(".</p>\n");
+    if (!completed.empty()) {
+        const RunRecord* best = completed.front();
+        const RunRecord* smallest = completed.front();
+        for (const RunRecord* r : completed) {
+            if (r->results["test_accuracy"].get<double>() >
+                best->results["test_accuracy"].get<double>())
+                best = r;
+            if (r->results["compressed_size_bytes"].get<double>() <
+                smallest->results["compressed_size_bytes"].get<double>())
+                smallest = r;
+        }
+        h += QStringLiteral("<ul><li>Most accurate: run %1 <i>%2</i>, %3 test accuracy at %4.</li>")
+                 .arg(best->id)
+                 .arg(esc(best->name), percent(*best, "test_accuracy"),
+                      esc(formatBytes(best->results["compressed_size_bytes"].get<double>())));
+        h += QStringLiteral(
+                 "<li>Smallest: run %1 <i>%2</i>, %3 (%4× smaller than dense fp32), "
+                 "%5 test accuracy.</li>")
+                 .arg(smallest->id)
+                 .arg(esc(smallest->name),
+                      esc(formatBytes(smallest->results["compressed_size_bytes"].get<double>())),
+                      result(*smallest, "compression_ratio", 1),
+                      percent(*smallest, "test_accuracy"));
+        std::set<std::string> teachers;
+        for (const RunRecord* r : completed)
+            if (r->results.contains("teacher_key") &&
+                r->results["teacher_test_accuracy"].is_number())
+                teachers.insert(QStringLiteral("%1 (%2 parameters)")
+                                    .arg(percent(*r, "teacher_test_accuracy"),
+                                         result(*r, "teacher_param_count"))
+                                    .toStdString());
+        for (const auto& t : teachers)
+            h += QStringLiteral("<li>Teacher: %1 test accuracy.</li>")
+                     .arg(QString::fromStdString(t));
+        QStringList ids;
+        for (int64_t id : onFront) ids << QString::number(id);
+        h +=
+            QStringLiteral("<li>Pareto front (accuracy vs compressed size): run(s) %1.</li></ul>\n")
+                .arg(ids.join(QStringLiteral(", ")));
+    }
+
+    // ---------------------------------------------------------------- environment
+    h += QStringLiteral(
+        "<h2>Environment</h2>\n<table width=\"100%\" cellspacing=\"0\" cellpadding=\"2\" "
+        "border=\"1\">\n");
+    std::map<std::string, std::set<std::string>> env;  // key -> distinct values over the runs
+    for (const auto& r : m_runs)
+        for (auto it = r.environment.begin(); it != r.environment.end(); ++it)
+            env[it.key()].insert(it.value().is_string() ? it.value().get<std::string>()
+                                                        : it.value().dump());
+    auto row = [&](const QString& k, const QString& v) {
+        h += QStringLiteral("<tr><th>%1</th><td>%2</td></tr>\n").arg(k, v);
+    };
+    const char* keys[][2] = {{"retort_version", "Retort (runs)"},
+                             {"git_revision", "Git revision"},
+                             {"os", "OS"},
+                             {"cpu", "CPU"},
+                             {"cpu_cores", "CPU cores"},
+                             {"threads", "Threads"},
+                             {"libtorch", "LibTorch"},
+                             {"blas", "BLAS"},
+                             {"device", "Device"},
+                             {"host", "Host"}};
+    for (const auto& k : keys) {
+        auto it = env.find(k[0]);
+        if (it == env.end()) continue;
+        QStringList values;
+        for (const auto& v : it->second) values << esc(v);
+        row(QString::fromLatin1(k[1]), values.join(QStringLiteral("; ")));
+    }
+    row(QStringLiteral("Report written by"), esc(versionString()));
+    row(QStringLiteral("Qt"), QString::fromLatin1(qVersion()));
+    row(QStringLiteral("QCustomPlot"), QStringLiteral(QCUSTOMPLOT_VERSION_STR));
+    h += QStringLiteral("</table>\n");
+
+    // ---------------------------------------------------------------- plots
+    h += QStringLiteral("<h2>Accuracy versus compressed size</h2>\n");
+    if (completed.empty()) {
+        h += QStringLiteral("<p class=\"muted\">No completed runs yet.</p>\n");
+    } else {
+        h += QStringLiteral(
+            "<p>Every completed run (labelled with its id) by compressed file size, "
+            "sparse indices and scales included; the dashed line is the Pareto "
+            "front, faded points are dominated, the star is the teacher.</p>\n");
+        h += QStringLiteral("<p><img src=\"%1\" width=\"%2\" alt=\"accuracy versus size\"></p>\n")
+                 .arg(image(QStringLiteral("accuracy-vs-size"),
+                            images.at(QStringLiteral("accuracy-vs-size"))))
+                 .arg(imageWidth);
+    }
+    const char* curveTitles[][2] = {{"train_loss", "Training loss"},
+                                    {"val_accuracy", "Validation accuracy"}};
+    for (const auto& c : curveTitles) {
+        auto it = images.find(QString::fromLatin1(c[0]));
+        if (it == images.end()) continue;
+        h += QStringLiteral(
+                 "<h2>%1 per epoch</h2>\n<p><img src=\"%2\" width=\"%3\" alt=\"%1\"></p>\n")
+                 .arg(QString::fromLatin1(c[1]), image(it->first, it->second))
+                 .arg(imageWidth);
+    }
+
+    // ---------------------------------------------------------------- results
+    h += QStringLiteral(
+        "<h2>Results</h2>\n<table width=\"100%\" cellspacing=\"0\" cellpadding=\"2\" "
+        "border=\"1\">\n<tr><th>Run</th><th>Swept values (or name)</th><th>Status</th>"
+        "<th>Test acc.</th><th>Teacher acc.</th><th>Params</th><th>Nonzero</th>"
+        "<th>Dense size</th><th>Compressed</th><th>Ratio</th><th>Sparsity</th>"
+        "<th>Latency (ms)</th><th>Pareto</th></tr>\n");
+    for (const auto& r : m_runs) {
+        const auto num = [](const QString& v) {
+            return QStringLiteral("<td class=\"num\">%1</td>").arg(v);
+        };
+        h +=
+            QStringLiteral("<tr><td class=\"num\">%1</td><td>%2</td><td>%3%4</td>")
+                .arg(r.id)
+                .arg(r.params.empty() ? esc(r.name) : esc(sweptText(r)), esc(r.status),
+                     r.error.empty()
+                         ? QString()
+                         : QStringLiteral("<br><span class=\"muted\">%1</span>").arg(esc(r.error)));
+        h += num(percent(r, "test_accuracy")) + num(percent(r, "teacher_test_accuracy")) +
+             num(result(r, "param_count")) + num(result(r, "nonzero_params")) +
+             num(result(r, "size_bytes")) + num(result(r, "compressed_size_bytes")) +
+             num(result(r, "compression_ratio", 1)) + num(result(r, "sparsity", 3)) +
+             num(result(r, "latency_ms", 3)) +
+             QStringLiteral("<td>%1</td></tr>\n")
+                 .arg(onFront.count(r.id) ? QStringLiteral("yes") : QString());
+    }
+    h += QStringLiteral(
+        "</table>\n<p class=\"muted\">Sizes in bytes. Compressed: the run's "
+        "compressed model file (values at their bit width, sparse indices, "
+        "scales and header included).</p>\n");
+
+    // ---------------------------------------------------------------- specs
+    if (!m_runs.empty()) {
+        const RunRecord* base = &m_runs.front();
+        for (const auto& r : m_runs)
+            if (r.status == "completed") {
+                base = &r;
+                break;
+            }
+        std::map<std::string, Json> baseKeys;
+        flatten(base->spec, "", baseKeys);
+        h += QStringLiteral(
+                 "<h2>Specs</h2>\n<p>The baseline is run %1 <i>%2</i> (the first "
+                 "completed run); every other run is shown by the keys where its spec "
+                 "differs. The baseline's spec:</p>\n<p class=\"spec\">%3</p>\n")
+                 .arg(base->id)
+                 .arg(esc(base->name), specText(baseKeys));
+        h += QStringLiteral(
+            "<table width=\"100%\" cellspacing=\"0\" cellpadding=\"2\" "
+            "border=\"1\">\n<tr><th>Run</th><th>Key</th><th>Baseline</th><th>This run</th></tr>\n");
+        for (const auto& r : m_runs) {
+            if (&r == base) continue;
+            std::map<std::string, Json> keys;
+            flatten(r.spec, "", keys);
+            std::set<std::string> all;
+            for (const auto& [k, v] : keys) all.insert(k);
+            for (const auto& [k, v] : baseKeys) all.insert(k);
+            QStringList rows;
+            for (const auto& k : all) {
+                if (k == "name") continue;
+                const auto a = baseKeys.find(k), b = keys.find(k);
+                const Json va = a == baseKeys.end() ? Json() : a->second;
+                const Json vb = b == keys.end() ? Json() : b->second;
+                if (va == vb) continue;
+                rows << QStringLiteral("<td><code>%1</code></td><td>%2</td><td>%3</td>")
+                            .arg(
+                                esc(k),
+                                a == baseKeys.end() ? QStringLiteral("<i>absent</i>")
+                                                    : esc(va.dump()),
+                                b == keys.end() ? QStringLiteral("<i>absent</i>") : esc(vb.dump()));
+            }
+            if (rows.isEmpty()) rows << QStringLiteral("<td colspan=\"3\"><i>same spec</i></td>");
+            for (int i = 0; i < rows.size(); ++i)
+                h += QStringLiteral("<tr>%1%2</tr>\n")
+                         .arg(i == 0 ? QStringLiteral("<td rowspan=\"%1\">%2 <i>%3</i></td>")
+                                           .arg(rows.size())
+                                           .arg(r.id)
+                                           .arg(esc(r.name))
+                                     : QString(),
+                              rows[i]);
+        }
+        h += QStringLiteral("</table>\n");
+    }
+
+    // ---------------------------------------------------------------- layers
+    h += QStringLiteral(
+        "<h2>Per-layer sparsity</h2>\n<p>Share of each Linear/Conv2d weight that "
+        "is zero in the final student (nonzero / weights).</p>\n<table width=\"100%\" "
+        "cellspacing=\"0\" cellpadding=\"2\" border=\"1\">\n"
+        "<tr><th>Run</th><th>Layers</th></tr>\n");
+    bool anyLayers = false;
+    for (const auto& r : m_runs) {
+        const auto layers = m_store.layers(r.id);
+        if (layers.empty()) continue;
+        anyLayers = true;
+        QStringList parts;
+        for (const auto& l : layers)
+            parts << QStringLiteral("<code>%1</code> %2 % (%3/%4)")
+                         .arg(esc(l.layer))
+                         .arg(l.numel ? 100.0 * (1.0 - double(l.nonzero) / double(l.numel)) : 0.0,
+                              0, 'f', 1)
+                         .arg(l.nonzero)
+                         .arg(l.numel);
+        h += QStringLiteral("<tr><td>%1</td><td>%2</td></tr>\n")
+                 .arg(r.id)
+                 .arg(parts.join(QStringLiteral(" · ")));
+    }
+    if (!anyLayers)
+        h += QStringLiteral("<tr><td colspan=\"2\"><i>no completed runs</i></td></tr>\n");
+    h += QStringLiteral("</table>\n");
+
+    // ---------------------------------------------------------------- reproduce
+    h += QStringLiteral(
+        "<h2>Reproducing a run</h2>\n<p>Each run's full spec (sweep point, "
+        "defaults filled in, seeds, threads and device) is stored in the project. "
+        "These commands write it out and run it again into a new project; with "
+        "the same threads and device the results are the same.</p>\n<pre>");
+    const std::string path = shellQuote(m_store.path());
+    for (const auto& r : m_runs) {
+        const std::string file = "run-" + std::to_string(r.id) + ".json";
+        h += esc("# run " + std::to_string(r.id) + ": " + r.name + "\n" + "retort-cli show " +
+                 std::to_string(r.id) + " --project " + path + " --spec > " + file +
+                 "\nretort-cli run " + file + " --project reproduce.retort\n");
+    }
+    h += QStringLiteral("</pre>\n</body></html>\n");
+    return h;
+}
+
+void ReportWriter::write(const QString& path) const {
+    const QString suffix = QFileInfo(path).suffix().toLower();
+    const std::string target = path.toStdString();
+    if (suffix == QLatin1String("html") || suffix == QLatin1String("htm")) {
+        const QString text = html([](const QString&, const QImage& img) {
+            QByteArray png;
+            QBuffer buffer(&png);
+            buffer.open(QIODevice::WriteOnly);
+            img.save(&buffer, "PNG");
+            return QStringLiteral("data:image/png;base64,") + QString::fromLatin1(png.toBase64());
+        });
+        writeFileAtomic(target, text.toStdString());
+        return;
+    }
+    if (suffix != QLatin1String("pdf"))
+        throw std::runtime_error(target + ": the report is written as .html or .pdf, not '." +
+                                 suffix.toStdString() + "'");
+    QTextDocument doc;
+    const QString text = html(
+        [&doc](const QString& name, const QImage& img) {
+            const QString url = QStringLiteral("retort-plot:") + name + QStringLiteral(".png");
+            doc.addResource(QTextDocument::ImageResource, QUrl(url), img);
+            return url;
+        },
+        true);
+    doc.setHtml(text);
+    const QString tmp = path + QStringLiteral(".tmp-%1").arg(getpid());
+    {
+        QPdfWriter writer(tmp);
+        writer.setTitle(QStringLiteral("Retort report"));
+        writer.setCreator(QString::fromStdString(versionString()));
+        writer.setPageLayout(QPageLayout(QPageSize(QPageSize::A4), QPageLayout::Portrait,
+                                         QMarginsF(15, 15, 15, 15), QPageLayout::Millimeter));
+        doc.print(&writer);
+    }
+    QFile written(tmp);
+    if (!written.exists() || written.size() == 0) {
+        written.remove();
+        throw std::runtime_error(target + ": cannot write the PDF");
+    }
+    QFile::remove(path);
+    if (!written.rename(path)) {
+        written.remove();
+        throw std::runtime_error(target + ": cannot write (" + written.errorString().toStdString() +
+                                 ")");
+    }
+}
+
+int runReportCommand(const std::string& project, const std::string& out) {
+    std::unique_ptr<QApplication> app;
+    if (!QCoreApplication::instance()) {
+        // A headless run has no session: Qt's note that XDG_RUNTIME_DIR is unset is noise here.
+        qInstallMessageHandler([](QtMsgType type, const QMessageLogContext&, const QString& msg) {
+            if (msg.startsWith(QLatin1String("QStandardPaths: XDG_RUNTIME_DIR"))) return;
+            if (type != QtDebugMsg) std::cerr << msg.toStdString() << "\n";
+        });
+        // Rendering needs no display: the offscreen platform, unless the user chose one.
+        if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
+        static int argc = 1;
+        static char name[] = "retort-cli";
+        static char* argv[] = {name, nullptr};
+        app = std::make_unique<QApplication>(argc, argv);
+    }
+    ProjectStore store(project, ProjectStore::Access::ReadOnly);
+    ReportWriter writer(store);
+    writer.write(QString::fromStdString(out));
+    std::cerr << "wrote the report of " << store.runs().size() << " run(s) to " << out << "\n";
+    return 0;
+}
+
+}  // namespace retort::ui
