@@ -9,6 +9,11 @@ packages=(
   libopenblas0-openmp     # without it LibTorch falls back to reference BLAS (~30x slower)
   nlohmann-json3-dev libsqlite3-dev zlib1g-dev
   qt6-base-dev libqcustomplot-dev   # workbench and Qt Test
+  qt6-qpa-plugins libqt6svg6        # run time: offscreen/xcb platforms, the SVG window icon
+  libonnx-dev libprotobuf-dev       # ONNX export
+  libopencv-dnn-dev       # test: the exported ONNX student runs in OpenCV's DNN module
+  poppler-utils           # test: the report PDF's text (pdftotext)
+  lintian desktop-file-utils appstream man-db  # test: the Debian package is linted
   dataset-fashion-mnist   # the default real dataset, /usr/share/datasets/fashion-mnist
   python3-torch           # the same LibTorch from Python: TorchScript teacher test, benchmark peer
   clang libclang-rt-14-dev  # the sanitizer build and the libFuzzer targets

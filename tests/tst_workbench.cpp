@@ -1,6 +1,7 @@
 #include "testutil.h"
 
 #include "experimenteditor.h"
+#include "exportcontroller.h"
 #include "losscurvesplot.h"
 #include "mainwindow.h"
 #include "paretoplot.h"
@@ -144,6 +145,22 @@ private Q_SLOTS:
         w->lossPlot()->setSmoothing(30);
         QApplication::processEvents();
         screenshot(w.get(), "workbench-done.png");
+
+        // File ▸ Export … and the run menu's model export write through the same code as
+        // retort-cli; a path that cannot be written fails with the path in the message.
+        ExportController* ex = w->exports();
+        for (const char* f : {"report.html", "report.pdf", "runs.json", "metrics.csv"}) {
+            const QString path = m_dir.filePath(f);
+            const bool ok = QString(f).startsWith("report") ? ex->exportReport(path)
+                            : QString(f).startsWith("runs") ? ex->exportRuns(path)
+                                                            : ex->exportMetrics(path);
+            QVERIFY2(ok, qPrintable(ex->lastMessage()));
+            QVERIFY(QFileInfo(path).size() > 100);
+        }
+        QVERIFY(ex->exportModel(m->run(0).id, "onnx", m_dir.filePath("student.onnx")));
+        QVERIFY(ex->exportModel(m->run(0).id, "pt", m_dir.filePath("student.pt")));
+        QVERIFY(!ex->exportReport(m_dir.filePath("no/such/dir/report.html")));
+        QVERIFY(ex->lastMessage().contains("no/such/dir/report.html"));
     }
 
     void cancelMarksTheRunCancelled() {

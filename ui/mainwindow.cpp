@@ -1,5 +1,7 @@
 #include "mainwindow.h"
 
+#include "exportcontroller.h"
+
 #include "environment.h"
 #include "experimenteditor.h"
 #include "losscurvesplot.h"
@@ -32,6 +34,11 @@
 #include <QUndoStack>
 #include <QVBoxLayout>
 
+// retort_ui is a static library: its Qt resources (the icon) must be registered by hand.
+static void initResources() {
+    Q_INIT_RESOURCE(resources);
+}
+
 namespace retort::ui {
 
 namespace {
@@ -45,6 +52,7 @@ void rememberFolder(const QString& file) {
 }  // namespace
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+    initResources();
     setWindowIcon(QIcon(QStringLiteral(":/retort.svg")));
     m_model = new RunsModel(this);
     m_proxy = new QSortFilterProxyModel(this);
@@ -72,6 +80,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_view->horizontalHeader()->setStretchLastSection(true);
     m_view->setWordWrap(false);
     connect(m_view, &QTableView::doubleClicked, this, &MainWindow::showRunDetail);
+    m_view->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_view, &QWidget::customContextMenuRequested, this, &MainWindow::showRunMenu);
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
         QList<qint64> ids;
         for (const QModelIndex& i : m_view->selectionModel()->selectedRows())
@@ -91,6 +101,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     statusBar()->addPermanentWidget(m_progressText);
     statusBar()->addPermanentWidget(m_progress);
 
+    m_exports = new ExportController(this, [this] { return m_store.get(); });
+    connect(m_exports, &ExportController::message, this,
+            [this](const QString& text) { statusBar()->showMessage(text, 8000); });
     createDocks();
     createActions();
     m_refresh.setSingleShot(true);
@@ -146,6 +159,8 @@ void MainWindow::createActions() {
     file->addSeparator();
     file->addAction(tr("&Import Spec…"), this, &MainWindow::importSpec);
     file->addAction(tr("&Export Spec…"), this, &MainWindow::exportSpec);
+    file->addSeparator();
+    m_exportActions = m_exports->addFileActions(file);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
@@ -461,6 +476,25 @@ void MainWindow::updateActions() {
     m_saveAsAction->setEnabled(open);
     m_resumeAction->setEnabled(open);
     m_closeAction->setEnabled(open);
+    for (QAction* a : m_exportActions) a->setEnabled(open);
+}
+
+void MainWindow::setConfirmClose(bool confirm) {
+    m_confirmClose = confirm;
+    m_exports->setInteractive(confirm);
+}
+
+void MainWindow::showRunMenu(const QPoint& pos) {
+    const QModelIndex index = m_view->indexAt(pos);
+    if (!m_store || !index.isValid()) return;
+    const qint64 id = index.data(RunsModel::RunIdRole).toLongLong();
+    const auto run = m_store->run(id);
+    if (!run) return;
+    QMenu menu(this);
+    menu.addAction(tr("Show &Details…"), this, [this, index] { showRunDetail(index); });
+    menu.addSeparator();
+    m_exports->addModelActions(&menu, id, run->status == "completed");
+    menu.exec(m_view->viewport()->mapToGlobal(pos));
 }
 
 void MainWindow::showRunDetail(const QModelIndex& index) {

@@ -22,6 +22,7 @@ class ProjectStore;
 namespace retort::ui {
 
 class ExperimentEditor;
+class ExportController;
 class RunController;
 class RunsModel;
 class LossCurvesPlot;
@@ -52,10 +53,11 @@ public:
     LossCurvesPlot* lossPlot() const { return m_loss; }
     ParetoPlot* paretoPlot() const { return m_pareto; }
     RunController* controller() const { return m_controller.get(); }
+    ExportController* exports() const { return m_exports; }
     QAction* runAction() const { return m_runAction; }
     QString projectPath() const { return m_path; }
     /// When false, closing with runs in progress does not ask (tests).
-    void setConfirmClose(bool confirm) { m_confirmClose = confirm; }
+    void setConfirmClose(bool confirm);
 
 Q_SIGNALS:
     /// A queued run finished (any status); the table and plots are up to date.
@@ -81,6 +83,7 @@ private:
     void onRunFinished(qint64 runId, const QString& status, const QString& error);
     void updateActions();
     void showRunDetail(const QModelIndex& index);
+    void showRunMenu(const QPoint& pos);
     void selectRun(qint64 runId);
     bool confirmStop(const QString& what);
 
@@ -99,6 +102,8 @@ private:
     QMenu* m_recentMenu = nullptr;
     QAction *m_runAction = nullptr, *m_cancelAction = nullptr, *m_cancelAllAction = nullptr;
     QAction *m_saveAsAction = nullptr, *m_closeAction = nullptr, *m_resumeAction = nullptr;
+    ExportController* m_exports = nullptr;
+    QList<QAction*> m_exportActions;
     QTimer m_refresh;
     bool m_confirmClose = true;
 };

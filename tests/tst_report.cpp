@@ -1,0 +1,112 @@
+// The report: self-contained HTML whose project strings stay text, and a PDF of the same
+// content, both written offscreen.
+#include "testutil.h"
+
+#include "projectstore.h"
+#include "reportwriter.h"
+#include "runner.h"
+#include "specvalidator.h"
+
+#include <QApplication>
+#include <QImage>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QStandardPaths>
+
+using namespace retort;
+using namespace retort::ui;
+
+class TestReport : public QObject {
+    Q_OBJECT
+    QTemporaryDir m_dir;
+    QString m_project;
+
+private Q_SLOTS:
+    void initTestCase() {
+        m_project = m_dir.filePath("report.retort");
+        ProjectStore store(m_project.toStdString());
+        Json j = test::smallSyntheticSpec();
+        j["name"] = "<script>alert(1)</script> & \"quotes\"";
+        j["sweep"] = {{"prune.sparsity", {0.0, 0.8}}};
+        j["quantize"] = {{"bits", 8}};
+        SpecValidator v(&store);
+        Runner runner(store);
+        for (const auto& p : v.plan(j)) {
+            const int64_t id = store.createRun(p.name, p.spec.toJson(), p.params);
+            QCOMPARE(runner.run(id, p.spec).status, std::string("completed"));
+        }
+        // A failed run with an error message that is markup, too.
+        const int64_t bad = store.createRun("<b>bad</b>", j, Json::object());
+        store.setStatus(bad, "failed", "<img src=x onerror=alert(2)>");
+    }
+
+    void htmlIsSelfContainedAndEscaped() {
+        ProjectStore store(m_project.toStdString(), ProjectStore::Access::ReadOnly);
+        const QString path = m_dir.filePath("report.html");
+        ReportWriter(store).write(path);
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QString html = QString::fromUtf8(f.readAll());
+        // Project strings are text: no script or injected image element, the names escaped.
+        QVERIFY(!html.contains("<script", Qt::CaseInsensitive));
+        QVERIFY(!html.contains("<img src=x"));
+        QVERIFY(!html.contains("<b>bad</b>"));
+        QVERIFY(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;"));
+        QVERIFY(html.contains("&lt;img src=x onerror=alert(2)&gt;"));
+        // Nothing is fetched: every src is an embedded PNG that decodes; no links out.
+        QRegularExpression src(QStringLiteral("src=\"([^\"]*)\""));
+        int images = 0;
+        for (auto it = src.globalMatch(html); it.hasNext();) {
+            const QString s = it.next().captured(1);
+            QVERIFY2(s.startsWith("data:image/png;base64,"), qPrintable(s.left(60)));
+            QImage img;
+            QVERIFY(img.loadFromData(QByteArray::fromBase64(s.mid(22).toLatin1()), "PNG"));
+            QVERIFY(img.width() >= 900);
+            ++images;
+        }
+        QCOMPARE(images, 3);  // accuracy vs size, training loss, validation accuracy
+        QVERIFY(!html.contains("http://") && !html.contains("https://"));
+        QVERIFY(!html.contains("<link"));
+        // The sections a reader looks for, with real numbers in them.
+        for (const char* s : {"Summary", "Environment", "Accuracy versus compressed size",
+                              "Results", "Specs", "Per-layer sparsity", "Reproducing a run",
+                              "LibTorch", "QCustomPlot", "prune.sparsity",
+                              "retort-cli show 2 --project"})
+            QVERIFY2(html.contains(s), s);
+        QVERIFY(html.contains(QStringLiteral("3 run(s): 2 completed, 1 failed")));
+    }
+
+    void pdfHasTheSameContent() {
+        ProjectStore store(m_project.toStdString(), ProjectStore::Access::ReadOnly);
+        const QString path = m_dir.filePath("report.pdf");
+        ReportWriter(store).write(path);
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QByteArray pdf = f.readAll();
+        QVERIFY(pdf.startsWith("%PDF-"));
+        QVERIFY(pdf.size() > 50000);  // three plots
+        const QString pdftotext = QStandardPaths::findExecutable("pdftotext");
+        if (pdftotext.isEmpty()) QSKIP("pdftotext (poppler-utils) is not installed");
+        QProcess p;
+        p.start(pdftotext, {"-layout", path, "-"});
+        QVERIFY(p.waitForFinished(60000));
+        const QString text = QString::fromUtf8(p.readAllStandardOutput());
+        for (const char* s : {"Summary", "Environment", "Per-layer sparsity", "Reproducing a run",
+                              "<script>alert(1)</script>"})
+            QVERIFY2(text.contains(s), s);
+    }
+
+    void unknownSuffixIsRefusedNamingTheFile() {
+        ProjectStore store(m_project.toStdString(), ProjectStore::Access::ReadOnly);
+        try {
+            ReportWriter(store).write(m_dir.filePath("report.docx"));
+            QFAIL("wrote a .docx");
+        } catch (const std::runtime_error& e) {
+            QVERIFY(QString(e.what()).contains("report.docx"));
+        }
+        QVERIFY(!QFile::exists(m_dir.filePath("report.docx")));
+    }
+};
+
+QTEST_MAIN(TestReport)
+#include "tst_report.moc"
