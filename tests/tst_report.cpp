@@ -68,10 +68,10 @@ private Q_SLOTS:
         QVERIFY(!html.contains("http://") && !html.contains("https://"));
         QVERIFY(!html.contains("<link"));
         // The sections a reader looks for, with real numbers in them.
-        for (const char* s : {"Summary", "Environment", "Accuracy versus compressed size",
-                              "Results", "Specs", "Per-layer sparsity", "Reproducing a run",
-                              "LibTorch", "QCustomPlot", "prune.sparsity",
-                              "retort-cli show 2 --project"})
+        for (const char* s :
+             {"Summary", "Environment", "Accuracy versus compressed size", "Results", "Specs",
+              "Per-layer sparsity", "Reproducing a run", "LibTorch", "QCustomPlot",
+              "prune.sparsity", "retort-cli show 2 --project"})
             QVERIFY2(html.contains(s), s);
         QVERIFY(html.contains(QStringLiteral("3 run(s): 2 completed, 1 failed")));
     }

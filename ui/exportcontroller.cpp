@@ -40,13 +40,18 @@ void ExportController::addModelActions(QMenu* menu, qint64 runId, bool completed
     }
 }
 
-QString ExportController::askPath(const QString& title, const QString& name, const QString& filters) {
+QString ExportController::askPath(const QString& title, const QString& name,
+                                  const QString& filters) {
     QSettings settings;
     const QString folder =
-        settings.value(QStringLiteral("exportFolder"), settings.value(QStringLiteral("lastFolder"), QDir::homePath()))
+        settings
+            .value(QStringLiteral("exportFolder"),
+                   settings.value(QStringLiteral("lastFolder"), QDir::homePath()))
             .toString();
-    const QString path = QFileDialog::getSaveFileName(m_window, title, folder + "/" + name, filters);
-    if (!path.isEmpty()) settings.setValue(QStringLiteral("exportFolder"), QFileInfo(path).absolutePath());
+    const QString path =
+        QFileDialog::getSaveFileName(m_window, title, folder + "/" + name, filters);
+    if (!path.isEmpty())
+        settings.setValue(QStringLiteral("exportFolder"), QFileInfo(path).absolutePath());
     return path;
 }
 
@@ -109,8 +114,8 @@ bool ExportController::exportMetrics(QString path) {
     return attempt(path, [&] {
         const auto runs = store->runs();
         const bool json = path.endsWith(QLatin1String(".json"), Qt::CaseInsensitive);
-        writeFileAtomic(path.toStdString(), json ? metricsJson(*store, runs).dump(2) + "\n"
-                                                 : metricsCsv(*store, runs));
+        writeFileAtomic(path.toStdString(),
+                        json ? metricsJson(*store, runs).dump(2) + "\n" : metricsCsv(*store, runs));
     });
 }
 

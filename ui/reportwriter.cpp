@@ -108,7 +108,7 @@ h1 { font-size: 16pt; }
 h2 { font-size: 12pt; margin-top: 12px; }
 th { background: #eee; font-size: 7pt; }
 td { font-size: 7pt; }
-td.num { text-align: right; }
+td.num { text-align: right; white-space: nowrap; }
 .muted { color: #777; }
 code, pre, .spec { font-family: "DejaVu Sans Mono", monospace; font-size: 6.5pt; }
 )";
@@ -280,10 +280,19 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
     // ---------------------------------------------------------------- results
     h += QStringLiteral(
         "<h2>Results</h2>\n<table width=\"100%\" cellspacing=\"0\" cellpadding=\"2\" "
-        "border=\"1\">\n<tr><th>Run</th><th>Swept values (or name)</th><th>Status</th>"
-        "<th>Test acc.</th><th>Teacher acc.</th><th>Params</th><th>Nonzero</th>"
-        "<th>Dense size</th><th>Compressed</th><th>Ratio</th><th>Sparsity</th>"
-        "<th>Latency (ms)</th><th>Pareto</th></tr>\n");
+        "border=\"1\">\n<tr>");
+    // Column widths (percent): QTextDocument's automatic widths squeeze the text columns.
+    const std::pair<const char*, int> columns[] = {
+        {"Run", 4},          {"Swept values (or name)", 19},
+        {"Status", 10},      {"Test acc.", 7},
+        {"Teacher acc.", 7}, {"Params", 7},
+        {"Nonzero", 7},      {"Dense size", 7},
+        {"Compressed", 8},   {"Ratio", 5},
+        {"Sparsity", 6},     {"Latency (ms)", 6},
+        {"Pareto", 7}};
+    for (const auto& [title, width] : columns)
+        h += QStringLiteral("<th width=\"%1%\">%2</th>").arg(width).arg(QString::fromLatin1(title));
+    h += QStringLiteral("</tr>\n");
     for (const auto& r : m_runs) {
         const auto num = [](const QString& v) {
             return QStringLiteral("<td class=\"num\">%1</td>").arg(v);
