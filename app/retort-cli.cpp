@@ -8,6 +8,7 @@
 #include "modelexport.h"
 #include "projectstore.h"
 #include "runner.h"
+#include "slurm.h"
 #include "specvalidator.h"
 
 #ifdef RETORT_HAVE_REPORT
@@ -63,9 +64,12 @@ struct Args {
     }
 };
 
-const std::set<std::string> kFlags = {"json",    "help", "version",
-                                      "metrics", "spec", "float-weights"};
-const std::set<std::string> kValued = {"project", "threads", "device", "format", "out"};
+const std::set<std::string> kFlags = {"json",          "help",  "version", "metrics",     "spec",
+                                      "float-weights", "slurm", "dry-run", "teacher-only"};
+const std::set<std::string> kValued = {
+    "project",    "threads",  "device",      "format",     "out",   "partition",
+    "time",       "gres",     "mem",         "account",    "qos",   "cpus-per-task",
+    "shared-dir", "settings", "sbatch-args", "retort-cli", "shard", "teacher-cache"};
 
 Args parse(int argc, char** argv) {
     Args a;
@@ -120,6 +124,12 @@ const char* kUsage =
     "  export-model RUN --project P.retort --format onnx|pt --out FILE [--float-weights]\n"
     "                                              the run's final student as ONNX or a PyTorch\n"
     "                                              checkpoint\n"
+    "  submit SPEC.json --project P.retort --slurm [--shared-dir D] [--partition X] [--time T]\n"
+    "         [--cpus-per-task N] [--gres G] [--mem M] [--account A] [--qos Q] [--dry-run]\n"
+    "                                              run the sweep as a Slurm job array\n"
+    "  sync --project P.retort [--json]            merge finished Slurm tasks into the project\n"
+    "  cancel --project P.retort                   scancel the project's Slurm jobs\n"
+    "  run-point POINT.json --shard S.retort       (on a cluster node) run one sweep point\n"
     "  report --project P.retort --out report.html|report.pdf\n"
     "                                              plots, results, specs and environment in one "
     "file\n"
@@ -173,6 +183,33 @@ std::string commandHelp(const std::string& c) {
                "pt: a checkpoint for torch.load: {'state_dict': ..., 'retort': JSON with the "
                "layers}.\n"
                "Inputs are normalized features: see the metadata's input_normalization.\n";
+    if (c == "submit")
+        return "usage: retort-cli submit SPEC.json --project P.retort --slurm [--shared-dir D]\n"
+               "         [--partition X] [--time T] [--cpus-per-task N] [--gres G] [--mem M]\n"
+               "         [--account A] [--qos Q] [--sbatch-args '...'] [--retort-cli PATH]\n"
+               "         [--settings FILE] [--dry-run]\n"
+               "Expands the sweep, writes each point and the job scripts into a new folder under "
+               "the\n"
+               "shared folder (seen by every node), submits the teacher job (when the teacher "
+               "must be\n"
+               "trained) and one sbatch --array job depending on it, and records every point as a "
+               "queued\n"
+               "run. Options not given come from the [slurm] section of the settings file "
+               "(default\n" +
+               defaultSettingsPath() + "). --dry-run prints the job scripts and submits nothing.\n";
+    if (c == "sync")
+        return "usage: retort-cli sync --project P.retort [--json]\n"
+               "Reads Slurm's view (squeue; sacct, or scontrol show job without accounting) and "
+               "the\n"
+               "shards; merges every finished run in one transaction; failed or cancelled tasks "
+               "become\n"
+               "failed/cancelled runs with Slurm's reason. Running it again changes nothing. Exit "
+               "0.\n";
+    if (c == "cancel") return "usage: retort-cli cancel --project P.retort\n";
+    if (c == "run-point")
+        return "usage: retort-cli run-point POINT.json --shard S.retort [--teacher-cache T.retort] "
+               "[--teacher-only]\n"
+               "What a Slurm task runs: one sweep point into its own shard project.\n";
     if (c == "report")
         return "usage: retort-cli report --project P.retort --out report.html|report.pdf\n"
                "Self-contained HTML (plots embedded) or PDF: summary, environment, "
@@ -569,6 +606,118 @@ int cmdExportModel(const Args& a) {
     return 0;
 }
 
+SlurmOptions slurmOptions(const Args& a) {
+    SlurmOptions o;
+    o.partition = a.option("partition");
+    o.time = a.option("time");
+    o.gres = a.option("gres");
+    o.mem = a.option("mem");
+    o.account = a.option("account");
+    o.qos = a.option("qos");
+    o.sbatch_args = a.option("sbatch-args");
+    o.shared_dir = a.option("shared-dir");
+    o.retort_cli = a.option("retort-cli");
+    if (!a.option("cpus-per-task").empty()) {
+        try {
+            o.cpus_per_task = std::stoll(a.option("cpus-per-task"));
+        } catch (const std::exception&) {
+            throw UsageError("--cpus-per-task must be a number");
+        }
+    }
+    o.fillFrom(loadSlurmSettings(a.option("settings", defaultSettingsPath())));
+    return o;
+}
+
+std::string selfPath() {
+    char buf[4096];
+    const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("retort-cli");
+}
+
+int cmdSubmit(const Args& a) {
+    if (a.positional.size() != 1) throw UsageError("expected one SPEC.json");
+    if (!a.has("slurm")) throw UsageError("submit needs a scheduler: --slurm");
+    const std::string project = a.required("project");
+    Json spec = readSpecFile(a.positional[0]);
+    applyOverrides(a, spec);
+    const SlurmOptions options = slurmOptions(a);
+    if (options.shared_dir.empty())  // before the project is touched
+        throw UsageError(
+            "no shared folder: give --shared-dir or shared-dir in the [slurm] "
+            "section of " +
+            a.option("settings", defaultSettingsPath()));
+    if (a.has("dry-run")) {  // validates against the project if there is one; writes nothing
+        const bool exists = access(project.c_str(), F_OK) == 0;
+        const std::string scratch = "/tmp/retort-dry-run-" + std::to_string(getpid()) + ".retort";
+        std::string script;
+        {
+            ProjectStore store(exists ? project : scratch, exists
+                                                               ? ProjectStore::Access::ReadOnly
+                                                               : ProjectStore::Access::ReadWrite);
+            script = submitSweep(store, spec, options, selfPath(), true).script;
+        }
+        if (!exists)
+            for (const char* suffix : {"", "-wal", "-shm"}) std::remove((scratch + suffix).c_str());
+        std::cout << script;
+        return 0;
+    }
+    ProjectStore store(project);
+    const SubmitResult r = submitSweep(store, spec, options, selfPath(), false);
+    if (a.has("json")) {
+        std::cout << Json({{"job_id", r.job_id},
+                           {"teacher_job", r.teacher_job},
+                           {"folder", r.folder},
+                           {"runs", r.runs}})
+                         .dump(2)
+                  << "\n";
+    } else {
+        std::cout << "submitted " << r.runs.size() << " run(s) as Slurm array job " << r.job_id;
+        if (!r.teacher_job.empty()) std::cout << " after teacher job " << r.teacher_job;
+        std::cout << "\nfolder: " << r.folder << "\nfollow with: retort-cli sync --project "
+                  << project << "\n";
+    }
+    return 0;
+}
+
+int cmdSync(const Args& a) {
+    if (!a.positional.empty()) throw UsageError("sync takes no arguments");
+    const std::string project = a.required("project");
+    ProjectStore store(project);
+    const SyncReport r = syncSlurm(store);
+    if (a.has("json")) {
+        std::cout << Json({{"merged", r.merged},
+                           {"failed", r.failed},
+                           {"cancelled", r.cancelled},
+                           {"interrupted", r.interrupted},
+                           {"pending", r.pending},
+                           {"running", r.running},
+                           {"done", r.done()}})
+                         .dump(2)
+                  << "\n";
+    } else {
+        std::cout << "merged " << r.merged << ", failed " << r.failed << ", cancelled "
+                  << r.cancelled << ", interrupted " << r.interrupted << "; pending " << r.pending
+                  << ", running " << r.running << "\n";
+    }
+    return 0;
+}
+
+int cmdCancel(const Args& a) {
+    if (!a.positional.empty()) throw UsageError("cancel takes no arguments");
+    ProjectStore store(a.required("project"));
+    const int n = cancelSlurm(store);
+    std::cerr << "cancelled " << n << " Slurm job(s); retort-cli sync records the runs\n";
+    return 0;
+}
+
+int cmdRunPoint(const Args& a) {
+    if (a.positional.size() != 1) throw UsageError("expected one POINT.json");
+    const std::string status = runPoint(a.positional[0], a.required("shard"),
+                                        a.option("teacher-cache"), a.has("teacher-only"));
+    std::cerr << "run-point " << a.positional[0] << ": " << status << "\n";
+    return status == "completed" || status == "teacher" ? 0 : 1;
+}
+
 int cmdReport(const Args& a) {
     if (!a.positional.empty()) throw UsageError("report takes no arguments");
     const std::string project = a.required("project");
@@ -616,6 +765,10 @@ int main(int argc, char** argv) {
         if (a.command == "resume") return cmdResume(a);
         if (a.command == "export-model") return cmdExportModel(a);
         if (a.command == "report") return cmdReport(a);
+        if (a.command == "submit") return cmdSubmit(a);
+        if (a.command == "sync") return cmdSync(a);
+        if (a.command == "cancel") return cmdCancel(a);
+        if (a.command == "run-point") return cmdRunPoint(a);
         throw UsageError("unknown command '" + a.command + "' (see retort-cli --help)");
     } catch (const SpecError& e) {
         for (const auto& i : e.issues())

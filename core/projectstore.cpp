@@ -70,6 +70,19 @@ const char* const kMigrations[] = {
         test_accuracy REAL NOT NULL,
         created_at TEXT NOT NULL);
     )sql",
+    // 4: sweep points submitted to Slurm, each run by an array task into its own shard project.
+    R"sql(
+    CREATE TABLE slurm_tasks(
+        run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+        job_id TEXT NOT NULL,
+        array_index INTEGER NOT NULL,
+        teacher_job TEXT NOT NULL DEFAULT '',
+        shard TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'PENDING',
+        reason TEXT NOT NULL DEFAULT '',
+        synced INTEGER NOT NULL DEFAULT 0,
+        submitted_at TEXT NOT NULL);
+    )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == ProjectStore::kSchemaVersion);
 
@@ -419,6 +432,7 @@ RunRecord ProjectStore::readRun(sqlite3_stmt* raw) const {
     r.created_at = col(8);
     r.started_at = col(9);
     r.finished_at = col(10);
+    r.slurm_state = col(11);
     if (r.status == "running" &&
         std::find(m_deadRunning.begin(), m_deadRunning.end(), r.id) != m_deadRunning.end()) {
         r.status = "interrupted";
@@ -429,7 +443,8 @@ RunRecord ProjectStore::readRun(sqlite3_stmt* raw) const {
 
 static const char* kRunColumns =
     "SELECT id, name, status, spec, params, results, environment, error, created_at, started_at, "
-    "finished_at FROM runs";
+    "finished_at, (SELECT state FROM slurm_tasks WHERE run_id = runs.id AND synced = 0) "
+    "FROM runs";
 
 std::vector<RunRecord> ProjectStore::runs() const {
     Statement st(m_db, std::string(kRunColumns) + " ORDER BY id");
@@ -487,6 +502,134 @@ void ProjectStore::saveTeacherOutputs(const std::string& key, const TeacherOutpu
         .blob(2, outputs.logits)
         .bind(3, outputs.test_accuracy)
         .run();
+}
+
+std::vector<std::string> ProjectStore::artifactKinds(int64_t id) const {
+    Statement st(m_db, "SELECT kind FROM artifacts WHERE run_id = ? ORDER BY kind");
+    st.bind(1, id);
+    std::vector<std::string> out;
+    while (st.step()) out.push_back(st.text(0));
+    return out;
+}
+
+std::vector<std::string> ProjectStore::teacherKeys() const {
+    Statement st(m_db, "SELECT key FROM teachers ORDER BY key");
+    std::vector<std::string> out;
+    while (st.step()) out.push_back(st.text(0));
+    return out;
+}
+
+std::vector<int64_t> ProjectStore::addSlurmRuns(const std::vector<NewSlurmRun>& runs) {
+    Transaction tx(m_db);
+    std::vector<int64_t> ids;
+    for (const auto& r : runs) {
+        SlurmTask t = r.task;
+        t.run_id = createRun(r.name, r.spec, r.params);
+        addSlurmTask(t);
+        ids.push_back(t.run_id);
+    }
+    tx.commit();
+    return ids;
+}
+
+void ProjectStore::addSlurmTask(const SlurmTask& t) {
+    Statement(m_db, std::string(
+                        "INSERT INTO slurm_tasks(run_id, job_id, array_index, teacher_job, shard, "
+                        "state, reason, synced, submitted_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ") +
+                        kNow + ")")
+        .bind(1, t.run_id)
+        .bind(2, t.job_id)
+        .bind(3, t.array_index)
+        .bind(4, t.teacher_job)
+        .bind(5, t.shard)
+        .bind(6, t.state.empty() ? std::string("PENDING") : t.state)
+        .bind(7, t.reason)
+        .bind(8, int64_t(t.synced ? 1 : 0))
+        .run();
+}
+
+std::vector<SlurmTask> ProjectStore::slurmTasks() const {
+    Statement st(m_db,
+                 "SELECT run_id, job_id, array_index, teacher_job, shard, state, reason, synced "
+                 "FROM slurm_tasks ORDER BY run_id");
+    std::vector<SlurmTask> out;
+    while (st.step())
+        out.push_back({st.i64(0), st.text(1), st.i64(2), st.text(3), st.text(4), st.text(5),
+                       st.text(6), st.i64(7) != 0});
+    return out;
+}
+
+void ProjectStore::setSlurmState(int64_t runId, const std::string& state,
+                                 const std::string& reason) {
+    Statement(m_db, "UPDATE slurm_tasks SET state = ?, reason = ? WHERE run_id = ? AND synced = 0")
+        .bind(1, state)
+        .bind(2, reason)
+        .bind(3, runId)
+        .run();
+}
+
+namespace {
+bool taskSynced(sqlite3* db, int64_t runId) {
+    Statement st(db, "SELECT synced FROM slurm_tasks WHERE run_id = ?");
+    st.bind(1, runId);
+    return !st.step() || st.i64(0) != 0;
+}
+}  // namespace
+
+void ProjectStore::mergeRun(int64_t runId, const MergedRun& m) {
+    Transaction tx(m_db);
+    if (taskSynced(m_db, runId)) return;  // merged before (or not a Slurm run): nothing to do
+    const RunRecord& r = m.run;
+    Statement(
+        m_db,
+        "UPDATE runs SET status = ?, results = ?, environment = ?, error = ?, started_at = ?, "
+        "finished_at = ?, owner_host = '', owner_pid = 0 WHERE id = ?")
+        .bind(1, r.status)
+        .bind(2, r.results.dump())
+        .bind(3, r.environment.dump())
+        .bind(4, r.error)
+        .bind(5, r.started_at)
+        .bind(6, r.finished_at)
+        .bind(7, runId)
+        .run();
+    for (const char* table : {"metrics", "layers", "artifacts"})
+        Statement(m_db, std::string("DELETE FROM ") + table + " WHERE run_id = ?")
+            .bind(1, runId)
+            .run();
+    Statement me(m_db, "INSERT INTO metrics(run_id, epoch, name, value) VALUES(?, ?, ?, ?)");
+    for (const auto& p : m.metrics) {
+        me.bind(1, runId).bind(2, p.epoch).bind(3, p.name).bind(4, p.value).run();
+        sqlite3_reset(me.get());
+    }
+    Statement l(m_db, "INSERT INTO layers(run_id, layer, numel, nonzero) VALUES(?, ?, ?, ?)");
+    for (const auto& x : m.layers) {
+        l.bind(1, runId).bind(2, x.layer).bind(3, x.numel).bind(4, x.nonzero).run();
+        sqlite3_reset(l.get());
+    }
+    Statement a(m_db, "INSERT INTO artifacts(run_id, kind, data) VALUES(?, ?, ?)");
+    for (const auto& [kind, data] : m.artifacts) {
+        a.bind(1, runId).bind(2, kind).blob(3, data).run();
+        sqlite3_reset(a.get());
+    }
+    for (const auto& t : m.teachers)
+        if (!teacher(t.key)) saveTeacher(t);
+    Statement(m_db, "UPDATE slurm_tasks SET state = 'COMPLETED', synced = 1 WHERE run_id = ?")
+        .bind(1, runId)
+        .run();
+    tx.commit();
+}
+
+void ProjectStore::endSlurmTask(int64_t runId, const std::string& slurmState,
+                                const std::string& status, const std::string& error) {
+    Transaction tx(m_db);
+    if (taskSynced(m_db, runId)) return;
+    setStatus(runId, status, error);
+    Statement(m_db, "UPDATE slurm_tasks SET state = ?, reason = ?, synced = 1 WHERE run_id = ?")
+        .bind(1, slurmState)
+        .bind(2, error)
+        .bind(3, runId)
+        .run();
+    tx.commit();
 }
 
 void ProjectStore::saveCopy(const std::string& target) const {

@@ -31,6 +31,19 @@ struct RunRecord {
     Json environment;    ///< where it ran: versions, OS, CPU, threads, device
     std::string error;   ///< why it failed or was cancelled/interrupted
     std::string created_at, started_at, finished_at;  ///< ISO-8601 UTC
+    std::string slurm_state;  ///< a Slurm run not yet merged: Slurm's last seen state; else empty
+};
+
+/// A sweep point handed to Slurm: one task of an array job, running into its own shard project.
+struct SlurmTask {
+    int64_t run_id = 0;       ///< the queued run in this project it stands for
+    std::string job_id;       ///< the array job's id
+    int64_t array_index = 0;  ///< the task's index in the array
+    std::string teacher_job;  ///< the job that trains the shared teacher (empty: none)
+    std::string shard;        ///< the task's shard project (in the shared folder)
+    std::string state;        ///< Slurm's last seen state: PENDING, RUNNING, COMPLETED, ...
+    std::string reason;       ///< Slurm's reason or exit code, when it gives one
+    bool synced = false;      ///< merged (or ended) into this project: sync leaves it alone
 };
 
 /// One per-epoch value.
@@ -56,12 +69,21 @@ struct TeacherRecord {
     Json summary;       ///< test accuracy, parameter count, FLOPs, per-epoch metrics
 };
 
+/// Everything a finished run of a shard project brings into the main project.
+struct MergedRun {
+    RunRecord run;                                 ///< status, results, environment, times
+    std::vector<MetricPoint> metrics;              ///< per-epoch metrics
+    std::vector<LayerRecord> layers;               ///< per-layer sparsity
+    std::map<std::string, std::string> artifacts;  ///< kind -> bytes
+    std::vector<TeacherRecord> teachers;           ///< teachers the run used
+};
+
 /// The project file: the one class that speaks SQL. Schema version in PRAGMA user_version,
 /// migrations in a transaction, WAL journal. One object is one connection: use one per thread.
 class ProjectStore {
 public:
     enum class Access { ReadWrite, ReadOnly };
-    static constexpr int kSchemaVersion = 3;
+    static constexpr int kSchemaVersion = 4;
 
     /// Opens (ReadWrite: creates if missing, migrates, marks dead `running` runs `interrupted`).
     explicit ProjectStore(const std::string& path, Access access = Access::ReadWrite);
@@ -96,6 +118,8 @@ public:
     std::vector<MetricPoint> metrics(int64_t id) const;
     std::vector<LayerRecord> layers(int64_t id) const;
     std::optional<std::string> artifact(int64_t id, const std::string& kind) const;
+    /// The kinds of artifact a run has.
+    std::vector<std::string> artifactKinds(int64_t id) const;
 
     /// Writes a consistent copy of the whole project to @p target (which must not exist).
     void saveCopy(const std::string& target) const;
@@ -111,6 +135,30 @@ public:
     };
     std::optional<TeacherOutputs> teacherOutputs(const std::string& key) const;
     void saveTeacherOutputs(const std::string& key, const TeacherOutputs& outputs);
+    /// Every stored teacher key.
+    std::vector<std::string> teacherKeys() const;
+
+    // ---- Slurm: sweep points run elsewhere and merged back (schema 4)
+    /// A sweep point submitted to Slurm: the run to create and its task.
+    struct NewSlurmRun {
+        std::string name;
+        Json spec, params;
+        SlurmTask task;  ///< run_id is filled in
+    };
+    /// One transaction: creates each run `queued` with its task. Returns the run ids.
+    std::vector<int64_t> addSlurmRuns(const std::vector<NewSlurmRun>& runs);
+    void addSlurmTask(const SlurmTask& task);
+    std::vector<SlurmTask> slurmTasks() const;
+    /// Records Slurm's view of a task that is not finished.
+    void setSlurmState(int64_t runId, const std::string& state, const std::string& reason);
+    /// One transaction: the finished run of a shard becomes run @p runId here (status, results,
+    /// environment, times, metrics, layers, artifacts), its teachers are added where missing,
+    /// and the task is marked synced. Does nothing if the task is already synced.
+    void mergeRun(int64_t runId, const MergedRun& merged);
+    /// One transaction: a task that ended without a mergeable run: the run gets @p status
+    /// (failed, cancelled or interrupted) and @p error, the task Slurm's state and is synced.
+    void endSlurmTask(int64_t runId, const std::string& slurmState, const std::string& status,
+                      const std::string& error);
 
 private:
     void exec(const char* sql);

@@ -700,6 +700,15 @@ RunOutcome Runner::resume(int64_t runId) {
     return m_impl->resume(runId);
 }
 
+bool Runner::prepareTeacher(const ExperimentSpec& spec) {
+    if (!spec.teacher) return false;
+    applyThreads(spec.threads);
+    const torch::Device device = resolveDevice(spec.device);
+    const Dataset d = m_impl->dataset(spec).to(device);
+    m_impl->teacher(spec, d, device, 0);
+    return true;
+}
+
 void Runner::prepareData(const ExperimentSpec& spec) {
     applyThreads(spec.threads);  // the data is prepared exactly as the run will prepare it
     m_impl->dataset(spec);

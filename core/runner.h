@@ -68,6 +68,11 @@ public:
     /// std::invalid_argument when the run does not exist or cannot resume.
     RunOutcome resume(int64_t runId);
 
+    /// Trains (or loads) the teacher of @p spec and stores it and its outputs in the project, as
+    /// the first run of the sweep would, so that later runs (other processes too) reuse it.
+    /// Returns false when the spec has no teacher. Throws on errors (data, device, training).
+    bool prepareTeacher(const ExperimentSpec& spec);
+
 private:
     struct Impl;
     std::unique_ptr<Impl> m_impl;

@@ -14,6 +14,7 @@ packages=(
   libopencv-dnn-dev       # test: the exported ONNX student runs in OpenCV's DNN module
   poppler-utils           # test: the report PDF's text (pdftotext)
   lintian desktop-file-utils appstream man-db  # test: the Debian package is linted
+  slurm-wlm munge procps  # test: a one-machine Slurm cluster runs sweeps as job arrays
   dataset-fashion-mnist   # the default real dataset, /usr/share/datasets/fashion-mnist
   python3-torch           # the same LibTorch from Python: TorchScript teacher test, benchmark peer
   clang libclang-rt-14-dev  # the sanitizer build and the libFuzzer targets

@@ -66,6 +66,35 @@ private Q_SLOTS:
         QVERIFY(r.err.contains("--out"));
     }
 
+    void slurmSubmitChecksItsSettings() {
+        // No scheduler is needed to refuse bad settings or to print a dry run.
+        const QString spec = writeSpec("slurm.json", test::smallSyntheticSpec());
+        const QString project = file("slurm.retort");
+        test::writeFile(file("settings.ini").toStdString(),
+                        "[other]\nx = 1\n[slurm]\nqueue = gpu\n");
+        Result r = cli({"submit", spec, "--project", project, "--slurm", "--settings",
+                        file("settings.ini"), "--shared-dir", file("shared")});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("settings.ini:4: unknown key 'queue'"), qPrintable(r.err));
+        test::writeFile(file("settings.ini").toStdString(),
+                        "[slurm]\ntime = 1:00:00\ngres = gpu:1\n");
+        r = cli(
+            {"submit", spec, "--project", project, "--slurm", "--settings", file("settings.ini")});
+        QCOMPARE(r.code, 2);
+        QVERIFY(r.err.contains("no shared folder"));
+        r = cli({"submit", spec, "--project", project, "--slurm", "--settings",
+                 file("settings.ini"), "--shared-dir", file("shared"), "--time", "0:05:00",
+                 "--dry-run"});
+        QCOMPARE(r.code, 0);
+        QVERIFY(r.out.contains("#SBATCH --time=0:05:00"));  // the command line wins
+        QVERIFY(r.out.contains("#SBATCH --gres=gpu:1"));    // the settings file fills the rest
+        QVERIFY(r.out.contains("--dependency") == false);   // on the command line, not in scripts
+        QVERIFY(r.out.contains("run-point") && r.out.contains("--teacher-only"));
+        QVERIFY(!QFile::exists(file("shared")));  // a dry run writes nothing
+        QVERIFY(!QFile::exists(project));
+        QCOMPARE(cli({"submit", spec, "--project", project}).code, 2);  // no --slurm
+    }
+
     void invalidSpecExits2AndChangesNothing() {
         Json j = test::smallSyntheticSpec();
         j["distill"]["temperature"] = 0;
