@@ -8,6 +8,7 @@
 #include "projectstore.h"
 #include "runcontroller.h"
 #include "runsmodel.h"
+#include "slurmcontroller.h"
 
 #include <QAction>
 #include <QApplication>
@@ -16,6 +17,8 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTableView>
+
+#include <set>
 
 using namespace retort;
 using namespace retort::ui;
@@ -161,6 +164,46 @@ private Q_SLOTS:
         QVERIFY(ex->exportModel(m->run(0).id, "pt", m_dir.filePath("student.pt")));
         QVERIFY(!ex->exportReport(m_dir.filePath("no/such/dir/report.html")));
         QVERIFY(ex->lastMessage().contains("no/such/dir/report.html"));
+    }
+
+    void slurmSweepFromTheWorkbench() {
+        // Needs a running cluster: tests/slurm/test-slurm.sh starts one and runs this with
+        // RETORT_SLURM_SHARED set (and RETORT_SLURM_SPEC for another sweep than the default).
+        const QString shared = qEnvironmentVariable("RETORT_SLURM_SHARED");
+        if (shared.isEmpty()) QSKIP("no Slurm cluster (run by tests/slurm/test-slurm.sh)");
+        auto w = window("slurm.retort");
+        QVERIFY(w);
+        Json spec = sweepSpec();
+        if (qEnvironmentVariableIsSet("RETORT_SLURM_SPEC"))
+            spec = Json::parse(test::readFile(qEnvironmentVariable("RETORT_SLURM_SPEC").toStdString()));
+        w->editor()->setSpec(spec);
+        const int points = int(w->editor()->points().size());
+        SlurmOptions o;
+        o.shared_dir = shared.toStdString();
+        const QList<qint64> ids = w->submitToSlurm(o);
+        QCOMPARE(ids.size(), points);
+        RunsModel* m = w->runsModel();
+        QCOMPARE(m->rowCount(), points);
+        QVERIFY(m->data(m->index(0, RunsModel::Status), Qt::DisplayRole).toString().startsWith("Slurm"));
+        QVERIFY(w->slurm()->polling());
+        w->slurm()->setInterval(500);
+        // Runs arrive one sync at a time: record how many were complete at each refresh.
+        std::set<int> seen;
+        auto completed = [&] {
+            int n = 0;
+            for (int r = 0; r < m->rowCount(); ++r) n += m->run(r).status == "completed";
+            seen.insert(n);
+            return n;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(completed() == points, 900000);
+        QVERIFY2(seen.size() >= 3, "the runs did not arrive one by one");  // 0, some, all
+        QCOMPARE(w->paretoPlot()->pointCount(), points);
+        const int epochs = spec["train"]["epochs"].get<int>();
+        for (int r = 0; r < m->rowCount(); ++r)
+            QCOMPARE(w->lossPlot()->pointCount(m->run(r).id, "train_loss"), epochs);
+        QTRY_VERIFY_WITH_TIMEOUT(!w->slurm()->polling(), 5000);  // all synced: polling stops
+        w->lossPlot()->setMetric("val_accuracy");
+        screenshot(w.get(), "workbench-slurm.png");
     }
 
     void cancelMarksTheRunCancelled() {

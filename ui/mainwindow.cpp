@@ -1,6 +1,8 @@
 #include "mainwindow.h"
 
 #include "exportcontroller.h"
+#include "slurmcontroller.h"
+#include "slurmdialog.h"
 
 #include "environment.h"
 #include "experimenteditor.h"
@@ -181,6 +183,9 @@ void MainWindow::createActions() {
     m_cancelAction->setShortcut(QKeySequence(Qt::Key_Escape));
     m_cancelAllAction = run->addAction(tr("Cancel &All Runs"), this, &MainWindow::cancelRuns);
     run->addSeparator();
+    m_slurmAction = run->addAction(tr("Submit to &Slurm…"), this, &MainWindow::submitToSlurmDialog);
+    m_slurmAction->setToolTip(tr("Run the sweep on a cluster as a Slurm job array"));
+    run->addSeparator();
     m_resumeAction = run->addAction(tr("Re&sume Selected Runs"), this, &MainWindow::resumeSelected);
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
@@ -220,6 +225,22 @@ bool MainWindow::openProject(const QString& path) {
         updateActions();
     });
     m_editor->setStore(m_store.get());
+    m_slurm = std::make_unique<SlurmController>(m_path);
+    connect(m_slurm.get(), &SlurmController::synced, this,
+            [this](const SyncReport& r, const QString& summary) {
+                statusBar()->showMessage(summary, 9000);
+                (void)r;
+                scheduleRefresh();  // Slurm states change even when nothing was merged
+            });
+    connect(m_slurm.get(), &SlurmController::syncFailed, this, [this](const QString& e) {
+        statusBar()->showMessage(tr("Slurm sync failed: %1").arg(e), 15000);
+    });
+    for (const SlurmTask& t : m_store->slurmTasks())
+        if (!t.synced) {  // runs still out on the cluster: keep following them
+            m_slurm->startPolling();
+            m_slurm->syncNow();
+            break;
+        }
     setWindowTitle(tr("%1 — Retort").arg(QFileInfo(path).completeBaseName()));
     setWindowFilePath(m_path);
     addRecent(m_path);
@@ -235,6 +256,7 @@ bool MainWindow::openProject(const QString& path) {
 }
 
 void MainWindow::closeProject() {
+    m_slurm.reset();
     if (m_controller) m_controller->cancelAll();
     m_controller.reset();
     m_editor->setStore(nullptr);
@@ -365,6 +387,55 @@ int MainWindow::runExperiment() {
     return int(ids.size());
 }
 
+QList<qint64> MainWindow::submitToSlurm(const SlurmOptions& options) {
+    QList<qint64> ids;
+    if (!m_store || !m_slurm) return ids;
+    m_editor->validateNow();
+    if (!m_editor->isValid()) {
+        statusBar()->showMessage(m_editor->invalidReason(), 10000);
+        return ids;
+    }
+    try {
+        const SubmitResult r = m_slurm->submit(*m_store, m_editor->spec(), options);
+        for (int64_t id : r.runs) ids << id;
+        statusBar()->showMessage(tr("Submitted %n run(s) as Slurm job %1%2", "", int(ids.size()))
+                                     .arg(QString::fromStdString(r.job_id))
+                                     .arg(r.teacher_job.empty()
+                                              ? QString()
+                                              : tr(" after teacher job %1")
+                                                    .arg(QString::fromStdString(r.teacher_job))),
+                                 15000);
+    } catch (const SpecError& e) {
+        statusBar()->showMessage(tr("Cannot submit: %1")
+                                     .arg(QString::fromStdString(e.issues().front().message)),
+                                 15000);
+    } catch (const std::exception& e) {
+        statusBar()->showMessage(tr("Cannot submit: %1").arg(QString::fromUtf8(e.what())), 15000);
+        if (m_confirmClose) showError(this, tr("Submit to Slurm"), QString::fromUtf8(e.what()));
+    }
+    refreshFromStore();
+    return ids;
+}
+
+void MainWindow::submitToSlurmDialog() {
+    if (!m_store) return;
+    m_editor->validateNow();
+    if (!m_editor->isValid()) {
+        statusBar()->showMessage(m_editor->invalidReason(), 10000);
+        return;
+    }
+    const Json spec = m_editor->spec();
+    const std::string project = m_store->path();
+    SlurmDialog dialog(
+        [spec, project](const SlurmOptions& o) {
+            ProjectStore store(project, ProjectStore::Access::ReadOnly);
+            return submitSweep(store, spec, o, SlurmController::defaultCli().toStdString(), true)
+                .script;
+        },
+        this);
+    if (dialog.exec() == QDialog::Accepted) submitToSlurm(dialog.options());
+}
+
 int MainWindow::resumeSelected() {
     if (!m_controller) return 0;
     QList<qint64> ids;
@@ -476,6 +547,7 @@ void MainWindow::updateActions() {
     m_saveAsAction->setEnabled(open);
     m_resumeAction->setEnabled(open);
     m_closeAction->setEnabled(open);
+    m_slurmAction->setEnabled(open && m_editor->isValid());
     for (QAction* a : m_exportActions) a->setEnabled(open);
 }
 

@@ -5,6 +5,8 @@
 #include <QMainWindow>
 #include <QTimer>
 
+#include "slurm.h"
+
 #include <memory>
 
 class QTableView;
@@ -24,6 +26,7 @@ namespace retort::ui {
 class ExperimentEditor;
 class ExportController;
 class RunController;
+class SlurmController;
 class RunsModel;
 class LossCurvesPlot;
 class ParetoPlot;
@@ -54,6 +57,10 @@ public:
     ParetoPlot* paretoPlot() const { return m_pareto; }
     RunController* controller() const { return m_controller.get(); }
     ExportController* exports() const { return m_exports; }
+    SlurmController* slurm() const { return m_slurm.get(); }
+    /// Run ▸ Submit to Slurm without the dialog: submits the editor's sweep with @p options.
+    /// Returns the queued run ids (empty, with the reason in the status bar, on failure).
+    QList<qint64> submitToSlurm(const retort::SlurmOptions& options);
     QAction* runAction() const { return m_runAction; }
     QString projectPath() const { return m_path; }
     /// When false, closing with runs in progress does not ask (tests).
@@ -84,11 +91,13 @@ private:
     void updateActions();
     void showRunDetail(const QModelIndex& index);
     void showRunMenu(const QPoint& pos);
+    void submitToSlurmDialog();
     void selectRun(qint64 runId);
     bool confirmStop(const QString& what);
 
     std::unique_ptr<ProjectStore> m_store;
     std::unique_ptr<RunController> m_controller;
+    std::unique_ptr<SlurmController> m_slurm;
     QString m_path;
     ExperimentEditor* m_editor = nullptr;
     RunsModel* m_model = nullptr;
@@ -101,6 +110,7 @@ private:
     QLabel* m_progressText = nullptr;
     QMenu* m_recentMenu = nullptr;
     QAction *m_runAction = nullptr, *m_cancelAction = nullptr, *m_cancelAllAction = nullptr;
+    QAction* m_slurmAction = nullptr;
     QAction *m_saveAsAction = nullptr, *m_closeAction = nullptr, *m_resumeAction = nullptr;
     ExportController* m_exports = nullptr;
     QList<QAction*> m_exportActions;

@@ -119,6 +119,8 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
             case Status:
+                if (!r.slurm_state.empty() && r.status == "queued")
+                    return tr("Slurm: %1").arg(QString::fromStdString(r.slurm_state).toLower());
                 return m_live.contains(r.id) && r.status == "running"
                            ? m_live.value(r.id)
                            : QString::fromStdString(r.status);

@@ -126,4 +126,14 @@ print("killed task:", killed["status"], "-", killed["error"])
 print("other task:", after[6]["status"], "-", after[6].get("error", ""))
 PYCHECK
 "$cli" list --project "$work/p.retort"
+
+gui="$build/tests/tst_workbench"
+if [ -x "$gui" ]; then
+    echo "== the workbench submits a sweep and follows it"
+    mkdir -p "$work/gui"
+    (cd "$work/gui" && XDG_CONFIG_HOME="$work/config" RETORT_SLURM_SHARED="$work/shared" \
+        QT_QPA_PLATFORM=offscreen "$gui" slurmSweepFromTheWorkbench) > "$work/gui.log" 2>&1 ||
+        { cat "$work/gui.log"; fail "the workbench's Slurm sweep"; }
+    grep -E "PASS|SKIP" "$work/gui.log" | grep slurm
+fi
 echo "OK in $(( $(date +%s) - t0 )) s"
