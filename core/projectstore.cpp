@@ -504,6 +504,10 @@ void ProjectStore::saveTeacherOutputs(const std::string& key, const TeacherOutpu
         .run();
 }
 
+void ProjectStore::useRollbackJournal() {
+    exec("PRAGMA journal_mode = DELETE");
+}
+
 std::vector<std::string> ProjectStore::artifactKinds(int64_t id) const {
     Statement st(m_db, "SELECT kind FROM artifacts WHERE run_id = ? ORDER BY kind");
     st.bind(1, id);

@@ -92,6 +92,9 @@ public:
     ProjectStore& operator=(const ProjectStore&) = delete;
 
     const std::string& path() const { return m_path; }
+    /// Switches this file from WAL to a rollback journal: for files on a network filesystem that
+    /// another host reads afterwards (Slurm shards), where WAL's shared memory does not work.
+    void useRollbackJournal();
     int schemaVersion() const;
     /// Runs this open found `running` with no live process behind them and marked `interrupted`
     /// (read-only opens report such runs as `interrupted` without writing).

@@ -448,6 +448,20 @@ SyncReport syncSlurm(ProjectStore& store) {
         auto it = view.find(t.array_index);
         const TaskState slurm = it == view.end() ? TaskState{"UNKNOWN", ""} : it->second;
 
+        // A live task's shard is not even opened: it is being written, maybe on another host.
+        if (active(slurm.state)) {
+            if (slurm.reason == "DependencyNeverSatisfied") {
+                runCommand({"scancel", t.job_id});
+                store.endSlurmTask(t.run_id, "CANCELLED", "failed",
+                                   "Slurm: the teacher job " + t.teacher_job +
+                                       " failed, so this task never ran (see the teacher's log)");
+                ++report.failed;
+                continue;
+            }
+            store.setSlurmState(t.run_id, slurm.state, slurm.reason);
+            ++(slurm.state == "PENDING" ? report.pending : report.running);
+            continue;
+        }
         std::unique_ptr<ProjectStore> shardStore;
         const auto shard = shardRun(t.shard, shardStore);
         if (shard && shard->status == "completed") {
@@ -461,19 +475,6 @@ SyncReport syncSlurm(ProjectStore& store) {
                 if (auto teacher = shardStore->teacher(key)) m.teachers.push_back(*teacher);
             store.mergeRun(t.run_id, m);
             ++report.merged;
-            continue;
-        }
-        if (active(slurm.state)) {
-            if (slurm.reason == "DependencyNeverSatisfied") {
-                runCommand({"scancel", t.job_id});
-                store.endSlurmTask(t.run_id, "CANCELLED", "failed",
-                                   "Slurm: the teacher job " + t.teacher_job +
-                                       " failed, so this task never ran (see the teacher's log)");
-                ++report.failed;
-                continue;
-            }
-            store.setSlurmState(t.run_id, slurm.state, slurm.reason);
-            ++(slurm.state == "PENDING" ? report.pending : report.running);
             continue;
         }
         // Ended without a completed run in its shard.
@@ -538,6 +539,7 @@ std::string runPoint(const std::string& pointFile, const std::string& shard,
         cache.saveCopy(shard);
     }
     ProjectStore store(shard);
+    store.useRollbackJournal();  // read later from another host: no WAL over NFS
     // Progress as plain lines: the task's log file.
     Runner runner(store, [](const Progress& p) {
         if (p.kind == Progress::Kind::Message) {

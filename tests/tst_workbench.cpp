@@ -175,7 +175,8 @@ private Q_SLOTS:
         QVERIFY(w);
         Json spec = sweepSpec();
         if (qEnvironmentVariableIsSet("RETORT_SLURM_SPEC"))
-            spec = Json::parse(test::readFile(qEnvironmentVariable("RETORT_SLURM_SPEC").toStdString()));
+            spec = Json::parse(
+                test::readFile(qEnvironmentVariable("RETORT_SLURM_SPEC").toStdString()));
         w->editor()->setSpec(spec);
         const int points = int(w->editor()->points().size());
         SlurmOptions o;
@@ -184,7 +185,9 @@ private Q_SLOTS:
         QCOMPARE(ids.size(), points);
         RunsModel* m = w->runsModel();
         QCOMPARE(m->rowCount(), points);
-        QVERIFY(m->data(m->index(0, RunsModel::Status), Qt::DisplayRole).toString().startsWith("Slurm"));
+        QVERIFY(m->data(m->index(0, RunsModel::Status), Qt::DisplayRole)
+                    .toString()
+                    .startsWith("Slurm"));
         QVERIFY(w->slurm()->polling());
         w->slurm()->setInterval(500);
         // Runs arrive one sync at a time: record how many were complete at each refresh.

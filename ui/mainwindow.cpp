@@ -398,17 +398,16 @@ QList<qint64> MainWindow::submitToSlurm(const SlurmOptions& options) {
     try {
         const SubmitResult r = m_slurm->submit(*m_store, m_editor->spec(), options);
         for (int64_t id : r.runs) ids << id;
-        statusBar()->showMessage(tr("Submitted %n run(s) as Slurm job %1%2", "", int(ids.size()))
-                                     .arg(QString::fromStdString(r.job_id))
-                                     .arg(r.teacher_job.empty()
-                                              ? QString()
-                                              : tr(" after teacher job %1")
-                                                    .arg(QString::fromStdString(r.teacher_job))),
-                                 15000);
+        statusBar()->showMessage(
+            tr("Submitted %n run(s) as Slurm job %1%2", "", int(ids.size()))
+                .arg(QString::fromStdString(r.job_id))
+                .arg(r.teacher_job.empty()
+                         ? QString()
+                         : tr(" after teacher job %1").arg(QString::fromStdString(r.teacher_job))),
+            15000);
     } catch (const SpecError& e) {
-        statusBar()->showMessage(tr("Cannot submit: %1")
-                                     .arg(QString::fromStdString(e.issues().front().message)),
-                                 15000);
+        statusBar()->showMessage(
+            tr("Cannot submit: %1").arg(QString::fromStdString(e.issues().front().message)), 15000);
     } catch (const std::exception& e) {
         statusBar()->showMessage(tr("Cannot submit: %1").arg(QString::fromUtf8(e.what())), 15000);
         if (m_confirmClose) showError(this, tr("Submit to Slurm"), QString::fromUtf8(e.what()));

@@ -23,7 +23,8 @@ SlurmController::~SlurmController() = default;
 QString SlurmController::defaultCli() {
     const QString beside = QDir(QCoreApplication::applicationDirPath()).filePath("retort-cli");
     if (QFileInfo(beside).isExecutable()) return beside;
-    const QString inBuild = QDir(QCoreApplication::applicationDirPath()).filePath("../app/retort-cli");
+    const QString inBuild =
+        QDir(QCoreApplication::applicationDirPath()).filePath("../app/retort-cli");
     if (QFileInfo(inBuild).isExecutable()) return QFileInfo(inBuild).canonicalFilePath();
     return QStringLiteral("retort-cli");
 }

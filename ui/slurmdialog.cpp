@@ -49,11 +49,13 @@ SlurmDialog::SlurmDialog(std::function<std::string(const SlurmOptions&)> preview
                   tr("Further sbatch options, separated by spaces"));
     m_shared = new QLineEdit(this);
     m_shared->setPlaceholderText(tr("a folder every node sees"));
-    m_shared->setToolTip(tr("Points, shard projects (one SQLite file per task), logs and job "
-                            "scripts go here; it must be on a filesystem the nodes share"));
+    m_shared->setToolTip(
+        tr("Points, shard projects (one SQLite file per task), logs and job "
+           "scripts go here; it must be on a filesystem the nodes share"));
     auto* browse = new QPushButton(tr("Browse…"), this);
     connect(browse, &QPushButton::clicked, this, [this] {
-        const QString d = QFileDialog::getExistingDirectory(this, tr("Shared Folder"), m_shared->text());
+        const QString d =
+            QFileDialog::getExistingDirectory(this, tr("Shared Folder"), m_shared->text());
         if (!d.isEmpty()) m_shared->setText(d);
     });
     auto* sharedRow = new QHBoxLayout;

@@ -79,8 +79,9 @@ cluster_stop() {
     for f in slurmd.bgpid slurmctld.bgpid; do
         [ -f "$dir/$f" ] && kill "$(cat "$dir/$f")" 2>/dev/null
     done
-    [ -f "$dir/munge/munged.pid" ] && kill "$(cat "$dir/munge/munged.pid")" 2>/dev/null
-    for f in slurmd.bgpid slurmctld.bgpid; do
+    [ -f "$dir/munge/munged.pid" ] && cp "$dir/munge/munged.pid" "$dir/munged.bgpid" &&
+        kill "$(cat "$dir/munged.bgpid")" 2>/dev/null
+    for f in slurmd.bgpid slurmctld.bgpid munged.bgpid; do
         [ -f "$dir/$f" ] || continue
         pid=$(cat "$dir/$f")
         i=0

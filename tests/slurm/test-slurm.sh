@@ -5,7 +5,7 @@
 # interrupted with nothing else lost. Exit 77 (skipped, with the reason) when Slurm or munge is
 # missing or the daemons cannot start. Stops every daemon it started and removes its folder.
 set -u
-build="$1"
+build=$(cd "$1" && pwd)
 cli="$build/app/retort-cli"
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/cluster.sh"
@@ -132,7 +132,7 @@ if [ -x "$gui" ]; then
     echo "== the workbench submits a sweep and follows it"
     mkdir -p "$work/gui"
     (cd "$work/gui" && XDG_CONFIG_HOME="$work/config" RETORT_SLURM_SHARED="$work/shared" \
-        QT_QPA_PLATFORM=offscreen "$gui" slurmSweepFromTheWorkbench) > "$work/gui.log" 2>&1 ||
+        QTEST_FUNCTION_TIMEOUT=900000 QT_QPA_PLATFORM=offscreen "$gui" slurmSweepFromTheWorkbench) > "$work/gui.log" 2>&1 ||
         { cat "$work/gui.log"; fail "the workbench's Slurm sweep"; }
     grep -E "PASS|SKIP" "$work/gui.log" | grep slurm
 fi
