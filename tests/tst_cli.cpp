@@ -64,6 +64,14 @@ private Q_SLOTS:
         r = cli({"report", "--project", file("x.retort")});
         QCOMPARE(r.code, 2);
         QVERIFY(r.err.contains("--out"));
+        r = cli({"report", "--project", file("x.retort"), "--out", file("x.html")});
+        QCOMPARE(r.code, 2);
+#ifdef RETORT_CLI_HAS_REPORT
+        QVERIFY2(r.err.contains("no such project file"), qPrintable(r.err));
+#else
+        QVERIFY2(r.err.contains("built without the GUI"), qPrintable(r.err));
+#endif
+        QVERIFY(!QFile::exists(file("x.html")));
     }
 
     void slurmSubmitChecksItsSettings() {

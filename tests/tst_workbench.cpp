@@ -9,6 +9,7 @@
 #include "runcontroller.h"
 #include "runsmodel.h"
 #include "slurmcontroller.h"
+#include "slurmdialog.h"
 
 #include <QAction>
 #include <QApplication>
@@ -164,6 +165,44 @@ private Q_SLOTS:
         QVERIFY(ex->exportModel(m->run(0).id, "pt", m_dir.filePath("student.pt")));
         QVERIFY(!ex->exportReport(m_dir.filePath("no/such/dir/report.html")));
         QVERIFY(ex->lastMessage().contains("no/such/dir/report.html"));
+    }
+
+    void slurmDialogRemembersItsOptions() {
+        // The dialog reads and writes the [slurm] section retort-cli reads, keeping the rest.
+        const QString settings = m_dir.filePath("config/settings.ini");
+        QDir().mkpath(m_dir.filePath("config"));
+        test::writeFile(settings.toStdString(), "[other]\nkeep = me\n");
+        std::string previewed;
+        SlurmDialog d([&](const SlurmOptions& o) {
+            previewed = o.partition;
+            return std::string("#SBATCH --partition=") + o.partition + "\n";
+        });
+        d.setSettingsPath(settings);
+        SlurmOptions o;
+        o.partition = "gpu";
+        o.time = "02:00:00";
+        o.cpus_per_task = 4;
+        o.gres = "gpu:1";
+        o.shared_dir = m_dir.filePath("shared").toStdString();
+        d.setOptions(o);
+        d.show();
+        screenshot(&d, "slurm-dialog.png");
+        d.accept();
+        QCOMPARE(d.result(), int(QDialog::Accepted));
+        const SlurmOptions back = loadSlurmSettings(settings.toStdString());
+        QCOMPARE(back.partition, std::string("gpu"));
+        QCOMPARE(back.cpus_per_task, int64_t(4));
+        QCOMPARE(back.shared_dir, o.shared_dir);
+        QVERIFY(test::readFile(settings.toStdString()).find("keep = me") != std::string::npos);
+        SlurmDialog again([](const SlurmOptions&) { return std::string(); });
+        again.setSettingsPath(settings);
+        QCOMPARE(again.options().gres, std::string("gpu:1"));
+        // Without a shared folder it does not submit.
+        SlurmOptions none = back;
+        none.shared_dir.clear();
+        again.setOptions(none);
+        again.accept();
+        QVERIFY(again.result() != int(QDialog::Accepted));
     }
 
     void slurmSweepFromTheWorkbench() {
