@@ -89,34 +89,33 @@ bool ExportController::exportReport(QString path) {
     return attempt(path, [&] { ReportWriter(*store).write(path); });
 }
 
-bool ExportController::exportRuns(QString path) {
+bool ExportController::exportTable(QString path, const QString& title, const QString& suffix,
+                                   const QString& csvFilter, bool metrics) {
     ProjectStore* store = m_store();
     if (!store) return false;
     if (path.isEmpty())
-        path = askPath(tr("Export Runs"), baseName(*store) + "-runs.csv",
-                       tr("CSV (*.csv);;JSON (*.json)"));
+        path = askPath(title, baseName(*store) + suffix, csvFilter + tr(";;JSON (*.json)"));
     if (path.isEmpty()) return false;
     return attempt(path, [&] {
         const auto runs = store->runs();
         const bool json = path.endsWith(QLatin1String(".json"), Qt::CaseInsensitive);
-        writeFileAtomic(path.toStdString(),
-                        json ? runsJson(store->path(), runs).dump(2) + "\n" : runsCsv(runs));
+        std::string text;
+        if (metrics)
+            text = json ? metricsJson(*store, runs).dump(2) + "\n" : metricsCsv(*store, runs);
+        else
+            text = json ? runsJson(store->path(), runs).dump(2) + "\n" : runsCsv(runs);
+        writeFileAtomic(path.toStdString(), text);
     });
 }
 
+bool ExportController::exportRuns(QString path) {
+    return exportTable(path, tr("Export Runs"), QStringLiteral("-runs.csv"), tr("CSV (*.csv)"),
+                       false);
+}
+
 bool ExportController::exportMetrics(QString path) {
-    ProjectStore* store = m_store();
-    if (!store) return false;
-    if (path.isEmpty())
-        path = askPath(tr("Export Metrics"), baseName(*store) + "-metrics.csv",
-                       tr("CSV, long form (*.csv);;JSON (*.json)"));
-    if (path.isEmpty()) return false;
-    return attempt(path, [&] {
-        const auto runs = store->runs();
-        const bool json = path.endsWith(QLatin1String(".json"), Qt::CaseInsensitive);
-        writeFileAtomic(path.toStdString(),
-                        json ? metricsJson(*store, runs).dump(2) + "\n" : metricsCsv(*store, runs));
-    });
+    return exportTable(path, tr("Export Metrics"), QStringLiteral("-metrics.csv"),
+                       tr("CSV, long form (*.csv)"), true);
 }
 
 bool ExportController::exportModel(qint64 runId, const QString& format, QString path) {

@@ -48,6 +48,9 @@ Q_SIGNALS:
 private:
     QString askPath(const QString& title, const QString& name, const QString& filters);
     bool attempt(const QString& path, const std::function<void()>& write);
+    /// Runs (or, with @p metrics, per-epoch metrics) as CSV or JSON, by the file's suffix.
+    bool exportTable(QString path, const QString& title, const QString& suffix,
+                     const QString& csvFilter, bool metrics);
 
     QWidget* m_window;
     std::function<ProjectStore*()> m_store;

@@ -150,6 +150,9 @@ void LossCurvesPlot::rebuild() {
     m_graphRuns.clear();
     const std::string key = metric().toStdString();
     const double alpha = m_smoothing->value() / 100.0;
+    const bool compact = m_series.size() > 8;
+    m_plot->legend->setWrap(compact ? 10 : 2);
+    m_plot->legend->setFillOrder(QCPLegend::foColumnsFirst, true);
     for (const auto& [id, s] : m_series) {
         QVector<double> xs, ys;
         auto it = s.points.find(key);
@@ -163,7 +166,9 @@ void LossCurvesPlot::rebuild() {
             ys << (ys.isEmpty() ? s.tailY : alpha * ys.back() + (1 - alpha) * s.tailY);
         }
         QCPGraph* g = m_plot->addGraph();
-        g->setName(s.name);
+        // Many runs: the legend names them by id only, in more columns, so that it never
+        // crowds out the curves (hover shows the full name).
+        g->setName(compact ? QStringLiteral("#%1").arg(id) : s.name);
         QColor color = runColor(id);
         if (!m_focus.isEmpty() && !m_focus.contains(id)) color.setAlpha(50);  // not compared: faded
         g->setPen(QPen(color, m_focus.contains(id) ? 3 : 2));

@@ -22,6 +22,15 @@ export SLURM_CONF="$work/cluster/slurm.conf"
 echo "cluster up in $(( $(date +%s) - t0 )) s"
 PY=$(command -v python3)
 
+sync_until_done() {  # sync_until_done OUT SECONDS: syncs every second until nothing is left
+    n=0
+    while :; do
+        "$cli" sync --project "$work/p.retort" --json > "$1" || fail "sync"
+        [ "$(json "$1" 'd["done"]')" = True ] && return 0
+        n=$((n + 1)); [ $n -lt "$2" ] || fail "not done after $2 s"; sleep 1
+    done
+}
+
 json() {  # json FILE EXPR: evaluates a Python expression over the parsed JSON d
     "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
 }
@@ -55,12 +64,7 @@ cat "$work/submit.json"
 grep -q 'partition=test' "$(json "$work/submit.json" 'd["folder"]')/array.sh" || fail "settings not used"
 "$cli" list --project "$work/p.retort" | grep -q queued || fail "runs not queued"
 
-i=0
-while :; do
-    "$cli" sync --project "$work/p.retort" --json > "$work/sync.json" || fail "sync"
-    [ "$(json "$work/sync.json" 'd["done"]')" = True ] && break
-    i=$((i + 1)); [ $i -lt 120 ] || fail "not done after 120 s"; sleep 1
-done
+sync_until_done "$work/sync.json" 120
 echo "sweep done in $(( $(date +%s) - t0 )) s"
 "$cli" list --project "$work/p.retort" --json > "$work/slurm-runs.json"
 [ "$(json "$work/slurm-runs.json" 'sum(r["status"]=="completed" for r in d["runs"])')" = 4 ] ||
@@ -105,12 +109,7 @@ while ! grep -q "student epoch" "$folder2/logs/task-0.log" 2>/dev/null; do
 done
 pkill -KILL -f "run-point $folder2/points/0.json" || fail "could not kill task 0"
 "$cli" cancel --project "$work/p.retort" 2>/dev/null  # stop the other (slow) task too
-i=0
-while :; do
-    "$cli" sync --project "$work/p.retort" --json > "$work/sync3.json" || fail "sync after kill"
-    [ "$(json "$work/sync3.json" 'd["done"]')" = True ] && break
-    i=$((i + 1)); [ $i -lt 60 ] || fail "second sweep not settled"; sleep 1
-done
+sync_until_done "$work/sync3.json" 60
 "$cli" list --project "$work/p.retort" --json > "$work/after.json"
 "$PY" - "$work/after.json" "$work/before.json" <<'PYCHECK' || fail "the kill lost or changed something"
 import json, sys
