@@ -15,6 +15,7 @@
 #include "reportwriter.h"
 #endif
 
+#include <sys/stat.h>
 #include <unistd.h>
 #include <atomic>
 #include <csignal>
@@ -648,16 +649,27 @@ int cmdSubmit(const Args& a) {
             a.option("settings", defaultSettingsPath()));
     if (a.has("dry-run")) {  // validates against the project if there is one; writes nothing
         const bool exists = access(project.c_str(), F_OK) == 0;
-        const std::string scratch = "/tmp/retort-dry-run-" + std::to_string(getpid()) + ".retort";
+        // A scratch project of the same file name: the printed folder names match a real submit.
+        const std::string scratchDir = "/tmp/retort-dry-run-" + std::to_string(getpid());
+        const std::string scratch =
+            scratchDir + "/" + project.substr(project.find_last_of('/') + 1);
+        if (!exists) mkdir(scratchDir.c_str(), 0700);
+        auto removeScratch = [&] {
+            if (exists) return;
+            for (const char* suffix : {"", "-wal", "-shm"}) std::remove((scratch + suffix).c_str());
+            rmdir(scratchDir.c_str());
+        };
         std::string script;
-        {
+        try {
             ProjectStore store(exists ? project : scratch, exists
                                                                ? ProjectStore::Access::ReadOnly
                                                                : ProjectStore::Access::ReadWrite);
             script = submitSweep(store, spec, options, selfPath(), true).script;
+        } catch (...) {
+            removeScratch();
+            throw;
         }
-        if (!exists)
-            for (const char* suffix : {"", "-wal", "-shm"}) std::remove((scratch + suffix).c_str());
+        removeScratch();
         std::cout << script;
         return 0;
     }
@@ -712,8 +724,10 @@ int cmdCancel(const Args& a) {
 
 int cmdRunPoint(const Args& a) {
     if (a.positional.size() != 1) throw UsageError("expected one POINT.json");
-    const std::string status = runPoint(a.positional[0], a.required("shard"),
-                                        a.option("teacher-cache"), a.has("teacher-only"));
+    ProgressPrinter printer(1);  // in a task's log: plain lines
+    const std::string status =
+        runPoint(a.positional[0], a.required("shard"), a.option("teacher-cache"),
+                 a.has("teacher-only"), [&](const Progress& p) { printer(p); });
     std::cerr << "run-point " << a.positional[0] << ": " << status << "\n";
     return status == "completed" || status == "teacher" ? 0 : 1;
 }

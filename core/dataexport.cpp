@@ -36,6 +36,15 @@ std::string csvCell(const std::string& s) {
     return q + "\"";
 }
 
+std::string shellQuote(const std::string& s) {
+    if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                          "0123456789-_./=:+@") == std::string::npos)
+        return s;
+    std::string q = "'";
+    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+}
+
 std::string runsCsv(const std::vector<RunRecord>& runs) {
     std::set<std::string> params, results;
     for (const auto& r : runs) {

@@ -28,6 +28,9 @@ Json metricsJson(const ProjectStore& store, const std::vector<RunRecord>& runs);
 /// A CSV cell: quoted (with doubled quotes) when it holds a comma, quote or line break.
 std::string csvCell(const std::string& text);
 
+/// A word for a POSIX shell: as is when it holds only safe characters, else single-quoted.
+std::string shellQuote(const std::string& text);
+
 /// Writes @p bytes to @p path through a temporary file beside it and a rename, so that a failed
 /// write never leaves half a file. Throws std::runtime_error naming the file and the reason.
 void writeFileAtomic(const std::string& path, const std::string& bytes);

@@ -150,7 +150,6 @@ public:
     };
     /// One transaction: creates each run `queued` with its task. Returns the run ids.
     std::vector<int64_t> addSlurmRuns(const std::vector<NewSlurmRun>& runs);
-    void addSlurmTask(const SlurmTask& task);
     std::vector<SlurmTask> slurmTasks() const;
     /// Records Slurm's view of a task that is not finished.
     void setSlurmState(int64_t runId, const std::string& state, const std::string& reason);
@@ -164,6 +163,7 @@ public:
                       const std::string& error);
 
 private:
+    void addSlurmTask(const SlurmTask& task);
     void exec(const char* sql);
     void migrate();
     int recoverInterrupted();

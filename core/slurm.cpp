@@ -17,7 +17,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <map>
 #include <random>
 #include <set>
@@ -111,12 +110,6 @@ std::string firstLine(const std::string& s) {
     return trim(s.substr(0, s.find('\n')));
 }
 
-std::string shellQuote(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return q + "'";
-}
-
 std::vector<std::string> splitSpaces(const std::string& s) {
     std::istringstream is(s);
     std::vector<std::string> out;
@@ -139,10 +132,6 @@ std::string directives(const SlurmOptions& o) {
     add("qos", o.qos);
     for (const auto& a : splitSpaces(o.sbatch_args)) d += "#SBATCH " + a + "\n";
     return d;
-}
-
-void writeText(const std::string& path, const std::string& text) {
-    writeFileAtomic(path, text);
 }
 
 bool finalOk(const std::string& state) {
@@ -256,20 +245,24 @@ std::optional<RunRecord> shardRun(const std::string& shard, std::unique_ptr<Proj
 
 }  // namespace
 
+namespace {
+/// The text options by their settings-file key (cpus-per-task, a number, is handled apart).
+const std::pair<const char*, std::string SlurmOptions::*> kTextSettings[] = {
+    {"partition", &SlurmOptions::partition},
+    {"time", &SlurmOptions::time},
+    {"gres", &SlurmOptions::gres},
+    {"mem", &SlurmOptions::mem},
+    {"account", &SlurmOptions::account},
+    {"qos", &SlurmOptions::qos},
+    {"sbatch-args", &SlurmOptions::sbatch_args},
+    {"shared-dir", &SlurmOptions::shared_dir},
+    {"retort-cli", &SlurmOptions::retort_cli}};
+}  // namespace
+
 void SlurmOptions::fillFrom(const SlurmOptions& d) {
-    auto fill = [](std::string& v, const std::string& def) {
-        if (v.empty()) v = def;
-    };
-    fill(partition, d.partition);
-    fill(time, d.time);
+    for (const auto& [key, field] : kTextSettings)
+        if ((this->*field).empty()) this->*field = d.*field;
     if (cpus_per_task <= 0) cpus_per_task = d.cpus_per_task;
-    fill(gres, d.gres);
-    fill(mem, d.mem);
-    fill(account, d.account);
-    fill(qos, d.qos);
-    fill(sbatch_args, d.sbatch_args);
-    fill(shared_dir, d.shared_dir);
-    fill(retort_cli, d.retort_cli);
 }
 
 std::string defaultSettingsPath() {
@@ -298,33 +291,21 @@ SlurmOptions loadSlurmSettings(const std::string& path) {
         const std::string where = path + ":" + std::to_string(lineNo) + ": ";
         if (eq == std::string::npos) throw SlurmError(where + "expected key = value");
         const std::string k = trim(line.substr(0, eq)), v = trim(line.substr(eq + 1));
-        if (k == "partition")
-            o.partition = v;
-        else if (k == "time")
-            o.time = v;
-        else if (k == "gres")
-            o.gres = v;
-        else if (k == "mem")
-            o.mem = v;
-        else if (k == "account")
-            o.account = v;
-        else if (k == "qos")
-            o.qos = v;
-        else if (k == "sbatch-args")
-            o.sbatch_args = v;
-        else if (k == "shared-dir")
-            o.shared_dir = v;
-        else if (k == "retort-cli")
-            o.retort_cli = v;
-        else if (k == "cpus-per-task") {
+        if (k == "cpus-per-task") {
             try {
                 o.cpus_per_task = std::stoll(v);
             } catch (const std::exception&) {
                 throw SlurmError(where + "cpus-per-task must be a number, not '" + v + "'");
             }
-        } else {
-            throw SlurmError(where + "unknown key '" + k + "' in [slurm]");
+            continue;
         }
+        bool known = false;
+        for (const auto& [key, field] : kTextSettings)
+            if (k == key) {
+                o.*field = v;
+                known = true;
+            }
+        if (!known) throw SlurmError(where + "unknown key '" + k + "' in [slurm]");
     }
     return o;
 }
@@ -344,16 +325,8 @@ void saveSlurmSettings(const std::string& path, const SlurmOptions& o) {
     auto put = [&](const char* k, const std::string& v) {
         if (!v.empty()) s += std::string(k) + " = " + v + "\n";
     };
-    put("partition", o.partition);
-    put("time", o.time);
     put("cpus-per-task", o.cpus_per_task > 0 ? std::to_string(o.cpus_per_task) : "");
-    put("gres", o.gres);
-    put("mem", o.mem);
-    put("account", o.account);
-    put("qos", o.qos);
-    put("sbatch-args", o.sbatch_args);
-    put("shared-dir", o.shared_dir);
-    put("retort-cli", o.retort_cli);
+    for (const auto& [key, field] : kTextSettings) put(key, o.*field);
     std::error_code ec;
     fs::create_directories(fs::path(path).parent_path(), ec);
     writeFileAtomic(path, s + (kept.empty() ? "" : "\n" + kept));
@@ -413,13 +386,13 @@ SubmitResult submitSweep(ProjectStore& store, const Json& specJson, SlurmOptions
         if (ec) throw SlurmError(dir + "/" + sub + ": cannot create (" + ec.message() + ")");
     }
     for (size_t k = 0; k < points.size(); ++k)
-        writeText(dir + "/points/" + std::to_string(k) + ".json",
-                  Json({{"name", points[k].name},
-                        {"params", points[k].params},
-                        {"spec", points[k].spec.toJson()}})
-                      .dump(2));
-    writeText(dir + "/array.sh", arrayScript);
-    if (needsTeacher) writeText(dir + "/teacher.sh", teacherScript);
+        writeFileAtomic(dir + "/points/" + std::to_string(k) + ".json",
+                        Json({{"name", points[k].name},
+                              {"params", points[k].params},
+                              {"spec", points[k].spec.toJson()}})
+                            .dump(2));
+    writeFileAtomic(dir + "/array.sh", arrayScript);
+    if (needsTeacher) writeFileAtomic(dir + "/teacher.sh", teacherScript);
 
     auto sbatch = [&](std::vector<std::string> args) {
         args.insert(args.begin(), {"sbatch", "--parsable"});
@@ -532,7 +505,7 @@ int cancelSlurm(ProjectStore& store) {
 }
 
 std::string runPoint(const std::string& pointFile, const std::string& shard,
-                     const std::string& teacherCache, bool teacherOnly) {
+                     const std::string& teacherCache, bool teacherOnly, ProgressFn progress) {
     std::ifstream f(pointFile);
     if (!f) throw SlurmError(pointFile + ": cannot read the sweep point");
     Json point;
@@ -557,16 +530,7 @@ std::string runPoint(const std::string& pointFile, const std::string& shard,
     }
     ProjectStore store(shard);
     store.useRollbackJournal();  // read later from another host: no WAL over NFS
-    // Progress as plain lines: the task's log file.
-    Runner runner(store, [](const Progress& p) {
-        if (p.kind == Progress::Kind::Message) {
-            std::cerr << p.message << std::endl;
-        } else if (p.kind == Progress::Kind::Epoch) {
-            std::cerr << p.stage << " epoch " << p.epoch << "/" << p.epochs;
-            for (const auto& [k, v] : p.metrics) std::cerr << " " << k << " " << v;
-            std::cerr << std::endl;
-        }
-    });
+    Runner runner(store, std::move(progress));
     if (teacherOnly) {
         runner.prepareTeacher(spec);
         return "teacher";

@@ -2,6 +2,7 @@
 
 #include "experimentspec.h"
 #include "projectstore.h"
+#include "runner.h"
 
 #include <cstdint>
 #include <stdexcept>
@@ -87,8 +88,9 @@ int cancelSlurm(ProjectStore& store);
 /// `retort-cli run-point`: runs one sweep point written by submitSweep into the shard project
 /// @p shard (created anew). With @p teacherCache, the shard starts as a copy of it (the shared
 /// teacher and its outputs). @p teacherOnly: trains the teacher into @p shard and stops.
-/// Returns the run's status (completed, failed, cancelled) or "teacher".
+/// @p progress: the run's progress (the task's log). Returns the run's status (completed,
+/// failed, cancelled) or "teacher".
 std::string runPoint(const std::string& pointFile, const std::string& shard,
-                     const std::string& teacherCache, bool teacherOnly);
+                     const std::string& teacherCache, bool teacherOnly, ProgressFn progress = {});
 
 }  // namespace retort

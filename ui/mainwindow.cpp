@@ -227,9 +227,8 @@ bool MainWindow::openProject(const QString& path) {
     m_editor->setStore(m_store.get());
     m_slurm = std::make_unique<SlurmController>(m_path);
     connect(m_slurm.get(), &SlurmController::synced, this,
-            [this](const SyncReport& r, const QString& summary) {
+            [this](const SyncReport&, const QString& summary) {
                 statusBar()->showMessage(summary, 9000);
-                (void)r;
                 scheduleRefresh();  // Slurm states change even when nothing was merged
             });
     connect(m_slurm.get(), &SlurmController::syncFailed, this, [this](const QString& e) {

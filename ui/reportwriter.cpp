@@ -64,16 +64,6 @@ void flatten(const Json& j, const std::string& prefix, std::map<std::string, Jso
     }
 }
 
-/// Shell-quoted for POSIX sh: single quotes, with embedded ones closed and escaped.
-std::string shellQuote(const std::string& s) {
-    if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                          "0123456789-_./=:+@") == std::string::npos)
-        return s;
-    std::string q = "'";
-    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return q + "'";
-}
-
 /// A flattened spec as "key = value" items separated by middle dots: compact and wrapping.
 QString specText(const std::map<std::string, Json>& keys) {
     QStringList items;

@@ -10,7 +10,6 @@ namespace retort::ui {
 
 SlurmController::SlurmController(const QString& project, QObject* parent)
     : QObject(parent), m_project(project), m_busy(std::make_shared<std::atomic<bool>>(false)) {
-    qRegisterMetaType<retort::SyncReport>("retort::SyncReport");
     m_timer.setInterval(10000);
     connect(&m_timer, &QTimer::timeout, this, &SlurmController::syncNow);
     connect(this, &SlurmController::synced, this, [this](const SyncReport& r, const QString&) {
