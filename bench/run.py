@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -24,14 +25,19 @@ SWEEP = [(t, lam) for t in (1, 2, 4, 8) for lam in (0.5, 0.9)]
 
 
 def timed(cmd, log):
-    """Runs cmd, returns (wall seconds, peak RSS in MB, stdout)."""
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
-        p = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", tf.name] + cmd,
-                           stdout=subprocess.PIPE, stderr=log, text=True)
+    """Runs cmd, returns (wall seconds, peak RSS in MB, stdout). The peak RSS is the child's own,
+    from wait4's rusage: no external time(1) program is needed."""
+    with tempfile.TemporaryFile("w+") as out:
+        start = time.monotonic()
+        p = subprocess.Popen(cmd, stdout=out, stderr=log, text=True)
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.monotonic() - start
+        p.returncode = os.waitstatus_to_exitcode(status)
         if p.returncode != 0:
             sys.exit(f"bench: {' '.join(cmd)} failed with exit {p.returncode}")
-        wall, rss = tf.read().split()[-2:]
-    return float(wall), int(rss) / 1024.0, p.stdout
+        out.seek(0)
+        stdout = out.read()
+    return wall, usage.ru_maxrss / 1024.0, stdout
 
 
 def spec_file(name, tmp, limit, epochs=None, extra=None):

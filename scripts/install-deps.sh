@@ -16,9 +16,12 @@ packages=(
   lintian desktop-file-utils appstream man-db  # test: the Debian package is linted
   slurm-wlm munge procps  # test: a one-machine Slurm cluster runs sweeps as job arrays
   dataset-fashion-mnist   # the default real dataset, /usr/share/datasets/fashion-mnist
-  python3-torch           # the same LibTorch from Python: TorchScript teacher test, benchmark peer
+  python3 python3-numpy python3-torch  # TorchScript teacher and checkpoint tests, benchmark peer,
+                                       # the Slurm test's JSON checks
+  hostname coreutils grep sed  # called by the test scripts (in minbase too; listed to be sure)
   clang libclang-rt-14-dev  # the sanitizer build and the libFuzzer targets
   sqlite3                 # inspecting projects by hand (not needed to run)
+  # The benchmark's peak-RSS figures come from wait4's rusage (bench/run.py): no time(1) needed.
 )
 
 missing=()

@@ -156,7 +156,7 @@ private Q_SLOTS:
     void fashionMnistSliceEndToEnd() {
         if (!std::filesystem::exists(
                 "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"))
-            QSKIP("dataset-fashion-mnist is not installed");
+            QFAIL(RETORT_MISSING("dataset-fashion-mnist", "/usr/share/datasets/fashion-mnist"));
         Json j = Json::parse(R"({
           "name": "fmnist-slice", "seed": 2, "threads": 2, "device": "cpu",
           "data": {"format": "idx", "limit_train": 3000, "limit_test": 2000},

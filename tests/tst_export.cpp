@@ -191,7 +191,7 @@ private Q_SLOTS:
     }
 
     void onnxStudentRunsInOpenCvToLibTorchOutputs() {
-        if (!onnxSupported()) QSKIP("built without libonnx-dev: ONNX export is disabled");
+        if (!onnxSupported()) QFAIL(RETORT_MISSING("libonnx-dev", "ONNX export (Retort was built without it)"));
         ProjectStore store(m_project, ProjectStore::Access::ReadOnly);
         for (int64_t id = 1; id <= 3; ++id) {
             const std::string compressed = *store.artifact(id, "compressed");
@@ -227,7 +227,7 @@ private Q_SLOTS:
                                     .arg((viaQdq - expected).abs().max().item<double>())));
 #endif
 #else
-            QSKIP("OpenCV's DNN module (libopencv-dnn-dev) is not installed");
+            QFAIL(RETORT_MISSING("libopencv-dnn-dev", "OpenCV's DNN module (found at configure time)"));
 #endif
         }
     }
@@ -256,7 +256,7 @@ private Q_SLOTS:
              {QStandardPaths::findExecutable("python3"), QString("/usr/bin/python3")})
             if (!p.isEmpty() && python.isEmpty() && run(p, {"-c", "import torch"}).code == 0)
                 python = p;
-        if (python.isEmpty()) QSKIP("no python3 with torch (Debian's python3-torch) is installed");
+        if (python.isEmpty()) QFAIL(RETORT_MISSING("python3-torch", "python3 with torch"));
         ProjectStore store(m_project, ProjectStore::Access::ReadOnly);
         for (int64_t id : {int64_t(1), int64_t(2)}) {
             ModelExportOptions o;

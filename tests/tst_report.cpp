@@ -86,7 +86,7 @@ private Q_SLOTS:
         QVERIFY(pdf.startsWith("%PDF-"));
         QVERIFY(pdf.size() > 50000);  // three plots
         const QString pdftotext = QStandardPaths::findExecutable("pdftotext");
-        if (pdftotext.isEmpty()) QSKIP("pdftotext (poppler-utils) is not installed");
+        if (pdftotext.isEmpty()) QFAIL(RETORT_MISSING("poppler-utils", "pdftotext"));
         QProcess p;
         p.start(pdftotext, {"-layout", path, "-"});
         QVERIFY(p.waitForFinished(60000));

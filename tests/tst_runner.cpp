@@ -200,7 +200,7 @@ private Q_SLOTS:
         QProcess py;
         py.start("/usr/bin/python3", {"-c", script});
         if (!py.waitForFinished(120000) || py.exitCode() != 0)
-            QSKIP("python3-torch is not available to write a TorchScript module");
+            QFAIL(RETORT_MISSING("python3-torch", "/usr/bin/python3 with torch (to write a TorchScript module)"));
         ProjectStore store(file("ts.retort"));
         Json j = test::smallSyntheticSpec();
         j["teacher"] = {{"torchscript", pt}};

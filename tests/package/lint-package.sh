@@ -1,11 +1,15 @@
 #!/bin/sh
 # Builds the Debian package and checks it as Debian would: lintian without errors or warnings,
 # the expected files inside, the desktop entry and AppStream metainfo valid, the man page
-# readable. Exit 77 (skipped) when a checking tool is missing, saying which.
+# readable. Fails, naming the Debian package to install, when a checking tool is missing
+# (scripts/install-deps.sh installs them all).
 set -eu
 build="$1"
-for tool in lintian dpkg-deb desktop-file-validate appstreamcli man cpack; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: $tool is not installed"; exit 77; }
+for pair in lintian:lintian dpkg-deb:dpkg desktop-file-validate:desktop-file-utils \
+            appstreamcli:appstream man:man-db cpack:cmake; do
+    tool=${pair%%:*}
+    command -v "$tool" >/dev/null 2>&1 ||
+        { echo "FAIL: $tool is missing: install Debian's ${pair#*:} (scripts/install-deps.sh does)"; exit 1; }
 done
 # cpack, not the package target: it packages what the build made and never rebuilds while
 # other tests run the binaries.

@@ -1,16 +1,21 @@
 #!/bin/sh
 # A one-machine Slurm cluster on loopback for tests, from Debian's slurm-wlm and munge:
 # private munge key and socket, a generated slurm.conf, non-default ports, every file in one
-# folder. Source it, then: cluster_start DIR (0 ok, 77 cannot start: reason on stdout),
+# folder. Source it, then: cluster_start DIR (0 ok; 1 a program is missing, naming its package;
+# 77 the daemons cannot start on this machine: reason on stdout),
 # cluster_stop DIR (stops the daemons it started, by PID).
 
 cluster_fail() { echo "SKIP: $*"; return 77; }
 
 cluster_start() {
     dir="$1"
-    for t in munged mungekey slurmctld slurmd sbatch squeue scontrol sinfo scancel; do
+    for pair in munged:munge mungekey:munge slurmctld:slurmctld slurmd:slurmd sbatch:slurm-client \
+                squeue:slurm-client scontrol:slurm-client sinfo:slurm-client scancel:slurm-client \
+                hostname:hostname pgrep:procps pkill:procps; do
+        t=${pair%%:*}
         command -v "$t" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin"
-        command -v "$t" >/dev/null 2>&1 || { cluster_fail "$t is not installed (slurm-wlm, munge)"; return 77; }
+        command -v "$t" >/dev/null 2>&1 ||
+            { echo "FAIL: $t is missing: install Debian's ${pair#*:} (slurm-wlm and munge; scripts/install-deps.sh does)"; return 1; }
     done
     mkdir -p "$dir/munge" "$dir/state" "$dir/spool" "$dir/log"
     chmod 0700 "$dir/munge"

@@ -2,8 +2,9 @@
 # Runs sweeps through a real one-machine Slurm cluster (tests/slurm/cluster.sh) and checks that
 # `retort-cli submit/sync/cancel` bring every run home: 4 synthetic points equal to the same
 # sweep run locally, and a second sweep with one task killed mid-way that comes back failed or
-# interrupted with nothing else lost. Exit 77 (skipped, with the reason) when Slurm or munge is
-# missing or the daemons cannot start. Stops every daemon it started and removes its folder.
+# interrupted with nothing else lost. Fails, naming the package, when a Slurm or munge program is
+# missing; exit 77 (skipped, with the reason) only when the daemons cannot start on this machine.
+# Stops every daemon it started and removes its folder.
 set -u
 build=$(cd "$1" && pwd)
 cli="$build/app/retort-cli"
