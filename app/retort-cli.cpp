@@ -359,6 +359,15 @@ int64_t runIdArg(const Args& a) {
     throw UsageError("RUN must be a run id (a positive integer), not '" + a.positional[0] + "'");
 }
 
+/// Prints each distinct warning of the points once, to stderr.
+void printWarnings(const std::vector<RunPoint>& points) {
+    std::set<std::string> seen;
+    for (const auto& p : points)
+        for (const auto& w : p.spec.warnings())
+            if (seen.insert(w.key + w.message).second)
+                std::cerr << "warning: " << w.key << ": " << w.message << "\n";
+}
+
 int cmdValidate(const Args& a) {
     if (a.positional.size() != 1) throw UsageError("expected one SPEC.json");
     Json spec = readSpecFile(a.positional[0]);
@@ -368,6 +377,7 @@ int cmdValidate(const Args& a) {
         store = std::make_unique<ProjectStore>(a.option("project"), ProjectStore::Access::ReadOnly);
     SpecValidator validator(store.get());
     auto points = validator.plan(spec);
+    printWarnings(points);
     if (a.has("json")) {
         Json j = {{"valid", true}, {"runs", Json::array()}};
         for (const auto& p : points) j["runs"].push_back({{"name", p.name}, {"params", p.params}});
@@ -391,6 +401,7 @@ int cmdRun(const Args& a) {
                   << " run(s) left running by a stopped process are now interrupted\n";
     SpecValidator validator(&store);
     const auto points = validator.plan(spec);
+    printWarnings(points);
 
     // Read every distinct dataset in full before creating any run: a corrupt data file is a bad
     // input (exit 2) that leaves the project as it was.
@@ -703,6 +714,7 @@ int cmdSync(const Args& a) {
                            {"interrupted", r.interrupted},
                            {"pending", r.pending},
                            {"running", r.running},
+                           {"unanswered", r.unanswered},
                            {"done", r.done()}})
                          .dump(2)
                   << "\n";
@@ -711,6 +723,9 @@ int cmdSync(const Args& a) {
                   << r.cancelled << ", interrupted " << r.interrupted << "; pending " << r.pending
                   << ", running " << r.running << "\n";
     }
+    if (r.unanswered > 0)
+        std::cerr << "sync: Slurm did not answer for " << r.unanswered
+                  << " task(s); they are left as they were (try again later)\n";
     return 0;
 }
 

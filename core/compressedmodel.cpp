@@ -221,23 +221,25 @@ std::string writeCompressedModel(CompressedModel& model) {
     return w.data();
 }
 
-int64_t estimateCompressedSize(const std::vector<std::pair<std::vector<int64_t>, bool>>& tensors,
+int64_t estimateCompressedSize(size_t descriptionBytes, const std::vector<TensorLayout>& tensors,
                                double sparsity, int bits, bool perChannel) {
-    int64_t total = 4 + 1 + 4 + 160 + 4 + 4;  // magic, version, description (~160 B), count, CRC
-    for (const auto& [shape, compressible] : tensors) {
+    // magic, version, description length and text, tensor count, CRC
+    int64_t total = 4 + 1 + 4 + int64_t(descriptionBytes) + 4 + 4;
+    for (const auto& t : tensors) {
         int64_t n = 1;
-        for (int64_t d : shape) n *= d;
-        const int b = compressible ? bits : 32;
+        for (int64_t d : t.shape) n *= d;
+        const int b = t.compressible ? bits : 32;
         const int64_t nnz =
-            compressible ? n - static_cast<int64_t>(std::llround(sparsity * double(n))) : n;
-        const int64_t rows = shape.empty() ? 1 : shape[0];
+            t.compressible ? n - static_cast<int64_t>(std::llround(sparsity * double(n))) : n;
+        const int64_t rows = t.shape.empty() ? 1 : t.shape[0];
         const int64_t cols = rows ? n / rows : 0;
         const int64_t dense = valueBytes(n, b);
         const int64_t bitmap = (n + 7) / 8 + valueBytes(nnz, b);
         const int64_t csr = 2 + (rows + 1) * widthFor(uint64_t(nnz)) +
                             nnz * widthFor(uint64_t(cols ? cols - 1 : 0)) + valueBytes(nnz, b);
         const int64_t scales = b == 32 ? 0 : (perChannel ? rows : 1) * 4;
-        total += 2 + 16 + 1 + 4 * int64_t(shape.size()) + 1 + 1 + 4 + scales +
+        // name length and name, rank and dims, bits, index kind, scale count and scales
+        total += 2 + int64_t(t.name.size()) + 1 + 4 * int64_t(t.shape.size()) + 1 + 1 + 4 + scales +
                  std::min({dense, bitmap, csr});
     }
     return total;

@@ -49,11 +49,19 @@ struct CompressedModel {
 /// Fills in each tensor's @ref CompressedTensor::index and @ref CompressedTensor::bytes.
 std::string writeCompressedModel(CompressedModel& model);
 
-/// What the compressed file of a model will take before it is trained: each Linear/Conv2d
-/// weight at @p sparsity (uniform per layer) and @p bits (32: not quantized) in the smallest
-/// layout, biases fp32, plus the file's fixed overhead. Exact for dense models; for sparse ones
-/// the real file differs only by how unevenly the zeros fall across rows.
-int64_t estimateCompressedSize(const std::vector<std::pair<std::vector<int64_t>, bool>>& tensors,
+/// One tensor of a model as the compressed file will store it.
+struct TensorLayout {
+    std::string name;            ///< parameter or buffer name
+    std::vector<int64_t> shape;  ///< its shape
+    bool compressible = false;   ///< pruned and quantized (a weight), else stored fp32
+};
+
+/// What the compressed file of a model will take, from its description's serialized size and
+/// its tensors: each compressible tensor at @p sparsity (uniform) and @p bits (32: not
+/// quantized) in the smallest layout, the others fp32, plus the file's header and checksum.
+/// Exact for a dense fp32 model (a test checks it against the written file); with sparsity or
+/// quantization it is an estimate, since the real file depends on where the zeros fall.
+int64_t estimateCompressedSize(size_t descriptionBytes, const std::vector<TensorLayout>& tensors,
                                double sparsity, int bits, bool perChannel);
 
 /// Parses a file written by writeCompressedModel. Bounds-checks everything and verifies the

@@ -1,5 +1,6 @@
 #include "experimentspec.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -179,6 +180,38 @@ ExperimentSpec ExperimentSpec::fromJson(const Json& j, std::vector<SpecIssue>& i
         if (tj.is_object() && tj.contains("torchscript")) {
             to.kind = TeacherOptions::Kind::TorchScript;
             t.read("torchscript", to.torchscript);
+            if (t.has("input")) {
+                const Json& in = t.at("input");
+                auto numbers = [&](const char* k, std::vector<double>& out) {
+                    const Json& v = in.contains(k) ? in.at(k) : Json();
+                    if (v.is_number()) {
+                        out = {v.get<double>()};
+                    } else if (v.is_array() && !v.empty() &&
+                               std::all_of(v.begin(), v.end(),
+                                           [](const Json& e) { return e.is_number(); })) {
+                        out = v.get<std::vector<double>>();
+                    } else {
+                        issues.push_back(
+                            {std::string("teacher.input.") + k,
+                             "must be a number or a list of numbers, not " + typeName(v)});
+                    }
+                };
+                if (in.is_string()) {
+                    to.input = in.get<std::string>();
+                } else if (in.is_object()) {
+                    to.input = "explicit";
+                    numbers("mean", to.input_mean);
+                    numbers("std", to.input_std);
+                    for (auto it = in.begin(); it != in.end(); ++it)
+                        if (it.key() != "mean" && it.key() != "std")
+                            issues.push_back({"teacher.input." + it.key(), "unknown key"});
+                } else {
+                    issues.push_back({"teacher.input",
+                                      "must be \"normalized\", \"raw\" or {\"mean\": …, "
+                                      "\"std\": …}, not " +
+                                          typeName(in)});
+                }
+            }
         } else if (tj.is_object() && tj.contains("run")) {
             to.kind = TeacherOptions::Kind::Run;
             t.read("run", to.run);
@@ -186,8 +219,11 @@ ExperimentSpec ExperimentSpec::fromJson(const Json& j, std::vector<SpecIssue>& i
             readModel(t, to.model);
             t.read("seed", to.seed);
             if (t.has("train") && !t.at("train").is_null()) {
-                // The teacher's train keys default to the top-level train's: resolved below.
+                // The teacher's train keys have their own defaults and take nothing from the
+                // student's train: a sweep over train.* keeps one teacher.
                 to.train = TrainOptions{};
+                ObjectReader tt(t.at("train"), "teacher.train", issues);
+                readTrain(tt, *to.train);
             }
         }
         s.teacher = to;
@@ -225,14 +261,17 @@ ExperimentSpec ExperimentSpec::fromJson(const Json& j, std::vector<SpecIssue>& i
         ObjectReader t(r.at("train"), "train", issues);
         readTrain(t, s.train);
     }
-    // The teacher's train defaults to the top-level train, so it is read after it.
-    if (s.teacher && s.teacher->train && j.is_object()) {
-        s.teacher->train = s.train;
-        ObjectReader t(j["teacher"]["train"], "teacher.train", issues);
-        readTrain(t, *s.teacher->train);
-    }
     if (r.has("sweep")) s.sweep = r.at("sweep");
     return s;
+}
+
+std::vector<SpecIssue> ExperimentSpec::warnings() const {
+    std::vector<SpecIssue> out;
+    if (teacher && teacher->kind == TeacherOptions::Kind::Zoo && !teacher->train)
+        out.push_back({"teacher.train",
+                       "the teacher has no train section: it is a random network, frozen at its "
+                       "initialization (useful for benchmarks; distilling from it teaches noise)"});
+    return out;
 }
 
 int64_t ExperimentSpec::pruneEndEpoch() const {
@@ -274,6 +313,10 @@ Json ExperimentSpec::toJson() const {
         switch (teacher->kind) {
             case TeacherOptions::Kind::TorchScript:
                 t = {{"torchscript", teacher->torchscript}};
+                if (teacher->input == "explicit")
+                    t["input"] = {{"mean", teacher->input_mean}, {"std", teacher->input_std}};
+                else
+                    t["input"] = teacher->input;
                 break;
             case TeacherOptions::Kind::Run:
                 t = {{"run", teacher->run}};
@@ -316,31 +359,17 @@ void oneOf(std::vector<SpecIssue>& out, const std::string& key, const std::strin
     out.push_back({key, "'" + v + "' is not one of " + list});
 }
 
-/// @param inherited the train options these default to: a value equal to the inherited one
-/// is reported there, not twice.
-void checkTrain(std::vector<SpecIssue>& out, const std::string& p, const TrainOptions& t,
-                const TrainOptions* inherited = nullptr) {
+void checkTrain(std::vector<SpecIssue>& out, const std::string& p, const TrainOptions& t) {
     std::vector<SpecIssue> all;
-    auto own = [&](auto TrainOptions::*field) {
-        return !inherited || !(inherited->*field == t.*field);
-    };
-    if (own(&TrainOptions::epochs) && t.epochs < 1)
-        all.push_back({p + ".epochs", "must be at least 1"});
-    if (own(&TrainOptions::epochs) && t.epochs > 100000)
-        all.push_back({p + ".epochs", "must be at most 100000"});
-    if (own(&TrainOptions::batch_size) && t.batch_size < 1)
-        all.push_back({p + ".batch_size", "must be at least 1"});
-    if (own(&TrainOptions::lr) && (!(t.lr > 0) || !std::isfinite(t.lr)))
-        all.push_back({p + ".lr", "must be > 0"});
-    if (own(&TrainOptions::momentum) && !(t.momentum >= 0 && t.momentum < 1))
-        all.push_back({p + ".momentum", "must be in [0,1)"});
-    if (own(&TrainOptions::weight_decay) &&
-        (!(t.weight_decay >= 0) || !std::isfinite(t.weight_decay)))
+    if (t.epochs < 1) all.push_back({p + ".epochs", "must be at least 1"});
+    if (t.epochs > 100000) all.push_back({p + ".epochs", "must be at most 100000"});
+    if (t.batch_size < 1) all.push_back({p + ".batch_size", "must be at least 1"});
+    if ((!(t.lr > 0) || !std::isfinite(t.lr))) all.push_back({p + ".lr", "must be > 0"});
+    if (!(t.momentum >= 0 && t.momentum < 1)) all.push_back({p + ".momentum", "must be in [0,1)"});
+    if ((!(t.weight_decay >= 0) || !std::isfinite(t.weight_decay)))
         all.push_back({p + ".weight_decay", "must be >= 0"});
-    if (own(&TrainOptions::optimizer))
-        oneOf(all, p + ".optimizer", t.optimizer, {"adam", "adamw", "sgd"});
-    if (own(&TrainOptions::lr_schedule))
-        oneOf(all, p + ".lr_schedule", t.lr_schedule, {"constant", "cosine"});
+    oneOf(all, p + ".optimizer", t.optimizer, {"adam", "adamw", "sgd"});
+    oneOf(all, p + ".lr_schedule", t.lr_schedule, {"constant", "cosine"});
     out.insert(out.end(), all.begin(), all.end());
 }
 
@@ -403,10 +432,20 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
         const auto& t = *s.teacher;
         if (t.kind == TeacherOptions::Kind::Zoo) {
             checkModel(out, "teacher", t.model);
-            if (t.train) checkTrain(out, "teacher.train", *t.train, &s.train);
+            if (t.train) checkTrain(out, "teacher.train", *t.train);
             if (t.seed && *t.seed < 0) out.push_back({"teacher.seed", "must be >= 0"});
         } else if (t.kind == TeacherOptions::Kind::TorchScript && t.torchscript.empty()) {
             out.push_back({"teacher.torchscript", "must name a TorchScript file"});
+        } else if (t.kind == TeacherOptions::Kind::TorchScript) {
+            if (t.input != "explicit") oneOf(out, "teacher.input", t.input, {"normalized", "raw"});
+            for (double v : t.input_std)
+                if (!(v > 0) || !std::isfinite(v))
+                    out.push_back({"teacher.input.std", "must be > 0"});
+            for (double v : t.input_mean)
+                if (!std::isfinite(v)) out.push_back({"teacher.input.mean", "must be finite"});
+            if (t.input == "explicit" && t.input_mean.size() != t.input_std.size() &&
+                t.input_mean.size() != 1 && t.input_std.size() != 1)
+                out.push_back({"teacher.input", "mean and std must have the same length"});
         } else if (t.kind == TeacherOptions::Kind::Run && t.run < 1) {
             out.push_back({"teacher.run", "must be the id of a completed run"});
         }

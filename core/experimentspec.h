@@ -73,6 +73,11 @@ struct TeacherOptions {
     std::optional<TrainOptions> train;  ///< Zoo: train it first (stage one); absent: frozen at init
     std::optional<int64_t> seed;        ///< Zoo: initialization/training seed (default: spec seed)
     std::string torchscript;            ///< TorchScript: path of the module file
+    /// TorchScript: what the module expects as input. "normalized": Retort's normalized features
+    /// (data.normalize); "raw": the features as read from the data files; "explicit": the raw
+    /// features as (x - input_mean) / input_std, per channel (dim 1) or for all.
+    std::string input = "normalized";
+    std::vector<double> input_mean, input_std;  ///< explicit: one value, or one per channel
     int64_t run = 0;                    ///< Run: id of a completed run of the project
 };
 
@@ -122,6 +127,9 @@ struct ExperimentSpec {
     Json toJson() const;
     /// The prune end epoch after applying its default.
     int64_t pruneEndEpoch() const;
+    /// What is valid but probably not what the user meant, one sentence each, naming the key
+    /// (a zoo teacher without `train` is a random network, for example).
+    std::vector<SpecIssue> warnings() const;
 };
 
 /// Checks value ranges and cross-field rules that need no files (temperature > 0, lambda in

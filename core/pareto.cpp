@@ -2,6 +2,20 @@
 
 namespace retort {
 
+std::optional<double> selectionAccuracy(const nlohmann::json& results, bool* onTest) {
+    if (onTest) *onTest = false;
+    if (!results.is_object()) return std::nullopt;
+    auto number = [&](const char* k) -> std::optional<double> {
+        auto it = results.find(k);
+        if (it == results.end() || !it->is_number()) return std::nullopt;
+        return it->get<double>();
+    };
+    if (auto v = number("val_accuracy")) return v;
+    auto t = number("test_accuracy");
+    if (t && onTest) *onTest = true;
+    return t;
+}
+
 std::vector<bool> paretoFront(const std::vector<ParetoPoint>& points) {
     std::vector<bool> front(points.size(), true);
     for (size_t i = 0; i < points.size(); ++i)

@@ -1,11 +1,13 @@
 #include "projectstore.h"
 
 #include <sqlite3.h>
+#include <zlib.h>
 
 #include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -83,10 +85,37 @@ const char* const kMigrations[] = {
         synced INTEGER NOT NULL DEFAULT 0,
         submitted_at TEXT NOT NULL);
     )sql",
+    // 5: a checksum with every stored blob, verified on every load (empty: stored before 5).
+    R"sql(
+    ALTER TABLE artifacts ADD COLUMN checksum TEXT NOT NULL DEFAULT '';
+    ALTER TABLE teachers ADD COLUMN checksum TEXT NOT NULL DEFAULT '';
+    ALTER TABLE teacher_outputs ADD COLUMN checksum TEXT NOT NULL DEFAULT '';
+    )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == ProjectStore::kSchemaVersion);
 
 constexpr const char* kNow = "strftime('%Y-%m-%dT%H:%M:%SZ','now')";
+
+/// The checksum stored beside a blob: its size and CRC-32, enough to catch a flipped byte or a
+/// truncation (not tampering: a project is trusted as data, never as code).
+std::string blobChecksum(const std::string& data) {
+    uLong crc = crc32(0L, Z_NULL, 0);
+    for (size_t off = 0; off < data.size();) {
+        const size_t n = std::min<size_t>(data.size() - off, 1u << 30);
+        crc = crc32(crc, reinterpret_cast<const Bytef*>(data.data() + off), static_cast<uInt>(n));
+        off += n;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "crc32:%08lx", static_cast<unsigned long>(crc));
+    return std::to_string(data.size()) + ":" + buf;
+}
+
+/// Throws StoreError naming @p what when @p data does not match the checksum stored with it.
+void verifyBlob(const std::string& data, const std::string& checksum, const std::string& what) {
+    if (!checksum.empty() && blobChecksum(data) != checksum)
+        throw CorruptArtifactError(what + " is corrupt (its checksum does not match: stored " +
+                                   checksum + ", read " + blobChecksum(data) + ")");
+}
 
 std::string hostName() {
     char buf[256] = {};
@@ -307,8 +336,12 @@ std::vector<int64_t> ProjectStore::deadRunningRuns() const {
     const std::string host = hostName();
     while (sel.step()) {
         const int64_t pid = sel.i64(2);
+        const std::string owner = sel.text(1);
+        // A run owned by another host (a project on a shared disk) may well be running there:
+        // only its own host can tell that its process is gone.
+        if (!owner.empty() && owner != host && pid > 0) continue;
         const bool alive =
-            sel.text(1) == host && pid > 0 &&
+            owner == host && pid > 0 &&
             (pid == getpid() || kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
         if (!alive) dead.push_back(sel.i64(0));
     }
@@ -365,12 +398,13 @@ void ProjectStore::recordEpoch(int64_t id, int64_t epoch,
         m.bind(1, id).bind(2, epoch).bind(3, name).bind(4, value).run();
         sqlite3_reset(m.get());
     }
-    Statement a(m_db, "INSERT OR REPLACE INTO artifacts(run_id, kind, data) VALUES(?, ?, ?)");
+    Statement a(
+        m_db, "INSERT OR REPLACE INTO artifacts(run_id, kind, data, checksum) VALUES(?, ?, ?, ?)");
     const std::pair<const char*, const std::string*> parts[] = {
         {"checkpoint_student", &studentState}, {"checkpoint_optimizer", &optimizerState}};
     for (const auto& [kind, data] : parts) {
         if (data->empty()) continue;
-        a.bind(1, id).bind(2, std::string(kind)).blob(3, *data).run();
+        a.bind(1, id).bind(2, std::string(kind)).blob(3, *data).bind(4, blobChecksum(*data)).run();
         sqlite3_reset(a.get());
     }
     tx.commit();
@@ -395,9 +429,10 @@ void ProjectStore::finishRun(int64_t id, const std::string& status, const Json& 
         l.bind(1, id).bind(2, r.layer).bind(3, r.numel).bind(4, r.nonzero).run();
         sqlite3_reset(l.get());
     }
-    Statement a(m_db, "INSERT OR REPLACE INTO artifacts(run_id, kind, data) VALUES(?, ?, ?)");
+    Statement a(
+        m_db, "INSERT OR REPLACE INTO artifacts(run_id, kind, data, checksum) VALUES(?, ?, ?, ?)");
     for (const auto& [kind, data] : artifacts) {
-        a.bind(1, id).bind(2, kind).blob(3, data).run();
+        a.bind(1, id).bind(2, kind).blob(3, data).bind(4, blobChecksum(data)).run();
         sqlite3_reset(a.get());
     }
     tx.commit();
@@ -433,6 +468,12 @@ RunRecord ProjectStore::readRun(sqlite3_stmt* raw) const {
     r.started_at = col(9);
     r.finished_at = col(10);
     r.slurm_state = col(11);
+    r.owner_host = col(12);
+    r.owner_pid = sqlite3_column_int64(raw, 13);
+    if (r.status == "running" && !r.owner_host.empty() && r.owner_host != hostName() &&
+        r.error.empty())
+        r.error = "possibly running on " + r.owner_host + " (pid " + std::to_string(r.owner_pid) +
+                  "): only that host can tell whether it stopped";
     if (r.status == "running" &&
         std::find(m_deadRunning.begin(), m_deadRunning.end(), r.id) != m_deadRunning.end()) {
         r.status = "interrupted";
@@ -443,8 +484,8 @@ RunRecord ProjectStore::readRun(sqlite3_stmt* raw) const {
 
 static const char* kRunColumns =
     "SELECT id, name, status, spec, params, results, environment, error, created_at, started_at, "
-    "finished_at, (SELECT state FROM slurm_tasks WHERE run_id = runs.id AND synced = 0) "
-    "FROM runs";
+    "finished_at, (SELECT state FROM slurm_tasks WHERE run_id = runs.id AND synced = 0), "
+    "owner_host, owner_pid FROM runs";
 
 std::vector<RunRecord> ProjectStore::runs() const {
     Statement st(m_db, std::string(kRunColumns) + " ORDER BY id");
@@ -478,29 +519,35 @@ std::vector<LayerRecord> ProjectStore::layers(int64_t id) const {
 }
 
 std::optional<std::string> ProjectStore::artifact(int64_t id, const std::string& kind) const {
-    Statement st(m_db, "SELECT data FROM artifacts WHERE run_id = ? AND kind = ?");
+    Statement st(m_db, "SELECT data, checksum FROM artifacts WHERE run_id = ? AND kind = ?");
     st.bind(1, id).bind(2, kind);
     if (!st.step()) return std::nullopt;
-    return st.bytes(0);
+    std::string data = st.bytes(0);
+    verifyBlob(data, st.text(1), m_path + ": run " + std::to_string(id) + "'s stored " + kind);
+    return data;
 }
 
 std::optional<ProjectStore::TeacherOutputs> ProjectStore::teacherOutputs(
     const std::string& key) const {
-    Statement st(m_db, "SELECT logits, test_accuracy FROM teacher_outputs WHERE key = ?");
+    Statement st(m_db, "SELECT logits, test_accuracy, checksum FROM teacher_outputs WHERE key = ?");
     st.bind(1, key);
     if (!st.step()) return std::nullopt;
-    return TeacherOutputs{st.bytes(0), st.f64(1)};
+    TeacherOutputs out{st.bytes(0), st.f64(1)};
+    verifyBlob(out.logits, st.text(2),
+               m_path + ": the stored outputs of teacher " + key.substr(0, 8));
+    return out;
 }
 
 void ProjectStore::saveTeacherOutputs(const std::string& key, const TeacherOutputs& outputs) {
-    Statement(m_db,
-              std::string(
-                  "INSERT OR REPLACE INTO teacher_outputs(key, logits, test_accuracy, created_at) "
-                  "VALUES(?, ?, ?, ") +
-                  kNow + ")")
+    Statement(
+        m_db,
+        std::string("INSERT OR REPLACE INTO teacher_outputs(key, logits, test_accuracy, checksum, "
+                    "created_at) VALUES(?, ?, ?, ?, ") +
+            kNow + ")")
         .bind(1, key)
         .blob(2, outputs.logits)
         .bind(3, outputs.test_accuracy)
+        .bind(4, blobChecksum(outputs.logits))
         .run();
 }
 
@@ -610,9 +657,9 @@ void ProjectStore::mergeRun(int64_t runId, const MergedRun& m) {
         l.bind(1, runId).bind(2, x.layer).bind(3, x.numel).bind(4, x.nonzero).run();
         sqlite3_reset(l.get());
     }
-    Statement a(m_db, "INSERT INTO artifacts(run_id, kind, data) VALUES(?, ?, ?)");
+    Statement a(m_db, "INSERT INTO artifacts(run_id, kind, data, checksum) VALUES(?, ?, ?, ?)");
     for (const auto& [kind, data] : m.artifacts) {
-        a.bind(1, runId).bind(2, kind).blob(3, data).run();
+        a.bind(1, runId).bind(2, kind).blob(3, data).bind(4, blobChecksum(data)).run();
         sqlite3_reset(a.get());
     }
     for (const auto& t : m.teachers)
@@ -636,28 +683,66 @@ void ProjectStore::endSlurmTask(int64_t runId, const std::string& slurmState,
     tx.commit();
 }
 
+bool ProjectStore::markSlurmTaskLost(int64_t runId, const std::string& error) {
+    Transaction tx(m_db);
+    if (taskSynced(m_db, runId)) return false;
+    Statement st(m_db, "SELECT state FROM slurm_tasks WHERE run_id = ?");
+    st.bind(1, runId);
+    if (st.step() && st.text(0) == "UNKNOWN") return false;  // marked by an earlier sync
+    setStatus(runId, "interrupted", error);
+    Statement(m_db, "UPDATE slurm_tasks SET state = 'UNKNOWN', reason = ? WHERE run_id = ?")
+        .bind(1, error)
+        .bind(2, runId)
+        .run();
+    tx.commit();
+    return true;
+}
+
+std::vector<std::string> ProjectStore::sideFiles(const std::string& path) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const char* suffix : {"-wal", "-shm", "-journal"})
+        if (std::filesystem::exists(path + suffix, ec)) out.push_back(path + suffix);
+    return out;
+}
+
+void ProjectStore::removeProjectFiles(const std::string& path) {
+    std::vector<std::string> files = sideFiles(path);
+    files.insert(files.begin(), path);
+    for (const auto& f : files) {
+        std::error_code ec;
+        if (!std::filesystem::remove(f, ec) && ec)
+            throw StoreError(f + ": cannot remove (" + ec.message() + ")");
+    }
+}
+
 void ProjectStore::saveCopy(const std::string& target) const {
     std::error_code ec;
     if (std::filesystem::exists(target, ec)) throw StoreError(target + ": already exists");
+    for (const auto& side : sideFiles(target))
+        throw StoreError(side + ": a stale SQLite side file; remove it first");
     Statement(m_db, "VACUUM INTO ?").bind(1, target).run();
 }
 
 std::optional<TeacherRecord> ProjectStore::teacher(const std::string& key) const {
-    Statement st(m_db, "SELECT key, spec, state, summary FROM teachers WHERE key = ?");
+    Statement st(m_db, "SELECT key, spec, state, summary, checksum FROM teachers WHERE key = ?");
     st.bind(1, key);
     if (!st.step()) return std::nullopt;
-    return TeacherRecord{st.text(0), parseJson(st.text(1)), st.bytes(2), parseJson(st.text(3))};
+    TeacherRecord t{st.text(0), parseJson(st.text(1)), st.bytes(2), parseJson(st.text(3))};
+    verifyBlob(t.state, st.text(4), m_path + ": the stored teacher " + key.substr(0, 8));
+    return t;
 }
 
 void ProjectStore::saveTeacher(const TeacherRecord& t) {
     Statement(m_db,
-              std::string("INSERT OR REPLACE INTO teachers(key, spec, state, summary, created_at) "
-                          "VALUES(?, ?, ?, ?, ") +
+              std::string("INSERT OR REPLACE INTO teachers(key, spec, state, summary, checksum, "
+                          "created_at) VALUES(?, ?, ?, ?, ?, ") +
                   kNow + ")")
         .bind(1, t.key)
         .bind(2, t.spec.dump())
         .blob(3, t.state)
         .bind(4, t.summary.dump())
+        .bind(5, blobChecksum(t.state))
         .run();
 }
 

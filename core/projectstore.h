@@ -20,6 +20,13 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// A stored blob (weights, checkpoint, teacher outputs) whose checksum does not match: names
+/// the project, the run or teacher, and the artifact. Nothing corrupt is ever loaded.
+class CorruptArtifactError : public StoreError {
+public:
+    using StoreError::StoreError;
+};
+
 /// One run as stored.
 struct RunRecord {
     int64_t id = 0;
@@ -32,6 +39,8 @@ struct RunRecord {
     std::string error;   ///< why it failed or was cancelled/interrupted
     std::string created_at, started_at, finished_at;  ///< ISO-8601 UTC
     std::string slurm_state;  ///< a Slurm run not yet merged: Slurm's last seen state; else empty
+    std::string owner_host;   ///< running: the host of the process running it
+    int64_t owner_pid = 0;    ///< running: that process's id on its host
 };
 
 /// A sweep point handed to Slurm: one task of an array job, running into its own shard project.
@@ -83,7 +92,7 @@ struct MergedRun {
 class ProjectStore {
 public:
     enum class Access { ReadWrite, ReadOnly };
-    static constexpr int kSchemaVersion = 4;
+    static constexpr int kSchemaVersion = 5;
 
     /// Opens (ReadWrite: creates if missing, migrates, marks dead `running` runs `interrupted`).
     explicit ProjectStore(const std::string& path, Access access = Access::ReadWrite);
@@ -124,8 +133,16 @@ public:
     /// The kinds of artifact a run has.
     std::vector<std::string> artifactKinds(int64_t id) const;
 
-    /// Writes a consistent copy of the whole project to @p target (which must not exist).
+    /// Writes a consistent copy of the whole project to @p target (which must not exist, nor
+    /// any of its side files).
     void saveCopy(const std::string& target) const;
+
+    /// Removes the project file @p path and its SQLite side files (`-wal`, `-shm`, `-journal`),
+    /// which SQLite would otherwise replay into a new project of that name. Throws StoreError
+    /// naming the file that cannot be removed.
+    static void removeProjectFiles(const std::string& path);
+    /// The SQLite side files of the project @p path that exist now.
+    static std::vector<std::string> sideFiles(const std::string& path);
 
     std::optional<TeacherRecord> teacher(const std::string& key) const;
     void saveTeacher(const TeacherRecord& teacher);
@@ -161,6 +178,10 @@ public:
     /// (failed, cancelled or interrupted) and @p error, the task Slurm's state and is synced.
     void endSlurmTask(int64_t runId, const std::string& slurmState, const std::string& status,
                       const std::string& error);
+    /// One transaction: Slurm no longer knows the task and its shard has no finished run. The
+    /// run becomes interrupted with @p error; the task stays unsynced, so a later sync still
+    /// merges its shard if it completes. Returns false when the run already was interrupted so.
+    bool markSlurmTaskLost(int64_t runId, const std::string& error);
 
 private:
     void addSlurmTask(const SlurmTask& task);

@@ -84,8 +84,10 @@ void Pruner::applyMasks() {
 
 std::vector<LayerSparsity> Pruner::layerSparsity() const {
     std::vector<LayerSparsity> out;
-    for (const auto& w : m_weights)
-        out.push_back({w.first, w.second.numel(), w.second.count_nonzero().item<int64_t>()});
+    // From the masks: what pruning removed, whatever later rounding does to the kept weights.
+    for (size_t i = 0; i < m_weights.size(); ++i)
+        out.push_back({m_weights[i].first, m_weights[i].second.numel(),
+                       m_masks[i].count_nonzero().item<int64_t>()});
     return out;
 }
 

@@ -43,8 +43,9 @@ public:
     /// Prunes to @p sparsity now (ranking current magnitudes).
     void pruneTo(double sparsity);
 
+    /// Per tensor: its elements and those its mask keeps.
     std::vector<LayerSparsity> layerSparsity() const;
-    /// Zero fraction over all pruned tensors.
+    /// Zero fraction of the masks over all pruned tensors.
     double overallSparsity() const;
     const std::vector<torch::Tensor>& masks() const { return m_masks; }
 

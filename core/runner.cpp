@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace retort {
@@ -88,8 +89,45 @@ struct Teacher {
     int64_t paramCount = 0;
     int64_t flops = -1;  // unknown for TorchScript
     double testAccuracy = std::nan("");
-    torch::Tensor trainLogits;  // cached outputs over the training set, on the device
+    double valAccuracy = std::nan("");  // on the run's validation split (NaN: none)
+    std::vector<std::string> warnings;  // what a researcher must know about it
+    bool trained = true;                // false: a zoo teacher frozen at its random initialization
+    torch::Tensor trainLogits;          // cached outputs over the training set, on the device
 };
+
+/// What a TorchScript teacher is fed, from Retort's normalized features: those (`normalized`),
+/// the raw features undone from the training split's statistics (`raw`), or the raw features
+/// normalized as the teacher expects (`explicit` mean and std, per channel or for all).
+Forward teacherInput(const TeacherOptions& o, const Dataset& d) {
+    if (o.input == "normalized") return [](const torch::Tensor& x) { return x; };
+    const auto opts = d.train_x.options();
+    const std::vector<int64_t>& shape = d.shape.sample_shape;
+    // The training split's statistics as a tensor that broadcasts over [batch, ...shape].
+    auto stat = [&](const Json& v) {
+        if (v.is_number()) return torch::full({}, v.get<double>(), opts);
+        std::vector<int64_t> full{1};
+        full.insert(full.end(), shape.begin(), shape.end());
+        return torch::tensor(v.get<std::vector<double>>(), opts.dtype(torch::kFloat64))
+            .to(opts)
+            .reshape(full);
+    };
+    torch::Tensor mean = torch::zeros({}, opts), std = torch::ones({}, opts);
+    if (d.normalization.contains("mean")) {
+        mean = stat(d.normalization["mean"]);
+        std = stat(d.normalization["std"]);
+    }
+    if (o.input == "raw") return [mean, std](const torch::Tensor& x) { return x * std + mean; };
+    // explicit: per channel (dim 1) when a list, else one value for all features.
+    auto channel = [&](const std::vector<double>& v) {
+        torch::Tensor t = torch::tensor(v, opts.dtype(torch::kFloat64)).to(opts);
+        if (v.size() == 1) return t.reshape({});
+        std::vector<int64_t> s(shape.size() + 1, 1);
+        s[1] = int64_t(v.size());
+        return t.reshape(s);
+    };
+    const torch::Tensor m = channel(o.input_mean), sd = channel(o.input_std);
+    return [mean, std, m, sd](const torch::Tensor& x) { return (x * std + mean - m) / sd; };
+}
 
 void freeze(torch::nn::Module& m) {
     m.eval();
@@ -103,6 +141,21 @@ Json modelDescription(const ZooNet& net) {
                     {"hidden", net->options().hidden},
                     {"channels", net->options().channels}};
     return {{"model", options}, {"input_shape", net->sampleShape()}, {"classes", net->classes()}};
+}
+
+int64_t expectedCompressedSize(const ModelOptions& model, const std::vector<int64_t>& inputShape,
+                               int64_t classes, double sparsity, int bits, bool perChannel) {
+    torch::NoGradGuard guard;
+    ZooNet net(model, inputShape, classes);
+    std::vector<TensorLayout> tensors;
+    std::set<std::string> compressible;
+    for (const auto& [name, w] : compressibleWeights(*net)) compressible.insert(name);
+    for (const auto& p : net->named_parameters())
+        tensors.push_back({p.key(), p.value().sizes().vec(), compressible.count(p.key()) > 0});
+    for (const auto& b : net->named_buffers())
+        tensors.push_back({b.key(), b.value().sizes().vec(), false});
+    return estimateCompressedSize(modelDescription(net).dump().size(), tensors, sparsity, bits,
+                                  perChannel);
 }
 
 namespace {
@@ -303,7 +356,9 @@ struct Runner::Impl {
             std::ostringstream ss;
             ss << in.rdbuf();
             fileBytes = ss.str();
-            keySpec = {{"torchscript", fnv1aHex(fileBytes)}, {"data", d.fingerprint}};
+            keySpec = {{"torchscript", fnv1aHex(fileBytes)},
+                       {"data", d.fingerprint},
+                       {"input", spec.toJson()["teacher"]["input"]}};
         } else {
             auto state = store.artifact(o.run, "student");
             if (!state)
@@ -338,6 +393,7 @@ struct Runner::Impl {
             } else {
                 record.state = saveModule(*t->zoo);  // frozen at initialization
             }
+            t->trained = o.train.has_value();
             freeze(*t->zoo);
             torch::NoGradGuard guard;
             t->forward = frozenForward(t->zoo);
@@ -350,7 +406,10 @@ struct Runner::Impl {
                 t->paramCount += p.numel();
             }
             auto m = t->script;
-            t->forward = [m](const torch::Tensor& x) { return m->forward({x}).toTensor(); };
+            const auto convert = teacherInput(o, d);
+            t->forward = [m, convert](const torch::Tensor& x) {
+                return m->forward({convert(x)}).toTensor();
+            };
             record.state = fileBytes;  // archived with the project; never loaded from it
         } else {
             auto run = store.run(o.run);
@@ -366,7 +425,13 @@ struct Runner::Impl {
         }
         // The outputs over the training set: from the project when an earlier run or process
         // computed them for this teacher and data, else computed once now and stored.
-        std::optional<ProjectStore::TeacherOutputs> cached = store.teacherOutputs(t->key);
+        std::optional<ProjectStore::TeacherOutputs> cached;
+        try {
+            cached = store.teacherOutputs(t->key);
+        } catch (const CorruptArtifactError& e) {
+            // A cache: recomputed from the teacher and replaced, never loaded corrupt.
+            message(runId, "teacher_outputs", std::string(e.what()) + "; recomputing them");
+        }
         if (cached) {
             try {
                 torch::Tensor logits = deserializeTensor(cached->logits);
@@ -387,6 +452,33 @@ struct Runner::Impl {
             t->trainLogits = batchedLogits(t->forward, d.train_x);
             store.saveTeacherOutputs(t->key,
                                      {serializeTensor(t->trainLogits.cpu()), t->testAccuracy});
+        }
+        t->valAccuracy = accuracy(t->forward, d.val_x, d.val_y);
+        {
+            // A teacher near chance was almost always fed the wrong input (teacher.input) or
+            // never trained: say so rather than distil noise in silence.
+            const bool onVal = std::isfinite(t->valAccuracy);
+            const torch::Tensor ys = (onVal ? d.val_y : d.test_y).cpu();
+            const double acc = onVal ? t->valAccuracy : t->testAccuracy;
+            if (ys.numel() > 0 && std::isfinite(acc)) {
+                const double chance = torch::bincount(ys).max().item<double>() / double(ys.numel());
+                if (acc < chance + 0.05) {
+                    std::ostringstream w;
+                    w.precision(3);
+                    w << "the teacher scores " << acc * 100 << " % on "
+                      << (onVal ? "validation" : "test") << ", near chance (" << chance * 100
+                      << " %, the largest class)"
+                      << (o.kind == TeacherOptions::Kind::TorchScript
+                              ? ": check teacher.input (what the module expects)"
+                          : o.kind == TeacherOptions::Kind::Zoo && !o.train
+                              ? ": it was never trained"
+                              : "");
+                    t->warnings.push_back(w.str());
+                }
+            }
+            if (o.kind == TeacherOptions::Kind::Zoo && !o.train)
+                t->warnings.push_back("the teacher has no train section: a random network");
+            for (const auto& w : t->warnings) message(runId, "teacher", "warning: " + w);
         }
         if (!stored && o.kind != TeacherOptions::Kind::Run) {
             record.summary["test_accuracy"] = t->testAccuracy;
@@ -475,6 +567,10 @@ struct Runner::Impl {
             const std::string why = "cancelled by the user at " + c.where;
             store.finishRun(runId, "cancelled", Json::object(), {}, {}, why);
             return {"cancelled", why, Json::object()};
+        } catch (const CorruptArtifactError& e) {
+            // A corrupt stored teacher: the run fails naming it (nothing corrupt is loaded).
+            store.finishRun(runId, "failed", Json::object(), {}, {}, e.what());
+            return {"failed", e.what(), Json::object()};
         } catch (const StoreError&) {
             throw;
         } catch (const c10::Error& e) {
@@ -531,18 +627,16 @@ struct Runner::Impl {
 
         message(runId, "student", "training the student");
         const auto t0 = Clock::now();
-        int64_t step = (firstEpoch - 1) * stepsPerEpoch, samples = 0;
-        double trainSeconds = 0;
+        int64_t step = (firstEpoch - 1) * stepsPerEpoch;
         auto studentFwd = [&](const torch::Tensor& x) { return student->forward(x); };
         for (epoch = firstEpoch; epoch <= spec.train.epochs; ++epoch) {
+            const auto epochStart = Clock::now();
             const double lr = epochLr(spec.train, epoch);
             for (auto& g : opt->param_groups()) g.options().set_lr(lr);
             EpochStats s =
                 trainEpoch(student, *opt, d, teacherLogits, spec.train, spec.distill, pruner.get(),
                            static_cast<uint64_t>(spec.seed) * 1000003ULL + uint64_t(epoch), epoch,
                            step, runId, "student");
-            samples += s.samples;
-            trainSeconds += s.seconds;
             student->eval();
             std::map<std::string, double> m = {{"train_loss", s.loss},
                                                {"train_soft_loss", s.soft},
@@ -552,7 +646,11 @@ struct Runner::Impl {
             const double val = accuracy(studentFwd, d.val_x, d.val_y);
             if (std::isfinite(val)) m["val_accuracy"] = val;
             m["sparsity"] = pruner ? pruner->overallSparsity() : 0.0;
-            store.recordEpoch(runId, epoch, m, saveModule(*student), archiveBytes(*opt));
+            // The epoch's whole cost (training, validation, checkpoint): what wall_seconds sums,
+            // so a resumed run's figures cover every epoch, not only those after the resume.
+            std::string checkpoint = saveModule(*student), optState = archiveBytes(*opt);
+            m["epoch_wall_seconds"] = secondsSince(epochStart);
+            store.recordEpoch(runId, epoch, m, std::move(checkpoint), std::move(optState));
             Progress p;
             p.kind = Progress::Kind::Epoch;
             p.run_id = runId;
@@ -569,10 +667,30 @@ struct Runner::Impl {
         checkCancel("the final evaluation");
 
         message(runId, "evaluate", "evaluating, compressing and timing the student");
+        const auto evalStart = Clock::now();
         student->eval();
         Json results;
+        // The trained model before quantization: both splits, so that validation and test
+        // figures always describe the same model.
         results["test_accuracy_fp32"] = accuracy(studentFwd, d.test_x, d.test_y);
-        const double valAcc = accuracy(studentFwd, d.val_x, d.val_y);
+        const double valAccFp32 = accuracy(studentFwd, d.val_x, d.val_y);
+
+        // Pruning's figures come from its masks, before quantization can add zeros of its own.
+        int64_t params = 0;
+        for (const auto& p : student->parameters()) params += p.numel();
+        std::vector<LayerRecord> layers;
+        if (pruner) {
+            for (const auto& l : pruner->layerSparsity())
+                layers.push_back({l.name, l.numel, l.nonzero});
+        } else {
+            for (const auto& [name, w] : compressibleWeights(*student))
+                layers.push_back({name, w.numel(), w.numel()});
+        }
+        int64_t prunable = 0, prunableNz = 0;
+        for (const auto& l : layers) {
+            prunable += l.numel;
+            prunableNz += l.nonzero;
+        }
 
         // Post-training quantization of the compressible weights (zeros stay zero).
         std::map<std::string, QuantizedTensor> quantized;
@@ -586,6 +704,15 @@ struct Runner::Impl {
             }
         }
         const double testAcc = accuracy(studentFwd, d.test_x, d.test_y);
+        const double valAcc = accuracy(studentFwd, d.val_x, d.val_y);
+        // Weights that pruning kept but quantization rounded to zero: a figure of its own.
+        int64_t quantZeros = 0;
+        if (spec.quantize) {
+            int64_t zerosAfter = 0;
+            for (const auto& [name, w] : compressibleWeights(*student))
+                zerosAfter += w.numel() - w.count_nonzero().item<int64_t>();
+            quantZeros = zerosAfter - (prunable - prunableNz);
+        }
 
         // The compressed file: its byte size is compressed_size_bytes, and it must read back to
         // the same outputs as the model just evaluated.
@@ -621,34 +748,32 @@ struct Runner::Impl {
                     std::to_string(diff) + ")");
         }
 
-        int64_t params = 0, nonzero = 0;
-        for (const auto& p : student->parameters()) {
-            params += p.numel();
-            nonzero += p.count_nonzero().item<int64_t>();
+        // Times over every epoch of the run, those before a resume included (per-epoch figures
+        // are stored with each epoch).
+        double trainSeconds = 0, epochWall = 0;
+        for (const auto& mp : store.metrics(runId)) {
+            if (mp.name == "epoch_seconds") trainSeconds += mp.value;
+            if (mp.name == "epoch_wall_seconds") epochWall += mp.value;
         }
-        std::vector<LayerRecord> layers;
-        for (const auto& [name, w] : compressibleWeights(*student))
-            layers.push_back({name, w.numel(), w.count_nonzero().item<int64_t>()});
-        int64_t prunable = 0, prunableNz = 0;
-        for (const auto& l : layers) {
-            prunable += l.numel;
-            prunableNz += l.nonzero;
-        }
+        if (epochWall == 0) epochWall = trainSeconds;  // runs stored before the wall figure
+        const double samples = double(n) * double(spec.train.epochs);
 
         const ModelSummary& sum = student->summary();
         results["test_accuracy"] = testAcc;
         results["teacher_test_accuracy"] = teacher ? Json(teacher->testAccuracy) : Json();
         results["param_count"] = params;
-        results["nonzero_params"] = nonzero;
+        results["nonzero_params"] = params - (prunable - prunableNz);
+        results["quantization_zero_params"] = quantZeros;
         results["size_bytes"] = sum.size_bytes;
         results["compressed_size_bytes"] = static_cast<int64_t>(compressed.size());
         results["compression_ratio"] = double(sum.size_bytes) / double(compressed.size());
         results["flops"] = sum.flops;
         results["latency_ms"] = latencyMs(student, d.test_x.slice(0, 0, 1), device);
-        results["train_samples_per_s"] = trainSeconds > 0 ? double(samples) / trainSeconds : 0.0;
+        results["train_samples_per_s"] = trainSeconds > 0 ? samples / trainSeconds : 0.0;
         results["train_seconds"] = trainSeconds;
-        results["wall_seconds"] = secondsSince(t0);
+        results["wall_seconds"] = epochWall + secondsSince(evalStart);
         results["val_accuracy"] = std::isfinite(valAcc) ? Json(valAcc) : Json();
+        results["val_accuracy_fp32"] = std::isfinite(valAccFp32) ? Json(valAccFp32) : Json();
         results["sparsity"] = prunable ? 1.0 - double(prunableNz) / double(prunable) : 0.0;
         results["classes"] = d.shape.classes;
         results["input_shape"] = d.shape.sample_shape;
@@ -656,6 +781,10 @@ struct Runner::Impl {
         results["model"] = cm.model;
         results["train_samples"] = n;
         if (teacher) {
+            results["teacher_trained"] = teacher->trained;
+            if (!teacher->warnings.empty()) results["warnings"] = teacher->warnings;
+            results["teacher_val_accuracy"] =
+                std::isfinite(teacher->valAccuracy) ? Json(teacher->valAccuracy) : Json();
             results["teacher_key"] = teacher->key;
             results["teacher_param_count"] = teacher->paramCount;
             results["teacher_flops"] = teacher->flops >= 0 ? Json(teacher->flops) : Json();

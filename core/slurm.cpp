@@ -178,11 +178,28 @@ std::vector<int64_t> arrayIndices(const std::string& id, const std::string& job)
     return indexRange(rest);
 }
 
+/// Slurm's view of one array job. `answered`: Slurm positively answered both "which tasks are
+/// live" and "how did the others end" (possibly with "no such job"), so a task missing from
+/// `tasks` is one Slurm no longer knows. When it did not answer (controller restarting, a
+/// network blip, a command that timed out), a missing task is simply not known now.
+struct SlurmView {
+    std::map<int64_t, TaskState> tasks;
+    bool answered = false;
+};
+
+/// Slurm's word that it does not know the job (purged after MinJobAge): an answer, not a failure.
+bool saysNoSuchJob(const CommandResult& c) {
+    return c.exit != 0 && (c.err.find("Invalid job id") != std::string::npos ||
+                           c.out.find("Invalid job id") != std::string::npos);
+}
+
 /// Slurm's view of every task of array job @p job: squeue for the live ones, then sacct
 /// (accounting) or scontrol show job for those that ended.
-std::map<int64_t, TaskState> querySlurm(const std::string& job) {
-    std::map<int64_t, TaskState> tasks;
+SlurmView querySlurm(const std::string& job) {
+    SlurmView view;
+    std::map<int64_t, TaskState>& tasks = view.tasks;
     CommandResult q = runCommand({"squeue", "-h", "-r", "-j", job, "-o", "%i|%T|%r"});
+    const bool liveAnswered = q.exit == 0 || saysNoSuchJob(q);
     if (q.exit == 0) {
         std::istringstream is(q.out);
         for (std::string line; std::getline(is, line);) {
@@ -206,7 +223,8 @@ std::map<int64_t, TaskState> querySlurm(const std::string& job) {
             for (int64_t k : arrayIndices(f[0], job))
                 if (!tasks.count(k)) tasks[k] = {state, "exit code " + f[2]};
         }
-        return tasks;
+        view.answered = liveAnswered;
+        return view;
     }
     // No accounting: scontrol knows jobs until MinJobAge after they end.
     CommandResult s = runCommand({"scontrol", "show", "job", "-o", job});
@@ -226,7 +244,8 @@ std::map<int64_t, TaskState> querySlurm(const std::string& job) {
                 if (!tasks.count(k)) tasks[k] = {kv["JobState"], reason};
         }
     }
-    return tasks;
+    view.answered = liveAnswered && (s.exit == 0 || saysNoSuchJob(s));
+    return view;
 }
 
 /// The run of a shard project, read-only; nullopt when the shard is missing or unreadable.
@@ -430,13 +449,18 @@ SubmitResult submitSweep(ProjectStore& store, const Json& specJson, SlurmOptions
 
 SyncReport syncSlurm(ProjectStore& store) {
     SyncReport report;
-    std::map<std::string, std::map<int64_t, TaskState>> views;  // job -> task -> state
+    std::map<std::string, SlurmView> views;  // job -> what Slurm said of its tasks
     for (const SlurmTask& t : store.slurmTasks()) {
         if (t.synced) continue;
         if (!views.count(t.job_id)) views[t.job_id] = querySlurm(t.job_id);
-        const auto& view = views[t.job_id];
-        auto it = view.find(t.array_index);
-        const TaskState slurm = it == view.end() ? TaskState{"UNKNOWN", ""} : it->second;
+        const SlurmView& view = views[t.job_id];
+        auto it = view.tasks.find(t.array_index);
+        // Slurm did not answer: nothing about this task is known now, so nothing changes.
+        if (it == view.tasks.end() && !view.answered) {
+            ++report.unanswered;
+            continue;
+        }
+        const TaskState slurm = it == view.tasks.end() ? TaskState{"UNKNOWN", ""} : it->second;
 
         // A live task's shard is not even opened: it is being written, maybe on another host.
         if (active(slurm.state)) {
@@ -472,11 +496,12 @@ SyncReport syncSlurm(ProjectStore& store) {
             "Slurm: " + slurm.state + (slurm.reason.empty() ? "" : " (" + slurm.reason + ")");
         if (shard && !shard->error.empty()) why += "; the run: " + shard->error;
         if (slurm.state == "UNKNOWN") {
-            store.endSlurmTask(t.run_id, "UNKNOWN", "interrupted",
-                               "Slurm no longer knows task " + t.job_id + "_" +
-                                   std::to_string(t.array_index) +
-                                   " and its shard holds no finished run");
-            ++report.interrupted;
+            // Interrupted, but still watched: a shard that completes after all (a slow shared
+            // disk, a task requeued elsewhere) is merged by a later sync.
+            if (store.markSlurmTaskLost(t.run_id, "Slurm no longer knows task " + t.job_id + "_" +
+                                                      std::to_string(t.array_index) +
+                                                      " and its shard holds no finished run"))
+                ++report.interrupted;
         } else if (slurm.state == "CANCELLED") {
             store.endSlurmTask(t.run_id, slurm.state, "cancelled", why);
             ++report.cancelled;

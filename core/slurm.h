@@ -72,14 +72,17 @@ struct SyncReport {
     int interrupted = 0;  ///< tasks gone with a half-written shard
     int pending = 0;      ///< still waiting in Slurm's queue
     int running = 0;      ///< still running
-    bool done() const { return pending == 0 && running == 0; }
+    int unanswered = 0;   ///< Slurm did not answer for them: left exactly as they were
+    bool done() const { return pending == 0 && running == 0 && unanswered == 0; }
 };
 
 /// Reads Slurm's view of every unsynced task (squeue; then sacct when accounting exists,
 /// else scontrol show job) and its shard: a completed shard run is merged in one transaction;
-/// a task that ended otherwise becomes failed/cancelled (with Slurm's reason) or interrupted;
-/// pending and running ones get Slurm's state. A half-written shard is never merged. Running
-/// it again changes nothing.
+/// a task that ended otherwise becomes failed/cancelled (with Slurm's reason); one that Slurm
+/// positively no longer knows, with no finished run in its shard, becomes interrupted but stays
+/// watched, so a shard that completes later is still merged; pending and running ones get
+/// Slurm's state. When Slurm does not answer (every query failed), nothing changes. A
+/// half-written shard is never merged. Running it again changes nothing.
 SyncReport syncSlurm(ProjectStore& store);
 
 /// Cancels (scancel) the jobs of every unsynced task; returns how many jobs were cancelled.

@@ -5,6 +5,8 @@
 
 #include "experimentspec.h"
 
+#include <sqlite3.h>
+
 #include <fstream>
 #include <string>
 
@@ -27,13 +29,25 @@ inline std::string readFile(const std::string& path) {
     return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
 }
 
+/// Runs SQL @p statements on the project file @p path directly (to corrupt or age it).
+inline void sql(const std::string& path, const std::string& statements) {
+    sqlite3* db = nullptr;
+    QCOMPARE(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db, statements.c_str(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) qWarning("%s", err);
+    sqlite3_free(err);
+    sqlite3_close(db);
+    QCOMPARE(rc, SQLITE_OK);
+}
+
 /// A small synthetic spec that trains in well under a second.
 inline Json smallSyntheticSpec() {
     return Json::parse(R"({
       "name": "small", "seed": 5, "threads": 1, "device": "cpu",
       "data": {"format": "synthetic", "classes": 4, "train_samples": 600, "test_samples": 200,
                "shape": [1, 6, 6], "noise": 1.0},
-      "teacher": {"arch": "mlp", "hidden": [32], "train": {"epochs": 2}},
+      "teacher": {"arch": "mlp", "hidden": [32], "train": {"epochs": 2, "batch_size": 50}},
       "student": {"arch": "mlp", "hidden": [16]},
       "distill": {"temperature": 2.0, "lambda": 0.5},
       "train": {"epochs": 3, "batch_size": 50}

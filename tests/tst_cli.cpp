@@ -160,7 +160,7 @@ private Q_SLOTS:
         Json j = Json::parse(R"({
           "name": "fmnist-slice", "seed": 2, "threads": 2, "device": "cpu",
           "data": {"format": "idx", "limit_train": 3000, "limit_test": 2000},
-          "teacher": {"arch": "mlp", "hidden": [128], "train": {"epochs": 3}},
+          "teacher": {"arch": "mlp", "hidden": [128], "train": {"epochs": 3, "batch_size": 64}},
           "student": {"arch": "mlp", "hidden": [32]},
           "distill": {"temperature": 4, "lambda": 0.7},
           "train": {"epochs": 4, "batch_size": 64},

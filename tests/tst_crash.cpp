@@ -22,7 +22,7 @@ Json sweep() {
       "name": "crash", "seed": 3, "threads": 1, "device": "cpu",
       "data": {"format": "synthetic", "classes": 4, "train_samples": 12000, "test_samples": 500,
                "shape": [1, 8, 8], "noise": 5.0},
-      "teacher": {"arch": "cnn", "channels": [8], "hidden": [32], "train": {"epochs": 2}},
+      "teacher": {"arch": "cnn", "channels": [8], "hidden": [32], "train": {"epochs": 2, "batch_size": 64}},
       "student": {"arch": "mlp", "hidden": [32]},
       "distill": {"temperature": 4, "lambda": 0.9},
       "prune": {"sparsity": 0.8, "begin_epoch": 1, "end_epoch": 4},

@@ -21,20 +21,39 @@ class TestSlurm : public QObject {
         return m_dir.filePath(QString::fromStdString(n)).toStdString();
     }
 
-    /// Writes a fake Slurm command that prints FILE.out and exits with FILE.rc (0 if absent),
-    /// logging its arguments to FILE.log.
+    /// Writes a fake Slurm command that prints FILE.out (and FILE.err to stderr) and exits with
+    /// FILE.rc (0 if absent), logging its arguments to FILE.log.
     void fake(const std::string& name) {
         const std::string path = file("bin/" + name);
         test::writeFile(path, "#!/bin/sh\nd=" + file("fake") + "\necho \"$@\" >> \"$d/" + name +
                                   ".log\"\n[ -f \"$d/" + name + ".out\" ] && cat \"$d/" + name +
-                                  ".out\"\nexit $(cat \"$d/" + name +
+                                  ".out\"\n[ -f \"$d/" + name + ".err\" ] && cat \"$d/" + name +
+                                  ".err\" >&2\nexit $(cat \"$d/" + name +
                                   ".rc\" 2>/dev/null || echo 0)\n");
         QFile::setPermissions(QString::fromStdString(path),
                               QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
     }
-    void answer(const std::string& name, const std::string& out, int rc = 0) {
+    void answer(const std::string& name, const std::string& out, int rc = 0,
+                const std::string& err = {}) {
         test::writeFile(file("fake/" + name + ".out"), out);
+        test::writeFile(file("fake/" + name + ".err"), err);
         test::writeFile(file("fake/" + name + ".rc"), std::to_string(rc));
+    }
+    /// Slurm's controller is down: every query fails without an answer.
+    void slurmDown() {
+        const std::string down =
+            "slurm_load_jobs error: Unable to contact slurm controller "
+            "(connect failure)\n";
+        answer("squeue", "", 1, down);
+        answer("sacct", "", 1, "sacct: error: Problem talking to the database\n");
+        answer("scontrol", "", 1, down);
+    }
+    /// Slurm has purged the job: it answers that it does not know it.
+    void slurmPurged() {
+        const std::string gone = "slurm_load_jobs error: Invalid job id specified\n";
+        answer("squeue", "", 1, gone);
+        answer("sacct", "", 1);
+        answer("scontrol", "", 1, gone);
     }
 
 private Q_SLOTS:
@@ -122,19 +141,56 @@ private Q_SLOTS:
         QCOMPARE(cancelSlurm(store), 0);  // nothing left out there
     }
 
-    void slurmForgetsATask() {
-        // A task Slurm no longer knows (purged) whose shard has no finished run: interrupted.
-        ProjectStore store(file("q.retort"));
+    void slurmDoesNotAnswer() {
+        // Controller restarting: squeue, sacct and scontrol all fail. Nothing may change (the
+        // old sync marked every unfinished task interrupted here and never merged it later).
+        ProjectStore store(file("down.retort"));
         const auto ids = store.addSlurmRuns(
-            {{"gone", test::smallSyntheticSpec(), Json::object(),
-              SlurmTask{0, "200", 7, "", file("shards/none.retort"), "RUNNING", "", false}}});
-        answer("squeue", "");
-        answer("sacct", "", 1);
-        answer("scontrol", "", 1);
+            {{"live", test::smallSyntheticSpec(), Json::object(),
+              SlurmTask{0, "300", 0, "", file("shards/live.retort"), "RUNNING", "", false}}});
+        const auto before = *store.run(ids[0]);
+        slurmDown();
         const SyncReport r = syncSlurm(store);
+        QCOMPARE(r.unanswered, 1);
+        QCOMPARE(r.interrupted, 0);
+        QVERIFY(!r.done());
+        const auto after = *store.run(ids[0]);
+        QCOMPARE(after.status, before.status);
+        QCOMPARE(after.slurm_state, std::string("RUNNING"));
+        QCOMPARE(after.error, before.error);
+    }
+
+    void slurmForgetsATask() {
+        // A task Slurm positively no longer knows (purged) whose shard has no finished run:
+        // interrupted; if its shard completes after all, a later sync still merges it.
+        ProjectStore store(file("q.retort"));
+        Json spec = test::smallSyntheticSpec();
+        const auto ids = store.addSlurmRuns(
+            {{"gone", spec, Json::object(),
+              SlurmTask{0, "200", 7, "", file("shards/late.retort"), "RUNNING", "", false}}});
+        slurmPurged();
+        SyncReport r = syncSlurm(store);
         QCOMPARE(r.interrupted, 1);
         QCOMPARE(store.run(ids[0])->status, std::string("interrupted"));
         QVERIFY(store.run(ids[0])->error.find("200_7") != std::string::npos);
+        r = syncSlurm(store);  // again: no change, not counted twice
+        QCOMPARE(r.interrupted, 0);
+        QCOMPARE(store.run(ids[0])->status, std::string("interrupted"));
+
+        // The shard completes late (a slow shared disk): the next sync merges it.
+        QDir().mkpath(m_dir.filePath("shards"));
+        std::vector<SpecIssue> issues;
+        const ExperimentSpec es = ExperimentSpec::fromJson(spec, issues);
+        QVERIFY(issues.empty());
+        test::writeFile(
+            file("late.json"),
+            Json({{"name", "gone"}, {"params", Json::object()}, {"spec", es.toJson()}}).dump());
+        QCOMPARE(runPoint(file("late.json"), file("shards/late.retort"), "", false),
+                 std::string("completed"));
+        r = syncSlurm(store);
+        QCOMPARE(r.merged, 1);
+        QCOMPARE(store.run(ids[0])->status, std::string("completed"));
+        QVERIFY(store.artifact(ids[0], "compressed"));
     }
 
     void arrayNotationAndThrottles() {

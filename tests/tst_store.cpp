@@ -12,16 +12,7 @@ using namespace retort;
 
 namespace {
 
-void sql(const std::string& path, const std::string& statements) {
-    sqlite3* db = nullptr;
-    QCOMPARE(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    char* err = nullptr;
-    const int rc = sqlite3_exec(db, statements.c_str(), nullptr, nullptr, &err);
-    if (rc != SQLITE_OK) qWarning("%s", err);
-    sqlite3_free(err);
-    sqlite3_close(db);
-    QCOMPARE(rc, SQLITE_OK);
-}
+using test::sql;
 
 template <typename F>
 QString storeError(F f) {
@@ -149,6 +140,31 @@ private Q_SLOTS:
         QCOMPARE(s.run(alive)->status, std::string("running"));
         QCOMPARE(s.metrics(dead).size(), size_t(1));  // its completed epoch is kept
         QCOMPARE(*s.artifact(dead, "checkpoint_student"), std::string("weights"));
+    }
+
+    void runsOfAnotherHostAreNotDeclaredDead() {
+        // A project on a shared disk: a run started on another host is not this host's to
+        // declare dead (the old recovery flipped it to interrupted on every open elsewhere).
+        const std::string path = file("shared-disk.retort");
+        int64_t id = 0;
+        {
+            ProjectStore s(path);
+            id = s.createRun("elsewhere", Json::object(), Json::object());
+            s.startRun(id, Json::object());
+        }
+        sql(path,
+            "UPDATE runs SET owner_host = 'node-17.cluster', owner_pid = 1073741000 "
+            "WHERE id = " +
+                std::to_string(id));
+        ProjectStore s(path);
+        QCOMPARE(s.recoveredRuns(), 0);
+        const RunRecord r = *s.run(id);
+        QCOMPARE(r.status, std::string("running"));
+        QCOMPARE(r.owner_host, std::string("node-17.cluster"));
+        QVERIFY2(r.error.find("possibly running on node-17.cluster") != std::string::npos,
+                 r.error.c_str());
+        ProjectStore ro(path, ProjectStore::Access::ReadOnly);
+        QCOMPARE(ro.run(id)->status, std::string("running"));
     }
 
     void teachersAndArtifacts() {

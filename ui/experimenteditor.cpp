@@ -594,6 +594,8 @@ void ExperimentEditor::validate() {
         describe(tr("Student"), studentBudget(spec, *shape), true);
     }
     if (m_points.size() > 1) lines << tr("Budget of the first of %1 runs.").arg(m_points.size());
+    for (const auto& w : spec.warnings())
+        lines << tr("Warning: %1").arg(QString::fromStdString(w.message));
     m_budget->setText(lines.join('\n'));
     Q_EMIT validityChanged(m_valid, m_reason);
 }

@@ -274,11 +274,22 @@ void MainWindow::newProject() {
         QFileDialog::getSaveFileName(this, tr("New Project"), lastFolder() + "/untitled.retort",
                                      tr("Retort projects (*.retort)"));
     if (path.isEmpty()) return;
-    if (QFileInfo::exists(path) && !QFile::remove(path)) {
-        showError(this, tr("New Project"), tr("Cannot replace %1.").arg(path));
+    const QString target = path.endsWith(QLatin1String(".retort")) ? path : path + ".retort";
+    if (m_store && QFileInfo(target).canonicalFilePath() ==
+                       QFileInfo(QString::fromStdString(m_store->path())).canonicalFilePath()) {
+        showError(this, tr("New Project"),
+                  tr("%1 is the open project; close it first to replace it.").arg(target));
         return;
     }
-    openProject(path.endsWith(QLatin1String(".retort")) ? path : path + ".retort");
+    try {
+        // The file the user chose to replace, and its SQLite side files: left behind, SQLite
+        // would replay an old -wal into the new project.
+        ProjectStore::removeProjectFiles(target.toStdString());
+    } catch (const std::exception& e) {
+        showError(this, tr("New Project"), QString::fromUtf8(e.what()));
+        return;
+    }
+    openProject(target);
 }
 
 void MainWindow::openProjectDialog() {
@@ -294,8 +305,13 @@ void MainWindow::saveProjectAs() {
     if (path.isEmpty() ||
         !confirmStop(tr("Runs in progress stop when the project is saved under a new name.")))
         return;
+    if (QFileInfo(path).canonicalFilePath() ==
+        QFileInfo(QString::fromStdString(m_store->path())).canonicalFilePath()) {
+        showError(this, tr("Save Project As"), tr("%1 is the open project.").arg(path));
+        return;
+    }
     try {
-        if (QFileInfo::exists(path)) QFile::remove(path);
+        ProjectStore::removeProjectFiles(path.toStdString());
         m_store->saveCopy(path.toStdString());
     } catch (const std::exception& e) {
         showError(this, tr("Save Project As"), QString::fromUtf8(e.what()));

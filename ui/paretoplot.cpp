@@ -10,6 +10,7 @@
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 namespace retort::ui {
@@ -48,11 +49,13 @@ ParetoPlot::ParetoPlot(QWidget* parent) : QWidget(parent), m_plot(new QCustomPlo
         const Point& p = m_points[size_t(i)];
         QToolTip::showText(
             e->globalPosition().toPoint(),
-            plainToolTip(tr("%1 (run %2)\n%3 · %4 · accuracy %5 %%6")
+            plainToolTip(tr("%1 (run %2)\n%3 · %4 · %5 %6 %, test %7 %%8")
                              .arg(p.name)
                              .arg(p.id)
-                             .arg(p.method, formatBytes(p.size))
+                             .arg(p.method, formatBytes(p.size),
+                                  p.onTest ? tr("test (no validation split)") : tr("validation"))
                              .arg(p.accuracy * 100, 0, 'f', 2)
+                             .arg(p.test * 100, 0, 'f', 2)
                              .arg(p.front ? tr("\non the Pareto front") : QString())),
             m_plot);
     });
@@ -68,18 +71,30 @@ void ParetoPlot::setRuns(const std::vector<RunRecord>& runs) {
     for (const auto& r : runs) {
         if (r.status != "completed") continue;
         const Json& res = r.results;
-        if (!res.contains("compressed_size_bytes") || !res.contains("test_accuracy")) continue;
+        bool onTest = false;
+        const auto chosenBy = selectionAccuracy(res, &onTest);
+        if (!res.contains("compressed_size_bytes") || !chosenBy) continue;
         m_points.push_back({r.id, QString::fromStdString(r.name),
                             QString::fromStdString(compressionMethod(r.spec)),
-                            res["compressed_size_bytes"].get<double>(),
-                            res["test_accuracy"].get<double>(), false});
+                            res["compressed_size_bytes"].get<double>(), *chosenBy,
+                            res.value("test_accuracy", std::nan("")), onTest, false});
         pp.push_back({m_points.back().size, m_points.back().accuracy});
-        if (res.contains("teacher_key") && res["teacher_test_accuracy"].is_number() &&
+        const char* teacherKey = onTest ? "teacher_test_accuracy" : "teacher_val_accuracy";
+        if (res.contains("teacher_key") && res.contains(teacherKey) &&
+            res[teacherKey].is_number() &&
             teacherKeys.insert(res["teacher_key"].get<std::string>()).second)
             m_teachers.push_back(
-                {res.value("teacher_size_bytes", 0.0), res["teacher_test_accuracy"].get<double>()});
+                {res.value("teacher_size_bytes", 0.0), res[teacherKey].get<double>()});
     }
     const auto front = paretoFront(pp);
+    // The axis says what the points are: runs are placed (and the front chosen) by validation
+    // accuracy; a run without a validation split can only be placed by test accuracy.
+    const auto onTestCount =
+        std::count_if(m_points.begin(), m_points.end(), [](const Point& p) { return p.onTest; });
+    m_plot->yAxis->setLabel(onTestCount == 0 ? tr("Validation accuracy")
+                            : size_t(onTestCount) == m_points.size()
+                                ? tr("Test accuracy (no validation split)")
+                                : tr("Validation accuracy (test for runs without one)"));
     for (size_t i = 0; i < m_points.size(); ++i) m_points[i].front = front[i];
     rebuild();
 }
@@ -207,16 +222,19 @@ int ParetoPlot::pointAt(const QPointF& pos) const {
 }
 
 QString ParetoPlot::csv() const {
-    QString out =
-        QStringLiteral("run,name,method,compressed_size_bytes,test_accuracy,pareto_front\n");
+    QString out = QStringLiteral(
+        "run,name,method,compressed_size_bytes,selection_accuracy,selected_on,"
+        "test_accuracy,pareto_front\n");
     for (const auto& p : m_points) {
         QString name = p.name;
         name.replace('"', QStringLiteral("\"\""));
-        out += QStringLiteral("%1,\"%2\",%3,%4,%5,%6\n")
+        out += QStringLiteral("%1,\"%2\",%3,%4,%5,%6,%7,%8\n")
                    .arg(p.id)
                    .arg(name, p.method)
                    .arg(p.size, 0, 'f', 0)
                    .arg(p.accuracy, 0, 'g', 10)
+                   .arg(p.onTest ? QStringLiteral("test") : QStringLiteral("validation"))
+                   .arg(p.test, 0, 'g', 10)
                    .arg(p.front ? 1 : 0);
     }
     return out;

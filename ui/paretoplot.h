@@ -34,7 +34,9 @@ private:
     struct Point {
         qint64 id;
         QString name, method;
-        double size, accuracy;
+        double size, accuracy;  ///< accuracy: the one runs are chosen by (validation)
+        double test;            ///< test accuracy: shown, never used to choose
+        bool onTest;            ///< the run has no validation split: accuracy is test
         bool front;
     };
     void rebuild();

@@ -148,13 +148,15 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
     std::map<std::string, int> byStatus;
     std::vector<ParetoPoint> points;
     std::vector<const RunRecord*> completed;
+    size_t chosenOnTest = 0;  // runs without a validation split: chosen by test accuracy
     for (const auto& r : m_runs) {
         ++byStatus[r.status];
-        if (r.status == "completed" && r.results.contains("test_accuracy") &&
-            r.results.contains("compressed_size_bytes")) {
+        bool onTest = false;
+        const auto chosenBy = selectionAccuracy(r.results, &onTest);
+        if (r.status == "completed" && chosenBy && r.results.contains("compressed_size_bytes")) {
             completed.push_back(&r);
-            points.push_back({r.results["compressed_size_bytes"].get<double>(),
-                              r.results["test_accuracy"].get<double>()});
+            points.push_back({r.results["compressed_size_bytes"].get<double>(), *chosenBy});
+            if (onTest) ++chosenOnTest;
         }
     }
     const auto front = paretoFront(points);
@@ -171,25 +173,38 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
         const RunRecord* best = completed.front();
         const RunRecord* smallest = completed.front();
         for (const RunRecord* r : completed) {
-            if (r->results["test_accuracy"].get<double>() >
-                best->results["test_accuracy"].get<double>())
-                best = r;
+            if (*selectionAccuracy(r->results) > *selectionAccuracy(best->results)) best = r;
             if (r->results["compressed_size_bytes"].get<double>() <
                 smallest->results["compressed_size_bytes"].get<double>())
                 smallest = r;
         }
-        h += QStringLiteral("<ul><li>Most accurate: run %1 <i>%2</i>, %3 test accuracy at %4.</li>")
-                 .arg(best->id)
-                 .arg(esc(best->name), percent(*best, "test_accuracy"),
-                      esc(formatBytes(best->results["compressed_size_bytes"].get<double>())));
-        h += QStringLiteral(
-                 "<li>Smallest: run %1 <i>%2</i>, %3 (%4× smaller than dense fp32), "
-                 "%5 test accuracy.</li>")
+        bool bestOnTest = false;
+        selectionAccuracy(best->results, &bestOnTest);
+        h += bestOnTest
+                 ? QStringLiteral(
+                       "<ul><li>Most accurate: run %1 <i>%2</i>, %3 test accuracy at "
+                       "%4 (chosen on test: the run has no validation split).</li>")
+                       .arg(best->id)
+                       .arg(esc(best->name), percent(*best, "test_accuracy"),
+                            esc(formatBytes(best->results["compressed_size_bytes"].get<double>())))
+                 : QStringLiteral(
+                       "<ul><li>Most accurate on validation: run %1 <i>%2</i>, %3 "
+                       "validation, %4 test accuracy at %5.</li>")
+                       .arg(best->id)
+                       .arg(esc(best->name), percent(*best, "val_accuracy"),
+                            percent(*best, "test_accuracy"),
+                            esc(formatBytes(best->results["compressed_size_bytes"].get<double>())));
+        // "n× smaller" only when it is: a dense model's file (header, indices) can be larger.
+        const double ratio = smallest->results.value("compression_ratio", 1.0);
+        const QString versusDense =
+            ratio >= 1.0 ? QStringLiteral("%1× smaller than dense fp32").arg(ratio, 0, 'f', 1)
+                         : QStringLiteral("%1 % larger than dense fp32")
+                               .arg((1.0 / ratio - 1.0) * 100, 0, 'f', 1);
+        h += QStringLiteral("<li>Smallest: run %1 <i>%2</i>, %3 (%4), %5 test accuracy.</li>")
                  .arg(smallest->id)
                  .arg(esc(smallest->name),
                       esc(formatBytes(smallest->results["compressed_size_bytes"].get<double>())),
-                      result(*smallest, "compression_ratio", 1),
-                      percent(*smallest, "test_accuracy"));
+                      versusDense, percent(*smallest, "test_accuracy"));
         std::set<std::string> teachers;
         for (const RunRecord* r : completed)
             if (r->results.contains("teacher_key") &&
@@ -201,11 +216,25 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
         for (const auto& t : teachers)
             h += QStringLiteral("<li>Teacher: %1 test accuracy.</li>")
                      .arg(QString::fromStdString(t));
+        for (const RunRecord* r : completed)
+            if (r->results.value("teacher_trained", true) == false) {
+                h += QStringLiteral(
+                    "<li><b>Untrained teacher:</b> some runs distil from a teacher that was never "
+                    "trained (a random network, frozen at initialization).</li>");
+                break;
+            }
         QStringList ids;
         for (int64_t id : onFront) ids << QString::number(id);
-        h +=
-            QStringLiteral("<li>Pareto front (accuracy vs compressed size): run(s) %1.</li></ul>\n")
-                .arg(ids.join(QStringLiteral(", ")));
+        const QString basis =
+            chosenOnTest == 0 ? QStringLiteral("validation accuracy")
+            : chosenOnTest == completed.size()
+                ? QStringLiteral("test accuracy: these runs have no validation split")
+                : QStringLiteral(
+                      "validation accuracy; test accuracy for the %1 run(s) without a "
+                      "validation split")
+                      .arg(chosenOnTest);
+        h += QStringLiteral("<li>Pareto front (%1 vs compressed size): run(s) %2.</li></ul>\n")
+                 .arg(basis, ids.join(QStringLiteral(", ")));
     }
 
     // ---------------------------------------------------------------- environment

@@ -1,24 +1,12 @@
 #include "specbudget.h"
 
-#include "compressedmodel.h"
+#include "runner.h"
 
 #include <QObject>
 
 namespace retort::ui {
 
 namespace {
-
-/// Weight and bias shapes of every parameterized layer, from the summary's counts.
-std::vector<std::pair<std::vector<int64_t>, bool>> tensorShapes(const ModelSummary& s) {
-    std::vector<std::pair<std::vector<int64_t>, bool>> out;
-    for (const auto& l : s.layers) {
-        if (l.params == 0) continue;
-        const int64_t rows = l.out_shape[0];
-        out.push_back({{rows, (l.params - rows) / rows}, true});
-        out.push_back({{rows}, false});
-    }
-    return out;
-}
 
 ModelBudget describe(const ModelOptions& m, const DataShape& data) {
     ModelBudget b;
@@ -39,8 +27,13 @@ ModelBudget studentBudget(const ExperimentSpec& spec, const DataShape& data) {
     const double sparsity = spec.prune ? spec.prune->sparsity : 0.0;
     const int bits = spec.quantize ? int(spec.quantize->bits) : 32;
     const bool perChannel = !spec.quantize || spec.quantize->granularity == "per_channel";
-    b.expected_compressed =
-        estimateCompressedSize(tensorShapes(b.summary), sparsity, bits, perChannel);
+    try {
+        b.expected_compressed = expectedCompressedSize(spec.student, data.sample_shape,
+                                                       data.classes, sparsity, bits, perChannel);
+    } catch (const std::exception& e) {
+        b.known = false;
+        b.note = QString::fromStdString(e.what());
+    }
     return b;
 }
 

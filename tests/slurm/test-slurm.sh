@@ -40,7 +40,7 @@ cat > "$work/sweep.json" <<SPEC
 { "name": "slurm", "seed": 3, "threads": 1, "device": "cpu",
   "data": {"format": "synthetic", "classes": 4, "train_samples": 600, "test_samples": 200,
            "shape": [1, 6, 6], "noise": 1.0},
-  "teacher": {"arch": "mlp", "hidden": [32], "train": {"epochs": 2}},
+  "teacher": {"arch": "mlp", "hidden": [32], "train": {"epochs": 2, "batch_size": 50}},
   "student": {"arch": "mlp", "hidden": [16]},
   "distill": {"temperature": 2.0, "lambda": 0.5},
   "train": {"epochs": 3, "batch_size": 50},

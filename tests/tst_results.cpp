@@ -1,0 +1,339 @@
+// The figures a run reports, checked against what they claim to measure: pruning sparsity from
+// the masks (not quantization's zeros), validation and test of the same model, times that cover
+// every epoch of a resumed run, a teacher that takes nothing from the student's training, an
+// untrained teacher said so, and the budget's size estimate against the written file.
+#include "testutil.h"
+
+#include "compressedmodel.h"
+#include "dataset.h"
+#include "projectstore.h"
+#include "runner.h"
+#include "specvalidator.h"
+
+#include <QProcess>
+
+using namespace retort;
+
+namespace {
+
+std::vector<RunPoint> plan(ProjectStore& store, const Json& j) {
+    SpecValidator v(&store);
+    return v.plan(j);
+}
+
+/// Runs every point of @p j into @p store; returns the outcomes.
+std::vector<RunOutcome> runAll(ProjectStore& store, const Json& j,
+                               std::vector<std::string>* messages = nullptr,
+                               const std::atomic<bool>* cancel = nullptr,
+                               std::function<void(const Progress&)> hook = {}) {
+    std::vector<RunOutcome> out;
+    Runner r(
+        store,
+        [&](const Progress& p) {
+            if (messages && !p.message.empty()) messages->push_back(p.message);
+            if (hook) hook(p);
+        },
+        cancel);
+    for (const auto& p : plan(store, j)) {
+        const int64_t id = store.createRun(p.name, p.spec.toJson(), p.params);
+        out.push_back(r.run(id, p.spec));
+    }
+    return out;
+}
+
+double accuracyOf(ZooNet& net, const torch::Tensor& x, const torch::Tensor& y) {
+    torch::NoGradGuard guard;
+    net->eval();
+    return net->forward(x).argmax(1).eq(y).to(torch::kFloat64).mean().item<double>();
+}
+
+int64_t zerosIn(ZooNet& net) {
+    int64_t zeros = 0;
+    for (const auto& [name, w] : compressibleWeights(*net))
+        zeros += w.numel() - w.count_nonzero().item<int64_t>();
+    return zeros;
+}
+
+}  // namespace
+
+class TestResults : public QObject {
+    Q_OBJECT
+    QTemporaryDir m_dir;
+    std::string file(const char* n) { return m_dir.filePath(n).toStdString(); }
+
+private Q_SLOTS:
+    void unprunedInt4ReportsNoPruningSparsity() {
+        // Before: sparsity and nonzero_params were counted after quantization, so an unpruned
+        // int4 run reported the weights rounded to zero as pruned.
+        ProjectStore store(file("int4.retort"));
+        Json j = test::smallSyntheticSpec();
+        j["quantize"] = {{"bits", 4}};
+        const RunOutcome o = runAll(store, j).front();
+        QCOMPARE(o.status, std::string("completed"));
+        const Json& r = o.results;
+        // 36-16-4 MLP: 36*16 + 16 + 16*4 + 4 parameters, none pruned.
+        QCOMPARE(r["param_count"].get<int64_t>(), int64_t(660));
+        QCOMPARE(r["nonzero_params"].get<int64_t>(), int64_t(660));
+        QCOMPARE(r["sparsity"].get<double>(), 0.0);
+        for (const auto& l : store.layers(1)) QCOMPARE(l.nonzero, l.numel);
+        // Quantization's own zeros are a figure of their own, and they are real: the stored
+        // model has exactly that many zero weights.
+        ZooNet back = loadCompressedModel(*store.artifact(1, "compressed"));
+        const int64_t zeros = zerosIn(back);
+        QVERIFY2(zeros > 0, "int4 rounds some of 640 weights to zero");
+        QCOMPARE(r["quantization_zero_params"].get<int64_t>(), zeros);
+    }
+
+    void prunedSparsityComesFromTheMasks() {
+        ProjectStore store(file("pruned.retort"));
+        Json j = test::smallSyntheticSpec();
+        j["prune"] = {
+            {"sparsity", 0.5}, {"schedule", "one_shot"}, {"begin_epoch", 2}, {"end_epoch", 2}};
+        j["quantize"] = {{"bits", 4}};
+        const RunOutcome o = runAll(store, j).front();
+        QCOMPARE(o.status, std::string("completed"));
+        // One-shot at 50 % of 640 prunable weights: 320 removed by the masks; the biases stay.
+        QCOMPARE(o.results["nonzero_params"].get<int64_t>(), int64_t(660 - 320));
+        QCOMPARE(o.results["sparsity"].get<double>(), 0.5);
+        ZooNet back = loadCompressedModel(*store.artifact(1, "compressed"));
+        QCOMPARE(o.results["quantization_zero_params"].get<int64_t>(), zerosIn(back) - 320);
+    }
+
+    void validationAndTestDescribeTheSameModel() {
+        // Before: val_accuracy came from the model before quantization, test_accuracy after.
+        ProjectStore store(file("val.retort"));
+        Json j = test::smallSyntheticSpec();
+        j["quantize"] = {{"bits", 4}, {"granularity", "per_tensor"}};
+        const RunOutcome o = runAll(store, j).front();
+        QCOMPARE(o.status, std::string("completed"));
+        const ExperimentSpec spec = plan(store, j).front().spec;
+        const Dataset d = loadDataset(spec.data, spec.seed);
+        QVERIFY(d.val_x.size(0) > 0);
+        ZooNet deployed = loadCompressedModel(*store.artifact(1, "compressed"));
+        QCOMPARE(o.results["val_accuracy"].get<double>(), accuracyOf(deployed, d.val_x, d.val_y));
+        QCOMPARE(o.results["test_accuracy"].get<double>(),
+                 accuracyOf(deployed, d.test_x, d.test_y));
+        // The fp32 model's figures, named as such.
+        QVERIFY(o.results.contains("val_accuracy_fp32") &&
+                o.results.contains("test_accuracy_fp32"));
+    }
+
+    void resumedRunTimesCoverEveryEpoch() {
+        // Before: train_seconds and throughput covered only the epochs after a resume, and
+        // throughput was 0 when the run resumed after its last epoch.
+        for (const int64_t stopAfter : {int64_t(1), int64_t(3)}) {
+            const std::string path = file(stopAfter == 1 ? "resume1.retort" : "resume3.retort");
+            ProjectStore store(path);
+            std::atomic<bool> cancel{false};
+            const RunOutcome first =
+                runAll(store, test::smallSyntheticSpec(), nullptr, &cancel, [&](const Progress& p) {
+                    if (p.kind == Progress::Kind::Epoch && p.stage == "student" &&
+                        p.epoch == stopAfter)
+                        cancel = true;
+                }).front();
+            QCOMPARE(first.status, std::string("cancelled"));
+            Runner again(store);
+            const RunOutcome o = again.resume(1);
+            QCOMPARE(o.status, std::string("completed"));
+            double epochSeconds = 0, epochWall = 0;
+            int epochs = 0;
+            for (const auto& m : store.metrics(1)) {
+                if (m.name == "epoch_seconds") {
+                    epochSeconds += m.value;
+                    ++epochs;
+                }
+                if (m.name == "epoch_wall_seconds") epochWall += m.value;
+            }
+            QCOMPARE(epochs, 3);
+            QCOMPARE(o.results["train_seconds"].get<double>(), epochSeconds);
+            QVERIFY(o.results["wall_seconds"].get<double>() >= epochWall);
+            QVERIFY(o.results["train_samples_per_s"].get<double>() > 0);
+            const double samples = o.results["train_samples"].get<double>() * 3;
+            QCOMPARE(o.results["train_samples_per_s"].get<double>(), samples / epochSeconds);
+        }
+    }
+
+    void teacherTakesNothingFromTheStudentsTraining() {
+        // Before: teacher.train inherited train.*, so a sweep over train.lr trained one
+        // teacher per point and compared students of different teachers.
+        Json j = test::smallSyntheticSpec();
+        j["teacher"]["train"] = {{"epochs", 2}};
+        j["train"]["lr"] = 0.004;
+        j["train"]["batch_size"] = 30;
+        std::vector<SpecIssue> issues;
+        const ExperimentSpec s = ExperimentSpec::fromJson(j, issues);
+        QVERIFY(issues.empty());
+        QCOMPARE(s.teacher->train->lr, TrainOptions{}.lr);
+        QCOMPARE(s.teacher->train->batch_size, TrainOptions{}.batch_size);
+        QCOMPARE(s.teacher->train->epochs, int64_t(2));
+
+        ProjectStore store(file("teacher.retort"));
+        j["sweep"] = {{"train.lr", {0.001, 0.004}}};
+        std::vector<std::string> messages;
+        const auto outcomes = runAll(store, j, &messages);
+        QCOMPARE(outcomes.size(), size_t(2));
+        QCOMPARE(outcomes[0].results["teacher_key"], outcomes[1].results["teacher_key"]);
+        int trained = 0;
+        for (const auto& m : messages)
+            trained += m.find("training the teacher") != std::string::npos;
+        QCOMPARE(trained, 1);
+    }
+
+    void untrainedTeacherIsSaidSo() {
+        Json j = test::smallSyntheticSpec();
+        std::vector<SpecIssue> issues;
+        QVERIFY(ExperimentSpec::fromJson(j, issues).warnings().empty());
+        j["teacher"].erase("train");
+        const ExperimentSpec s = ExperimentSpec::fromJson(j, issues);
+        QVERIFY(issues.empty());
+        QVERIFY(test::hasIssue(s.warnings(), "teacher.train", "random network"));
+        ProjectStore store(file("random.retort"));
+        const RunOutcome o = runAll(store, j).front();
+        QCOMPARE(o.results["teacher_trained"], Json(false));
+        ProjectStore store2(file("trained.retort"));
+        QCOMPARE(runAll(store2, test::smallSyntheticSpec()).front().results["teacher_trained"],
+                 Json(true));
+    }
+
+    void corruptCheckpointIsRefused() {
+        // Before: flipped bytes in a stored checkpoint were loaded silently and the resumed run
+        // ended "completed" at chance accuracy.
+        const std::string path = file("corrupt.retort");
+        {
+            ProjectStore store(path);
+            std::atomic<bool> cancel{false};
+            runAll(store, test::smallSyntheticSpec(), nullptr, &cancel, [&](const Progress& p) {
+                if (p.kind == Progress::Kind::Epoch && p.stage == "student" && p.epoch == 1)
+                    cancel = true;
+            });
+            QCOMPARE(store.run(1)->status, std::string("cancelled"));
+        }
+        test::sql(path,
+                  "UPDATE artifacts SET data = CAST(substr(data, 1, 200) || x'00ff00ff' || "
+                  "substr(data, 205) AS BLOB) WHERE run_id = 1 AND kind = 'checkpoint_student'");
+        ProjectStore store(path);
+        Runner again(store);
+        try {
+            again.resume(1);
+            QFAIL("a corrupt checkpoint was loaded");
+        } catch (const CorruptArtifactError& e) {
+            const std::string what = e.what();
+            QVERIFY2(what.find("run 1") != std::string::npos &&
+                         what.find("checkpoint_student") != std::string::npos,
+                     e.what());
+        }
+        QCOMPARE(store.run(1)->status, std::string("cancelled"));  // unchanged
+
+        // A corrupt stored teacher fails the run that would load it, naming it.
+        Json j = test::smallSyntheticSpec();
+        QCOMPARE(runAll(store, j).front().status, std::string("completed"));
+        test::sql(path, "UPDATE teachers SET state = CAST(x'00' || substr(state, 2) AS BLOB)");
+        ProjectStore reopened(path);
+        const RunOutcome o = runAll(reopened, j).front();
+        QCOMPARE(o.status, std::string("failed"));
+        QVERIFY2(o.error.find("stored teacher") != std::string::npos, o.error.c_str());
+        // Corrupt teacher outputs are a cache: recomputed, and the run completes.
+        test::sql(path,
+                  "DELETE FROM teachers; UPDATE teacher_outputs SET logits = "
+                  "CAST(x'00' || substr(logits, 2) AS BLOB)");
+        std::vector<std::string> messages;
+        ProjectStore third(path);
+        QCOMPARE(runAll(third, j, &messages).front().status, std::string("completed"));
+        bool recomputed = false;
+        for (const auto& m : messages) recomputed |= m.find("recomputing") != std::string::npos;
+        QVERIFY(recomputed);
+    }
+
+    void torchScriptTeacherGetsTheInputItExpects() {
+        // Before: a TorchScript teacher always got Retort's normalized features. The module
+        // here returns its first four input features as logits, so its stored outputs show
+        // exactly what it was fed.
+        const std::string pt = file("first4.pt"), zero = file("zero.pt");
+        const QString script = QString(
+                                   "import torch\n"
+                                   "class F(torch.nn.Module):\n"
+                                   "    def forward(self, x):\n"
+                                   "        return x.flatten(1)[:, :4]\n"
+                                   "class Z(torch.nn.Module):\n"
+                                   "    def forward(self, x):\n"
+                                   "        return torch.zeros(x.size(0), 4)\n"
+                                   "torch.jit.script(F()).save('%1')\n"
+                                   "torch.jit.script(Z()).save('%2')\n")
+                                   .arg(QString::fromStdString(pt), QString::fromStdString(zero));
+        // From a file: TorchScript compiles a class's methods from their source.
+        const std::string py = file("write_teachers.py");
+        test::writeFile(py, script.toStdString());
+        QProcess p;
+        p.start("/usr/bin/python3", {QString::fromStdString(py)});
+        if (!p.waitForFinished(120000) || p.exitCode() != 0)
+            QFAIL(
+                qPrintable(QString(RETORT_MISSING("python3-torch", "/usr/bin/python3 with torch")) +
+                           "\n" + QString::fromUtf8(p.readAllStandardError())));
+
+        Json j = test::smallSyntheticSpec();
+        std::vector<SpecIssue> ignored;
+        const ExperimentSpec spec = ExperimentSpec::fromJson(j, ignored);
+        const Dataset d = loadDataset(spec.data, spec.seed);
+        const double mean = d.normalization["mean"].get<double>(),
+                     sd = d.normalization["std"].get<double>();
+        const torch::Tensor normalized = d.train_x.flatten(1).slice(1, 0, 4);
+        const torch::Tensor raw = normalized * sd + mean;
+        const std::pair<Json, torch::Tensor> cases[] = {
+            {Json("normalized"), normalized},
+            {Json("raw"), raw},
+            {Json({{"mean", 0.5}, {"std", 2.0}}), (raw - 0.5) / 2.0},
+        };
+        int k = 0;
+        for (const auto& [input, expected] : cases) {
+            ProjectStore store(file(("input" + std::to_string(k++) + ".retort").c_str()));
+            j["teacher"] = {{"torchscript", pt}, {"input", input}};
+            const RunOutcome o = runAll(store, j).front();
+            QCOMPARE(o.status, std::string("completed"));
+            const auto outputs = store.teacherOutputs(o.results["teacher_key"].get<std::string>());
+            QVERIFY(outputs);
+            const std::vector<char> bytes(outputs->logits.begin(), outputs->logits.end());
+            const torch::Tensor fed = torch::pickle_load(bytes).toTensor();
+            QVERIFY2(torch::allclose(fed, expected, 1e-5, 1e-5), input.dump().c_str());
+        }
+        std::vector<SpecIssue> issues;
+        Json bad = j;
+        bad["teacher"]["input"] = "scaled";
+        ExperimentSpec b = ExperimentSpec::fromJson(bad, issues);
+        SpecValidator v;
+        QVERIFY(test::hasIssue(v.validate(b), "teacher.input", "'scaled' is not one of"));
+        bad["teacher"]["input"] = {{"mean", 0.5}, {"std", 0}};
+        b = ExperimentSpec::fromJson(bad, issues);
+        QVERIFY(test::hasIssue(v.validate(b), "teacher.input.std", "> 0"));
+
+        // A teacher at chance is said so, in the run's results.
+        ProjectStore store(file("chance.retort"));
+        j["teacher"] = {{"torchscript", zero}};
+        const RunOutcome o = runAll(store, j).front();
+        QVERIFY2(o.results.contains("warnings") && o.results["warnings"][0].get<std::string>().find(
+                                                       "near chance") != std::string::npos,
+                 o.results.dump().c_str());
+    }
+
+    void sizeEstimateIsExactForDenseModels() {
+        // Before: the budget assumed a 160-byte description and 16-byte names.
+        for (const char* arch : {"mlp", "cnn"}) {
+            ProjectStore store(
+                file(arch == std::string("mlp") ? "est-mlp.retort" : "est-cnn.retort"));
+            Json j = test::smallSyntheticSpec();
+            j["student"] = {{"arch", arch}, {"hidden", {12}}};
+            if (arch == std::string("cnn")) j["student"]["channels"] = {4};
+            j["teacher"] = nullptr;
+            j["distill"] = {{"lambda", 0.0}};
+            const RunOutcome o = runAll(store, j).front();
+            QCOMPARE(o.status, std::string("completed"));
+            const ExperimentSpec spec = plan(store, j).front().spec;
+            const DataShape shape = probeData(spec.data);
+            QCOMPARE(expectedCompressedSize(spec.student, shape.sample_shape, shape.classes, 0.0,
+                                            32, true),
+                     o.results["compressed_size_bytes"].get<int64_t>());
+        }
+    }
+};
+
+QTEST_APPLESS_MAIN(TestResults)
+#include "tst_results.moc"
