@@ -276,6 +276,39 @@ std::vector<std::string> dataFiles(const DataOptions& data) {
     return {};
 }
 
+std::string fileStamp(const std::vector<std::string>& paths) {
+    std::string out;
+    for (const auto& p : paths) {
+        std::error_code ec;
+        const auto size = fs::file_size(p, ec);
+        std::string one = p + "|";
+        if (ec) {
+            one += "missing";
+        } else {
+            const auto t = fs::last_write_time(p, ec).time_since_epoch().count();
+            one += std::to_string(size) + "|" + std::to_string(ec ? 0 : t);
+        }
+        out += one + ";";
+    }
+    return out;
+}
+
+std::string dataStamp(const DataOptions& data) {
+    if (data.format == "synthetic") return {};
+    try {
+        return fileStamp(dataFiles(data));
+    } catch (const std::exception&) {
+        // A file is missing: stamp the folder's candidates, so the stamp changes when it appears.
+        std::vector<std::string> candidates;
+        for (const char* n :
+             {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+              "t10k-labels-idx1-ubyte", "train.csv", "test.csv"})
+            for (const char* ext : {"", ".gz"})
+                candidates.push_back((fs::path(data.path) / (std::string(n) + ext)).string());
+        return fileStamp(candidates);
+    }
+}
+
 namespace {
 
 int64_t maxLabel(const std::vector<int64_t>& labels) {

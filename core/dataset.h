@@ -52,6 +52,13 @@ CsvTable parseCsv(std::istream& in, const std::string& name, int64_t labelColumn
 /// The files a data spec reads (e.g. the four IDX files); throws DataError if one is missing.
 std::vector<std::string> dataFiles(const DataOptions& data);
 
+/// What a cache of data read from files is keyed by besides the spec: each file's path, size and
+/// modification time (nanoseconds), so data that changed on disk is read again. A file that
+/// cannot be found is part of the stamp too (a cached error then stays only until it appears).
+std::string fileStamp(const std::vector<std::string>& paths);
+/// fileStamp of the data's files (or of its folder's candidates when they cannot be listed).
+std::string dataStamp(const DataOptions& data);
+
 /// Sample shape and class count of a data spec, read cheaply (headers and labels only).
 DataShape probeData(const DataOptions& data);
 

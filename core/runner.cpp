@@ -257,7 +257,9 @@ struct Runner::Impl {
     }
 
     const Dataset& dataset(const ExperimentSpec& spec) {
-        const std::string key = spec.toJson()["data"].dump() + "|" + std::to_string(spec.seed);
+        // Keyed by the files' stamps too: a workbench left open reads data changed on disk anew.
+        const std::string key = spec.toJson()["data"].dump() + "|" + std::to_string(spec.seed) +
+                                "|" + dataStamp(spec.data);
         if (key != dataKey || !cpuData) {
             cpuData.reset();
             cpuData = std::make_shared<Dataset>(loadDataset(spec.data, spec.seed));

@@ -28,7 +28,8 @@ const DataShape* SpecValidator::dataShape(const DataOptions& data, std::string& 
                                   {"s", data.shape},
                                   {"c", data.classes},
                                   {"l", data.label_column},
-                                  {"h", data.header}})
+                                  {"h", data.header},
+                                  {"files", dataStamp(data)}})
                                 .dump();
     auto it = m_probes.find(key);
     if (it == m_probes.end()) {
@@ -88,9 +89,19 @@ std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec) {
             teacherClasses = checkZoo("teacher", t.model);
         } else if (t.kind == TeacherOptions::Kind::TorchScript && !t.torchscript.empty()) {
             std::error_code ec;
-            if (!std::filesystem::is_regular_file(t.torchscript, ec)) {
+            // Each module file is loaded and probed once per content stamp and input shape,
+            // not once per sweep point and edit.
+            const std::string probeKey =
+                fileStamp({t.torchscript}) + "|" + shapeText(shape->sample_shape);
+            auto cached = m_scripts.find(probeKey);
+            if (cached != m_scripts.end()) {
+                if (!cached->second.second.empty())
+                    out.push_back({"teacher.torchscript", cached->second.second});
+                teacherClasses = cached->second.first;
+            } else if (!std::filesystem::is_regular_file(t.torchscript, ec)) {
                 out.push_back({"teacher.torchscript", t.torchscript + ": no such file"});
             } else {
+                const size_t before = out.size();
                 try {
                     torch::NoGradGuard guard;
                     auto module = torch::jit::load(t.torchscript, torch::kCPU);
@@ -112,6 +123,8 @@ std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec) {
                 } catch (const std::exception& e) {
                     out.push_back({"teacher.torchscript", t.torchscript + ": " + e.what()});
                 }
+                m_scripts[probeKey] = {teacherClasses,
+                                       out.size() > before ? out.back().message : std::string()};
             }
         } else if (t.kind == TeacherOptions::Kind::Run && t.run > 0) {
             std::optional<RunRecord> r = m_store ? m_store->run(t.run) : std::nullopt;

@@ -29,7 +29,11 @@ public:
 
 private:
     const ProjectStore* m_store;
+    /// Keyed by the data options and the files' stamp (path, size, mtime): a file that changes
+    /// on disk is probed again, and so is one whose error was cached.
     std::map<std::string, std::pair<DataShape, std::string>> m_probes;
+    /// TorchScript teachers by file stamp and input shape: output classes, or the error.
+    std::map<std::string, std::pair<int64_t, std::string>> m_scripts;
 };
 
 }  // namespace retort

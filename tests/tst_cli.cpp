@@ -1,5 +1,8 @@
 #include "testutil.h"
 
+#include <map>
+#include <set>
+
 #include <QProcess>
 
 #include <csignal>
@@ -190,7 +193,15 @@ private Q_SLOTS:
         Result s = cli({"show", "2", "--project", project, "--json"});
         QCOMPARE(s.code, 0);
         const Json shown = Json::parse(s.out.toStdString());
-        QCOMPARE(shown["metrics"].size() % 4, size_t(0));
+        // Four epochs, each with the same eight figures (losses, lr, times, validation,
+        // sparsity): exactly 32 rows, epochs 1..4 each once per figure.
+        std::map<std::string, std::set<int64_t>> epochsOf;
+        for (const auto& m : shown["metrics"])
+            epochsOf[m["name"].get<std::string>()].insert(m["epoch"].get<int64_t>());
+        QCOMPARE(shown["metrics"].size(), size_t(32));
+        QCOMPARE(epochsOf.size(), size_t(8));
+        for (const auto& [name, epochs] : epochsOf)
+            QVERIFY2(epochs == (std::set<int64_t>{1, 2, 3, 4}), name.c_str());
         QCOMPARE(shown["spec"]["distill"]["lambda"].get<double>(), 0.7);
         QCOMPARE(cli({"show", "99", "--project", project}).code, 2);
 

@@ -52,6 +52,49 @@ private Q_SLOTS:
         QVERIFY(torch::allclose(l.total, torch::nn::functional::cross_entropy(s, y)));
     }
 
+    void gradientAgainstHandComputed() {
+        // d total / d s = lambda T (softmax(s/T) - softmax(t/T)) + (1 - lambda)(softmax(s) - y):
+        // the T^2 factor cancels the 1/T^2 of the soft targets' gradient, once.
+        auto s =
+            torch::tensor({{1.0, 0.0, -1.0}}, torch::dtype(torch::kFloat64).requires_grad(true));
+        auto t = torch::tensor({{0.0, 2.0, 1.0}}, torch::kFloat64);
+        auto y = torch::tensor({2}, torch::kInt64);
+        const double T = 3.0, lambda = 0.4;
+        hintonLoss(s, t, y, T, lambda).total.backward();
+        auto softmax = [](std::vector<double> v, double temp) {
+            double z = 0;
+            for (auto& x : v) z += (x = std::exp(x / temp));
+            for (auto& x : v) x /= z;
+            return v;
+        };
+        const auto ps = softmax({1, 0, -1}, T), pt = softmax({0, 2, 1}, T),
+                   p1 = softmax({1, 0, -1}, 1);
+        for (int k = 0; k < 3; ++k) {
+            const double expected =
+                lambda * T * (ps[k] - pt[k]) + (1 - lambda) * (p1[k] - (k == 2 ? 1.0 : 0.0));
+            QVERIFY2(std::abs(s.grad()[0][k].item<double>() - expected) < 1e-12,
+                     qPrintable(QString("class %1").arg(k)));
+        }
+    }
+
+    void squaredTemperatureKeepsTheSoftGradientScale() {
+        // Hinton et al.: soft-target gradients scale as 1/T^2, so the loss is multiplied by T^2.
+        // Between T = 4 and T = 16 the soft gradient's size must stay about the same (without
+        // the factor it would shrink 16-fold).
+        torch::manual_seed(3);
+        auto t = torch::randn({64, 10}, torch::kFloat64);
+        auto s0 = torch::randn({64, 10}, torch::kFloat64);
+        auto y = torch::zeros({64}, torch::kInt64);
+        auto gradNorm = [&](double T) {
+            auto s = s0.clone().requires_grad_(true);
+            hintonLoss(s, t, y, T, 1.0).total.backward();
+            return s.grad().norm().item<double>();
+        };
+        const double ratio = gradNorm(4.0) / gradNorm(16.0);
+        // (T instead of T^2 would give 4, no factor 16.)
+        QVERIFY2(ratio > 0.8 && ratio < 1.25, qPrintable(QString::number(ratio)));
+    }
+
     void gradientsFlowWithNoGradTeacher() {
         auto w = torch::randn({3, 5}, torch::requires_grad());
         auto x = torch::randn({4, 5});

@@ -39,9 +39,14 @@ private Q_SLOTS:
         Pruner p(o, 4, {{"w", w}}, 10);
         QCOMPARE(p.targetSparsity(0), 0.0);
         QCOMPARE(p.targetSparsity(9), 0.0);
-        QVERIFY(std::abs(p.targetSparsity(10) - agpSparsity(0.9, 1.0 / 30)) < 1e-12);
+        // By hand: the first update (step 10) counts itself, progress 1/30, so the target is
+        // 0.9 (1 - (29/30)^3) = 0.9 (1 - 24389/27000) = 0.0870333...; 17 of 200 weights.
+        QVERIFY(std::abs(p.targetSparsity(10) - 0.9 * (2611.0 / 27000.0)) < 1e-12);
+        p.beforeStep(10);
+        QCOMPARE(w.eq(0).sum().item<int64_t>(), int64_t(17));
         QCOMPARE(p.targetSparsity(11), p.targetSparsity(10));  // between updates: unchanged
-        QVERIFY(std::abs(p.targetSparsity(24) - agpSparsity(0.9, 15.0 / 30)) < 1e-12);
+        // Step 24 is an update (every 2 steps from 10): progress 15/30, 0.9 (1 - 1/8) = 0.7875.
+        QVERIFY(std::abs(p.targetSparsity(24) - 0.7875) < 1e-12);
         QCOMPARE(p.targetSparsity(39), 0.9);  // the ramp's last step reaches the target
         QCOMPARE(p.targetSparsity(500), 0.9);
         double last = 0;

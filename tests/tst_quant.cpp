@@ -120,6 +120,35 @@ private Q_SLOTS:
         QVERIFY(torch::equal(net->forward(x), back->forward(x)));
     }
 
+    void exactByteSizeFromTheFormat() {
+        // Every byte counted by hand from docs/spec.md's format (the old checks only bounded
+        // the size, so a wrong header or index passed).
+        CompressedModel cm;
+        cm.model = Json::parse(R"({"x":1})");  // 7 bytes of description
+        cm.tensors.push_back(
+            {"w", {3, 4}, 32, torch::arange(1, 13, torch::kFloat32).view({3, 4}), {}});
+        const auto q = quantizeSymmetric(torch::tensor({{7.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 3.5f},
+                                                        {0.f, -7.f, 0.f, 0.f, 0.f, 1.f, 0.f, 0.f}}),
+                                         4, true);
+        QCOMPARE(q.codes.count_nonzero().item<int64_t>(), int64_t(4));
+        cm.tensors.push_back({"q", {2, 8}, 4, q.codes, q.scales});
+        cm.tensors.push_back({"b", {5}, 32, torch::ones({5}), {}});
+        const std::string bytes = writeCompressedModel(cm);
+        // w: name 2+1, rank 1 + dims 2*4, bits 1, layout 1, scale count 4, 12 fp32 values 48.
+        QCOMPARE(cm.tensors[0].bytes, int64_t(3 + 9 + 1 + 1 + 4 + 48));
+        QCOMPARE(int(cm.tensors[0].index), int(SparseIndex::None));
+        // q: 2+1, 1+8, 1, 1, 4 + 2 scales * 4; bitmap (16 bits: 2 bytes) beats dense int4
+        // (8 bytes) and CSR (2 + 3 row pointers + 4 columns + 2); 4 nonzero int4 codes: 2 bytes.
+        QCOMPARE(int(cm.tensors[1].index), int(SparseIndex::Bitmap));
+        QCOMPARE(cm.tensors[1].bytes, int64_t(3 + 9 + 1 + 1 + 4 + 8 + 2 + 2));
+        // b: 2+1, 1+4, 1, 1, 4, 5 fp32 values 20.
+        QCOMPARE(cm.tensors[2].bytes, int64_t(3 + 5 + 1 + 1 + 4 + 20));
+        // File: magic 4, version 1, length 4 + 7, count 4, the tensors, CRC 4.
+        QCOMPARE(int64_t(bytes.size()), int64_t(4 + 1 + 4 + 7 + 4 + 66 + 30 + 34 + 4));
+        const CompressedModel back = readCompressedModel(bytes);
+        QVERIFY(torch::equal(back.tensors[1].dequantized(), q.dequantize()));
+    }
+
     void smallerThanDenseWhenCompressed() {
         ModelOptions mo;
         mo.hidden = {128};

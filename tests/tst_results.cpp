@@ -314,6 +314,55 @@ private Q_SLOTS:
                  o.results.dump().c_str());
     }
 
+    void cachesFollowTheFilesOnDisk() {
+        // Before: the validator's probes and the runner's data were keyed by spec text, so a
+        // workbench left open kept data that changed on disk and a probe error until reopened.
+        const std::string dir = file("csvdata");
+        QDir().mkpath(QString::fromStdString(dir));
+        auto rows = [](int n, int features) {
+            std::string out;
+            for (int i = 0; i < n; ++i) {
+                out += std::to_string(i % 2);
+                for (int f = 0; f < features; ++f)
+                    out += "," + std::to_string((i % 2) * 2 + f * 0.1 + (i % 7) * 0.01);
+                out += "\n";
+            }
+            return out;
+        };
+        test::writeFile(dir + "/train.csv", rows(40, 3));
+        DataOptions data;
+        data.format = "csv";
+        data.path = dir;
+        SpecValidator v;
+        std::string error;
+        QVERIFY(!v.dataShape(data, error));
+        QVERIFY2(error.find("test.csv") != std::string::npos, error.c_str());
+        test::writeFile(dir + "/test.csv", rows(10, 3));
+        const DataShape* shape = v.dataShape(data, error);
+        QVERIFY2(shape, error.c_str());
+        QCOMPARE(shape->sample_shape, (std::vector<int64_t>{3}));
+        test::writeFile(dir + "/train.csv", rows(60, 5));
+        test::writeFile(dir + "/test.csv", rows(10, 5));
+        shape = v.dataShape(data, error);
+        QVERIFY2(shape, error.c_str());
+        QCOMPARE(shape->sample_shape, (std::vector<int64_t>{5}));
+
+        // One Runner, as the workbench keeps it: the second run reads the changed file.
+        Json j = Json::parse(R"({"name": "csv", "seed": 1, "threads": 1, "device": "cpu",
+            "student": {"arch": "mlp", "hidden": [4]}, "distill": {"lambda": 0},
+            "train": {"epochs": 1, "batch_size": 10}})");
+        j["data"] = {{"format", "csv"}, {"path", dir}, {"validation_fraction", 0}};
+        ProjectStore store(file("csv.retort"));
+        Runner runner(store);
+        auto runIt = [&] {
+            const auto p = plan(store, j).front();
+            return runner.run(store.createRun(p.name, p.spec.toJson(), p.params), p.spec);
+        };
+        QCOMPARE(runIt().results["train_samples"].get<int64_t>(), int64_t(60));
+        test::writeFile(dir + "/train.csv", rows(80, 5));
+        QCOMPARE(runIt().results["train_samples"].get<int64_t>(), int64_t(80));
+    }
+
     void sizeEstimateIsExactForDenseModels() {
         // Before: the budget assumed a 160-byte description and 16-byte names.
         for (const char* arch : {"mlp", "cnn"}) {

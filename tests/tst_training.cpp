@@ -1,0 +1,187 @@
+// Training does what it claims: teacher outputs line up with their samples, lambda > 0 changes
+// the student, test accuracy cannot come from memorized training labels, the optimizers and the
+// cosine schedule do what they say, and the runner's compressed file holds the evaluated model.
+#include "testutil.h"
+
+#include "compressedmodel.h"
+#include "projectstore.h"
+#include "runner.h"
+#include "specvalidator.h"
+
+#include <cmath>
+#include <random>
+#include <sstream>
+
+using namespace retort;
+
+namespace {
+
+RunOutcome runOne(ProjectStore& store, const Json& j) {
+    SpecValidator v(&store);
+    const auto points = v.plan(j);
+    const int64_t id = store.createRun(points[0].name, points[0].spec.toJson(), points[0].params);
+    Runner r(store);
+    return r.run(id, points[0].spec);
+}
+
+/// Writes train.csv and test.csv: @p classes Gaussian clusters in @p dims dimensions; the
+/// training labels are a random permutation of the true ones when @p shuffleTrainLabels.
+void writeClusters(const std::string& dir, bool shuffleTrainLabels) {
+    const int classes = 4, dims = 8, perClassTrain = 150, perClassTest = 50;
+    std::mt19937 rng(7);
+    std::normal_distribution<double> noise(0.0, 0.6);
+    std::vector<std::vector<double>> centers(classes, std::vector<double>(dims));
+    for (auto& c : centers)
+        for (auto& v : c) v = noise(rng) * 3;
+    auto rows = [&](int perClass, std::vector<int>& labels) {
+        std::vector<std::vector<double>> out;
+        for (int k = 0; k < classes; ++k)
+            for (int i = 0; i < perClass; ++i) {
+                std::vector<double> x(dims);
+                for (int d = 0; d < dims; ++d) x[d] = centers[k][d] + noise(rng);
+                out.push_back(x);
+                labels.push_back(k);
+            }
+        return out;
+    };
+    std::vector<int> trainY, testY;
+    const auto trainX = rows(perClassTrain, trainY), testX = rows(perClassTest, testY);
+    if (shuffleTrainLabels) std::shuffle(trainY.begin(), trainY.end(), rng);
+    auto write = [](const std::string& path, const std::vector<std::vector<double>>& x,
+                    const std::vector<int>& y) {
+        std::ostringstream os;
+        for (size_t i = 0; i < x.size(); ++i) {
+            os << y[i];
+            for (double v : x[i]) os << ',' << v;
+            os << '\n';
+        }
+        test::writeFile(path, os.str());
+    };
+    write(dir + "/train.csv", trainX, trainY);
+    write(dir + "/test.csv", testX, testY);
+}
+
+}  // namespace
+
+class TestTraining : public QObject {
+    Q_OBJECT
+    QTemporaryDir m_dir;
+    std::string file(const std::string& n) {
+        return m_dir.filePath(QString::fromStdString(n)).toStdString();
+    }
+
+private Q_SLOTS:
+    void softTargetsAloneTeachTheTask() {
+        // lambda = 1: the student sees only the teacher's outputs. It can only learn the task if
+        // each cached output is used with its own sample; a permutation of the two (batch
+        // indices of the samples but not of the logits, say) leaves it near chance.
+        ProjectStore store(file("soft.retort"));
+        Json j = test::smallSyntheticSpec();
+        j["distill"] = {{"temperature", 2.0}, {"lambda", 1.0}};
+        j["train"]["epochs"] = 5;
+        const RunOutcome o = runOne(store, j);
+        QCOMPARE(o.status, std::string("completed"));
+        QVERIFY2(o.results["teacher_test_accuracy"].get<double>() > 0.65, o.results.dump().c_str());
+        QVERIFY2(o.results["test_accuracy"].get<double>() > 0.5, o.results.dump().c_str());
+        QVERIFY2(o.results["test_accuracy"].get<double>() >
+                     o.results["teacher_test_accuracy"].get<double>() - 0.15,
+                 o.results.dump().c_str());
+    }
+
+    void lambdaChangesTheStudentAndTemperatureAloneDoesNot() {
+        ProjectStore store(file("lambda.retort"));
+        Json j = test::smallSyntheticSpec();
+        auto studentOf = [&](double lambda, double temperature) {
+            j["distill"] = {{"temperature", temperature}, {"lambda", lambda}};
+            runOne(store, j);
+            return *store.artifact(store.runs().back().id, "compressed");
+        };
+        const std::string labelsT2 = studentOf(0.0, 2.0), labelsT8 = studentOf(0.0, 8.0);
+        const std::string distilled = studentOf(0.5, 2.0);
+        // Without the soft loss the temperature cannot matter: the same bytes.
+        QVERIFY(labelsT2 == labelsT8);
+        // With it, the student differs (same seed, same data order).
+        QVERIFY(labelsT2 != distilled);
+    }
+
+    void shuffledTrainingLabelsGiveChanceOnTest() {
+        // Test accuracy is measured on the test file only: a model trained on labels that carry
+        // no information cannot score above chance there, however well it fits them.
+        for (const bool shuffled : {false, true}) {
+            const std::string dir = file(shuffled ? "shuffled" : "true");
+            QDir().mkpath(QString::fromStdString(dir));
+            writeClusters(dir, shuffled);
+            ProjectStore store(dir + "/p.retort");
+            Json j = Json::parse(R"({"name": "labels", "seed": 3, "threads": 1, "device": "cpu",
+                "student": {"arch": "mlp", "hidden": [32]}, "distill": {"lambda": 0},
+                "train": {"epochs": 30, "batch_size": 50}})");
+            j["data"] = {{"format", "csv"}, {"path", dir}};
+            const RunOutcome o = runOne(store, j);
+            QCOMPARE(o.status, std::string("completed"));
+            const double acc = o.results["test_accuracy"].get<double>();
+            if (shuffled)
+                QVERIFY2(acc < 0.40, qPrintable(QString::number(acc)));  // chance: 0.25
+            else
+                QVERIFY2(acc > 0.90, qPrintable(QString::number(acc)));
+        }
+    }
+
+    void optimizersAndCosineSchedule() {
+        std::map<std::string, std::string> students;
+        for (const char* optimizer : {"adam", "adamw", "sgd"}) {
+            ProjectStore store(file(std::string("opt-") + optimizer + ".retort"));
+            Json j = test::smallSyntheticSpec();
+            j["train"]["optimizer"] = optimizer;
+            j["train"]["lr"] = std::string(optimizer) == "sgd" ? 0.05 : 0.01;
+            j["train"]["weight_decay"] = std::string(optimizer) == "adamw" ? 0.1 : 0.0;
+            j["train"]["lr_schedule"] = "cosine";
+            const RunOutcome o = runOne(store, j);
+            QCOMPARE(o.status, std::string("completed"));
+            QVERIFY2(o.results["test_accuracy"].get<double>() > 0.6, optimizer);
+            students[optimizer] = *store.artifact(1, "student");
+            // Cosine over 3 epochs, by hand: lr/2 (1 + cos(pi (e - 1) / 3)).
+            const double lr = j["train"]["lr"].get<double>();
+            const double expected[] = {lr, lr * 0.75, lr * 0.25};
+            for (const auto& m : store.metrics(1))
+                if (m.name == "lr")
+                    QVERIFY2(std::abs(m.value - expected[m.epoch - 1]) < 1e-12, optimizer);
+        }
+        QVERIFY(students["adam"] != students["adamw"]);
+        QVERIFY(students["adam"] != students["sgd"]);
+    }
+
+    void compressedFileHoldsTheEvaluatedModel() {
+        // The runner's own assembly: quantized weights as 8-bit codes with per-channel scales,
+        // biases fp32, names of the model's parameters, and outputs equal to the stored
+        // (dequantized) student's.
+        ProjectStore store(file("assembly.retort"));
+        Json j = test::smallSyntheticSpec();
+        j["prune"] = {{"sparsity", 0.5}};
+        j["quantize"] = {{"bits", 8}};
+        const RunOutcome o = runOne(store, j);
+        QCOMPARE(o.status, std::string("completed"));
+        const std::string bytes = *store.artifact(1, "compressed");
+        const CompressedModel cm = readCompressedModel(bytes);
+        std::map<std::string, const CompressedTensor*> byName;
+        for (const auto& t : cm.tensors) byName[t.name] = &t;
+        ZooNet student = buildFromDescription(o.results["model"]);
+        loadModule(*student, *store.artifact(1, "student"));
+        QCOMPARE(byName.size(), student->named_parameters().size());
+        for (const auto& p : student->named_parameters()) {
+            QVERIFY2(byName.count(p.key()), p.key().c_str());
+            const CompressedTensor& t = *byName[p.key()];
+            const bool weight = p.value().dim() == 2;
+            QCOMPARE(t.bits, weight ? 8 : 32);
+            if (weight) QCOMPARE(t.scales.numel(), p.value().size(0));
+            QVERIFY2(torch::equal(t.dequantized(), p.value()), p.key().c_str());
+        }
+        ZooNet back = loadCompressedModel(bytes);
+        const auto x = torch::randn({16, 1, 6, 6});
+        torch::NoGradGuard guard;
+        student->eval();
+        QVERIFY(torch::allclose(back->forward(x), student->forward(x), 1e-6, 1e-6));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestTraining)
+#include "tst_training.moc"
