@@ -588,7 +588,7 @@ int cmdExport(const Args& a) {
         text = format == "csv" ? metricsCsv(store, runs) : metricsJson(store, runs).dump(2) + "\n";
     else
         text = format == "csv" ? runsCsv(runs) : runsJson(project, runs).dump(2) + "\n";
-    writeFileAtomic(out, text);
+    writeExport(out, text, project);
     std::cerr << "wrote " << (a.has("metrics") ? "the metrics of " : "") << runs.size()
               << " run(s) to " << out << "\n";
     return 0;
@@ -612,7 +612,7 @@ int cmdExportModel(const Args& a) {
     } catch (const std::invalid_argument& e) {
         throw UsageError(project + ": " + e.what());
     }
-    writeFileAtomic(out, bytes);
+    writeExport(out, bytes, project);
     std::cerr << "wrote run " << id << "'s student as " << options.format << " to " << out << " ("
               << bytes.size() << " bytes)\n";
     return 0;

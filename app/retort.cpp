@@ -2,15 +2,30 @@
 
 #include "environment.h"
 #include "mainwindow.h"
+#include "safeapplication.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
 
+#include <cstring>
+#include <memory>
+
 int main(int argc, char** argv) {
-    QApplication app(argc, argv);
-    QApplication::setApplicationName(QStringLiteral("Retort"));
-    QApplication::setOrganizationName(QStringLiteral("Retort"));
-    QApplication::setApplicationVersion(QString::fromStdString(retort::versionString().substr(7)));
+    // --help and --version print text: they need no display (a QApplication without one aborts).
+    bool textOnly = false;
+    for (int i = 1; i < argc; ++i)
+        for (const char* flag : {"-h", "--help", "--help-all", "-v", "--version"})
+            textOnly = textOnly || std::strcmp(argv[i], flag) == 0;
+    std::unique_ptr<QCoreApplication> application;
+    if (textOnly)
+        application = std::make_unique<QCoreApplication>(argc, argv);
+    else
+        application = std::make_unique<retort::ui::SafeApplication>(argc, argv);
+    QCoreApplication& app = *application;
+    QCoreApplication::setApplicationName(QStringLiteral("Retort"));
+    QCoreApplication::setOrganizationName(QStringLiteral("Retort"));
+    QCoreApplication::setApplicationVersion(
+        QString::fromStdString(retort::versionString().substr(7)));
 
     QCommandLineParser parser;
     parser.setApplicationDescription(

@@ -1,12 +1,15 @@
 #include "dataexport.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <iostream>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -121,6 +124,56 @@ void writeFileAtomic(const std::string& path, const std::string& bytes) {
         std::remove(tmp.c_str());
         throw std::runtime_error(path + ": cannot write (" + std::strerror(e) + ")");
     }
+}
+
+void writeExport(const std::string& path, const std::string& bytes, const std::string& project) {
+    namespace fs = std::filesystem;
+    if (path.empty()) throw std::runtime_error("--out: an empty file name");
+    if (path == "-") {
+        std::cout.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        std::cout.flush();
+        if (!std::cout) throw std::runtime_error("standard output: write failed");
+        return;
+    }
+    std::error_code ec;
+    // The file a write would change: a symlink's target (existing or not).
+    fs::path target = fs::weakly_canonical(fs::absolute(path, ec), ec);
+    if (ec) target = fs::absolute(path);
+    const std::string shown =
+        path == target.string() ? path : path + " (-> " + target.string() + ")";
+    auto refuse = [&](const std::string& why) {
+        throw std::runtime_error(shown + ": " + why + "; nothing was written");
+    };
+    // The project and its side files, by identity and by name.
+    const fs::path projectPath = fs::weakly_canonical(fs::absolute(project, ec), ec);
+    struct stat out {};
+    const bool exists = ::stat(target.c_str(), &out) == 0;
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+        const fs::path p = projectPath.string() + suffix;
+        struct stat ps {};
+        const bool same = target == p || (exists && ::stat(p.c_str(), &ps) == 0 &&
+                                          ps.st_dev == out.st_dev && ps.st_ino == out.st_ino);
+        if (same)
+            refuse(*suffix ? std::string("is the project's SQLite ") + (suffix + 1) + " file"
+                           : std::string("is the project being exported"));
+    }
+    if (exists && S_ISDIR(out.st_mode)) refuse("is a folder; give a file name");
+    if (exists && S_ISREG(out.st_mode)) {
+        std::ifstream in(target, std::ios::binary);
+        char head[16] = {};
+        in.read(head, sizeof head);
+        if (in.gcount() == 16 && std::memcmp(head, "SQLite format 3", 16) == 0)
+            refuse("is an SQLite database (a Retort project?), not overwritten by an export");
+    }
+    if (exists && !S_ISREG(out.st_mode)) {
+        // A device or a pipe: written as it is, never replaced by a regular file.
+        std::ofstream f(target, std::ios::binary);
+        if (!f) throw std::runtime_error(shown + ": cannot write (" + std::strerror(errno) + ")");
+        f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        if (!f.flush()) throw std::runtime_error(shown + ": write failed");
+        return;
+    }
+    writeFileAtomic(target.string(), bytes);
 }
 
 }  // namespace retort

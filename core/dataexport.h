@@ -35,4 +35,16 @@ std::string shellQuote(const std::string& text);
 /// write never leaves half a file. Throws std::runtime_error naming the file and the reason.
 void writeFileAtomic(const std::string& path, const std::string& bytes);
 
+/// Writes an export (`--out`, File ▸ Export) where a user expects it, and never over a project:
+///  - "-" writes to standard output (so exports can be piped);
+///  - a symlink is followed: its target is written (through writeFileAtomic beside it), the link
+///    stays a link;
+///  - an existing device, pipe or socket is written directly, never replaced;
+///  - a regular file is replaced through writeFileAtomic.
+/// Refused, with std::runtime_error naming the path and why, before anything is written: the
+/// project @p project itself (by file identity, whatever the spelling) or its SQLite side files
+/// (`-wal`, `-shm`, `-journal`), any existing SQLite database (a Retort project of another name
+/// above all), and a folder.
+void writeExport(const std::string& path, const std::string& bytes, const std::string& project);
+
 }  // namespace retort

@@ -5,9 +5,11 @@
 
 #include <unistd.h>
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -123,12 +125,28 @@ std::string hostName() {
     return buf;
 }
 
+/// An SQLite error as a message naming the project file, with what a user can do about it.
+StoreError sqlError(sqlite3* db) {
+    const char* file = sqlite3_db_filename(db, "main");
+    std::string msg = std::string(file && *file ? file : "the project") + ": " + sqlite3_errmsg(db);
+    const int code = sqlite3_errcode(db) & 0xff;
+    if (code == SQLITE_READONLY)
+        msg +=
+            " (the file or its folder is read-only for this user: open it read-only, or copy "
+            "it somewhere writable)";
+    else if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
+        msg += " (the file is damaged or truncated)";
+    else if (code == SQLITE_FULL)
+        msg += " (the disk is full)";
+    return StoreError(msg);
+}
+
 /// A prepared statement with bound parameters; finalized on scope exit.
 class Statement {
 public:
     Statement(sqlite3* db, const std::string& sql) : m_db(db) {
         if (sqlite3_prepare_v2(db, sql.c_str(), -1, &m_st, nullptr) != SQLITE_OK)
-            throw StoreError(std::string("SQL error: ") + sqlite3_errmsg(db));
+            throw sqlError(db);
     }
     ~Statement() { sqlite3_finalize(m_st); }
     Statement& bind(int i, int64_t v) {
@@ -152,7 +170,7 @@ public:
         int rc = sqlite3_step(m_st);
         if (rc == SQLITE_ROW) return true;
         if (rc == SQLITE_DONE) return false;
-        throw StoreError(std::string("SQL error: ") + sqlite3_errmsg(m_db));
+        throw sqlError(m_db);
     }
     void run() {
         while (step()) {
@@ -199,14 +217,28 @@ private:
     void exec(const char* sql) {
         char* err = nullptr;
         if (sqlite3_exec(m_db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-            std::string msg = err ? err : "unknown error";
             sqlite3_free(err);
-            throw StoreError(std::string(sql) + " failed: " + msg);
+            throw sqlError(m_db);
         }
     }
     sqlite3* m_db;
     bool m_done = false;
 };
+
+/// A file path as a URI path: reserved characters percent-encoded.
+std::string uriPath(const std::string& p) {
+    std::string out;
+    for (unsigned char c : p) {
+        if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += char(c);
+        } else {
+            char buf[4];
+            std::snprintf(buf, sizeof buf, "%%%02X", c);
+            out += buf;
+        }
+    }
+    return out;
+}
 
 Json parseJson(const std::string& s) {
     if (s.empty()) return Json::object();
@@ -230,9 +262,21 @@ ProjectStore::ProjectStore(const std::string& path, Access access) : m_path(path
         if (in.gcount() < 16 || std::string(header, 16) != std::string("SQLite format 3\0", 16))
             throw StoreError(path + ": not a Retort project (not an SQLite database)");
     }
-    const int flags = access == Access::ReadOnly ? SQLITE_OPEN_READONLY
-                                                 : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    if (sqlite3_open_v2(path.c_str(), &m_db, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    if (access == Access::ReadWrite && !writable(path))
+        throw StoreError(path + ": read-only (" + std::string(std::strerror(EACCES)) +
+                         " for this user, on the file or its folder): open it read-only to "
+                         "look at it, or copy it somewhere writable to add runs");
+    int flags = access == Access::ReadOnly ? SQLITE_OPEN_READONLY
+                                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    std::string name = path;
+    // Reading a project we may not write: SQLite would try to create -shm (and leave it behind,
+    // or fail in a read-only folder). With no -wal file no writer has it open, so it is read as
+    // an immutable file, creating nothing.
+    if (access == Access::ReadOnly && !writable(path) && !fs::exists(path + "-wal", ec)) {
+        flags |= SQLITE_OPEN_URI;
+        name = "file:" + uriPath(fs::absolute(path, ec).string()) + "?immutable=1";
+    }
+    if (sqlite3_open_v2(name.c_str(), &m_db, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
         std::string msg = m_db ? sqlite3_errmsg(m_db) : "out of memory";
         sqlite3_close(m_db);
         m_db = nullptr;
@@ -307,7 +351,7 @@ void ProjectStore::exec(const char* sql) {
         sqlite3_free(err);
         if (msg.find("file is not a database") != std::string::npos)
             throw StoreError(m_path + ": not a Retort project (not an SQLite database)");
-        throw StoreError(m_path + ": " + msg);
+        throw sqlError(m_db);
     }
 }
 
@@ -696,6 +740,19 @@ bool ProjectStore::markSlurmTaskLost(int64_t runId, const std::string& error) {
         .run();
     tx.commit();
     return true;
+}
+
+bool ProjectStore::writable(const std::string& path) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path dir = fs::absolute(path, ec).parent_path();
+    const bool dirOk = ::access(dir.c_str(), W_OK) == 0;
+    if (!fs::exists(path, ec)) return dirOk;
+    if (::access(path.c_str(), W_OK) != 0) return false;
+    // WAL mode creates -wal and -shm beside the file: the folder must take them, unless they
+    // are there already and writable.
+    return dirOk || (::access((path + "-wal").c_str(), W_OK) == 0 &&
+                     ::access((path + "-shm").c_str(), W_OK) == 0);
 }
 
 std::vector<std::string> ProjectStore::sideFiles(const std::string& path) {

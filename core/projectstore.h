@@ -141,6 +141,10 @@ public:
     /// which SQLite would otherwise replay into a new project of that name. Throws StoreError
     /// naming the file that cannot be removed.
     static void removeProjectFiles(const std::string& path);
+    /// Whether this process may write the project @p path (or create it): the file and its
+    /// folder (for SQLite's -wal and -shm files) are writable. A read-only project opens with
+    /// Access::ReadOnly only; opening it ReadWrite throws StoreError saying so.
+    static bool writable(const std::string& path);
     /// The SQLite side files of the project @p path that exist now.
     static std::vector<std::string> sideFiles(const std::string& path);
 

@@ -1,5 +1,8 @@
 #include "testutil.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <map>
 #include <set>
 
@@ -154,6 +157,107 @@ private Q_SLOTS:
         QCOMPARE(r.code, 2);
         QVERIFY(r.err.contains("not a Retort project"));
         QCOMPARE(test::readFile(file("notaproject.retort").toStdString()), std::string("hello"));
+    }
+
+    void outNeverClobbersAProject() {
+        // Before: `export --out p.retort` replaced the project with a CSV (every run lost), a
+        // symlinked output was replaced by a regular file and, as root, /dev/null or /dev/stdout
+        // by one too.
+        const QString project = file("guard.retort");
+        Json j = test::smallSyntheticSpec();
+        j["teacher"] = nullptr;
+        j["distill"] = {{"lambda", 0.0}};
+        j["train"]["epochs"] = 1;
+        QCOMPARE(cli({"run", writeSpec("guard.json", j), "--project", project}).code, 0);
+        const std::string before = test::readFile(project.toStdString());
+        for (const QStringList& args :
+             {QStringList{"export", "--project", project, "--format", "csv", "--out", project},
+              QStringList{"export", "--project", project, "--format", "json", "--metrics", "--out",
+                          m_dir.filePath("./guard.retort")},
+              QStringList{"export", "--project", project, "--format", "csv", "--out",
+                          project + "-wal"},
+              QStringList{"export-model", "1", "--project", project, "--format", "pt", "--out",
+                          project}}) {
+            const Result r = cli(args);
+            QCOMPARE(r.code, 2);
+            QVERIFY2(r.err.contains("nothing was written"), qPrintable(r.err));
+        }
+        QCOMPARE(test::readFile(project.toStdString()), before);
+        QCOMPARE(cli({"list", "--project", project}).code, 0);
+
+        // Another project is refused too; a symlink to it as well.
+        const QString other = file("other.retort");
+        QVERIFY(QFile::copy(project, other));
+        QVERIFY(QFile::link(other, file("link-to-other.csv")));
+        for (const QString& out : {other, file("link-to-other.csv")}) {
+            const Result r = cli({"export", "--project", project, "--format", "csv", "--out", out});
+            QCOMPARE(r.code, 2);
+            QVERIFY2(r.err.contains("SQLite database"), qPrintable(r.err));
+        }
+        // A symlink to a plain file: the target is written, the link stays a link.
+        test::writeFile(file("target.csv").toStdString(), "old");
+        QVERIFY(QFile::link(file("target.csv"), file("link.csv")));
+        QCOMPARE(cli({"export", "--project", project, "--format", "csv", "--out", file("link.csv")})
+                     .code,
+                 0);
+        QVERIFY(QFileInfo(file("link.csv")).isSymLink());
+        QVERIFY(test::readFile(file("target.csv").toStdString()).rfind("id,name,status", 0) == 0);
+        // A device is written, not replaced; "-" is standard output; a folder is refused.
+        QCOMPARE(
+            cli({"export", "--project", project, "--format", "csv", "--out", "/dev/null"}).code, 0);
+        struct stat st {};
+        QCOMPARE(::stat("/dev/null", &st), 0);
+        QVERIFY(S_ISCHR(st.st_mode));
+        const Result piped = cli({"export", "--project", project, "--format", "csv", "--out", "-"});
+        QCOMPARE(piped.code, 0);
+        QVERIFY(piped.out.startsWith("id,name,status"));
+        const Result dir =
+            cli({"export", "--project", project, "--format", "csv", "--out", m_dir.path()});
+        QCOMPARE(dir.code, 2);
+        QVERIFY2(dir.err.contains("is a folder"), qPrintable(dir.err));
+    }
+
+    void readOnlyProjectsAreReadable() {
+        // A project (and its folder) this user cannot write: reading works and leaves nothing
+        // behind; writing fails naming the file and why. Before: "SQL error: attempt to write a
+        // readonly database", naming no file, and -wal/-shm files left at mode 444. As root the
+        // modes mean nothing, so the CLI then runs as nobody (from a copy of it that nobody
+        // can reach).
+        QTemporaryDir dir;
+        QFile::setPermissions(dir.path(), QFileDevice::Permissions(0x7755));
+        const QString project = dir.filePath("ro.retort");
+        Json j = test::smallSyntheticSpec();
+        j["teacher"] = nullptr;
+        j["distill"] = {{"lambda", 0.0}};
+        j["train"]["epochs"] = 1;
+        const QString spec = dir.filePath("ro.json");
+        test::writeFile(spec.toStdString(), j.dump());
+        QCOMPARE(cli({"run", spec, "--project", project}).code, 0);
+        const QString binary = dir.filePath("retort-cli");
+        QVERIFY(QFile::copy(RETORT_CLI_PATH, binary));
+        QVERIFY(QFile::setPermissions(
+            project, QFileDevice::ReadOwner | QFileDevice::ReadGroup | QFileDevice::ReadOther));
+        auto as = [&](const QStringList& args) {
+            QProcess p;
+            if (::geteuid() == 0)
+                p.start("runuser", QStringList{"-u", "nobody", "--", binary} + args);
+            else
+                p.start(binary, args);
+            p.waitForFinished(120000);
+            return Result{p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
+                          QString::fromUtf8(p.readAllStandardOutput()),
+                          QString::fromUtf8(p.readAllStandardError())};
+        };
+        QVERIFY(QFile::setPermissions(dir.path(), QFileDevice::Permissions(0x5555)));
+        const Result list = as({"list", "--project", project});
+        QVERIFY2(list.code == 0 && list.out.contains("completed"), qPrintable(list.err));
+        const Result shown = as({"show", "1", "--project", project, "--json"});
+        QCOMPARE(shown.code, 0);
+        const Result run = as({"run", spec, "--project", project});
+        QCOMPARE(run.code, 2);
+        QVERIFY2(run.err.contains(project) && run.err.contains("read-only"), qPrintable(run.err));
+        QVERIFY(!QFileInfo::exists(project + "-wal") && !QFileInfo::exists(project + "-shm"));
+        QVERIFY(QFile::setPermissions(dir.path(), QFileDevice::Permissions(0x7755)));
     }
 
     void fashionMnistSliceEndToEnd() {

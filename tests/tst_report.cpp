@@ -84,9 +84,16 @@ private Q_SLOTS:
         QVERIFY(f.open(QIODevice::ReadOnly));
         const QByteArray pdf = f.readAll();
         QVERIFY(pdf.startsWith("%PDF-"));
-        QVERIFY(pdf.size() > 50000);  // three plots
         const QString pdftotext = QStandardPaths::findExecutable("pdftotext");
         if (pdftotext.isEmpty()) QFAIL(RETORT_MISSING("poppler-utils", "pdftotext"));
+        // The three plots are images in the PDF (pdfimages lists them, one line each after
+        // its two header lines).
+        QProcess images;
+        images.start(QStandardPaths::findExecutable("pdfimages"), {"-list", path});
+        QVERIFY(images.waitForFinished(60000));
+        const QStringList lines =
+            QString::fromUtf8(images.readAllStandardOutput()).split('\n', Qt::SkipEmptyParts);
+        QCOMPARE(lines.size() - 2, 3);
         QProcess p;
         p.start(pdftotext, {"-layout", path, "-"});
         QVERIFY(p.waitForFinished(60000));
@@ -94,6 +101,38 @@ private Q_SLOTS:
         for (const char* s : {"Summary", "Environment", "Per-layer sparsity", "Reproducing a run",
                               "<script>alert(1)</script>"})
             QVERIFY2(text.contains(s), s);
+    }
+
+    void runsAreChosenOnValidationNeverOnTest() {
+        // Before: "most accurate" and the Pareto front were chosen by test accuracy. Here run 1
+        // is better on validation, run 2 on test (and smaller): the report must pick run 1.
+        const QString copy = m_dir.filePath("choice.retort");
+        QVERIFY(QFile::copy(m_project, copy));
+        const std::string p = copy.toStdString();
+        test::sql(p,
+                  "UPDATE runs SET results = json_set(results, '$.val_accuracy', 0.9, "
+                  "'$.test_accuracy', 0.5) WHERE id = 1;"
+                  "UPDATE runs SET results = json_set(results, '$.val_accuracy', 0.6, "
+                  "'$.test_accuracy', 0.95) WHERE id = 2;");
+        auto summary = [&] {
+            ProjectStore store(p, ProjectStore::Access::ReadOnly);
+            const QString path = m_dir.filePath("choice.html");
+            ReportWriter(store).write(path);
+            QFile f(path);
+            f.open(QIODevice::ReadOnly);
+            const QString html = QString::fromUtf8(f.readAll());
+            return html.mid(html.indexOf("<h2>Summary"), 2500);
+        };
+        QString s = summary();
+        QVERIFY2(s.contains("Most accurate on validation: run 1 "), qPrintable(s));
+        QVERIFY2(s.contains("Pareto front (validation accuracy vs compressed size): run(s) 1, 2"),
+                 qPrintable(s));
+        // Without a validation split the choice can only be on test, and the report says so.
+        test::sql(p, "UPDATE runs SET results = json_remove(results, '$.val_accuracy')");
+        s = summary();
+        QVERIFY2(s.contains("Most accurate: run 2 ") && s.contains("chosen on test"),
+                 qPrintable(s));
+        QVERIFY2(s.contains("test accuracy: these runs have no validation split"), qPrintable(s));
     }
 
     void unknownSuffixIsRefusedNamingTheFile() {

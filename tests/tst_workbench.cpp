@@ -7,9 +7,12 @@
 #include "paretoplot.h"
 #include "projectstore.h"
 #include "runcontroller.h"
+#include "runner.h"
 #include "runsmodel.h"
+#include "slurm.h"
 #include "slurmcontroller.h"
 #include "slurmdialog.h"
+#include "specvalidator.h"
 
 #include <QAction>
 #include <QApplication>
@@ -18,7 +21,9 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTableView>
+#include <QWheelEvent>
 
+#include <algorithm>
 #include <set>
 
 using namespace retort;
@@ -61,6 +66,76 @@ private Q_SLOTS:
         QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope,
                            m_dir.filePath("settings"));
         QSettings::setDefaultFormat(QSettings::NativeFormat);
+    }
+
+    void readOnlyProjectIsBrowsedNotWritten() {
+        // Before: Run on a read-only project threw StoreError through a slot to terminate,
+        // losing the editor's changes. A project this user cannot write (forced here: root can
+        // write anything) opens read-only, says so, and every write path refuses politely.
+        const std::string path = m_dir.filePath("ro.retort").toStdString();
+        {
+            ProjectStore store(path);
+            Json j = test::smallSyntheticSpec();
+            SpecValidator v(&store);
+            const auto p = v.plan(j).front();
+            Runner runner(store);
+            QCOMPARE(runner.run(store.createRun(p.name, p.spec.toJson(), p.params), p.spec).status,
+                     std::string("completed"));
+        }
+        const std::string before = test::readFile(path);
+        auto w = std::make_unique<MainWindow>();
+        w->setConfirmClose(false);
+        w->show();
+        QVERIFY(w->openProject(QString::fromStdString(path), true));
+        QVERIFY(w->isReadOnly());
+        QVERIFY(w->windowTitle().contains("[read-only]"));
+        QCOMPARE(w->runsModel()->rowCount(), 1);
+        w->editor()->setSpec(test::smallSyntheticSpec());
+        w->editor()->validateNow();
+        QVERIFY(!w->runAction()->isEnabled());
+        QCOMPARE(w->runExperiment(), 0);
+        QCOMPARE(w->submitToSlurm(SlurmOptions{}).size(), 0);
+        w->runsView()->selectRow(0);
+        QCOMPARE(w->resumeSelected(), 0);
+        // Reading works: exports of every kind.
+        QVERIFY(w->exports()->exportRuns(m_dir.filePath("ro-runs.csv")));
+        QVERIFY(w->exports()->exportReport(m_dir.filePath("ro-report.html")));
+        QVERIFY(w->exports()->exportModel(w->runsModel()->run(0).id, "onnx",
+                                          m_dir.filePath("ro.onnx")));
+        // An export may not land on the project itself.
+        QVERIFY(!w->exports()->exportRuns(QString::fromStdString(path)));
+        w.reset();
+        QCOMPARE(test::readFile(path), before);
+        // (No side files are left in a folder the user cannot write: tst_cli checks that as a
+        // user without write permission; root's forced read-only open may leave SQLite's -shm.)
+    }
+
+    void wheelChangesOnlyTheFocusedField() {
+        // Before: scrolling the Experiment panel changed whatever spin or combo box passed
+        // under the pointer (Teacher ▸ Source became "none", lambda 0.00, unnoticed).
+        auto w = window("wheel.retort");
+        QVERIFY(w);
+        ExperimentEditor* e = w->editor();
+        e->setSpec(test::smallSyntheticSpec());
+        const Json before = e->spec();
+        for (const char* key : {"distill.lambda", "distill.temperature", "train.epochs"}) {
+            QWidget* f = e->field(key);
+            QVERIFY2(f, key);
+            QVERIFY(!f->hasFocus());
+            QWheelEvent wheel(QPointF(5, 5), f->mapToGlobal(QPointF(5, 5)), QPoint(),
+                              QPoint(0, -120), Qt::NoButton, Qt::NoModifier, Qt::NoScrollPhase,
+                              false);
+            QApplication::sendEvent(f, &wheel);
+        }
+        QCOMPARE(e->spec().dump(), before.dump());
+        // A focused field still takes the wheel.
+        QWidget* lambda = e->field("distill.lambda");
+        lambda->setFocus();
+        QTRY_VERIFY(lambda->hasFocus());
+        QWheelEvent wheel(QPointF(5, 5), lambda->mapToGlobal(QPointF(5, 5)), QPoint(),
+                          QPoint(0, -120), Qt::NoButton, Qt::NoModifier, Qt::NoScrollPhase, false);
+        QApplication::sendEvent(lambda, &wheel);
+        QVERIFY(e->spec().dump() != before.dump());
     }
 
     void invalidValueDisablesRunWithItsMessage() {
@@ -141,7 +216,23 @@ private Q_SLOTS:
         QCOMPARE(m->data(m->index(1, RunsModel::Swept), Qt::DisplayRole).toString(),
                  QStringLiteral("lambda=0, sparsity=0.8"));
         QCOMPARE(w->paretoPlot()->pointCount(), 4);
-        QVERIFY(w->paretoPlot()->frontCount() >= 1);
+        // The front, by brute force over the runs: not dominated on (validation accuracy,
+        // compressed size).
+        int front = 0;
+        for (int a = 0; a < 4; ++a) {
+            const Json& ra = m->run(a).results;
+            bool dominated = false;
+            for (int b = 0; b < 4; ++b) {
+                const Json& rb = m->run(b).results;
+                const double va = ra["val_accuracy"].get<double>(),
+                             vb = rb["val_accuracy"].get<double>();
+                const double sa = ra["compressed_size_bytes"].get<double>(),
+                             sb = rb["compressed_size_bytes"].get<double>();
+                dominated |= vb >= va && sb <= sa && (vb > va || sb < sa);
+            }
+            front += !dominated;
+        }
+        QCOMPARE(w->paretoPlot()->frontCount(), front);
         QVERIFY(w->paretoPlot()->csv().count('\n') == 5);
         // Clicking a Pareto point selects its run in the table.
         Q_EMIT w->paretoPlot()->runClicked(m->run(2).id);
@@ -161,6 +252,16 @@ private Q_SLOTS:
             QVERIFY2(ok, qPrintable(ex->lastMessage()));
             QVERIFY(QFileInfo(path).size() > 100);
         }
+        // What the exports hold: the four runs, and one metrics row per stored figure.
+        const Json runs = Json::parse(test::readFile(m_dir.filePath("runs.json").toStdString()));
+        QCOMPARE(runs["runs"].size(), size_t(4));
+        size_t figures = 0;
+        {
+            ProjectStore store(w->projectPath().toStdString(), ProjectStore::Access::ReadOnly);
+            for (const auto& r : store.runs()) figures += store.metrics(r.id).size();
+        }
+        const std::string metricsCsv = test::readFile(m_dir.filePath("metrics.csv").toStdString());
+        QCOMPARE(size_t(std::count(metricsCsv.begin(), metricsCsv.end(), '\n')), figures + 1);
         QVERIFY(ex->exportModel(m->run(0).id, "onnx", m_dir.filePath("student.onnx")));
         QVERIFY(ex->exportModel(m->run(0).id, "pt", m_dir.filePath("student.pt")));
         QVERIFY(!ex->exportReport(m_dir.filePath("no/such/dir/report.html")));

@@ -13,6 +13,7 @@
 class QLabel;
 class QComboBox;
 class QFormLayout;
+class QScrollArea;
 
 namespace retort {
 class ProjectStore;
@@ -56,6 +57,9 @@ public:
 Q_SIGNALS:
     void validityChanged(bool valid, const QString& reason);
 
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
 private:
     struct Binding;
     friend class SetValueCommand;
@@ -72,6 +76,7 @@ private:
     QUndoStack m_undo;
     QTimer m_validateTimer;
     const ProjectStore* m_store = nullptr;
+    QScrollArea* m_scroll = nullptr;
     std::unique_ptr<SpecValidator> m_validator;
     std::vector<std::unique_ptr<Binding>> m_bindings;
     std::vector<RunPoint> m_points;

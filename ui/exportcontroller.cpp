@@ -104,7 +104,7 @@ bool ExportController::exportTable(QString path, const QString& title, const QSt
             text = json ? metricsJson(*store, runs).dump(2) + "\n" : metricsCsv(*store, runs);
         else
             text = json ? runsJson(store->path(), runs).dump(2) + "\n" : runsCsv(runs);
-        writeFileAtomic(path.toStdString(), text);
+        writeExport(path.toStdString(), text, store->path());
     });
 }
 
@@ -130,7 +130,7 @@ bool ExportController::exportModel(qint64 runId, const QString& format, QString 
     return attempt(path, [&] {
         ModelExportOptions options;
         options.format = format.toStdString();
-        writeFileAtomic(path.toStdString(), exportRunModel(*store, runId, options));
+        writeExport(path.toStdString(), exportRunModel(*store, runId, options), store->path());
     });
 }
 

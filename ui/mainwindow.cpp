@@ -204,43 +204,61 @@ void MainWindow::createActions() {
     bar->addAction(redo);
 }
 
-bool MainWindow::openProject(const QString& path) {
+bool MainWindow::openProject(const QString& path, bool readOnly) {
     std::unique_ptr<ProjectStore> store;
+    readOnly = readOnly || (QFileInfo::exists(path) && !ProjectStore::writable(path.toStdString()));
     try {
-        store = std::make_unique<ProjectStore>(path.toStdString());
+        store = std::make_unique<ProjectStore>(
+            path.toStdString(),
+            readOnly ? ProjectStore::Access::ReadOnly : ProjectStore::Access::ReadWrite);
     } catch (const std::exception& e) {
         showError(this, tr("Open Project"), QString::fromUtf8(e.what()));
         return false;
     }
     closeProject();
     m_store = std::move(store);
+    m_readOnly = readOnly;
     m_path = QFileInfo(path).absoluteFilePath();
-    m_controller = std::make_unique<RunController>(*m_store);
-    connect(m_controller.get(), &RunController::progress, this, &MainWindow::onProgress);
-    connect(m_controller.get(), &RunController::runStarted, this, [this] { scheduleRefresh(); });
-    connect(m_controller.get(), &RunController::runFinished, this, &MainWindow::onRunFinished);
-    connect(m_controller.get(), &RunController::idle, this, [this] {
-        m_progress->hide();
-        m_progressText->clear();
-        updateActions();
-    });
+    // A read-only project has no worker and no Slurm follower: nothing may write to it.
+    if (!m_readOnly) m_controller = std::make_unique<RunController>(*m_store);
+    if (m_controller) {
+        connect(m_controller.get(), &RunController::progress, this, &MainWindow::onProgress);
+        connect(m_controller.get(), &RunController::runStarted, this,
+                [this] { scheduleRefresh(); });
+        connect(m_controller.get(), &RunController::runFinished, this, &MainWindow::onRunFinished);
+        connect(m_controller.get(), &RunController::idle, this, [this] {
+            m_progress->hide();
+            m_progressText->clear();
+            updateActions();
+        });
+    }
     m_editor->setStore(m_store.get());
-    m_slurm = std::make_unique<SlurmController>(m_path);
-    connect(m_slurm.get(), &SlurmController::synced, this,
-            [this](const SyncReport&, const QString& summary) {
-                statusBar()->showMessage(summary, 9000);
-                scheduleRefresh();  // Slurm states change even when nothing was merged
-            });
-    connect(m_slurm.get(), &SlurmController::syncFailed, this, [this](const QString& e) {
-        statusBar()->showMessage(tr("Slurm sync failed: %1").arg(e), 15000);
-    });
-    for (const SlurmTask& t : m_store->slurmTasks())
-        if (!t.synced) {  // runs still out on the cluster: keep following them
-            m_slurm->startPolling();
-            m_slurm->syncNow();
-            break;
-        }
-    setWindowTitle(tr("%1 — Retort").arg(QFileInfo(path).completeBaseName()));
+    if (!m_readOnly) m_slurm = std::make_unique<SlurmController>(m_path);
+    if (m_slurm) {
+        connect(m_slurm.get(), &SlurmController::synced, this,
+                [this](const SyncReport&, const QString& summary) {
+                    statusBar()->showMessage(summary, 9000);
+                    scheduleRefresh();  // Slurm states change even when nothing was merged
+                });
+        connect(m_slurm.get(), &SlurmController::syncFailed, this, [this](const QString& e) {
+            statusBar()->showMessage(tr("Slurm sync failed: %1").arg(e), 15000);
+        });
+        for (const SlurmTask& t : m_store->slurmTasks())
+            if (!t.synced) {  // runs still out on the cluster: keep following them
+                m_slurm->startPolling();
+                m_slurm->syncNow();
+                break;
+            }
+    }
+    setWindowTitle(m_readOnly
+                       ? tr("%1 [read-only] — Retort").arg(QFileInfo(path).completeBaseName())
+                       : tr("%1 — Retort").arg(QFileInfo(path).completeBaseName()));
+    if (m_readOnly)
+        statusBar()->showMessage(
+            tr("%1 is read-only for you: browse and export its runs; to add runs, save a copy "
+               "(File ▸ Save Project As) somewhere writable.")
+                .arg(m_path),
+            20000);
     setWindowFilePath(m_path);
     addRecent(m_path);
     rememberFolder(m_path);
@@ -260,6 +278,7 @@ void MainWindow::closeProject() {
     m_controller.reset();
     m_editor->setStore(nullptr);
     m_store.reset();
+    m_readOnly = false;
     m_path.clear();
     m_model->clear();
     m_loss->clear();
@@ -384,6 +403,11 @@ void MainWindow::updateRecentMenu() {
 }
 
 int MainWindow::runExperiment() {
+    if (m_store && m_readOnly) {
+        statusBar()->showMessage(
+            tr("%1 is read-only: save a copy somewhere writable to add runs.").arg(m_path), 15000);
+        return 0;
+    }
     if (!m_store || !m_controller) {
         QMessageBox::information(this, tr("Run"),
                                  tr("Create or open a project first (File ▸ New Project)."));
@@ -394,7 +418,13 @@ int MainWindow::runExperiment() {
         statusBar()->showMessage(m_editor->invalidReason(), 10000);
         return 0;
     }
-    const auto ids = m_controller->enqueue(m_editor->points());
+    QList<qint64> ids;
+    try {
+        ids = m_controller->enqueue(m_editor->points());
+    } catch (const std::exception& e) {
+        showError(this, tr("Run"), QString::fromUtf8(e.what()));
+        return 0;
+    }
     m_progress->setRange(0, 0);
     m_progress->show();
     refreshFromStore();
@@ -404,7 +434,7 @@ int MainWindow::runExperiment() {
 
 QList<qint64> MainWindow::submitToSlurm(const SlurmOptions& options) {
     QList<qint64> ids;
-    if (!m_store || !m_slurm) return ids;
+    if (!m_store || !m_slurm || m_readOnly) return ids;
     m_editor->validateNow();
     if (!m_editor->isValid()) {
         statusBar()->showMessage(m_editor->invalidReason(), 10000);
@@ -547,8 +577,10 @@ void MainWindow::refreshFromStore() {
 void MainWindow::updateActions() {
     const bool open = m_store != nullptr;
     const bool busy = m_controller && m_controller->busy();
-    m_runAction->setEnabled(open && m_editor->isValid());
-    m_runAction->setToolTip(!open ? tr("Create or open a project first")
+    const bool writable = open && !m_readOnly;
+    m_runAction->setEnabled(writable && m_editor->isValid());
+    m_runAction->setToolTip(!open        ? tr("Create or open a project first")
+                            : m_readOnly ? tr("The project is read-only")
                             : m_editor->isValid()
                                 ? tr("Run %n run(s)", "", int(m_editor->points().size()))
                                 : tr("Cannot run: %1").arg(m_editor->invalidReason()));
@@ -559,9 +591,9 @@ void MainWindow::updateActions() {
     m_cancelAction->setEnabled(busy);
     m_cancelAllAction->setEnabled(busy);
     m_saveAsAction->setEnabled(open);
-    m_resumeAction->setEnabled(open);
+    m_resumeAction->setEnabled(writable);
     m_closeAction->setEnabled(open);
-    m_slurmAction->setEnabled(open && m_editor->isValid());
+    m_slurmAction->setEnabled(writable && m_editor->isValid());
     for (QAction* a : m_exportActions) a->setEnabled(open);
 }
 

@@ -40,7 +40,10 @@ public:
     ~MainWindow() override;
 
     /// Opens (or creates) a project file. Shows an error and returns false when it cannot.
-    bool openProject(const QString& path);
+    /// Opens @p path; read-only when this user cannot write it (or @p readOnly): the project
+    /// can be browsed and exported, the title says "[read-only]", and nothing writes to it.
+    bool openProject(const QString& path, bool readOnly = false);
+    bool isReadOnly() const { return m_readOnly; }
     void closeProject();
     /// Loads a spec file into the editor; shows an error and returns false when it cannot.
     bool importSpecFile(const QString& path);
@@ -116,6 +119,7 @@ private:
     QList<QAction*> m_exportActions;
     QTimer m_refresh;
     bool m_confirmClose = true;
+    bool m_readOnly = false;
 };
 
 }  // namespace retort::ui

@@ -436,6 +436,11 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
 void ReportWriter::write(const QString& path) const {
     const QString suffix = QFileInfo(path).suffix().toLower();
     const std::string target = path.toStdString();
+    if (path == QLatin1String("-"))
+        throw std::runtime_error("a report needs a file name ending in .html or .pdf, not '-'");
+    if (QFileInfo(path).isDir())
+        throw std::runtime_error(target +
+                                 ": is a folder; give a file name ending in .html or .pdf");
     if (suffix == QLatin1String("html") || suffix == QLatin1String("htm")) {
         const QString text = html([](const QString&, const QImage& img) {
             QByteArray png;
@@ -444,7 +449,7 @@ void ReportWriter::write(const QString& path) const {
             img.save(&buffer, "PNG");
             return QStringLiteral("data:image/png;base64,") + QString::fromLatin1(png.toBase64());
         });
-        writeFileAtomic(target, text.toStdString());
+        writeExport(target, text.toStdString(), m_store.path());
         return;
     }
     if (suffix != QLatin1String("pdf"))
@@ -459,26 +464,21 @@ void ReportWriter::write(const QString& path) const {
         },
         true);
     doc.setHtml(text);
-    const QString tmp = path + QStringLiteral(".tmp-%1").arg(getpid());
+    // Rendered in memory, then written like every export (never over a project; a missing
+    // folder is reported by name, not by Qt's painter).
+    QByteArray pdf;
     {
-        QPdfWriter writer(tmp);
+        QBuffer buffer(&pdf);
+        buffer.open(QIODevice::WriteOnly);
+        QPdfWriter writer(&buffer);
         writer.setTitle(QStringLiteral("Retort report"));
         writer.setCreator(QString::fromStdString(versionString()));
         writer.setPageLayout(QPageLayout(QPageSize(QPageSize::A4), QPageLayout::Portrait,
                                          QMarginsF(15, 15, 15, 15), QPageLayout::Millimeter));
         doc.print(&writer);
     }
-    QFile written(tmp);
-    if (!written.exists() || written.size() == 0) {
-        written.remove();
-        throw std::runtime_error(target + ": cannot write the PDF");
-    }
-    QFile::remove(path);
-    if (!written.rename(path)) {
-        written.remove();
-        throw std::runtime_error(target + ": cannot write (" + written.errorString().toStdString() +
-                                 ")");
-    }
+    if (pdf.isEmpty()) throw std::runtime_error(target + ": the PDF could not be rendered");
+    writeExport(target, pdf.toStdString(), m_store.path());
 }
 
 int runReportCommand(const std::string& project, const std::string& out) {

@@ -33,10 +33,17 @@ QList<qint64> RunController::enqueue(const std::vector<RunPoint>& points) {
         m_batchSize = 0;
         m_doneInBatch = 0;
     }
-    for (const auto& p : points) {
-        const qint64 id = m_store.createRun(p.name, p.spec.toJson(), p.params);
-        m_queue.enqueue({id, QString::fromStdString(p.spec.toJson().dump())});
-        ids << id;
+    try {
+        for (const auto& p : points) {
+            const qint64 id = m_store.createRun(p.name, p.spec.toJson(), p.params);
+            m_queue.enqueue({id, QString::fromStdString(p.spec.toJson().dump())});
+            ids << id;
+        }
+    } catch (...) {
+        // The project refused a run (read-only, disk full): those recorded still run.
+        m_batchSize += int(ids.size());
+        dispatch();
+        throw;
     }
     m_batchSize += int(points.size());
     dispatch();
