@@ -65,8 +65,8 @@ struct Args {
     }
 };
 
-const std::set<std::string> kFlags = {"json",          "help",  "version", "metrics",     "spec",
-                                      "float-weights", "slurm", "dry-run", "teacher-only"};
+const std::set<std::string> kFlags = {"json",          "help",  "version", "metrics",      "spec",
+                                      "float-weights", "slurm", "dry-run", "teacher-only", "all"};
 const std::set<std::string> kValued = {
     "project",    "threads",  "device",      "format",     "out",   "partition",
     "time",       "gres",     "mem",         "account",    "qos",   "cpus-per-task",
@@ -134,9 +134,11 @@ const char* kUsage =
     "  report --project P.retort --out report.html|report.pdf\n"
     "                                              plots, results, specs and environment in one "
     "file\n"
-    "  resume RUN --project P.retort [--json]      continue an interrupted, cancelled or queued "
+    "  resume RUN|--all --project P.retort [--json]\n"
+    "                                              continue an interrupted, cancelled or queued "
     "run\n"
-    "                                              from its last completed epoch\n"
+    "                                              from its last completed epoch (--all: every\n"
+    "                                              interrupted or queued run)\n"
     "\n"
     "options:\n"
     "  --threads N     intra-op CPU threads (0: every core); overrides the spec\n"
@@ -161,11 +163,12 @@ std::string commandHelp(const std::string& c) {
                "points.\n";
     if (c == "list") return "usage: retort-cli list --project P.retort [--json]\n";
     if (c == "resume")
-        return "usage: retort-cli resume RUN --project P.retort [--json]\n"
+        return "usage: retort-cli resume RUN|--all --project P.retort [--json]\n"
                "Continues an interrupted, cancelled or queued run from its last completed epoch, "
                "with\n"
                "its stored spec, to the same results as an uninterrupted run (same device, "
-               "threads).\n";
+               "threads).\n"
+               "--all resumes every interrupted or queued run of the project, oldest first.\n";
     if (c == "show")
         return "usage: retort-cli show RUN --project P.retort [--json | --spec]\n"
                "--spec prints the run's full spec: `retort-cli run` on it repeats the run.\n";
@@ -314,18 +317,6 @@ private:
 
 // ---------------------------------------------------------------- commands
 
-Json readSpecFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw SpecError({{"", path + ": cannot read the spec file"}});
-    std::stringstream ss;
-    ss << in.rdbuf();
-    try {
-        return Json::parse(ss.str());
-    } catch (const Json::parse_error& e) {
-        throw SpecError({{"", path + ": not valid JSON (" + std::string(e.what()) + ")"}});
-    }
-}
-
 void applyOverrides(const Args& a, Json& spec) {
     if (a.options.count("threads")) {
         try {
@@ -457,7 +448,9 @@ int cmdRun(const Args& a) {
 }
 
 int cmdResume(const Args& a) {
-    const int64_t id = runIdArg(a);
+    const bool all = a.has("all");
+    if (all && !a.positional.empty()) throw UsageError("give RUN or --all, not both");
+    const int64_t single = all ? 0 : runIdArg(a);
     const std::string project = a.required("project");
     if (a.options.count("threads") || a.options.count("device"))
         throw UsageError("resume continues with the run's own threads and device");
@@ -465,24 +458,46 @@ int cmdResume(const Args& a) {
     if (store.recoveredRuns() > 0)
         std::cerr << project << ": " << store.recoveredRuns()
                   << " run(s) left running by a stopped process are now interrupted\n";
+    std::vector<int64_t> ids;
+    if (all) {
+        for (const auto& r : store.runs())
+            if ((r.status == "interrupted" || r.status == "queued") && r.slurm_state.empty())
+                ids.push_back(r.id);
+        if (ids.empty()) {
+            std::cerr << project << ": no interrupted or queued runs to resume\n";
+            return 0;
+        }
+    } else {
+        ids.push_back(single);
+    }
     installCancelHandlers();
-    ProgressPrinter printer(1);
+    ProgressPrinter printer(ids.size());
     Runner runner(
         store, [&](const Progress& p) { printer(p); }, &g_cancel);
-    RunOutcome o;
-    try {
-        o = runner.resume(id);
-    } catch (const std::invalid_argument& e) {
-        throw UsageError(project + ": " + e.what());
+    bool allOk = true;
+    for (size_t i = 0; i < ids.size(); ++i) {
+        if (g_cancel.load()) break;
+        printer.setRun(i);
+        RunOutcome o;
+        try {
+            o = runner.resume(ids[i]);
+        } catch (const std::invalid_argument& e) {
+            throw UsageError(project + ": " + e.what());
+        }
+        printer.clear();
+        if (o.status != "completed") {
+            allOk = false;
+            std::cerr << "[run " << i + 1 << "/" << ids.size() << "] " << o.status << ": "
+                      << o.error << "\n";
+        }
     }
-    printer.clear();
-    if (o.status != "completed") std::cerr << "[run 1/1] " << o.status << ": " << o.error << "\n";
-    const std::vector<RunRecord> done = {*store.run(id)};
+    std::vector<RunRecord> done;
+    for (int64_t id : ids) done.push_back(*store.run(id));
     if (a.has("json"))
         std::cout << runsJson(project, done).dump(2) << "\n";
     else
         printTable(done, std::cout);
-    return o.status == "completed" ? 0 : 1;
+    return allOk && !g_cancel.load() ? 0 : 1;
 }
 
 int cmdList(const Args& a) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -215,6 +217,7 @@ ExperimentSpec ExperimentSpec::fromJson(const Json& j, std::vector<SpecIssue>& i
         } else if (tj.is_object() && tj.contains("run")) {
             to.kind = TeacherOptions::Kind::Run;
             t.read("run", to.run);
+            t.read("model", to.run_model);
         } else {
             readModel(t, to.model);
             t.read("seed", to.seed);
@@ -261,8 +264,103 @@ ExperimentSpec ExperimentSpec::fromJson(const Json& j, std::vector<SpecIssue>& i
         ObjectReader t(r.at("train"), "train", issues);
         readTrain(t, s.train);
     }
+    // Without a teacher there is nothing to distil from: lambda's default is then 0 (a lambda
+    // the user wrote is still checked).
+    const bool lambdaWritten = j.is_object() && j.contains("distill") && j["distill"].is_object() &&
+                               j["distill"].contains("lambda");
+    if (!s.teacher && !lambdaWritten) s.distill.lambda = 0.0;
     if (r.has("sweep")) s.sweep = r.at("sweep");
     return s;
+}
+
+Json parseSpecText(const std::string& text, const std::string& file) {
+    std::vector<SpecIssue> issues;
+    struct Level {
+        std::set<std::string> keys;
+        std::string prefix;
+    };
+    std::vector<Level> stack;
+    std::string lastKey;
+    auto cb = [&](int depth, Json::parse_event_t event, Json& parsed) {
+        (void)depth;
+        switch (event) {
+            case Json::parse_event_t::object_start:
+            case Json::parse_event_t::array_start: {
+                std::string prefix;
+                if (!stack.empty())
+                    prefix = stack.back().prefix + (lastKey.empty() ? "" : lastKey) +
+                             (event == Json::parse_event_t::array_start ? "[]" : "");
+                if (!prefix.empty() && event == Json::parse_event_t::object_start) prefix += ".";
+                stack.push_back({{}, prefix});
+                lastKey.clear();
+                break;
+            }
+            case Json::parse_event_t::object_end:
+            case Json::parse_event_t::array_end:
+                if (!stack.empty()) stack.pop_back();
+                lastKey.clear();
+                break;
+            case Json::parse_event_t::key: {
+                const std::string k = parsed.get<std::string>();
+                if (!stack.empty() && !stack.back().keys.insert(k).second)
+                    issues.push_back({stack.back().prefix + k,
+                                      file + ": the key appears twice in the same object (JSON "
+                                             "keeps only the last one): remove one"});
+                lastKey = k;
+                break;
+            }
+            case Json::parse_event_t::value:
+                if (!stack.empty() && !stack.back().prefix.empty() &&
+                    stack.back().prefix.back() == ']')
+                    lastKey.clear();
+                break;
+        }
+        return true;
+    };
+    Json j;
+    try {
+        j = Json::parse(text, cb);
+    } catch (const Json::parse_error& e) {
+        // Where it went wrong, as an editor shows it.
+        size_t line = 1, column = 1;
+        for (size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
+            if (text[i] == '\n') {
+                ++line;
+                column = 1;
+            } else {
+                ++column;
+            }
+        }
+        std::string what = e.what();
+        if (const auto at = what.find("syntax error"); at != std::string::npos)
+            what = what.substr(at);
+        throw SpecError({{"", file + ":" + std::to_string(line) + ":" + std::to_string(column) +
+                                  ": not valid JSON (" + what + ")"}});
+    }
+    if (!issues.empty()) throw SpecError(issues);
+    return j;
+}
+
+Json readSpecFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw SpecError({{"", path + ": cannot read the spec file"}});
+    std::stringstream ss;
+    ss << in.rdbuf();
+    Json j = parseSpecText(ss.str(), path);
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path folder = fs::absolute(path, ec).parent_path();
+    auto resolve = [&](Json& parent, const char* key) {
+        if (!parent.is_object() || !parent.contains(key) || !parent[key].is_string()) return;
+        const std::string p = parent[key].get<std::string>();
+        if (p.empty() || fs::path(p).is_absolute()) return;
+        parent[key] = (folder / p).lexically_normal().string();
+    };
+    if (j.is_object()) {
+        if (j.contains("data")) resolve(j["data"], "path");
+        if (j.contains("teacher")) resolve(j["teacher"], "torchscript");
+    }
+    return j;
 }
 
 std::vector<SpecIssue> ExperimentSpec::warnings() const {
@@ -319,7 +417,7 @@ Json ExperimentSpec::toJson() const {
                     t["input"] = teacher->input;
                 break;
             case TeacherOptions::Kind::Run:
-                t = {{"run", teacher->run}};
+                t = {{"run", teacher->run}, {"model", teacher->run_model}};
                 break;
             case TeacherOptions::Kind::Zoo:
                 t = modelJson(teacher->model);
@@ -448,6 +546,8 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
                 out.push_back({"teacher.input", "mean and std must have the same length"});
         } else if (t.kind == TeacherOptions::Kind::Run && t.run < 1) {
             out.push_back({"teacher.run", "must be the id of a completed run"});
+        } else if (t.kind == TeacherOptions::Kind::Run) {
+            oneOf(out, "teacher.model", t.run_model, {"student", "teacher"});
         }
     }
     oneOf(out, "distill.loss", s.distill.loss, {"hinton"});

@@ -79,6 +79,7 @@ struct TeacherOptions {
     std::string input = "normalized";
     std::vector<double> input_mean, input_std;  ///< explicit: one value, or one per channel
     int64_t run = 0;                    ///< Run: id of a completed run of the project
+    std::string run_model = "student";  ///< Run: that run's "student" or its (zoo) "teacher"
 };
 
 /// Knowledge distillation loss settings.
@@ -135,6 +136,15 @@ struct ExperimentSpec {
 /// Checks value ranges and cross-field rules that need no files (temperature > 0, lambda in
 /// [0,1], bits in {4,8}, ...). Returns one issue per problem.
 std::vector<SpecIssue> checkRanges(const ExperimentSpec& spec);
+
+/// Parses spec text. Throws SpecError naming @p file: invalid JSON with its line and column, and
+/// every key that appears twice in one object (JSON parsers keep the last one silently).
+Json parseSpecText(const std::string& text, const std::string& file);
+
+/// Reads and parses the spec file @p path (parseSpecText), and resolves its relative paths
+/// (`data.path`, `teacher.torchscript`) from the file's folder, not the current directory, so
+/// runs store where their data really is.
+Json readSpecFile(const std::string& path);
 
 /// A training input as the data declares it: sample shape and class count.
 struct DataShape {

@@ -348,6 +348,7 @@ struct Runner::Impl {
         auto t = std::make_shared<Teacher>();
         Json keySpec;
         std::string fileBytes;
+        Json runTeacherSpec;  // teacher.run with model "teacher": that teacher's stored spec
         if (o.kind == TeacherOptions::Kind::Zoo) {
             keySpec = spec.toJson()["teacher"];
             keySpec["seed"] = o.seed.value_or(spec.seed);
@@ -362,12 +363,32 @@ struct Runner::Impl {
                        {"data", d.fingerprint},
                        {"input", spec.toJson()["teacher"]["input"]}};
         } else {
-            auto state = store.artifact(o.run, "student");
-            if (!state)
-                throw std::runtime_error("teacher.run: run " + std::to_string(o.run) +
-                                         " has no stored student");
-            fileBytes = *state;
-            keySpec = {{"run", o.run}, {"weights", fnv1aHex(fileBytes)}, {"data", d.fingerprint}};
+            const auto source = store.run(o.run);
+            if (!source)
+                throw std::runtime_error("teacher.run: the project has no run " +
+                                         std::to_string(o.run));
+            if (o.run_model == "teacher") {
+                // The run's own (zoo) teacher, as stored with its architecture.
+                const auto stored =
+                    source->results.contains("teacher_key")
+                        ? store.teacher(source->results["teacher_key"].get<std::string>())
+                        : std::nullopt;
+                if (!stored || !stored->spec.contains("arch"))
+                    throw std::runtime_error("teacher.model: run " + std::to_string(o.run) +
+                                             " has no stored zoo teacher");
+                fileBytes = stored->state;
+                runTeacherSpec = stored->spec;
+            } else {
+                auto state = store.artifact(o.run, "student");
+                if (!state)
+                    throw std::runtime_error("teacher.run: run " + std::to_string(o.run) +
+                                             " has no stored student");
+                fileBytes = *state;
+            }
+            keySpec = {{"run", o.run},
+                       {"model", o.run_model},
+                       {"weights", fnv1aHex(fileBytes)},
+                       {"data", d.fingerprint}};
         }
         t->key = fnv1aHex(keySpec.dump());
         const std::string cacheKey = t->key + "|" + device.str();
@@ -415,7 +436,16 @@ struct Runner::Impl {
             record.state = fileBytes;  // archived with the project; never loaded from it
         } else {
             auto run = store.run(o.run);
-            ZooNet net = buildFromDescription(run->results.at("model"));
+            ZooNet net{nullptr};
+            if (o.run_model == "teacher") {
+                ModelOptions m;
+                m.arch = runTeacherSpec.value("arch", std::string("mlp"));
+                m.hidden = runTeacherSpec.value("hidden", std::vector<int64_t>{});
+                m.channels = runTeacherSpec.value("channels", std::vector<int64_t>{});
+                net = ZooNet(m, d.shape.sample_shape, d.shape.classes);
+            } else {
+                net = buildFromDescription(run->results.at("model"));
+            }
             loadModule(*net, fileBytes);
             net->to(device);
             freeze(*net);

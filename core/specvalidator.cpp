@@ -133,6 +133,13 @@ std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec) {
             } else if (r->status != "completed") {
                 out.push_back({"teacher.run", "run " + std::to_string(t.run) + " is " + r->status +
                                                   ", not completed"});
+            } else if (t.run_model == "teacher" &&
+                       (!r->results.contains("teacher_key") ||
+                        !m_store->teacher(r->results["teacher_key"].get<std::string>()))) {
+                out.push_back(
+                    {"teacher.model", "run " + std::to_string(t.run) +
+                                          " has no stored zoo teacher to reuse (a "
+                                          "TorchScript teacher is loaded from its file)"});
             } else {
                 teacherClasses = r->results.value("classes", int64_t(0));
                 teacherInput = r->results.value("input_shape", std::vector<int64_t>{});

@@ -1,3 +1,6 @@
+#include "projectstore.h"
+#include "runner.h"
+#include "specvalidator.h"
 #include "testutil.h"
 
 #include <sys/stat.h>
@@ -215,6 +218,41 @@ private Q_SLOTS:
             cli({"export", "--project", project, "--format", "csv", "--out", m_dir.path()});
         QCOMPARE(dir.code, 2);
         QVERIFY2(dir.err.contains("is a folder"), qPrintable(dir.err));
+    }
+
+    void resumeAllContinuesEveryInterruptedRun() {
+        const QString project = file("resume-all.retort");
+        {
+            // Two runs cut off after their first epoch, one completed.
+            ProjectStore store(project.toStdString());
+            Json j = test::smallSyntheticSpec();
+            j["teacher"] = nullptr;
+            j["distill"] = {{"lambda", 0.0}};
+            j["sweep"] = {{"seed", {1, 2, 3}}};
+            SpecValidator v(&store);
+            const auto points = v.plan(j);
+            for (size_t i = 0; i < points.size(); ++i) {
+                std::atomic<bool> cancel{false};
+                Runner r(
+                    store,
+                    [&](const Progress& p) {
+                        if (i < 2 && p.kind == Progress::Kind::Epoch && p.epoch == 1) cancel = true;
+                    },
+                    &cancel);
+                r.run(store.createRun(points[i].name, points[i].spec.toJson(), points[i].params),
+                      points[i].spec);
+            }
+            store.setStatus(1, "interrupted", "cut off");
+            store.setStatus(2, "interrupted", "cut off");
+        }
+        const Result r = cli({"resume", "--all", "--project", project, "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const Json out = Json::parse(r.out.toStdString());
+        QCOMPARE(out["runs"].size(), size_t(2));
+        for (const auto& run : out["runs"])
+            QCOMPARE(run["status"].get<std::string>(), std::string("completed"));
+        QCOMPARE(cli({"resume", "--all", "--project", project}).code, 0);  // nothing left
+        QCOMPARE(cli({"resume", "1", "--all", "--project", project}).code, 2);
     }
 
     void readOnlyProjectsAreReadable() {

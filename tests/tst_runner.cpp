@@ -197,6 +197,32 @@ private Q_SLOTS:
         QCOMPARE(o.results["teacher_test_accuracy"], store.run(1)->results["test_accuracy"]);
     }
 
+    void teacherOfAnotherRun() {
+        // teacher: {"run": N, "model": "teacher"} reuses run N's own teacher, not its student.
+        ProjectStore store(file("teacher-of.retort"));
+        const RunOutcome first = runOne(store, test::smallSyntheticSpec());
+        QCOMPARE(first.status, std::string("completed"));
+        Json k = test::smallSyntheticSpec();
+        k["teacher"] = {{"run", 1}, {"model", "teacher"}};
+        const RunOutcome o = runOne(store, k);
+        QCOMPARE(o.status, std::string("completed"));
+        QCOMPARE(o.results["teacher_test_accuracy"], first.results["teacher_test_accuracy"]);
+        QCOMPARE(o.results["teacher_param_count"], first.results["teacher_param_count"]);
+        // A run with no teacher has none to give.
+        Json none = test::smallSyntheticSpec();
+        none.erase("teacher");
+        none["distill"]["lambda"] = 0;
+        QCOMPARE(runOne(store, none).status, std::string("completed"));
+        k["teacher"] = {{"run", 3}, {"model", "teacher"}};
+        SpecValidator v(&store);
+        try {
+            v.plan(k);
+            QFAIL("a run without a teacher was accepted as teacher source");
+        } catch (const SpecError& e) {
+            QVERIFY(test::hasIssue(e.issues(), "teacher.model", "no stored zoo teacher"));
+        }
+    }
+
     void torchScriptTeacher() {
         const std::string pt = file("teacher.pt");
         const QString script =

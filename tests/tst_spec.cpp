@@ -134,6 +134,48 @@ private Q_SLOTS:
         QVERIFY(hasIssue(issuesOf(j), "distill.lambda", "without a teacher"));
         j["distill"]["lambda"] = 0;
         QVERIFY(issuesOf(j).empty());
+        // A label-only spec need not write lambda: without a teacher it defaults to 0 (before,
+        // it failed on a default the user never wrote).
+        j.erase("distill");
+        QVERIFY(issuesOf(j).empty());
+    }
+
+    void duplicateKeysAreRefused() {
+        const std::string text = R"({"name": "d", "seed": 1,
+          "distill": {"lambda": 0.5, "temperature": 2, "lambda": 0.9},
+          "sweep": [{"seed": [1], "seed": [2]}], "seed": 3})";
+        try {
+            parseSpecText(text, "dup.json");
+            QFAIL("duplicate keys were accepted");
+        } catch (const SpecError& e) {
+            QVERIFY(hasIssue(e.issues(), "distill.lambda", "dup.json: the key appears twice"));
+            QVERIFY(hasIssue(e.issues(), "sweep[].seed", "appears twice"));
+            QVERIFY(hasIssue(e.issues(), "seed", "appears twice"));
+            QCOMPARE(e.issues().size(), size_t(3));
+        }
+        try {
+            parseSpecText("{\n  \"name\": \"x\",\n  \"seed\": ,\n}", "bad.json");
+            QFAIL("invalid JSON was accepted");
+        } catch (const SpecError& e) {
+            QVERIFY2(e.issues()[0].message.rfind("bad.json:3:", 0) == 0,
+                     e.issues()[0].message.c_str());
+        }
+    }
+
+    void relativePathsFromTheSpecsFolder() {
+        // Before: resolved from the current directory, so `retort-cli run sub/spec.json` found
+        // other data than `cd sub; retort-cli run spec.json`.
+        QTemporaryDir dir;
+        QDir().mkpath(dir.filePath("specs"));
+        const std::string path = dir.filePath("specs/s.json").toStdString();
+        test::writeFile(path, R"({"data": {"format": "csv", "path": "../data"},
+                                 "teacher": {"torchscript": "t.pt"}})");
+        const Json j = readSpecFile(path);
+        QCOMPARE(j["data"]["path"].get<std::string>(), dir.filePath("data").toStdString());
+        QCOMPARE(j["teacher"]["torchscript"].get<std::string>(),
+                 dir.filePath("specs/t.pt").toStdString());
+        test::writeFile(path, R"({"data": {"path": "/abs/data"}})");
+        QCOMPARE(readSpecFile(path)["data"]["path"].get<std::string>(), std::string("/abs/data"));
     }
 
     void missingDataFiles() {

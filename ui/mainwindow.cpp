@@ -346,11 +346,18 @@ void MainWindow::importSpec() {
 }
 
 bool MainWindow::importSpecFile(const QString& path) {
-    QFile f(path);
     Json j;
-    if (f.open(QIODevice::ReadOnly)) j = Json::parse(f.readAll().toStdString(), nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-        showError(this, tr("Import Spec"), tr("%1 is not a readable JSON spec.").arg(path));
+    try {
+        j = readSpecFile(path.toStdString());
+    } catch (const SpecError& e) {
+        QStringList lines;
+        for (const auto& i : e.issues())
+            lines << QString::fromStdString(i.key.empty() ? i.message : i.key + ": " + i.message);
+        showError(this, tr("Import Spec"), lines.join('\n'));
+        return false;
+    }
+    if (!j.is_object()) {
+        showError(this, tr("Import Spec"), tr("%1 is not a JSON object.").arg(path));
         return false;
     }
     m_editor->setSpec(j);
