@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -17,11 +18,8 @@
 namespace retort {
 
 Json runJson(const RunRecord& r) {
-    Json j = {{"id", r.id},
-              {"name", r.name},
-              {"status", r.status},
-              {"params", r.params},
-              {"results", r.results}};
+    Json j = {{"id", r.id},         {"name", r.name}, {"status", r.status},
+              {"params", r.params}, {"spec", r.spec}, {"results", r.results}};
     if (!r.error.empty()) j["error"] = r.error;
     return j;
 }
@@ -48,22 +46,84 @@ std::string shellQuote(const std::string& s) {
     return q + "'";
 }
 
+namespace {
+
+/// A spec's leaves by dotted key (lists as one value); the name and the sweep left out.
+void flatten(const Json& j, const std::string& prefix, std::map<std::string, Json>& out) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+        const std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
+        if (prefix.empty() && (it.key() == "name" || it.key() == "sweep")) continue;
+        if (it.value().is_object() && !it.value().empty())
+            flatten(it.value(), key, out);
+        else
+            out[key] = it.value();
+    }
+}
+
+/// A model in a few words: "mlp 128-64", "cnn c32-64 h128", "torchscript FILE", "run 3".
+std::string architectureText(const Json& m) {
+    if (!m.is_object()) return "";
+    if (m.contains("torchscript")) return "torchscript " + m.value("torchscript", std::string());
+    if (m.contains("run"))
+        return "run " + m["run"].dump() +
+               (m.value("model", std::string("student")) == "teacher" ? " (its teacher)" : "");
+    auto widths = [&](const char* k) {
+        std::string w;
+        if (m.contains(k) && m[k].is_array())
+            for (const auto& v : m[k]) w += (w.empty() ? "" : "-") + v.dump();
+        return w;
+    };
+    std::string text = m.value("arch", std::string("?"));
+    if (!widths("channels").empty()) text += " c" + widths("channels");
+    if (!widths("hidden").empty())
+        text += (m.value("arch", "") == "cnn" ? " h" : " ") + widths("hidden");
+    return text;
+}
+
+}  // namespace
+
 std::string runsCsv(const std::vector<RunRecord>& runs) {
-    std::set<std::string> params, results;
-    for (const auto& r : runs) {
-        for (auto it = r.params.begin(); it != r.params.end(); ++it) params.insert(it.key());
-        for (auto it = r.results.begin(); it != r.results.end(); ++it)
+    // Columns: every spec key whose value differs anywhere in the project (so a mixed project's
+    // fixed values are not blank), the swept keys, the architectures, every scalar result.
+    std::vector<std::map<std::string, Json>> leaves(runs.size());
+    std::set<std::string> allKeys, results;
+    for (size_t i = 0; i < runs.size(); ++i) {
+        if (runs[i].spec.is_object()) flatten(runs[i].spec, "", leaves[i]);
+        for (const auto& [k, v] : leaves[i]) allKeys.insert(k);
+        for (auto it = runs[i].params.begin(); it != runs[i].params.end(); ++it)
+            allKeys.insert(it.key());
+        for (auto it = runs[i].results.begin(); it != runs[i].results.end(); ++it)
             if (!it.value().is_object() && !it.value().is_array()) results.insert(it.key());
+    }
+    auto valueOf = [&](size_t i, const std::string& k) -> Json {
+        if (auto it = leaves[i].find(k); it != leaves[i].end()) return it->second;
+        if (runs[i].params.contains(k)) return runs[i].params[k];
+        return Json();
+    };
+    std::vector<std::string> keys;
+    for (const auto& k : allKeys) {
+        bool differs = false, swept = false;
+        for (size_t i = 0; i < runs.size(); ++i) {
+            swept = swept || runs[i].params.contains(k);
+            differs = differs || valueOf(i, k) != valueOf(0, k);
+        }
+        if (differs || swept) keys.push_back(k);
     }
     std::ostringstream os;
     os << "id,name,status";
-    for (const auto& p : params) os << "," << csvCell(p);
+    for (const auto& k : keys) os << "," << csvCell(k);
+    os << ",student_architecture,teacher_architecture";
     for (const auto& k : results) os << "," << csvCell(k);
     os << ",error\n";
-    for (const auto& r : runs) {
+    for (size_t i = 0; i < runs.size(); ++i) {
+        const RunRecord& r = runs[i];
         os << r.id << "," << csvCell(r.name) << "," << r.status;
-        for (const auto& p : params)
-            os << "," << (r.params.contains(p) ? csvCell(formatValue(r.params[p])) : "");
+        for (const auto& k : keys) {
+            const Json v = valueOf(i, k);
+            os << "," << (v.is_null() ? "" : csvCell(formatValue(v)));
+        }
+        os << "," << csvCell(architectureText(r.spec.value("student", Json())));
+        os << "," << csvCell(architectureText(r.spec.value("teacher", Json())));
         for (const auto& k : results) {
             const Json& v = r.results.contains(k) ? r.results[k] : Json();
             os << ","

@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include "compressedmodel.h"
+#include "dataexport.h"
 #include "dataset.h"
 #include "projectstore.h"
 #include "runner.h"
@@ -361,6 +362,30 @@ private Q_SLOTS:
         QCOMPARE(runIt().results["train_samples"].get<int64_t>(), int64_t(60));
         test::writeFile(dir + "/train.csv", rows(80, 5));
         QCOMPARE(runIt().results["train_samples"].get<int64_t>(), int64_t(80));
+    }
+
+    void exportsSayWhatEachRunWas() {
+        // Before: CSV columns only for swept keys, so in a mixed project one spec's fixed
+        // temperature was blank; no architecture anywhere; no spec in the JSON.
+        std::vector<SpecIssue> issues;
+        Json a = test::smallSyntheticSpec(), b = test::smallSyntheticSpec();
+        a["distill"]["temperature"] = 2.0;
+        b["distill"]["temperature"] = 4.0;
+        b["student"]["hidden"] = {32, 8};
+        std::vector<RunRecord> runs(2);
+        runs[0].id = 1;
+        runs[0].spec = ExperimentSpec::fromJson(a, issues).toJson();
+        runs[1].id = 2;
+        runs[1].spec = ExperimentSpec::fromJson(b, issues).toJson();
+        runs[1].params = {{"seed", 5}};
+        const std::string csv = runsCsv(runs);
+        const std::string header = csv.substr(0, csv.find('\n'));
+        QCOMPARE(header, std::string("id,name,status,distill.temperature,seed,student.hidden,"
+                                     "student_architecture,teacher_architecture,error"));
+        QVERIFY2(csv.find("\n1,,,2,5,[16],mlp 16,mlp 32,\n") != std::string::npos, csv.c_str());
+        QVERIFY2(csv.find("\n2,,,4,5,\"[32,8]\",mlp 32-8,mlp 32,\n") != std::string::npos,
+                 csv.c_str());
+        QCOMPARE(runsJson("p", runs)["runs"][1]["spec"]["distill"]["temperature"], Json(4.0));
     }
 
     void sizeEstimateIsExactForDenseModels() {
