@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <mutex>
+#include <set>
 
 namespace retort {
 
@@ -22,6 +24,60 @@ std::string shapeText(const std::vector<int64_t>& s) {
 
 }  // namespace
 
+/// Probe results, keyed by the options and the files' stamps (path, size, mtime): a file that
+/// changes on disk is probed again, and so is one whose error was cached. Entries are never
+/// erased, so pointers into the maps stay valid.
+struct SpecValidator::Cache {
+    std::mutex mutex;
+    std::map<std::string, std::pair<DataShape, std::string>> probes;
+    /// TorchScript teachers by file stamp and input shape: output classes, or the error.
+    std::map<std::string, std::pair<int64_t, std::string>> scripts;
+    std::set<std::string> pending;  // being probed in the background
+};
+
+SpecValidator::SpecValidator(const ProjectStore* store)
+    : m_store(store), m_cache(std::make_shared<Cache>()) {}
+
+SpecValidator::~SpecValidator() = default;
+
+namespace {
+
+std::pair<DataShape, std::string> probeDataNow(const DataOptions& data) {
+    std::pair<DataShape, std::string> probe;
+    try {
+        probe.first = probeData(data);
+    } catch (const std::exception& e) {
+        probe.second = e.what();
+    }
+    return probe;
+}
+
+/// Loads the module and runs one zero sample through it: its classes, or why it is unusable.
+std::pair<int64_t, std::string> probeScriptNow(const std::string& path,
+                                               const std::vector<int64_t>& sampleShape) {
+    try {
+        torch::NoGradGuard guard;
+        auto module = torch::jit::load(path, torch::kCPU);
+        module.eval();
+        std::vector<int64_t> in{1};
+        in.insert(in.end(), sampleShape.begin(), sampleShape.end());
+        auto y = module.forward({torch::zeros(in)});
+        if (!y.isTensor()) throw std::runtime_error("its forward does not return a tensor");
+        auto ys = y.toTensor().sizes().vec();
+        if (ys.size() != 2 || ys[0] != 1)
+            throw std::runtime_error("for input " + shapeText(in) + " it returns " + shapeText(ys) +
+                                     ", not [1, classes]");
+        return {ys[1], ""};
+    } catch (const c10::Error& e) {
+        return {0, path + ": not a usable TorchScript module (" +
+                       std::string(e.what_without_backtrace()) + ")"};
+    } catch (const std::exception& e) {
+        return {0, path + ": " + e.what()};
+    }
+}
+
+}  // namespace
+
 const DataShape* SpecValidator::dataShape(const DataOptions& data, std::string& error) {
     const std::string key = Json({{"f", data.format},
                                   {"p", data.path},
@@ -31,18 +87,73 @@ const DataShape* SpecValidator::dataShape(const DataOptions& data, std::string& 
                                   {"h", data.header},
                                   {"files", dataStamp(data)}})
                                 .dump();
-    auto it = m_probes.find(key);
-    if (it == m_probes.end()) {
-        std::pair<DataShape, std::string> probe;
-        try {
-            probe.first = probeData(data);
-        } catch (const std::exception& e) {
-            probe.second = e.what();
+    Cache& c = *m_cache;
+    {
+        std::lock_guard<std::mutex> lock(c.mutex);
+        auto it = c.probes.find(key);
+        if (it != c.probes.end()) {
+            error = it->second.second;
+            return error.empty() ? &it->second.first : nullptr;
         }
-        it = m_probes.emplace(key, probe).first;
+        if (m_scheduler) {
+            if (c.pending.insert(key).second) {
+                std::shared_ptr<Cache> cache = m_cache;
+                m_scheduler([cache, data, key] {
+                    auto probe = probeDataNow(data);
+                    std::lock_guard<std::mutex> l(cache->mutex);
+                    cache->probes.emplace(key, std::move(probe));
+                    cache->pending.erase(key);
+                });
+            }
+            error =
+                "checking " + (data.path.empty() ? data.format : data.path) + " in the background…";
+            return nullptr;
+        }
     }
+    auto probe = probeDataNow(data);  // outside the lock: it may take a while
+    std::lock_guard<std::mutex> lock(c.mutex);
+    auto it = c.probes.emplace(key, std::move(probe)).first;
     error = it->second.second;
     return error.empty() ? &it->second.first : nullptr;
+}
+
+int64_t SpecValidator::probeScript(const std::string& path, const std::vector<int64_t>& sampleShape,
+                                   std::vector<SpecIssue>& out) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) {
+        out.push_back({"teacher.torchscript", path + ": no such file"});
+        return 0;
+    }
+    // Each module file is loaded and probed once per content stamp and input shape, not once
+    // per sweep point and edit.
+    const std::string key = fileStamp({path}) + "|" + shapeText(sampleShape);
+    Cache& c = *m_cache;
+    std::pair<int64_t, std::string> result;
+    {
+        std::lock_guard<std::mutex> lock(c.mutex);
+        auto it = c.scripts.find(key);
+        if (it == c.scripts.end() && m_scheduler) {
+            if (c.pending.insert(key).second) {
+                std::shared_ptr<Cache> cache = m_cache;
+                m_scheduler([cache, path, sampleShape, key] {
+                    auto probe = probeScriptNow(path, sampleShape);
+                    std::lock_guard<std::mutex> l(cache->mutex);
+                    cache->scripts.emplace(key, std::move(probe));
+                    cache->pending.erase(key);
+                });
+            }
+            out.push_back({"teacher.torchscript", "checking " + path + " in the background…"});
+            return 0;
+        }
+        if (it != c.scripts.end()) result = it->second;
+    }
+    if (result.first == 0 && result.second.empty()) {
+        result = probeScriptNow(path, sampleShape);
+        std::lock_guard<std::mutex> lock(c.mutex);
+        c.scripts.emplace(key, result);
+    }
+    if (!result.second.empty()) out.push_back({"teacher.torchscript", result.second});
+    return result.first;
 }
 
 std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec) {
@@ -88,44 +199,7 @@ std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec) {
         if (t.kind == TeacherOptions::Kind::Zoo) {
             teacherClasses = checkZoo("teacher", t.model);
         } else if (t.kind == TeacherOptions::Kind::TorchScript && !t.torchscript.empty()) {
-            std::error_code ec;
-            // Each module file is loaded and probed once per content stamp and input shape,
-            // not once per sweep point and edit.
-            const std::string probeKey =
-                fileStamp({t.torchscript}) + "|" + shapeText(shape->sample_shape);
-            auto cached = m_scripts.find(probeKey);
-            if (cached != m_scripts.end()) {
-                if (!cached->second.second.empty())
-                    out.push_back({"teacher.torchscript", cached->second.second});
-                teacherClasses = cached->second.first;
-            } else if (!std::filesystem::is_regular_file(t.torchscript, ec)) {
-                out.push_back({"teacher.torchscript", t.torchscript + ": no such file"});
-            } else {
-                const size_t before = out.size();
-                try {
-                    torch::NoGradGuard guard;
-                    auto module = torch::jit::load(t.torchscript, torch::kCPU);
-                    module.eval();
-                    std::vector<int64_t> in{1};
-                    in.insert(in.end(), shape->sample_shape.begin(), shape->sample_shape.end());
-                    auto y = module.forward({torch::zeros(in)});
-                    if (!y.isTensor())
-                        throw std::runtime_error("its forward does not return a tensor");
-                    auto ys = y.toTensor().sizes().vec();
-                    if (ys.size() != 2 || ys[0] != 1)
-                        throw std::runtime_error("for input " + shapeText(in) + " it returns " +
-                                                 shapeText(ys) + ", not [1, classes]");
-                    teacherClasses = ys[1];
-                } catch (const c10::Error& e) {
-                    out.push_back({"teacher.torchscript",
-                                   t.torchscript + ": not a usable TorchScript module (" +
-                                       std::string(e.what_without_backtrace()) + ")"});
-                } catch (const std::exception& e) {
-                    out.push_back({"teacher.torchscript", t.torchscript + ": " + e.what()});
-                }
-                m_scripts[probeKey] = {teacherClasses,
-                                       out.size() > before ? out.back().message : std::string()};
-            }
+            teacherClasses = probeScript(t.torchscript, shape->sample_shape, out);
         } else if (t.kind == TeacherOptions::Kind::Run && t.run > 0) {
             std::optional<RunRecord> r = m_store ? m_store->run(t.run) : std::nullopt;
             if (!r) {

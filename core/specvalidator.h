@@ -2,7 +2,9 @@
 
 #include "experimentspec.h"
 
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,7 +17,16 @@ class ProjectStore;
 class SpecValidator {
 public:
     /// @param store the project, for `teacher.run` (may be null: such a teacher is then refused)
-    explicit SpecValidator(const ProjectStore* store = nullptr) : m_store(store) {}
+    explicit SpecValidator(const ProjectStore* store = nullptr);
+    ~SpecValidator();
+
+    /// Runs @p work somewhere else (a thread pool) and, when it is done, validates again.
+    using ProbeScheduler = std::function<void(std::function<void()> work)>;
+    /// With a scheduler, a file that has not been probed yet (data files, a TorchScript
+    /// teacher) is probed by it in the background and reported meanwhile as an issue "checking
+    /// … in the background"; without one (the default), probes run at once. Results are cached
+    /// either way, by the files' stamps.
+    void setProbeScheduler(ProbeScheduler scheduler) { m_scheduler = std::move(scheduler); }
 
     /// Every problem of one (expanded) spec, ranges included.
     std::vector<SpecIssue> validate(const ExperimentSpec& spec);
@@ -28,12 +39,15 @@ public:
     const DataShape* dataShape(const DataOptions& data, std::string& error);
 
 private:
+    struct Cache;
+    /// TorchScript teacher @p path for @p sampleShape: its output classes (0 with an issue).
+    int64_t probeScript(const std::string& path, const std::vector<int64_t>& sampleShape,
+                        std::vector<SpecIssue>& out);
+
     const ProjectStore* m_store;
-    /// Keyed by the data options and the files' stamp (path, size, mtime): a file that changes
-    /// on disk is probed again, and so is one whose error was cached.
-    std::map<std::string, std::pair<DataShape, std::string>> m_probes;
-    /// TorchScript teachers by file stamp and input shape: output classes, or the error.
-    std::map<std::string, std::pair<int64_t, std::string>> m_scripts;
+    /// Shared with background probes, which may outlive this validator.
+    std::shared_ptr<Cache> m_cache;
+    ProbeScheduler m_scheduler;
 };
 
 }  // namespace retort

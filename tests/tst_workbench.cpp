@@ -110,6 +110,37 @@ private Q_SLOTS:
         // user without write permission; root's forced read-only open may leave SQLite's -shm.)
     }
 
+    void probesRunOffTheGuiThread() {
+        // Before: every edit probed the data (a whole CSV parse) and loaded TorchScript teachers
+        // on the GUI thread. Now an edit to an unprobed data folder reports "checking … in the
+        // background" at once, and the editor becomes valid when the probe is done.
+        const QString dir = m_dir.filePath("probe-csv");
+        QDir().mkpath(dir);
+        std::string rows;
+        for (int i = 0; i < 400; ++i)
+            rows += std::to_string(i % 2) + "," + std::to_string(i % 2 + 0.01 * (i % 9)) + ",1\n";
+        test::writeFile((dir + "/train.csv").toStdString(), rows);
+        test::writeFile((dir + "/test.csv").toStdString(),
+                        rows.substr(0, rows.find('\n', 300) + 1));
+        auto w = window("probe.retort");
+        QVERIFY(w);
+        ExperimentEditor* e = w->editor();
+        Json j = test::smallSyntheticSpec();
+        j["teacher"] = nullptr;
+        j["distill"] = {{"lambda", 0.0}};
+        e->setSpec(j);
+        QVERIFY(e->isValid());
+        QSignalSpy validity(e, &ExperimentEditor::validityChanged);
+        e->setValue("data", Json{{"format", "csv"}, {"path", dir.toStdString()}});
+        QTRY_VERIFY_WITH_TIMEOUT(validity.count() >= 1, 5000);
+        // The first answer came before the probe: the data is being checked, Run waits.
+        QCOMPARE(validity.first().at(0).toBool(), false);
+        QVERIFY2(validity.first().at(1).toString().contains("in the background"),
+                 qPrintable(validity.first().at(1).toString()));
+        QTRY_VERIFY2_WITH_TIMEOUT(e->isValid(), qPrintable(e->invalidReason()), 20000);
+        QVERIFY(e->budgetText().contains("2 classes"));
+    }
+
     void wheelChangesOnlyTheFocusedField() {
         // Before: scrolling the Experiment panel changed whatever spin or combo box passed
         // under the pointer (Teacher ▸ Source became "none", lambda 0.00, unnoticed).

@@ -8,6 +8,7 @@
 #include <torch/cuda.h>
 
 #include <QAbstractSpinBox>
+#include <QApplication>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QCoreApplication>
@@ -18,10 +19,12 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPointer>
 #include <QPushButton>
 #include <QScrollArea>
 #include <QScrollBar>
 #include <QSpinBox>
+#include <QThreadPool>
 #include <QToolButton>
 #include <QUndoCommand>
 #include <QVBoxLayout>
@@ -114,6 +117,7 @@ ExperimentEditor::ExperimentEditor(QWidget* parent)
     m_validateTimer.setSingleShot(true);
     m_validateTimer.setInterval(150);
     connect(&m_validateTimer, &QTimer::timeout, this, &ExperimentEditor::validate);
+    installProbeScheduler();
     setSpec(Json::parse(kDefaultSpec));
 }
 
@@ -426,6 +430,7 @@ bool ExperimentEditor::eventFilter(QObject* watched, QEvent* event) {
 void ExperimentEditor::setStore(const ProjectStore* store) {
     m_store = store;
     m_validator = std::make_unique<SpecValidator>(store);
+    installProbeScheduler();
     m_teacherRun->clear();
     if (store)
         for (const auto& r : store->runs())
@@ -536,8 +541,28 @@ QString ExperimentEditor::budgetText() const {
     return m_budget->text();
 }
 
+void ExperimentEditor::installProbeScheduler() {
+    // Reading a data set or loading a TorchScript teacher can take seconds: while the user edits,
+    // those probes run on the thread pool and the editor validates again when one is done.
+    QPointer<ExperimentEditor> self(this);
+    m_validator->setProbeScheduler([self](std::function<void()> work) {
+        QThreadPool::globalInstance()->start([self, work = std::move(work)] {
+            work();
+            QMetaObject::invokeMethod(
+                qApp,
+                [self] {
+                    if (self) self->m_validateTimer.start();
+                },
+                Qt::QueuedConnection);
+        });
+    });
+}
+
 void ExperimentEditor::validateNow() {
+    // Complete now, probes included (loading a spec, starting a run, tests).
+    m_validator->setProbeScheduler({});
     validate();
+    installProbeScheduler();
 }
 
 void ExperimentEditor::validate() {

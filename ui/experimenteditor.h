@@ -63,6 +63,7 @@ protected:
 private:
     struct Binding;
     friend class SetValueCommand;
+    void installProbeScheduler();
     void apply(const QString& key, const Json& value);
     void refreshWidgets();
     void updateVisibility();
