@@ -78,7 +78,7 @@ struct TeacherOptions {
     /// features as (x - input_mean) / input_std, per channel (dim 1) or for all.
     std::string input = "normalized";
     std::vector<double> input_mean, input_std;  ///< explicit: one value, or one per channel
-    int64_t run = 0;                    ///< Run: id of a completed run of the project
+    int64_t run = 0;                            ///< Run: id of a completed run of the project
     std::string run_model = "student";  ///< Run: that run's "student" or its (zoo) "teacher"
 };
 

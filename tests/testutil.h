@@ -12,8 +12,8 @@
 
 /// The message of a test that finds something it needs missing: it names the Debian package to
 /// install. Tests fail, never skip, on a missing tool: scripts/install-deps.sh installs them all.
-#define RETORT_MISSING(package, what)                                                         \
-    qPrintable(QString("%1 is missing: install Debian's %2 (scripts/install-deps.sh does)")   \
+#define RETORT_MISSING(package, what)                                                       \
+    qPrintable(QString("%1 is missing: install Debian's %2 (scripts/install-deps.sh does)") \
                    .arg(what, package))
 
 namespace retort::test {

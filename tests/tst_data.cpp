@@ -201,7 +201,8 @@ private Q_SLOTS:
 
     void fashionMnistProbe() {
         DataOptions o;
-        if (!std::filesystem::exists(o.path)) QFAIL(RETORT_MISSING("dataset-fashion-mnist", o.path.c_str()));
+        if (!std::filesystem::exists(o.path))
+            QFAIL(RETORT_MISSING("dataset-fashion-mnist", o.path.c_str()));
         DataShape s = probeData(o);
         QCOMPARE(s.sample_shape, (std::vector<int64_t>{1, 28, 28}));
         QCOMPARE(s.classes, int64_t(10));

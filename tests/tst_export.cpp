@@ -191,7 +191,8 @@ private Q_SLOTS:
     }
 
     void onnxStudentRunsInOpenCvToLibTorchOutputs() {
-        if (!onnxSupported()) QFAIL(RETORT_MISSING("libonnx-dev", "ONNX export (Retort was built without it)"));
+        if (!onnxSupported())
+            QFAIL(RETORT_MISSING("libonnx-dev", "ONNX export (Retort was built without it)"));
         ProjectStore store(m_project, ProjectStore::Access::ReadOnly);
         for (int64_t id = 1; id <= 3; ++id) {
             const std::string compressed = *store.artifact(id, "compressed");
@@ -227,7 +228,8 @@ private Q_SLOTS:
                                     .arg((viaQdq - expected).abs().max().item<double>())));
 #endif
 #else
-            QFAIL(RETORT_MISSING("libopencv-dnn-dev", "OpenCV's DNN module (found at configure time)"));
+            QFAIL(RETORT_MISSING("libopencv-dnn-dev",
+                                 "OpenCV's DNN module (found at configure time)"));
 #endif
         }
     }
