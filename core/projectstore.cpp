@@ -262,6 +262,10 @@ ProjectStore::ProjectStore(const std::string& path, Access access) : m_path(path
         if (in.gcount() < 16 || std::string(header, 16) != std::string("SQLite format 3\0", 16))
             throw StoreError(path + ": not a Retort project (not an SQLite database)");
     }
+    if (access == Access::ReadWrite && !exists &&
+        !fs::is_directory(fs::absolute(path, ec).parent_path(), ec))
+        throw StoreError(path + ": no such folder " +
+                         fs::absolute(path, ec).parent_path().string());
     if (access == Access::ReadWrite && !writable(path))
         throw StoreError(path + ": read-only (" + std::string(std::strerror(EACCES)) +
                          " for this user, on the file or its folder): open it read-only to "
