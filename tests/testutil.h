@@ -4,10 +4,15 @@
 #include <QtTest>
 
 #include "experimentspec.h"
+#include "projectstore.h"
+#include "runner.h"
+#include "specvalidator.h"
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <fstream>
+#include <functional>
 #include <string>
 
 /// The message of a test that finds something it needs missing: it names the Debian package to
@@ -60,6 +65,26 @@ inline bool hasIssue(const std::vector<SpecIssue>& issues, const std::string& ke
     for (const auto& i : issues)
         if (i.key == key && i.message.find(part) != std::string::npos) return true;
     return false;
+}
+
+/// Runs every point of @p j into @p store; returns the outcomes.
+inline std::vector<RunOutcome> runAll(ProjectStore& store, const Json& j,
+                                      std::vector<std::string>* messages = nullptr,
+                                      const std::atomic<bool>* cancel = nullptr,
+                                      std::function<void(const Progress&)> hook = {}) {
+    std::vector<RunOutcome> out;
+    Runner r(
+        store,
+        [&](const Progress& p) {
+            if (messages && !p.message.empty()) messages->push_back(p.message);
+            if (hook) hook(p);
+        },
+        cancel);
+    for (const auto& p : SpecValidator(&store).plan(j)) {
+        const int64_t id = store.createRun(p.name, p.spec.toJson(), p.params);
+        out.push_back(r.run(id, p.spec));
+    }
+    return out;
 }
 
 }  // namespace retort::test

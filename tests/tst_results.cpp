@@ -22,25 +22,7 @@ std::vector<RunPoint> plan(ProjectStore& store, const Json& j) {
     return v.plan(j);
 }
 
-/// Runs every point of @p j into @p store; returns the outcomes.
-std::vector<RunOutcome> runAll(ProjectStore& store, const Json& j,
-                               std::vector<std::string>* messages = nullptr,
-                               const std::atomic<bool>* cancel = nullptr,
-                               std::function<void(const Progress&)> hook = {}) {
-    std::vector<RunOutcome> out;
-    Runner r(
-        store,
-        [&](const Progress& p) {
-            if (messages && !p.message.empty()) messages->push_back(p.message);
-            if (hook) hook(p);
-        },
-        cancel);
-    for (const auto& p : plan(store, j)) {
-        const int64_t id = store.createRun(p.name, p.spec.toJson(), p.params);
-        out.push_back(r.run(id, p.spec));
-    }
-    return out;
-}
+using test::runAll;
 
 double accuracyOf(ZooNet& net, const torch::Tensor& x, const torch::Tensor& y) {
     torch::NoGradGuard guard;

@@ -17,11 +17,7 @@ using namespace retort;
 namespace {
 
 RunOutcome runOne(ProjectStore& store, const Json& j) {
-    SpecValidator v(&store);
-    const auto points = v.plan(j);
-    const int64_t id = store.createRun(points[0].name, points[0].spec.toJson(), points[0].params);
-    Runner r(store);
-    return r.run(id, points[0].spec);
+    return test::runAll(store, j).front();
 }
 
 /// Writes train.csv and test.csv: @p classes Gaussian clusters in @p dims dimensions; the
