@@ -1,5 +1,7 @@
 #include "modelzoo.h"
 
+#include "archivecheck.h"
+
 #include <sstream>
 #include <stdexcept>
 
@@ -240,10 +242,30 @@ std::vector<std::pair<std::string, torch::Tensor>> compressibleWeights(torch::nn
 }
 
 void loadModule(torch::nn::Module& module, const std::string& bytes) {
+    verifyArchive(bytes, "module state");
     torch::serialize::InputArchive archive;
     std::istringstream is(bytes);
     archive.load_from(is);
     module.load(archive);
+}
+
+torch::jit::Module loadTorchScript(const std::string& bytes, const std::string& what,
+                                   torch::Device device) {
+    verifyArchive(bytes, what);
+    std::istringstream is(bytes);
+    return torch::jit::load(is, device);
+}
+
+std::string serializeTensor(const torch::Tensor& t) {
+    const std::vector<char> bytes = torch::pickle_save(t);
+    return std::string(bytes.begin(), bytes.end());
+}
+
+torch::Tensor deserializeTensor(const std::string& bytes) {
+    verifyArchive(bytes, "stored tensor");
+    const c10::IValue value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
+    TORCH_CHECK(value.isTensor(), "the stored bytes are not one tensor");
+    return value.toTensor();
 }
 
 }  // namespace retort

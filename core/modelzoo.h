@@ -2,6 +2,7 @@
 
 #include "experimentspec.h"
 
+#include <torch/script.h>
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -85,5 +86,15 @@ inline std::string saveModule(torch::nn::Module& module) {
     return archiveBytes(module);
 }
 void loadModule(torch::nn::Module& module, const std::string& bytes);
+
+/// A TorchScript module from a file's bytes, checked with verifyArchive first (a corrupted
+/// TorchScript file can crash LibTorch's loader). `what` names the file in errors.
+torch::jit::Module loadTorchScript(const std::string& bytes, const std::string& what,
+                                   torch::Device device);
+
+/// Tensor bytes for the project (LibTorch's pickle format, CPU): the cached teacher outputs.
+std::string serializeTensor(const torch::Tensor& t);
+/// Reads serializeTensor's bytes; throws c10::Error on bytes that are not one pickled tensor.
+torch::Tensor deserializeTensor(const std::string& bytes);
 
 }  // namespace retort

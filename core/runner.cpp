@@ -1,5 +1,6 @@
 #include "runner.h"
 
+#include "archivecheck.h"
 #include "compressedmodel.h"
 #include "dataset.h"
 #include "distillation.h"
@@ -68,16 +69,6 @@ double epochLr(const TrainOptions& t, int64_t epoch) {
     if (t.lr_schedule == "cosine")
         return t.lr * 0.5 * (1.0 + std::cos(M_PI * double(epoch - 1) / double(t.epochs)));
     return t.lr;
-}
-
-/// Tensor bytes for the project (LibTorch's pickle format, CPU).
-std::string serializeTensor(const torch::Tensor& t) {
-    const std::vector<char> bytes = torch::pickle_save(t);
-    return std::string(bytes.begin(), bytes.end());
-}
-
-torch::Tensor deserializeTensor(const std::string& bytes) {
-    return torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end())).toTensor();
 }
 
 /// A frozen teacher: how to call it and what it costs.
@@ -260,11 +251,11 @@ struct Runner::Impl {
             keySpec["seed"] = o.seed.value_or(spec.seed);
             keySpec["data"] = d.fingerprint;
         } else if (o.kind == TeacherOptions::Kind::TorchScript) {
-            std::ifstream in(o.torchscript, std::ios::binary);
-            if (!in) throw std::runtime_error("teacher.torchscript: cannot read " + o.torchscript);
-            std::ostringstream ss;
-            ss << in.rdbuf();
-            fileBytes = ss.str();
+            try {
+                fileBytes = readVerifiedArchive(o.torchscript);
+            } catch (const ArchiveError& e) {
+                throw std::runtime_error("teacher.torchscript: " + std::string(e.what()));
+            }
             keySpec = {{"torchscript", fnv1aHex(fileBytes)},
                        {"data", d.fingerprint},
                        {"input", spec.toJson()["teacher"]["input"]}};
@@ -327,8 +318,8 @@ struct Runner::Impl {
             torch::NoGradGuard guard;
             t->forward = frozenForward(t->zoo);
         } else if (o.kind == TeacherOptions::Kind::TorchScript) {
-            t->script =
-                std::make_shared<torch::jit::Module>(torch::jit::load(o.torchscript, device));
+            t->script = std::make_shared<torch::jit::Module>(
+                loadTorchScript(fileBytes, o.torchscript, device));
             t->script->eval();
             for (auto p : t->script->parameters()) {
                 p.set_requires_grad(false);
@@ -373,7 +364,8 @@ struct Runner::Impl {
         if (cached) {
             try {
                 torch::Tensor logits = deserializeTensor(cached->logits);
-                if (logits.dim() == 2 && logits.size(0) == d.train_x.size(0)) {
+                if (logits.dim() == 2 && logits.size(0) == d.train_x.size(0) &&
+                    logits.size(1) == d.shape.classes && logits.is_floating_point()) {
                     t->trainLogits = logits.to(d.train_x.device());
                     t->testAccuracy = cached->test_accuracy;
                     message(runId, "teacher_outputs",
@@ -554,6 +546,7 @@ struct Runner::Impl {
         int64_t firstEpoch = 1;
         if (resumeFrom) {
             loadModule(*student, resumeFrom->student);
+            verifyArchive(resumeFrom->optimizer, "optimizer state");
             torch::serialize::InputArchive archive;
             std::istringstream is(resumeFrom->optimizer);
             archive.load_from(is, device);

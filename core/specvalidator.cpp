@@ -1,5 +1,6 @@
 #include "specvalidator.h"
 
+#include "archivecheck.h"
 #include "dataset.h"
 #include "environment.h"
 #include "modelzoo.h"
@@ -57,7 +58,7 @@ std::pair<int64_t, std::string> probeScriptNow(const std::string& path,
                                                const std::vector<int64_t>& sampleShape) {
     try {
         torch::NoGradGuard guard;
-        auto module = torch::jit::load(path, torch::kCPU);
+        auto module = loadTorchScript(readVerifiedArchive(path), path, torch::kCPU);
         module.eval();
         std::vector<int64_t> in{1};
         in.insert(in.end(), sampleShape.begin(), sampleShape.end());
@@ -68,6 +69,9 @@ std::pair<int64_t, std::string> probeScriptNow(const std::string& path,
             throw std::runtime_error("for input " + shapeText(in) + " it returns " + shapeText(ys) +
                                      ", not [1, classes]");
         return {ys[1], ""};
+    } catch (const ArchiveError& e) {
+        // A damaged file: refused before LibTorch parses it.
+        return {0, path + ": not a usable TorchScript module (" + e.what() + ")"};
     } catch (const c10::Error& e) {
         return {0, path + ": not a usable TorchScript module (" +
                        std::string(e.what_without_backtrace()) + ")"};

@@ -1,5 +1,6 @@
 #include "testutil.h"
 
+#include "archivecheck.h"
 #include "modelzoo.h"
 
 using namespace retort;
@@ -110,6 +111,53 @@ private Q_SLOTS:
         loadModule(*b, saveModule(*a));
         auto x = torch::randn({4, 5});
         QVERIFY(torch::equal(a->forward(x), b->forward(x)));
+    }
+
+    // LibTorch's zip reader skips the CRC-32s: one flipped bit in a weight loaded silently as a
+    // different weight, and corrupted TorchScript code crashed its parser (docs/fuzzing.md).
+    void corruptedArchivesAreRefusedBeforeLibTorchReadsThem() {
+        torch::manual_seed(3);
+        ModelOptions o;
+        o.hidden = {8};
+        ZooNet a(o, std::vector<int64_t>{5}, 3), b(o, std::vector<int64_t>{5}, 3);
+        std::string bytes = saveModule(*a);
+        verifyArchive(bytes, "module state");  // the sound archive passes
+        // Flip one bit of the first weight's stored value.
+        const float w0 = a->parameters()[0].flatten()[0].item<float>();
+        const std::string needle(reinterpret_cast<const char*>(&w0), sizeof w0);
+        const size_t at = bytes.find(needle);
+        QVERIFY(at != std::string::npos);
+        bytes[at] = static_cast<char>(bytes[at] ^ 0x01);
+        QVERIFY_THROWS_EXCEPTION(ArchiveError, loadModule(*b, bytes));
+        try {
+            loadModule(*b, bytes);
+        } catch (const ArchiveError& e) {
+            QVERIFY2(std::string(e.what()).find("CRC-32") != std::string::npos, e.what());
+        }
+        // Truncated: no central directory.
+        QVERIFY_THROWS_EXCEPTION(ArchiveError,
+                                 loadModule(*b, saveModule(*a).substr(0, bytes.size() / 2)));
+
+        std::string tensor = serializeTensor(torch::arange(100, torch::kFloat32));
+        QCOMPARE(deserializeTensor(tensor).sum().item<float>(), 4950.0f);
+        tensor[tensor.size() / 3] = static_cast<char>(tensor[tensor.size() / 3] ^ 0x10);
+        QVERIFY_THROWS_EXCEPTION(ArchiveError, deserializeTensor(tensor));
+
+        torch::jit::Module scripted("Teacher");
+        scripted.register_parameter("w", torch::randn({5, 3}), false);
+        scripted.define("def forward(self, x):\n    return x.matmul(self.w)\n");
+        std::ostringstream os;
+        scripted.save(os);
+        std::string pt = os.str();
+        QCOMPARE(loadTorchScript(pt, "t.pt", torch::kCPU)
+                     .forward({torch::zeros({1, 5})})
+                     .toTensor()
+                     .size(1),
+                 int64_t(3));
+        const size_t code = pt.find("matmul");
+        QVERIFY(code != std::string::npos);
+        pt[code] = 'X';
+        QVERIFY_THROWS_EXCEPTION(ArchiveError, loadTorchScript(pt, "t.pt", torch::kCPU));
     }
 };
 

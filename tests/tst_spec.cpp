@@ -218,6 +218,7 @@ private Q_SLOTS:
         test::writeFile(bogus, "this is not a TorchScript archive");
         j["teacher"] = {{"torchscript", bogus}};
         QVERIFY(hasIssue(issuesOf(j), "teacher.torchscript", "not a usable TorchScript module"));
+        QVERIFY(hasIssue(issuesOf(j), "teacher.torchscript", "not a sound LibTorch archive"));
         j["teacher"] = {{"run", 12}};
         QVERIFY(hasIssue(issuesOf(j), "teacher.run", "no run 12"));
     }
