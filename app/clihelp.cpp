@@ -17,6 +17,7 @@ const char* const kUsage =
     "nothing\n"
     "  list --project P.retort [--json]            the project's runs with status and results\n"
     "  show RUN --project P.retort [--json]        one run: spec, per-epoch metrics, results\n"
+    "  delete RUN... --project P.retort            delete runs with their metrics and models\n"
     "  export --project P.retort --format csv|json [--metrics] --out FILE\n"
     "                                              every run's spec values and results, a row per "
     "run;\n"
@@ -62,6 +63,11 @@ std::string commandHelp(const std::string& c) {
                "Checks the spec (keys, types, ranges, data files, shapes) and lists its sweep "
                "points.\n";
     if (c == "list") return "usage: retort-cli list --project P.retort [--json]\n";
+    if (c == "delete")
+        return "usage: retort-cli delete RUN [RUN...] --project P.retort\n"
+               "Deletes the runs with their metrics, layers and models, in one transaction. A "
+               "queued or\n"
+               "running run is refused (cancel it first) and then nothing is deleted.\n";
     if (c == "resume")
         return "usage: retort-cli resume RUN|--all --project P.retort [--json]\n"
                "Continues an interrupted, cancelled or queued run from its last completed epoch, "
@@ -86,7 +92,12 @@ std::string commandHelp(const std::string& c) {
                "without QDQ).\n"
                "pt: a checkpoint for torch.load: {'state_dict': ..., 'retort': JSON with the "
                "layers}.\n"
-               "Inputs are normalized features: see the metadata's input_normalization.\n";
+               "Inputs are normalized features, x' = (x - mean) / std, with the mean and std of "
+               "the "
+               "metadata's\n"
+               "input_normalization in the data's raw units: for Fashion-MNIST, pixels 0-255 (not "
+               "the 0-1\n"
+               "of torchvision's ToTensor(): multiply those by 255 first).\n";
     if (c == "submit")
         return "usage: retort-cli submit SPEC.json --project P.retort --slurm [--shared-dir D]\n"
                "         [--partition X] [--time T] [--cpus-per-task N] [--gres G] [--mem M]\n"

@@ -394,6 +394,25 @@ int cmdList(const Args& a) {
     return 0;
 }
 
+int cmdDelete(const Args& a) {
+    if (a.positional.empty()) throw UsageError("expected one or more RUN ids");
+    std::vector<int64_t> ids;
+    for (const std::string& p : a.positional) {
+        Args one = a;
+        one.positional = {p};
+        ids.push_back(runIdArg(one));
+    }
+    const std::string project = a.required("project");
+    ProjectStore store(project);
+    try {
+        store.deleteRuns(ids);
+    } catch (const StoreError& e) {
+        throw UsageError(e.what());
+    }
+    std::cerr << project << ": deleted " << ids.size() << " run(s)\n";
+    return 0;
+}
+
 int cmdShow(const Args& a) {
     const int64_t id = runIdArg(a);
     const std::string project = a.required("project");
@@ -687,6 +706,7 @@ int main(int argc, char** argv) {
         if (a.command == "validate") return cmdValidate(a);
         if (a.command == "list") return cmdList(a);
         if (a.command == "show") return cmdShow(a);
+        if (a.command == "delete") return cmdDelete(a);
         if (a.command == "export") return cmdExport(a);
         if (a.command == "resume") return cmdResume(a);
         if (a.command == "export-model") return cmdExportModel(a);

@@ -198,6 +198,7 @@ CsvTable parseCsv(std::istream& in, const std::string& path, int64_t labelColumn
         if (line.find_first_not_of(" \t") == std::string::npos) continue;
         row.clear();
         bool numeric = true;
+        size_t bad = 0;  // the first field that is not a number
         std::string cell;
         std::stringstream ss(line);
         std::vector<std::string> cells;
@@ -212,6 +213,7 @@ CsvTable parseCsv(std::istream& in, const std::string& path, int64_t labelColumn
             while (end && (*end == ' ' || *end == '\t')) ++end;
             if (end == b || (end && *end != '\0')) {
                 numeric = false;
+                bad = row.size();
                 break;
             }
             row.push_back(v);
@@ -226,7 +228,15 @@ CsvTable parseCsv(std::istream& in, const std::string& path, int64_t labelColumn
             continue;
         }
         const std::string where = "line " + std::to_string(lineNo);
-        if (!numeric) throw DataError(path, where + ": a field is not a number");
+        // The field as written (a float would print label 999999999 as 1000000000.000000).
+        const auto quoted = [&](size_t c) {
+            std::string text = c < cells.size() ? cells[c] : std::string();
+            if (text.size() > 40) text = text.substr(0, 40) + "…";
+            return "'" + text + "'";
+        };
+        if (!numeric)
+            throw DataError(path, where + ", column " + std::to_string(bad + 1) + ": " +
+                                      quoted(bad) + " is not a number");
         if (fields < 0) fields = static_cast<int64_t>(row.size());
         if (static_cast<int64_t>(row.size()) != fields)
             throw DataError(path, where + ": " + std::to_string(row.size()) + " fields, expected " +
@@ -238,12 +248,14 @@ CsvTable parseCsv(std::istream& in, const std::string& path, int64_t labelColumn
             throw DataError(path, "needs a label column and at least one feature column");
         for (size_t c = 0; c < row.size(); ++c) {
             if (!std::isfinite(row[c]))
-                throw DataError(
-                    path, where + ", column " + std::to_string(c + 1) + ": not a finite number");
+                throw DataError(path, where + ", column " + std::to_string(c + 1) + ": " +
+                                          quoted(c) + " is not a finite number");
             if (static_cast<int64_t>(c) == labelColumn) {
                 if (row[c] < 0 || row[c] != std::floor(row[c]) || row[c] > 1e6)
-                    throw DataError(path, where + ": label " + std::to_string(row[c]) +
-                                              " is not a class index (an integer >= 0)");
+                    throw DataError(path, where + ", column " + std::to_string(c + 1) + ": label " +
+                                              quoted(c) +
+                                              " is not a class index (an integer from 0 to "
+                                              "1000000)");
                 t.labels.push_back(static_cast<int64_t>(row[c]));
             } else {
                 t.features.push_back(row[c]);

@@ -549,6 +549,25 @@ std::optional<RunRecord> ProjectStore::run(int64_t id) const {
     return readRun(st.get());
 }
 
+void ProjectStore::deleteRuns(const std::vector<int64_t>& ids) {
+    Transaction tx(m_db);
+    for (int64_t id : ids) {
+        const auto r = run(id);
+        if (!r) throw StoreError(m_path + ": there is no run " + std::to_string(id));
+        if (r->status == "queued" || r->status == "running")
+            throw StoreError(m_path + ": run " + std::to_string(id) + " is " + r->status +
+                             "; cancel it before deleting it (nothing was deleted)");
+        Statement(m_db, "DELETE FROM runs WHERE id = ?").bind(1, id).run();
+    }
+    tx.commit();
+}
+
+int64_t ProjectStore::dataVersion() const {
+    Statement st(m_db, "PRAGMA data_version");
+    st.step();
+    return st.i64(0);
+}
+
 std::vector<MetricPoint> ProjectStore::metrics(int64_t id) const {
     Statement st(m_db,
                  "SELECT epoch, name, value FROM metrics WHERE run_id = ? ORDER BY epoch, name");

@@ -133,6 +133,16 @@ public:
     /// The kinds of artifact a run has.
     std::vector<std::string> artifactKinds(int64_t id) const;
 
+    /// Deletes runs with their metrics, layers and artifacts, in one transaction. Refuses
+    /// (StoreError naming the run and its status, deleting nothing) a run that is queued or
+    /// running: cancel it first. Unknown ids are an error too. Cached teachers stay.
+    void deleteRuns(const std::vector<int64_t>& ids);
+
+    /// SQLite's data_version: changes when another connection (another process, the worker
+    /// thread's connection) commits to the project. Cheap; the workbench polls it to see runs
+    /// that retort-cli or a cluster sync add or finish.
+    int64_t dataVersion() const;
+
     /// Writes a consistent copy of the whole project to @p target (which must not exist, nor
     /// any of its side files).
     void saveCopy(const std::string& target) const;

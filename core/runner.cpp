@@ -225,7 +225,10 @@ struct Runner::Impl {
                 p.batches = batches;
                 p.loss = mean;
                 p.elapsed_s = secondsSince(t0);
-                p.eta_s = p.elapsed_s / double(b + 1) * double(batches - b - 1);
+                // What is left of this epoch and of the epochs after it (before: this epoch
+                // only, so the status bar read "0 s left" at the end of every epoch).
+                p.eta_s = p.elapsed_s / double(b + 1) *
+                          double(batches - b - 1 + batches * (train.epochs - epoch));
                 report(p);
             }
         }
@@ -713,7 +716,20 @@ struct Runner::Impl {
         results["train_samples"] = n;
         if (teacher) {
             results["teacher_trained"] = teacher->trained;
-            if (!teacher->warnings.empty()) results["warnings"] = teacher->warnings;
+            std::vector<std::string> warnings = teacher->warnings;
+            if (spec.distill.lambda > 0 && std::isfinite(teacher->valAccuracy) &&
+                std::isfinite(valAccFp32) && valAccFp32 > teacher->valAccuracy) {
+                // On validation: a hint, and never a choice made on the test split.
+                std::ostringstream w;
+                w.precision(4);
+                w << "the student (" << 100 * valAccFp32 << " % validation accuracy) beats its "
+                  << "teacher (" << 100 * teacher->valAccuracy
+                  << " %): a teacher this weak may hold the student back; compare with a "
+                     "label-only run (distill.lambda 0) before crediting distillation";
+                warnings.push_back(w.str());
+                message(runId, "evaluate", "warning: " + w.str());
+            }
+            if (!warnings.empty()) results["warnings"] = warnings;
             results["teacher_val_accuracy"] =
                 std::isfinite(teacher->valAccuracy) ? Json(teacher->valAccuracy) : Json();
             results["teacher_key"] = teacher->key;

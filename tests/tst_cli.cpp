@@ -220,6 +220,29 @@ private Q_SLOTS:
         QVERIFY2(dir.err.contains("is a folder"), qPrintable(dir.err));
     }
 
+    void deleteRemovesRunsOrNothing() {
+        const QString project = file("delete.retort");
+        int64_t done = 0, queued = 0;
+        {
+            ProjectStore store(project.toStdString());
+            done = store.createRun("done", Json::object(), Json::object());
+            store.finishRun(done, "completed", {{"test_accuracy", 0.5}}, {}, {});
+            queued = store.createRun("waiting", Json::object(), Json::object());
+        }
+        Result r =
+            cli({"delete", QString::number(done), QString::number(queued), "--project", project});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("is queued"), qPrintable(r.err));
+        QCOMPARE(ProjectStore(project.toStdString()).runs().size(), size_t(2));
+        QCOMPARE(cli({"delete", "x", "--project", project}).code, 2);
+        r = cli({"delete", QString::number(done), "--project", project});
+        QCOMPARE(r.code, 0);
+        QVERIFY(r.err.contains("deleted 1 run(s)"));
+        const auto left = ProjectStore(project.toStdString()).runs();
+        QCOMPARE(left.size(), size_t(1));
+        QCOMPARE(left.front().id, queued);
+    }
+
     void resumeAllContinuesEveryInterruptedRun() {
         const QString project = file("resume-all.retort");
         {

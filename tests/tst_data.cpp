@@ -143,14 +143,19 @@ private Q_SLOTS:
         test::writeFile(path("nan.csv"), "0,1,2\n1,nan,2\n");
         QVERIFY(errorOf([&] {
                     readCsv(path("nan.csv"), 0, "auto");
-                }).contains("line 2, column 2: not a finite number"));
+                }).contains("line 2, column 2: 'nan' is not a finite number"));
         test::writeFile(path("text.csv"), "0,1,2\n1,abc,2\n");
         QVERIFY(errorOf([&] {
                     readCsv(path("text.csv"), 0, "auto");
-                }).contains("line 2: a field is not a number"));
+                }).contains("line 2, column 2: 'abc' is not a number"));
         test::writeFile(path("label.csv"), "0.5,1,2\n");
         QVERIFY(
             errorOf([&] { readCsv(path("label.csv"), 0, "auto"); }).contains("not a class index"));
+        // The label as written, not as the float it was read into (1000000000.000000).
+        test::writeFile(path("big.csv"), "0,1,2\n999999999,1,2\n");
+        const QString big = errorOf([&] { readCsv(path("big.csv"), 0, "auto"); });
+        QVERIFY2(big.contains("line 2, column 1: label '999999999' is not a class index"),
+                 qPrintable(big));
         test::writeFile(path("empty.csv"), "a,b,c\n");
         QVERIFY(errorOf([&] { readCsv(path("empty.csv"), 0, "auto"); }).contains("no data rows"));
         QVERIFY(

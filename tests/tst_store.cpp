@@ -185,6 +185,38 @@ private Q_SLOTS:
         QCOMPARE(s.run(q)->name, std::string("it's \"quoted\"; DROP TABLE runs;--"));
     }
 
+    void deleteRunsIsAllOrNothing() {
+        ProjectStore s(file("del.retort"));
+        const int64_t a = s.createRun("a", Json::object(), Json::object());
+        const int64_t b = s.createRun("b", Json::object(), Json::object());
+        const int64_t c = s.createRun("c", Json::object(), Json::object());
+        s.finishRun(a, "completed", {{"x", 1}}, {{"fc1.weight", 10, 5}},
+                    {{"student", std::string(100, 'a')}});
+        s.setStatus(b, "failed", "boom");
+        // c is queued: refused, and then a (listed first) must survive too.
+        const QString e = storeError([&] { s.deleteRuns({a, c}); });
+        QVERIFY2(e.contains("run " + QString::number(c) + " is queued"), qPrintable(e));
+        QVERIFY(s.run(a) && s.artifact(a, "student"));
+        QVERIFY(storeError([&] { s.deleteRuns({999}); }).contains("no run 999"));
+        s.deleteRuns({a, b});
+        QVERIFY(!s.run(a) && !s.run(b) && s.run(c));
+        QVERIFY(!s.artifact(a, "student"));
+        QVERIFY(s.layers(a).empty());
+        QVERIFY(s.artifactKinds(a).empty());
+    }
+
+    void dataVersionSeesOtherWriters() {
+        ProjectStore mine(file("dv.retort"));
+        const int64_t v0 = mine.dataVersion();
+        mine.createRun("own write", Json::object(), Json::object());
+        QCOMPARE(mine.dataVersion(), v0);  // SQLite counts other connections' commits only
+        {
+            ProjectStore other(file("dv.retort"));
+            other.createRun("from another process", Json::object(), Json::object());
+        }
+        QVERIFY(mine.dataVersion() != v0);
+    }
+
     void concurrentReadWhileWriting() {
         const std::string path = file("concurrent.retort");
         int64_t id = 0;

@@ -146,6 +146,32 @@ private Q_SLOTS:
         QVERIFY(students["adam"] != students["sgd"]);
     }
 
+    void etaCountsTheEpochsStillToCome() {
+        // Before: a batch's ETA covered the rest of its own epoch only, so the status bar read
+        // "epoch 1/3 … 0 s left" at the end of every epoch.
+        ProjectStore store(file("eta.retort"));
+        Json j = test::smallSyntheticSpec();
+        j.erase("teacher");
+        j["distill"] = {{"lambda", 0.0}};
+        double lastOfFirstEpoch = -1, lastOfLastEpoch = -1, elapsedFirst = 0;
+        int64_t epochs = 0;
+        test::runAll(store, j, nullptr, nullptr, [&](const Progress& p) {
+            if (p.kind != Progress::Kind::Batch || p.stage != "student" || p.batch != p.batches)
+                return;
+            epochs = p.epochs;
+            if (p.epoch == 1) {
+                lastOfFirstEpoch = p.eta_s;
+                elapsedFirst = p.elapsed_s;
+            }
+            if (p.epoch == p.epochs) lastOfLastEpoch = p.eta_s;
+        });
+        QVERIFY(epochs >= 2);
+        // After epoch 1 of E, about (E - 1) epochs' worth remain: the elapsed time is one epoch.
+        QVERIFY2(lastOfFirstEpoch > 0.5 * elapsedFirst * double(epochs - 1),
+                 qPrintable(QString::number(lastOfFirstEpoch)));
+        QCOMPARE(lastOfLastEpoch, 0.0);
+    }
+
     void compressedFileHoldsTheEvaluatedModel() {
         // The runner's own assembly: quantized weights as 8-bit codes with per-channel scales,
         // biases fp32, names of the model's parameters, and outputs equal to the stored

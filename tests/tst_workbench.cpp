@@ -6,6 +6,7 @@
 #include "mainwindow.h"
 #include "paretoplot.h"
 #include "projectstore.h"
+#include "qcustomplotinclude.h"
 #include "runcontroller.h"
 #include "runner.h"
 #include "runsmodel.h"
@@ -18,12 +19,15 @@
 #include <QApplication>
 #include <QDir>
 #include <QElapsedTimer>
+#include <QLineEdit>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QStatusBar>
 #include <QTableView>
 #include <QWheelEvent>
 
 #include <algorithm>
+#include <random>
 #include <set>
 
 using namespace retort;
@@ -97,6 +101,7 @@ private Q_SLOTS:
         QCOMPARE(w->submitToSlurm(SlurmOptions{}).size(), 0);
         w->runsView()->selectRow(0);
         QCOMPARE(w->resumeSelected(), 0);
+        QCOMPARE(w->deleteSelected(), 0);
         // Reading works: exports of every kind.
         QVERIFY(w->exports()->exportRuns(m_dir.filePath("ro-runs.csv")));
         QVERIFY(w->exports()->exportReport(m_dir.filePath("ro-report.html")));
@@ -108,6 +113,48 @@ private Q_SLOTS:
         QCOMPARE(test::readFile(path), before);
         // (No side files are left in a folder the user cannot write: tst_cli checks that as a
         // user without write permission; root's forced read-only open may leave SQLite's -shm.)
+    }
+
+    void otherWritersAreSeenAndStaleRowsReadAgain() {
+        // Before: runs that retort-cli added or finished in an open project never appeared
+        // until the user started a run, and Resume on a stale row silently did nothing.
+        auto w = window("watched.retort");
+        QVERIFY(w);
+        ProjectStore other(w->projectPath().toStdString());  // retort-cli, say
+        const int64_t a =
+            other.createRun("from the CLI", test::smallSyntheticSpec(), Json::object());
+        QTRY_COMPARE_WITH_TIMEOUT(w->runsModel()->rowCount(), 1, 5000);
+        other.setStatus(a, "interrupted", "killed");
+        QTRY_COMPARE_WITH_TIMEOUT(w->runsModel()->run(0).status, std::string("interrupted"), 5000);
+        // Another process completes it; Resume on the row, before the next poll, reads it again.
+        other.setStatus(a, "completed");
+        w->runsView()->selectRow(0);
+        QCOMPARE(w->resumeSelected(), 0);
+        QVERIFY2(w->statusBar()->currentMessage().contains("run " + QString::number(a) +
+                                                           " is now completed"),
+                 qPrintable(w->statusBar()->currentMessage()));
+        QCOMPARE(w->runsModel()->run(0).status, std::string("completed"));
+
+        // The id column names runs as the plots do.
+        RunsModel* m = w->runsModel();
+        QCOMPARE(m->headerData(RunsModel::Id, Qt::Horizontal, Qt::DisplayRole).toString(),
+                 QStringLiteral("Id"));
+        QCOMPARE(m->data(m->index(0, RunsModel::Id), Qt::DisplayRole).toString(),
+                 QStringLiteral("#%1").arg(a));
+
+        // Delete: a queued run is refused and nothing goes; the rest are deleted.
+        const int64_t b = other.createRun("queued one", test::smallSyntheticSpec(), Json::object());
+        QTRY_COMPARE_WITH_TIMEOUT(m->rowCount(), 2, 5000);
+        w->runsView()->selectAll();
+        QCOMPARE(w->deleteSelected(), 0);
+        QVERIFY(w->statusBar()->currentMessage().contains("is queued"));
+        QCOMPARE(other.runs().size(), size_t(2));
+        other.setStatus(b, "cancelled");
+        QTRY_COMPARE_WITH_TIMEOUT(m->run(m->rowOf(b)).status, std::string("cancelled"), 5000);
+        w->runsView()->selectAll();
+        QCOMPARE(w->deleteSelected(), 2);
+        QCOMPARE(m->rowCount(), 0);
+        QCOMPARE(other.runs().size(), size_t(0));
     }
 
     void probesRunOffTheGuiThread() {
@@ -264,6 +311,19 @@ private Q_SLOTS:
             front += !dominated;
         }
         QCOMPARE(w->paretoPlot()->frontCount(), front);
+        // The filter filters the plots as well as the table.
+        QLineEdit* filter = nullptr;
+        for (QLineEdit* e : w->findChildren<QLineEdit*>())
+            if (e->placeholderText().startsWith("Filter runs")) filter = e;
+        QVERIFY(filter);
+        filter->setText("sparsity=0.8");
+        QCOMPARE(w->paretoPlot()->pointCount(), 2);
+        int curves = 0;
+        for (int r = 0; r < 4; ++r)
+            curves += w->lossPlot()->pointCount(m->run(r).id, "train_loss") > 0;
+        QCOMPARE(curves, 2);
+        filter->clear();
+        QCOMPARE(w->paretoPlot()->pointCount(), 4);
         QVERIFY(w->paretoPlot()->csv().count('\n') == 5);
         // Clicking a Pareto point selects its run in the table.
         Q_EMIT w->paretoPlot()->runClicked(m->run(2).id);
@@ -419,6 +479,104 @@ private Q_SLOTS:
 
     /// The README's screenshot: a real project (the demo sweep) opened in the workbench.
     /// Runs only when RETORT_SCREENSHOT_PROJECT names one.
+    void plotsStayReadableWithNoFewAndManyRuns() {
+        // Before: with 150 runs the curves' legend filled the dock and the plot shrank to a few
+        // pixels; the Pareto legend cut names off ("label-onl"); with no runs both plots
+        // collapsed to a strip. The runs here are synthetic rows (no training): only the layout
+        // is under test.
+        auto w = window("many.retort");
+        QVERIFY(w);
+        w->lossPlot()->setMetric("val_accuracy");
+        const auto hint = [](QCustomPlot* p) {
+            for (int i = 0; i < p->itemCount(); ++i)
+                if (p->item(i)->objectName() == "plotHint")
+                    return qobject_cast<QCPItemText*>(p->item(i))->text();
+            return QString();
+        };
+        const auto entries = [](QCustomPlot* p) {  // itemCount() counts the grid's empty cells
+            int n = 0;
+            for (int i = 0; i < p->legend->itemCount(); ++i) n += p->legend->item(i) != nullptr;
+            return n;
+        };
+        const auto check = [&](int runs) {
+            QApplication::processEvents();
+            w->lossPlot()->redrawNow();
+            for (QCustomPlot* p : {w->lossPlot()->plot(), w->paretoPlot()->plot()}) {
+                p->replot();
+                // The legend never takes the plot: at most a third of its height.
+                if (p->legend->visible())
+                    QVERIFY2(p->legend->outerRect().height() <= p->height() / 3,
+                             qPrintable(QString("%1 runs: legend %2 of %3 px high")
+                                            .arg(runs)
+                                            .arg(p->legend->outerRect().height())
+                                            .arg(p->height())));
+                QVERIFY2(p->axisRect()->height() > 60,
+                         qPrintable(QString("%1 runs: axis rect %2 px high")
+                                        .arg(runs)
+                                        .arg(p->axisRect()->height())));
+                QVERIFY2(p->axisRect()->width() > p->width() / 2,
+                         qPrintable(QString("%1 runs: axis rect %2 of %3 px wide")
+                                        .arg(runs)
+                                        .arg(p->axisRect()->width())
+                                        .arg(p->width())));
+                // No legend entry is cut off at the plot's right edge.
+                for (int i = 0; i < p->legend->itemCount(); ++i)
+                    if (QCPAbstractLegendItem* item = p->legend->item(i))  // null: empty cell
+                        QVERIFY2(item->outerRect().right() <= p->width(),
+                                 qPrintable(
+                                     QString("%1 runs: legend entry %2 cut off").arg(runs).arg(i)));
+            }
+        };
+        check(0);
+        QVERIFY(hint(w->lossPlot()->plot()).contains("No runs yet"));
+        QVERIFY(hint(w->paretoPlot()->plot()).contains("No completed runs"));
+        screenshot(w.get(), "workbench-0-runs.png");
+
+        ProjectStore store(w->projectPath().toStdString());
+        const auto addRuns = [&](int n) {
+            std::mt19937 rng(11);
+            std::uniform_real_distribution<double> u(0, 1);
+            for (int i = 0; i < n; ++i) {
+                Json spec = test::smallSyntheticSpec();
+                const double lambda = (i % 4) * 0.25;
+                spec["distill"]["lambda"] = lambda;
+                if (i % 3 == 1) spec["prune"] = {{"sparsity", 0.5}};
+                if (i % 5 == 2) spec["quantize"] = {{"bits", 8}};
+                const int64_t id = store.createRun("synthetic " + std::to_string(i), spec,
+                                                   {{"distill.lambda", lambda}, {"seed", i}});
+                store.startRun(id, Json::object());
+                for (int e = 1; e <= 5; ++e)
+                    store.recordEpoch(id, e,
+                                      {{"val_accuracy", 0.5 + 0.08 * e + 0.05 * u(rng)},
+                                       {"train_loss", 1.5 / e + 0.1 * u(rng)}},
+                                      "", "");
+                const double acc = 0.8 + 0.15 * u(rng);
+                store.finishRun(id, "completed",
+                                {{"test_accuracy", acc},
+                                 {"val_accuracy", acc},
+                                 {"compressed_size_bytes", 5000 + 90000 * u(rng)}},
+                                {}, {});
+            }
+        };
+        addRuns(5);
+        QTRY_COMPARE_WITH_TIMEOUT(w->runsModel()->rowCount(), 5, 5000);
+        check(5);
+        QCOMPARE(entries(w->lossPlot()->plot()), 5);  // few runs: all named
+        QVERIFY(hint(w->lossPlot()->plot()).isEmpty());
+        screenshot(w.get(), "workbench-5-runs.png");
+
+        addRuns(145);
+        QTRY_COMPARE_WITH_TIMEOUT(w->runsModel()->rowCount(), 150, 10000);
+        check(150);
+        QCOMPARE(entries(w->lossPlot()->plot()), 0);  // none selected: none named
+        screenshot(w.get(), "workbench-150-runs.png");
+        w->runsView()->selectRow(3);
+        w->lossPlot()->redrawNow();
+        QCOMPARE(entries(w->lossPlot()->plot()), 1);  // the selected run is named
+        check(150);
+        screenshot(w.get(), "workbench-150-runs-one-selected.png");
+    }
+
     void screenshotOfProject() {
         const QString project = qEnvironmentVariable("RETORT_SCREENSHOT_PROJECT");
         if (project.isEmpty()) QSKIP("set RETORT_SCREENSHOT_PROJECT to a project to photograph");

@@ -15,12 +15,16 @@
 namespace retort::ui {
 
 namespace {
-const char* kMetrics[][2] = {{"train_loss", "Train loss (total)"},
-                             {"train_soft_loss", "Train loss (soft, KD)"},
-                             {"train_hard_loss", "Train loss (hard, labels)"},
-                             {"val_accuracy", "Validation accuracy"},
+// Validation accuracy first: it means the same for every run. The total loss of a distilled run
+// adds the T²-scaled soft loss to the label loss, so it is not comparable with a label-only run's.
+const char* kMetrics[][2] = {{"val_accuracy", "Validation accuracy"},
+                             {"train_hard_loss", "Train loss (hard: labels only)"},
+                             {"train_soft_loss", "Train loss (soft: KD term)"},
+                             {"train_loss", "Train loss (total: λ·T²·soft + (1−λ)·hard)"},
                              {"sparsity", "Sparsity"}};
-}
+// Past this many runs the legend names only the runs selected in the table.
+constexpr size_t kLegendRuns = 12;
+}  // namespace
 
 LossCurvesPlot::LossCurvesPlot(QWidget* parent) : QWidget(parent), m_plot(new QCustomPlot(this)) {
     m_metric = new QComboBox(this);
@@ -38,12 +42,16 @@ LossCurvesPlot::LossCurvesPlot(QWidget* parent) : QWidget(parent), m_plot(new QC
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addLayout(bar);
     layout->addWidget(m_plot, 1);
+    m_legendNote = new QLabel(this);
+    m_legendNote->setStyleSheet(QStringLiteral("color: #707070"));
+    m_legendNote->hide();
+    layout->addWidget(m_legendNote);
 
     m_plot->setMinimumSize(320, 200);
     m_plot->xAxis->setLabel(tr("Epoch"));
     m_plot->legend->setFont(QFont(font().family(), 8));
     m_plot->legend->setSelectableParts(QCPLegend::spItems);
-    placeLegendBelow(m_plot, 2);
+    placeLegendBelow(m_plot, 4);
     m_plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
     connect(m_plot, &QCustomPlot::legendClick, this,
             [this](QCPLegend* l, QCPAbstractLegendItem* item, QMouseEvent*) {
@@ -150,10 +158,15 @@ void LossCurvesPlot::rebuild() {
     m_graphRuns.clear();
     const std::string key = metric().toStdString();
     const double alpha = m_smoothing->value() / 100.0;
-    const bool compact = m_series.size() > 8;
-    m_plot->legend->setWrap(compact ? 10 : 2);
-    m_plot->legend->setFillOrder(QCPLegend::foColumnsFirst, true);
-    for (const auto& [id, s] : m_series) {
+    const bool many = m_series.size() > kLegendRuns;
+    // The compared (focused) runs are drawn last, over the faded rest.
+    std::vector<qint64> order;
+    for (const auto& entry : m_series)
+        if (!m_focus.contains(entry.first)) order.push_back(entry.first);
+    for (const auto& entry : m_series)
+        if (m_focus.contains(entry.first)) order.push_back(entry.first);
+    for (const qint64 id : order) {
+        const Series& s = m_series.at(id);
         QVector<double> xs, ys;
         auto it = s.points.find(key);
         if (it != s.points.end())
@@ -166,9 +179,7 @@ void LossCurvesPlot::rebuild() {
             ys << (ys.isEmpty() ? s.tailY : alpha * ys.back() + (1 - alpha) * s.tailY);
         }
         QCPGraph* g = m_plot->addGraph();
-        // Many runs: the legend names them by id only, in more columns, so that it never
-        // crowds out the curves (hover shows the full name).
-        g->setName(compact ? QStringLiteral("#%1").arg(id) : s.name);
+        g->setName(s.name);
         QColor color = runColor(id);
         if (!m_focus.isEmpty() && !m_focus.contains(id)) color.setAlpha(50);  // not compared: faded
         g->setPen(QPen(color, m_focus.contains(id) ? 3 : 2));
@@ -178,16 +189,29 @@ void LossCurvesPlot::rebuild() {
         if (s.hidden) {
             if (auto* item = m_plot->legend->itemWithPlottable(g)) item->setTextColor(Qt::gray);
         }
+        // Many runs: the legend names only the selected ones, so it never crowds out the
+        // curves (hover names any curve).
+        if (many && !m_focus.contains(id)) g->removeFromLegend();
         m_graphRuns.push_back(id);
     }
     m_plot->yAxis->setLabel(m_metric->currentText());
+    bool anyPoint = false;
+    for (int i = 0; i < m_plot->graphCount(); ++i) anyPoint |= !m_plot->graph(i)->data()->isEmpty();
+    setPlotHint(m_plot, m_series.empty()
+                            ? tr("No runs yet: Run ▸ Run Experiment (Ctrl+R) plots them here")
+                        : !anyPoint ? tr("No run has recorded this metric yet")
+                                    : QString());
+    m_legendNote->setText(many ? tr("%n runs: the legend names the runs selected in the table", "",
+                                    int(m_series.size()))
+                               : QString());
+    m_legendNote->setVisible(many);
     m_plot->rescaleAxes(true);
     if (m_plot->xAxis->range().lower > 0) m_plot->xAxis->setRangeLower(0);
     m_plot->xAxis->setRangeUpper(std::max(1.0, m_plot->xAxis->range().upper) + 0.2);
     const auto yr = m_plot->yAxis->range();
     const double pad = std::max(1e-3, (yr.upper - yr.lower) * 0.08);
     m_plot->yAxis->setRange(yr.lower - pad, yr.upper + pad);
-    m_plot->legend->setVisible(!m_series.empty());
+    m_plot->legend->setVisible(m_plot->legend->itemCount() > 0);
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 

@@ -10,6 +10,7 @@
 class QCustomPlot;
 class QComboBox;
 class QSlider;
+class QLabel;
 class QCPAbstractLegendItem;
 class QCPLegend;
 
@@ -61,6 +62,7 @@ private:
     QCustomPlot* m_plot;
     QComboBox* m_metric;
     QSlider* m_smoothing;
+    QLabel* m_legendNote = nullptr;
     QTimer m_timer;
     std::map<qint64, Series> m_series;
     std::vector<qint64> m_graphRuns;  // run id of each graph, in graph order

@@ -69,8 +69,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_filter = new QLineEdit(central);
     m_filter->setPlaceholderText(tr("Filter runs (name, status, swept values)…"));
     m_filter->setClearButtonEnabled(true);
-    connect(m_filter, &QLineEdit::textChanged, m_proxy,
-            &QSortFilterProxyModel::setFilterFixedString);
+    connect(m_filter, &QLineEdit::textChanged, this, [this](const QString& text) {
+        m_proxy->setFilterFixedString(text);
+        updatePlots();  // the plots show the runs the table shows
+    });
     m_view = new QTableView(central);
     m_view->setModel(m_proxy);
     m_view->setSortingEnabled(true);
@@ -111,6 +113,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_refresh.setSingleShot(true);
     m_refresh.setInterval(100);
     connect(&m_refresh, &QTimer::timeout, this, &MainWindow::refreshFromStore);
+    // Other writers (retort-cli, a Slurm sync, another workbench) commit to the project file;
+    // SQLite's data_version says so cheaply, so a poll once a second is enough.
+    m_watch.setInterval(1000);
+    connect(&m_watch, &QTimer::timeout, this, [this] { checkForOtherWriters(); });
 
     QSettings s;
     if (!restoreGeometry(s.value(QStringLiteral("geometry")).toByteArray())) resize(1280, 800);
@@ -187,6 +193,11 @@ void MainWindow::createActions() {
     m_slurmAction->setToolTip(tr("Run the sweep on a cluster as a Slurm job array"));
     run->addSeparator();
     m_resumeAction = run->addAction(tr("Re&sume Selected Runs"), this, &MainWindow::resumeSelected);
+    m_deleteAction =
+        run->addAction(tr("&Delete Selected Runs…"), this, &MainWindow::deleteSelected);
+    m_deleteAction->setShortcut(QKeySequence::Delete);
+    m_deleteAction->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    m_view->addAction(m_deleteAction);  // Delete in the table only, not in the editor
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     for (QDockWidget* d : findChildren<QDockWidget*>()) view->addAction(d->toggleViewAction());
@@ -263,6 +274,13 @@ bool MainWindow::openProject(const QString& path, bool readOnly) {
     addRecent(m_path);
     rememberFolder(m_path);
     refreshFromStore();
+    m_dataVersion = m_store->dataVersion();
+    m_watch.start();
+    // The editor shows the project's last spec, unless the user has edited it since it opened.
+    if (m_editor->undoStack()->isClean() && !m_model->runs().empty()) {
+        const RunRecord& last = m_model->runs().back();
+        loadRunSpec(last.id);
+    }
     if (m_store->recoveredRuns() > 0)
         statusBar()->showMessage(
             tr("%n run(s) were interrupted by a crash or kill; they are marked interrupted.", "",
@@ -273,6 +291,8 @@ bool MainWindow::openProject(const QString& path, bool readOnly) {
 }
 
 void MainWindow::closeProject() {
+    m_watch.stop();
+    m_dataVersion = -1;
     m_slurm.reset();
     if (m_controller) m_controller->cancelAll();
     m_controller.reset();
@@ -487,23 +507,104 @@ void MainWindow::submitToSlurmDialog() {
     if (dialog.exec() == QDialog::Accepted) submitToSlurm(dialog.options());
 }
 
+QList<qint64> MainWindow::selectedRunIds() const {
+    QList<qint64> ids;
+    for (const QModelIndex& i : m_view->selectionModel()->selectedRows())
+        ids << i.data(RunsModel::RunIdRole).toLongLong();
+    return ids;
+}
+
 int MainWindow::resumeSelected() {
     if (!m_controller) return 0;
     QList<qint64> ids;
-    for (const QModelIndex& i : m_view->selectionModel()->selectedRows()) {
-        const int row = m_proxy->mapToSource(i).row();
-        const std::string& status = m_model->run(row).status;
-        if (status == "interrupted" || status == "cancelled") ids << m_model->run(row).id;
+    QStringList changed;  // rows another writer changed since the table was read
+    for (qint64 id : selectedRunIds()) {
+        const int row = m_model->rowOf(id);
+        const std::string shown = row >= 0 ? m_model->run(row).status : std::string();
+        std::optional<RunRecord> now;
+        try {
+            now = m_store->run(id);
+        } catch (const std::exception& e) {
+            statusBar()->showMessage(tr("Could not read run %1: %2").arg(id).arg(e.what()), 15000);
+            return 0;
+        }
+        if (!now) {
+            changed << tr("run %1 was deleted").arg(id);
+            continue;
+        }
+        if (now->status != shown)
+            changed << tr("run %1 is now %2").arg(id).arg(QString::fromStdString(now->status));
+        if (now->status == "interrupted" || now->status == "cancelled") ids << id;
     }
+    if (!changed.isEmpty()) refreshFromStore();
     if (ids.isEmpty()) {
-        statusBar()->showMessage(tr("Select interrupted or cancelled runs to resume them."), 8000);
+        statusBar()->showMessage(
+            changed.isEmpty()
+                ? tr("Select interrupted or cancelled runs to resume them.")
+                : tr("Nothing to resume: %1 (changed by another process).").arg(changed.join(", ")),
+            12000);
         return 0;
     }
     m_controller->resume(ids);
+    if (!changed.isEmpty())
+        statusBar()->showMessage(
+            tr("Resuming %n run(s); %1 (changed by another process).", "", int(ids.size()))
+                .arg(changed.join(", ")),
+            12000);
     m_progress->setRange(0, 0);
     m_progress->show();
     updateActions();
     return int(ids.size());
+}
+
+int MainWindow::deleteSelected() {
+    if (!m_store || m_readOnly) return 0;
+    const QList<qint64> ids = selectedRunIds();
+    if (ids.isEmpty()) return 0;
+    if (m_confirmClose &&
+        QMessageBox::question(this, tr("Delete Runs"),
+                              tr("Delete %n run(s) with their curves, results and models? This "
+                                 "cannot be undone.",
+                                 "", int(ids.size()))) != QMessageBox::Yes)
+        return 0;
+    std::vector<int64_t> v(ids.begin(), ids.end());
+    try {
+        m_store->deleteRuns(v);
+    } catch (const std::exception& e) {
+        statusBar()->showMessage(tr("Nothing deleted: %1").arg(QString::fromUtf8(e.what())), 15000);
+        return 0;
+    }
+    statusBar()->showMessage(tr("Deleted %n run(s).", "", int(ids.size())), 8000);
+    refreshFromStore();
+    return int(ids.size());
+}
+
+bool MainWindow::loadRunSpec(qint64 runId) {
+    std::optional<RunRecord> r;
+    try {
+        r = m_store ? m_store->run(runId) : std::nullopt;
+    } catch (const std::exception&) {
+    }
+    if (!r || !r->spec.is_object()) return false;
+    m_editor->setSpec(r->spec);
+    statusBar()->showMessage(tr("The editor holds the spec of run %1 (%2).")
+                                 .arg(runId)
+                                 .arg(QString::fromStdString(r->name)),
+                             8000);
+    return true;
+}
+
+bool MainWindow::checkForOtherWriters() {
+    if (!m_store) return false;
+    try {
+        const int64_t v = m_store->dataVersion();
+        if (v == m_dataVersion) return false;
+        m_dataVersion = v;
+    } catch (const std::exception&) {
+        return false;
+    }
+    refreshFromStore();
+    return true;
 }
 
 void MainWindow::cancelRuns() {
@@ -573,8 +674,28 @@ void MainWindow::refreshFromStore() {
             for (int c : {RunsModel::Name, RunsModel::Swept})
                 m_view->setColumnWidth(c, std::min(m_view->columnWidth(c), 320));
         }
-        m_loss->setRuns(m_model->runs(), *m_store);
-        m_pareto->setRuns(m_model->runs());
+        updatePlots();
+    } catch (const std::exception& e) {
+        statusBar()->showMessage(
+            tr("Could not read the project: %1").arg(QString::fromUtf8(e.what())), 20000);
+    }
+}
+
+std::vector<RunRecord> MainWindow::visibleRuns() const {
+    std::vector<RunRecord> runs;
+    for (int r = 0; r < m_proxy->rowCount(); ++r)
+        runs.push_back(m_model->run(m_proxy->mapToSource(m_proxy->index(r, 0)).row()));
+    std::sort(runs.begin(), runs.end(),
+              [](const RunRecord& a, const RunRecord& b) { return a.id < b.id; });
+    return runs;
+}
+
+void MainWindow::updatePlots() {
+    if (!m_store) return;
+    try {
+        const auto runs = visibleRuns();
+        m_loss->setRuns(runs, *m_store);
+        m_pareto->setRuns(runs);
     } catch (const std::exception& e) {
         statusBar()->showMessage(
             tr("Could not read the project: %1").arg(QString::fromUtf8(e.what())), 20000);
@@ -599,6 +720,7 @@ void MainWindow::updateActions() {
     m_cancelAllAction->setEnabled(busy);
     m_saveAsAction->setEnabled(open);
     m_resumeAction->setEnabled(writable);
+    m_deleteAction->setEnabled(writable);
     m_closeAction->setEnabled(open);
     m_slurmAction->setEnabled(writable && m_editor->isValid());
     for (QAction* a : m_exportActions) a->setEnabled(open);
@@ -617,8 +739,13 @@ void MainWindow::showRunMenu(const QPoint& pos) {
     if (!run) return;
     QMenu menu(this);
     menu.addAction(tr("Show &Details…"), this, [this, index] { showRunDetail(index); });
+    menu.addAction(tr("&Load Spec into Editor"), this, [this, id] { loadRunSpec(id); });
     menu.addSeparator();
     m_exports->addModelActions(&menu, id, run->status == "completed");
+    if (!m_readOnly) {
+        menu.addSeparator();
+        menu.addAction(m_deleteAction);
+    }
     menu.exec(m_view->viewport()->mapToGlobal(pos));
 }
 

@@ -5,6 +5,7 @@
 #include <QMainWindow>
 #include <QTimer>
 
+#include "projectstore.h"
 #include "slurm.h"
 
 #include <memory>
@@ -51,7 +52,15 @@ public:
     int runExperiment();
     void cancelRuns();
     /// Resumes the selected interrupted or cancelled runs. Returns how many were queued.
+    /// Each run's status is read again first (another process may have changed it).
     int resumeSelected();
+    /// Deletes the selected runs (asks first unless confirmations are off). Returns how many.
+    int deleteSelected();
+    /// Loads a run's spec (its sweep point) into the editor.
+    bool loadRunSpec(qint64 runId);
+    /// Looks for commits by other writers (retort-cli, a cluster sync) now instead of at the
+    /// next poll; refreshes the table and plots when there were any. Returns whether there were.
+    bool checkForOtherWriters();
 
     ExperimentEditor* editor() const { return m_editor; }
     RunsModel* runsModel() const { return m_model; }
@@ -89,6 +98,9 @@ private:
     void addRecent(const QString& path);
     void refreshFromStore();
     void scheduleRefresh();
+    void updatePlots();
+    std::vector<RunRecord> visibleRuns() const;
+    QList<qint64> selectedRunIds() const;
     void onProgress(const retort::Progress& p);
     void onRunFinished(qint64 runId, const QString& status, const QString& error);
     void updateActions();
@@ -115,9 +127,12 @@ private:
     QAction *m_runAction = nullptr, *m_cancelAction = nullptr, *m_cancelAllAction = nullptr;
     QAction* m_slurmAction = nullptr;
     QAction *m_saveAsAction = nullptr, *m_closeAction = nullptr, *m_resumeAction = nullptr;
+    QAction* m_deleteAction = nullptr;
     ExportController* m_exports = nullptr;
     QList<QAction*> m_exportActions;
     QTimer m_refresh;
+    QTimer m_watch;  // polls the project's data_version for other writers
+    int64_t m_dataVersion = -1;
     bool m_confirmClose = true;
     bool m_readOnly = false;
 };

@@ -164,8 +164,9 @@ void ParetoPlot::rebuild() {
             g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, c, c, onFront ? 9 : 7));
             g->setData(xs, ys);
             // One legend entry per method: its front points, or its faded ones if it has none
-            // there.
-            if (inLegend) m_plot->legend->removeItem(m_plot->legend->itemCount() - 1);
+            // there. (Not removeItem(itemCount() - 1): itemCount() counts the grid's empty
+            // cells, so that removed the wrong entry or none.)
+            if (inLegend) g->removeFromLegend();
             inLegend = true;
         }
     }
@@ -182,7 +183,7 @@ void ParetoPlot::rebuild() {
         g->setScatterStyle(
             QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(Qt::black, 2), Qt::NoBrush, 14));
         g->setData(xs, ys);
-        m_plot->legend->removeItem(m_plot->legend->itemCount() - 1);
+        g->removeFromLegend();
     }
     if (!m_teachers.empty()) {
         QVector<double> xs, ys;
@@ -204,6 +205,13 @@ void ParetoPlot::rebuild() {
     const double pad = std::max(0.01, (yr.upper - yr.lower) * 0.1);
     m_plot->yAxis->setRange(std::max(0.0, yr.lower - pad), std::min(1.0, yr.upper + pad));
     m_plot->legend->setVisible(!m_points.empty());
+    setPlotHint(m_plot, m_points.empty()
+                            ? tr("No completed runs yet: each one is placed here by its size")
+                            : QString());
+    if (m_points.empty()) {
+        m_plot->xAxis->setRange(1e3, 1e6);
+        m_plot->yAxis->setRange(0, 1);
+    }
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 

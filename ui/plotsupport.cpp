@@ -9,6 +9,7 @@
 #include <QMenu>
 #include <QMessageBox>
 #include <QSaveFile>
+#include <algorithm>
 
 namespace retort::ui {
 
@@ -33,6 +34,56 @@ void placeLegendBelow(QCustomPlot* plot, int columns) {
     plot->legend->setWrap(columns);
     plot->legend->setBorderPen(Qt::NoPen);
     plot->legend->setMargins(QMargins(4, 0, 4, 2));
+    // Every replot fits the columns to the width the plot has then.
+    QObject::connect(plot, &QCustomPlot::beforeReplot, plot,
+                     [plot, columns] { fitLegendColumns(plot, columns); });
+}
+
+void fitLegendColumns(QCustomPlot* plot, int most) {
+    QCPLegend* legend = plot->legend;
+    int widest = 0;
+    for (int i = 0; i < legend->itemCount(); ++i)
+        if (QCPAbstractLegendItem* item = legend->item(i))  // null: an empty cell of the grid
+            widest = std::max(widest, item->minimumOuterSizeHint().width());
+    // An empty legend leaves the layout: QCP 2.1 caps a grid column at its elements' maximum
+    // width, and an empty (even hidden) legend's is a few pixels, squeezing the axes to a strip.
+    QCPLayoutGrid* grid = plot->plotLayout();
+    if (widest == 0) {
+        if (legend->layout() == grid) {
+            grid->take(legend);
+            grid->simplify();
+        }
+        return;
+    }
+    if (legend->layout() != grid) {
+        grid->addElement(1, 0, legend);
+        grid->setRowStretchFactor(1, 0.001);
+    }
+    const int available = std::max(1, plot->width() - 16);
+    const int columns = std::clamp(available / (widest + legend->columnSpacing()), 1, most);
+    if (columns == legend->wrap() && legend->columnCount() <= columns) return;
+    legend->setWrap(columns);
+    legend->setFillOrder(legend->fillOrder(), true);  // setWrap alone leaves items where they are
+}
+
+void setPlotHint(QCustomPlot* plot, const QString& text) {
+    QCPItemText* hint = nullptr;
+    for (int i = 0; i < plot->itemCount(); ++i)
+        if (plot->item(i)->objectName() == QLatin1String("plotHint"))
+            hint = qobject_cast<QCPItemText*>(plot->item(i));
+    if (text.isEmpty()) {
+        if (hint) plot->removeItem(hint);
+        return;
+    }
+    if (!hint) {
+        hint = new QCPItemText(plot);
+        hint->setObjectName(QStringLiteral("plotHint"));
+        hint->position->setType(QCPItemPosition::ptAxisRectRatio);
+        hint->position->setCoords(0.5, 0.5);
+        hint->setColor(QColor(0x70, 0x70, 0x70));
+        hint->setClipToAxisRect(false);
+    }
+    hint->setText(text);
 }
 
 bool savePlot(QCustomPlot* plot, const QString& path) {

@@ -17,9 +17,18 @@ QColor runColor(qint64 runId);
 /// @p baseName names the suggested files.
 void addExportMenu(QCustomPlot* plot, const QString& baseName, std::function<QString()> csv);
 
-/// Moves the plot's legend out of the axis rectangle into a row below it, wrapping into
-/// @p columns columns, so that it never covers data.
+/// Moves the plot's legend out of the axis rectangle into a row below it, in as many columns
+/// as fit its width (at most @p columns, refitted at every replot), so that it never covers
+/// data and no entry is cut off.
 void placeLegendBelow(QCustomPlot* plot, int columns);
+
+/// Sets the below-plot legend's columns to as many as fit the plot's width (at most @p most),
+/// so that no entry is cut off at the edge (placeLegendBelow calls it at every replot).
+void fitLegendColumns(QCustomPlot* plot, int most);
+
+/// A one-line hint in the middle of the axis rectangle (e.g. "No runs yet"); empty text removes
+/// it. The axes stay drawn, so an empty plot still shows what it will plot.
+void setPlotHint(QCustomPlot* plot, const QString& text);
 
 /// Saves a plot; the format follows the file's suffix (.png or .pdf). Returns false on failure.
 bool savePlot(QCustomPlot* plot, const QString& path);

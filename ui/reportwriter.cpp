@@ -117,6 +117,24 @@ std::map<QString, QImage> ReportWriter::plots() const {
     LossCurvesPlot curves;
     curves.setRuns(m_runs, m_store);
     curves.setSmoothing(0);
+    if (m_runs.size() > 12) {
+        // Many runs: the curves of the Pareto-front runs stand out and the legend names them.
+        std::vector<ParetoPoint> points;
+        std::vector<int64_t> ids;
+        for (const auto& r : m_runs) {
+            const auto chosenBy = selectionAccuracy(r.results);
+            if (r.status == "completed" && chosenBy &&
+                r.results.contains("compressed_size_bytes")) {
+                points.push_back({r.results["compressed_size_bytes"].get<double>(), *chosenBy});
+                ids.push_back(r.id);
+            }
+        }
+        const auto front = paretoFront(points);
+        QList<qint64> focus;
+        for (size_t i = 0; i < ids.size(); ++i)
+            if (front[i]) focus << ids[i];
+        curves.setFocusRuns(focus);
+    }
     for (const char* metric : {"train_loss", "val_accuracy"}) {
         bool any = false;
         for (const auto& r : m_runs)
@@ -236,6 +254,16 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
         h += QStringLiteral("<li>Pareto front (%1 vs compressed size): run(s) %2.</li></ul>\n")
                  .arg(basis, ids.join(QStringLiteral(", ")));
     }
+    QStringList warnings;  // what the runs found that a reader must weigh
+    for (const auto& r : m_runs)
+        if (r.results.contains("warnings") && r.results["warnings"].is_array())
+            for (const auto& w : r.results["warnings"])
+                if (w.is_string())
+                    warnings << QStringLiteral("<li>Run %1: %2</li>")
+                                    .arg(r.id)
+                                    .arg(esc(w.get<std::string>()));
+    if (!warnings.isEmpty())
+        h += QStringLiteral("<h3>Warnings</h3>\n<ul>%1</ul>\n").arg(warnings.join('\n'));
 
     // ---------------------------------------------------------------- environment
     h += QStringLiteral(
@@ -285,7 +313,12 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
                             images.at(QStringLiteral("accuracy-vs-size"))))
                  .arg(imageWidth);
     }
-    const char* curveTitles[][2] = {{"train_loss", "Training loss"},
+    if (m_runs.size() > 12)
+        h += QStringLiteral(
+                 "<p class=\"muted\">With %1 runs, the curves of the Pareto-front runs are drawn "
+                 "solid and named in the legend; the others are faded.</p>\n")
+                 .arg(m_runs.size());
+    const char* curveTitles[][2] = {{"train_loss", "Training loss (total: λ·T²·soft + (1−λ)·hard)"},
                                     {"val_accuracy", "Validation accuracy"}};
     for (const auto& c : curveTitles) {
         auto it = images.find(QString::fromLatin1(c[0]));

@@ -92,6 +92,8 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
     if (role == RunIdRole) return QVariant::fromValue<qint64>(r.id);
     if (role == SortRole) {
         switch (index.column()) {
+            case Id:
+                return QVariant::fromValue<qint64>(r.id);
             case Status:
                 return QString::fromStdString(r.status);
             case Name:
@@ -118,6 +120,8 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
     }
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
+            case Id:
+                return QStringLiteral("#%1").arg(r.id);  // as the plots name runs
             case Status:
                 if (!r.slurm_state.empty() && r.status == "queued")
                     return tr("Slurm: %1").arg(QString::fromStdString(r.slurm_state).toLower());
@@ -154,6 +158,15 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
         return int(Qt::AlignRight | Qt::AlignVCenter);
     if (role == Qt::ToolTipRole) {
         if (!r.error.empty()) return plainToolTip(QString::fromStdString(r.error));
+        if (index.column() == Status && r.results.contains("warnings") &&
+            r.results["warnings"].is_array()) {
+            QStringList lines;
+            for (const auto& w : r.results["warnings"])
+                if (w.is_string())
+                    lines << QStringLiteral("warning: ") +
+                                 QString::fromStdString(w.get<std::string>());
+            return plainToolTip(lines.join('\n'));
+        }
         if (index.column() == Name) return plainToolTip(QString::fromStdString(r.name));
     }
     if (role == Qt::ForegroundRole && index.column() == Status) {
@@ -167,9 +180,9 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
 
 QVariant RunsModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
-    static const char* names[] = {"Status",     "Name",   "Swept values", "Teacher acc.",
-                                  "Test acc.",  "Params", "Nonzero",      "Dense size",
-                                  "Compressed", "Ratio",  "Latency"};
+    static const char* names[] = {"Id",           "Status",     "Name",   "Swept values",
+                                  "Teacher acc.", "Test acc.",  "Params", "Nonzero",
+                                  "Dense size",   "Compressed", "Ratio",  "Latency"};
     return section >= 0 && section < ColumnCount ? QString::fromLatin1(names[section]) : QVariant();
 }
 

@@ -15,6 +15,7 @@ class RunsModel : public QAbstractTableModel {
     Q_OBJECT
 public:
     enum Column {
+        Id,
         Status,
         Name,
         Swept,
