@@ -173,6 +173,15 @@ private Q_SLOTS:
         ProjectStore store(file("random.retort"));
         const RunOutcome o = runAll(store, j).front();
         QCOMPARE(o.results["teacher_trained"], Json(false));
+        // The distilled student beats its random teacher on validation: the run says so.
+        const double studentVal = o.results["val_accuracy_fp32"].get<double>();
+        const double teacherVal = o.results["teacher_val_accuracy"].get<double>();
+        QVERIFY2(studentVal > teacherVal,
+                 qPrintable(QString("%1 vs %2").arg(studentVal).arg(teacherVal)));
+        bool hinted = false;
+        for (const auto& w : o.results.value("warnings", Json::array()))
+            hinted |= w.get<std::string>().find("beats its teacher") != std::string::npos;
+        QVERIFY2(hinted, o.results.value("warnings", Json::array()).dump().c_str());
         ProjectStore store2(file("trained.retort"));
         QCOMPARE(runAll(store2, test::smallSyntheticSpec()).front().results["teacher_trained"],
                  Json(true));

@@ -107,6 +107,7 @@ private Q_SLOTS:
         QVERIFY(w->exports()->exportReport(m_dir.filePath("ro-report.html")));
         QVERIFY(w->exports()->exportModel(w->runsModel()->run(0).id, "onnx",
                                           m_dir.filePath("ro.onnx")));
+        screenshot(w.get(), "workbench-read-only.png");
         // An export may not land on the project itself.
         QVERIFY(!w->exports()->exportRuns(QString::fromStdString(path)));
         w.reset();
@@ -575,6 +576,9 @@ private Q_SLOTS:
         QCOMPARE(entries(w->lossPlot()->plot()), 1);  // the selected run is named
         check(150);
         screenshot(w.get(), "workbench-150-runs-one-selected.png");
+        // The report's curves with many runs: the legend names the Pareto-front runs only.
+        QVERIFY(w->exports()->exportReport(
+            QStringLiteral(RETORT_SCREENSHOT_DIR "/report-150-runs.pdf")));
     }
 
     void screenshotOfProject() {
