@@ -129,15 +129,13 @@ void verifyArchive(const std::string& b, const std::string& what) {
     }
 }
 
-std::string readVerifiedArchive(const std::string& path) {
+std::string readArchiveFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw ArchiveError(path + ": cannot be read");
     std::ostringstream os;
     os << in.rdbuf();
     if (in.bad()) throw ArchiveError(path + ": cannot be read");
-    std::string bytes = os.str();
-    verifyArchive(bytes, path);
-    return bytes;
+    return os.str();
 }
 
 }  // namespace retort

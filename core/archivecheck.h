@@ -20,8 +20,8 @@ public:
 /// code in a TorchScript file.
 void verifyArchive(const std::string& bytes, const std::string& what);
 
-/// Reads a whole file, verifies it with verifyArchive and returns its bytes.
-/// Throws ArchiveError when the file cannot be read or is not a sound archive.
-std::string readVerifiedArchive(const std::string& path);
+/// Reads a whole archive file (e.g. a TorchScript teacher) and returns its bytes; the loader
+/// verifies them (loadTorchScript). Throws ArchiveError when the file cannot be read.
+std::string readArchiveFile(const std::string& path);
 
 }  // namespace retort

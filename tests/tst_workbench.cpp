@@ -313,9 +313,7 @@ private Q_SLOTS:
         }
         QCOMPARE(w->paretoPlot()->frontCount(), front);
         // The filter filters the plots as well as the table.
-        QLineEdit* filter = nullptr;
-        for (QLineEdit* e : w->findChildren<QLineEdit*>())
-            if (e->placeholderText().startsWith("Filter runs")) filter = e;
+        auto* filter = w->findChild<QLineEdit*>(QStringLiteral("runFilter"));
         QVERIFY(filter);
         filter->setText("sparsity=0.8");
         QCOMPARE(w->paretoPlot()->pointCount(), 2);
