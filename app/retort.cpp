@@ -1,8 +1,8 @@
 // retort: the workbench. Parses the command line and shows the main window.
 
-#include "environment.h"
-#include "mainwindow.h"
-#include "safeapplication.h"
+#include "train/environment.h"
+#include "window/mainwindow.h"
+#include "window/safeapplication.h"
 
 #include <QApplication>
 #include <QCommandLineParser>

@@ -11,8 +11,8 @@
 //
 // RETORT_FUZZ_WRITE_SEEDS=DIR writes one valid blob per loader into DIR and exits: the seeds in
 // fuzz/corpus/archive are made that way.
-#include "archivecheck.h"
-#include "modelzoo.h"
+#include "models/archivecheck.h"
+#include "models/modelzoo.h"
 
 #include <torch/script.h>
 

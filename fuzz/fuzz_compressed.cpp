@@ -1,6 +1,6 @@
 // libFuzzer target: the compressed-model reader, and rebuilding a network from what it read.
-#include "compressedmodel.h"
-#include "runner.h"
+#include "models/compressedmodel.h"
+#include "train/runner.h"
 
 #include <zlib.h>
 

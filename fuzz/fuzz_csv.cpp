@@ -1,5 +1,5 @@
 // libFuzzer target: the CSV parser on arbitrary text, with and without a header line.
-#include "dataset.h"
+#include "data/dataset.h"
 
 #include <sstream>
 

@@ -1,5 +1,5 @@
 // libFuzzer target: the IDX parser on arbitrary (decompressed) bytes.
-#include "dataset.h"
+#include "data/dataset.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     try {

@@ -1,5 +1,5 @@
 // libFuzzer target: the spec parser, validator ranges and sweep expansion on arbitrary bytes.
-#include "experimentspec.h"
+#include "spec/experimentspec.h"
 
 #include <cstddef>
 #include <cstdint>

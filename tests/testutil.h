@@ -3,10 +3,10 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
-#include "experimentspec.h"
-#include "projectstore.h"
-#include "runner.h"
-#include "specvalidator.h"
+#include "spec/experimentspec.h"
+#include "store/projectstore.h"
+#include "train/runner.h"
+#include "spec/specvalidator.h"
 
 #include <sqlite3.h>
 

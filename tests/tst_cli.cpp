@@ -1,6 +1,6 @@
-#include "projectstore.h"
-#include "runner.h"
-#include "specvalidator.h"
+#include "store/projectstore.h"
+#include "train/runner.h"
+#include "spec/specvalidator.h"
 #include "testutil.h"
 
 #include <sys/stat.h>
@@ -78,7 +78,7 @@ private Q_SLOTS:
 #ifdef RETORT_CLI_HAS_REPORT
         QVERIFY2(r.err.contains("no such project file"), qPrintable(r.err));
 #else
-        QVERIFY2(r.err.contains("built without the GUI"), qPrintable(r.err));
+        QVERIFY2(r.err.contains("built without the report library"), qPrintable(r.err));
 #endif
         QVERIFY(!QFile::exists(file("x.html")));
     }

@@ -5,7 +5,7 @@
 
 #include "testutil.h"
 
-#include "projectstore.h"
+#include "store/projectstore.h"
 
 #include <QProcess>
 

@@ -1,6 +1,6 @@
 #include "testutil.h"
 
-#include "dataset.h"
+#include "data/dataset.h"
 
 #include <zlib.h>
 

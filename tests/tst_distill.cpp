@@ -1,6 +1,6 @@
 #include "testutil.h"
 
-#include "distillation.h"
+#include "compress/distillation.h"
 
 #include <cmath>
 

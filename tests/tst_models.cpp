@@ -1,7 +1,7 @@
 #include "testutil.h"
 
-#include "archivecheck.h"
-#include "modelzoo.h"
+#include "models/archivecheck.h"
+#include "models/modelzoo.h"
 
 using namespace retort;
 

@@ -1,7 +1,7 @@
 #include "testutil.h"
 
-#include "modelzoo.h"
-#include "pruner.h"
+#include "models/modelzoo.h"
+#include "compress/pruner.h"
 
 using namespace retort;
 

@@ -1,10 +1,10 @@
 #include "testutil.h"
 
-#include "compressedmodel.h"
-#include "modelzoo.h"
-#include "pruner.h"
-#include "quantizer.h"
-#include "runner.h"
+#include "models/compressedmodel.h"
+#include "models/modelzoo.h"
+#include "compress/pruner.h"
+#include "compress/quantizer.h"
+#include "train/runner.h"
 
 #include <zlib.h>
 

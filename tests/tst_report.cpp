@@ -2,10 +2,10 @@
 // content, both written offscreen.
 #include "testutil.h"
 
-#include "projectstore.h"
-#include "reportwriter.h"
-#include "runner.h"
-#include "specvalidator.h"
+#include "store/projectstore.h"
+#include "report/reportwriter.h"
+#include "train/runner.h"
+#include "spec/specvalidator.h"
 
 #include <QApplication>
 #include <QImage>

@@ -4,12 +4,12 @@
 // untrained teacher said so, and the budget's size estimate against the written file.
 #include "testutil.h"
 
-#include "compressedmodel.h"
-#include "dataexport.h"
-#include "dataset.h"
-#include "projectstore.h"
-#include "runner.h"
-#include "specvalidator.h"
+#include "models/compressedmodel.h"
+#include "export/dataexport.h"
+#include "data/dataset.h"
+#include "store/projectstore.h"
+#include "train/runner.h"
+#include "spec/specvalidator.h"
 
 #include <QProcess>
 

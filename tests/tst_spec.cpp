@@ -1,6 +1,11 @@
 #include "testutil.h"
 
-#include "specvalidator.h"
+#include "spec/speckeys.h"
+#include "spec/specvalidator.h"
+
+#include <QFile>
+
+#include <algorithm>
 
 using namespace retort;
 using retort::test::hasIssue;
@@ -14,6 +19,67 @@ class TestSpec : public QObject {
         SpecValidator v;
         for (const auto& i : v.validate(s)) issues.push_back(i);
         return issues;
+    }
+
+    // ---------------------------------------------------------------- the key registry (helpers)
+
+    static const Json* lookup(const Json& j, const std::string& dotted) {
+        const Json* node = &j;
+        size_t from = 0;
+        while (true) {
+            const size_t dot = dotted.find('.', from);
+            const std::string part = dotted.substr(from, dot - from);
+            if (!node->is_object() || !node->contains(part)) return nullptr;
+            node = &(*node)[part];
+            if (dot == std::string::npos) return node;
+            from = dot + 1;
+        }
+    }
+
+    /// A spec of the form @p key's conditions ask for (data format, teacher form, sections).
+    static Json specFor(const SpecKey& key) {
+        Json j = test::smallSyntheticSpec();
+        for (const auto& c : key.when) {
+            if (c.key == "teacher") {
+                if (c.negate) continue;  // "a teacher": the spec has one
+                const std::string form = c.values.front();
+                if (form == "torchscript") j["teacher"] = {{"torchscript", "teacher.pt"}};
+                if (form == "run") j["teacher"] = {{"run", 1}};
+            } else if (c.values == std::vector<std::string>{"present"}) {
+                if (!lookup(j, c.key)) setDotted(j, c.key, Json::object());
+            } else if (!c.negate) {
+                setDotted(j, c.key, c.values.front());
+            } else {
+                const SpecKey* on = findSpecKey(c.key);
+                for (const Json& v : on->choices)
+                    if (std::find(c.values.begin(), c.values.end(), v.get<std::string>()) ==
+                        c.values.end()) {
+                        setDotted(j, c.key, v);
+                        break;
+                    }
+            }
+        }
+        return j;
+    }
+
+    /// A valid value other than the key's default: another choice, a larger number, a list.
+    static Json otherValue(const SpecKey& k) {
+        if (!k.choices.empty()) return k.choices.front() == k.default_value ? k.choices.back()
+                                                                            : k.choices.front();
+        switch (k.type) {
+            case KeyType::String:
+                return "changed";
+            case KeyType::Integer:
+                return (k.default_value.is_number() ? k.default_value.get<int64_t>() : 0) + 2;
+            case KeyType::Number: {
+                const double d = k.default_value.get<double>();
+                return k.max ? (d + *k.max) / 2 : d + 0.5;
+            }
+            case KeyType::IntegerList:
+                return Json::array({3});
+            default:
+                return Json();
+        }
     }
 
 private Q_SLOTS:
@@ -352,6 +418,102 @@ private Q_SLOTS:
         Json j = zoo;
         j["prune"].erase("end_epoch");
         QCOMPARE(ExperimentSpec::fromJson(j, issues).pruneEndEpoch(), int64_t(4));  // ceil(0.6*6)
+    }
+    void registryKeysAreReadAndWritten() {
+        // Each key at a value of its own lands in the spec and comes back from toJson at that
+        // value: a key bound to the wrong member, not read, or not written fails here.
+        int checked = 0;
+        for (const SpecKey& k : specKeys()) {
+            // A one-choice key (distill.loss, prune.method) has no other value to set.
+            if (k.type == KeyType::Section || k.key == "teacher.input" || k.choices.size() == 1)
+                continue;
+            const Json value = otherValue(k);
+            QVERIFY2(!value.is_null(), k.key.c_str());
+            QVERIFY2(value != k.default_value, k.key.c_str());
+            Json j = specFor(k);
+            setDotted(j, k.key, value);
+            std::vector<SpecIssue> issues;
+            const ExperimentSpec s = ExperimentSpec::fromJson(j, issues);
+            QVERIFY2(issues.empty(),
+                     (k.key + ": " + (issues.empty() ? "" : issues[0].key + " " +
+                                                             issues[0].message))
+                         .c_str());
+            const Json out = s.toJson();
+            const Json* written = lookup(out, k.key);
+            QVERIFY2(written, (k.key + " is not written by toJson: " + out.dump()).c_str());
+            QVERIFY2(*written == value,
+                     (k.key + ": wrote " + written->dump() + ", set " + value.dump()).c_str());
+            ++checked;
+        }
+        QVERIFY(checked > 50);
+    }
+
+    void registryDefaultsAreTheStructs() {
+        // An empty section reads as the registry's defaults (written ones, where toJson writes
+        // a key at its default).
+        for (const SpecKey& k : specKeys()) {
+            if (k.type == KeyType::Section || k.default_value.is_null() || k.omit_default ||
+                k.key == "prune.end_epoch" || k.key == "data.path" || k.key == "distill.lambda")
+                continue;
+            Json j = specFor(k);
+            // Remove what the small spec sets, so the default shows.
+            Json* parent = &j;
+            const std::string leaf = k.key.substr(k.key.rfind('.') + 1);
+            if (k.key.find('.') != std::string::npos) {
+                const Json* p = lookup(j, k.key.substr(0, k.key.rfind('.')));
+                if (!p) continue;
+                parent = const_cast<Json*>(p);
+            }
+            parent->erase(leaf);
+            std::vector<SpecIssue> issues;
+            const Json out = ExperimentSpec::fromJson(j, issues).toJson();
+            const Json* written = lookup(out, k.key);
+            if (!written) continue;  // not written in this form
+            QVERIFY2(*written == k.default_value,
+                     (k.key + ": " + written->dump() + " vs " + k.default_value.dump()).c_str());
+        }
+    }
+
+    void registryChecksRanges() {
+        // Past a registry bound is an issue that names the key; inside is none.
+        for (const SpecKey& k : specKeys()) {
+            if (k.type != KeyType::Integer && k.type != KeyType::Number) continue;
+            if (!k.min || !k.choices.empty()) continue;
+            Json j = specFor(k);
+            const double below = k.min_exclusive ? *k.min : *k.min - 1;
+            setDotted(j, k.key, k.type == KeyType::Integer ? Json(int64_t(below)) : Json(below));
+            QVERIFY2(hasIssue(issuesOf(j), k.key), k.key.c_str());
+        }
+        Json j = test::smallSyntheticSpec();
+        j["quantize"] = {{"bits", 3}};
+        QVERIFY(hasIssue(issuesOf(j), "quantize.bits", "must be 4 or 8"));
+    }
+
+    void sweepRefusesWhatCannotBeSwept() {
+        Json j = test::smallSyntheticSpec();
+        j["sweep"] = {{"name", {"a", "b"}}};
+        std::vector<SpecIssue> issues;
+        expandSweep(j, issues);
+        QVERIFY(hasIssue(issues, "sweep.name", "not a key that can be swept"));
+        j["sweep"] = {{"quantize.bits", {4, 8}}};
+        issues.clear();
+        QCOMPARE(expandSweep(j, issues).size(), size_t(2));
+        QVERIFY(issues.empty());
+    }
+
+    void docsKeyTableIsTheRegistry() {
+        QFile f(QStringLiteral(RETORT_SOURCE_DIR "/docs/spec.md"));
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const std::string text = f.readAll().toStdString();
+        const std::string begin = "<!-- spec-keys:begin (retort-cli keys --markdown) -->\n",
+                          end = "<!-- spec-keys:end -->";
+        const size_t a = text.find(begin), b = text.find(end);
+        QVERIFY2(a != std::string::npos && b != std::string::npos && b > a,
+                 "docs/spec.md has no spec-keys markers");
+        const std::string table = text.substr(a + begin.size(), b - a - begin.size());
+        QVERIFY2(table == specKeysMarkdown(),
+                 "docs/spec.md's key table differs from the registry: regenerate it with "
+                 "retort-cli keys --markdown");
     }
 };
 

@@ -1,6 +1,6 @@
 #include "testutil.h"
 
-#include "projectstore.h"
+#include "store/projectstore.h"
 
 #include <sqlite3.h>
 

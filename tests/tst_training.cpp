@@ -3,10 +3,10 @@
 // cosine schedule do what they say, and the runner's compressed file holds the evaluated model.
 #include "testutil.h"
 
-#include "compressedmodel.h"
-#include "projectstore.h"
-#include "runner.h"
-#include "specvalidator.h"
+#include "models/compressedmodel.h"
+#include "store/projectstore.h"
+#include "train/runner.h"
+#include "spec/specvalidator.h"
 
 #include <cmath>
 #include <random>

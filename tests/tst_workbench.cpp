@@ -1,19 +1,21 @@
 #include "testutil.h"
 
-#include "experimenteditor.h"
-#include "exportcontroller.h"
-#include "losscurvesplot.h"
-#include "mainwindow.h"
-#include "paretoplot.h"
-#include "projectstore.h"
-#include "qcustomplotinclude.h"
-#include "runcontroller.h"
-#include "runner.h"
-#include "runsmodel.h"
-#include "slurm.h"
-#include "slurmcontroller.h"
-#include "slurmdialog.h"
-#include "specvalidator.h"
+#include "editor/experimenteditor.h"
+#include "editor/sweepeditor.h"
+#include "window/exportcontroller.h"
+#include "plots/losscurvesplot.h"
+#include "window/mainwindow.h"
+#include "plots/paretoplot.h"
+#include "store/projectstore.h"
+#include "plots/qcustomplotinclude.h"
+#include "runs/runcontroller.h"
+#include "train/runner.h"
+#include "runs/runsmodel.h"
+#include "cluster/slurm.h"
+#include "slurm/slurmcontroller.h"
+#include "slurm/slurmdialog.h"
+#include "spec/speckeys.h"
+#include "spec/specvalidator.h"
 
 #include <QAction>
 #include <QApplication>
@@ -70,6 +72,41 @@ private Q_SLOTS:
         QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope,
                            m_dir.filePath("settings"));
         QSettings::setDefaultFormat(QSettings::NativeFormat);
+    }
+
+    void editorFieldsComeFromTheKeyRegistry() {
+        // Before the registry the editor had its own key list: no field for weight_decay,
+        // momentum, normalize, limit_test or updates_per_epoch, and quantize.bits was not a
+        // sweep key. Now every registry key with a field has one, with the registry's help
+        // as tooltip, and every sweepable key is offered by the sweep table.
+        ExperimentEditor e;
+        for (const SpecKey& k : specKeys()) {
+            QWidget* w = e.field(QString::fromStdString(k.key));
+            if (!k.in_editor) continue;
+            QVERIFY2(w, k.key.c_str());
+        }
+        for (const char* k : {"train.weight_decay", "train.momentum", "data.normalize",
+                              "data.limit_test", "prune.updates_per_epoch"})
+            QVERIFY2(e.field(k), k);
+        QVERIFY(e.field("train.lr")->toolTip().contains("learning rate"));
+        auto* sweep = e.findChild<SweepEditor*>();
+        QVERIFY(sweep);
+        const QStringList keys = sweep->keys();
+        QVERIFY(keys.contains("quantize.bits"));
+        QVERIFY(!keys.contains("name"));
+        for (const SpecKey& k : specKeys())
+            if (k.sweepable && k.type != KeyType::Section)
+                QVERIFY2(keys.contains(QString::fromStdString(k.key)), k.key.c_str());
+        // Visibility follows the registry's conditions: csv keys only for csv data.
+        e.show();
+        e.setValue("data.format", "idx");
+        QVERIFY(!e.field("data.label_column")->isVisibleTo(&e));
+        e.setValue("data.format", "csv");
+        QVERIFY(e.field("data.label_column")->isVisibleTo(&e));
+        // Without pruning its keys are there but disabled.
+        QVERIFY(!e.field("prune.sparsity")->isEnabled());
+        e.setValue("prune", Json::object());
+        QVERIFY(e.field("prune.sparsity")->isEnabled());
     }
 
     void readOnlyProjectIsBrowsedNotWritten() {

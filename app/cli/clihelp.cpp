@@ -1,0 +1,145 @@
+// retort-cli's help texts: the command list and each command's usage.
+#include "clihelp.h"
+
+#include "cluster/slurm.h"
+
+using retort::defaultSettingsPath;
+
+const char* const kUsage =
+    "usage: retort-cli COMMAND [ARGS] [OPTIONS]\n"
+    "\n"
+    "Neural-network compression experiments: distillation, pruning, quantization.\n"
+    "\n"
+    "commands:\n"
+    "  run SPEC.json --project P.retort [--json]   run every point of the spec's sweep into the "
+    "project\n"
+    "  validate SPEC.json [--project P.retort]     check a spec and print its runs; trains "
+    "nothing\n"
+    "  keys [--json | --markdown]                  every spec key: type, default, allowed "
+    "values\n"
+    "  list --project P.retort [--json]            the project's runs with status and results\n"
+    "  show RUN --project P.retort [--json]        one run: spec, per-epoch metrics, results\n"
+    "  delete RUN... --project P.retort            delete runs with their metrics and models\n"
+    "  export --project P.retort --format csv|json [--metrics] --out FILE\n"
+    "                                              every run's spec values and results, a row per "
+    "run;\n"
+    "                                              --metrics: per-epoch metrics in long form\n"
+    "                                              (run,metric,step,value)\n"
+    "  export-model RUN --project P.retort --format onnx|pt --out FILE [--float-weights]\n"
+    "                                              the run's final student as ONNX or a PyTorch\n"
+    "                                              checkpoint\n"
+    "  submit SPEC.json --project P.retort --slurm [--shared-dir D] [--partition X] [--time T]\n"
+    "         [--cpus-per-task N] [--gres G] [--mem M] [--account A] [--qos Q] [--dry-run]\n"
+    "                                              run the sweep as a Slurm job array\n"
+    "  sync --project P.retort [--json]            merge finished Slurm tasks into the project\n"
+    "  cancel --project P.retort                   scancel the project's Slurm jobs\n"
+    "  run-point POINT.json --shard S.retort       (on a cluster node) run one sweep point\n"
+    "  report --project P.retort --out report.html|report.pdf\n"
+    "                                              plots, results, specs and environment in one "
+    "file\n"
+    "  resume RUN|--all --project P.retort [--json]\n"
+    "                                              continue an interrupted, cancelled or queued "
+    "run\n"
+    "                                              from its last completed epoch (--all: every\n"
+    "                                              interrupted or queued run)\n"
+    "\n"
+    "options:\n"
+    "  --threads N     intra-op CPU threads (0: every core); overrides the spec\n"
+    "  --device D      auto | cpu | cuda | cuda:N; overrides the spec\n"
+    "  --json          print one JSON document on stdout\n"
+    "  --help, --version\n"
+    "\n"
+    "exit status: 0 success, 1 a run failed or was cancelled, 2 bad usage or invalid "
+    "spec/project\n";
+
+std::string commandHelp(const std::string& c) {
+    if (c == "run")
+        return "usage: retort-cli run SPEC.json --project P.retort [--json] [--threads N] "
+               "[--device D]\n"
+               "Validates the spec, expands its sweep and runs every point into the project "
+               "(created if\n"
+               "needed). Progress goes to stderr; results to stdout. Ctrl-C cancels the run in "
+               "progress.\n";
+    if (c == "validate")
+        return "usage: retort-cli validate SPEC.json [--project P.retort] [--json]\n"
+               "Checks the spec (keys, types, ranges, data files, shapes) and lists its sweep "
+               "points.\n";
+    if (c == "keys")
+        return "usage: retort-cli keys [--json | --markdown]\n"
+               "Every key a spec may hold, from the engine's key registry: its type, default, "
+               "allowed\n"
+               "values, whether a sweep may vary it, when it applies, and what it means. "
+               "--markdown\n"
+               "prints the table of docs/spec.md.\n";
+    if (c == "list") return "usage: retort-cli list --project P.retort [--json]\n";
+    if (c == "delete")
+        return "usage: retort-cli delete RUN [RUN...] --project P.retort\n"
+               "Deletes the runs with their metrics, layers and models, in one transaction. A "
+               "queued or\n"
+               "running run is refused (cancel it first) and then nothing is deleted.\n";
+    if (c == "resume")
+        return "usage: retort-cli resume RUN|--all --project P.retort [--json]\n"
+               "Continues an interrupted, cancelled or queued run from its last completed epoch, "
+               "with\n"
+               "its stored spec, to the same results as an uninterrupted run (same device, "
+               "threads).\n"
+               "--all resumes every interrupted or queued run of the project, oldest first.\n";
+    if (c == "show")
+        return "usage: retort-cli show RUN --project P.retort [--json | --spec]\n"
+               "--spec prints the run's full spec: `retort-cli run` on it repeats the run.\n";
+    if (c == "export")
+        return "usage: retort-cli export --project P.retort --format csv|json [--metrics] --out "
+               "FILE\n"
+               "Runs: id, name, status, swept keys, scalar results, error (one row per run).\n"
+               "--metrics: every per-epoch metric in long form: run,metric,step,value.\n";
+    if (c == "export-model")
+        return "usage: retort-cli export-model RUN --project P.retort --format onnx|pt --out FILE "
+               "[--float-weights]\n"
+               "onnx: opset 13 (Gemm, Conv, Relu, MaxPool, Flatten); quantized weights as int8 "
+               "codes with\n"
+               "DequantizeLinear, or with --float-weights as their float values (for runtimes "
+               "without QDQ).\n"
+               "pt: a checkpoint for torch.load: {'state_dict': ..., 'retort': JSON with the "
+               "layers}.\n"
+               "Inputs are normalized features, x' = (x - mean) / std, with the mean and std of "
+               "the "
+               "metadata's\n"
+               "input_normalization in the data's raw units: for Fashion-MNIST, pixels 0-255 (not "
+               "the 0-1\n"
+               "of torchvision's ToTensor(): multiply those by 255 first).\n";
+    if (c == "submit")
+        return "usage: retort-cli submit SPEC.json --project P.retort --slurm [--shared-dir D]\n"
+               "         [--partition X] [--time T] [--cpus-per-task N] [--gres G] [--mem M]\n"
+               "         [--account A] [--qos Q] [--sbatch-args '...'] [--retort-cli PATH]\n"
+               "         [--settings FILE] [--dry-run]\n"
+               "Expands the sweep, writes each point and the job scripts into a new folder under "
+               "the\n"
+               "shared folder (seen by every node), submits the teacher job (when the teacher "
+               "must be\n"
+               "trained) and one sbatch --array job depending on it, and records every point as a "
+               "queued\n"
+               "run. Options not given come from the [slurm] section of the settings file "
+               "(default\n" +
+               defaultSettingsPath() + "). --dry-run prints the job scripts and submits nothing.\n";
+    if (c == "sync")
+        return "usage: retort-cli sync --project P.retort [--json]\n"
+               "Reads Slurm's view (squeue; sacct, or scontrol show job without accounting) and "
+               "the\n"
+               "shards; merges every finished run in one transaction; failed or cancelled tasks "
+               "become\n"
+               "failed/cancelled runs with Slurm's reason. Running it again changes nothing. Exit "
+               "0.\n";
+    if (c == "cancel") return "usage: retort-cli cancel --project P.retort\n";
+    if (c == "run-point")
+        return "usage: retort-cli run-point POINT.json --shard S.retort [--teacher-cache T.retort] "
+               "[--teacher-only]\n"
+               "What a Slurm task runs: one sweep point into its own shard project.\n";
+    if (c == "report")
+        return "usage: retort-cli report --project P.retort --out report.html|report.pdf\n"
+               "Self-contained HTML (plots embedded) or PDF: summary, environment, "
+               "accuracy-vs-size with\n"
+               "its Pareto front, loss curves, results, each run's spec as a difference from "
+               "the baseline,\n"
+               "per-layer sparsity and the commands that reproduce each run. Needs no display.\n";
+    return kUsage;
+}

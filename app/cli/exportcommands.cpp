@@ -1,0 +1,74 @@
+#include "cliargs.h"
+#include "clioutput.h"
+#include "commands.h"
+
+#include "export/dataexport.h"
+#include "export/modelexport.h"
+#include "store/projectstore.h"
+
+#ifdef RETORT_HAVE_REPORT
+#include "report/reportwriter.h"
+#endif
+
+#include <iostream>
+
+namespace retort::cli {
+
+int cmdExport(const Args& a) {
+    if (!a.positional.empty()) throw UsageError("export takes no arguments");
+    const std::string project = a.required("project");
+    const std::string format = a.required("format");
+    const std::string out = a.required("out");
+    if (format != "csv" && format != "json") throw UsageError("--format must be csv or json");
+    ProjectStore store(project, ProjectStore::Access::ReadOnly);
+    const auto runs = store.runs();
+    std::string text;
+    if (a.has("metrics"))
+        text = format == "csv" ? metricsCsv(store, runs) : metricsJson(store, runs).dump(2) + "\n";
+    else
+        text = format == "csv" ? runsCsv(runs) : runsJson(project, runs).dump(2) + "\n";
+    writeExport(out, text, project);
+    std::cerr << "wrote " << (a.has("metrics") ? "the metrics of " : "") << runs.size()
+              << " run(s) to " << out << "\n";
+    return 0;
+}
+
+int cmdExportModel(const Args& a) {
+    const int64_t id = runIdArg(a);
+    const std::string project = a.required("project");
+    const std::string out = a.required("out");
+    ModelExportOptions options;
+    options.format = a.required("format");
+    if (options.format != "onnx" && options.format != "pt")
+        throw UsageError("--format must be onnx or pt");
+    if (a.has("float-weights") && options.format != "onnx")
+        throw UsageError("--float-weights applies to --format onnx only");
+    options.onnxFloatWeights = a.has("float-weights");
+    ProjectStore store(project, ProjectStore::Access::ReadOnly);
+    std::string bytes;
+    try {
+        bytes = exportRunModel(store, id, options);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(project + ": " + e.what());
+    }
+    writeExport(out, bytes, project);
+    std::cerr << "wrote run " << id << "'s student as " << options.format << " to " << out << " ("
+              << bytes.size() << " bytes)\n";
+    return 0;
+}
+
+int cmdReport(const Args& a) {
+    if (!a.positional.empty()) throw UsageError("report takes no arguments");
+    const std::string project = a.required("project");
+    const std::string out = a.required("out");
+#ifdef RETORT_HAVE_REPORT
+    return ui::runReportCommand(project, out);
+#else
+    std::cerr << "error: this retort-cli was built without the report library (RETORT_BUILD_REPORT=OFF), and "
+                 "reports need Qt; write the report with a full build, from a copy of "
+              << project << "\n";
+    return 2;
+#endif
+}
+
+}  // namespace retort::cli

@@ -1,0 +1,180 @@
+#include "cliargs.h"
+#include "clioutput.h"
+#include "commands.h"
+
+#include "cluster/slurm.h"
+#include "export/dataexport.h"
+#include "spec/speckeys.h"
+#include "spec/specvalidator.h"
+#include "store/projectstore.h"
+#include "train/runner.h"
+
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <set>
+
+namespace retort::cli {
+
+int cmdKeys(const Args& a) {
+    if (!a.positional.empty()) throw UsageError("keys takes no arguments");
+    if (a.has("json") && a.has("markdown")) throw UsageError("give --json or --markdown, not both");
+    if (a.has("json"))
+        std::cout << specKeysJson().dump(2) << "\n";
+    else
+        std::cout << (a.has("markdown") ? specKeysMarkdown() : specKeysText());
+    return 0;
+}
+
+int cmdValidate(const Args& a) {
+    if (a.positional.size() != 1) throw UsageError("expected one SPEC.json");
+    Json spec = readSpecFile(a.positional[0]);
+    applyOverrides(a, spec);
+    std::unique_ptr<ProjectStore> store;
+    if (a.options.count("project"))
+        store = std::make_unique<ProjectStore>(a.option("project"), ProjectStore::Access::ReadOnly);
+    SpecValidator validator(store.get());
+    auto points = validator.plan(spec);
+    printWarnings(points);
+    if (a.has("json")) {
+        Json j = {{"valid", true}, {"runs", Json::array()}};
+        for (const auto& p : points) j["runs"].push_back({{"name", p.name}, {"params", p.params}});
+        std::cout << j.dump(2) << "\n";
+    } else {
+        std::cout << a.positional[0] << ": valid, " << points.size() << " run"
+                  << (points.size() == 1 ? "" : "s") << "\n";
+        for (const auto& p : points) std::cout << "  " << p.name << "\n";
+    }
+    return 0;
+}
+
+int cmdRun(const Args& a) {
+    if (a.positional.size() != 1) throw UsageError("expected one SPEC.json");
+    const std::string project = a.required("project");
+    Json spec = readSpecFile(a.positional[0]);
+    applyOverrides(a, spec);
+    ProjectStore store(project);
+    if (store.recoveredRuns() > 0)
+        std::cerr << project << ": " << store.recoveredRuns()
+                  << " run(s) left running by a stopped process are now interrupted\n";
+    SpecValidator validator(&store);
+    const auto points = validator.plan(spec);
+    printWarnings(points);
+
+    // Read every distinct dataset in full before creating any run: a corrupt data file is a bad
+    // input (exit 2) that leaves the project as it was.
+    installCancelHandlers();
+    ProgressPrinter printer(points.size());
+    Runner runner(
+        store, [&](const Progress& p) { printer(p); }, &cancelFlag());
+    {
+        std::set<std::string> checked;
+        for (const auto& p : points) {
+            if (!checked.insert(p.spec.toJson()["data"].dump()).second) continue;
+            try {
+                runner.prepareData(p.spec);
+            } catch (const std::exception& e) {
+                throw SpecError(std::vector<SpecIssue>{{"data.path", e.what()}});
+            }
+        }
+    }
+
+    std::vector<int64_t> ids;
+    for (const auto& p : points) ids.push_back(store.createRun(p.name, p.spec.toJson(), p.params));
+
+    bool allOk = true;
+    for (size_t i = 0; i < points.size(); ++i) {
+        if (cancelFlag().load()) {
+            store.setStatus(ids[i], "cancelled", "not started: the sweep was cancelled");
+            allOk = false;
+            continue;
+        }
+        printer.setRun(i);
+        std::cerr << "[run " << i + 1 << "/" << points.size() << "] " << points[i].name << " (id "
+                  << ids[i] << ")\n";
+        RunOutcome o = runner.run(ids[i], points[i].spec);
+        printer.clear();
+        if (o.status != "completed") {
+            allOk = false;
+            std::cerr << "[run " << i + 1 << "/" << points.size() << "] " << o.status << ": "
+                      << o.error << "\n";
+        } else {
+            std::cerr << "[run " << i + 1 << "/" << points.size() << "] completed: test accuracy "
+                      << std::fixed << std::setprecision(4) << o.results.value("test_accuracy", 0.0)
+                      << ", " << o.results.value("compressed_size_bytes", int64_t(0))
+                      << " bytes compressed\n";
+        }
+    }
+    std::vector<RunRecord> done;
+    for (int64_t id : ids) done.push_back(*store.run(id));
+    if (a.has("json"))
+        std::cout << runsJson(project, done).dump(2) << "\n";
+    else
+        printTable(done, std::cout);
+    return allOk ? 0 : 1;
+}
+
+int cmdResume(const Args& a) {
+    const bool all = a.has("all");
+    if (all && !a.positional.empty()) throw UsageError("give RUN or --all, not both");
+    const int64_t single = all ? 0 : runIdArg(a);
+    const std::string project = a.required("project");
+    if (a.options.count("threads") || a.options.count("device"))
+        throw UsageError("resume continues with the run's own threads and device");
+    ProjectStore store(project);
+    if (store.recoveredRuns() > 0)
+        std::cerr << project << ": " << store.recoveredRuns()
+                  << " run(s) left running by a stopped process are now interrupted\n";
+    std::vector<int64_t> ids;
+    if (all) {
+        for (const auto& r : store.runs())
+            if ((r.status == "interrupted" || r.status == "queued") && r.slurm_state.empty())
+                ids.push_back(r.id);
+        if (ids.empty()) {
+            std::cerr << project << ": no interrupted or queued runs to resume\n";
+            return 0;
+        }
+    } else {
+        ids.push_back(single);
+    }
+    installCancelHandlers();
+    ProgressPrinter printer(ids.size());
+    Runner runner(
+        store, [&](const Progress& p) { printer(p); }, &cancelFlag());
+    bool allOk = true;
+    for (size_t i = 0; i < ids.size(); ++i) {
+        if (cancelFlag().load()) break;
+        printer.setRun(i);
+        RunOutcome o;
+        try {
+            o = runner.resume(ids[i]);
+        } catch (const std::invalid_argument& e) {
+            throw UsageError(project + ": " + e.what());
+        }
+        printer.clear();
+        if (o.status != "completed") {
+            allOk = false;
+            std::cerr << "[run " << i + 1 << "/" << ids.size() << "] " << o.status << ": "
+                      << o.error << "\n";
+        }
+    }
+    std::vector<RunRecord> done;
+    for (int64_t id : ids) done.push_back(*store.run(id));
+    if (a.has("json"))
+        std::cout << runsJson(project, done).dump(2) << "\n";
+    else
+        printTable(done, std::cout);
+    return allOk && !cancelFlag().load() ? 0 : 1;
+}
+
+int cmdRunPoint(const Args& a) {
+    if (a.positional.size() != 1) throw UsageError("expected one POINT.json");
+    ProgressPrinter printer(1);  // in a task's log: plain lines
+    const std::string status =
+        runPoint(a.positional[0], a.required("shard"), a.option("teacher-cache"),
+                 a.has("teacher-only"), [&](const Progress& p) { printer(p); });
+    std::cerr << "run-point " << a.positional[0] << ": " << status << "\n";
+    return status == "completed" || status == "teacher" ? 0 : 1;
+}
+
+}  // namespace retort::cli

@@ -1,0 +1,120 @@
+#include "cliargs.h"
+#include "clioutput.h"
+#include "commands.h"
+
+#include "export/dataexport.h"
+#include "store/projectstore.h"
+#include "store/resultcolumns.h"
+
+#include <iomanip>
+#include <iostream>
+
+namespace retort::cli {
+
+int cmdList(const Args& a) {
+    if (!a.positional.empty()) throw UsageError("list takes no arguments");
+    const std::string project = a.required("project");
+    ProjectStore store(project, ProjectStore::Access::ReadOnly);
+    auto runs = store.runs();
+    if (a.has("json"))
+        std::cout << runsJson(project, runs).dump(2) << "\n";
+    else
+        printTable(runs, std::cout);
+    return 0;
+}
+
+int cmdDelete(const Args& a) {
+    if (a.positional.empty()) throw UsageError("expected one or more RUN ids");
+    std::vector<int64_t> ids;
+    for (const std::string& p : a.positional) {
+        Args one = a;
+        one.positional = {p};
+        ids.push_back(runIdArg(one));
+    }
+    const std::string project = a.required("project");
+    ProjectStore store(project);
+    try {
+        store.deleteRuns(ids);
+    } catch (const StoreError& e) {
+        throw UsageError(e.what());
+    }
+    std::cerr << project << ": deleted " << ids.size() << " run(s)\n";
+    return 0;
+}
+
+int cmdShow(const Args& a) {
+    const int64_t id = runIdArg(a);
+    const std::string project = a.required("project");
+    ProjectStore store(project, ProjectStore::Access::ReadOnly);
+    auto r = store.run(id);
+    if (!r) throw UsageError(project + ": no run " + std::to_string(id));
+    if (a.has("spec")) {  // exactly what `run` takes to repeat this run
+        std::cout << r->spec.dump(2) << "\n";
+        return 0;
+    }
+    auto metrics = store.metrics(id);
+    auto layers = store.layers(id);
+    if (a.has("json")) {
+        Json j = runJson(*r);
+        j["spec"] = r->spec;
+        j["environment"] = r->environment;
+        j["created_at"] = r->created_at;
+        j["started_at"] = r->started_at;
+        j["finished_at"] = r->finished_at;
+        j["metrics"] = Json::array();
+        for (const auto& m : metrics)
+            j["metrics"].push_back({{"epoch", m.epoch}, {"name", m.name}, {"value", m.value}});
+        j["layers"] = Json::array();
+        for (const auto& l : layers)
+            j["layers"].push_back(
+                {{"layer", l.layer},
+                 {"numel", l.numel},
+                 {"nonzero", l.nonzero},
+                 {"sparsity", l.numel ? 1.0 - double(l.nonzero) / double(l.numel) : 0.0}});
+        std::cout << j.dump(2) << "\n";
+        return 0;
+    }
+    std::cout << "run " << r->id << ": " << r->name << "\n"
+              << "status: " << r->status << (r->error.empty() ? "" : " (" + r->error + ")") << "\n"
+              << "created " << r->created_at << ", started "
+              << (r->started_at.empty() ? "-" : r->started_at) << ", finished "
+              << (r->finished_at.empty() ? "-" : r->finished_at) << "\n";
+    if (!r->params.empty()) std::cout << "params: " << r->params.dump() << "\n";
+    std::cout << "\nspec:\n" << r->spec.dump(2) << "\n";
+    // Per-epoch metrics as a table: one row per epoch, one column per metric.
+    const EpochTable table = epochTable(metrics);
+    const auto& byEpoch = table.rows;
+    const auto& names = table.names;
+    if (!byEpoch.empty()) {
+        std::cout << "\nmetrics:\n" << std::setw(5) << "epoch";
+        for (const auto& n : names)
+            std::cout << "  " << std::setw(static_cast<int>(std::max<size_t>(n.size(), 8))) << n;
+        std::cout << "\n";
+        for (const auto& [e, vals] : byEpoch) {
+            std::cout << std::setw(5) << e;
+            for (const auto& n : names)
+                std::cout << "  " << std::setw(static_cast<int>(std::max<size_t>(n.size(), 8)))
+                          << (vals.count(n) ? num(vals.at(n)) : "-");
+            std::cout << "\n";
+        }
+    }
+    if (!r->results.empty()) {
+        std::cout << "\nresults:\n";
+        for (auto it = r->results.begin(); it != r->results.end(); ++it)
+            if (!it.value().is_object() && !it.value().is_array())
+                std::cout << "  " << std::left << std::setw(28) << it.key() << std::right
+                          << num(it.value()) << "\n";
+    }
+    if (!layers.empty()) {
+        std::cout << "\nlayers:\n";
+        for (const auto& l : layers)
+            std::cout << "  " << std::left << std::setw(24) << l.layer << std::right
+                      << std::setw(10) << l.numel << " weights  " << std::setw(10) << l.nonzero
+                      << " nonzero  sparsity " << std::fixed << std::setprecision(4)
+                      << (l.numel ? 1.0 - double(l.nonzero) / double(l.numel) : 0.0) << "\n";
+    }
+    if (!r->environment.empty()) std::cout << "\nenvironment:\n" << r->environment.dump(2) << "\n";
+    return 0;
+}
+
+}  // namespace retort::cli

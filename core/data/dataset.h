@@ -1,0 +1,84 @@
+#pragma once
+
+#include "spec/experimentspec.h"
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace retort {
+
+/// A data file that cannot be used: names the file and the problem.
+class DataError : public std::runtime_error {
+public:
+    DataError(const std::string& file, const std::string& problem)
+        : std::runtime_error(file + ": " + problem), m_file(file) {}
+    const std::string& file() const { return m_file; }
+
+private:
+    std::string m_file;
+};
+
+/// The content of one IDX file: its dimensions and its raw elements widened to float.
+struct IdxArray {
+    std::vector<int64_t> dims;  ///< e.g. {60000, 28, 28}
+    int type =
+        0;  ///< IDX type code (0x08 ubyte, 0x09 sbyte, 0x0B i16, 0x0C i32, 0x0D f32, 0x0E f64)
+    torch::Tensor values;  ///< row-major elements as a 1-D float32 tensor
+};
+
+/// Reads an IDX file, plain or gzip-compressed. Never allocates more than the file holds.
+IdxArray readIdx(const std::string& path);
+/// Parses IDX content already in memory (decompressed); @p name names it in errors.
+IdxArray parseIdx(const std::string& bytes, const std::string& name);
+
+/// A CSV table: one label and a fixed number of features per row.
+struct CsvTable {
+    std::vector<int64_t> labels;  ///< one per row, >= 0
+    std::vector<float> features;  ///< rows x columns, row-major
+    int64_t columns = 0;          ///< feature count per row
+};
+
+/// Reads a CSV file of numbers (comma separated, optional header line).
+/// @param labelColumn index of the label column; @param header "auto", "yes" or "no".
+CsvTable readCsv(const std::string& path, int64_t labelColumn, const std::string& header);
+/// Parses CSV text already in memory; @p name names it in errors.
+CsvTable parseCsv(std::istream& in, const std::string& name, int64_t labelColumn,
+                  const std::string& header);
+
+/// The files a data spec reads (e.g. the four IDX files); throws DataError if one is missing.
+std::vector<std::string> dataFiles(const DataOptions& data);
+
+/// What a cache of data read from files is keyed by besides the spec: each file's path, size and
+/// modification time (nanoseconds), so data that changed on disk is read again. A file that
+/// cannot be found is part of the stamp too (a cached error then stays only until it appears).
+std::string fileStamp(const std::vector<std::string>& paths);
+/// fileStamp of the data's files (or of its folder's candidates when they cannot be listed).
+std::string dataStamp(const DataOptions& data);
+
+/// Sample shape and class count of a data spec, read cheaply (headers and labels only).
+DataShape probeData(const DataOptions& data);
+
+/// A loaded, split and normalized dataset. Tensors are float32 features and int64 labels.
+struct Dataset {
+    torch::Tensor train_x, train_y;  ///< training samples (after limit_train, without validation)
+    torch::Tensor val_x, val_y;      ///< validation samples (may be empty)
+    torch::Tensor test_x, test_y;    ///< test samples: only used for final results
+    DataShape shape;                 ///< sample shape and classes
+    std::string fingerprint;         ///< hash of the source bytes and preparation: cache key part
+    /// How raw features become model inputs: {"mode": "global"|"per_feature"|"none", "mean",
+    /// "std"} (numbers for global, one per feature for per_feature): x' = (x - mean) / std.
+    Json normalization;
+
+    /// Moves every tensor to @p device (no-op where they already are).
+    Dataset to(const torch::Device& device) const;
+};
+
+/// Loads, splits (validation from the training set, seeded) and normalizes (training statistics).
+Dataset loadDataset(const DataOptions& data, int64_t seed);
+
+
+}  // namespace retort

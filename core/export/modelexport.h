@@ -1,0 +1,50 @@
+#pragma once
+
+#include "models/compressedmodel.h"
+#include "spec/experimentspec.h"
+
+#include <cstdint>
+#include <string>
+
+namespace retort {
+
+class ProjectStore;
+
+/// How a trained student is written for use outside Retort.
+struct ModelExportOptions {
+    /// onnx: an ONNX model (opset 13; Gemm, Conv, Relu, MaxPool, Flatten); pt: a PyTorch
+    /// checkpoint (torch.load) holding the state dict and the layer list to rebuild the module.
+    std::string format = "onnx";
+    /// onnx: how quantized weights are stored. false: int8 codes with their scales and a
+    /// DequantizeLinear node per weight (the QDQ form; 4-bit codes stored in int8). true: the
+    /// same dequantized values as float initializers, for runtimes without weight QDQ (OpenCV 4.6).
+    bool onnxFloatWeights = false;
+    /// Stored with the model (ONNX metadata_props as JSON strings; the checkpoint's "retort"
+    /// entry): run id and name, input normalization, results.
+    Json metadata = Json::object();
+};
+
+/// The layers of a model description in forward order, each {"name", "type"} plus "in", "out"
+/// (linear, conv2d), "kernel" and "padding" (conv2d): enough to rebuild it in any framework.
+Json layerList(const Json& description);
+
+/// Serialized ONNX ModelProto of @p model, validated with the ONNX checker. Input "input"
+/// [batch, ...input_shape] float32 (normalized as the metadata says), output "logits".
+/// Throws std::runtime_error when this build has no ONNX support or the checker refuses it.
+std::string exportOnnx(const CompressedModel& model, const ModelExportOptions& options);
+
+/// A PyTorch checkpoint (the bytes torch.save writes; torch.load reads them): a dict with
+/// "state_dict" (layer-name keys such as "fc1.weight", dequantized float32 tensors; pruned
+/// weights are zeros) and "retort" (a JSON string: model description, layers, metadata).
+std::string exportCheckpoint(const CompressedModel& model, const ModelExportOptions& options);
+
+/// Whether exportOnnx works in this build (libonnx was found).
+bool onnxSupported();
+
+/// Exports the final student of a completed run of @p store (its stored compressed model, so
+/// quantized runs export their codes). The metadata gets the run's id, name, input
+/// normalization and headline results. Throws std::invalid_argument when the run does not
+/// exist or has no model.
+std::string exportRunModel(const ProjectStore& store, int64_t runId, ModelExportOptions options);
+
+}  // namespace retort

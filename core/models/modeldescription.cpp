@@ -1,0 +1,103 @@
+#include "models/modeldescription.h"
+
+#include "models/compressedmodel.h"
+
+#include <set>
+
+namespace retort {
+
+Json modelDescription(const ZooNet& net) {
+    Json options = {{"arch", net->options().arch},
+                    {"hidden", net->options().hidden},
+                    {"channels", net->options().channels}};
+    return {{"model", options}, {"input_shape", net->sampleShape()}, {"classes", net->classes()}};
+}
+
+int64_t expectedCompressedSize(const ModelOptions& model, const std::vector<int64_t>& inputShape,
+                               int64_t classes, double sparsity, int bits, bool perChannel) {
+    torch::NoGradGuard guard;
+    ZooNet net(model, inputShape, classes);
+    std::vector<TensorLayout> tensors;
+    std::set<std::string> compressible;
+    for (const auto& [name, w] : compressibleWeights(*net)) compressible.insert(name);
+    for (const auto& p : net->named_parameters())
+        tensors.push_back({p.key(), p.value().sizes().vec(), compressible.count(p.key()) > 0});
+    for (const auto& b : net->named_buffers())
+        tensors.push_back({b.key(), b.value().sizes().vec(), false});
+    return estimateCompressedSize(modelDescription(net).dump().size(), tensors, sparsity, bits,
+                                  perChannel);
+}
+
+namespace {
+
+/// A model description read back: what ZooNet's constructor and describeModel take.
+struct Described {
+    ModelOptions options;
+    std::vector<int64_t> inputShape;
+    int64_t classes = 0;
+};
+
+Described parseDescription(const Json& d) {
+    try {
+        Described r;
+        const Json& m = d.at("model");
+        r.options.arch = m.at("arch").get<std::string>();
+        r.options.hidden = m.value("hidden", std::vector<int64_t>{});
+        r.options.channels = m.value("channels", std::vector<int64_t>{});
+        r.inputShape = d.at("input_shape").get<std::vector<int64_t>>();
+        r.classes = d.at("classes").get<int64_t>();
+        return r;
+    } catch (const Json::exception& e) {
+        throw FormatError(std::string("invalid model description: ") + e.what());
+    }
+}
+
+}  // namespace
+
+ZooNet buildFromDescription(const Json& d) {
+    const Described m = parseDescription(d);
+    try {
+        return ZooNet(m.options, m.inputShape, m.classes);
+    } catch (const std::invalid_argument& e) {
+        throw FormatError(std::string("invalid model description: ") + e.what());
+    }
+}
+
+ZooNet loadCompressedModel(const std::string& bytes) {
+    CompressedModel cm = readCompressedModel(bytes);
+    // The description must account for exactly the tensors in the file before anything is
+    // allocated for it (a crafted description could otherwise ask for any size).
+    int64_t stored = 0;
+    for (const auto& t : cm.tensors) stored += t.values.numel();
+    const Described m = parseDescription(cm.model);
+    int64_t described = 0;
+    try {
+        described = describeModel(m.options, m.inputShape, m.classes).param_count;
+    } catch (const std::invalid_argument& e) {
+        throw FormatError(std::string("invalid model description: ") + e.what());
+    }
+    if (described != stored)
+        throw FormatError("the model description has " + std::to_string(described) +
+                          " parameters, the file stores " + std::to_string(stored));
+    ZooNet net = buildFromDescription(cm.model);
+    torch::NoGradGuard guard;
+    auto params = net->named_parameters();
+    auto buffers = net->named_buffers();
+    size_t matched = 0;
+    for (const auto& t : cm.tensors) {
+        torch::Tensor* target = params.find(t.name);
+        if (!target) target = buffers.find(t.name);
+        if (!target)
+            throw FormatError("the file has a tensor '" + t.name + "' the model does not have");
+        if (target->sizes().vec() != t.shape)
+            throw FormatError("tensor '" + t.name + "' has the wrong shape");
+        target->copy_(t.dequantized());
+        ++matched;
+    }
+    if (matched != params.size() + buffers.size())
+        throw FormatError("the file lacks some of the model's tensors");
+    net->eval();
+    return net;
+}
+
+}  // namespace retort

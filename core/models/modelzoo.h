@@ -1,0 +1,103 @@
+#pragma once
+
+#include "spec/experimentspec.h"
+
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace retort {
+
+/// A shape as "1x28x28" (messages, layer tables).
+std::string shapeText(const std::vector<int64_t>& shape);
+
+/// One layer of a zoo model as the counters see it.
+struct LayerInfo {
+    std::string name;                ///< state-dict prefix, e.g. "fc1"
+    std::string type;                ///< linear | conv2d | relu | maxpool2d | flatten
+    std::vector<int64_t> out_shape;  ///< output shape of one sample
+    int64_t params = 0;              ///< parameters of this layer
+    int64_t flops = 0;               ///< operations for one sample (a multiply-add counts 2)
+};
+
+/// Static description of a model: what the editor and the results show.
+struct ModelSummary {
+    int64_t param_count = 0;        ///< all parameters
+    int64_t flops = 0;              ///< one forward pass of one sample
+    int64_t size_bytes = 0;         ///< dense fp32 storage of parameters and buffers
+    std::vector<LayerInfo> layers;  ///< in forward order
+};
+
+/// A zoo network: a named sequence of layers. State-dict keys are "<layer>.weight|bias".
+class ZooNetImpl : public torch::nn::Module {
+public:
+    ZooNetImpl(const ModelOptions& options, const std::vector<int64_t>& sampleShape,
+               int64_t classes);
+    torch::Tensor forward(torch::Tensor x);
+    const ModelSummary& summary() const { return m_summary; }
+    torch::nn::Sequential& layers() { return m_seq; }
+    const ModelOptions& options() const { return m_options; }
+    const std::vector<int64_t>& sampleShape() const { return m_sampleShape; }
+    int64_t classes() const { return m_classes; }
+
+private:
+    torch::nn::Sequential m_seq{nullptr};
+    ModelSummary m_summary;
+    ModelOptions m_options;
+    std::vector<int64_t> m_sampleShape;
+    int64_t m_classes = 0;
+};
+TORCH_MODULE(ZooNet);
+
+/// Computes the summary without building the network. Throws std::invalid_argument with the
+/// reason when the architecture does not fit the input (e.g. a cnn on flat features).
+ModelSummary describeModel(const ModelOptions& options, const std::vector<int64_t>& sampleShape,
+                           int64_t classes);
+
+/// A forward function for a frozen network, specialized for inference: on a CPU with oneDNN
+/// (mkldnn), convolutions, ReLUs and max-pools run on oneDNN's blocked layout with weights
+/// reordered once, which is several times faster than the default NCHW path for the zoo CNNs;
+/// elsewhere it is the network's own forward. The weights are captured when this is called:
+/// the network must not change afterwards. Call under NoGradGuard.
+std::function<torch::Tensor(const torch::Tensor&)> frozenForward(ZooNet net);
+
+/// The batch size frozen inference passes use: measured fastest for the zoo CNNs on oneDNN
+/// (bench/RESULTS.md); larger batches spill the caches.
+constexpr int64_t kInferenceBatch = 128;
+
+/// The weights that pruning and quantization act on: Linear and Conv2d weights, in order.
+std::vector<std::pair<std::string, torch::Tensor>> compressibleWeights(torch::nn::Module& module);
+
+/// LibTorch archive bytes of anything with save(OutputArchive&): a module's parameters and
+/// buffers, an optimizer's state.
+template <typename Saveable>
+std::string archiveBytes(Saveable& object) {
+    torch::serialize::OutputArchive archive;
+    object.save(archive);
+    std::ostringstream os;
+    archive.save_to(os);
+    return os.str();
+}
+
+/// Serializes / restores a module's parameters and buffers (LibTorch archive bytes).
+inline std::string saveModule(torch::nn::Module& module) {
+    return archiveBytes(module);
+}
+void loadModule(torch::nn::Module& module, const std::string& bytes);
+
+/// A TorchScript module from a file's bytes, checked with verifyArchive first (a corrupted
+/// TorchScript file can crash LibTorch's loader). `what` names the file in errors.
+torch::jit::Module loadTorchScript(const std::string& bytes, const std::string& what,
+                                   torch::Device device);
+
+/// Tensor bytes for the project (LibTorch's pickle format, CPU): the cached teacher outputs.
+std::string serializeTensor(const torch::Tensor& t);
+/// Reads serializeTensor's bytes; throws c10::Error on bytes that are not one pickled tensor.
+torch::Tensor deserializeTensor(const std::string& bytes);
+
+}  // namespace retort

@@ -1,0 +1,131 @@
+#pragma once
+
+// Inside the spec module only: the sections' field tables behind the key registry. A field is a
+// key's registry entry beside the struct member that holds its value. speckeys.cpp defines the
+// tables and the registry; specjson.cpp reads, writes and checks specs with them.
+
+#include "spec/speckeys.h"
+
+#include <optional>
+#include <variant>
+
+namespace retort::specfields {
+
+// ---------------------------------------------------------------- declaring keys
+
+/// Builds one registry entry: `key("lr", "Learning rate", "...").range(0, {}, true)`.
+struct KeyBuilder {
+    SpecKey k;
+    KeyBuilder& range(std::optional<double> lo, std::optional<double> hi, bool loOpen = false,
+                      bool hiOpen = false) {
+        k.min = lo;
+        k.max = hi;
+        k.min_exclusive = loOpen;
+        k.max_exclusive = hiOpen;
+        return *this;
+    }
+    KeyBuilder& choices(std::vector<Json> c) {
+        k.choices = std::move(c);
+        return *this;
+    }
+    KeyBuilder& note(std::string n) {
+        k.note = std::move(n);
+        return *this;
+    }
+    /// A condition; a key starting with "." is a sibling in the same section.
+    KeyBuilder& when(std::string key, std::vector<std::string> values, bool negate = false) {
+        k.when.push_back({std::move(key), std::move(values), negate});
+        return *this;
+    }
+    KeyBuilder& noSweep() {
+        k.sweepable = false;
+        return *this;
+    }
+    KeyBuilder& noField() {
+        k.in_editor = false;
+        return *this;
+    }
+    KeyBuilder& omitDefault() {
+        k.omit_default = true;
+        return *this;
+    }
+    KeyBuilder& spin(int decimals, double step) {
+        k.decimals = decimals;
+        k.step = step;
+        return *this;
+    }
+    KeyBuilder& section(std::string s) {
+        k.section = std::move(s);
+        return *this;
+    }
+    KeyBuilder& type(KeyType t) {
+        k.type = t;
+        return *this;
+    }
+    KeyBuilder& defaultValue(Json v) {
+        k.default_value = std::move(v);
+        return *this;
+    }
+};
+
+inline KeyBuilder key(const char* leaf, const char* label, const char* help) {
+    KeyBuilder b;
+    b.k.key = leaf;
+    b.k.label = label;
+    b.k.help = help;
+    return b;
+}
+
+/// Where a section's key keeps its value in the section's struct.
+template <class S>
+using Member = std::variant<std::string S::*, int64_t S::*, double S::*, std::vector<int64_t> S::*,
+                            std::optional<int64_t> S::*>;
+
+template <class S>
+struct Field {
+    Member<S> member;
+    SpecKey key;  ///< key.key is the leaf name; sibling conditions start with "."
+};
+
+template <class S>
+Field<S> field(Member<S> m, KeyBuilder b) {
+    return {m, std::move(b.k)};
+}
+
+template <class T>
+Json toJsonValue(const T& v) {
+    return Json(v);
+}
+inline Json toJsonValue(const std::optional<int64_t>& v) {
+    return v ? Json(*v) : Json();
+}
+
+template <class S>
+Json valueOf(const S& s, const Member<S>& m) {
+    return std::visit([&](auto p) { return toJsonValue(s.*p); }, m);
+}
+
+template <class S>
+KeyType typeOf(const Member<S>& m) {
+    return std::visit(
+        [](auto p) {
+            using T = std::decay_t<decltype(std::declval<S>().*p)>;
+            if constexpr (std::is_same_v<T, std::string>) return KeyType::String;
+            if constexpr (std::is_same_v<T, double>) return KeyType::Number;
+            if constexpr (std::is_same_v<T, std::vector<int64_t>>) return KeyType::IntegerList;
+            return KeyType::Integer;
+        },
+        m);
+}
+
+const std::vector<Field<ExperimentSpec>>& topFields();
+const std::vector<Field<DataOptions>>& dataFields();
+const std::vector<Field<ModelOptions>>& modelFields();
+/// The teacher's own keys (seed, torchscript, run, model); `input` is read by hand.
+const std::vector<Field<TeacherOptions>>& teacherFields();
+const std::vector<Field<TrainOptions>>& trainFields();
+const std::vector<Field<DistillOptions>>& distillFields();
+const std::vector<Field<PruneOptions>>& pruneFields();
+const std::vector<Field<QuantizeOptions>>& quantizeFields();
+
+}  // namespace retort::specfields

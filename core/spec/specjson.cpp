@@ -1,0 +1,424 @@
+// A spec from and to JSON, and its range checks, derived from the field tables of the key
+// registry (specfields.h): each section is read, written and checked by one loop over its
+// fields. What no table can say (the teacher's three forms, cross-field rules) is written here.
+
+#include "spec/experimentspec.h"
+#include "spec/specfields.h"
+#include "spec/speckeys.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <sstream>
+
+namespace retort {
+
+using namespace specfields;
+
+namespace {
+
+/// Reads the keys of one JSON object, recording wrong types and, at the end, unknown keys.
+class ObjectReader {
+public:
+    ObjectReader(const Json& j, std::string prefix, std::vector<SpecIssue>& issues)
+        : m_j(j), m_prefix(std::move(prefix)), m_issues(issues) {
+        if (!m_j.is_object()) {
+            m_issues.push_back({m_prefix, "must be an object, not " + jsonTypeName(m_j)});
+            m_ok = false;
+        }
+    }
+    ~ObjectReader() {
+        if (!m_ok) return;
+        for (auto it = m_j.begin(); it != m_j.end(); ++it)
+            if (!m_seen.count(it.key())) m_issues.push_back({key(it.key()), "unknown key"});
+    }
+    std::string key(const std::string& k) const {
+        return m_prefix.empty() ? k : m_prefix + "." + k;
+    }
+    bool has(const std::string& k) {
+        m_seen.insert(k);
+        return m_ok && m_j.contains(k);
+    }
+    const Json& at(const std::string& k) const { return m_j.at(k); }
+
+    void read(const std::string& k, std::string& out) {
+        if (!has(k)) return;
+        const Json& v = m_j.at(k);
+        if (v.is_string())
+            out = v.get<std::string>();
+        else
+            wrongType(k, "a string", v);
+    }
+    void read(const std::string& k, int64_t& out) {
+        if (!has(k)) return;
+        const Json& v = m_j.at(k);
+        if (v.is_number_integer() || v.is_number_unsigned())
+            out = v.get<int64_t>();
+        else if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>() &&
+                 std::abs(v.get<double>()) < 9e15)
+            out = static_cast<int64_t>(v.get<double>());
+        else
+            wrongType(k, "an integer", v);
+    }
+    void read(const std::string& k, double& out) {
+        if (!has(k)) return;
+        const Json& v = m_j.at(k);
+        if (v.is_number())
+            out = v.get<double>();
+        else
+            wrongType(k, "a number", v);
+    }
+    void read(const std::string& k, std::vector<int64_t>& out) {
+        if (!has(k)) return;
+        const Json& v = m_j.at(k);
+        if (!v.is_array()) return wrongType(k, "a list of integers", v);
+        std::vector<int64_t> r;
+        for (const auto& e : v) {
+            if (!(e.is_number_integer() || e.is_number_unsigned()))
+                return wrongType(k, "a list of integers", v);
+            r.push_back(e.get<int64_t>());
+        }
+        out = r;
+    }
+    void read(const std::string& k, std::optional<int64_t>& out) {
+        if (!has(k)) return;
+        int64_t v = 0;
+        size_t before = m_issues.size();
+        read(k, v);
+        if (m_issues.size() == before) out = v;
+    }
+    void wrongType(const std::string& k, const std::string& want, const Json& got) {
+        m_issues.push_back({key(k), "must be " + want + ", not " + jsonTypeName(got)});
+    }
+
+private:
+    const Json& m_j;
+    std::string m_prefix;
+    std::vector<SpecIssue>& m_issues;
+    std::set<std::string> m_seen;
+    bool m_ok = true;
+};
+
+/// Whether a field of the teacher's table belongs to the teacher form @p kind.
+template <class S>
+bool forTeacher(const Field<S>& f, const char* kind) {
+    for (const auto& c : f.key.when)
+        if (c.key == "teacher")
+            return std::find(c.values.begin(), c.values.end(), kind) != c.values.end();
+    return true;
+}
+
+template <class S>
+void readFields(ObjectReader& r, S& s, const std::vector<Field<S>>& fields,
+                const char* teacherKind = nullptr) {
+    for (const auto& f : fields)
+        if (!teacherKind || forTeacher(f, teacherKind))
+            std::visit([&](auto m) { r.read(f.key.key, s.*m); }, f.member);
+}
+
+/// A sibling condition (".format") holds in the section written so far.
+bool siblingsAllow(const SpecKey& k, const Json& section) {
+    for (const auto& c : k.when) {
+        if (c.key.empty() || c.key[0] != '.') continue;
+        const std::string sib = c.key.substr(1);
+        const std::string v = section.contains(sib) && section[sib].is_string()
+                                  ? section[sib].get<std::string>()
+                                  : std::string();
+        const bool in = std::find(c.values.begin(), c.values.end(), v) != c.values.end();
+        if (in == c.negate) return false;
+    }
+    return true;
+}
+
+template <class S>
+Json writeFields(const S& s, const std::vector<Field<S>>& fields,
+                 const char* teacherKind = nullptr) {
+    static const S defaults{};
+    Json j = Json::object();
+    for (const auto& f : fields) {
+        if (teacherKind && !forTeacher(f, teacherKind)) continue;
+        Json v = valueOf(s, f.member);
+        if (v.is_null()) continue;
+        if (f.key.omit_default && v == valueOf(defaults, f.member)) continue;
+        if (!siblingsAllow(f.key, j)) continue;
+        j[f.key.key] = std::move(v);
+    }
+    return j;
+}
+
+std::string numberText(double d) {
+    if (std::floor(d) == d && std::abs(d) < 1e15) return std::to_string(static_cast<long long>(d));
+    std::ostringstream os;
+    os << d;
+    return os.str();
+}
+
+/// The registry's range and choices for one value; messages name the key and what is allowed.
+void checkValue(std::vector<SpecIssue>& out, const std::string& name, const SpecKey& k,
+                const Json& v, bool integer) {
+    const std::string note = k.note.empty() ? "" : " (" + k.note + ")";
+    if (!k.choices.empty()) {
+        if (std::find(k.choices.begin(), k.choices.end(), v) != k.choices.end()) return;
+        if (v.is_string()) {
+            out.push_back({name, "'" + v.get<std::string>() + "' is not one of " + allowedText(k)});
+        } else {
+            std::string list;
+            for (size_t i = 0; i < k.choices.size(); ++i)
+                list += (i == 0 ? "" : i + 1 == k.choices.size() ? " or " : ", ") +
+                        k.choices[i].dump();
+            out.push_back({name, "must be " + list});
+        }
+        return;
+    }
+    if (!v.is_number() || (!k.min && !k.max)) return;
+    const double d = v.get<double>();
+    const bool lowOk = !k.min || (k.min_exclusive ? d > *k.min : d >= *k.min);
+    const bool highOk = !k.max || (k.max_exclusive ? d < *k.max : d <= *k.max);
+    if (lowOk && highOk && std::isfinite(d)) return;
+    if (integer) {
+        if (!lowOk) out.push_back({name, "must be at least " + numberText(*k.min) + note});
+        if (!highOk) out.push_back({name, "must be at most " + numberText(*k.max) + note});
+        return;
+    }
+    if (k.min && k.max)
+        out.push_back({name, "must be in " + allowedText(k) + note});
+    else if (k.min)
+        out.push_back(
+            {name, std::string(k.min_exclusive ? "must be > " : "must be >= ") +
+                       numberText(*k.min) + note});
+    else
+        out.push_back({name, std::string(k.max_exclusive ? "must be < " : "must be <= ") +
+                                 numberText(*k.max) + note});
+}
+
+template <class S>
+void checkFields(std::vector<SpecIssue>& out, const std::string& prefix, const S& s,
+                 const std::vector<Field<S>>& fields, const char* teacherKind = nullptr) {
+    for (const auto& f : fields) {
+        if (teacherKind && !forTeacher(f, teacherKind)) continue;
+        const Json v = valueOf(s, f.member);
+        if (v.is_null()) continue;
+        checkValue(out, prefix.empty() ? f.key.key : prefix + "." + f.key.key, f.key, v,
+                   typeOf(f.member) == KeyType::Integer);
+    }
+}
+
+void checkModel(std::vector<SpecIssue>& out, const std::string& p, const ModelOptions& m) {
+    checkFields(out, p, m, modelFields());
+    for (int64_t w : m.hidden)
+        if (w < 1 || w > 65536) out.push_back({p + ".hidden", "widths must be in [1, 65536]"});
+    for (int64_t c : m.channels)
+        if (c < 1 || c > 4096)
+            out.push_back({p + ".channels", "channel counts must be in [1, 4096]"});
+    if (m.arch == "cnn" && m.channels.empty())
+        out.push_back({p + ".channels", "a cnn needs at least one conv block"});
+    if (m.arch != "cnn" && !m.channels.empty())
+        out.push_back({p + ".channels", "only a cnn takes channels"});
+    if (m.arch == "lenet5" && !m.hidden.empty())
+        out.push_back({p + ".hidden", "lenet5 has fixed layers and takes no hidden widths"});
+}
+
+void readTeacherInput(const Json& in, TeacherOptions& to, std::vector<SpecIssue>& issues) {
+    auto numbers = [&](const char* k, std::vector<double>& out) {
+        const Json& v = in.contains(k) ? in.at(k) : Json();
+        if (v.is_number()) {
+            out = {v.get<double>()};
+        } else if (v.is_array() && !v.empty() &&
+                   std::all_of(v.begin(), v.end(), [](const Json& e) { return e.is_number(); })) {
+            out = v.get<std::vector<double>>();
+        } else {
+            issues.push_back({std::string("teacher.input.") + k,
+                              "must be a number or a list of numbers, not " + jsonTypeName(v)});
+        }
+    };
+    if (in.is_string()) {
+        to.input = in.get<std::string>();
+    } else if (in.is_object()) {
+        to.input = "explicit";
+        numbers("mean", to.input_mean);
+        numbers("std", to.input_std);
+        for (auto it = in.begin(); it != in.end(); ++it)
+            if (it.key() != "mean" && it.key() != "std")
+                issues.push_back({"teacher.input." + it.key(), "unknown key"});
+    } else {
+        issues.push_back({"teacher.input",
+                          "must be \"normalized\", \"raw\" or {\"mean\": …, \"std\": …}, not " +
+                              jsonTypeName(in)});
+    }
+}
+
+}  // namespace
+
+ExperimentSpec ExperimentSpec::fromJson(const Json& j, std::vector<SpecIssue>& issues) {
+    ExperimentSpec s;
+    ObjectReader r(j, "", issues);
+    readFields(r, s, topFields());
+    if (r.has("data")) {
+        ObjectReader d(r.at("data"), "data", issues);
+        readFields(d, s.data, dataFields());
+        // Synthetic data has no folder unless one is written.
+        const Json& dj = r.at("data");
+        if (s.data.format == "synthetic" && !(dj.is_object() && dj.contains("path")))
+            s.data.path.clear();
+    }
+    if (r.has("teacher") && !r.at("teacher").is_null()) {
+        const Json& tj = r.at("teacher");
+        ObjectReader t(tj, "teacher", issues);
+        TeacherOptions to;
+        if (tj.is_object() && tj.contains("torchscript")) {
+            to.kind = TeacherOptions::Kind::TorchScript;
+            readFields(t, to, teacherFields(), "torchscript");
+            if (t.has("input")) readTeacherInput(t.at("input"), to, issues);
+        } else if (tj.is_object() && tj.contains("run")) {
+            to.kind = TeacherOptions::Kind::Run;
+            readFields(t, to, teacherFields(), "run");
+        } else {
+            readFields(t, to.model, modelFields());
+            readFields(t, to, teacherFields(), "zoo");
+            if (t.has("train") && !t.at("train").is_null()) {
+                // The teacher's train keys have their own defaults and take nothing from the
+                // student's train: a sweep over train.* keeps one teacher.
+                to.train = TrainOptions{};
+                ObjectReader tt(t.at("train"), "teacher.train", issues);
+                readFields(tt, *to.train, trainFields());
+            }
+        }
+        s.teacher = to;
+    }
+    if (r.has("student")) {
+        ObjectReader st(r.at("student"), "student", issues);
+        readFields(st, s.student, modelFields());
+    }
+    if (r.has("distill")) {
+        ObjectReader d(r.at("distill"), "distill", issues);
+        readFields(d, s.distill, distillFields());
+    }
+    if (r.has("prune") && !r.at("prune").is_null()) {
+        ObjectReader p(r.at("prune"), "prune", issues);
+        s.prune = PruneOptions{};
+        readFields(p, *s.prune, pruneFields());
+    }
+    if (r.has("quantize") && !r.at("quantize").is_null()) {
+        ObjectReader q(r.at("quantize"), "quantize", issues);
+        s.quantize = QuantizeOptions{};
+        readFields(q, *s.quantize, quantizeFields());
+    }
+    if (r.has("train")) {
+        ObjectReader t(r.at("train"), "train", issues);
+        readFields(t, s.train, trainFields());
+    }
+    // Without a teacher there is nothing to distil from: lambda's default is then 0 (a lambda
+    // the user wrote is still checked).
+    const bool lambdaWritten = j.is_object() && j.contains("distill") && j["distill"].is_object() &&
+                               j["distill"].contains("lambda");
+    if (!s.teacher && !lambdaWritten) s.distill.lambda = 0.0;
+    if (r.has("sweep")) s.sweep = r.at("sweep");
+    return s;
+}
+
+Json ExperimentSpec::toJson() const {
+    Json j = writeFields(*this, topFields());
+    Json d = writeFields(data, dataFields());
+    if (data.format == "synthetic") d["classes"] = data.classes;  // 0 (10 classes) included
+    j["data"] = d;
+    if (teacher) {
+        Json t;
+        switch (teacher->kind) {
+            case TeacherOptions::Kind::TorchScript:
+                t = writeFields(*teacher, teacherFields(), "torchscript");
+                if (teacher->input == "explicit")
+                    t["input"] = {{"mean", teacher->input_mean}, {"std", teacher->input_std}};
+                else
+                    t["input"] = teacher->input;
+                break;
+            case TeacherOptions::Kind::Run:
+                t = writeFields(*teacher, teacherFields(), "run");
+                break;
+            case TeacherOptions::Kind::Zoo:
+                t = writeFields(teacher->model, modelFields());
+                t.update(writeFields(*teacher, teacherFields(), "zoo"));
+                if (teacher->train) t["train"] = writeFields(*teacher->train, trainFields());
+                break;
+        }
+        j["teacher"] = t;
+    }
+    j["student"] = writeFields(student, modelFields());
+    j["distill"] = writeFields(distill, distillFields());
+    if (prune) {
+        j["prune"] = writeFields(*prune, pruneFields());
+        j["prune"]["end_epoch"] = pruneEndEpoch();
+    }
+    if (quantize) j["quantize"] = writeFields(*quantize, quantizeFields());
+    j["train"] = writeFields(train, trainFields());
+    if (!sweep.is_null()) j["sweep"] = sweep;
+    return j;
+}
+
+std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
+    std::vector<SpecIssue> out;
+    if (s.name.empty()) out.push_back({"name", "must not be empty"});
+    checkFields(out, "", s, topFields());
+    if (!(s.device == "auto" || s.device == "cpu" || s.device == "cuda" ||
+          (s.device.rfind("cuda:", 0) == 0 && s.device.size() > 5 &&
+           s.device.find_first_not_of("0123456789", 5) == std::string::npos)))
+        out.push_back(
+            {"device", "'" + s.device + "' is not one of 'auto', 'cpu', 'cuda', 'cuda:N'"});
+
+    const auto& d = s.data;
+    checkFields(out, "data", d, dataFields());
+    if (d.shape.size() > 3) out.push_back({"data.shape", "must have 1 to 3 dimensions"});
+    for (int64_t e : d.shape)
+        if (e < 1 || e > 65536) out.push_back({"data.shape", "dimensions must be in [1, 65536]"});
+    if (d.format == "synthetic") {
+        if (d.classes < 0 || d.classes == 1 || d.classes > 1000)
+            out.push_back({"data.classes", "must be in [2, 1000] (0: 10)"});
+    } else if (d.path.empty()) {
+        out.push_back({"data.path", "must name the folder that holds the data files"});
+    }
+
+    checkModel(out, "student", s.student);
+    if (s.teacher) {
+        const auto& t = *s.teacher;
+        if (t.kind == TeacherOptions::Kind::Zoo) {
+            checkModel(out, "teacher", t.model);
+            checkFields(out, "teacher", t, teacherFields(), "zoo");
+            if (t.train) checkFields(out, "teacher.train", *t.train, trainFields());
+        } else if (t.kind == TeacherOptions::Kind::TorchScript && t.torchscript.empty()) {
+            out.push_back({"teacher.torchscript", "must name a TorchScript file"});
+        } else if (t.kind == TeacherOptions::Kind::TorchScript) {
+            if (t.input != "explicit")
+                checkValue(out, "teacher.input", *findSpecKey("teacher.input"), Json(t.input), false);
+            for (double v : t.input_std)
+                if (!(v > 0) || !std::isfinite(v))
+                    out.push_back({"teacher.input.std", "must be > 0"});
+            for (double v : t.input_mean)
+                if (!std::isfinite(v)) out.push_back({"teacher.input.mean", "must be finite"});
+            if (t.input == "explicit" && t.input_mean.size() != t.input_std.size() &&
+                t.input_mean.size() != 1 && t.input_std.size() != 1)
+                out.push_back({"teacher.input", "mean and std must have the same length"});
+        } else if (t.kind == TeacherOptions::Kind::Run && t.run < 1) {
+            out.push_back({"teacher.run", "must be the id of a completed run"});
+        } else if (t.kind == TeacherOptions::Kind::Run) {
+            checkFields(out, "teacher", t, teacherFields(), "run");
+        }
+    }
+    checkFields(out, "distill", s.distill, distillFields());
+    if (!s.teacher && s.distill.lambda > 0)
+        out.push_back(
+            {"distill.lambda", "must be 0 without a teacher (there is nothing to distill)"});
+
+    if (s.prune) {
+        const auto& p = *s.prune;
+        checkFields(out, "prune", p, pruneFields());
+        if (p.begin_epoch < 1 || p.begin_epoch > s.train.epochs)
+            out.push_back({"prune.begin_epoch", "must be in [1, train.epochs]"});
+        if (p.end_epoch != 0 && (p.end_epoch < p.begin_epoch || p.end_epoch > s.train.epochs))
+            out.push_back(
+                {"prune.end_epoch", "must be in [prune.begin_epoch, train.epochs] (0: default)"});
+    }
+    if (s.quantize) checkFields(out, "quantize", *s.quantize, quantizeFields());
+    checkFields(out, "train", s.train, trainFields());
+    return out;
+}
+
+}  // namespace retort

@@ -1,0 +1,568 @@
+// The key registry (speckeys.h) and what is derived from it: reading a spec (fromJson), writing
+// it (toJson) and checking its ranges (checkRanges). Each section's keys are a table of fields,
+// a key's registry entry beside the struct member that holds its value; a default is the struct's
+// own default member value, read from a default-constructed struct, so it is written only once.
+
+#include "spec/speckeys.h"
+
+#include "spec/specfields.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+#include <variant>
+
+namespace retort {
+
+std::string jsonTypeName(const Json& v) {
+    if (v.is_null()) return "null";
+    if (v.is_boolean()) return "a boolean";
+    if (v.is_number_integer() || v.is_number_unsigned()) return "an integer";
+    if (v.is_number()) return "a number";
+    if (v.is_string()) return "a string";
+    if (v.is_array()) return "a list";
+    return "an object";
+}
+
+namespace {
+
+}  // namespace
+
+namespace specfields {
+
+namespace {
+const std::vector<Json> kArchs = {"mlp", "lenet5", "cnn"};
+}  // namespace
+
+
+// The sections' fields. Order: the editor's and the docs' order.
+
+const std::vector<Field<ExperimentSpec>>& topFields() {
+    using S = ExperimentSpec;
+    static const std::vector<Field<S>> f = {
+        field<S>(&S::name, key("name", "Name", "run name; sweep points add their swept values")
+                               .noSweep()),
+        field<S>(&S::seed, key("seed", "Seed",
+                               "seeds initialization, the data split and the sample order")
+                               .range(0, {})),
+        field<S>(&S::device,
+                 key("device", "Device",
+                     "where to train: `auto` (CUDA when LibTorch sees a GPU), `cpu`, `cuda`, "
+                     "`cuda:N`")
+                     .section("train")
+                     .note("auto, cpu, cuda, cuda:N")),
+        field<S>(&S::threads, key("threads", "CPU threads", "intra-op CPU threads")
+                                  .range(0, 1024)
+                                  .note("0: every core")
+                                  .section("train")),
+    };
+    return f;
+}
+
+const std::vector<Field<DataOptions>>& dataFields() {
+    using S = DataOptions;
+    static const std::vector<Field<S>> f = {
+        field<S>(&S::format, key("format", "Format",
+                                 "`idx` (MNIST-style files), `csv` (train.csv, test.csv) or "
+                                 "`synthetic` (seeded class prototypes plus noise)")
+                                 .choices({"idx", "csv", "synthetic"})),
+        field<S>(&S::path, key("path", "Folder",
+                               "the folder that holds the data files (relative: from the spec "
+                               "file's folder)")
+                               .when(".format", {"synthetic"}, true)),
+        field<S>(&S::validation_fraction,
+                 key("validation_fraction", "Validation fraction",
+                     "share of the training set held out for validation (model choice)")
+                     .range(0, 1, false, true)
+                     .spin(3, 0.05)),
+        field<S>(&S::limit_train, key("limit_train", "Limit training samples",
+                                      "use at most this many training samples, a seeded subset")
+                                      .range(0, {})
+                                      .note("0: all")),
+        field<S>(&S::limit_test, key("limit_test", "Limit test samples",
+                                     "use only the first N test samples (for quick checks)")
+                                     .range(0, {})
+                                     .note("0: all")),
+        field<S>(&S::normalize,
+                 key("normalize", "Normalization",
+                     "`global` (one mean/std from the training split; auto for idx and "
+                     "synthetic), `per_feature` (auto for csv), `none`")
+                     .choices({"auto", "global", "per_feature", "none"})),
+        field<S>(&S::label_column,
+                 key("label_column", "Label column", "csv: which column holds the label")
+                     .range(0, {})
+                     .when(".format", {"csv"})),
+        field<S>(&S::header, key("header", "Header line",
+                                 "csv: `auto` (a first line that is not all numbers is a "
+                                 "header), `yes`, `no`")
+                                 .choices({"auto", "yes", "no"})
+                                 .when(".format", {"csv"})),
+        field<S>(&S::shape, key("shape", "Sample shape",
+                                "csv: reshape each row's features, e.g. [1, 28, 28]; synthetic: "
+                                "the sample shape (empty: [1, 8, 8])")
+                                .omitDefault()
+                                .when(".format", {"csv", "synthetic"})),
+        field<S>(&S::classes, key("classes", "Classes",
+                                  "synthetic: class count (0: 10); csv: 0 infers max label + 1")
+                                  .omitDefault()
+                                  .note("0: automatic")
+                                  .when(".format", {"csv", "synthetic"})),
+        field<S>(&S::train_samples,
+                 key("train_samples", "Training samples", "synthetic: training samples")
+                     .range(1, 10000000)
+                     .when(".format", {"synthetic"})),
+        field<S>(&S::test_samples,
+                 key("test_samples", "Test samples", "synthetic: test samples")
+                     .range(1, 10000000)
+                     .when(".format", {"synthetic"})),
+        field<S>(&S::noise, key("noise", "Noise",
+                                "synthetic: standard deviation of the noise around the seeded "
+                                "class prototypes")
+                                .range(0, {})
+                                .spin(2, 0.1)
+                                .when(".format", {"synthetic"})),
+    };
+    return f;
+}
+
+const std::vector<Field<ModelOptions>>& modelFields() {
+    using S = ModelOptions;
+    static const std::vector<Field<S>> f = {
+        field<S>(&S::arch, key("arch", "Architecture",
+                               "`mlp`, `lenet5` (fixed layers) or `cnn` (conv3x3+relu+maxpool2 "
+                               "blocks, then the hidden layers)")
+                               .choices(kArchs)),
+        field<S>(&S::channels, key("channels", "Conv channels",
+                                   "cnn: output channels of each conv block, e.g. [32, 64]")
+                                   .when(".arch", {"cnn"})),
+        field<S>(&S::hidden, key("hidden", "Hidden widths",
+                                 "mlp, cnn: widths of the fully connected hidden layers")
+                                 .when(".arch", {"lenet5"}, true)),
+        field<S>(&S::classes, key("classes", "Output classes",
+                                  "output classes (0: the data's count); a mismatch is an error")
+                                  .range(0, {})
+                                  .note("0: the data's count")
+                                  .omitDefault()
+                                  .noField()),
+    };
+    return f;
+}
+
+const std::vector<Field<TeacherOptions>>& teacherFields() {
+    using S = TeacherOptions;
+    static const std::vector<Field<S>> f = {
+        field<S>(&S::seed, key("seed", "Teacher seed",
+                               "zoo teacher: initialization and training seed (default: the "
+                               "spec's seed)")
+                               .range(0, {})
+                               .noField()
+                               .when("teacher", {"zoo"})),
+        field<S>(&S::torchscript,
+                 key("torchscript", "TorchScript file",
+                     "a TorchScript module file taking a batch of samples and returning logits "
+                     "(relative: from the spec file's folder)")
+                     .when("teacher", {"torchscript"})),
+        field<S>(&S::run, key("run", "Run",
+                              "a completed run of the project whose model is the teacher")
+                              .note("the id of a completed run")
+                              .when("teacher", {"run"})),
+        field<S>(&S::run_model, key("model", "Run's model",
+                                    "which model of that run: its `student` or its zoo `teacher`")
+                                    .choices({"student", "teacher"})
+                                    .noField()
+                                    .when("teacher", {"run"})),
+    };
+    return f;
+}
+
+const std::vector<Field<TrainOptions>>& trainFields() {
+    using S = TrainOptions;
+    static const std::vector<Field<S>> f = {
+        field<S>(&S::epochs,
+                 key("epochs", "Epochs", "passes over the training set").range(1, 100000)),
+        field<S>(&S::batch_size,
+                 key("batch_size", "Batch size", "samples per optimizer step").range(1, {})),
+        field<S>(&S::optimizer, key("optimizer", "Optimizer", "`adam`, `adamw` or `sgd`")
+                                    .choices({"adam", "adamw", "sgd"})),
+        field<S>(&S::lr, key("lr", "Learning rate", "learning rate")
+                             .range(0, {}, true)
+                             .spin(6, 0.0001)),
+        field<S>(&S::momentum, key("momentum", "Momentum", "sgd momentum")
+                                   .range(0, 1, false, true)
+                                   .spin(3, 0.05)),
+        field<S>(&S::weight_decay,
+                 key("weight_decay", "Weight decay", "L2 penalty (decoupled for adamw)")
+                     .range(0, {})
+                     .spin(6, 0.0001)),
+        field<S>(&S::lr_schedule, key("lr_schedule", "LR schedule",
+                                      "`constant` or `cosine` (per epoch, to 0 at the end)")
+                                      .choices({"constant", "cosine"})),
+    };
+    return f;
+}
+
+const std::vector<Field<DistillOptions>>& distillFields() {
+    using S = DistillOptions;
+    static const std::vector<Field<S>> f = {
+        field<S>(&S::loss, key("loss", "Loss",
+                               "`hinton`: λ · T² · KL(softmax(t/T) ‖ softmax(s/T)) + (1 − λ) · "
+                               "CE(s, y)")
+                               .choices({"hinton"})
+                               .noField()),
+        field<S>(&S::temperature,
+                 key("temperature", "Temperature", "softmax temperature T of the soft loss")
+                     .range(0, {}, true)
+                     .spin(2, 0.5)
+                     .when("teacher", {"none"}, true)),
+        field<S>(&S::lambda, key("lambda", "Lambda (soft weight)",
+                                 "weight λ of the soft loss; 0: labels only (the default without "
+                                 "a teacher, and the only value allowed then)")
+                                 .range(0, 1)
+                                 .spin(2, 0.05)),
+    };
+    return f;
+}
+
+const std::vector<Field<PruneOptions>>& pruneFields() {
+    using S = PruneOptions;
+    static const std::vector<Field<S>> f = {
+        field<S>(&S::method, key("method", "Method", "`magnitude`: the smallest |w| are zeroed")
+                                 .choices({"magnitude"})
+                                 .noField()),
+        field<S>(&S::scope, key("scope", "Scope",
+                                "`global` (one ranking over every prunable weight) or `layer` "
+                                "(each layer to the sparsity)")
+                                .choices({"global", "layer"})),
+        field<S>(&S::sparsity, key("sparsity", "Sparsity", "final fraction of zero weights")
+                                   .range(0, 1, false, true)
+                                   .spin(3, 0.05)),
+        field<S>(&S::schedule, key("schedule", "Schedule",
+                                   "`agp` (gradual, cubic) or `one_shot` (at begin_epoch)")
+                                   .choices({"agp", "one_shot"})),
+        field<S>(&S::begin_epoch,
+                 key("begin_epoch", "Begin epoch", "first epoch (1-based) that prunes")
+                     .note("1 to train.epochs")),
+        field<S>(&S::end_epoch, key("end_epoch", "End epoch",
+                                    "last epoch of the AGP ramp; later epochs fine-tune at the "
+                                    "final sparsity")
+                                    .note("0: ⌈0.6 × train.epochs⌉")),
+        field<S>(&S::updates_per_epoch,
+                 key("updates_per_epoch", "Mask updates per epoch",
+                     "agp: how often per epoch the masks are recomputed")
+                     .range(1, {})),
+    };
+    return f;
+}
+
+const std::vector<Field<QuantizeOptions>>& quantizeFields() {
+    using S = QuantizeOptions;
+    static const std::vector<Field<S>> f = {
+        field<S>(&S::bits, key("bits", "Bits", "weight bit width after training (biases stay fp32)")
+                               .choices({4, 8})
+                               .noField()),
+        field<S>(&S::granularity,
+                 key("granularity", "Granularity",
+                     "`per_channel` (one scale per output channel) or `per_tensor`")
+                     .choices({"per_channel", "per_tensor"})),
+    };
+    return f;
+}
+
+}  // namespace specfields
+
+namespace {
+
+using namespace specfields;
+
+// ---------------------------------------------------------------- the flat registry
+
+std::string resolve(const std::string& prefix, const std::string& k) {
+    if (!k.empty() && k[0] == '.') return prefix.empty() ? k.substr(1) : prefix + k;
+    return k;
+}
+
+template <class S>
+void addFields(std::vector<SpecKey>& out, const std::vector<Field<S>>& fields,
+               const std::string& prefix, const S& defaults,
+               const std::vector<KeyCondition>& extra = {},
+               std::function<void(SpecKey&)> adjust = {}) {
+    for (const auto& f : fields) {
+        SpecKey k = f.key;
+        k.key = prefix.empty() ? f.key.key : prefix + "." + f.key.key;
+        k.type = k.choices.empty() || typeOf(f.member) != KeyType::String ? typeOf(f.member)
+                                                                            : KeyType::String;
+        k.default_value = valueOf(defaults, f.member);
+        if (k.section.empty()) k.section = prefix.substr(0, prefix.find('.'));
+        for (auto& c : k.when) c.key = resolve(prefix, c.key);
+        k.when.insert(k.when.begin(), extra.begin(), extra.end());
+        if (adjust) adjust(k);
+        out.push_back(std::move(k));
+    }
+}
+
+SpecKey sectionKey(const char* name, const char* label, const char* help, bool sweepable = true) {
+    SpecKey k = key(name, label, help).type(KeyType::Section).k;
+    k.section = std::string(name).substr(0, std::string(name).find('.'));
+    k.sweepable = sweepable;
+    return k;
+}
+
+std::vector<SpecKey> buildRegistry() {
+    std::vector<SpecKey> out;
+    addFields(out, topFields(), "", ExperimentSpec{});
+    addFields(out, dataFields(), "data", DataOptions{});
+    {
+        SpecKey t = sectionKey("teacher", "Source",
+                               "the model to distill from: a zoo architecture (trained first "
+                               "with `teacher.train`, or frozen at init), a TorchScript file "
+                               "(`torchscript`) or a completed run (`run`); absent: no teacher");
+        out.push_back(t);
+    }
+    const std::vector<KeyCondition> zoo = {{"teacher", {"zoo"}}};
+    addFields(out, modelFields(), "teacher", ModelOptions{}, zoo);
+    {
+        std::vector<SpecKey> tf;
+        addFields(tf, teacherFields(), "teacher", TeacherOptions{});
+        out.push_back(tf[0]);  // teacher.seed
+        SpecKey train = sectionKey("teacher.train", "Teacher epochs",
+                                   "the zoo teacher's own training, with train's keys and "
+                                   "defaults and nothing taken from the student's train; "
+                                   "absent: the teacher is frozen at its initialization");
+        train.when = zoo;
+        out.push_back(train);
+        addFields(out, trainFields(), "teacher.train", TrainOptions{},
+                  {{"teacher", {"zoo"}}, {"teacher.train", {"present"}}},
+                  [](SpecKey& k) { k.in_editor = false; });
+        out.push_back(tf[1]);  // teacher.torchscript
+        SpecKey input =
+            key("input", "Teacher input",
+                "what the TorchScript module takes: `normalized` (Retort's normalized "
+                "features), `raw` (the features as read), or {\"mean\": …, \"std\": …} "
+                "(raw features standardized per channel or for all)")
+                .choices({"normalized", "raw"})
+                .note("or {\"mean\": m, \"std\": s}")
+                .defaultValue("normalized")
+                .when("teacher", {"torchscript"})
+                .k;
+        input.key = "teacher.input";
+        input.section = "teacher";
+        out.push_back(input);
+        out.push_back(tf[2]);  // teacher.run
+        out.push_back(tf[3]);  // teacher.model
+    }
+    addFields(out, modelFields(), "student", ModelOptions{});
+    addFields(out, distillFields(), "distill", DistillOptions{});
+    out.push_back(sectionKey("prune", "Magnitude pruning",
+                             "unstructured magnitude pruning during training; absent: none"));
+    addFields(out, pruneFields(), "prune", PruneOptions{}, {{"prune", {"present"}}});
+    out.push_back(sectionKey("quantize", "Weights",
+                             "symmetric weight quantization after training; absent: fp32"));
+    addFields(out, quantizeFields(), "quantize", QuantizeOptions{}, {{"quantize", {"present"}}});
+    addFields(out, trainFields(), "train", TrainOptions{});
+    {
+        SpecKey s = sectionKey("sweep", "Sweep",
+                               "dotted keys to lists of values (their grid), or a list of such "
+                               "objects (the union of their grids)",
+                               false);
+        s.in_editor = false;
+        out.push_back(s);
+    }
+    return out;
+}
+
+}  // namespace
+
+const std::vector<SpecKey>& specKeys() {
+    static const std::vector<SpecKey> keys = buildRegistry();
+    return keys;
+}
+
+const std::vector<SpecSection>& specSections() {
+    static const std::vector<SpecSection> s = {
+        {"", "Experiment"},     {"data", "Data"},          {"teacher", "Teacher"},
+        {"student", "Student"}, {"distill", "Distillation"}, {"prune", "Pruning"},
+        {"quantize", "Quantization"}, {"train", "Training"}, {"sweep", "Sweep"}};
+    return s;
+}
+
+const SpecKey* findSpecKey(const std::string& dotted) {
+    static const std::map<std::string, const SpecKey*> byName = [] {
+        std::map<std::string, const SpecKey*> m;
+        for (const auto& k : specKeys()) m[k.key] = &k;
+        return m;
+    }();
+    const auto it = byName.find(dotted);
+    return it == byName.end() ? nullptr : it->second;
+}
+
+namespace {
+
+const Json* lookup(const Json& j, const std::string& dotted) {
+    const Json* node = &j;
+    std::stringstream ss(dotted);
+    std::string part;
+    while (std::getline(ss, part, '.')) {
+        if (!node->is_object() || !node->contains(part)) return nullptr;
+        node = &(*node)[part];
+    }
+    return node;
+}
+
+}  // namespace
+
+std::string conditionValue(const Json& effective, const std::string& k) {
+    const Json* v = lookup(effective, k);
+    if (k == "teacher") {
+        if (!v || v->is_null()) return "none";
+        if (v->is_object() && v->contains("torchscript")) return "torchscript";
+        if (v->is_object() && v->contains("run")) return "run";
+        return "zoo";
+    }
+    const SpecKey* info = findSpecKey(k);
+    if (info && info->type == KeyType::Section) return v && v->is_object() ? "present" : "absent";
+    if (!v) return "";
+    return v->is_string() ? v->get<std::string>() : v->dump();
+}
+
+bool keyApplies(const SpecKey& key, const Json& effective) {
+    for (const auto& c : key.when) {
+        const std::string v = conditionValue(effective, c.key);
+        const bool in = std::find(c.values.begin(), c.values.end(), v) != c.values.end();
+        if (in == c.negate) return false;
+    }
+    return true;
+}
+
+namespace {
+
+std::string number(double d) {
+    if (std::floor(d) == d && std::abs(d) < 1e15) return std::to_string(static_cast<long long>(d));
+    std::ostringstream os;
+    os << d;
+    return os.str();
+}
+
+std::string choiceList(const std::vector<Json>& choices, const char* last) {
+    std::string s;
+    for (size_t i = 0; i < choices.size(); ++i) {
+        const Json& c = choices[i];
+        const std::string text = c.is_string() ? "'" + c.get<std::string>() + "'" : c.dump();
+        s += i == 0 ? text : (i + 1 == choices.size() && last ? last : ", ") + text;
+    }
+    return s;
+}
+
+}  // namespace
+
+std::string allowedText(const SpecKey& k) {
+    if (!k.choices.empty()) return choiceList(k.choices, nullptr);
+    if (k.min && k.max)
+        return std::string(k.min_exclusive ? "(" : "[") + number(*k.min) + ", " + number(*k.max) +
+               (k.max_exclusive ? ")" : "]");
+    if (k.min) return std::string(k.min_exclusive ? "> " : "≥ ") + number(*k.min);
+    if (k.max) return std::string(k.max_exclusive ? "< " : "≤ ") + number(*k.max);
+    return "";
+}
+
+namespace {
+
+std::string typeText(KeyType t) {
+    switch (t) {
+        case KeyType::String:
+            return "string";
+        case KeyType::Integer:
+            return "integer";
+        case KeyType::Number:
+            return "number";
+        case KeyType::IntegerList:
+            return "list of integers";
+        case KeyType::NumberList:
+            return "number or list";
+        case KeyType::Section:
+            return "object";
+    }
+    return "";
+}
+
+std::string defaultText(const SpecKey& k) {
+    if (k.type == KeyType::Section) return k.key == "sweep" ? "none" : "absent";
+    if (k.key == "teacher.seed") return "spec `seed`";
+    if (k.default_value.is_null()) return "—";
+    if (k.default_value.is_array() && k.default_value.empty()) return "`[]`";
+    return "`" + (k.default_value.is_string() ? k.default_value.get<std::string>()
+                                              : k.default_value.dump()) +
+           "`";
+}
+
+std::string whenText(const SpecKey& k) {
+    std::string s;
+    for (const auto& c : k.when) {
+        if (c.values.size() == 1 && c.values[0] == "present") continue;  // said by the section
+        std::string v;
+        for (const auto& x : c.values) v += (v.empty() ? "" : "|") + x;
+        s += (s.empty() ? "" : ", ") + c.key + (c.negate ? " ≠ " : " = ") + v;
+    }
+    return s;
+}
+
+std::string mdEscape(std::string s) {
+    std::string out;
+    for (char c : s) out += c == '|' ? std::string("\\|") : std::string(1, c);
+    return out;
+}
+
+}  // namespace
+
+std::string specKeysMarkdown() {
+    std::string s =
+        "| key | type | default | allowed | sweep | when | meaning |\n"
+        "| --- | --- | --- | --- | --- | --- | --- |\n";
+    for (const auto& k : specKeys()) {
+        std::string allowed = allowedText(k);
+        if (!k.note.empty()) allowed += (allowed.empty() ? "" : "; ") + k.note;
+        s += "| `" + k.key + "` | " + typeText(k.type) + " | " + mdEscape(defaultText(k)) + " | " +
+             mdEscape(allowed) + " | " + (k.sweepable ? "yes" : "no") + " | " +
+             mdEscape(whenText(k)) + " | " + mdEscape(k.help) + " |\n";
+    }
+    return s;
+}
+
+std::string specKeysText() {
+    std::string s;
+    for (const auto& k : specKeys()) {
+        s += k.key + "  (" + typeText(k.type) + ", default " + defaultText(k);
+        const std::string allowed = allowedText(k);
+        if (!allowed.empty()) s += ", allowed " + allowed;
+        if (!k.note.empty()) s += "; " + k.note;
+        if (!k.sweepable) s += ", not sweepable";
+        s += ")\n";
+        if (!k.when.empty() && !whenText(k).empty()) s += "    when " + whenText(k) + "\n";
+        s += "    " + k.help + "\n";
+    }
+    return s;
+}
+
+Json specKeysJson() {
+    Json out = Json::array();
+    for (const auto& k : specKeys()) {
+        Json j = {{"key", k.key},         {"type", typeText(k.type)},
+                  {"default", k.default_value}, {"sweepable", k.sweepable},
+                  {"help", k.help},       {"section", k.section}};
+        if (!k.choices.empty()) j["choices"] = k.choices;
+        if (k.min) j[k.min_exclusive ? "exclusive_min" : "min"] = *k.min;
+        if (k.max) j[k.max_exclusive ? "exclusive_max" : "max"] = *k.max;
+        if (!k.note.empty()) j["note"] = k.note;
+        if (!k.when.empty()) {
+            j["when"] = Json::array();
+            for (const auto& c : k.when)
+                j["when"].push_back({{"key", c.key}, {"values", c.values}, {"negate", c.negate}});
+        }
+        out.push_back(j);
+    }
+    return out;
+}
+
+}  // namespace retort

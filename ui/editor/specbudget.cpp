@@ -1,0 +1,53 @@
+#include "editor/specbudget.h"
+
+#include "train/runner.h"
+
+#include <QObject>
+
+namespace retort::ui {
+
+namespace {
+
+ModelBudget describe(const ModelOptions& m, const DataShape& data) {
+    ModelBudget b;
+    try {
+        b.summary = describeModel(m, data.sample_shape, data.classes);
+        b.known = true;
+    } catch (const std::exception& e) {
+        b.note = QString::fromStdString(e.what());
+    }
+    return b;
+}
+
+}  // namespace
+
+ModelBudget studentBudget(const ExperimentSpec& spec, const DataShape& data) {
+    ModelBudget b = describe(spec.student, data);
+    if (!b.known) return b;
+    const double sparsity = spec.prune ? spec.prune->sparsity : 0.0;
+    const int bits = spec.quantize ? int(spec.quantize->bits) : 32;
+    const bool perChannel = !spec.quantize || spec.quantize->granularity == "per_channel";
+    try {
+        b.expected_compressed = expectedCompressedSize(spec.student, data.sample_shape,
+                                                       data.classes, sparsity, bits, perChannel);
+    } catch (const std::exception& e) {
+        b.known = false;
+        b.note = QString::fromStdString(e.what());
+    }
+    return b;
+}
+
+ModelBudget teacherBudget(const ExperimentSpec& spec, const DataShape& data) {
+    if (!spec.teacher) return {false, {}, 0, QObject::tr("no teacher: labels only")};
+    switch (spec.teacher->kind) {
+        case TeacherOptions::Kind::TorchScript:
+            return {false, {}, 0, QObject::tr("TorchScript module: counted when it is loaded")};
+        case TeacherOptions::Kind::Run:
+            return {false, {}, 0, QObject::tr("the student of run %1").arg(spec.teacher->run)};
+        case TeacherOptions::Kind::Zoo:
+            break;
+    }
+    return describe(spec.teacher->model, data);
+}
+
+}  // namespace retort::ui

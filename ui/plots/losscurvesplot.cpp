@@ -1,0 +1,270 @@
+#include "plots/losscurvesplot.h"
+
+#include "plots/plotsupport.h"
+#include "export/dataexport.h"
+#include "store/resultcolumns.h"
+
+#include "plots/qcustomplotinclude.h"
+
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QSlider>
+#include <QToolTip>
+#include <QVBoxLayout>
+
+namespace retort::ui {
+
+namespace {
+// Validation accuracy first: it means the same for every run. The total loss of a distilled run
+// adds the T²-scaled soft loss to the label loss, so it is not comparable with a label-only run's.
+const char* kMetrics[][2] = {{"val_accuracy", "Validation accuracy"},
+                             {"train_hard_loss", "Train loss (hard: labels only)"},
+                             {"train_soft_loss", "Train loss (soft: KD term)"},
+                             {"train_loss", "Train loss (total: λ·T²·soft + (1−λ)·hard)"},
+                             {"sparsity", "Sparsity"}};
+// Past this many runs the legend names only the runs selected in the table.
+constexpr size_t kLegendRuns = 12;
+}  // namespace
+
+LossCurvesPlot::LossCurvesPlot(QWidget* parent) : QWidget(parent), m_plot(new QCustomPlot(this)) {
+    m_metric = new QComboBox(this);
+    for (const auto& m : kMetrics) m_metric->addItem(tr(m[1]), QString::fromLatin1(m[0]));
+    m_smoothing = new QSlider(Qt::Horizontal, this);
+    m_smoothing->setRange(0, 95);
+    m_smoothing->setToolTip(tr("Exponential smoothing of the curves"));
+    auto* bar = new QHBoxLayout;
+    bar->addWidget(new QLabel(tr("Metric:"), this));
+    bar->addWidget(m_metric);
+    bar->addSpacing(12);
+    bar->addWidget(new QLabel(tr("Smoothing:"), this));
+    bar->addWidget(m_smoothing, 1);
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(4, 4, 4, 4);
+    layout->addLayout(bar);
+    layout->addWidget(m_plot, 1);
+    m_legendNote = new QLabel(this);
+    m_legendNote->setStyleSheet(QStringLiteral("color: #707070"));
+    m_legendNote->hide();
+    layout->addWidget(m_legendNote);
+
+    m_plot->setMinimumSize(320, 200);
+    m_plot->xAxis->setLabel(tr("Epoch"));
+    m_plot->legend->setFont(QFont(font().family(), 8));
+    m_plot->legend->setSelectableParts(QCPLegend::spItems);
+    placeLegendBelow(m_plot, 4);
+    m_plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    connect(m_plot, &QCustomPlot::legendClick, this,
+            [this](QCPLegend* l, QCPAbstractLegendItem* item, QMouseEvent*) {
+                onLegendClick(l, item);
+            });
+    connect(m_plot, &QCustomPlot::mouseMove, this, &LossCurvesPlot::onHover);
+    connect(m_metric, &QComboBox::currentIndexChanged, this, [this] { rebuild(); });
+    connect(m_smoothing, &QSlider::valueChanged, this, [this] { scheduleRebuild(); });
+    // At most ~25 redraws a second however fast progress arrives.
+    m_timer.setSingleShot(true);
+    m_timer.setInterval(40);
+    connect(&m_timer, &QTimer::timeout, this, &LossCurvesPlot::rebuild);
+    addExportMenu(m_plot, QStringLiteral("loss-curves"), [this] { return csv(); });
+    rebuild();
+}
+
+QString LossCurvesPlot::metric() const {
+    return m_metric->currentData().toString();
+}
+
+void LossCurvesPlot::setMetric(const QString& metric) {
+    const int i = m_metric->findData(metric);
+    if (i >= 0) m_metric->setCurrentIndex(i);
+}
+
+void LossCurvesPlot::setSmoothing(int percent) {
+    m_smoothing->setValue(percent);
+}
+
+void LossCurvesPlot::setRunHidden(qint64 runId, bool hidden) {
+    auto it = m_series.find(runId);
+    if (it == m_series.end()) return;
+    it->second.hidden = hidden;
+    rebuild();
+}
+
+int LossCurvesPlot::pointCount(qint64 runId, const QString& metric) const {
+    auto it = m_series.find(runId);
+    if (it == m_series.end()) return 0;
+    auto p = it->second.points.find(metric.toStdString());
+    return p == it->second.points.end() ? 0 : int(p->second.size());
+}
+
+void LossCurvesPlot::setRuns(const std::vector<RunRecord>& runs, const ProjectStore& store) {
+    std::map<qint64, bool> hidden;
+    for (const auto& [id, s] : m_series) hidden[id] = s.hidden;
+    m_series.clear();
+    for (const auto& r : runs) {
+        Series s;
+        // Legend text: the run id and what distinguishes it (its swept values), else its name.
+        const QString swept = QString::fromStdString(sweptText(r));
+        s.name = QStringLiteral("#%1 %2").arg(r.id).arg(
+            swept.isEmpty() ? QString::fromStdString(r.name) : swept);
+        s.hidden = hidden[r.id];
+        for (const auto& m : store.metrics(r.id))
+            s.points[m.name].push_back({double(m.epoch), m.value});
+        if (s.points.empty() && r.status != "running" && r.status != "queued") continue;
+        m_series[r.id] = std::move(s);
+    }
+    scheduleRebuild();
+}
+
+void LossCurvesPlot::redrawNow() {
+    m_timer.stop();
+    rebuild();
+}
+
+void LossCurvesPlot::setFocusRuns(const QList<qint64>& ids) {
+    m_focus = ids;
+    scheduleRebuild();
+}
+
+void LossCurvesPlot::clear() {
+    m_series.clear();
+    rebuild();
+}
+
+void LossCurvesPlot::appendEpoch(qint64 runId, const QString& name, int epoch,
+                                 const std::map<std::string, double>& metrics) {
+    Series& s = m_series[runId];
+    if (s.name.isEmpty()) s.name = QStringLiteral("#%1 %2").arg(runId).arg(name);
+    for (const auto& [k, v] : metrics) {
+        auto& pts = s.points[k];
+        if (pts.empty() || pts.back().first < epoch) pts.push_back({double(epoch), v});
+    }
+    s.tailX = -1;
+    scheduleRebuild();
+}
+
+void LossCurvesPlot::updateLive(qint64 runId, double x, double loss) {
+    Series& s = m_series[runId];
+    s.tailX = x;
+    s.tailY = loss;
+    scheduleRebuild();
+}
+
+void LossCurvesPlot::scheduleRebuild() {
+    if (!m_timer.isActive()) m_timer.start();
+}
+
+void LossCurvesPlot::rebuild() {
+    m_timer.stop();
+    m_plot->clearGraphs();
+    m_graphRuns.clear();
+    const std::string key = metric().toStdString();
+    const double alpha = m_smoothing->value() / 100.0;
+    const bool many = m_series.size() > kLegendRuns;
+    // The compared (focused) runs are drawn last, over the faded rest.
+    std::vector<qint64> order;
+    for (const auto& entry : m_series)
+        if (!m_focus.contains(entry.first)) order.push_back(entry.first);
+    for (const auto& entry : m_series)
+        if (m_focus.contains(entry.first)) order.push_back(entry.first);
+    for (const qint64 id : order) {
+        const Series& s = m_series.at(id);
+        QVector<double> xs, ys;
+        auto it = s.points.find(key);
+        if (it != s.points.end())
+            for (const auto& [x, y] : it->second) {
+                xs << x;
+                ys << (ys.isEmpty() ? y : alpha * ys.back() + (1 - alpha) * y);
+            }
+        if (key == "train_loss" && s.tailX >= 0 && (xs.isEmpty() || s.tailX > xs.back())) {
+            xs << s.tailX;
+            ys << (ys.isEmpty() ? s.tailY : alpha * ys.back() + (1 - alpha) * s.tailY);
+        }
+        QCPGraph* g = m_plot->addGraph();
+        g->setName(s.name);
+        QColor color = runColor(id);
+        if (!m_focus.isEmpty() && !m_focus.contains(id)) color.setAlpha(50);  // not compared: faded
+        g->setPen(QPen(color, m_focus.contains(id) ? 3 : 2));
+        g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, color, color, 5));
+        g->setData(xs, ys, true);
+        g->setVisible(!s.hidden);
+        if (s.hidden) {
+            if (auto* item = m_plot->legend->itemWithPlottable(g)) item->setTextColor(Qt::gray);
+        }
+        // Many runs: the legend names only the selected ones, so it never crowds out the
+        // curves (hover names any curve).
+        if (many && !m_focus.contains(id)) g->removeFromLegend();
+        m_graphRuns.push_back(id);
+    }
+    m_plot->yAxis->setLabel(m_metric->currentText());
+    bool anyPoint = false;
+    for (int i = 0; i < m_plot->graphCount(); ++i) anyPoint |= !m_plot->graph(i)->data()->isEmpty();
+    setPlotHint(m_plot, m_series.empty()
+                            ? tr("No runs yet: Run ▸ Run Experiment (Ctrl+R) plots them here")
+                        : !anyPoint ? tr("No run has recorded this metric yet")
+                                    : QString());
+    m_legendNote->setText(many ? tr("%n runs: the legend names the runs selected in the table", "",
+                                    int(m_series.size()))
+                               : QString());
+    m_legendNote->setVisible(many);
+    m_plot->rescaleAxes(true);
+    if (m_plot->xAxis->range().lower > 0) m_plot->xAxis->setRangeLower(0);
+    m_plot->xAxis->setRangeUpper(std::max(1.0, m_plot->xAxis->range().upper) + 0.2);
+    const auto yr = m_plot->yAxis->range();
+    const double pad = std::max(1e-3, (yr.upper - yr.lower) * 0.08);
+    m_plot->yAxis->setRange(yr.lower - pad, yr.upper + pad);
+    m_plot->legend->setVisible(m_plot->legend->itemCount() > 0);
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void LossCurvesPlot::onLegendClick(QCPLegend*, QCPAbstractLegendItem* item) {
+    auto* pli = qobject_cast<QCPPlottableLegendItem*>(item);
+    if (!pli) return;
+    for (int i = 0; i < m_plot->graphCount(); ++i)
+        if (m_plot->graph(i) == pli->plottable()) {
+            Series& s = m_series[m_graphRuns[size_t(i)]];
+            s.hidden = !s.hidden;
+        }
+    rebuild();
+}
+
+void LossCurvesPlot::onHover(QMouseEvent* event) {
+    double best = 12.0;  // pixels
+    QString text;
+    for (int i = 0; i < m_plot->graphCount(); ++i) {
+        QCPGraph* g = m_plot->graph(i);
+        if (!g->visible()) continue;
+        for (auto it = g->data()->constBegin(); it != g->data()->constEnd(); ++it) {
+            const double px = m_plot->xAxis->coordToPixel(it->key),
+                         py = m_plot->yAxis->coordToPixel(it->value);
+            const double d = std::hypot(px - event->position().x(), py - event->position().y());
+            if (d < best) {
+                best = d;
+                text = QStringLiteral("%1\nepoch %2: %3")
+                           .arg(g->name())
+                           .arg(it->key, 0, 'g', 4)
+                           .arg(it->value, 0, 'g', 5);
+            }
+        }
+    }
+    if (text.isEmpty())
+        QToolTip::hideText();
+    else
+        QToolTip::showText(event->globalPosition().toPoint(), plainToolTip(text), m_plot);
+}
+
+QString LossCurvesPlot::csv() const {
+    QString out = QStringLiteral("run,name,metric,epoch,value\n");
+    for (const auto& [id, s] : m_series)
+        for (const auto& [metric, pts] : s.points)
+            for (const auto& [x, y] : pts) {
+                const QString name = QString::fromStdString(csvCell(s.name.toStdString()));
+                out += QStringLiteral("%1,%2,%3,%4,%5\n")
+                           .arg(id)
+                           .arg(name, QString::fromStdString(metric))
+                           .arg(x)
+                           .arg(y, 0, 'g', 10);
+            }
+    return out;
+}
+
+}  // namespace retort::ui

@@ -1,0 +1,135 @@
+#include "plots/plotsupport.h"
+
+
+#include "plots/qcustomplotinclude.h"
+
+#include <QFile>
+#include <QFileDialog>
+#include <QMenu>
+#include <QMessageBox>
+#include <QSaveFile>
+#include <algorithm>
+
+namespace retort::ui {
+
+void showError(QWidget* parent, const QString& title, const QString& text) {
+    QMessageBox box(QMessageBox::Critical, title, text, QMessageBox::Ok, parent);
+    box.setTextFormat(Qt::PlainText);
+    box.exec();
+}
+
+QString plainToolTip(const QString& text) {
+    if (text.isEmpty()) return text;
+    return QStringLiteral("<p style='white-space:pre'>") + text.toHtmlEscaped() +
+           QStringLiteral("</p>");
+}
+
+QColor runColor(qint64 runId) {
+    // Tableau-like palette, then golden-angle hues: distinct and stable per id.
+    static const QColor palette[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e),
+                                     QColor(0x2c, 0xa0, 0x2c), QColor(0xd6, 0x27, 0x28),
+                                     QColor(0x94, 0x67, 0xbd), QColor(0x8c, 0x56, 0x4b),
+                                     QColor(0xe3, 0x77, 0xc2), QColor(0x7f, 0x7f, 0x7f),
+                                     QColor(0xbc, 0xbd, 0x22), QColor(0x17, 0xbe, 0xcf)};
+    const qint64 i = runId > 0 ? runId - 1 : 0;
+    if (i < 10) return palette[i];
+    return QColor::fromHsv(int((i * 137) % 360), 180, 200);
+}
+
+void placeLegendBelow(QCustomPlot* plot, int columns) {
+    plot->legend->setVisible(true);
+    plot->axisRect()->insetLayout()->take(plot->legend);
+    plot->plotLayout()->addElement(1, 0, plot->legend);
+    plot->plotLayout()->setRowStretchFactor(1, 0.001);
+    plot->legend->setFillOrder(QCPLegend::foColumnsFirst);
+    plot->legend->setWrap(columns);
+    plot->legend->setBorderPen(Qt::NoPen);
+    plot->legend->setMargins(QMargins(4, 0, 4, 2));
+    // Every replot fits the columns to the width the plot has then.
+    QObject::connect(plot, &QCustomPlot::beforeReplot, plot,
+                     [plot, columns] { fitLegendColumns(plot, columns); });
+}
+
+void fitLegendColumns(QCustomPlot* plot, int most) {
+    QCPLegend* legend = plot->legend;
+    int widest = 0;
+    for (int i = 0; i < legend->itemCount(); ++i)
+        if (QCPAbstractLegendItem* item = legend->item(i))  // null: an empty cell of the grid
+            widest = std::max(widest, item->minimumOuterSizeHint().width());
+    // An empty legend leaves the layout: QCP 2.1 caps a grid column at its elements' maximum
+    // width, and an empty (even hidden) legend's is a few pixels, squeezing the axes to a strip.
+    QCPLayoutGrid* grid = plot->plotLayout();
+    if (widest == 0) {
+        if (legend->layout() == grid) {
+            grid->take(legend);
+            grid->simplify();
+        }
+        return;
+    }
+    if (legend->layout() != grid) {
+        grid->addElement(1, 0, legend);
+        grid->setRowStretchFactor(1, 0.001);
+    }
+    const int available = std::max(1, plot->width() - 16);
+    const int columns = std::clamp(available / (widest + legend->columnSpacing()), 1, most);
+    if (columns == legend->wrap() && legend->columnCount() <= columns) return;
+    legend->setWrap(columns);
+    legend->setFillOrder(legend->fillOrder(), true);  // setWrap alone leaves items where they are
+}
+
+void setPlotHint(QCustomPlot* plot, const QString& text) {
+    QCPItemText* hint = nullptr;
+    for (int i = 0; i < plot->itemCount(); ++i)
+        if (plot->item(i)->objectName() == QLatin1String("plotHint"))
+            hint = qobject_cast<QCPItemText*>(plot->item(i));
+    if (text.isEmpty()) {
+        if (hint) plot->removeItem(hint);
+        return;
+    }
+    if (!hint) {
+        hint = new QCPItemText(plot);
+        hint->setObjectName(QStringLiteral("plotHint"));
+        hint->position->setType(QCPItemPosition::ptAxisRectRatio);
+        hint->position->setCoords(0.5, 0.5);
+        hint->setColor(QColor(0x70, 0x70, 0x70));
+        hint->setClipToAxisRect(false);
+    }
+    hint->setText(text);
+}
+
+bool savePlot(QCustomPlot* plot, const QString& path) {
+    if (path.endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive)) return plot->savePdf(path);
+    return plot->savePng(path, 0, 0, 2.0);
+}
+
+void addExportMenu(QCustomPlot* plot, const QString& baseName, std::function<QString()> csv) {
+    plot->setContextMenuPolicy(Qt::CustomContextMenu);
+    QObject::connect(
+        plot, &QWidget::customContextMenuRequested, plot, [plot, baseName, csv](const QPoint& pos) {
+            QMenu menu(plot);
+            auto save = [&](const QString& filter, const QString& suffix) {
+                const QString path = QFileDialog::getSaveFileName(plot, QObject::tr("Export Plot"),
+                                                                  baseName + suffix, filter);
+                if (!path.isEmpty() && !savePlot(plot, path))
+                    showError(plot, QObject::tr("Export Plot"),
+                              QObject::tr("Could not write %1.").arg(path));
+            };
+            menu.addAction(QObject::tr("Export as PNG…"), plot,
+                           [&] { save(QObject::tr("PNG image (*.png)"), ".png"); });
+            menu.addAction(QObject::tr("Export as PDF…"), plot,
+                           [&] { save(QObject::tr("PDF document (*.pdf)"), ".pdf"); });
+            menu.addAction(QObject::tr("Export Data as CSV…"), plot, [&] {
+                const QString path =
+                    QFileDialog::getSaveFileName(plot, QObject::tr("Export Data"),
+                                                 baseName + ".csv", QObject::tr("CSV (*.csv)"));
+                if (path.isEmpty()) return;
+                QSaveFile f(path);
+                if (!f.open(QIODevice::WriteOnly) || f.write(csv().toUtf8()) < 0 || !f.commit())
+                    showError(plot, QObject::tr("Export Data"),
+                              QObject::tr("Could not write %1.").arg(path));
+            });
+            menu.exec(plot->mapToGlobal(pos));
+        });
+}
+
+}  // namespace retort::ui

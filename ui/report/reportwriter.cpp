@@ -1,0 +1,546 @@
+#include "report/reportwriter.h"
+
+#include "export/dataexport.h"
+#include "train/environment.h"
+#include "plots/losscurvesplot.h"
+#include "stats/pareto.h"
+#include "plots/paretoplot.h"
+#include "store/resultcolumns.h"
+
+#include "plots/qcustomplotinclude.h"
+
+#include <QApplication>
+#include <QBuffer>
+#include <QDateTime>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QPageLayout>
+#include <QPdfWriter>
+#include <QTextDocument>
+
+#include <unistd.h>
+
+#include <iostream>
+#include <set>
+
+namespace retort::ui {
+
+namespace {
+
+QString esc(const std::string& s) {
+    return QString::fromStdString(s).toHtmlEscaped();
+}
+
+QString esc(const QString& s) {
+    return s.toHtmlEscaped();
+}
+
+/// A value as the tables show it: numbers with @p precision decimals, text as is.
+QString cell(const Json& v, int precision = 4) {
+    if (v.is_null()) return QStringLiteral("–");
+    if (v.is_number_integer() || v.is_number_unsigned()) return QString::number(v.get<int64_t>());
+    if (v.is_number()) return QString::number(v.get<double>(), 'f', precision);
+    if (v.is_string()) return esc(v.get<std::string>());
+    return esc(v.dump());
+}
+
+QString bytesText(double bytes) {
+    return QString::fromStdString(formatBytes(bytes));
+}
+
+QString result(const RunRecord& r, const char* key, int precision = 4) {
+    return r.results.contains(key) ? cell(r.results[key], precision) : QStringLiteral("–");
+}
+
+QString percent(const RunRecord& r, const char* key) {
+    if (!r.results.contains(key) || !r.results[key].is_number()) return QStringLiteral("–");
+    return QString::number(r.results[key].get<double>() * 100, 'f', 2) + QStringLiteral(" %");
+}
+
+/// A spec as dotted leaf keys (objects recurse; lists and scalars are leaves).
+void flatten(const Json& j, const std::string& prefix, std::map<std::string, Json>& out) {
+    if (j.is_object() && !j.empty()) {
+        for (auto it = j.begin(); it != j.end(); ++it)
+            flatten(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(), out);
+    } else {
+        out[prefix] = j;
+    }
+}
+
+/// A flattened spec as "key = value" items separated by middle dots: compact and wrapping.
+QString specText(const std::map<std::string, Json>& keys) {
+    QStringList items;
+    for (const auto& [k, v] : keys) items << esc(k + " = " + v.dump());
+    return items.join(QStringLiteral(" · "));
+}
+
+QImage renderPlot(QCustomPlot* plot, int width, int height) {
+    plot->replot(QCustomPlot::rpImmediateRefresh);
+    return plot->toPixmap(width, height, 2.0).toImage();  // 2x: sharp in print and on HiDPI
+}
+
+const char* kCss = R"(
+body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; font-size: 10pt; color: #222;
+       max-width: 1100px; margin: 1.5em auto; padding: 0 1em; }
+h1 { font-size: 18pt; margin-bottom: 0.2em; }
+h2 { font-size: 13pt; border-bottom: 1px solid #ccc; padding-bottom: 2px; margin-top: 1.4em; }
+table { border-collapse: collapse; margin: 0.4em 0; }
+th, td { border: 1px solid #ccc; padding: 2px 6px; font-size: 8.5pt; }
+th { background: #eee; text-align: left; }
+td.num { text-align: right; }
+.muted { color: #777; }
+code, pre { font-family: "DejaVu Sans Mono", monospace; font-size: 8pt; }
+pre { white-space: pre-wrap; background: #f6f6f6; padding: 4px; }
+img { max-width: 100%; }
+)";
+
+// QTextDocument's subset for the PDF: no auto margins, tables as wide as the text.
+const char* kPrintCss = R"(
+body { font-family: "DejaVu Sans", sans-serif; font-size: 9pt; color: #222; }
+h1 { font-size: 16pt; }
+h2 { font-size: 12pt; margin-top: 12px; }
+th { background: #eee; font-size: 7pt; }
+td { font-size: 7pt; }
+td.num { text-align: right; white-space: nowrap; }
+.muted { color: #777; }
+code, pre, .spec { font-family: "DejaVu Sans Mono", monospace; font-size: 6.5pt; }
+)";
+
+}  // namespace
+
+ReportWriter::ReportWriter(const ProjectStore& store) : m_store(store), m_runs(store.runs()) {}
+
+std::map<QString, QImage> ReportWriter::plots() const {
+    std::map<QString, QImage> images;
+    ParetoPlot pareto;
+    pareto.setPointLabels(true);
+    pareto.setRuns(m_runs);
+    images[QStringLiteral("accuracy-vs-size")] = renderPlot(pareto.plot(), 900, 520);
+
+    LossCurvesPlot curves;
+    curves.setRuns(m_runs, m_store);
+    curves.setSmoothing(0);
+    if (m_runs.size() > 12) {
+        // Many runs: the curves of the Pareto-front runs stand out and the legend names them.
+        std::vector<ParetoPoint> points;
+        std::vector<int64_t> ids;
+        for (const auto& r : m_runs) {
+            const auto chosenBy = selectionAccuracy(r.results);
+            if (r.status == "completed" && chosenBy &&
+                r.results.contains("compressed_size_bytes")) {
+                points.push_back({r.results["compressed_size_bytes"].get<double>(), *chosenBy});
+                ids.push_back(r.id);
+            }
+        }
+        const auto front = paretoFront(points);
+        QList<qint64> focus;
+        for (size_t i = 0; i < ids.size(); ++i)
+            if (front[i]) focus << ids[i];
+        curves.setFocusRuns(focus);
+    }
+    for (const char* metric : {"train_loss", "val_accuracy"}) {
+        bool any = false;
+        for (const auto& r : m_runs)
+            any |= curves.pointCount(r.id, QString::fromLatin1(metric)) > 0;
+        if (!any) continue;
+        curves.setMetric(QString::fromLatin1(metric));
+        curves.redrawNow();
+        images[QString::fromLatin1(metric)] = renderPlot(curves.plot(), 900, 480);
+    }
+    return images;
+}
+
+QString ReportWriter::html(const std::function<QString(const QString&, const QImage&)>& image,
+                           bool print) const {
+    const int imageWidth = print ? 600 : 900;
+    const auto images = plots();
+    const QString project = QFileInfo(QString::fromStdString(m_store.path())).fileName();
+    QString h;
+    h += QStringLiteral(
+             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+             "<title>Retort report: %1</title><style>%2</style></head><body>\n")
+             .arg(esc(project), QString::fromLatin1(print ? kPrintCss : kCss));
+    h += QStringLiteral("<h1>Retort report: %1</h1>\n").arg(esc(project));
+    h += QStringLiteral("<p class=\"muted\">%1 · written %2 by %3</p>\n")
+             .arg(esc(m_store.path()), QDateTime::currentDateTimeUtc().toString(Qt::ISODate),
+                  esc(versionString()));
+
+    // ---------------------------------------------------------------- summary
+    std::map<std::string, int> byStatus;
+    std::vector<ParetoPoint> points;
+    std::vector<const RunRecord*> completed;
+    size_t chosenOnTest = 0;  // runs without a validation split: chosen by test accuracy
+    for (const auto& r : m_runs) {
+        ++byStatus[r.status];
+        bool onTest = false;
+        const auto chosenBy = selectionAccuracy(r.results, &onTest);
+        if (r.status == "completed" && chosenBy && r.results.contains("compressed_size_bytes")) {
+            completed.push_back(&r);
+            points.push_back({r.results["compressed_size_bytes"].get<double>(), *chosenBy});
+            if (onTest) ++chosenOnTest;
+        }
+    }
+    const auto front = paretoFront(points);
+    std::set<int64_t> onFront;
+    for (size_t i = 0; i < completed.size(); ++i)
+        if (front[i]) onFront.insert(completed[i]->id);
+    h += QStringLiteral("<h2>Summary</h2>\n<p>%1 run(s)").arg(m_runs.size());
+    QStringList counts;
+    for (const auto& [status, n] : byStatus)
+        counts << QStringLiteral("%1 %2").arg(n).arg(esc(status));
+    if (!counts.isEmpty()) h += QStringLiteral(": ") + counts.join(QStringLiteral(", "));
+    h += QStringLiteral(".</p>\n");
+    if (!completed.empty()) {
+        const RunRecord* best = completed.front();
+        const RunRecord* smallest = completed.front();
+        for (const RunRecord* r : completed) {
+            if (*selectionAccuracy(r->results) > *selectionAccuracy(best->results)) best = r;
+            if (r->results["compressed_size_bytes"].get<double>() <
+                smallest->results["compressed_size_bytes"].get<double>())
+                smallest = r;
+        }
+        bool bestOnTest = false;
+        selectionAccuracy(best->results, &bestOnTest);
+        h += bestOnTest
+                 ? QStringLiteral(
+                       "<ul><li>Most accurate: run %1 <i>%2</i>, %3 test accuracy at "
+                       "%4 (chosen on test: the run has no validation split).</li>")
+                       .arg(best->id)
+                       .arg(esc(best->name), percent(*best, "test_accuracy"),
+                            esc(bytesText(best->results["compressed_size_bytes"].get<double>())))
+                 : QStringLiteral(
+                       "<ul><li>Most accurate on validation: run %1 <i>%2</i>, %3 "
+                       "validation, %4 test accuracy at %5.</li>")
+                       .arg(best->id)
+                       .arg(esc(best->name), percent(*best, "val_accuracy"),
+                            percent(*best, "test_accuracy"),
+                            esc(bytesText(best->results["compressed_size_bytes"].get<double>())));
+        // "n× smaller" only when it is: a dense model's file (header, indices) can be larger.
+        const double ratio = smallest->results.value("compression_ratio", 1.0);
+        const QString versusDense =
+            ratio >= 1.0 ? QStringLiteral("%1× smaller than dense fp32").arg(ratio, 0, 'f', 1)
+                         : QStringLiteral("%1 % larger than dense fp32")
+                               .arg((1.0 / ratio - 1.0) * 100, 0, 'f', 1);
+        h += QStringLiteral("<li>Smallest: run %1 <i>%2</i>, %3 (%4), %5 test accuracy.</li>")
+                 .arg(smallest->id)
+                 .arg(esc(smallest->name),
+                      esc(bytesText(smallest->results["compressed_size_bytes"].get<double>())),
+                      versusDense, percent(*smallest, "test_accuracy"));
+        std::set<std::string> teachers;
+        for (const RunRecord* r : completed)
+            if (r->results.contains("teacher_key") &&
+                r->results["teacher_test_accuracy"].is_number())
+                teachers.insert(QStringLiteral("%1 (%2 parameters)")
+                                    .arg(percent(*r, "teacher_test_accuracy"),
+                                         result(*r, "teacher_param_count"))
+                                    .toStdString());
+        for (const auto& t : teachers)
+            h += QStringLiteral("<li>Teacher: %1 test accuracy.</li>")
+                     .arg(QString::fromStdString(t));
+        for (const RunRecord* r : completed)
+            if (r->results.value("teacher_trained", true) == false) {
+                h += QStringLiteral(
+                    "<li><b>Untrained teacher:</b> some runs distil from a teacher that was never "
+                    "trained (a random network, frozen at initialization).</li>");
+                break;
+            }
+        QStringList ids;
+        for (int64_t id : onFront) ids << QString::number(id);
+        const QString basis =
+            chosenOnTest == 0 ? QStringLiteral("validation accuracy")
+            : chosenOnTest == completed.size()
+                ? QStringLiteral("test accuracy: these runs have no validation split")
+                : QStringLiteral(
+                      "validation accuracy; test accuracy for the %1 run(s) without a "
+                      "validation split")
+                      .arg(chosenOnTest);
+        h += QStringLiteral("<li>Pareto front (%1 vs compressed size): run(s) %2.</li></ul>\n")
+                 .arg(basis, ids.join(QStringLiteral(", ")));
+    }
+    QStringList warnings;  // what the runs found that a reader must weigh
+    for (const auto& r : m_runs)
+        if (r.results.contains("warnings") && r.results["warnings"].is_array())
+            for (const auto& w : r.results["warnings"])
+                if (w.is_string())
+                    warnings << QStringLiteral("<li>Run %1: %2</li>")
+                                    .arg(r.id)
+                                    .arg(esc(w.get<std::string>()));
+    if (!warnings.isEmpty())
+        h += QStringLiteral("<h3>Warnings</h3>\n<ul>%1</ul>\n").arg(warnings.join('\n'));
+
+    // ---------------------------------------------------------------- environment
+    h += QStringLiteral(
+        "<h2>Environment</h2>\n<table width=\"100%\" cellspacing=\"0\" cellpadding=\"2\" "
+        "border=\"1\">\n");
+    std::map<std::string, std::set<std::string>> env;  // key -> distinct values over the runs
+    for (const auto& r : m_runs)
+        for (auto it = r.environment.begin(); it != r.environment.end(); ++it)
+            env[it.key()].insert(it.value().is_string() ? it.value().get<std::string>()
+                                                        : it.value().dump());
+    auto row = [&](const QString& k, const QString& v) {
+        h += QStringLiteral("<tr><th>%1</th><td>%2</td></tr>\n").arg(k, v);
+    };
+    const char* keys[][2] = {{"retort_version", "Retort (runs)"},
+                             {"git_revision", "Git revision"},
+                             {"os", "OS"},
+                             {"cpu", "CPU"},
+                             {"cpu_cores", "CPU cores"},
+                             {"threads", "Threads"},
+                             {"libtorch", "LibTorch"},
+                             {"blas", "BLAS"},
+                             {"device", "Device"},
+                             {"host", "Host"}};
+    for (const auto& k : keys) {
+        auto it = env.find(k[0]);
+        if (it == env.end()) continue;
+        QStringList values;
+        for (const auto& v : it->second) values << esc(v);
+        row(QString::fromLatin1(k[1]), values.join(QStringLiteral("; ")));
+    }
+    row(QStringLiteral("Report written by"), esc(versionString()));
+    row(QStringLiteral("Qt"), QString::fromLatin1(qVersion()));
+    row(QStringLiteral("QCustomPlot"), QStringLiteral(QCUSTOMPLOT_VERSION_STR));
+    h += QStringLiteral("</table>\n");
+
+    // ---------------------------------------------------------------- plots
+    h += QStringLiteral("<h2>Accuracy versus compressed size</h2>\n");
+    if (completed.empty()) {
+        h += QStringLiteral("<p class=\"muted\">No completed runs yet.</p>\n");
+    } else {
+        h += QStringLiteral(
+            "<p>Every completed run (labelled with its id) by compressed file size, "
+            "sparse indices and scales included; the dashed line is the Pareto "
+            "front, faded points are dominated, the star is the teacher.</p>\n");
+        h += QStringLiteral("<p><img src=\"%1\" width=\"%2\" alt=\"accuracy versus size\"></p>\n")
+                 .arg(image(QStringLiteral("accuracy-vs-size"),
+                            images.at(QStringLiteral("accuracy-vs-size"))))
+                 .arg(imageWidth);
+    }
+    if (m_runs.size() > 12)
+        h += QStringLiteral(
+                 "<p class=\"muted\">With %1 runs, the curves of the Pareto-front runs are drawn "
+                 "solid and named in the legend; the others are faded.</p>\n")
+                 .arg(m_runs.size());
+    const char* curveTitles[][2] = {{"train_loss", "Training loss (total: λ·T²·soft + (1−λ)·hard)"},
+                                    {"val_accuracy", "Validation accuracy"}};
+    for (const auto& c : curveTitles) {
+        auto it = images.find(QString::fromLatin1(c[0]));
+        if (it == images.end()) continue;
+        h += QStringLiteral(
+                 "<h2>%1 per epoch</h2>\n<p><img src=\"%2\" width=\"%3\" alt=\"%1\"></p>\n")
+                 .arg(QString::fromLatin1(c[1]), image(it->first, it->second))
+                 .arg(imageWidth);
+    }
+
+    // ---------------------------------------------------------------- results
+    h += QStringLiteral(
+        "<h2>Results</h2>\n<table width=\"100%\" cellspacing=\"0\" cellpadding=\"2\" "
+        "border=\"1\">\n<tr>");
+    // Column widths (percent): QTextDocument's automatic widths squeeze the text columns; the
+    // result columns share what the run, its values and the Pareto flag leave.
+    std::vector<const ResultColumn*> resultCols;
+    for (const auto& c : resultColumns())
+        if (c.in_report) resultCols.push_back(&c);
+    const int resultWidth = resultCols.empty() ? 0 : 60 / int(resultCols.size());
+    h += QStringLiteral("<th width=\"4%\">Run</th><th width=\"19%\">Swept values (or name)</th>"
+                        "<th width=\"10%\">Status</th>");
+    for (const ResultColumn* c : resultCols) {
+        QString title = QString::fromUtf8(c->title);
+        if (c->kind == ResultKind::Milliseconds) title += QStringLiteral(" (ms)");
+        h += QStringLiteral("<th width=\"%1%\">%2</th>").arg(resultWidth).arg(title);
+    }
+    h += QStringLiteral("<th width=\"7%\">Pareto</th></tr>\n");
+    for (const auto& r : m_runs) {
+        const auto num = [](const QString& v) {
+            return QStringLiteral("<td class=\"num\">%1</td>").arg(v);
+        };
+        h +=
+            QStringLiteral("<tr><td class=\"num\">%1</td><td>%2</td><td>%3%4</td>")
+                .arg(r.id)
+                .arg(r.params.empty() ? esc(r.name) : esc(sweptText(r)), esc(r.status),
+                     r.error.empty()
+                         ? QString()
+                         : QStringLiteral("<br><span class=\"muted\">%1</span>").arg(esc(r.error)));
+        for (const ResultColumn* c : resultCols) {
+            const Json* v = resultValue(r, *c);
+            h += num(c->kind == ResultKind::Fraction
+                         ? esc(humanResultText(v, c->kind))
+                         : (v ? cell(*v, c->precision) : QStringLiteral("–")));
+        }
+        h += QStringLiteral("<td>%1</td></tr>\n")
+                 .arg(onFront.count(r.id) ? QStringLiteral("yes") : QString());
+    }
+    h += QStringLiteral(
+        "</table>\n<p class=\"muted\">Sizes in bytes. Compressed: the run's "
+        "compressed model file (values at their bit width, sparse indices, "
+        "scales and header included).</p>\n");
+
+    // ---------------------------------------------------------------- specs
+    if (!m_runs.empty()) {
+        const RunRecord* base = &m_runs.front();
+        for (const auto& r : m_runs)
+            if (r.status == "completed") {
+                base = &r;
+                break;
+            }
+        std::map<std::string, Json> baseKeys;
+        flatten(base->spec, "", baseKeys);
+        h += QStringLiteral(
+                 "<h2>Specs</h2>\n<p>The baseline is run %1 <i>%2</i> (the first "
+                 "completed run); every other run is shown by the keys where its spec "
+                 "differs. The baseline's spec:</p>\n<p class=\"spec\">%3</p>\n")
+                 .arg(base->id)
+                 .arg(esc(base->name), specText(baseKeys));
+        h += QStringLiteral(
+            "<table width=\"100%\" cellspacing=\"0\" cellpadding=\"2\" "
+            "border=\"1\">\n<tr><th>Run</th><th>Key</th><th>Baseline</th><th>This run</th></tr>\n");
+        for (const auto& r : m_runs) {
+            if (&r == base) continue;
+            std::map<std::string, Json> keys;
+            flatten(r.spec, "", keys);
+            std::set<std::string> all;
+            for (const auto& [k, v] : keys) all.insert(k);
+            for (const auto& [k, v] : baseKeys) all.insert(k);
+            QStringList rows;
+            for (const auto& k : all) {
+                if (k == "name") continue;
+                const auto a = baseKeys.find(k), b = keys.find(k);
+                const Json va = a == baseKeys.end() ? Json() : a->second;
+                const Json vb = b == keys.end() ? Json() : b->second;
+                if (va == vb) continue;
+                rows << QStringLiteral("<td><code>%1</code></td><td>%2</td><td>%3</td>")
+                            .arg(
+                                esc(k),
+                                a == baseKeys.end() ? QStringLiteral("<i>absent</i>")
+                                                    : esc(va.dump()),
+                                b == keys.end() ? QStringLiteral("<i>absent</i>") : esc(vb.dump()));
+            }
+            if (rows.isEmpty()) rows << QStringLiteral("<td colspan=\"3\"><i>same spec</i></td>");
+            for (int i = 0; i < rows.size(); ++i)
+                h += QStringLiteral("<tr>%1%2</tr>\n")
+                         .arg(i == 0 ? QStringLiteral("<td rowspan=\"%1\">%2 <i>%3</i></td>")
+                                           .arg(rows.size())
+                                           .arg(r.id)
+                                           .arg(esc(r.name))
+                                     : QString(),
+                              rows[i]);
+        }
+        h += QStringLiteral("</table>\n");
+    }
+
+    // ---------------------------------------------------------------- layers
+    h += QStringLiteral(
+        "<h2>Per-layer sparsity</h2>\n<p>Share of each Linear/Conv2d weight that "
+        "is zero in the final student (nonzero / weights).</p>\n<table width=\"100%\" "
+        "cellspacing=\"0\" cellpadding=\"2\" border=\"1\">\n"
+        "<tr><th>Run</th><th>Layers</th></tr>\n");
+    bool anyLayers = false;
+    for (const auto& r : m_runs) {
+        const auto layers = m_store.layers(r.id);
+        if (layers.empty()) continue;
+        anyLayers = true;
+        QStringList parts;
+        for (const auto& l : layers)
+            parts << QStringLiteral("<code>%1</code> %2 % (%3/%4)")
+                         .arg(esc(l.layer))
+                         .arg(l.numel ? 100.0 * (1.0 - double(l.nonzero) / double(l.numel)) : 0.0,
+                              0, 'f', 1)
+                         .arg(l.nonzero)
+                         .arg(l.numel);
+        h += QStringLiteral("<tr><td>%1</td><td>%2</td></tr>\n")
+                 .arg(r.id)
+                 .arg(parts.join(QStringLiteral(" · ")));
+    }
+    if (!anyLayers)
+        h += QStringLiteral("<tr><td colspan=\"2\"><i>no completed runs</i></td></tr>\n");
+    h += QStringLiteral("</table>\n");
+
+    // ---------------------------------------------------------------- reproduce
+    h += QStringLiteral(
+        "<h2>Reproducing a run</h2>\n<p>Each run's full spec (sweep point, "
+        "defaults filled in, seeds, threads and device) is stored in the project. "
+        "These commands write it out and run it again into a new project; with "
+        "the same threads and device the results are the same.</p>\n<pre>");
+    const std::string path = shellQuote(m_store.path());
+    for (const auto& r : m_runs) {
+        const std::string file = "run-" + std::to_string(r.id) + ".json";
+        h += esc("# run " + std::to_string(r.id) + ": " + r.name + "\n" + "retort-cli show " +
+                 std::to_string(r.id) + " --project " + path + " --spec > " + file +
+                 "\nretort-cli run " + file + " --project reproduce.retort\n");
+    }
+    h += QStringLiteral("</pre>\n</body></html>\n");
+    return h;
+}
+
+void ReportWriter::write(const QString& path) const {
+    const QString suffix = QFileInfo(path).suffix().toLower();
+    const std::string target = path.toStdString();
+    if (path == QLatin1String("-"))
+        throw std::runtime_error("a report needs a file name ending in .html or .pdf, not '-'");
+    if (QFileInfo(path).isDir())
+        throw std::runtime_error(target +
+                                 ": is a folder; give a file name ending in .html or .pdf");
+    if (suffix == QLatin1String("html") || suffix == QLatin1String("htm")) {
+        const QString text = html([](const QString&, const QImage& img) {
+            QByteArray png;
+            QBuffer buffer(&png);
+            buffer.open(QIODevice::WriteOnly);
+            img.save(&buffer, "PNG");
+            return QStringLiteral("data:image/png;base64,") + QString::fromLatin1(png.toBase64());
+        });
+        writeExport(target, text.toStdString(), m_store.path());
+        return;
+    }
+    if (suffix != QLatin1String("pdf"))
+        throw std::runtime_error(target + ": the report is written as .html or .pdf, not '." +
+                                 suffix.toStdString() + "'");
+    QTextDocument doc;
+    const QString text = html(
+        [&doc](const QString& name, const QImage& img) {
+            const QString url = QStringLiteral("retort-plot:") + name + QStringLiteral(".png");
+            doc.addResource(QTextDocument::ImageResource, QUrl(url), img);
+            return url;
+        },
+        true);
+    doc.setHtml(text);
+    // Rendered in memory, then written like every export (never over a project; a missing
+    // folder is reported by name, not by Qt's painter).
+    QByteArray pdf;
+    {
+        QBuffer buffer(&pdf);
+        buffer.open(QIODevice::WriteOnly);
+        QPdfWriter writer(&buffer);
+        writer.setTitle(QStringLiteral("Retort report"));
+        writer.setCreator(QString::fromStdString(versionString()));
+        writer.setPageLayout(QPageLayout(QPageSize(QPageSize::A4), QPageLayout::Portrait,
+                                         QMarginsF(15, 15, 15, 15), QPageLayout::Millimeter));
+        doc.print(&writer);
+    }
+    if (pdf.isEmpty()) throw std::runtime_error(target + ": the PDF could not be rendered");
+    writeExport(target, pdf.toStdString(), m_store.path());
+}
+
+int runReportCommand(const std::string& project, const std::string& out) {
+    std::unique_ptr<QApplication> app;
+    if (!QCoreApplication::instance()) {
+        // A headless run has no session: Qt's note that XDG_RUNTIME_DIR is unset is noise here.
+        qInstallMessageHandler([](QtMsgType type, const QMessageLogContext&, const QString& msg) {
+            if (msg.startsWith(QLatin1String("QStandardPaths: XDG_RUNTIME_DIR"))) return;
+            if (type != QtDebugMsg) std::cerr << msg.toStdString() << "\n";
+        });
+        // Rendering needs no display: the offscreen platform, unless the user chose one.
+        if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
+        static int argc = 1;
+        static char name[] = "retort-cli";
+        static char* argv[] = {name, nullptr};
+        app = std::make_unique<QApplication>(argc, argv);
+    }
+    ProjectStore store(project, ProjectStore::Access::ReadOnly);
+    ReportWriter writer(store);
+    writer.write(QString::fromStdString(out));
+    std::cerr << "wrote the report of " << store.runs().size() << " run(s) to " << out << "\n";
+    return 0;
+}
+
+}  // namespace retort::ui

@@ -1,0 +1,113 @@
+#include "runs/rundetaildialog.h"
+
+#include "store/resultcolumns.h"
+
+#include "store/projectstore.h"
+
+#include <QDialogButtonBox>
+#include <QHeaderView>
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QTabWidget>
+#include <QTableWidget>
+#include <QVBoxLayout>
+
+#include <map>
+#include <set>
+
+namespace retort::ui {
+
+namespace {
+QPlainTextEdit* jsonView(const Json& j, QWidget* parent) {
+    auto* e = new QPlainTextEdit(parent);
+    e->setReadOnly(true);
+    e->setPlainText(QString::fromStdString(j.dump(2)));
+    e->setFont(QFont(QStringLiteral("monospace")));
+    return e;
+}
+QTableWidgetItem* cell(const QString& text) {
+    auto* i = new QTableWidgetItem(text);
+    i->setFlags(i->flags() & ~Qt::ItemIsEditable);
+    return i;
+}
+}  // namespace
+
+RunDetailDialog::RunDetailDialog(const ProjectStore& store, qint64 runId, QWidget* parent)
+    : QDialog(parent) {
+    const auto run = store.run(runId);
+    setWindowTitle(run ? tr("Run %1: %2").arg(runId).arg(QString::fromStdString(run->name))
+                       : tr("Run %1").arg(runId));
+    resize(760, 560);
+    auto* layout = new QVBoxLayout(this);
+    if (!run) {
+        layout->addWidget(new QLabel(tr("The project has no run %1.").arg(runId), this));
+        return;
+    }
+    auto* header = new QLabel(this);
+    header->setTextFormat(Qt::PlainText);  // names come from the project: never rich text
+    header->setText(tr("%1 — %2%3\ncreated %4 · started %5 · finished %6")
+                        .arg(QString::fromStdString(run->name), QString::fromStdString(run->status),
+                             run->error.empty()
+                                 ? QString()
+                                 : QStringLiteral(" (%1)").arg(QString::fromStdString(run->error)),
+                             QString::fromStdString(run->created_at),
+                             QString::fromStdString(run->started_at),
+                             QString::fromStdString(run->finished_at)));
+    header->setWordWrap(true);
+    layout->addWidget(header);
+    auto* tabs = new QTabWidget(this);
+    layout->addWidget(tabs, 1);
+
+    // Metrics: one row per epoch, one column per metric.
+    const EpochTable table = epochTable(store.metrics(runId));
+    const auto& byEpoch = table.rows;
+    const auto& names = table.names;
+    auto* metrics = new QTableWidget(int(byEpoch.size()), int(names.size()) + 1, tabs);
+    QStringList head{tr("epoch")};
+    for (const auto& n : names) head << QString::fromStdString(n);
+    metrics->setHorizontalHeaderLabels(head);
+    metrics->verticalHeader()->hide();
+    int row = 0;
+    for (const auto& [epoch, values] : byEpoch) {
+        metrics->setItem(row, 0, cell(QString::number(epoch)));
+        int col = 1;
+        for (const auto& n : names) {
+            auto it = values.find(n);
+            metrics->setItem(row, col++,
+                             cell(it == values.end() ? QStringLiteral("–")
+                                                     : QString::number(it->second, 'g', 6)));
+        }
+        ++row;
+    }
+    metrics->resizeColumnsToContents();
+    tabs->addTab(metrics, tr("Metrics"));
+
+    const auto layers = store.layers(runId);
+    auto* layerTable = new QTableWidget(int(layers.size()), 4, tabs);
+    layerTable->setHorizontalHeaderLabels(
+        {tr("layer"), tr("weights"), tr("nonzero"), tr("sparsity")});
+    layerTable->verticalHeader()->hide();
+    for (int i = 0; i < int(layers.size()); ++i) {
+        const auto& l = layers[size_t(i)];
+        layerTable->setItem(i, 0, cell(QString::fromStdString(l.layer)));
+        layerTable->setItem(i, 1, cell(QString::number(l.numel)));
+        layerTable->setItem(i, 2, cell(QString::number(l.nonzero)));
+        layerTable->setItem(
+            i, 3,
+            cell(QString::number(
+                     l.numel ? 100.0 * (1.0 - double(l.nonzero) / double(l.numel)) : 0.0, 'f', 2) +
+                 " %"));
+    }
+    layerTable->horizontalHeader()->setStretchLastSection(true);
+    layerTable->resizeColumnsToContents();
+    tabs->addTab(layerTable, tr("Layers"));
+    tabs->addTab(jsonView(run->results, tabs), tr("Results"));
+    tabs->addTab(jsonView(run->spec, tabs), tr("Spec"));
+    tabs->addTab(jsonView(run->environment, tabs), tr("Environment"));
+
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close, this);
+    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    layout->addWidget(buttons);
+}
+
+}  // namespace retort::ui
