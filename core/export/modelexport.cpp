@@ -1,6 +1,7 @@
 #include "export/modelexport.h"
 
 #include "train/environment.h"
+#include "models/modelgraph.h"
 #include "models/modelzoo.h"
 #include "store/projectstore.h"
 #include "train/runner.h"
@@ -37,34 +38,7 @@ const CompressedTensor& tensorOf(const std::map<std::string, const CompressedTen
 }  // namespace
 
 Json layerList(const Json& description) {
-    ZooNet net = buildFromDescription(description);
-    Json layers = Json::array();
-    for (const auto& child : net->layers()->named_children()) {
-        Json l = {{"name", child.key()}};
-        const auto& m = child.value();
-        if (auto* lin = m->as<torch::nn::Linear>()) {
-            l["type"] = "linear";
-            l["in"] = lin->options.in_features();
-            l["out"] = lin->options.out_features();
-        } else if (auto* conv = m->as<torch::nn::Conv2d>()) {
-            l["type"] = "conv2d";
-            l["in"] = conv->options.in_channels();
-            l["out"] = conv->options.out_channels();
-            l["kernel"] = conv->options.kernel_size()->at(0);
-            l["padding"] = c10::get<torch::ExpandingArray<2>>(conv->options.padding())->at(0);
-        } else if (m->as<torch::nn::ReLU>()) {
-            l["type"] = "relu";
-        } else if (m->as<torch::nn::MaxPool2d>()) {
-            l["type"] = "maxpool2d";
-            l["kernel"] = 2;
-        } else if (m->as<torch::nn::Flatten>()) {
-            l["type"] = "flatten";
-        } else {
-            throw FormatError("layer '" + child.key() + "' has a type export does not know");
-        }
-        layers.push_back(l);
-    }
-    return layers;
+    return graphFromDescription(description).toJson()["nodes"];
 }
 
 bool onnxSupported() {
@@ -150,7 +124,7 @@ std::string addWeight(onnx::GraphProto* g, const std::string& layer, const Compr
 }  // namespace
 
 std::string exportOnnx(const CompressedModel& model, const ModelExportOptions& options) {
-    const Json layers = layerList(model.model);
+    const ModelGraph graph = graphFromDescription(model.model);
     const auto byName = tensorsByName(model);
     const auto inputShape = model.model.at("input_shape").get<std::vector<int64_t>>();
 
@@ -178,33 +152,62 @@ std::string exportOnnx(const CompressedModel& model, const ModelExportOptions& o
     auto* g = m.mutable_graph();
     g->set_name("retort_student");
     setValueInfo(g->add_input(), "input", inputShape);
-    std::string x = "input";
-    for (size_t i = 0; i < layers.size(); ++i) {
-        const Json& l = layers[i];
-        const std::string name = l["name"], type = l["type"];
-        const std::string out = i + 1 == layers.size() ? "logits" : name + "_out";
-        if (type == "linear" || type == "conv2d") {
-            const std::string w =
-                addWeight(g, name, tensorOf(byName, name, "weight"), options.onnxFloatWeights);
-            setTensor(g->add_initializer(), name + ".bias",
-                      tensorOf(byName, name, "bias").dequantized());
-            if (type == "linear") {
-                addInt(addNode(g, "Gemm", name, {x, w, name + ".bias"}, out), "transB", 1);
-            } else {
-                const int64_t k = l["kernel"], pad = l["padding"];
-                auto* n = addNode(g, "Conv", name, {x, w, name + ".bias"}, out);
-                addInts(n, "kernel_shape", {k, k});
-                addInts(n, "pads", {pad, pad, pad, pad});
-                addInts(n, "strides", {1, 1});
+    // Each node's output is "<name>_out", the graph's output "logits"; a node reads its inputs
+    // by those names, so residual adds and other non-chain graphs export the same way.
+    auto valueName = [&](const std::string& node) {
+        if (node == "input") return std::string("input");
+        return node == graph.output ? std::string("logits") : node + "_out";
+    };
+    std::string x;
+    for (const GraphNode& n : graph.nodes) {
+        const std::string& name = n.name;
+        const std::string out = valueName(name);
+        std::vector<std::string> in;
+        for (const auto& i : n.inputs) in.push_back(valueName(i));
+        switch (n.kind) {
+            case NodeKind::Linear:
+            case NodeKind::Conv2d: {
+                const std::string w =
+                    addWeight(g, name, tensorOf(byName, name, "weight"), options.onnxFloatWeights);
+                setTensor(g->add_initializer(), name + ".bias",
+                          tensorOf(byName, name, "bias").dequantized());
+                if (n.kind == NodeKind::Linear) {
+                    addInt(addNode(g, "Gemm", name, {in[0], w, name + ".bias"}, out), "transB", 1);
+                } else {
+                    const int64_t k = n.attrs.at("kernel"), pad = n.attrs.at("padding");
+                    auto* node = addNode(g, "Conv", name, {in[0], w, name + ".bias"}, out);
+                    addInts(node, "kernel_shape", {k, k});
+                    addInts(node, "pads", {pad, pad, pad, pad});
+                    addInts(node, "strides", {1, 1});
+                }
+                break;
             }
-        } else if (type == "relu") {
-            addNode(g, "Relu", name, {x}, out);
-        } else if (type == "maxpool2d") {
-            auto* n = addNode(g, "MaxPool", name, {x}, out);
-            addInts(n, "kernel_shape", {2, 2});
-            addInts(n, "strides", {2, 2});
-        } else if (type == "flatten") {
-            addInt(addNode(g, "Flatten", name, {x}, out), "axis", 1);
+            case NodeKind::Relu:
+                addNode(g, "Relu", name, in, out);
+                break;
+            case NodeKind::MaxPool2d: {
+                auto* node = addNode(g, "MaxPool", name, in, out);
+                addInts(node, "kernel_shape", {2, 2});
+                addInts(node, "strides", {2, 2});
+                break;
+            }
+            case NodeKind::Flatten:
+                addInt(addNode(g, "Flatten", name, in, out), "axis", 1);
+                break;
+            case NodeKind::Add: {
+                // ONNX's Add takes two inputs: a chain of them for more.
+                std::string acc = in[0];
+                for (size_t i = 1; i < in.size(); ++i) {
+                    const std::string o = i + 1 == in.size() ? out : name + "_" + std::to_string(i);
+                    addNode(g, "Add", name + (i > 1 ? "_" + std::to_string(i) : ""), {acc, in[i]},
+                            o);
+                    acc = o;
+                }
+                break;
+            }
+            default:
+                throw FormatError(std::string("ONNX export does not handle ") + toString(n.kind) +
+                                  " nodes yet (node '" + name + "')");
         }
         x = out;
     }

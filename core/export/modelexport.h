@@ -24,8 +24,10 @@ struct ModelExportOptions {
     Json metadata = Json::object();
 };
 
-/// The layers of a model description in forward order, each {"name", "type"} plus "in", "out"
-/// (linear, conv2d), "kernel" and "padding" (conv2d): enough to rebuild it in any framework.
+/// The nodes of a model description's graph (ModelGraph::toJson) in evaluation order, each
+/// {"name", "type", "inputs"} plus its attributes ("in", "out" for linear and conv2d, "kernel"
+/// and "padding" for conv2d) and "params" with their roles: enough to rebuild it in any
+/// framework.
 Json layerList(const Json& description);
 
 /// Serialized ONNX ModelProto of @p model, validated with the ONNX checker. Input "input"

@@ -1,6 +1,9 @@
 #include "models/modeldescription.h"
 
 #include "models/compressedmodel.h"
+#include "models/modelgraph.h"
+
+#include <map>
 
 #include <set>
 
@@ -80,6 +83,18 @@ ZooNet loadCompressedModel(const std::string& bytes) {
         throw FormatError("the model description has " + std::to_string(described) +
                           " parameters, the file stores " + std::to_string(stored));
     ZooNet net = buildFromDescription(cm.model);
+    // Only what the graph calls compressible may be stored quantized: a quantized bias or norm
+    // is a file no writer of this format makes.
+    std::map<std::string, const GraphParam*> roles;
+    const ModelGraph graph = modelGraph(*net);
+    for (const GraphParam* p : graph.params()) roles[p->name] = p;
+    for (const auto& t : cm.tensors) {
+        const auto it = roles.find(t.name);
+        if (it != roles.end() && t.bits != 32 && !it->second->compressible)
+            throw FormatError("tensor '" + t.name + "' is stored at " + std::to_string(t.bits) +
+                              " bits, but it is a " + toString(it->second->role) +
+                              ", which is not compressed");
+    }
     torch::NoGradGuard guard;
     auto params = net->named_parameters();
     auto buffers = net->named_buffers();

@@ -1,5 +1,7 @@
 #include "models/modelzoo.h"
 
+#include "models/modelgraph.h"
+
 #include "models/archivecheck.h"
 
 #include <sstream>
@@ -234,6 +236,16 @@ std::function<torch::Tensor(const torch::Tensor&)> frozenForward(ZooNet net) {
 
 std::vector<std::pair<std::string, torch::Tensor>> compressibleWeights(torch::nn::Module& module) {
     std::vector<std::pair<std::string, torch::Tensor>> out;
+    if (auto* zoo = dynamic_cast<ZooNetImpl*>(&module)) {
+        // A zoo network says so per parameter: its graph's roles (weights of linear and conv
+        // nodes; never biases, norms or embedding tables).
+        auto named = module.named_parameters();
+        const ModelGraph graph = modelGraph(*zoo);  // params() points into it
+        for (const GraphParam* p : graph.params())
+            if (p->compressible) out.emplace_back(p->name, *named.find(p->name));
+        return out;
+    }
+    // Any other module: every weight of two or more dimensions.
     for (const auto& p : module.named_parameters()) {
         const std::string& k = p.key();
         if (k.size() > 7 && k.compare(k.size() - 7, 7, ".weight") == 0 && p.value().dim() >= 2)

@@ -70,7 +70,9 @@ std::function<torch::Tensor(const torch::Tensor&)> frozenForward(ZooNet net);
 /// (bench/RESULTS.md); larger batches spill the caches.
 constexpr int64_t kInferenceBatch = 128;
 
-/// The weights that pruning and quantization act on: Linear and Conv2d weights, in order.
+/// The weights that pruning and quantization act on, in order: for a zoo network the parameters
+/// its graph (models/modelgraph.h) marks compressible (Linear and Conv2d weights); for another
+/// module every weight of two or more dimensions.
 std::vector<std::pair<std::string, torch::Tensor>> compressibleWeights(torch::nn::Module& module);
 
 /// LibTorch archive bytes of anything with save(OutputArchive&): a module's parameters and

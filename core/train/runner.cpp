@@ -1,7 +1,10 @@
 #include "train/runner.h"
 
+#include "train/stagesupport.h"
+
 #include "models/archivecheck.h"
 #include "models/compressedmodel.h"
+#include "models/modelgraph.h"
 #include "data/dataset.h"
 #include "store/fnv1a.h"
 #include "compress/distillation.h"
@@ -22,55 +25,14 @@
 
 namespace retort {
 
+using namespace stagesupport;
+
 namespace {
-
-using Clock = std::chrono::steady_clock;
-using Forward = std::function<torch::Tensor(const torch::Tensor&)>;
-
-double secondsSince(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 /// Thrown inside a run when the cancel flag is seen; the run ends `cancelled`.
 struct Cancelled {
     std::string where;
 };
-
-/// Logits of @p fwd over @p x in batches, under NoGradGuard (not InferenceMode: these tensors
-/// become KL targets in autograd graphs, which refuses inference tensors).
-torch::Tensor batchedLogits(const Forward& fwd, const torch::Tensor& x,
-                            int64_t batch = kInferenceBatch) {
-    torch::NoGradGuard guard;
-    std::vector<torch::Tensor> parts;
-    for (int64_t i = 0; i < x.size(0); i += batch)
-        parts.push_back(fwd(x.slice(0, i, std::min(i + batch, x.size(0)))));
-    return parts.empty() ? torch::Tensor() : torch::cat(parts);
-}
-
-double accuracy(const Forward& fwd, const torch::Tensor& x, const torch::Tensor& y) {
-    if (!x.defined() || x.size(0) == 0) return std::nan("");
-    auto logits = batchedLogits(fwd, x);
-    return logits.argmax(1).eq(y).to(torch::kFloat64).mean().item<double>();
-}
-
-std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const TrainOptions& t,
-                                                       std::vector<torch::Tensor> params) {
-    if (t.optimizer == "sgd")
-        return std::make_unique<torch::optim::SGD>(
-            params,
-            torch::optim::SGDOptions(t.lr).momentum(t.momentum).weight_decay(t.weight_decay));
-    if (t.optimizer == "adamw")
-        return std::make_unique<torch::optim::AdamW>(
-            params, torch::optim::AdamWOptions(t.lr).weight_decay(t.weight_decay));
-    return std::make_unique<torch::optim::Adam>(
-        params, torch::optim::AdamOptions(t.lr).weight_decay(t.weight_decay));
-}
-
-double epochLr(const TrainOptions& t, int64_t epoch) {
-    if (t.lr_schedule == "cosine")
-        return t.lr * 0.5 * (1.0 + std::cos(M_PI * double(epoch - 1) / double(t.epochs)));
-    return t.lr;
-}
 
 /// A frozen teacher: how to call it and what it costs.
 struct Teacher {
@@ -86,45 +48,6 @@ struct Teacher {
     bool trained = true;                // false: a zoo teacher frozen at its random initialization
     torch::Tensor trainLogits;          // cached outputs over the training set, on the device
 };
-
-/// What a TorchScript teacher is fed, from Retort's normalized features: those (`normalized`),
-/// the raw features undone from the training split's statistics (`raw`), or the raw features
-/// normalized as the teacher expects (`explicit` mean and std, per channel or for all).
-Forward teacherInput(const TeacherOptions& o, const Dataset& d) {
-    if (o.input == "normalized") return [](const torch::Tensor& x) { return x; };
-    const auto opts = d.train_x.options();
-    const std::vector<int64_t>& shape = d.shape.sample_shape;
-    // The training split's statistics as a tensor that broadcasts over [batch, ...shape].
-    auto stat = [&](const Json& v) {
-        if (v.is_number()) return torch::full({}, v.get<double>(), opts);
-        std::vector<int64_t> full{1};
-        full.insert(full.end(), shape.begin(), shape.end());
-        return torch::tensor(v.get<std::vector<double>>(), opts.dtype(torch::kFloat64))
-            .to(opts)
-            .reshape(full);
-    };
-    torch::Tensor mean = torch::zeros({}, opts), std = torch::ones({}, opts);
-    if (d.normalization.contains("mean")) {
-        mean = stat(d.normalization["mean"]);
-        std = stat(d.normalization["std"]);
-    }
-    if (o.input == "raw") return [mean, std](const torch::Tensor& x) { return x * std + mean; };
-    // explicit: per channel (dim 1) when a list, else one value for all features.
-    auto channel = [&](const std::vector<double>& v) {
-        torch::Tensor t = torch::tensor(v, opts.dtype(torch::kFloat64)).to(opts);
-        if (v.size() == 1) return t.reshape({});
-        std::vector<int64_t> s(shape.size() + 1, 1);
-        s[1] = int64_t(v.size());
-        return t.reshape(s);
-    };
-    const torch::Tensor m = channel(o.input_mean), sd = channel(o.input_std);
-    return [mean, std, m, sd](const torch::Tensor& x) { return (x * std + mean - m) / sd; };
-}
-
-void freeze(torch::nn::Module& m) {
-    m.eval();
-    for (auto& p : m.parameters()) p.set_requires_grad(false);
-}
 
 }  // namespace
 
@@ -424,11 +347,19 @@ struct Runner::Impl {
         return t;
     }
 
+    /// The parameters a training stage gives its optimizer, picked by their graph roles: every
+    /// one for teacher training and distillation (head-only and adapter stages will pick here).
+    static std::vector<torch::Tensor> trainable(ZooNet& net) {
+        return selectParameters(*net, modelGraph(*net), [](const GraphNode&, const GraphParam&) {
+            return true;
+        });
+    }
+
     /// Stage one: trains a zoo teacher on the labels. Returns its per-epoch metrics.
     Json trainTeacher(ZooNet& net, const TrainOptions& train, const Dataset& d, int64_t seed,
                       int64_t runId) {
         message(runId, "teacher", "training the teacher (stage one)");
-        auto opt = makeOptimizer(train, net->parameters());
+        auto opt = makeOptimizer(train, trainable(net));
         DistillOptions none;
         none.lambda = 0;
         int64_t step = 0;
@@ -536,7 +467,7 @@ struct Runner::Impl {
         torch::manual_seed(static_cast<uint64_t>(spec.seed));
         ZooNet student(spec.student, d.shape.sample_shape, d.shape.classes);
         student->to(device);
-        auto opt = makeOptimizer(spec.train, student->parameters());
+        auto opt = makeOptimizer(spec.train, trainable(student));
         const int64_t n = d.train_x.size(0);
         const int64_t bs = std::min(spec.train.batch_size, n);
         const int64_t stepsPerEpoch = (n + bs - 1) / bs;
@@ -713,6 +644,7 @@ struct Runner::Impl {
         results["input_shape"] = d.shape.sample_shape;
         results["input_normalization"] = d.normalization;
         results["model"] = cm.model;
+        results["model_graph"] = modelGraph(*student).toJson();
         results["train_samples"] = n;
         if (teacher) {
             results["teacher_trained"] = teacher->trained;
@@ -742,25 +674,6 @@ struct Runner::Impl {
         return {"completed", "", results};
     }
 
-    /// Median of 100 batch-1 forward passes after 10 warm-up passes, on the run's device.
-    static double latencyMs(ZooNet& net, const torch::Tensor& one, const torch::Device& device) {
-        torch::NoGradGuard guard;
-        net->eval();
-        auto sync = [&] {
-            if (device.is_cuda()) torch::cuda::synchronize(device.index());
-        };
-        for (int i = 0; i < 10; ++i) net->forward(one);
-        sync();
-        std::vector<double> ms;
-        for (int i = 0; i < 100; ++i) {
-            const auto t0 = Clock::now();
-            net->forward(one);
-            sync();
-            ms.push_back(secondsSince(t0) * 1e3);
-        }
-        std::nth_element(ms.begin(), ms.begin() + 50, ms.end());
-        return ms[50];
-    }
 };
 
 Runner::Runner(ProjectStore& store, ProgressFn progress, const std::atomic<bool>* cancel)

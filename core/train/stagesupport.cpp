@@ -1,0 +1,108 @@
+#include "train/stagesupport.h"
+
+#include <torch/cuda.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace retort::stagesupport {
+
+double secondsSince(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+/// Logits of @p fwd over @p x in batches, under NoGradGuard (not InferenceMode: these tensors
+/// become KL targets in autograd graphs, which refuses inference tensors).
+torch::Tensor batchedLogits(const Forward& fwd, const torch::Tensor& x, int64_t batch) {
+    torch::NoGradGuard guard;
+    std::vector<torch::Tensor> parts;
+    for (int64_t i = 0; i < x.size(0); i += batch)
+        parts.push_back(fwd(x.slice(0, i, std::min(i + batch, x.size(0)))));
+    return parts.empty() ? torch::Tensor() : torch::cat(parts);
+}
+
+double accuracy(const Forward& fwd, const torch::Tensor& x, const torch::Tensor& y) {
+    if (!x.defined() || x.size(0) == 0) return std::nan("");
+    auto logits = batchedLogits(fwd, x);
+    return logits.argmax(1).eq(y).to(torch::kFloat64).mean().item<double>();
+}
+
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const TrainOptions& t,
+                                                       std::vector<torch::Tensor> params) {
+    if (t.optimizer == "sgd")
+        return std::make_unique<torch::optim::SGD>(
+            params,
+            torch::optim::SGDOptions(t.lr).momentum(t.momentum).weight_decay(t.weight_decay));
+    if (t.optimizer == "adamw")
+        return std::make_unique<torch::optim::AdamW>(
+            params, torch::optim::AdamWOptions(t.lr).weight_decay(t.weight_decay));
+    return std::make_unique<torch::optim::Adam>(
+        params, torch::optim::AdamOptions(t.lr).weight_decay(t.weight_decay));
+}
+
+double epochLr(const TrainOptions& t, int64_t epoch) {
+    if (t.lr_schedule == "cosine")
+        return t.lr * 0.5 * (1.0 + std::cos(M_PI * double(epoch - 1) / double(t.epochs)));
+    return t.lr;
+}
+
+/// What a TorchScript teacher is fed, from Retort's normalized features: those (`normalized`),
+/// the raw features undone from the training split's statistics (`raw`), or the raw features
+/// normalized as the teacher expects (`explicit` mean and std, per channel or for all).
+Forward teacherInput(const TeacherOptions& o, const Dataset& d) {
+    if (o.input == "normalized") return [](const torch::Tensor& x) { return x; };
+    const auto opts = d.train_x.options();
+    const std::vector<int64_t>& shape = d.shape.sample_shape;
+    // The training split's statistics as a tensor that broadcasts over [batch, ...shape].
+    auto stat = [&](const Json& v) {
+        if (v.is_number()) return torch::full({}, v.get<double>(), opts);
+        std::vector<int64_t> full{1};
+        full.insert(full.end(), shape.begin(), shape.end());
+        return torch::tensor(v.get<std::vector<double>>(), opts.dtype(torch::kFloat64))
+            .to(opts)
+            .reshape(full);
+    };
+    torch::Tensor mean = torch::zeros({}, opts), std = torch::ones({}, opts);
+    if (d.normalization.contains("mean")) {
+        mean = stat(d.normalization["mean"]);
+        std = stat(d.normalization["std"]);
+    }
+    if (o.input == "raw") return [mean, std](const torch::Tensor& x) { return x * std + mean; };
+    // explicit: per channel (dim 1) when a list, else one value for all features.
+    auto channel = [&](const std::vector<double>& v) {
+        torch::Tensor t = torch::tensor(v, opts.dtype(torch::kFloat64)).to(opts);
+        if (v.size() == 1) return t.reshape({});
+        std::vector<int64_t> s(shape.size() + 1, 1);
+        s[1] = int64_t(v.size());
+        return t.reshape(s);
+    };
+    const torch::Tensor m = channel(o.input_mean), sd = channel(o.input_std);
+    return [mean, std, m, sd](const torch::Tensor& x) { return (x * std + mean - m) / sd; };
+}
+
+void freeze(torch::nn::Module& m) {
+    m.eval();
+    for (auto& p : m.parameters()) p.set_requires_grad(false);
+}
+
+/// Median of 100 batch-1 forward passes after 10 warm-up passes, on the run's device.
+double latencyMs(ZooNet& net, const torch::Tensor& one, const torch::Device& device) {
+    torch::NoGradGuard guard;
+    net->eval();
+    auto sync = [&] {
+        if (device.is_cuda()) torch::cuda::synchronize(device.index());
+    };
+    for (int i = 0; i < 10; ++i) net->forward(one);
+    sync();
+    std::vector<double> ms;
+    for (int i = 0; i < 100; ++i) {
+        const auto t0 = Clock::now();
+        net->forward(one);
+        sync();
+        ms.push_back(secondsSince(t0) * 1e3);
+    }
+    std::nth_element(ms.begin(), ms.begin() + 50, ms.end());
+    return ms[50];
+}
+
+}  // namespace retort::stagesupport

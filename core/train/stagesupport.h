@@ -1,0 +1,47 @@
+#pragma once
+
+// What the runner's training stages share (inside core/train only): the optimizer and its
+// schedule, batched evaluation, a TorchScript teacher's input, freezing, latency.
+
+#include "data/dataset.h"
+#include "models/modelzoo.h"
+#include "spec/experimentspec.h"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+namespace retort::stagesupport {
+
+using Clock = std::chrono::steady_clock;
+using Forward = std::function<torch::Tensor(const torch::Tensor&)>;
+
+double secondsSince(Clock::time_point t0);
+
+/// Logits of @p fwd over @p x in batches, under NoGradGuard (not InferenceMode: these tensors
+/// become KL targets in autograd graphs, which refuses inference tensors).
+torch::Tensor batchedLogits(const Forward& fwd, const torch::Tensor& x,
+                            int64_t batch = kInferenceBatch);
+
+/// Top-1 accuracy of @p fwd on (x, y); NaN for an empty split.
+double accuracy(const Forward& fwd, const torch::Tensor& x, const torch::Tensor& y);
+
+/// The optimizer train.optimizer names, over @p params (what the stage trains).
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const TrainOptions& t,
+                                                       std::vector<torch::Tensor> params);
+
+/// The learning rate of a 1-based epoch under train.lr_schedule.
+double epochLr(const TrainOptions& t, int64_t epoch);
+
+/// What a TorchScript teacher is fed, from Retort's normalized features: those (`normalized`),
+/// the raw features undone from the training split's statistics (`raw`), or the raw features
+/// normalized as the teacher expects (`explicit` mean and std, per channel or for all).
+Forward teacherInput(const TeacherOptions& o, const Dataset& d);
+
+/// Evaluation mode and no gradients, for a frozen teacher.
+void freeze(torch::nn::Module& m);
+
+/// Median of 100 batch-1 forward passes after 10 warm-up passes, on the run's device.
+double latencyMs(ZooNet& net, const torch::Tensor& one, const torch::Device& device);
+
+}  // namespace retort::stagesupport
