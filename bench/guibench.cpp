@@ -3,10 +3,10 @@
 // (train_samples_per_s) with retort-cli's on the same spec.
 // usage: retort-bench-gui SPEC.json PROJECT.retort
 
-#include "spec/experimentspec.h"
-#include "window/mainwindow.h"
 #include "runs/runcontroller.h"
 #include "runs/runsmodel.h"
+#include "spec/experimentspec.h"
+#include "window/mainwindow.h"
 
 #include <QApplication>
 #include <QEventLoop>

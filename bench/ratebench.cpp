@@ -3,8 +3,8 @@
 // default NCHW forward and as Retort's frozen-inference path. Prints one JSON object.
 // usage: retort-bench [--threads N] [--images N]
 
-#include "train/environment.h"
 #include "models/modelzoo.h"
+#include "train/environment.h"
 
 #include <chrono>
 #include <cstring>

@@ -4,9 +4,9 @@
 #include <QtTest>
 
 #include "spec/experimentspec.h"
+#include "spec/specvalidator.h"
 #include "store/projectstore.h"
 #include "train/runner.h"
-#include "spec/specvalidator.h"
 
 #include <sqlite3.h>
 

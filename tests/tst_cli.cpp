@@ -1,7 +1,7 @@
-#include "store/projectstore.h"
-#include "train/runner.h"
 #include "spec/specvalidator.h"
+#include "store/projectstore.h"
 #include "testutil.h"
+#include "train/runner.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

@@ -3,12 +3,12 @@
 // reproduce commands the report prints.
 #include "testutil.h"
 
-#include "models/compressedmodel.h"
 #include "export/dataexport.h"
 #include "export/modelexport.h"
+#include "models/compressedmodel.h"
+#include "spec/specvalidator.h"
 #include "store/projectstore.h"
 #include "train/runner.h"
-#include "spec/specvalidator.h"
 
 #include <QProcess>
 #include <QStandardPaths>

@@ -1,11 +1,11 @@
 #include "testutil.h"
 
-#include "models/archivecheck.h"
-#include "models/modelzoo.h"
 #include "compress/quantizer.h"
+#include "models/archivecheck.h"
 #include "models/compressedmodel.h"
 #include "models/modeldescription.h"
 #include "models/modelgraph.h"
+#include "models/modelzoo.h"
 
 using namespace retort;
 
@@ -140,9 +140,8 @@ private Q_SLOTS:
         // The format reads back what it writes.
         QCOMPARE(ModelGraph::fromJson(g.toJson()).toJson(), g.toJson());
         // The optimizer's parameters in the module's own order (optimizer state depends on it).
-        const auto all = selectParameters(*net, g, [](const GraphNode&, const GraphParam&) {
-            return true;
-        });
+        const auto all =
+            selectParameters(*net, g, [](const GraphNode&, const GraphParam&) { return true; });
         const auto mine = net->parameters();
         QCOMPARE(all.size(), mine.size());
         for (size_t i = 0; i < all.size(); ++i) QVERIFY(all[i].is_same(mine[i]));
@@ -184,14 +183,15 @@ private Q_SLOTS:
             }
             return false;
         };
-        QVERIFY(refused([](Json& b) { b["nodes"][1]["type"] = "conv3d"; }, "unknown type 'conv3d'"));
+        QVERIFY(
+            refused([](Json& b) { b["nodes"][1]["type"] = "conv3d"; }, "unknown type 'conv3d'"));
         QVERIFY(refused([](Json& b) { b["nodes"][1]["inputs"] = {"norm"}; }, "comes later"));
         QVERIFY(refused([](Json& b) { b["nodes"][2]["inputs"] = {"fc"}; }, "two or more"));
         QVERIFY(refused([](Json& b) { b["nodes"][1].erase("out"); }, "needs the integer 'out'"));
         QVERIFY(refused([](Json& b) { b["nodes"][4]["name"] = "fc"; }, "appears twice"));
         QVERIFY(refused([](Json& b) { b["output"] = "nowhere"; }, "not a node"));
-        QVERIFY(refused([](Json& b) { b["nodes"][0]["params"][0]["role"] = "gain"; },
-                        "unknown role"));
+        QVERIFY(
+            refused([](Json& b) { b["nodes"][0]["params"][0]["role"] = "gain"; }, "unknown role"));
     }
 
     void compressedFileRefusesAQuantizedBias() {

@@ -1,7 +1,7 @@
 #include "testutil.h"
 
-#include "models/modelzoo.h"
 #include "compress/pruner.h"
+#include "models/modelzoo.h"
 
 using namespace retort;
 

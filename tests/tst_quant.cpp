@@ -1,9 +1,9 @@
 #include "testutil.h"
 
-#include "models/compressedmodel.h"
-#include "models/modelzoo.h"
 #include "compress/pruner.h"
 #include "compress/quantizer.h"
+#include "models/compressedmodel.h"
+#include "models/modelzoo.h"
 #include "train/runner.h"
 
 #include <zlib.h>

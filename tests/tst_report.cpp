@@ -2,10 +2,10 @@
 // content, both written offscreen.
 #include "testutil.h"
 
-#include "store/projectstore.h"
 #include "report/reportwriter.h"
-#include "train/runner.h"
 #include "spec/specvalidator.h"
+#include "store/projectstore.h"
+#include "train/runner.h"
 
 #include <QApplication>
 #include <QImage>

@@ -4,12 +4,12 @@
 // untrained teacher said so, and the budget's size estimate against the written file.
 #include "testutil.h"
 
-#include "models/compressedmodel.h"
-#include "export/dataexport.h"
 #include "data/dataset.h"
+#include "export/dataexport.h"
+#include "models/compressedmodel.h"
+#include "spec/specvalidator.h"
 #include "store/projectstore.h"
 #include "train/runner.h"
-#include "spec/specvalidator.h"
 
 #include <QProcess>
 

@@ -1,8 +1,8 @@
 #include "testutil.h"
 
+#include "spec/specvalidator.h"
 #include "store/projectstore.h"
 #include "train/runner.h"
-#include "spec/specvalidator.h"
 
 #include <QProcess>
 

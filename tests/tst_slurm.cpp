@@ -3,10 +3,10 @@
 // parsing of Slurm's array notation. The real cluster is tests/slurm/test-slurm.sh.
 #include "testutil.h"
 
-#include "store/projectstore.h"
-#include "train/runner.h"
 #include "cluster/slurm.h"
 #include "spec/specvalidator.h"
+#include "store/projectstore.h"
+#include "train/runner.h"
 
 #include <QFile>
 

@@ -64,8 +64,8 @@ class TestSpec : public QObject {
 
     /// A valid value other than the key's default: another choice, a larger number, a list.
     static Json otherValue(const SpecKey& k) {
-        if (!k.choices.empty()) return k.choices.front() == k.default_value ? k.choices.back()
-                                                                            : k.choices.front();
+        if (!k.choices.empty())
+            return k.choices.front() == k.default_value ? k.choices.back() : k.choices.front();
         switch (k.type) {
             case KeyType::String:
                 return "changed";
@@ -434,10 +434,10 @@ private Q_SLOTS:
             setDotted(j, k.key, value);
             std::vector<SpecIssue> issues;
             const ExperimentSpec s = ExperimentSpec::fromJson(j, issues);
-            QVERIFY2(issues.empty(),
-                     (k.key + ": " + (issues.empty() ? "" : issues[0].key + " " +
-                                                             issues[0].message))
-                         .c_str());
+            QVERIFY2(
+                issues.empty(),
+                (k.key + ": " + (issues.empty() ? "" : issues[0].key + " " + issues[0].message))
+                    .c_str());
             const Json out = s.toJson();
             const Json* written = lookup(out, k.key);
             QVERIFY2(written, (k.key + " is not written by toJson: " + out.dump()).c_str());

@@ -4,9 +4,9 @@
 #include "testutil.h"
 
 #include "models/compressedmodel.h"
+#include "spec/specvalidator.h"
 #include "store/projectstore.h"
 #include "train/runner.h"
-#include "spec/specvalidator.h"
 
 #include <cmath>
 #include <random>

@@ -1,21 +1,21 @@
 #include "testutil.h"
 
+#include "cluster/slurm.h"
 #include "editor/experimenteditor.h"
 #include "editor/sweepeditor.h"
-#include "window/exportcontroller.h"
 #include "plots/losscurvesplot.h"
-#include "window/mainwindow.h"
 #include "plots/paretoplot.h"
-#include "store/projectstore.h"
 #include "plots/qcustomplotinclude.h"
 #include "runs/runcontroller.h"
-#include "train/runner.h"
 #include "runs/runsmodel.h"
-#include "cluster/slurm.h"
 #include "slurm/slurmcontroller.h"
 #include "slurm/slurmdialog.h"
 #include "spec/speckeys.h"
 #include "spec/specvalidator.h"
+#include "store/projectstore.h"
+#include "train/runner.h"
+#include "window/exportcontroller.h"
+#include "window/mainwindow.h"
 
 #include <QAction>
 #include <QApplication>

@@ -15,9 +15,9 @@ extern "C" void onSignal(int sig) {
     cancelFlag().store(true);
 }
 
-const std::set<std::string> kFlags = {"json",          "help",  "version", "metrics",      "spec",
-                                      "float-weights", "slurm", "dry-run", "teacher-only", "all",
-                                      "markdown"};
+const std::set<std::string> kFlags = {"json",         "help",          "version", "metrics",
+                                      "spec",         "float-weights", "slurm",   "dry-run",
+                                      "teacher-only", "all",           "markdown"};
 const std::set<std::string> kValued = {
     "project",    "threads",  "device",      "format",     "out",   "partition",
     "time",       "gres",     "mem",         "account",    "qos",   "cpus-per-task",

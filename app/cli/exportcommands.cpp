@@ -64,7 +64,8 @@ int cmdReport(const Args& a) {
 #ifdef RETORT_HAVE_REPORT
     return ui::runReportCommand(project, out);
 #else
-    std::cerr << "error: this retort-cli was built without the report library (RETORT_BUILD_REPORT=OFF), and "
+    std::cerr << "error: this retort-cli was built without the report library "
+                 "(RETORT_BUILD_REPORT=OFF), and "
                  "reports need Qt; write the report with a full build, from a copy of "
               << project << "\n";
     return 2;

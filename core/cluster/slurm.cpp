@@ -1,8 +1,8 @@
 #include "cluster/slurm.h"
 
 #include "export/dataexport.h"
-#include "train/runner.h"
 #include "spec/specvalidator.h"
+#include "train/runner.h"
 
 #include <fcntl.h>
 #include <poll.h>

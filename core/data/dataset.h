@@ -80,5 +80,4 @@ struct Dataset {
 /// Loads, splits (validation from the training set, seeded) and normalizes (training statistics).
 Dataset loadDataset(const DataOptions& data, int64_t seed);
 
-
 }  // namespace retort

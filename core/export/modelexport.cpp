@@ -1,9 +1,9 @@
 #include "export/modelexport.h"
 
-#include "train/environment.h"
 #include "models/modelgraph.h"
 #include "models/modelzoo.h"
 #include "store/projectstore.h"
+#include "train/environment.h"
 #include "train/runner.h"
 
 #include <torch/serialize.h>

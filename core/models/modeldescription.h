@@ -1,7 +1,7 @@
 #pragma once
 
-#include "spec/experimentspec.h"
 #include "models/modelzoo.h"
+#include "spec/experimentspec.h"
 
 #include <cstdint>
 #include <string>

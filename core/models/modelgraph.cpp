@@ -207,11 +207,11 @@ ModelGraph modelGraph(ZooNetImpl& net) {
             n.attrs = {{"in", lin->options.in_features()}, {"out", lin->options.out_features()}};
         } else if (auto* conv = m->as<torch::nn::Conv2d>()) {
             n.kind = NodeKind::Conv2d;
-            n.attrs = {{"in", conv->options.in_channels()},
-                       {"out", conv->options.out_channels()},
-                       {"kernel", conv->options.kernel_size()->at(0)},
-                       {"padding",
-                        c10::get<torch::ExpandingArray<2>>(conv->options.padding())->at(0)}};
+            n.attrs = {
+                {"in", conv->options.in_channels()},
+                {"out", conv->options.out_channels()},
+                {"kernel", conv->options.kernel_size()->at(0)},
+                {"padding", c10::get<torch::ExpandingArray<2>>(conv->options.padding())->at(0)}};
         } else if (m->as<torch::nn::ReLU>()) {
             n.kind = NodeKind::Relu;
         } else if (m->as<torch::nn::MaxPool2d>()) {

@@ -49,7 +49,7 @@ std::optional<ParamRole> parseParamRole(const std::string& text);
 
 /// One parameter of a node.
 struct GraphParam {
-    std::string name;            ///< state-dict key, e.g. "fc1.weight"
+    std::string name;  ///< state-dict key, e.g. "fc1.weight"
     ParamRole role = ParamRole::Weight;
     std::vector<int64_t> shape;  ///< its shape
     bool compressible = false;   ///< pruning and quantization act on it
@@ -57,7 +57,7 @@ struct GraphParam {
 
 /// One node of the graph.
 struct GraphNode {
-    std::string name;                 ///< unique; the state-dict prefix of its parameters
+    std::string name;  ///< unique; the state-dict prefix of its parameters
     NodeKind kind = NodeKind::Linear;
     std::vector<std::string> inputs;  ///< "input" or earlier nodes' names
     Json attrs = Json::object();      ///< the kind's attributes (in, out, kernel, ...)

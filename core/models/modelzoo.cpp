@@ -24,7 +24,6 @@ struct PlanLayer {
     int64_t in = 0, out = 0, kernel = 0, padding = 0;  // linear: in/out; conv: channels, kernel
 };
 
-
 int64_t numel(const std::vector<int64_t>& s) {
     int64_t n = 1;
     for (int64_t e : s) n *= e;

@@ -164,7 +164,9 @@ void checkValue(std::vector<SpecIssue>& out, const std::string& name, const Spec
         } else {
             std::string list;
             for (size_t i = 0; i < k.choices.size(); ++i)
-                list += (i == 0 ? "" : i + 1 == k.choices.size() ? " or " : ", ") +
+                list += (i == 0                      ? ""
+                         : i + 1 == k.choices.size() ? " or "
+                                                     : ", ") +
                         k.choices[i].dump();
             out.push_back({name, "must be " + list});
         }
@@ -183,9 +185,8 @@ void checkValue(std::vector<SpecIssue>& out, const std::string& name, const Spec
     if (k.min && k.max)
         out.push_back({name, "must be in " + allowedText(k) + note});
     else if (k.min)
-        out.push_back(
-            {name, std::string(k.min_exclusive ? "must be > " : "must be >= ") +
-                       numberText(*k.min) + note});
+        out.push_back({name, std::string(k.min_exclusive ? "must be > " : "must be >= ") +
+                                 numberText(*k.min) + note});
     else
         out.push_back({name, std::string(k.max_exclusive ? "must be < " : "must be <= ") +
                                  numberText(*k.max) + note});
@@ -241,9 +242,9 @@ void readTeacherInput(const Json& in, TeacherOptions& to, std::vector<SpecIssue>
             if (it.key() != "mean" && it.key() != "std")
                 issues.push_back({"teacher.input." + it.key(), "unknown key"});
     } else {
-        issues.push_back({"teacher.input",
-                          "must be \"normalized\", \"raw\" or {\"mean\": …, \"std\": …}, not " +
-                              jsonTypeName(in)});
+        issues.push_back(
+            {"teacher.input", "must be \"normalized\", \"raw\" or {\"mean\": …, \"std\": …}, not " +
+                                  jsonTypeName(in)});
     }
 }
 
@@ -387,7 +388,8 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
             out.push_back({"teacher.torchscript", "must name a TorchScript file"});
         } else if (t.kind == TeacherOptions::Kind::TorchScript) {
             if (t.input != "explicit")
-                checkValue(out, "teacher.input", *findSpecKey("teacher.input"), Json(t.input), false);
+                checkValue(out, "teacher.input", *findSpecKey("teacher.input"), Json(t.input),
+                           false);
             for (double v : t.input_std)
                 if (!(v > 0) || !std::isfinite(v))
                     out.push_back({"teacher.input.std", "must be > 0"});

@@ -27,9 +27,7 @@ std::string jsonTypeName(const Json& v) {
     return "an object";
 }
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 namespace specfields {
 
@@ -37,17 +35,16 @@ namespace {
 const std::vector<Json> kArchs = {"mlp", "lenet5", "cnn"};
 }  // namespace
 
-
 // The sections' fields. Order: the editor's and the docs' order.
 
 const std::vector<Field<ExperimentSpec>>& topFields() {
     using S = ExperimentSpec;
     static const std::vector<Field<S>> f = {
-        field<S>(&S::name, key("name", "Name", "run name; sweep points add their swept values")
-                               .noSweep()),
-        field<S>(&S::seed, key("seed", "Seed",
-                               "seeds initialization, the data split and the sample order")
-                               .range(0, {})),
+        field<S>(&S::name,
+                 key("name", "Name", "run name; sweep points add their swept values").noSweep()),
+        field<S>(&S::seed,
+                 key("seed", "Seed", "seeds initialization, the data split and the sample order")
+                     .range(0, {})),
         field<S>(&S::device,
                  key("device", "Device",
                      "where to train: `auto` (CUDA when LibTorch sees a GPU), `cpu`, `cuda`, "
@@ -114,10 +111,9 @@ const std::vector<Field<DataOptions>>& dataFields() {
                  key("train_samples", "Training samples", "synthetic: training samples")
                      .range(1, 10000000)
                      .when(".format", {"synthetic"})),
-        field<S>(&S::test_samples,
-                 key("test_samples", "Test samples", "synthetic: test samples")
-                     .range(1, 10000000)
-                     .when(".format", {"synthetic"})),
+        field<S>(&S::test_samples, key("test_samples", "Test samples", "synthetic: test samples")
+                                       .range(1, 10000000)
+                                       .when(".format", {"synthetic"})),
         field<S>(&S::noise, key("noise", "Noise",
                                 "synthetic: standard deviation of the noise around the seeded "
                                 "class prototypes")
@@ -165,10 +161,10 @@ const std::vector<Field<TeacherOptions>>& teacherFields() {
                      "a TorchScript module file taking a batch of samples and returning logits "
                      "(relative: from the spec file's folder)")
                      .when("teacher", {"torchscript"})),
-        field<S>(&S::run, key("run", "Run",
-                              "a completed run of the project whose model is the teacher")
-                              .note("the id of a completed run")
-                              .when("teacher", {"run"})),
+        field<S>(&S::run,
+                 key("run", "Run", "a completed run of the project whose model is the teacher")
+                     .note("the id of a completed run")
+                     .when("teacher", {"run"})),
         field<S>(&S::run_model, key("model", "Run's model",
                                     "which model of that run: its `student` or its zoo `teacher`")
                                     .choices({"student", "teacher"})
@@ -187,12 +183,11 @@ const std::vector<Field<TrainOptions>>& trainFields() {
                  key("batch_size", "Batch size", "samples per optimizer step").range(1, {})),
         field<S>(&S::optimizer, key("optimizer", "Optimizer", "`adam`, `adamw` or `sgd`")
                                     .choices({"adam", "adamw", "sgd"})),
-        field<S>(&S::lr, key("lr", "Learning rate", "learning rate")
-                             .range(0, {}, true)
-                             .spin(6, 0.0001)),
-        field<S>(&S::momentum, key("momentum", "Momentum", "sgd momentum")
-                                   .range(0, 1, false, true)
-                                   .spin(3, 0.05)),
+        field<S>(&S::lr,
+                 key("lr", "Learning rate", "learning rate").range(0, {}, true).spin(6, 0.0001)),
+        field<S>(
+            &S::momentum,
+            key("momentum", "Momentum", "sgd momentum").range(0, 1, false, true).spin(3, 0.05)),
         field<S>(&S::weight_decay,
                  key("weight_decay", "Weight decay", "L2 penalty (decoupled for adamw)")
                      .range(0, {})
@@ -249,10 +244,9 @@ const std::vector<Field<PruneOptions>>& pruneFields() {
                                     "last epoch of the AGP ramp; later epochs fine-tune at the "
                                     "final sparsity")
                                     .note("0: ⌈0.6 × train.epochs⌉")),
-        field<S>(&S::updates_per_epoch,
-                 key("updates_per_epoch", "Mask updates per epoch",
-                     "agp: how often per epoch the masks are recomputed")
-                     .range(1, {})),
+        field<S>(&S::updates_per_epoch, key("updates_per_epoch", "Mask updates per epoch",
+                                            "agp: how often per epoch the masks are recomputed")
+                                            .range(1, {})),
     };
     return f;
 }
@@ -293,7 +287,7 @@ void addFields(std::vector<SpecKey>& out, const std::vector<Field<S>>& fields,
         SpecKey k = f.key;
         k.key = prefix.empty() ? f.key.key : prefix + "." + f.key.key;
         k.type = k.choices.empty() || typeOf(f.member) != KeyType::String ? typeOf(f.member)
-                                                                            : KeyType::String;
+                                                                          : KeyType::String;
         k.default_value = valueOf(defaults, f.member);
         if (k.section.empty()) k.section = prefix.substr(0, prefix.find('.'));
         for (auto& c : k.when) c.key = resolve(prefix, c.key);
@@ -337,16 +331,15 @@ std::vector<SpecKey> buildRegistry() {
                   {{"teacher", {"zoo"}}, {"teacher.train", {"present"}}},
                   [](SpecKey& k) { k.in_editor = false; });
         out.push_back(tf[1]);  // teacher.torchscript
-        SpecKey input =
-            key("input", "Teacher input",
-                "what the TorchScript module takes: `normalized` (Retort's normalized "
-                "features), `raw` (the features as read), or {\"mean\": …, \"std\": …} "
-                "(raw features standardized per channel or for all)")
-                .choices({"normalized", "raw"})
-                .note("or {\"mean\": m, \"std\": s}")
-                .defaultValue("normalized")
-                .when("teacher", {"torchscript"})
-                .k;
+        SpecKey input = key("input", "Teacher input",
+                            "what the TorchScript module takes: `normalized` (Retort's normalized "
+                            "features), `raw` (the features as read), or {\"mean\": …, \"std\": …} "
+                            "(raw features standardized per channel or for all)")
+                            .choices({"normalized", "raw"})
+                            .note("or {\"mean\": m, \"std\": s}")
+                            .defaultValue("normalized")
+                            .when("teacher", {"torchscript"})
+                            .k;
         input.key = "teacher.input";
         input.section = "teacher";
         out.push_back(input);
@@ -381,10 +374,15 @@ const std::vector<SpecKey>& specKeys() {
 }
 
 const std::vector<SpecSection>& specSections() {
-    static const std::vector<SpecSection> s = {
-        {"", "Experiment"},     {"data", "Data"},          {"teacher", "Teacher"},
-        {"student", "Student"}, {"distill", "Distillation"}, {"prune", "Pruning"},
-        {"quantize", "Quantization"}, {"train", "Training"}, {"sweep", "Sweep"}};
+    static const std::vector<SpecSection> s = {{"", "Experiment"},
+                                               {"data", "Data"},
+                                               {"teacher", "Teacher"},
+                                               {"student", "Student"},
+                                               {"distill", "Distillation"},
+                                               {"prune", "Pruning"},
+                                               {"quantize", "Quantization"},
+                                               {"train", "Training"},
+                                               {"sweep", "Sweep"}};
     return s;
 }
 
@@ -492,8 +490,9 @@ std::string defaultText(const SpecKey& k) {
     if (k.key == "teacher.seed") return "spec `seed`";
     if (k.default_value.is_null()) return "—";
     if (k.default_value.is_array() && k.default_value.empty()) return "`[]`";
-    return "`" + (k.default_value.is_string() ? k.default_value.get<std::string>()
-                                              : k.default_value.dump()) +
+    return "`" +
+           (k.default_value.is_string() ? k.default_value.get<std::string>()
+                                        : k.default_value.dump()) +
            "`";
 }
 
@@ -548,9 +547,12 @@ std::string specKeysText() {
 Json specKeysJson() {
     Json out = Json::array();
     for (const auto& k : specKeys()) {
-        Json j = {{"key", k.key},         {"type", typeText(k.type)},
-                  {"default", k.default_value}, {"sweepable", k.sweepable},
-                  {"help", k.help},       {"section", k.section}};
+        Json j = {{"key", k.key},
+                  {"type", typeText(k.type)},
+                  {"default", k.default_value},
+                  {"sweepable", k.sweepable},
+                  {"help", k.help},
+                  {"section", k.section}};
         if (!k.choices.empty()) j["choices"] = k.choices;
         if (k.min) j[k.min_exclusive ? "exclusive_min" : "min"] = *k.min;
         if (k.max) j[k.max_exclusive ? "exclusive_max" : "max"] = *k.max;

@@ -36,23 +36,23 @@ struct KeyCondition {
 
 /// One key of the spec.
 struct SpecKey {
-    std::string key;              ///< dotted name, e.g. "distill.temperature"
+    std::string key;  ///< dotted name, e.g. "distill.temperature"
     KeyType type = KeyType::String;
-    Json default_value;           ///< the default (null: none, the key is optional)
-    std::optional<double> min;    ///< smallest allowed value (numbers, integers)
-    std::optional<double> max;    ///< largest allowed value
-    bool min_exclusive = false;   ///< min itself is not allowed (temperature > 0)
-    bool max_exclusive = false;   ///< max itself is not allowed (sparsity < 1)
-    std::vector<Json> choices;    ///< the allowed values (strings or integers); empty: any
-    std::string label;            ///< the editor's field label
-    std::string help;             ///< what it means, one or two sentences (docs, tooltip, CLI)
-    std::string note;             ///< how a special value reads, e.g. "0: all" (in messages too)
-    std::string section;          ///< editor section and docs group ("" top level: Experiment)
-    bool sweepable = true;        ///< may appear in `sweep`
-    bool in_editor = true;        ///< has a field of its own in the editor's form
-    bool omit_default = false;    ///< toJson leaves it out while it has its default
-    int decimals = 3;             ///< editor: decimals of a number field
-    double step = 0.1;            ///< editor: step of a number field
+    Json default_value;              ///< the default (null: none, the key is optional)
+    std::optional<double> min;       ///< smallest allowed value (numbers, integers)
+    std::optional<double> max;       ///< largest allowed value
+    bool min_exclusive = false;      ///< min itself is not allowed (temperature > 0)
+    bool max_exclusive = false;      ///< max itself is not allowed (sparsity < 1)
+    std::vector<Json> choices;       ///< the allowed values (strings or integers); empty: any
+    std::string label;               ///< the editor's field label
+    std::string help;                ///< what it means, one or two sentences (docs, tooltip, CLI)
+    std::string note;                ///< how a special value reads, e.g. "0: all" (in messages too)
+    std::string section;             ///< editor section and docs group ("" top level: Experiment)
+    bool sweepable = true;           ///< may appear in `sweep`
+    bool in_editor = true;           ///< has a field of its own in the editor's form
+    bool omit_default = false;       ///< toJson leaves it out while it has its default
+    int decimals = 3;                ///< editor: decimals of a number field
+    double step = 0.1;               ///< editor: step of a number field
     std::vector<KeyCondition> when;  ///< applies only when all hold (editor visibility, toJson)
 };
 

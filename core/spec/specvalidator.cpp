@@ -1,10 +1,10 @@
 #include "spec/specvalidator.h"
 
-#include "models/archivecheck.h"
 #include "data/dataset.h"
-#include "train/environment.h"
+#include "models/archivecheck.h"
 #include "models/modelzoo.h"
 #include "store/projectstore.h"
+#include "train/environment.h"
 
 #include <torch/script.h>
 
@@ -15,10 +15,7 @@
 
 namespace retort {
 
-namespace {
-
-
-}  // namespace
+namespace {}  // namespace
 
 /// Probe results, keyed by the options and the files' stamps (path, size, mtime): a file that
 /// changes on disk is probed again, and so is one whose error was cached. Entries are never

@@ -20,14 +20,14 @@ enum class ResultKind {
 /// One column of the results tables. The CLI's `list`, the workbench's runs table and the report
 /// show these, each where its flag says: the one list all three derive their columns from.
 struct ResultColumn {
-    const char* key;       ///< key in a run's results ("test_accuracy")
-    const char* cli;       ///< `retort-cli list` header ("test_acc")
-    const char* title;     ///< header in the workbench and the report ("Test acc.")
-    ResultKind kind;       ///< how its values are formatted
-    int precision;         ///< decimals of the raw value (CLI, report)
-    bool in_cli = true;    ///< shown by `retort-cli list`
-    bool in_table = true;  ///< shown in the workbench's runs table
-    bool in_report = true; ///< shown in the report's results table
+    const char* key;        ///< key in a run's results ("test_accuracy")
+    const char* cli;        ///< `retort-cli list` header ("test_acc")
+    const char* title;      ///< header in the workbench and the report ("Test acc.")
+    ResultKind kind;        ///< how its values are formatted
+    int precision;          ///< decimals of the raw value (CLI, report)
+    bool in_cli = true;     ///< shown by `retort-cli list`
+    bool in_table = true;   ///< shown in the workbench's runs table
+    bool in_report = true;  ///< shown in the report's results table
 };
 
 /// The result columns, in the order every table shows them.
@@ -44,8 +44,8 @@ std::string humanResultText(const Json* value, ResultKind kind);
 
 /// A run's per-epoch metrics as a table: one row an epoch, one column a metric name.
 struct EpochTable {
-    std::vector<std::string> names;                          ///< metric names, sorted
-    std::map<int64_t, std::map<std::string, double>> rows;   ///< epoch -> name -> value
+    std::vector<std::string> names;                         ///< metric names, sorted
+    std::map<int64_t, std::map<std::string, double>> rows;  ///< epoch -> name -> value
 };
 
 /// Pivots @p metrics (long form) into an EpochTable.

@@ -37,9 +37,9 @@ using ProgressFn = std::function<void(const Progress&)>;
 
 /// How a run ended.
 struct RunOutcome {
-    std::string status;  ///< completed | failed | cancelled
-    std::string error;   ///< why, when not completed
-    nlohmann::json results;        ///< the stored results (completed runs)
+    std::string status;      ///< completed | failed | cancelled
+    std::string error;       ///< why, when not completed
+    nlohmann::json results;  ///< the stored results (completed runs)
 };
 
 }  // namespace retort

@@ -2,16 +2,16 @@
 
 #include "train/stagesupport.h"
 
+#include "compress/distillation.h"
+#include "compress/pruner.h"
+#include "compress/quantizer.h"
+#include "data/dataset.h"
 #include "models/archivecheck.h"
 #include "models/compressedmodel.h"
 #include "models/modelgraph.h"
-#include "data/dataset.h"
 #include "store/fnv1a.h"
-#include "compress/distillation.h"
-#include "train/environment.h"
 #include "store/projectstore.h"
-#include "compress/pruner.h"
-#include "compress/quantizer.h"
+#include "train/environment.h"
 
 #include <torch/cuda.h>
 #include <torch/script.h>
@@ -350,9 +350,8 @@ struct Runner::Impl {
     /// The parameters a training stage gives its optimizer, picked by their graph roles: every
     /// one for teacher training and distillation (head-only and adapter stages will pick here).
     static std::vector<torch::Tensor> trainable(ZooNet& net) {
-        return selectParameters(*net, modelGraph(*net), [](const GraphNode&, const GraphParam&) {
-            return true;
-        });
+        return selectParameters(*net, modelGraph(*net),
+                                [](const GraphNode&, const GraphParam&) { return true; });
     }
 
     /// Stage one: trains a zoo teacher on the labels. Returns its per-epoch metrics.
@@ -673,7 +672,6 @@ struct Runner::Impl {
                         {{"student", saveModule(*student)}, {"compressed", compressed}});
         return {"completed", "", results};
     }
-
 };
 
 Runner::Runner(ProjectStore& store, ProgressFn progress, const std::atomic<bool>* cancel)

@@ -1,9 +1,9 @@
 #pragma once
 
-#include "spec/experimentspec.h"
-#include "train/progress.h"
 #include "models/modeldescription.h"
 #include "models/modelzoo.h"
+#include "spec/experimentspec.h"
+#include "train/progress.h"
 
 #include <atomic>
 #include <memory>

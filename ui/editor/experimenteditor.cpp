@@ -1,11 +1,11 @@
 #include "editor/experimenteditor.h"
 
-#include "store/projectstore.h"
-#include "plots/plotsupport.h"
-#include "runs/runsmodel.h"
 #include "editor/specbudget.h"
 #include "editor/sweepeditor.h"
+#include "plots/plotsupport.h"
+#include "runs/runsmodel.h"
 #include "spec/speckeys.h"
+#include "store/projectstore.h"
 
 #include <torch/cuda.h>
 
@@ -309,9 +309,8 @@ void ExperimentEditor::buildForm() {
                 f, {}, "prune", on, [on] { return Json(on->isChecked()); },
                 [on](const Json& v) { on->setChecked(v.is_object()); });
             // An empty section: every prune key at its registry default.
-            connect(on, &QCheckBox::toggled, this, [this](bool checked) {
-                userEdit("prune", checked ? Json::object() : Json());
-            });
+            connect(on, &QCheckBox::toggled, this,
+                    [this](bool checked) { userEdit("prune", checked ? Json::object() : Json()); });
             return on;
         }
         if (k.key == "quantize") {
@@ -326,8 +325,7 @@ void ExperimentEditor::buildForm() {
                     if (v.is_object()) {
                         const Json b = v.value("bits", bits->default_value);
                         const auto it = std::find(bits->choices.begin(), bits->choices.end(), b);
-                        index = it == bits->choices.end() ? 0
-                                                          : int(it - bits->choices.begin()) + 1;
+                        index = it == bits->choices.end() ? 0 : int(it - bits->choices.begin()) + 1;
                     }
                     box->setCurrentIndex(index);
                 });
@@ -357,7 +355,8 @@ void ExperimentEditor::buildForm() {
                 if (k.choices.empty()) return line(f, label, name);
                 {
                     QStringList items;
-                    for (const Json& c : k.choices) items << QString::fromStdString(c.get<std::string>());
+                    for (const Json& c : k.choices)
+                        items << QString::fromStdString(c.get<std::string>());
                     return choice(f, label, name, items);
                 }
             case KeyType::Integer: {
@@ -652,11 +651,13 @@ void ExperimentEditor::validate() {
             const double flops = double(b.summary.flops);
             const QString flopText = flops >= 1e6 ? tr("%1 MFLOPs").arg(flops / 1e6, 0, 'f', 2)
                                                   : tr("%1 kFLOPs").arg(flops / 1e3, 0, 'f', 1);
-            QString s = tr("%1: %2 params · %3 · %4 dense")
-                            .arg(who, QLocale().toString(qlonglong(b.summary.param_count)),
-                                 flopText, QString::fromStdString(formatBytes(double(b.summary.size_bytes))));
+            QString s =
+                tr("%1: %2 params · %3 · %4 dense")
+                    .arg(who, QLocale().toString(qlonglong(b.summary.param_count)), flopText,
+                         QString::fromStdString(formatBytes(double(b.summary.size_bytes))));
             if (student)
-                s += tr(" → ≈ %1 compressed").arg(QString::fromStdString(formatBytes(double(b.expected_compressed))));
+                s += tr(" → ≈ %1 compressed")
+                         .arg(QString::fromStdString(formatBytes(double(b.expected_compressed))));
             return lines << s;
         };
         describe(tr("Teacher"), teacherBudget(spec, *shape), false);

@@ -1,7 +1,7 @@
 #include "plots/losscurvesplot.h"
 
-#include "plots/plotsupport.h"
 #include "export/dataexport.h"
+#include "plots/plotsupport.h"
 #include "store/resultcolumns.h"
 
 #include "plots/qcustomplotinclude.h"

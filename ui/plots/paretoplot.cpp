@@ -1,8 +1,8 @@
 #include "plots/paretoplot.h"
 
 #include "export/dataexport.h"
-#include "stats/pareto.h"
 #include "plots/plotsupport.h"
+#include "stats/pareto.h"
 #include "store/resultcolumns.h"
 
 #include "plots/qcustomplotinclude.h"

@@ -1,6 +1,5 @@
 #include "plots/plotsupport.h"
 
-
 #include "plots/qcustomplotinclude.h"
 
 #include <QFile>

@@ -1,11 +1,11 @@
 #include "report/reportwriter.h"
 
 #include "export/dataexport.h"
-#include "train/environment.h"
 #include "plots/losscurvesplot.h"
-#include "stats/pareto.h"
 #include "plots/paretoplot.h"
+#include "stats/pareto.h"
 #include "store/resultcolumns.h"
+#include "train/environment.h"
 
 #include "plots/qcustomplotinclude.h"
 
@@ -343,8 +343,9 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
     for (const auto& c : resultColumns())
         if (c.in_report) resultCols.push_back(&c);
     const int resultWidth = resultCols.empty() ? 0 : 60 / int(resultCols.size());
-    h += QStringLiteral("<th width=\"4%\">Run</th><th width=\"19%\">Swept values (or name)</th>"
-                        "<th width=\"10%\">Status</th>");
+    h += QStringLiteral(
+        "<th width=\"4%\">Run</th><th width=\"19%\">Swept values (or name)</th>"
+        "<th width=\"10%\">Status</th>");
     for (const ResultColumn* c : resultCols) {
         QString title = QString::fromUtf8(c->title);
         if (c->kind == ResultKind::Milliseconds) title += QStringLiteral(" (ms)");

@@ -1,7 +1,7 @@
 #include "runs/runcontroller.h"
 
-#include "store/projectstore.h"
 #include "runs/trainingworker.h"
+#include "store/projectstore.h"
 
 namespace retort::ui {
 

@@ -7,7 +7,6 @@
 
 namespace retort::ui {
 
-
 const std::vector<const ResultColumn*>& tableResultColumns() {
     static const std::vector<const ResultColumn*> columns = [] {
         std::vector<const ResultColumn*> c;

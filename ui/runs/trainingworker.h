@@ -11,7 +11,7 @@
 namespace retort {
 class ProjectStore;
 class Runner;
-}
+}  // namespace retort
 
 namespace retort::ui {
 

@@ -2,8 +2,8 @@
 
 #include "export/dataexport.h"
 #include "export/modelexport.h"
-#include "store/projectstore.h"
 #include "report/reportwriter.h"
+#include "store/projectstore.h"
 
 #include <QApplication>
 #include <QDir>

@@ -1,17 +1,17 @@
 #include "window/mainwindow.h"
 
-#include "window/exportcontroller.h"
 #include "slurm/slurmcontroller.h"
 #include "slurm/slurmdialog.h"
+#include "window/exportcontroller.h"
 
-#include "train/environment.h"
 #include "editor/experimenteditor.h"
 #include "plots/losscurvesplot.h"
 #include "plots/paretoplot.h"
-#include "store/projectstore.h"
 #include "runs/runcontroller.h"
 #include "runs/rundetaildialog.h"
 #include "runs/runsmodel.h"
+#include "store/projectstore.h"
+#include "train/environment.h"
 
 #include "plots/qcustomplotinclude.h"
 

@@ -5,8 +5,8 @@
 #include <QMainWindow>
 #include <QTimer>
 
-#include "store/projectstore.h"
 #include "cluster/slurm.h"
+#include "store/projectstore.h"
 
 #include <memory>
 
