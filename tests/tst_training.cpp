@@ -146,6 +146,35 @@ private Q_SLOTS:
         QVERIFY(students["adam"] != students["sgd"]);
     }
 
+    void gradClipBoundsEachStep() {
+        // train.grad_clip, added through the key registry: one SGD step with lr 1 moves the
+        // weights by exactly the clipped gradient, so by at most the clip value; unclipped the
+        // same step moves them much further (else this test could not fail).
+        auto stepNorm = [&](double clip, const std::string& name) {
+            ProjectStore store(file(name));
+            Json j = test::smallSyntheticSpec();
+            j.erase("teacher");
+            j.erase("distill");
+            j["train"] = {{"epochs", 1}, {"batch_size", 100000}, {"optimizer", "sgd"},
+                          {"lr", 1.0},   {"momentum", 0.0},      {"grad_clip", clip}};
+            const RunOutcome o = runOne(store, j);
+            if (o.status != "completed") return -1.0;
+            ModelOptions m;
+            m.hidden = {16};
+            torch::manual_seed(5);  // the spec's seed: the runner's initialization
+            ZooNet init(m, std::vector<int64_t>{1, 6, 6}, 4),
+                after(m, std::vector<int64_t>{1, 6, 6}, 4);
+            loadModule(*after, *store.artifact(1, "student"));
+            double sq = 0;
+            for (size_t i = 0; i < init->parameters().size(); ++i)
+                sq += (after->parameters()[i] - init->parameters()[i]).pow(2).sum().item<double>();
+            return std::sqrt(sq);
+        };
+        const double clipped = stepNorm(0.01, "clip.retort"), free = stepNorm(0, "noclip.retort");
+        QVERIFY2(clipped > 0 && clipped <= 0.01 * (1 + 1e-4), qPrintable(QString::number(clipped)));
+        QVERIFY2(free > 0.1, qPrintable(QString::number(free)));
+    }
+
     void etaCountsTheEpochsStillToCome() {
         // Before: a batch's ETA covered the rest of its own epoch only, so the status bar read
         // "epoch 1/3 … 0 s left" at the end of every epoch.

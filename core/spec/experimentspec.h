@@ -55,6 +55,7 @@ struct TrainOptions {
     double momentum = 0.9;                 ///< sgd momentum
     double weight_decay = 0.0;             ///< L2 penalty (decoupled for adamw)
     std::string lr_schedule = "constant";  ///< constant | cosine (per epoch)
+    double grad_clip = 0.0;                ///< clip the gradients' total L2 norm to this (0: off)
 };
 
 /// A zoo architecture and its options.

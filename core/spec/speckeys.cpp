@@ -195,6 +195,13 @@ const std::vector<Field<TrainOptions>>& trainFields() {
         field<S>(&S::lr_schedule, key("lr_schedule", "LR schedule",
                                       "`constant` or `cosine` (per epoch, to 0 at the end)")
                                       .choices({"constant", "cosine"})),
+        field<S>(&S::grad_clip, key("grad_clip", "Gradient clipping",
+                                    "clip the total L2 norm of each step's gradients to this "
+                                    "value before the optimizer step")
+                                    .range(0, {})
+                                    .note("0: off")
+                                    .omitDefault()  // stored specs (teacher keys) unchanged
+                                    .spin(3, 0.5)),
     };
     return f;
 }

@@ -125,6 +125,8 @@ struct Runner::Impl {
             DistillLoss l =
                 hintonLoss(logits, tl, y, distill.temperature, tl.defined() ? distill.lambda : 0.0);
             l.total.backward();
+            if (train.grad_clip > 0)
+                torch::nn::utils::clip_grad_norm_(net->parameters(), train.grad_clip);
             opt.step();
             if (pruner) pruner->applyMasks();
             ++step;
