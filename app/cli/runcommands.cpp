@@ -16,6 +16,21 @@
 
 namespace retort::cli {
 
+namespace {
+
+/// The runs a command worked on, as a table or (--json) one document, on stdout.
+void printRuns(const Args& a, const ProjectStore& store, const std::string& project,
+               const std::vector<int64_t>& ids) {
+    std::vector<RunRecord> done;
+    for (int64_t id : ids) done.push_back(*store.run(id));
+    if (a.has("json"))
+        std::cout << runsJson(project, done).dump(2) << "\n";
+    else
+        printTable(done, std::cout);
+}
+
+}  // namespace
+
 int cmdKeys(const Args& a) {
     if (!a.positional.empty()) throw UsageError("keys takes no arguments");
     if (a.has("json") && a.has("markdown")) throw UsageError("give --json or --markdown, not both");
@@ -105,12 +120,7 @@ int cmdRun(const Args& a) {
                       << " bytes compressed\n";
         }
     }
-    std::vector<RunRecord> done;
-    for (int64_t id : ids) done.push_back(*store.run(id));
-    if (a.has("json"))
-        std::cout << runsJson(project, done).dump(2) << "\n";
-    else
-        printTable(done, std::cout);
+    printRuns(a, store, project, ids);
     return allOk ? 0 : 1;
 }
 
@@ -158,12 +168,7 @@ int cmdResume(const Args& a) {
                       << o.error << "\n";
         }
     }
-    std::vector<RunRecord> done;
-    for (int64_t id : ids) done.push_back(*store.run(id));
-    if (a.has("json"))
-        std::cout << runsJson(project, done).dump(2) << "\n";
-    else
-        printTable(done, std::cout);
+    printRuns(a, store, project, ids);
     return allOk && !cancelFlag().load() ? 0 : 1;
 }
 
