@@ -146,13 +146,6 @@ Json writeFields(const S& s, const std::vector<Field<S>>& fields,
     return j;
 }
 
-std::string numberText(double d) {
-    if (std::floor(d) == d && std::abs(d) < 1e15) return std::to_string(static_cast<long long>(d));
-    std::ostringstream os;
-    os << d;
-    return os.str();
-}
-
 /// The registry's range and choices for one value; messages name the key and what is allowed.
 void checkValue(std::vector<SpecIssue>& out, const std::string& name, const SpecKey& k,
                 const Json& v, bool integer) {
@@ -162,13 +155,7 @@ void checkValue(std::vector<SpecIssue>& out, const std::string& name, const Spec
         if (v.is_string()) {
             out.push_back({name, "'" + v.get<std::string>() + "' is not one of " + allowedText(k)});
         } else {
-            std::string list;
-            for (size_t i = 0; i < k.choices.size(); ++i)
-                list += (i == 0                      ? ""
-                         : i + 1 == k.choices.size() ? " or "
-                                                     : ", ") +
-                        k.choices[i].dump();
-            out.push_back({name, "must be " + list});
+            out.push_back({name, "must be " + choiceText(k.choices, " or ")});
         }
         return;
     }

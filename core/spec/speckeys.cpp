@@ -441,16 +441,14 @@ bool keyApplies(const SpecKey& key, const Json& effective) {
     return true;
 }
 
-namespace {
-
-std::string number(double d) {
+std::string numberText(double d) {
     if (std::floor(d) == d && std::abs(d) < 1e15) return std::to_string(static_cast<long long>(d));
     std::ostringstream os;
     os << d;
     return os.str();
 }
 
-std::string choiceList(const std::vector<Json>& choices, const char* last) {
+std::string choiceText(const std::vector<Json>& choices, const char* last) {
     std::string s;
     for (size_t i = 0; i < choices.size(); ++i) {
         const Json& c = choices[i];
@@ -460,15 +458,13 @@ std::string choiceList(const std::vector<Json>& choices, const char* last) {
     return s;
 }
 
-}  // namespace
-
 std::string allowedText(const SpecKey& k) {
-    if (!k.choices.empty()) return choiceList(k.choices, nullptr);
+    if (!k.choices.empty()) return choiceText(k.choices, nullptr);
     if (k.min && k.max)
-        return std::string(k.min_exclusive ? "(" : "[") + number(*k.min) + ", " + number(*k.max) +
-               (k.max_exclusive ? ")" : "]");
-    if (k.min) return std::string(k.min_exclusive ? "> " : "≥ ") + number(*k.min);
-    if (k.max) return std::string(k.max_exclusive ? "< " : "≤ ") + number(*k.max);
+        return std::string(k.min_exclusive ? "(" : "[") + numberText(*k.min) + ", " +
+               numberText(*k.max) + (k.max_exclusive ? ")" : "]");
+    if (k.min) return std::string(k.min_exclusive ? "> " : "≥ ") + numberText(*k.min);
+    if (k.max) return std::string(k.max_exclusive ? "< " : "≤ ") + numberText(*k.max);
     return "";
 }
 

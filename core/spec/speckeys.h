@@ -78,6 +78,13 @@ std::string conditionValue(const Json& effective, const std::string& key);
 /// Whether @p key applies to @p effective (every one of its conditions holds).
 bool keyApplies(const SpecKey& key, const Json& effective);
 
+/// A number as messages show it: integers without a fraction (1, 10000000), else shortest.
+std::string numberText(double value);
+
+/// Choices as text: strings quoted, separated by ", " and, before the last one, by @p last when
+/// given (" or "): "'adam', 'sgd'", "4 or 8".
+std::string choiceText(const std::vector<Json>& choices, const char* last);
+
 /// What values are allowed, in words: "'adam', 'adamw', 'sgd'", "> 0", "[0, 1)", "≥ 1".
 std::string allowedText(const SpecKey& key);
 

@@ -512,15 +512,13 @@ void ExperimentEditor::refreshWidgets() {
     m_sweep->setSweep(at(m_spec, "sweep"));
     m_sweep->blockSignals(false);
     m_refreshing = false;
-    updateVisibility();
+    updateVisibility(effective);
 }
 
-void ExperimentEditor::updateVisibility() {
+void ExperimentEditor::updateVisibility(const Json& effective) {
     // From the registry's conditions: one on a section being there (prune, quantize, a
     // teacher) enables or disables the field; any other (the data format, the teacher's form,
     // the architecture) shows or hides it.
-    std::vector<SpecIssue> ignored;
-    const Json effective = ExperimentSpec::fromJson(m_spec, ignored).toJson();
     auto show = [&](QWidget* w, const QString& key, bool visible) {
         QWidget* target = key == "data.path" ? w->parentWidget() : w;
         target->setVisible(visible);

@@ -66,7 +66,9 @@ private:
     void installProbeScheduler();
     void apply(const QString& key, const Json& value);
     void refreshWidgets();
-    void updateVisibility();
+    /// Shows, hides, enables fields by the registry's conditions on @p effective (the spec
+    /// with its defaults, as refreshWidgets computed it).
+    void updateVisibility(const Json& effective);
     void validate();
     void userEdit(const QString& key, const Json& value);
     QWidget* addField(QFormLayout* form, const QString& label, const QString& key, QWidget* widget,
