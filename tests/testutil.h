@@ -21,6 +21,13 @@
     qPrintable(QString("%1 is missing: install Debian's %2 (scripts/install-deps.sh does)") \
                    .arg(what, package))
 
+namespace retort {
+/// How QCOMPARE prints a status (found by argument-dependent lookup).
+inline char* toString(RunStatus s) {
+    return qstrdup(statusName(s));
+}
+}  // namespace retort
+
 namespace retort::test {
 
 /// Writes @p bytes to @p path (binary).

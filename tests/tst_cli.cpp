@@ -226,7 +226,7 @@ private Q_SLOTS:
         {
             ProjectStore store(project.toStdString());
             done = store.createRun("done", Json::object(), Json::object());
-            store.finishRun(done, "completed", {{"test_accuracy", 0.5}}, {}, {});
+            store.finishRun(done, RunStatus::Completed, {{"test_accuracy", 0.5}}, {}, {});
             queued = store.createRun("waiting", Json::object(), Json::object());
         }
         Result r =
@@ -265,8 +265,8 @@ private Q_SLOTS:
                 r.run(store.createRun(points[i].name, points[i].spec.toJson(), points[i].params),
                       points[i].spec);
             }
-            store.setStatus(1, "interrupted", "cut off");
-            store.setStatus(2, "interrupted", "cut off");
+            store.setStatus(1, RunStatus::Interrupted, "cut off");
+            store.setStatus(2, RunStatus::Interrupted, "cut off");
         }
         const Result r = cli({"resume", "--all", "--project", project, "--json"});
         QVERIFY2(r.code == 0, qPrintable(r.err));

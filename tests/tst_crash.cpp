@@ -33,7 +33,8 @@ Json sweep() {
 }
 
 struct Final {
-    std::string status, compressed;
+    RunStatus status = RunStatus::Queued;
+    std::string compressed;
     double accuracy = 0;
 };
 
@@ -105,8 +106,8 @@ private Q_SLOTS:
                 ProjectStore s(project.toStdString());  // opens; marks the killed run interrupted
                 QCOMPARE(s.integrityCheck(), std::string("ok"));
                 for (const auto& r : s.runs()) {
-                    QVERIFY2(r.status != "running", r.name.c_str());
-                    if (r.status == "completed") {
+                    QVERIFY2(r.status != RunStatus::Running, r.name.c_str());
+                    if (r.status == RunStatus::Completed) {
                         QCOMPARE(*s.artifact(r.id, "compressed"), reference.at(r.name).compressed);
                         QVERIFY(s.artifact(r.id, "student").has_value());
                         QCOMPARE(r.results["test_accuracy"].get<double>(),
@@ -119,7 +120,7 @@ private Q_SLOTS:
                 QCOMPARE(cli({"run", spec, "--project", project}), 0);
             // Resume whatever did not finish.
             for (const auto& [name, f] : finals(project.toStdString())) {
-                if (f.status == "completed") continue;
+                if (f.status == RunStatus::Completed) continue;
                 ProjectStore s(project.toStdString(), ProjectStore::Access::ReadOnly);
                 int64_t id = 0;
                 for (const auto& r : s.runs())
@@ -129,7 +130,7 @@ private Q_SLOTS:
             const auto after = finals(project.toStdString());
             QCOMPARE(after.size(), reference.size());
             for (const auto& [name, f] : reference) {
-                QCOMPARE(after.at(name).status, std::string("completed"));
+                QCOMPARE(after.at(name).status, RunStatus::Completed);
                 QCOMPARE(after.at(name).accuracy, f.accuracy);
                 QVERIFY2(after.at(name).compressed == f.compressed,
                          "resumed model differs from the uninterrupted one");

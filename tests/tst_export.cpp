@@ -147,7 +147,7 @@ private Q_SLOTS:
         Runner runner(store);
         for (const auto& p : v.plan(exportSpec())) {
             const int64_t id = store.createRun(p.name, p.spec.toJson(), p.params);
-            QCOMPARE(runner.run(id, p.spec).status, std::string("completed"));
+            QCOMPARE(runner.run(id, p.spec).status, RunStatus::Completed);
         }
         QCOMPARE(store.runs().size(), size_t(3));
     }

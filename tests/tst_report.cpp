@@ -33,11 +33,11 @@ private Q_SLOTS:
         Runner runner(store);
         for (const auto& p : v.plan(j)) {
             const int64_t id = store.createRun(p.name, p.spec.toJson(), p.params);
-            QCOMPARE(runner.run(id, p.spec).status, std::string("completed"));
+            QCOMPARE(runner.run(id, p.spec).status, RunStatus::Completed);
         }
         // A failed run with an error message that is markup, too.
         const int64_t bad = store.createRun("<b>bad</b>", j, Json::object());
-        store.setStatus(bad, "failed", "<img src=x onerror=alert(2)>");
+        store.setStatus(bad, RunStatus::Failed, "<img src=x onerror=alert(2)>");
     }
 
     void htmlIsSelfContainedAndEscaped() {

@@ -52,7 +52,7 @@ private Q_SLOTS:
         Json j = test::smallSyntheticSpec();
         j["quantize"] = {{"bits", 4}};
         const RunOutcome o = runAll(store, j).front();
-        QCOMPARE(o.status, std::string("completed"));
+        QCOMPARE(o.status, RunStatus::Completed);
         const Json& r = o.results;
         // 36-16-4 MLP: 36*16 + 16 + 16*4 + 4 parameters, none pruned.
         QCOMPARE(r["param_count"].get<int64_t>(), int64_t(660));
@@ -74,7 +74,7 @@ private Q_SLOTS:
             {"sparsity", 0.5}, {"schedule", "one_shot"}, {"begin_epoch", 2}, {"end_epoch", 2}};
         j["quantize"] = {{"bits", 4}};
         const RunOutcome o = runAll(store, j).front();
-        QCOMPARE(o.status, std::string("completed"));
+        QCOMPARE(o.status, RunStatus::Completed);
         // One-shot at 50 % of 640 prunable weights: 320 removed by the masks; the biases stay.
         QCOMPARE(o.results["nonzero_params"].get<int64_t>(), int64_t(660 - 320));
         QCOMPARE(o.results["sparsity"].get<double>(), 0.5);
@@ -88,7 +88,7 @@ private Q_SLOTS:
         Json j = test::smallSyntheticSpec();
         j["quantize"] = {{"bits", 4}, {"granularity", "per_tensor"}};
         const RunOutcome o = runAll(store, j).front();
-        QCOMPARE(o.status, std::string("completed"));
+        QCOMPARE(o.status, RunStatus::Completed);
         const ExperimentSpec spec = plan(store, j).front().spec;
         const Dataset d = loadDataset(spec.data, spec.seed);
         QVERIFY(d.val_x.size(0) > 0);
@@ -114,10 +114,10 @@ private Q_SLOTS:
                         p.epoch == stopAfter)
                         cancel = true;
                 }).front();
-            QCOMPARE(first.status, std::string("cancelled"));
+            QCOMPARE(first.status, RunStatus::Cancelled);
             Runner again(store);
             const RunOutcome o = again.resume(1);
-            QCOMPARE(o.status, std::string("completed"));
+            QCOMPARE(o.status, RunStatus::Completed);
             double epochSeconds = 0, epochWall = 0;
             int epochs = 0;
             for (const auto& m : store.metrics(1)) {
@@ -198,7 +198,7 @@ private Q_SLOTS:
                 if (p.kind == Progress::Kind::Epoch && p.stage == "student" && p.epoch == 1)
                     cancel = true;
             });
-            QCOMPARE(store.run(1)->status, std::string("cancelled"));
+            QCOMPARE(store.run(1)->status, RunStatus::Cancelled);
         }
         test::sql(path,
                   "UPDATE artifacts SET data = CAST(substr(data, 1, 200) || x'00ff00ff' || "
@@ -214,15 +214,15 @@ private Q_SLOTS:
                          what.find("checkpoint_student") != std::string::npos,
                      e.what());
         }
-        QCOMPARE(store.run(1)->status, std::string("cancelled"));  // unchanged
+        QCOMPARE(store.run(1)->status, RunStatus::Cancelled);  // unchanged
 
         // A corrupt stored teacher fails the run that would load it, naming it.
         Json j = test::smallSyntheticSpec();
-        QCOMPARE(runAll(store, j).front().status, std::string("completed"));
+        QCOMPARE(runAll(store, j).front().status, RunStatus::Completed);
         test::sql(path, "UPDATE teachers SET state = CAST(x'00' || substr(state, 2) AS BLOB)");
         ProjectStore reopened(path);
         const RunOutcome o = runAll(reopened, j).front();
-        QCOMPARE(o.status, std::string("failed"));
+        QCOMPARE(o.status, RunStatus::Failed);
         QVERIFY2(o.error.find("stored teacher") != std::string::npos, o.error.c_str());
         // Corrupt teacher outputs are a cache: recomputed, and the run completes.
         test::sql(path,
@@ -230,7 +230,7 @@ private Q_SLOTS:
                   "CAST(x'00' || substr(logits, 2) AS BLOB)");
         std::vector<std::string> messages;
         ProjectStore third(path);
-        QCOMPARE(runAll(third, j, &messages).front().status, std::string("completed"));
+        QCOMPARE(runAll(third, j, &messages).front().status, RunStatus::Completed);
         bool recomputed = false;
         for (const auto& m : messages) recomputed |= m.find("recomputing") != std::string::npos;
         QVERIFY(recomputed);
@@ -280,7 +280,7 @@ private Q_SLOTS:
             ProjectStore store(file(("input" + std::to_string(k++) + ".retort").c_str()));
             j["teacher"] = {{"torchscript", pt}, {"input", input}};
             const RunOutcome o = runAll(store, j).front();
-            QCOMPARE(o.status, std::string("completed"));
+            QCOMPARE(o.status, RunStatus::Completed);
             const auto outputs = store.teacherOutputs(o.results["teacher_key"].get<std::string>());
             QVERIFY(outputs);
             const std::vector<char> bytes(outputs->logits.begin(), outputs->logits.end());
@@ -369,12 +369,14 @@ private Q_SLOTS:
         runs[1].id = 2;
         runs[1].spec = ExperimentSpec::fromJson(b, issues).toJson();
         runs[1].params = {{"seed", 5}};
+        runs[1].status = RunStatus::Completed;
         const std::string csv = runsCsv(runs);
         const std::string header = csv.substr(0, csv.find('\n'));
         QCOMPARE(header, std::string("id,name,status,distill.temperature,seed,student.hidden,"
                                      "student_architecture,teacher_architecture,error"));
-        QVERIFY2(csv.find("\n1,,,2,5,[16],mlp 16,mlp 32,\n") != std::string::npos, csv.c_str());
-        QVERIFY2(csv.find("\n2,,,4,5,\"[32,8]\",mlp 32-8,mlp 32,\n") != std::string::npos,
+        QVERIFY2(csv.find("\n1,,queued,2,5,[16],mlp 16,mlp 32,\n") != std::string::npos,
+                 csv.c_str());
+        QVERIFY2(csv.find("\n2,,completed,4,5,\"[32,8]\",mlp 32-8,mlp 32,\n") != std::string::npos,
                  csv.c_str());
         QCOMPARE(runsJson("p", runs)["runs"][1]["spec"]["distill"]["temperature"], Json(4.0));
     }
@@ -390,7 +392,7 @@ private Q_SLOTS:
             j["teacher"] = nullptr;
             j["distill"] = {{"lambda", 0.0}};
             const RunOutcome o = runAll(store, j).front();
-            QCOMPARE(o.status, std::string("completed"));
+            QCOMPARE(o.status, RunStatus::Completed);
             const ExperimentSpec spec = plan(store, j).front().spec;
             const DataShape shape = probeData(spec.data);
             QCOMPARE(expectedCompressedSize(spec.student, shape.sample_shape, shape.classes, 0.0,

@@ -2,7 +2,9 @@
 
 #include "spec/specvalidator.h"
 #include "store/projectstore.h"
+#include "train/pipeline.h"
 #include "train/runner.h"
+#include "train/stages.h"
 
 #include <QProcess>
 
@@ -54,9 +56,9 @@ private Q_SLOTS:
         j["prune"] = {{"sparsity", 0.7}, {"begin_epoch", 1}, {"end_epoch", 2}};
         j["quantize"] = {{"bits", 8}};
         RunOutcome o = runOne(store, j);
-        QCOMPARE(o.status, std::string("completed"));
+        QCOMPARE(o.status, RunStatus::Completed);
         const auto r = *store.run(1);
-        QCOMPARE(r.status, std::string("completed"));
+        QCOMPARE(r.status, RunStatus::Completed);
         // Learned something real: 4 classes, chance is 0.25.
         QVERIFY(r.results["test_accuracy"].get<double>() > 0.6);
         QVERIFY(r.results["teacher_test_accuracy"].get<double>() > 0.6);
@@ -106,7 +108,7 @@ private Q_SLOTS:
             ProjectStore store(path);  // a new process: nothing cached in memory
             Json j = test::smallSyntheticSpec();
             j["distill"]["temperature"] = 8.0;
-            QCOMPARE(runOne(store, j, &second).status, std::string("completed"));
+            QCOMPARE(runOne(store, j, &second).status, RunStatus::Completed);
             Json k = test::smallSyntheticSpec();
             k["teacher"]["hidden"] = {24};  // another teacher spec: trained anew
             runOne(store, k, &third);
@@ -155,6 +157,69 @@ private Q_SLOTS:
         QCOMPARE(*a.artifact(1, "compressed"), *b.artifact(1, "compressed"));
     }
 
+    void stagesAreCheckedAndRunInOrder() {
+        using namespace retort::pipeline;
+        std::vector<SpecIssue> issues;
+        const ExperimentSpec withTeacher =
+            ExperimentSpec::fromJson(test::smallSyntheticSpec(), issues);
+        QVERIFY(issues.empty());
+        Json j = test::smallSyntheticSpec();
+        j.erase("teacher");
+        j["distill"]["lambda"] = 0.0;
+        const ExperimentSpec alone = ExperimentSpec::fromJson(j, issues);
+        QVERIFY(issues.empty());
+        auto names = [](const std::vector<Stage*>& stages) {
+            std::string out;
+            for (const Stage* s : stages) out += (out.empty() ? "" : " ") + s->name();
+            return out;
+        };
+        const Pipeline standard = standardPipeline();
+        QCOMPARE(names(standard.plan(withTeacher)),
+                 std::string("data teacher teacher_outputs student compression evaluation "
+                             "packaging"));
+        QCOMPARE(names(standard.plan(alone)),
+                 std::string("data student compression evaluation packaging"));
+        QCOMPARE(names(teacherPipeline().plan(withTeacher)),
+                 std::string("data teacher teacher_outputs"));
+
+        // A stage before what it reads is refused by name, as is a slot filled twice.
+        Pipeline misordered;
+        misordered.add(std::make_unique<DataStage>()).add(std::make_unique<TeacherOutputsStage>());
+        try {
+            misordered.plan(withTeacher);
+            QFAIL("a stage reading an unfilled slot was accepted");
+        } catch (const std::logic_error& e) {
+            QCOMPARE(std::string(e.what()), std::string("the teacher_outputs stage reads the "
+                                                        "teacher slot, which no stage before it "
+                                                        "fills"));
+        }
+        QCOMPARE(names(misordered.plan(alone)), std::string("data"));  // it does not apply
+        Pipeline twice;
+        twice.add(std::make_unique<DataStage>()).add(std::make_unique<DataStage>());
+        QVERIFY_THROWS_EXCEPTION(std::logic_error, twice.plan(alone));
+
+        // Without a teacher's outputs the student may not distil: it reads them only then.
+        Pipeline noTeacher;
+        noTeacher.add(std::make_unique<DataStage>()).add(std::make_unique<StudentStage>());
+        QVERIFY_THROWS_EXCEPTION(std::logic_error, noTeacher.plan(withTeacher));
+        QCOMPARE(names(noTeacher.plan(alone)), std::string("data student"));
+    }
+
+    void cancelIsSeenBetweenStages() {
+        // Cancelled while the teacher's outputs are computed: the run stops before the student
+        // stage starts, and says where.
+        ProjectStore store(file("cancel-stage.retort"));
+        std::atomic<bool> cancel{false};
+        RunOutcome o =
+            runOne(store, test::smallSyntheticSpec(), nullptr, &cancel, [&](const Progress& p) {
+                if (p.stage == "teacher_outputs") cancel = true;
+            });
+        QCOMPARE(o.status, RunStatus::Cancelled);
+        QCOMPARE(store.run(1)->error,
+                 std::string("cancelled by the user at the end of the teacher_outputs stage"));
+        QVERIFY(store.metrics(1).empty());  // no student epoch began
+    }
+
     void cancelKeepsCompletedEpochs() {
         ProjectStore store(file("cancel.retort"));
         std::atomic<bool> cancel{false};
@@ -163,9 +228,9 @@ private Q_SLOTS:
                 if (p.kind == Progress::Kind::Epoch && p.stage == "student" && p.epoch == 1)
                     cancel = true;
             });
-        QCOMPARE(o.status, std::string("cancelled"));
+        QCOMPARE(o.status, RunStatus::Cancelled);
         const auto r = *store.run(1);
-        QCOMPARE(r.status, std::string("cancelled"));
+        QCOMPARE(r.status, RunStatus::Cancelled);
         QVERIFY(r.error.find("epoch 2") != std::string::npos);
         QVERIFY(!store.metrics(1).empty());  // epoch 1 kept
         QVERIFY(store.artifact(1, "checkpoint_student"));
@@ -178,7 +243,7 @@ private Q_SLOTS:
         j["train"]["optimizer"] = "sgd";
         j["train"]["lr"] = 1e30;
         RunOutcome o = runOne(store, j);
-        QCOMPARE(o.status, std::string("failed"));
+        QCOMPARE(o.status, RunStatus::Failed);
         QVERIFY2(o.error.find("not finite") != std::string::npos, o.error.c_str());
         QVERIFY(store.run(1)->results.empty());  // no NaN results stored
     }
@@ -189,11 +254,11 @@ private Q_SLOTS:
         j.erase("teacher");
         j["distill"]["lambda"] = 0;
         j["student"]["hidden"] = {48};
-        QCOMPARE(runOne(store, j).status, std::string("completed"));
+        QCOMPARE(runOne(store, j).status, RunStatus::Completed);
         Json k = test::smallSyntheticSpec();
         k["teacher"] = {{"run", 1}};
         RunOutcome o = runOne(store, k);
-        QCOMPARE(o.status, std::string("completed"));
+        QCOMPARE(o.status, RunStatus::Completed);
         QCOMPARE(o.results["teacher_test_accuracy"], store.run(1)->results["test_accuracy"]);
     }
 
@@ -201,18 +266,18 @@ private Q_SLOTS:
         // teacher: {"run": N, "model": "teacher"} reuses run N's own teacher, not its student.
         ProjectStore store(file("teacher-of.retort"));
         const RunOutcome first = runOne(store, test::smallSyntheticSpec());
-        QCOMPARE(first.status, std::string("completed"));
+        QCOMPARE(first.status, RunStatus::Completed);
         Json k = test::smallSyntheticSpec();
         k["teacher"] = {{"run", 1}, {"model", "teacher"}};
         const RunOutcome o = runOne(store, k);
-        QCOMPARE(o.status, std::string("completed"));
+        QCOMPARE(o.status, RunStatus::Completed);
         QCOMPARE(o.results["teacher_test_accuracy"], first.results["teacher_test_accuracy"]);
         QCOMPARE(o.results["teacher_param_count"], first.results["teacher_param_count"]);
         // A run with no teacher has none to give.
         Json none = test::smallSyntheticSpec();
         none.erase("teacher");
         none["distill"]["lambda"] = 0;
-        QCOMPARE(runOne(store, none).status, std::string("completed"));
+        QCOMPARE(runOne(store, none).status, RunStatus::Completed);
         k["teacher"] = {{"run", 3}, {"model", "teacher"}};
         SpecValidator v(&store);
         try {
@@ -240,7 +305,7 @@ private Q_SLOTS:
         Json j = test::smallSyntheticSpec();
         j["teacher"] = {{"torchscript", pt}};
         RunOutcome o = runOne(store, j);
-        QCOMPARE(o.status, std::string("completed"));
+        QCOMPARE(o.status, RunStatus::Completed);
         QCOMPARE(o.results["teacher_param_count"].get<int64_t>(), int64_t(36 * 4 + 4));
         // Wrong output shape for this data is refused before training.
         Json k = test::smallSyntheticSpec();

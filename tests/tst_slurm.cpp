@@ -105,7 +105,7 @@ private Q_SLOTS:
         QVERIFY(!r.done());
 
         const auto merged = *store.run(ids[0]);
-        QCOMPARE(merged.status, std::string("completed"));
+        QCOMPARE(merged.status, RunStatus::Completed);
         QVERIFY(merged.slurm_state.empty());
         QVERIFY(merged.results["test_accuracy"].get<double>() > 0.5);
         QVERIFY(store.artifact(ids[0], "compressed"));
@@ -113,10 +113,10 @@ private Q_SLOTS:
                  ProjectStore(file("shards/0.retort"), ProjectStore::Access::ReadOnly)
                      .metrics(1)
                      .size());
-        QCOMPARE(store.run(ids[1])->status, std::string("failed"));
+        QCOMPARE(store.run(ids[1])->status, RunStatus::Failed);
         QVERIFY(store.run(ids[1])->error.find("Slurm: TIMEOUT") != std::string::npos);
         QVERIFY(store.run(ids[2])->error.find("OUT_OF_MEMORY") != std::string::npos);
-        QCOMPARE(store.run(ids[3])->status, std::string("queued"));
+        QCOMPARE(store.run(ids[3])->status, RunStatus::Queued);
         QCOMPARE(store.run(ids[3])->slurm_state, std::string("PENDING"));
         QVERIFY(store.run(ids[4])->error.find("teacher job 99 failed") != std::string::npos);
         QVERIFY(test::readFile(file("fake/scancel.log")).find("100") != std::string::npos);
@@ -137,7 +137,7 @@ private Q_SLOTS:
         r = syncSlurm(store);
         QCOMPARE(r.cancelled, 1);
         QVERIFY(r.done());
-        QCOMPARE(store.run(ids[3])->status, std::string("cancelled"));
+        QCOMPARE(store.run(ids[3])->status, RunStatus::Cancelled);
         QCOMPARE(cancelSlurm(store), 0);  // nothing left out there
     }
 
@@ -171,11 +171,11 @@ private Q_SLOTS:
         slurmPurged();
         SyncReport r = syncSlurm(store);
         QCOMPARE(r.interrupted, 1);
-        QCOMPARE(store.run(ids[0])->status, std::string("interrupted"));
+        QCOMPARE(store.run(ids[0])->status, RunStatus::Interrupted);
         QVERIFY(store.run(ids[0])->error.find("200_7") != std::string::npos);
         r = syncSlurm(store);  // again: no change, not counted twice
         QCOMPARE(r.interrupted, 0);
-        QCOMPARE(store.run(ids[0])->status, std::string("interrupted"));
+        QCOMPARE(store.run(ids[0])->status, RunStatus::Interrupted);
 
         // The shard completes late (a slow shared disk): the next sync merges it.
         QDir().mkpath(m_dir.filePath("shards"));
@@ -189,7 +189,7 @@ private Q_SLOTS:
                  std::string("completed"));
         r = syncSlurm(store);
         QCOMPARE(r.merged, 1);
-        QCOMPARE(store.run(ids[0])->status, std::string("completed"));
+        QCOMPARE(store.run(ids[0])->status, RunStatus::Completed);
         QVERIFY(store.artifact(ids[0], "compressed"));
     }
 

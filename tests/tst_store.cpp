@@ -32,13 +32,33 @@ class TestStore : public QObject {
     std::string file(const char* name) { return m_dir.filePath(name).toStdString(); }
 
 private Q_SLOTS:
+    void everyStatusIsStoredAndReadBack() {
+        // The enum's one string table against the schema's CHECK list: a name the schema does not
+        // know would make setStatus throw; a wrong finished_at rule shows in the times.
+        ProjectStore s(file("statuses.retort"));
+        for (RunStatus st : {RunStatus::Queued, RunStatus::Running, RunStatus::Completed,
+                             RunStatus::Failed, RunStatus::Cancelled, RunStatus::Interrupted}) {
+            const int64_t id = s.createRun(statusName(st), {{"seed", 1}}, Json::object());
+            s.setStatus(id, st, "why");
+            const auto r = s.run(id);
+            QCOMPARE(r->status, st);
+            QCOMPARE(statusFromName(statusName(st)), std::optional<RunStatus>(st));
+            QCOMPARE(r->finished_at.empty(), !hasEnded(st));
+        }
+        QVERIFY(!statusFromName("Completed"));
+        QVERIFY(!statusFromName(""));
+        QVERIFY(canResume(RunStatus::Interrupted) && canResume(RunStatus::Cancelled) &&
+                canResume(RunStatus::Queued) && !canResume(RunStatus::Failed) &&
+                !canResume(RunStatus::Completed) && !canResume(RunStatus::Running));
+    }
+
     void createsCurrentSchema() {
         ProjectStore s(file("new.retort"));
         QCOMPARE(s.schemaVersion(), ProjectStore::kSchemaVersion);
         const int64_t id = s.createRun("a", {{"seed", 1}}, {{"distill.lambda", 0.5}});
         auto r = s.run(id);
         QVERIFY(r);
-        QCOMPARE(r->status, std::string("queued"));
+        QCOMPARE(r->status, RunStatus::Queued);
         QCOMPARE(r->params["distill.lambda"].get<double>(), 0.5);
         QVERIFY(!r->created_at.empty());
     }
@@ -74,7 +94,8 @@ private Q_SLOTS:
         s.saveTeacherOutputs("k", {"logits", 0.5});
         QCOMPARE(s.teacherOutputs("k")->test_accuracy, 0.5);
         s.startRun(1, {{"device", "cpu"}});
-        s.finishRun(1, "completed", {{"test_accuracy", 0.81}}, {{"net.fc1.weight", 100, 10}}, {});
+        s.finishRun(1, RunStatus::Completed, {{"test_accuracy", 0.81}},
+                    {{"net.fc1.weight", 100, 10}}, {});
         QCOMPARE(s.layers(1).size(), size_t(1));
     }
 
@@ -136,8 +157,8 @@ private Q_SLOTS:
         sql(path, "UPDATE runs SET owner_pid = 1073741000 WHERE id = " + std::to_string(dead));
         ProjectStore s(path);
         QCOMPARE(s.recoveredRuns(), 1);
-        QCOMPARE(s.run(dead)->status, std::string("interrupted"));
-        QCOMPARE(s.run(alive)->status, std::string("running"));
+        QCOMPARE(s.run(dead)->status, RunStatus::Interrupted);
+        QCOMPARE(s.run(alive)->status, RunStatus::Running);
         QCOMPARE(s.metrics(dead).size(), size_t(1));  // its completed epoch is kept
         QCOMPARE(*s.artifact(dead, "checkpoint_student"), std::string("weights"));
     }
@@ -159,12 +180,12 @@ private Q_SLOTS:
         ProjectStore s(path);
         QCOMPARE(s.recoveredRuns(), 0);
         const RunRecord r = *s.run(id);
-        QCOMPARE(r.status, std::string("running"));
+        QCOMPARE(r.status, RunStatus::Running);
         QCOMPARE(r.owner_host, std::string("node-17.cluster"));
         QVERIFY2(r.error.find("possibly running on node-17.cluster") != std::string::npos,
                  r.error.c_str());
         ProjectStore ro(path, ProjectStore::Access::ReadOnly);
-        QCOMPARE(ro.run(id)->status, std::string("running"));
+        QCOMPARE(ro.run(id)->status, RunStatus::Running);
     }
 
     void teachersAndArtifacts() {
@@ -176,7 +197,8 @@ private Q_SLOTS:
         QCOMPARE(t->state, std::string("\0\1\2", 3));
         QCOMPARE(t->summary["test_accuracy"].get<double>(), 0.9);
         const int64_t id = s.createRun("x", Json::object(), Json::object());
-        s.finishRun(id, "completed", {{"a", 1}}, {}, {{"compressed", std::string(1000, '\xff')}});
+        s.finishRun(id, RunStatus::Completed, {{"a", 1}}, {},
+                    {{"compressed", std::string(1000, '\xff')}});
         QCOMPARE(s.artifact(id, "compressed")->size(), size_t(1000));
         QVERIFY(!s.artifact(id, "nothing"));
         // SQL stays data: names with quotes are stored as they are.
@@ -190,9 +212,9 @@ private Q_SLOTS:
         const int64_t a = s.createRun("a", Json::object(), Json::object());
         const int64_t b = s.createRun("b", Json::object(), Json::object());
         const int64_t c = s.createRun("c", Json::object(), Json::object());
-        s.finishRun(a, "completed", {{"x", 1}}, {{"fc1.weight", 10, 5}},
+        s.finishRun(a, RunStatus::Completed, {{"x", 1}}, {{"fc1.weight", 10, 5}},
                     {{"student", std::string(100, 'a')}});
-        s.setStatus(b, "failed", "boom");
+        s.setStatus(b, RunStatus::Failed, "boom");
         // c is queued: refused, and then a (listed first) must survive too.
         const QString e = storeError([&] { s.deleteRuns({a, c}); });
         QVERIFY2(e.contains("run " + QString::number(c) + " is queued"), qPrintable(e));
@@ -249,7 +271,7 @@ private Q_SLOTS:
                 w.recordEpoch(id, e,
                               {{"train_loss", 1.0 / e}, {"val_accuracy", 0.5}, {"lr", 0.001}},
                               std::string(50000, 'w'), std::string(20000, 'o'));
-            w.finishRun(id, "completed", {{"test_accuracy", 0.9}}, {}, {});
+            w.finishRun(id, RunStatus::Completed, {{"test_accuracy", 0.9}}, {}, {});
         }
         done = true;
         reader.join();
@@ -258,7 +280,7 @@ private Q_SLOTS:
         QCOMPARE(tornEpochs.load(), 0);
         ProjectStore s(path, ProjectStore::Access::ReadOnly);
         QCOMPARE(s.metrics(id).size(), size_t(450));
-        QCOMPARE(s.run(id)->status, std::string("completed"));
+        QCOMPARE(s.run(id)->status, RunStatus::Completed);
     }
 };
 

@@ -76,7 +76,7 @@ private Q_SLOTS:
         j["distill"] = {{"temperature", 2.0}, {"lambda", 1.0}};
         j["train"]["epochs"] = 5;
         const RunOutcome o = runOne(store, j);
-        QCOMPARE(o.status, std::string("completed"));
+        QCOMPARE(o.status, RunStatus::Completed);
         QVERIFY2(o.results["teacher_test_accuracy"].get<double>() > 0.65, o.results.dump().c_str());
         QVERIFY2(o.results["test_accuracy"].get<double>() > 0.5, o.results.dump().c_str());
         QVERIFY2(o.results["test_accuracy"].get<double>() >
@@ -113,7 +113,7 @@ private Q_SLOTS:
                 "train": {"epochs": 30, "batch_size": 50}})");
             j["data"] = {{"format", "csv"}, {"path", dir}};
             const RunOutcome o = runOne(store, j);
-            QCOMPARE(o.status, std::string("completed"));
+            QCOMPARE(o.status, RunStatus::Completed);
             const double acc = o.results["test_accuracy"].get<double>();
             if (shuffled)
                 QVERIFY2(acc < 0.40, qPrintable(QString::number(acc)));  // chance: 0.25
@@ -132,7 +132,7 @@ private Q_SLOTS:
             j["train"]["weight_decay"] = std::string(optimizer) == "adamw" ? 0.1 : 0.0;
             j["train"]["lr_schedule"] = "cosine";
             const RunOutcome o = runOne(store, j);
-            QCOMPARE(o.status, std::string("completed"));
+            QCOMPARE(o.status, RunStatus::Completed);
             QVERIFY2(o.results["test_accuracy"].get<double>() > 0.6, optimizer);
             students[optimizer] = *store.artifact(1, "student");
             // Cosine over 3 epochs, by hand: lr/2 (1 + cos(pi (e - 1) / 3)).
@@ -158,7 +158,7 @@ private Q_SLOTS:
             j["train"] = {{"epochs", 1}, {"batch_size", 100000}, {"optimizer", "sgd"},
                           {"lr", 1.0},   {"momentum", 0.0},      {"grad_clip", clip}};
             const RunOutcome o = runOne(store, j);
-            if (o.status != "completed") return -1.0;
+            if (o.status != RunStatus::Completed) return -1.0;
             ModelOptions m;
             m.hidden = {16};
             torch::manual_seed(5);  // the spec's seed: the runner's initialization
@@ -210,7 +210,7 @@ private Q_SLOTS:
         j["prune"] = {{"sparsity", 0.5}};
         j["quantize"] = {{"bits", 8}};
         const RunOutcome o = runOne(store, j);
-        QCOMPARE(o.status, std::string("completed"));
+        QCOMPARE(o.status, RunStatus::Completed);
         const std::string bytes = *store.artifact(1, "compressed");
         const CompressedModel cm = readCompressedModel(bytes);
         std::map<std::string, const CompressedTensor*> byName;

@@ -121,7 +121,7 @@ private Q_SLOTS:
             const auto p = v.plan(j).front();
             Runner runner(store);
             QCOMPARE(runner.run(store.createRun(p.name, p.spec.toJson(), p.params), p.spec).status,
-                     std::string("completed"));
+                     RunStatus::Completed);
         }
         const std::string before = test::readFile(path);
         auto w = std::make_unique<MainWindow>();
@@ -162,16 +162,16 @@ private Q_SLOTS:
         const int64_t a =
             other.createRun("from the CLI", test::smallSyntheticSpec(), Json::object());
         QTRY_COMPARE_WITH_TIMEOUT(w->runsModel()->rowCount(), 1, 5000);
-        other.setStatus(a, "interrupted", "killed");
-        QTRY_COMPARE_WITH_TIMEOUT(w->runsModel()->run(0).status, std::string("interrupted"), 5000);
+        other.setStatus(a, RunStatus::Interrupted, "killed");
+        QTRY_COMPARE_WITH_TIMEOUT(w->runsModel()->run(0).status, RunStatus::Interrupted, 5000);
         // Another process completes it; Resume on the row, before the next poll, reads it again.
-        other.setStatus(a, "completed");
+        other.setStatus(a, RunStatus::Completed);
         w->runsView()->selectRow(0);
         QCOMPARE(w->resumeSelected(), 0);
         QVERIFY2(w->statusBar()->currentMessage().contains("run " + QString::number(a) +
                                                            " is now completed"),
                  qPrintable(w->statusBar()->currentMessage()));
-        QCOMPARE(w->runsModel()->run(0).status, std::string("completed"));
+        QCOMPARE(w->runsModel()->run(0).status, RunStatus::Completed);
 
         // The id column names runs as the plots do.
         RunsModel* m = w->runsModel();
@@ -187,8 +187,8 @@ private Q_SLOTS:
         QCOMPARE(w->deleteSelected(), 0);
         QVERIFY(w->statusBar()->currentMessage().contains("is queued"));
         QCOMPARE(other.runs().size(), size_t(2));
-        other.setStatus(b, "cancelled");
-        QTRY_COMPARE_WITH_TIMEOUT(m->run(m->rowOf(b)).status, std::string("cancelled"), 5000);
+        other.setStatus(b, RunStatus::Cancelled);
+        QTRY_COMPARE_WITH_TIMEOUT(m->run(m->rowOf(b)).status, RunStatus::Cancelled, 5000);
         w->runsView()->selectAll();
         QCOMPARE(w->deleteSelected(), 2);
         QCOMPARE(m->rowCount(), 0);
@@ -286,7 +286,7 @@ private Q_SLOTS:
         ProjectStore store(m_dir.filePath("names.retort").toStdString());
         const std::string evil = "<script>alert(1)</script><b>bold</b>";
         const int64_t id = store.createRun(evil, Json::object(), Json::object());
-        store.setStatus(id, "failed", "<img src=x onerror=alert(2)>");
+        store.setStatus(id, RunStatus::Failed, "<img src=x onerror=alert(2)>");
         RunsModel m;
         m.reload(store);
         QCOMPARE(m.data(m.index(0, RunsModel::Name), Qt::DisplayRole).toString(),
@@ -322,7 +322,7 @@ private Q_SLOTS:
         RunsModel* m = w->runsModel();
         QCOMPARE(m->rowCount(), 4);
         for (int r = 0; r < 4; ++r) {
-            QCOMPARE(m->run(r).status, std::string("completed"));
+            QCOMPARE(m->run(r).status, RunStatus::Completed);
             QVERIFY(m->data(m->index(r, RunsModel::TestAccuracy), Qt::DisplayRole)
                         .toString()
                         .endsWith("%"));
@@ -469,7 +469,7 @@ private Q_SLOTS:
         std::set<int> seen;
         auto completed = [&] {
             int n = 0;
-            for (int r = 0; r < m->rowCount(); ++r) n += m->run(r).status == "completed";
+            for (int r = 0; r < m->rowCount(); ++r) n += m->run(r).status == RunStatus::Completed;
             seen.insert(n);
             return n;
         };
@@ -499,16 +499,16 @@ private Q_SLOTS:
         });
         QCOMPARE(w->runExperiment(), 1);
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
-        QCOMPARE(finished.at(0).at(1).toString(), QStringLiteral("cancelled"));
-        QCOMPARE(w->runsModel()->run(0).status, std::string("cancelled"));
+        QCOMPARE(finished.at(0).at(1).value<RunStatus>(), RunStatus::Cancelled);
+        QCOMPARE(w->runsModel()->run(0).status, RunStatus::Cancelled);
         QVERIFY(w->lossPlot()->pointCount(w->runsModel()->run(0).id, "train_loss") >=
                 1);  // nothing lost
         // Resume continues it from its last completed epoch to the end.
         w->runsView()->selectRow(0);
         QCOMPARE(w->resumeSelected(), 1);
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 60000);
-        QCOMPARE(finished.at(1).at(1).toString(), QStringLiteral("completed"));
-        QCOMPARE(w->runsModel()->run(0).status, std::string("completed"));
+        QCOMPARE(finished.at(1).at(1).value<RunStatus>(), RunStatus::Completed);
+        QCOMPARE(w->runsModel()->run(0).status, RunStatus::Completed);
         QCOMPARE(w->lossPlot()->pointCount(w->runsModel()->run(0).id, "train_loss"),
                  30);  // every epoch, once
     }
@@ -587,7 +587,7 @@ private Q_SLOTS:
                                        {"train_loss", 1.5 / e + 0.1 * u(rng)}},
                                       "", "");
                 const double acc = 0.8 + 0.15 * u(rng);
-                store.finishRun(id, "completed",
+                store.finishRun(id, RunStatus::Completed,
                                 {{"test_accuracy", acc},
                                  {"val_accuracy", acc},
                                  {"compressed_size_bytes", 5000 + 90000 * u(rng)}},

@@ -31,7 +31,7 @@ void printTable(const std::vector<RunRecord>& runs, std::ostream& out) {
     for (const ResultColumn* c : columns) head.push_back(c->cli);
     std::vector<std::vector<std::string>> rows;
     for (const auto& r : runs) {
-        std::vector<std::string> row = {std::to_string(r.id), r.status, r.name};
+        std::vector<std::string> row = {std::to_string(r.id), statusName(r.status), r.name};
         for (const ResultColumn* c : columns)
             row.push_back(rawResultText(resultValue(r, *c), c->precision));
         rows.push_back(std::move(row));

@@ -100,7 +100,7 @@ int cmdRun(const Args& a) {
     bool allOk = true;
     for (size_t i = 0; i < points.size(); ++i) {
         if (cancelFlag().load()) {
-            store.setStatus(ids[i], "cancelled", "not started: the sweep was cancelled");
+            store.setStatus(ids[i], RunStatus::Cancelled, "not started: the sweep was cancelled");
             allOk = false;
             continue;
         }
@@ -109,7 +109,7 @@ int cmdRun(const Args& a) {
                   << ids[i] << ")\n";
         RunOutcome o = runner.run(ids[i], points[i].spec);
         printer.clear();
-        if (o.status != "completed") {
+        if (o.status != RunStatus::Completed) {
             allOk = false;
             std::cerr << "[run " << i + 1 << "/" << points.size() << "] " << o.status << ": "
                       << o.error << "\n";
@@ -138,7 +138,8 @@ int cmdResume(const Args& a) {
     std::vector<int64_t> ids;
     if (all) {
         for (const auto& r : store.runs())
-            if ((r.status == "interrupted" || r.status == "queued") && r.slurm_state.empty())
+            if ((r.status == RunStatus::Interrupted || r.status == RunStatus::Queued) &&
+                r.slurm_state.empty())
                 ids.push_back(r.id);
         if (ids.empty()) {
             std::cerr << project << ": no interrupted or queued runs to resume\n";
@@ -162,7 +163,7 @@ int cmdResume(const Args& a) {
             throw UsageError(project + ": " + e.what());
         }
         printer.clear();
-        if (o.status != "completed") {
+        if (o.status != RunStatus::Completed) {
             allOk = false;
             std::cerr << "[run " << i + 1 << "/" << ids.size() << "] " << o.status << ": "
                       << o.error << "\n";

@@ -466,7 +466,7 @@ SyncReport syncSlurm(ProjectStore& store) {
         if (active(slurm.state)) {
             if (slurm.reason == "DependencyNeverSatisfied") {
                 runCommand({"scancel", t.job_id});
-                store.endSlurmTask(t.run_id, "CANCELLED", "failed",
+                store.endSlurmTask(t.run_id, "CANCELLED", RunStatus::Failed,
                                    "Slurm: the teacher job " + t.teacher_job +
                                        " failed, so this task never ran (see the teacher's log)");
                 ++report.failed;
@@ -478,7 +478,7 @@ SyncReport syncSlurm(ProjectStore& store) {
         }
         std::unique_ptr<ProjectStore> shardStore;
         const auto shard = shardRun(t.shard, shardStore);
-        if (shard && shard->status == "completed") {
+        if (shard && shard->status == RunStatus::Completed) {
             MergedRun m;
             m.run = *shard;
             m.metrics = shardStore->metrics(shard->id);
@@ -503,10 +503,10 @@ SyncReport syncSlurm(ProjectStore& store) {
                                                       " and its shard holds no finished run"))
                 ++report.interrupted;
         } else if (slurm.state == "CANCELLED") {
-            store.endSlurmTask(t.run_id, slurm.state, "cancelled", why);
+            store.endSlurmTask(t.run_id, slurm.state, RunStatus::Cancelled, why);
             ++report.cancelled;
         } else {
-            store.endSlurmTask(t.run_id, slurm.state, "failed", why);
+            store.endSlurmTask(t.run_id, slurm.state, RunStatus::Failed, why);
             ++report.failed;
         }
     }
@@ -562,7 +562,7 @@ std::string runPoint(const std::string& pointFile, const std::string& shard,
     }
     const int64_t id = store.createRun(point.at("name").get<std::string>(), spec.toJson(),
                                        point.value("params", Json::object()));
-    return runner.run(id, spec).status;
+    return statusName(runner.run(id, spec).status);
 }
 
 }  // namespace retort

@@ -18,7 +18,7 @@
 namespace retort {
 
 Json runJson(const RunRecord& r) {
-    Json j = {{"id", r.id},         {"name", r.name}, {"status", r.status},
+    Json j = {{"id", r.id},         {"name", r.name}, {"status", statusName(r.status)},
               {"params", r.params}, {"spec", r.spec}, {"results", r.results}};
     if (!r.error.empty()) j["error"] = r.error;
     return j;
@@ -117,7 +117,7 @@ std::string runsCsv(const std::vector<RunRecord>& runs) {
     os << ",error\n";
     for (size_t i = 0; i < runs.size(); ++i) {
         const RunRecord& r = runs[i];
-        os << r.id << "," << csvCell(r.name) << "," << r.status;
+        os << r.id << "," << csvCell(r.name) << "," << statusName(r.status);
         for (const auto& k : keys) {
             const Json v = valueOf(i, k);
             os << "," << (v.is_null() ? "" : csvCell(formatValue(v)));

@@ -252,8 +252,9 @@ std::string exportRunModel(const ProjectStore& store, int64_t runId, ModelExport
     const auto run = store.run(runId);
     if (!run) throw std::invalid_argument("run " + std::to_string(runId) + " does not exist");
     const auto bytes = store.artifact(runId, "compressed");
-    if (run->status != "completed" || !bytes)
-        throw std::invalid_argument("run " + std::to_string(runId) + " is " + run->status +
+    if (run->status != RunStatus::Completed || !bytes)
+        throw std::invalid_argument("run " + std::to_string(runId) + " is " +
+                                    statusName(run->status) +
                                     ": only a completed run has a final model to export");
     CompressedModel model = readCompressedModel(*bytes);
     options.metadata["run"] = runId;

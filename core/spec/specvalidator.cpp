@@ -197,9 +197,9 @@ std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec) {
             std::optional<RunRecord> r = m_store ? m_store->run(t.run) : std::nullopt;
             if (!r) {
                 out.push_back({"teacher.run", "the project has no run " + std::to_string(t.run)});
-            } else if (r->status != "completed") {
-                out.push_back({"teacher.run", "run " + std::to_string(t.run) + " is " + r->status +
-                                                  ", not completed"});
+            } else if (r->status != RunStatus::Completed) {
+                out.push_back({"teacher.run", "run " + std::to_string(t.run) + " is " +
+                                                  statusName(r->status) + ", not completed"});
             } else if (t.run_model == "teacher" &&
                        (!r->results.contains("teacher_key") ||
                         !m_store->teacher(r->results["teacher_key"].get<std::string>()))) {

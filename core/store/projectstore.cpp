@@ -458,7 +458,7 @@ void ProjectStore::recordEpoch(int64_t id, int64_t epoch,
     tx.commit();
 }
 
-void ProjectStore::finishRun(int64_t id, const std::string& status, const Json& results,
+void ProjectStore::finishRun(int64_t id, RunStatus status, const Json& results,
                              const std::vector<LayerRecord>& layers,
                              const std::map<std::string, std::string>& artifacts,
                              const std::string& error) {
@@ -466,7 +466,7 @@ void ProjectStore::finishRun(int64_t id, const std::string& status, const Json& 
     Statement(m_db,
               std::string("UPDATE runs SET status = ?, results = ?, error = ?, finished_at = ") +
                   kNow + " WHERE id = ?")
-        .bind(1, status)
+        .bind(1, std::string(statusName(status)))
         .bind(2, results.dump())
         .bind(3, error)
         .bind(4, id)
@@ -486,14 +486,13 @@ void ProjectStore::finishRun(int64_t id, const std::string& status, const Json& 
     tx.commit();
 }
 
-void ProjectStore::setStatus(int64_t id, const std::string& status, const std::string& error) {
-    Statement(m_db,
-              std::string("UPDATE runs SET status = ?, error = ?, finished_at = CASE WHEN ? IN "
-                          "('completed','failed','cancelled','interrupted') THEN ") +
-                  kNow + " ELSE finished_at END WHERE id = ?")
-        .bind(1, status)
+void ProjectStore::setStatus(int64_t id, RunStatus status, const std::string& error) {
+    Statement(m_db, std::string("UPDATE runs SET status = ?, error = ?, finished_at = CASE WHEN ? "
+                                "THEN ") +
+                        kNow + " ELSE finished_at END WHERE id = ?")
+        .bind(1, std::string(statusName(status)))
         .bind(2, error)
-        .bind(3, status)
+        .bind(3, int64_t(hasEnded(status)))
         .bind(4, id)
         .run();
 }
@@ -506,7 +505,11 @@ RunRecord ProjectStore::readRun(sqlite3_stmt* raw) const {
     RunRecord r;
     r.id = sqlite3_column_int64(raw, 0);
     r.name = col(1);
-    r.status = col(2);
+    const auto status = statusFromName(col(2));
+    if (!status)  // the schema's CHECK allows only the known names
+        throw StoreError(m_path + ": run " + std::to_string(r.id) + " has the unknown status '" +
+                         col(2) + "'");
+    r.status = *status;
     r.spec = parseJson(col(3));
     r.params = parseJson(col(4));
     r.results = parseJson(col(5));
@@ -518,13 +521,13 @@ RunRecord ProjectStore::readRun(sqlite3_stmt* raw) const {
     r.slurm_state = col(11);
     r.owner_host = col(12);
     r.owner_pid = sqlite3_column_int64(raw, 13);
-    if (r.status == "running" && !r.owner_host.empty() && r.owner_host != hostName() &&
+    if (r.status == RunStatus::Running && !r.owner_host.empty() && r.owner_host != hostName() &&
         r.error.empty())
         r.error = "possibly running on " + r.owner_host + " (pid " + std::to_string(r.owner_pid) +
                   "): only that host can tell whether it stopped";
-    if (r.status == "running" &&
+    if (r.status == RunStatus::Running &&
         std::find(m_deadRunning.begin(), m_deadRunning.end(), r.id) != m_deadRunning.end()) {
-        r.status = "interrupted";
+        r.status = RunStatus::Interrupted;
         r.error = "the process running it stopped before it finished";
     }
     return r;
@@ -554,8 +557,9 @@ void ProjectStore::deleteRuns(const std::vector<int64_t>& ids) {
     for (int64_t id : ids) {
         const auto r = run(id);
         if (!r) throw StoreError(m_path + ": there is no run " + std::to_string(id));
-        if (r->status == "queued" || r->status == "running")
-            throw StoreError(m_path + ": run " + std::to_string(id) + " is " + r->status +
+        if (!hasEnded(r->status))
+            throw StoreError(m_path + ": run " + std::to_string(id) + " is " +
+                             statusName(r->status) +
                              "; cancel it before deleting it (nothing was deleted)");
         Statement(m_db, "DELETE FROM runs WHERE id = ?").bind(1, id).run();
     }
@@ -702,7 +706,7 @@ void ProjectStore::mergeRun(int64_t runId, const MergedRun& m) {
         m_db,
         "UPDATE runs SET status = ?, results = ?, environment = ?, error = ?, started_at = ?, "
         "finished_at = ?, owner_host = '', owner_pid = 0 WHERE id = ?")
-        .bind(1, r.status)
+        .bind(1, std::string(statusName(r.status)))
         .bind(2, r.results.dump())
         .bind(3, r.environment.dump())
         .bind(4, r.error)
@@ -737,8 +741,8 @@ void ProjectStore::mergeRun(int64_t runId, const MergedRun& m) {
     tx.commit();
 }
 
-void ProjectStore::endSlurmTask(int64_t runId, const std::string& slurmState,
-                                const std::string& status, const std::string& error) {
+void ProjectStore::endSlurmTask(int64_t runId, const std::string& slurmState, RunStatus status,
+                                const std::string& error) {
     Transaction tx(m_db);
     if (taskSynced(m_db, runId)) return;
     setStatus(runId, status, error);
@@ -756,7 +760,7 @@ bool ProjectStore::markSlurmTaskLost(int64_t runId, const std::string& error) {
     Statement st(m_db, "SELECT state FROM slurm_tasks WHERE run_id = ?");
     st.bind(1, runId);
     if (st.step() && st.text(0) == "UNKNOWN") return false;  // marked by an earlier sync
-    setStatus(runId, "interrupted", error);
+    setStatus(runId, RunStatus::Interrupted, error);
     Statement(m_db, "UPDATE slurm_tasks SET state = 'UNKNOWN', reason = ? WHERE run_id = ?")
         .bind(1, error)
         .bind(2, runId)

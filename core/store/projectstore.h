@@ -1,6 +1,7 @@
 #pragma once
 
 #include "spec/experimentspec.h"
+#include "store/runstatus.h"
 
 #include <cstdint>
 #include <map>
@@ -31,12 +32,12 @@ public:
 struct RunRecord {
     int64_t id = 0;
     std::string name;
-    std::string status;  ///< queued | running | completed | failed | cancelled | interrupted
-    Json spec;           ///< the full spec of this run (sweep expanded, defaults filled in)
-    Json params;         ///< the swept values (dotted key -> value)
-    Json results;        ///< headline results (SPEC.md names), empty until completed
-    Json environment;    ///< where it ran: versions, OS, CPU, threads, device
-    std::string error;   ///< why it failed or was cancelled/interrupted
+    RunStatus status = RunStatus::Queued;
+    Json spec;          ///< the full spec of this run (sweep expanded, defaults filled in)
+    Json params;        ///< the swept values (dotted key -> value)
+    Json results;       ///< headline results (SPEC.md names), empty until completed
+    Json environment;   ///< where it ran: versions, OS, CPU, threads, device
+    std::string error;  ///< why it failed or was cancelled/interrupted
     std::string created_at, started_at, finished_at;  ///< ISO-8601 UTC
     std::string slurm_state;  ///< a Slurm run not yet merged: Slurm's last seen state; else empty
     std::string owner_host;   ///< running: the host of the process running it
@@ -118,12 +119,12 @@ public:
     void recordEpoch(int64_t id, int64_t epoch, const std::map<std::string, double>& metrics,
                      const std::string& studentState, const std::string& optimizerState);
     /// One transaction: final status, results, per-layer sparsity and artifacts.
-    void finishRun(int64_t id, const std::string& status, const Json& results,
+    void finishRun(int64_t id, RunStatus status, const Json& results,
                    const std::vector<LayerRecord>& layers,
                    const std::map<std::string, std::string>& artifacts,
                    const std::string& error = {});
     /// Sets only the status and error (e.g. cancelling queued runs).
-    void setStatus(int64_t id, const std::string& status, const std::string& error = {});
+    void setStatus(int64_t id, RunStatus status, const std::string& error = {});
 
     std::vector<RunRecord> runs() const;
     std::optional<RunRecord> run(int64_t id) const;
@@ -190,7 +191,7 @@ public:
     void mergeRun(int64_t runId, const MergedRun& merged);
     /// One transaction: a task that ended without a mergeable run: the run gets @p status
     /// (failed, cancelled or interrupted) and @p error, the task Slurm's state and is synced.
-    void endSlurmTask(int64_t runId, const std::string& slurmState, const std::string& status,
+    void endSlurmTask(int64_t runId, const std::string& slurmState, RunStatus status,
                       const std::string& error);
     /// One transaction: Slurm no longer knows the task and its shard has no finished run. The
     /// run becomes interrupted with @p error; the task stays unsynced, so a later sync still

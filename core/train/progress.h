@@ -3,6 +3,8 @@
 // Plain structs the runner reports through: no LibTorch here, so the workbench's widgets and the
 // CLI's printers include this and not the engine.
 
+#include "store/runstatus.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -37,9 +39,9 @@ using ProgressFn = std::function<void(const Progress&)>;
 
 /// How a run ended.
 struct RunOutcome {
-    std::string status;      ///< completed | failed | cancelled
-    std::string error;       ///< why, when not completed
-    nlohmann::json results;  ///< the stored results (completed runs)
+    RunStatus status = RunStatus::Failed;  ///< completed, failed or cancelled
+    std::string error;                     ///< why, when not completed
+    nlohmann::json results;                ///< the stored results (completed runs)
 };
 
 }  // namespace retort

@@ -463,7 +463,7 @@ void ExperimentEditor::setStore(const ProjectStore* store) {
     m_teacherRun->clear();
     if (store)
         for (const auto& r : store->runs())
-            if (r.status == "completed")
+            if (r.status == RunStatus::Completed)
                 m_teacherRun->addItem(
                     QStringLiteral("%1: %2").arg(r.id).arg(QString::fromStdString(r.name)),
                     QVariant::fromValue<qlonglong>(r.id));

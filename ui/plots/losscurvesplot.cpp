@@ -109,7 +109,7 @@ void LossCurvesPlot::setRuns(const std::vector<RunRecord>& runs, const ProjectSt
         s.hidden = hidden[r.id];
         for (const auto& m : store.metrics(r.id))
             s.points[m.name].push_back({double(m.epoch), m.value});
-        if (s.points.empty() && r.status != "running" && r.status != "queued") continue;
+        if (s.points.empty() && hasEnded(r.status)) continue;
         m_series[r.id] = std::move(s);
     }
     scheduleRebuild();

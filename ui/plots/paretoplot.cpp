@@ -70,7 +70,7 @@ void ParetoPlot::setRuns(const std::vector<RunRecord>& runs) {
     std::set<std::string> teacherKeys;
     std::vector<ParetoPoint> pp;
     for (const auto& r : runs) {
-        if (r.status != "completed") continue;
+        if (r.status != RunStatus::Completed) continue;
         const Json& res = r.results;
         bool onTest = false;
         const auto chosenBy = selectionAccuracy(res, &onTest);

@@ -127,7 +127,7 @@ std::map<QString, QImage> ReportWriter::plots() const {
         std::vector<int64_t> ids;
         for (const auto& r : m_runs) {
             const auto chosenBy = selectionAccuracy(r.results);
-            if (r.status == "completed" && chosenBy &&
+            if (r.status == RunStatus::Completed && chosenBy &&
                 r.results.contains("compressed_size_bytes")) {
                 points.push_back({r.results["compressed_size_bytes"].get<double>(), *chosenBy});
                 ids.push_back(r.id);
@@ -172,10 +172,11 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
     std::vector<const RunRecord*> completed;
     size_t chosenOnTest = 0;  // runs without a validation split: chosen by test accuracy
     for (const auto& r : m_runs) {
-        ++byStatus[r.status];
+        ++byStatus[statusName(r.status)];
         bool onTest = false;
         const auto chosenBy = selectionAccuracy(r.results, &onTest);
-        if (r.status == "completed" && chosenBy && r.results.contains("compressed_size_bytes")) {
+        if (r.status == RunStatus::Completed && chosenBy &&
+            r.results.contains("compressed_size_bytes")) {
             completed.push_back(&r);
             points.push_back({r.results["compressed_size_bytes"].get<double>(), *chosenBy});
             if (onTest) ++chosenOnTest;
@@ -359,7 +360,8 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
         h +=
             QStringLiteral("<tr><td class=\"num\">%1</td><td>%2</td><td>%3%4</td>")
                 .arg(r.id)
-                .arg(r.params.empty() ? esc(r.name) : esc(sweptText(r)), esc(r.status),
+                .arg(r.params.empty() ? esc(r.name) : esc(sweptText(r)),
+                     esc(std::string(statusName(r.status))),
                      r.error.empty()
                          ? QString()
                          : QStringLiteral("<br><span class=\"muted\">%1</span>").arg(esc(r.error)));
@@ -381,7 +383,7 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
     if (!m_runs.empty()) {
         const RunRecord* base = &m_runs.front();
         for (const auto& r : m_runs)
-            if (r.status == "completed") {
+            if (r.status == RunStatus::Completed) {
                 base = &r;
                 break;
             }

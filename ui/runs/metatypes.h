@@ -10,3 +10,4 @@
 
 Q_DECLARE_METATYPE(retort::Progress)
 Q_DECLARE_METATYPE(retort::ExperimentSpec)
+Q_DECLARE_METATYPE(retort::RunStatus)

@@ -79,14 +79,14 @@ void RunController::cancelCurrent() {
 void RunController::cancelAll() {
     while (!m_queue.isEmpty()) {
         const qint64 id = m_queue.dequeue().id;
-        m_store.setStatus(id, "cancelled", "not started: cancelled from the queue");
-        Q_EMIT runFinished(id, QStringLiteral("cancelled"), QStringLiteral("not started"));
+        m_store.setStatus(id, RunStatus::Cancelled, "not started: cancelled from the queue");
+        Q_EMIT runFinished(id, RunStatus::Cancelled, QStringLiteral("not started"));
     }
     cancelCurrent();
     if (m_current < 0) Q_EMIT idle();
 }
 
-void RunController::onFinished(qint64 runId, const QString& status, const QString& error) {
+void RunController::onFinished(qint64 runId, RunStatus status, const QString& error) {
     m_current = -1;
     ++m_doneInBatch;
     Q_EMIT runFinished(runId, status, error);

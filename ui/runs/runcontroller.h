@@ -44,7 +44,7 @@ public:
 Q_SIGNALS:
     void runStarted(qint64 runId);
     void progress(const retort::Progress& progress);
-    void runFinished(qint64 runId, const QString& status, const QString& error);
+    void runFinished(qint64 runId, retort::RunStatus status, const QString& error);
     /// The queue ran dry.
     void idle();
     /// Requests the worker to run one queued run with its expanded spec (queued connection into
@@ -55,7 +55,7 @@ Q_SIGNALS:
 
 private:
     void dispatch();
-    void onFinished(qint64 runId, const QString& status, const QString& error);
+    void onFinished(qint64 runId, retort::RunStatus status, const QString& error);
 
     ProjectStore& m_store;
     QThread m_thread;

@@ -45,14 +45,14 @@ RunDetailDialog::RunDetailDialog(const ProjectStore& store, qint64 runId, QWidge
     }
     auto* header = new QLabel(this);
     header->setTextFormat(Qt::PlainText);  // names come from the project: never rich text
-    header->setText(tr("%1 — %2%3\ncreated %4 · started %5 · finished %6")
-                        .arg(QString::fromStdString(run->name), QString::fromStdString(run->status),
-                             run->error.empty()
-                                 ? QString()
-                                 : QStringLiteral(" (%1)").arg(QString::fromStdString(run->error)),
-                             QString::fromStdString(run->created_at),
-                             QString::fromStdString(run->started_at),
-                             QString::fromStdString(run->finished_at)));
+    header->setText(
+        tr("%1 — %2%3\ncreated %4 · started %5 · finished %6")
+            .arg(QString::fromStdString(run->name), QString::fromUtf8(statusName(run->status)),
+                 run->error.empty()
+                     ? QString()
+                     : QStringLiteral(" (%1)").arg(QString::fromStdString(run->error)),
+                 QString::fromStdString(run->created_at), QString::fromStdString(run->started_at),
+                 QString::fromStdString(run->finished_at)));
     header->setWordWrap(true);
     layout->addWidget(header);
     auto* tabs = new QTabWidget(this);

@@ -29,7 +29,7 @@ void RunsModel::reload(const ProjectStore& store) {
         // Same rows: update in place so selections and scroll positions stay.
         m_runs = std::move(fresh);
         for (const auto& r : m_runs)
-            if (r.status != "running") m_live.remove(r.id);
+            if (r.status != RunStatus::Running) m_live.remove(r.id);
         if (!m_runs.empty())
             Q_EMIT dataChanged(index(0, 0), index(rowCount() - 1, columnCountTotal() - 1));
         return;
@@ -37,7 +37,7 @@ void RunsModel::reload(const ProjectStore& store) {
     beginResetModel();
     m_runs = std::move(fresh);
     for (const auto& r : m_runs)
-        if (r.status != "running") m_live.remove(r.id);
+        if (r.status != RunStatus::Running) m_live.remove(r.id);
     endResetModel();
 }
 
@@ -80,7 +80,7 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
             case Id:
                 return QVariant::fromValue<qint64>(r.id);
             case Status:
-                return QString::fromStdString(r.status);
+                return QString::fromUtf8(statusName(r.status));
             case Name:
                 return QString::fromStdString(r.name);
             case Swept:
@@ -94,11 +94,11 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
             case Id:
                 return QStringLiteral("#%1").arg(r.id);  // as the plots name runs
             case Status:
-                if (!r.slurm_state.empty() && r.status == "queued")
+                if (!r.slurm_state.empty() && r.status == RunStatus::Queued)
                     return tr("Slurm: %1").arg(QString::fromStdString(r.slurm_state).toLower());
-                return m_live.contains(r.id) && r.status == "running"
+                return m_live.contains(r.id) && r.status == RunStatus::Running
                            ? m_live.value(r.id)
-                           : QString::fromStdString(r.status);
+                           : QString::fromUtf8(statusName(r.status));
             case Name:
                 return QString::fromStdString(r.name);
             case Swept:
@@ -121,10 +121,10 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
         if (index.column() == Name) return plainToolTip(QString::fromStdString(r.name));
     }
     if (role == Qt::ForegroundRole && index.column() == Status) {
-        if (r.status == "failed") return QBrush(QColor(0xc0, 0x39, 0x2b));
-        if (r.status == "cancelled" || r.status == "interrupted")
+        if (r.status == RunStatus::Failed) return QBrush(QColor(0xc0, 0x39, 0x2b));
+        if (r.status == RunStatus::Cancelled || r.status == RunStatus::Interrupted)
             return QBrush(QColor(0xb9, 0x77, 0x0e));
-        if (r.status == "running") return QBrush(QColor(0x21, 0x61, 0xa6));
+        if (r.status == RunStatus::Running) return QBrush(QColor(0x21, 0x61, 0xa6));
     }
     return {};
 }

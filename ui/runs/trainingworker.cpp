@@ -9,6 +9,7 @@ namespace retort::ui {
 TrainingWorker::TrainingWorker(QString projectPath) : m_path(std::move(projectPath)) {
     qRegisterMetaType<retort::Progress>("retort::Progress");
     qRegisterMetaType<retort::ExperimentSpec>("retort::ExperimentSpec");
+    qRegisterMetaType<retort::RunStatus>("retort::RunStatus");
 }
 
 TrainingWorker::~TrainingWorker() = default;
@@ -25,10 +26,9 @@ void TrainingWorker::resumeOne(qint64 runId) {
     try {
         ensureRunner();
         RunOutcome o = m_runner->resume(runId);
-        Q_EMIT runFinished(runId, QString::fromStdString(o.status),
-                           QString::fromStdString(o.error));
+        Q_EMIT runFinished(runId, o.status, QString::fromStdString(o.error));
     } catch (const std::exception& e) {
-        Q_EMIT runFinished(runId, QStringLiteral("failed"), QString::fromUtf8(e.what()));
+        Q_EMIT runFinished(runId, RunStatus::Failed, QString::fromUtf8(e.what()));
     }
 }
 
@@ -37,16 +37,15 @@ void TrainingWorker::runOne(qint64 runId, const ExperimentSpec& spec) {
     try {
         ensureRunner();
         RunOutcome o = m_runner->run(runId, spec);
-        Q_EMIT runFinished(runId, QString::fromStdString(o.status),
-                           QString::fromStdString(o.error));
+        Q_EMIT runFinished(runId, o.status, QString::fromStdString(o.error));
     } catch (const std::exception& e) {
         // The run could not even be recorded (e.g. the project became unwritable): say so, and
         // try to leave the run marked failed rather than running.
         try {
-            if (m_store) m_store->setStatus(runId, "failed", e.what());
+            if (m_store) m_store->setStatus(runId, RunStatus::Failed, e.what());
         } catch (...) {
         }
-        Q_EMIT runFinished(runId, QStringLiteral("failed"), QString::fromUtf8(e.what()));
+        Q_EMIT runFinished(runId, RunStatus::Failed, QString::fromUtf8(e.what()));
     }
 }
 

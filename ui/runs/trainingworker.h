@@ -37,7 +37,7 @@ Q_SIGNALS:
     void runStarted(qint64 runId);
     void progress(const retort::Progress& progress);
     /// status: completed | failed | cancelled
-    void runFinished(qint64 runId, const QString& status, const QString& error);
+    void runFinished(qint64 runId, retort::RunStatus status, const QString& error);
 
 private:
     void ensureRunner();

@@ -521,7 +521,8 @@ int MainWindow::resumeSelected() {
     QStringList changed;  // rows another writer changed since the table was read
     for (qint64 id : selectedRunIds()) {
         const int row = m_model->rowOf(id);
-        const std::string shown = row >= 0 ? m_model->run(row).status : std::string();
+        const std::optional<RunStatus> shown =
+            row >= 0 ? std::optional(m_model->run(row).status) : std::nullopt;
         std::optional<RunRecord> now;
         try {
             now = m_store->run(id);
@@ -534,8 +535,9 @@ int MainWindow::resumeSelected() {
             continue;
         }
         if (now->status != shown)
-            changed << tr("run %1 is now %2").arg(id).arg(QString::fromStdString(now->status));
-        if (now->status == "interrupted" || now->status == "cancelled") ids << id;
+            changed
+                << tr("run %1 is now %2").arg(id).arg(QString::fromUtf8(statusName(now->status)));
+        if (now->status == RunStatus::Interrupted || now->status == RunStatus::Cancelled) ids << id;
     }
     if (!changed.isEmpty()) refreshFromStore();
     if (ids.isEmpty()) {
@@ -650,8 +652,8 @@ void MainWindow::onProgress(const retort::Progress& p) {
     }
 }
 
-void MainWindow::onRunFinished(qint64 runId, const QString& status, const QString& error) {
-    if (status == "failed")
+void MainWindow::onRunFinished(qint64 runId, RunStatus status, const QString& error) {
+    if (status == RunStatus::Failed)
         statusBar()->showMessage(tr("Run %1 failed: %2").arg(runId).arg(error), 20000);
     refreshFromStore();
     updateActions();
@@ -742,7 +744,7 @@ void MainWindow::showRunMenu(const QPoint& pos) {
     menu.addAction(tr("Show &Details…"), this, [this, index] { showRunDetail(index); });
     menu.addAction(tr("&Load Spec into Editor"), this, [this, id] { loadRunSpec(id); });
     menu.addSeparator();
-    m_exports->addModelActions(&menu, id, run->status == "completed");
+    m_exports->addModelActions(&menu, id, run->status == RunStatus::Completed);
     if (!m_readOnly) {
         menu.addSeparator();
         menu.addAction(m_deleteAction);

@@ -80,7 +80,7 @@ public:
 
 Q_SIGNALS:
     /// A queued run finished (any status); the table and plots are up to date.
-    void runFinished(qint64 runId, const QString& status);
+    void runFinished(qint64 runId, retort::RunStatus status);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -102,7 +102,7 @@ private:
     std::vector<RunRecord> visibleRuns() const;
     QList<qint64> selectedRunIds() const;
     void onProgress(const retort::Progress& p);
-    void onRunFinished(qint64 runId, const QString& status, const QString& error);
+    void onRunFinished(qint64 runId, retort::RunStatus status, const QString& error);
     void updateActions();
     void showRunDetail(const QModelIndex& index);
     void showRunMenu(const QPoint& pos);

@@ -1,0 +1,10 @@
+#include "train/stages.h"
+
+namespace retort::pipeline {
+
+void DataStage::run(RunContext& ctx, StageServices& services) {
+    services.message(ctx.runId, "data", "loading " + ctx.spec.data.format + " data");
+    ctx.data = std::make_shared<const Dataset>(services.dataset(ctx.spec).to(ctx.device));
+}
+
+}  // namespace retort::pipeline

@@ -1,0 +1,57 @@
+#include "train/stages.h"
+
+#include "models/modelgraph.h"
+
+namespace retort::pipeline {
+
+using namespace stagesupport;
+
+void EvaluationStage::run(RunContext& ctx, StageServices& services) {
+    const ExperimentSpec& spec = ctx.spec;
+    const Dataset& d = *ctx.data;
+    ZooNet& student = ctx.student;
+    const Compression& c = ctx.compression;
+    Json& results = ctx.results;
+    auto studentFwd = [&](const torch::Tensor& x) { return student->forward(x); };
+    const double testAcc = accuracy(studentFwd, d.test_x, d.test_y);
+    const double valAcc = accuracy(studentFwd, d.val_x, d.val_y);
+    // Weights that pruning kept but quantization rounded to zero: a figure of its own.
+    int64_t quantZeros = 0;
+    if (spec.quantize) {
+        int64_t zerosAfter = 0;
+        for (const auto& [name, w] : compressibleWeights(*student))
+            zerosAfter += w.numel() - w.count_nonzero().item<int64_t>();
+        quantZeros = zerosAfter - (c.prunable - c.prunableNonzero);
+    }
+    int64_t params = 0;
+    for (const auto& p : student->parameters()) params += p.numel();
+
+    // Times over every epoch of the run, those before a resume included (per-epoch figures are
+    // stored with each epoch).
+    double trainSeconds = 0;
+    for (const auto& mp : services.store.metrics(ctx.runId))
+        if (mp.name == "epoch_seconds") trainSeconds += mp.value;
+    const double samples = double(d.train_x.size(0)) * double(spec.train.epochs);
+
+    const ModelSummary& sum = student->summary();
+    results["test_accuracy_fp32"] = c.testAccuracyFp32;
+    results["val_accuracy_fp32"] =
+        std::isfinite(c.valAccuracyFp32) ? Json(c.valAccuracyFp32) : Json();
+    results["test_accuracy"] = testAcc;
+    results["val_accuracy"] = std::isfinite(valAcc) ? Json(valAcc) : Json();
+    results["param_count"] = params;
+    results["nonzero_params"] = params - (c.prunable - c.prunableNonzero);
+    results["quantization_zero_params"] = quantZeros;
+    results["sparsity"] = c.prunable ? 1.0 - double(c.prunableNonzero) / double(c.prunable) : 0.0;
+    results["size_bytes"] = sum.size_bytes;
+    results["flops"] = sum.flops;
+    results["latency_ms"] = latencyMs(student, d.test_x.slice(0, 0, 1), ctx.device);
+    results["train_samples_per_s"] = trainSeconds > 0 ? samples / trainSeconds : 0.0;
+    results["train_seconds"] = trainSeconds;
+    results["classes"] = d.shape.classes;
+    results["input_shape"] = d.shape.sample_shape;
+    results["input_normalization"] = d.normalization;
+    results["train_samples"] = d.train_x.size(0);
+}
+
+}  // namespace retort::pipeline

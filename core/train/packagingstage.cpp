@@ -1,0 +1,105 @@
+#include "train/stages.h"
+
+#include "models/compressedmodel.h"
+#include "models/modeldescription.h"
+#include "models/modelgraph.h"
+
+#include <sstream>
+
+namespace retort::pipeline {
+
+using namespace stagesupport;
+
+std::vector<Slot> PackagingStage::inputs(const ExperimentSpec& spec) const {
+    std::vector<Slot> in{Slot::Data, Slot::Student, Slot::Compression, Slot::Evaluation};
+    if (spec.teacher) in.push_back(Slot::TeacherOutputs);  // the teacher's figures
+    return in;
+}
+
+void PackagingStage::run(RunContext& ctx, StageServices& services) {
+    const ExperimentSpec& spec = ctx.spec;
+    const Dataset& d = *ctx.data;
+    ZooNet& student = ctx.student;
+    Json& results = ctx.results;
+
+    // The compressed file: its byte size is compressed_size_bytes, and it must read back to the
+    // same outputs as the model just evaluated.
+    CompressedModel cm;
+    cm.model = modelDescription(student);
+    for (const auto& p : student->named_parameters()) {
+        CompressedTensor ct;
+        ct.name = p.key();
+        ct.shape = p.value().sizes().vec();
+        if (auto it = ctx.compression.quantized.find(p.key());
+            it != ctx.compression.quantized.end()) {
+            ct.bits = it->second.bits;
+            ct.values = it->second.codes.cpu();
+            ct.scales = it->second.scales.cpu();
+        } else {
+            ct.values = p.value().detach().cpu();
+        }
+        cm.tensors.push_back(ct);
+    }
+    for (const auto& b : student->named_buffers())
+        cm.tensors.push_back({b.key(), b.value().sizes().vec(), 32, b.value().detach().cpu(), {}});
+    ctx.compressed = writeCompressedModel(cm);
+    {
+        torch::NoGradGuard guard;
+        ZooNet back = loadCompressedModel(ctx.compressed);
+        back->to(ctx.device);
+        auto probe = d.test_x.slice(0, 0, std::min<int64_t>(256, d.test_x.size(0)));
+        auto a = student->forward(probe), b = back->forward(probe);
+        const double diff = (a - b).abs().max().item<double>();
+        if (!(diff <= 1e-5 * (1.0 + a.abs().max().item<double>())))
+            throw std::runtime_error(
+                "the compressed model file does not reproduce the model's outputs (max diff " +
+                std::to_string(diff) + ")");
+    }
+    const int64_t sizeBytes = results["size_bytes"].get<int64_t>();
+    results["compressed_size_bytes"] = static_cast<int64_t>(ctx.compressed.size());
+    results["compression_ratio"] = double(sizeBytes) / double(ctx.compressed.size());
+    results["model"] = cm.model;
+    results["model_graph"] = modelGraph(*student).toJson();
+
+    const Teacher* teacher = ctx.teacher.get();
+    results["teacher_test_accuracy"] = teacher ? Json(teacher->testAccuracy) : Json();
+    if (teacher) {
+        results["teacher_trained"] = teacher->trained;
+        std::vector<std::string> warnings = teacher->warnings;
+        const double valAccFp32 = ctx.compression.valAccuracyFp32;
+        if (spec.distill.lambda > 0 && std::isfinite(teacher->valAccuracy) &&
+            std::isfinite(valAccFp32) && valAccFp32 > teacher->valAccuracy) {
+            // On validation: a hint, and never a choice made on the test split.
+            std::ostringstream w;
+            w.precision(4);
+            w << "the student (" << 100 * valAccFp32 << " % validation accuracy) beats its "
+              << "teacher (" << 100 * teacher->valAccuracy
+              << " %): a teacher this weak may hold the student back; compare with a "
+                 "label-only run (distill.lambda 0) before crediting distillation";
+            warnings.push_back(w.str());
+            services.message(ctx.runId, "evaluate", "warning: " + w.str());
+        }
+        if (!warnings.empty()) results["warnings"] = warnings;
+        results["teacher_val_accuracy"] =
+            std::isfinite(teacher->valAccuracy) ? Json(teacher->valAccuracy) : Json();
+        results["teacher_key"] = teacher->key;
+        results["teacher_param_count"] = teacher->paramCount;
+        results["teacher_flops"] = teacher->flops >= 0 ? Json(teacher->flops) : Json();
+        results["teacher_size_bytes"] = teacher->paramCount * 4;
+    }
+
+    // The run's wall time: every epoch's whole cost (those before a resume too) and the stages
+    // after training, this one included.
+    double trainSeconds = 0, epochWall = 0;
+    for (const auto& mp : services.store.metrics(ctx.runId)) {
+        if (mp.name == "epoch_seconds") trainSeconds += mp.value;
+        if (mp.name == "epoch_wall_seconds") epochWall += mp.value;
+    }
+    if (epochWall == 0) epochWall = trainSeconds;  // runs stored before the wall figure
+    results["wall_seconds"] = epochWall + secondsSince(ctx.trainedAt);
+
+    services.store.finishRun(ctx.runId, RunStatus::Completed, results, ctx.compression.layers,
+                             {{"student", saveModule(*student)}, {"compressed", ctx.compressed}});
+}
+
+}  // namespace retort::pipeline

@@ -1,0 +1,123 @@
+#include "train/pipeline.h"
+
+#include "compress/pruner.h"
+#include "train/stages.h"
+
+#include <stdexcept>
+
+namespace retort::pipeline {
+
+const char* slotName(Slot s) {
+    switch (s) {
+        case Slot::Data:
+            return "data";
+        case Slot::Teacher:
+            return "teacher";
+        case Slot::TeacherOutputs:
+            return "teacher_outputs";
+        case Slot::Student:
+            return "student";
+        case Slot::Compression:
+            return "compression";
+        case Slot::Evaluation:
+            return "evaluation";
+        case Slot::Package:
+            return "package";
+    }
+    return "?";
+}
+
+RunContext::RunContext(int64_t id, const ExperimentSpec& s, torch::Device d)
+    : runId(id), spec(s), device(d) {}
+
+RunContext::~RunContext() = default;
+
+StageServices::StageServices(ProjectStore& s, ProgressFn p, const std::atomic<bool>* c)
+    : store(s), progress(std::move(p)), cancel(c) {}
+
+void StageServices::report(const Progress& p) const {
+    if (progress) progress(p);
+}
+
+void StageServices::message(int64_t runId, const std::string& stage,
+                            const std::string& text) const {
+    Progress p;
+    p.run_id = runId;
+    p.stage = stage;
+    p.message = text;
+    report(p);
+}
+
+void StageServices::checkCancel(const std::string& where) const {
+    if (cancel && cancel->load()) throw Cancelled{where};
+}
+
+const Dataset& StageServices::dataset(const ExperimentSpec& spec) {
+    const std::string key =
+        spec.toJson()["data"].dump() + "|" + std::to_string(spec.seed) + "|" + dataStamp(spec.data);
+    if (key != dataKey || !cpuData) {
+        cpuData.reset();  // the old data is freed before the new is read
+        cpuData = std::make_shared<Dataset>(loadDataset(spec.data, spec.seed));
+        dataKey = key;
+    }
+    return *cpuData;
+}
+
+Pipeline& Pipeline::add(std::unique_ptr<Stage> stage) {
+    m_stages.push_back(std::move(stage));
+    return *this;
+}
+
+std::vector<Stage*> Pipeline::plan(const ExperimentSpec& spec) const {
+    std::vector<Stage*> out;
+    std::map<Slot, std::string> filledBy;
+    for (const auto& s : m_stages) {
+        if (!s->applies(spec)) continue;
+        for (Slot in : s->inputs(spec))
+            if (!filledBy.count(in))
+                throw std::logic_error("the " + s->name() + " stage reads the " + slotName(in) +
+                                       " slot, which no stage before it fills");
+        for (Slot o : s->outputs()) {
+            if (auto it = filledBy.find(o); it != filledBy.end())
+                throw std::logic_error("the " + s->name() + " stage fills the " + slotName(o) +
+                                       " slot, which the " + it->second + " stage filled");
+            filledBy[o] = s->name();
+        }
+        out.push_back(s.get());
+    }
+    return out;
+}
+
+void Pipeline::run(RunContext& ctx, StageServices& services) const {
+    const std::vector<Stage*> stages = plan(ctx.spec);
+    for (size_t i = 0; i < stages.size(); ++i) {
+        if (i > 0) services.checkCancel("the end of the " + stages[i - 1]->name() + " stage");
+        stages[i]->run(ctx, services);
+        for (Slot o : stages[i]->outputs()) ctx.filled.insert(o);
+    }
+}
+
+namespace {
+Pipeline teacherStages() {
+    Pipeline p;
+    p.add(std::make_unique<DataStage>())
+        .add(std::make_unique<TeacherStage>())
+        .add(std::make_unique<TeacherOutputsStage>());
+    return p;
+}
+}  // namespace
+
+Pipeline standardPipeline() {
+    Pipeline p = teacherStages();
+    p.add(std::make_unique<StudentStage>())
+        .add(std::make_unique<CompressionStage>())
+        .add(std::make_unique<EvaluationStage>())
+        .add(std::make_unique<PackagingStage>());
+    return p;
+}
+
+Pipeline teacherPipeline() {
+    return teacherStages();
+}
+
+}  // namespace retort::pipeline

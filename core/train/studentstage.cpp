@@ -1,0 +1,93 @@
+#include "train/stages.h"
+
+#include "compress/pruner.h"
+#include "models/archivecheck.h"
+#include "models/modeldescription.h"
+#include "train/trainloop.h"
+
+#include <sstream>
+
+namespace retort::pipeline {
+
+using namespace stagesupport;
+
+std::vector<Slot> StudentStage::inputs(const ExperimentSpec& spec) const {
+    if (spec.teacher && spec.distill.lambda > 0) return {Slot::Data, Slot::TeacherOutputs};
+    return {Slot::Data};
+}
+
+void StudentStage::run(RunContext& ctx, StageServices& services) {
+    const ExperimentSpec& spec = ctx.spec;
+    const Dataset& d = *ctx.data;
+    const int64_t runId = ctx.runId;
+    // The student starts from the run's seed whatever happened before (teacher trained or
+    // reused), so the same spec gives the same student.
+    torch::manual_seed(static_cast<uint64_t>(spec.seed));
+    ctx.student = ZooNet(spec.student, d.shape.sample_shape, d.shape.classes);
+    ZooNet& student = ctx.student;
+    student->to(ctx.device);
+    auto opt = makeOptimizer(spec.train, trainableParameters(student));
+    const int64_t n = d.train_x.size(0);
+    const int64_t bs = std::min(spec.train.batch_size, n);
+    const int64_t stepsPerEpoch = (n + bs - 1) / bs;
+    if (spec.prune)
+        ctx.pruner = std::make_unique<Pruner>(*spec.prune, spec.pruneEndEpoch(),
+                                              compressibleWeights(*student), stepsPerEpoch);
+    torch::Tensor teacherLogits =
+        ctx.teacher && spec.distill.lambda > 0 ? ctx.teacher->trainLogits : torch::Tensor();
+    int64_t firstEpoch = 1;
+    if (const Checkpoint* cp = ctx.resumeFrom) {
+        loadModule(*student, cp->student);
+        verifyArchive(cp->optimizer, "optimizer state");
+        torch::serialize::InputArchive archive;
+        std::istringstream is(cp->optimizer);
+        archive.load_from(is, ctx.device);
+        opt->load(archive);
+        firstEpoch = cp->epoch + 1;
+        if (ctx.pruner) ctx.pruner->restore(cp->epoch * stepsPerEpoch);
+        services.message(runId, "student", "resuming after epoch " + std::to_string(cp->epoch));
+    }
+
+    services.message(runId, "student", "training the student");
+    const auto t0 = Clock::now();
+    int64_t step = (firstEpoch - 1) * stepsPerEpoch;
+    auto studentFwd = [&](const torch::Tensor& x) { return student->forward(x); };
+    for (ctx.epoch = firstEpoch; ctx.epoch <= spec.train.epochs; ++ctx.epoch) {
+        const int64_t epoch = ctx.epoch;
+        const auto epochStart = Clock::now();
+        const double lr = epochLr(spec.train, epoch);
+        for (auto& g : opt->param_groups()) g.options().set_lr(lr);
+        EpochStats s =
+            trainEpoch(student, *opt, d, teacherLogits, spec.train, spec.distill, ctx.pruner.get(),
+                       static_cast<uint64_t>(spec.seed) * 1000003ULL + uint64_t(epoch), epoch, step,
+                       runId, "student", services);
+        student->eval();
+        std::map<std::string, double> m = {{"train_loss", s.loss},
+                                           {"train_soft_loss", s.soft},
+                                           {"train_hard_loss", s.hard},
+                                           {"lr", lr},
+                                           {"epoch_seconds", s.seconds}};
+        const double val = accuracy(studentFwd, d.val_x, d.val_y);
+        if (std::isfinite(val)) m["val_accuracy"] = val;
+        m["sparsity"] = ctx.pruner ? ctx.pruner->overallSparsity() : 0.0;
+        // The epoch's whole cost (training, validation, checkpoint): what wall_seconds sums, so
+        // a resumed run's figures cover every epoch, not only those after the resume.
+        std::string checkpoint = saveModule(*student), optState = archiveBytes(*opt);
+        m["epoch_wall_seconds"] = secondsSince(epochStart);
+        services.store.recordEpoch(runId, epoch, m, std::move(checkpoint), std::move(optState));
+        Progress p;
+        p.kind = Progress::Kind::Epoch;
+        p.run_id = runId;
+        p.stage = "student";
+        p.epoch = epoch;
+        p.epochs = spec.train.epochs;
+        p.metrics = m;
+        p.elapsed_s = secondsSince(t0);
+        p.eta_s = p.elapsed_s / double(epoch - firstEpoch + 1) * double(spec.train.epochs - epoch);
+        services.report(p);
+    }
+    ctx.epoch = spec.train.epochs;
+    student->eval();
+}
+
+}  // namespace retort::pipeline

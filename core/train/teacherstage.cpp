@@ -1,0 +1,173 @@
+#include "train/stages.h"
+
+#include "models/archivecheck.h"
+#include "models/modeldescription.h"
+#include "store/fnv1a.h"
+#include "train/trainloop.h"
+
+#include <sstream>
+
+namespace retort::pipeline {
+
+using namespace stagesupport;
+
+namespace {
+
+/// Stage one: trains a zoo teacher on the labels. Returns its per-epoch metrics.
+Json trainTeacher(ZooNet& net, const TrainOptions& train, const Dataset& d, int64_t seed,
+                  int64_t runId, StageServices& services) {
+    services.message(runId, "teacher", "training the teacher (stage one)");
+    auto opt = makeOptimizer(train, trainableParameters(net));
+    DistillOptions none;
+    none.lambda = 0;
+    int64_t step = 0;
+    Json epochs = Json::array();
+    for (int64_t e = 1; e <= train.epochs; ++e) {
+        for (auto& g : opt->param_groups()) g.options().set_lr(epochLr(train, e));
+        EpochStats s = trainEpoch(net, *opt, d, {}, train, none, nullptr,
+                                  static_cast<uint64_t>(seed) * 1000003ULL + 7919ULL * e + 1, e,
+                                  step, runId, "teacher", services);
+        net->eval();
+        Progress p;
+        p.kind = Progress::Kind::Epoch;
+        p.run_id = runId;
+        p.stage = "teacher";
+        p.epoch = e;
+        p.epochs = train.epochs;
+        p.metrics = {{"train_loss", s.loss}, {"epoch_seconds", s.seconds}};
+        const double val =
+            accuracy([&](const torch::Tensor& x) { return net->forward(x); }, d.val_x, d.val_y);
+        if (std::isfinite(val)) p.metrics["val_accuracy"] = val;
+        epochs.push_back(p.metrics);
+        services.report(p);
+    }
+    return epochs;
+}
+
+}  // namespace
+
+void TeacherStage::run(RunContext& ctx, StageServices& services) {
+    const ExperimentSpec& spec = ctx.spec;
+    const Dataset& d = *ctx.data;
+    const torch::Device& device = ctx.device;
+    const int64_t runId = ctx.runId;
+    const TeacherOptions& o = *spec.teacher;
+    auto t = std::make_shared<Teacher>();
+    Json keySpec;
+    std::string fileBytes;
+    Json runTeacherSpec;  // teacher.run with model "teacher": that teacher's stored spec
+    if (o.kind == TeacherOptions::Kind::Zoo) {
+        keySpec = spec.toJson()["teacher"];
+        keySpec["seed"] = o.seed.value_or(spec.seed);
+        keySpec["data"] = d.fingerprint;
+    } else if (o.kind == TeacherOptions::Kind::TorchScript) {
+        try {
+            fileBytes = readArchiveFile(o.torchscript);
+        } catch (const ArchiveError& e) {
+            throw std::runtime_error("teacher.torchscript: " + std::string(e.what()));
+        }
+        keySpec = {{"torchscript", fnv1aHex(fileBytes)},
+                   {"data", d.fingerprint},
+                   {"input", spec.toJson()["teacher"]["input"]}};
+    } else {
+        const auto source = services.store.run(o.run);
+        if (!source)
+            throw std::runtime_error("teacher.run: the project has no run " +
+                                     std::to_string(o.run));
+        if (o.run_model == "teacher") {
+            // The run's own (zoo) teacher, as stored with its architecture.
+            const auto stored =
+                source->results.contains("teacher_key")
+                    ? services.store.teacher(source->results["teacher_key"].get<std::string>())
+                    : std::nullopt;
+            if (!stored || !stored->spec.contains("arch"))
+                throw std::runtime_error("teacher.model: run " + std::to_string(o.run) +
+                                         " has no stored zoo teacher");
+            fileBytes = stored->state;
+            runTeacherSpec = stored->spec;
+        } else {
+            auto state = services.store.artifact(o.run, "student");
+            if (!state)
+                throw std::runtime_error("teacher.run: run " + std::to_string(o.run) +
+                                         " has no stored student");
+            fileBytes = *state;
+        }
+        keySpec = {{"run", o.run},
+                   {"model", o.run_model},
+                   {"weights", fnv1aHex(fileBytes)},
+                   {"data", d.fingerprint}};
+    }
+    t->key = fnv1aHex(keySpec.dump());
+    t->cacheKey = t->key + "|" + device.str();
+    if (auto it = services.teachers.find(t->cacheKey); it != services.teachers.end()) {
+        ctx.teacher = it->second;  // its outputs too: the next stage has nothing to do
+        return;
+    }
+    if (services.teachers.size() >= 2)
+        services.teachers.clear();  // bound memory: a sweep usually has one teacher
+
+    std::optional<TeacherRecord> stored = services.store.teacher(t->key);
+    if (stored && stored->spec != keySpec) stored.reset();  // a hash collision: do not reuse
+    TeacherRecord record{t->key, keySpec, {}, Json::object()};
+    if (o.kind == TeacherOptions::Kind::Zoo) {
+        torch::manual_seed(static_cast<uint64_t>(o.seed.value_or(spec.seed)));
+        t->zoo = ZooNet(o.model, d.shape.sample_shape, d.shape.classes);
+        t->zoo->to(device);
+        t->paramCount = t->zoo->summary().param_count;
+        t->flops = t->zoo->summary().flops;
+        if (stored) {
+            loadModule(*t->zoo, stored->state);
+            record = *stored;
+            services.message(runId, "teacher", "reusing the stored teacher " + t->key.substr(0, 8));
+        } else if (o.train) {
+            record.summary["epochs"] =
+                trainTeacher(t->zoo, *o.train, d, o.seed.value_or(spec.seed), runId, services);
+            record.state = saveModule(*t->zoo);
+        } else {
+            record.state = saveModule(*t->zoo);  // frozen at initialization
+        }
+        t->trained = o.train.has_value();
+        freeze(*t->zoo);
+        torch::NoGradGuard guard;
+        t->forward = frozenForward(t->zoo);
+    } else if (o.kind == TeacherOptions::Kind::TorchScript) {
+        t->script =
+            std::make_shared<torch::jit::Module>(loadTorchScript(fileBytes, o.torchscript, device));
+        t->script->eval();
+        for (auto p : t->script->parameters()) {
+            p.set_requires_grad(false);
+            t->paramCount += p.numel();
+        }
+        auto m = t->script;
+        const auto convert = teacherInput(o, d);
+        t->forward = [m, convert](const torch::Tensor& x) {
+            return m->forward({convert(x)}).toTensor();
+        };
+        record.state = fileBytes;  // archived with the project; never loaded from it
+    } else {
+        auto run = services.store.run(o.run);
+        ZooNet net{nullptr};
+        if (o.run_model == "teacher") {
+            ModelOptions m;
+            m.arch = runTeacherSpec.value("arch", std::string("mlp"));
+            m.hidden = runTeacherSpec.value("hidden", std::vector<int64_t>{});
+            m.channels = runTeacherSpec.value("channels", std::vector<int64_t>{});
+            net = ZooNet(m, d.shape.sample_shape, d.shape.classes);
+        } else {
+            net = buildFromDescription(run->results.at("model"));
+        }
+        loadModule(*net, fileBytes);
+        net->to(device);
+        freeze(*net);
+        t->zoo = net;
+        t->paramCount = net->summary().param_count;
+        t->flops = net->summary().flops;
+        torch::NoGradGuard guard;
+        t->forward = frozenForward(net);
+    }
+    // Stored once its outputs are known (TeacherOutputsStage); an earlier run's model is not.
+    if (!stored && o.kind != TeacherOptions::Kind::Run) t->unsaved = record;
+    ctx.teacher = t;
+}
+
+}  // namespace retort::pipeline

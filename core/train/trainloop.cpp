@@ -1,0 +1,92 @@
+#include "train/trainloop.h"
+
+#include "compress/distillation.h"
+#include "compress/pruner.h"
+#include "models/modelgraph.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace retort::pipeline {
+
+using namespace stagesupport;
+
+EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& d,
+                      const torch::Tensor& teacherLogits, const TrainOptions& train,
+                      const DistillOptions& distill, Pruner* pruner, uint64_t orderSeed,
+                      int64_t epoch, int64_t& step, int64_t runId, const std::string& stage,
+                      const StageServices& services) {
+    net->train();
+    const int64_t n = d.train_x.size(0);
+    const int64_t bs = std::min(train.batch_size, n);
+    const int64_t batches = (n + bs - 1) / bs;
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(orderSeed);
+    auto order =
+        torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kInt64)).to(d.train_x.device());
+    const auto t0 = Clock::now();
+    torch::Tensor sumLoss = torch::zeros({}, d.train_x.options()), sumSoft = sumLoss.clone(),
+                  sumHard = sumLoss.clone();
+    EpochStats s;
+    for (int64_t b = 0; b < batches; ++b) {
+        services.checkCancel(stage + " epoch " + std::to_string(epoch) + ", batch " +
+                             std::to_string(b + 1));
+        auto idx = order.slice(0, b * bs, std::min((b + 1) * bs, n));
+        auto x = d.train_x.index_select(0, idx);
+        auto y = d.train_y.index_select(0, idx);
+        torch::Tensor tl =
+            teacherLogits.defined() ? teacherLogits.index_select(0, idx) : torch::Tensor();
+        if (pruner) pruner->beforeStep(step);
+        opt.zero_grad();
+        auto logits = net->forward(x);
+        DistillLoss l =
+            hintonLoss(logits, tl, y, distill.temperature, tl.defined() ? distill.lambda : 0.0);
+        l.total.backward();
+        if (train.grad_clip > 0)
+            torch::nn::utils::clip_grad_norm_(net->parameters(), train.grad_clip);
+        opt.step();
+        if (pruner) pruner->applyMasks();
+        ++step;
+        const double w = double(idx.size(0));
+        sumLoss += l.total.detach() * w;
+        sumSoft += l.soft.detach() * w;
+        sumHard += l.hard.detach() * w;
+        s.samples += idx.size(0);
+        if (services.progress && (b % 20 == 19 || b + 1 == batches)) {
+            const double mean = sumLoss.item<double>() / double(s.samples);
+            if (!std::isfinite(mean))
+                throw std::runtime_error("diverged: the training loss is not finite at " + stage +
+                                         " epoch " + std::to_string(epoch) + ", batch " +
+                                         std::to_string(b + 1));
+            Progress p;
+            p.kind = Progress::Kind::Batch;
+            p.run_id = runId;
+            p.stage = stage;
+            p.epoch = epoch;
+            p.epochs = train.epochs;
+            p.batch = b + 1;
+            p.batches = batches;
+            p.loss = mean;
+            p.elapsed_s = secondsSince(t0);
+            // What is left of this epoch and of the epochs after it (before: this epoch only, so
+            // the status bar read "0 s left" at the end of every epoch).
+            p.eta_s = p.elapsed_s / double(b + 1) *
+                      double(batches - b - 1 + batches * (train.epochs - epoch));
+            services.report(p);
+        }
+    }
+    s.seconds = secondsSince(t0);
+    s.loss = sumLoss.item<double>() / double(s.samples);
+    s.soft = sumSoft.item<double>() / double(s.samples);
+    s.hard = sumHard.item<double>() / double(s.samples);
+    if (!std::isfinite(s.loss))
+        throw std::runtime_error("diverged: the training loss is not finite at " + stage +
+                                 " epoch " + std::to_string(epoch));
+    return s;
+}
+
+std::vector<torch::Tensor> trainableParameters(ZooNet& net) {
+    const ModelGraph graph = modelGraph(*net);
+    return selectParameters(*net, graph, [](const GraphNode&, const GraphParam&) { return true; });
+}
+
+}  // namespace retort::pipeline

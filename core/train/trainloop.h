@@ -1,0 +1,32 @@
+#pragma once
+
+// The training loop the teacher and student stages share (inside core/train only).
+
+#include "spec/experimentspec.h"
+#include "train/pipeline.h"
+
+#include <string>
+#include <vector>
+
+namespace retort::pipeline {
+
+/// One epoch's mean losses and its training time.
+struct EpochStats {
+    double loss = 0, soft = 0, hard = 0, seconds = 0;
+    int64_t samples = 0;
+};
+
+/// One pass over the training set in the order @p orderSeed gives. Teacher logits (optional) are
+/// indexed with the same batch indices as the samples. Reports batches as @p stage, checks the
+/// cancel flag before every batch, and throws when the loss stops being finite.
+EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& d,
+                      const torch::Tensor& teacherLogits, const TrainOptions& train,
+                      const DistillOptions& distill, Pruner* pruner, uint64_t orderSeed,
+                      int64_t epoch, int64_t& step, int64_t runId, const std::string& stage,
+                      const StageServices& services);
+
+/// The parameters a training stage gives its optimizer, picked by their graph roles: every one
+/// for teacher training and distillation (head-only and adapter stages will pick here).
+std::vector<torch::Tensor> trainableParameters(ZooNet& net);
+
+}  // namespace retort::pipeline
