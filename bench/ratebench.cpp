@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
         gemm = 2.0 * 2048.0 * 2048.0 * 2048.0 / best / 1e9;
     }
     ModelOptions o;
-    o.arch = "cnn";
+    o.arch = Arch::Cnn;
     o.channels = {32, 64};
     o.hidden = {128};
     torch::manual_seed(1);

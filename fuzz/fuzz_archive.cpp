@@ -24,7 +24,7 @@ namespace {
 
 retort::ZooNet smallNet() {
     retort::ModelOptions m;
-    m.arch = "mlp";
+    m.arch = retort::Arch::Mlp;
     m.hidden = {8};
     return retort::ZooNet(m, std::vector<int64_t>{4}, 3);
 }

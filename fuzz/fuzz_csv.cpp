@@ -5,7 +5,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string text(reinterpret_cast<const char*>(data), size);
-    for (const char* header : {"auto", "yes", "no"}) {
+    for (retort::CsvHeader header :
+         {retort::CsvHeader::Auto, retort::CsvHeader::Yes, retort::CsvHeader::No}) {
         try {
             std::istringstream in(text);
             retort::CsvTable t = retort::parseCsv(in, "fuzz.csv", size % 3, header);

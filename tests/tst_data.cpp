@@ -72,7 +72,7 @@ private Q_SLOTS:
             DataOptions o;
             o.path = dir.path().toStdString();
             o.validation_fraction = 0.2;
-            o.normalize = "none";
+            o.normalize = Normalization::None;
             DataShape shape = probeData(o);
             QCOMPARE(shape.sample_shape, (std::vector<int64_t>{1, 4, 4}));
             QCOMPARE(shape.classes, int64_t(3));
@@ -125,12 +125,12 @@ private Q_SLOTS:
 
     void csvParsing() {
         test::writeFile(path("a.csv"), "label,f1,f2\n0,1.5,2\n1, 3 ,-4e1\r\n\n2,0,0\n");
-        CsvTable t = readCsv(path("a.csv"), 0, "auto");
+        CsvTable t = readCsv(path("a.csv"), 0, CsvHeader::Auto);
         QCOMPARE(t.columns, int64_t(2));
         QCOMPARE(t.labels, (std::vector<int64_t>{0, 1, 2}));
         QCOMPARE(t.features[3], -40.0f);
         test::writeFile(path("b.csv"), "1,2,7\n3,4,1\n");
-        CsvTable u = readCsv(path("b.csv"), 2, "no");
+        CsvTable u = readCsv(path("b.csv"), 2, CsvHeader::No);
         QCOMPARE(u.labels, (std::vector<int64_t>{7, 1}));
         QCOMPARE(u.features, (std::vector<float>{1, 2, 3, 4}));
     }
@@ -138,28 +138,32 @@ private Q_SLOTS:
     void csvErrors() {
         test::writeFile(path("ragged.csv"), "0,1,2\n1,2\n");
         QVERIFY(errorOf([&] {
-                    readCsv(path("ragged.csv"), 0, "auto");
+                    readCsv(path("ragged.csv"), 0, CsvHeader::Auto);
                 }).contains("line 2: 2 fields, expected 3"));
         test::writeFile(path("nan.csv"), "0,1,2\n1,nan,2\n");
         QVERIFY(errorOf([&] {
-                    readCsv(path("nan.csv"), 0, "auto");
+                    readCsv(path("nan.csv"), 0, CsvHeader::Auto);
                 }).contains("line 2, column 2: 'nan' is not a finite number"));
         test::writeFile(path("text.csv"), "0,1,2\n1,abc,2\n");
         QVERIFY(errorOf([&] {
-                    readCsv(path("text.csv"), 0, "auto");
+                    readCsv(path("text.csv"), 0, CsvHeader::Auto);
                 }).contains("line 2, column 2: 'abc' is not a number"));
         test::writeFile(path("label.csv"), "0.5,1,2\n");
-        QVERIFY(
-            errorOf([&] { readCsv(path("label.csv"), 0, "auto"); }).contains("not a class index"));
+        QVERIFY(errorOf([&] {
+                    readCsv(path("label.csv"), 0, CsvHeader::Auto);
+                }).contains("not a class index"));
         // The label as written, not as the float it was read into (1000000000.000000).
         test::writeFile(path("big.csv"), "0,1,2\n999999999,1,2\n");
-        const QString big = errorOf([&] { readCsv(path("big.csv"), 0, "auto"); });
+        const QString big = errorOf([&] { readCsv(path("big.csv"), 0, CsvHeader::Auto); });
         QVERIFY2(big.contains("line 2, column 1: label '999999999' is not a class index"),
                  qPrintable(big));
         test::writeFile(path("empty.csv"), "a,b,c\n");
-        QVERIFY(errorOf([&] { readCsv(path("empty.csv"), 0, "auto"); }).contains("no data rows"));
-        QVERIFY(
-            errorOf([&] { readCsv(path("ragged.csv"), 5, "auto"); }).contains("label column 5"));
+        QVERIFY(errorOf([&] {
+                    readCsv(path("empty.csv"), 0, CsvHeader::Auto);
+                }).contains("no data rows"));
+        QVERIFY(errorOf([&] {
+                    readCsv(path("ragged.csv"), 5, CsvHeader::Auto);
+                }).contains("label column 5"));
     }
 
     void csvDataset() {
@@ -171,7 +175,7 @@ private Q_SLOTS:
         test::writeFile(dir.filePath("train.csv").toStdString(), tr);
         test::writeFile(dir.filePath("test.csv").toStdString(), te);
         DataOptions o;
-        o.format = "csv";
+        o.format = DataFormat::Csv;
         o.path = dir.path().toStdString();
         o.shape = {1, 2, 2};
         o.validation_fraction = 0.25;
@@ -186,7 +190,7 @@ private Q_SLOTS:
 
     void splitAndLimit() {
         DataOptions o;
-        o.format = "synthetic";
+        o.format = DataFormat::Synthetic;
         o.train_samples = 1000;
         o.test_samples = 100;
         o.validation_fraction = 0.1;

@@ -25,7 +25,7 @@ private Q_SLOTS:
     // (3 per output) 2x2 max-pool comparison.
     void mlp() {
         ModelOptions o;
-        o.arch = "mlp";
+        o.arch = Arch::Mlp;
         o.hidden = {128};
         ZooNet net(o, std::vector<int64_t>{1, 28, 28}, 10);
         // 784*128 + 128 + 128*10 + 10
@@ -40,7 +40,7 @@ private Q_SLOTS:
 
     void mlpNoHidden() {
         ModelOptions o;
-        o.arch = "mlp";
+        o.arch = Arch::Mlp;
         ZooNet net(o, std::vector<int64_t>{20}, 3);
         QCOMPARE(net->summary().param_count, int64_t(63));  // 20*3 + 3
         QCOMPARE(net->summary().flops, int64_t(123));       // 2*20*3 + 3
@@ -48,7 +48,7 @@ private Q_SLOTS:
 
     void lenet5() {
         ModelOptions o;
-        o.arch = "lenet5";
+        o.arch = Arch::Lenet5;
         ZooNet net(o, std::vector<int64_t>{1, 28, 28}, 10);
         // conv1 156, conv2 2416, fc1 48120, fc2 10164, out 850
         QCOMPARE(net->summary().param_count, int64_t(61706));
@@ -62,7 +62,7 @@ private Q_SLOTS:
 
     void cnn() {
         ModelOptions o;
-        o.arch = "cnn";
+        o.arch = Arch::Cnn;
         o.channels = {32, 64};
         o.hidden = {128};
         ZooNet net(o, std::vector<int64_t>{1, 28, 28}, 10);
@@ -78,7 +78,7 @@ private Q_SLOTS:
 
     void describeMatchesBuild() {
         ModelOptions o;
-        o.arch = "cnn";
+        o.arch = Arch::Cnn;
         o.channels = {4, 8};
         o.hidden = {16, 12};
         auto s = describeModel(o, {3, 17, 13}, 5);
@@ -90,17 +90,17 @@ private Q_SLOTS:
 
     void refusesWhatDoesNotFit() {
         ModelOptions o;
-        o.arch = "cnn";
+        o.arch = Arch::Cnn;
         o.channels = {4, 4, 4};
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, describeModel(o, {1, 4, 4}, 10));
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, describeModel(o, {16}, 10));
-        o.arch = "mlp";
+        o.arch = Arch::Mlp;
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, describeModel(o, {16}, 1));
     }
 
     void compressibleWeightsAreLinearAndConv() {
         ModelOptions o;
-        o.arch = "lenet5";
+        o.arch = Arch::Lenet5;
         ZooNet net(o, std::vector<int64_t>{1, 28, 28}, 10);
         auto w = compressibleWeights(*net);
         QCOMPARE(w.size(), size_t(5));
@@ -112,7 +112,7 @@ private Q_SLOTS:
 
     void graphOfAZooNetHasRolesAndReferences() {
         ModelOptions o;
-        o.arch = "cnn";
+        o.arch = Arch::Cnn;
         o.channels = {4};
         o.hidden = {8};
         ZooNet net(o, std::vector<int64_t>{1, 8, 8}, 3);

@@ -6,8 +6,7 @@
 using namespace retort;
 
 namespace {
-PruneOptions opts(const std::string& schedule, const std::string& scope, double s, int64_t begin,
-                  int64_t end) {
+PruneOptions opts(PruneSchedule schedule, PruneScope scope, double s, int64_t begin, int64_t end) {
     PruneOptions o;
     o.schedule = schedule;
     o.scope = scope;
@@ -34,7 +33,7 @@ private Q_SLOTS:
     void agpSchedule() {
         // Epochs 2..4 with 10 steps each: steps 10..39; 5 updates per epoch: every 2 steps.
         auto w = torch::randn({20, 10});
-        PruneOptions o = opts("agp", "global", 0.9, 2, 4);
+        PruneOptions o = opts(PruneSchedule::Agp, PruneScope::Global, 0.9, 2, 4);
         o.updates_per_epoch = 5;
         Pruner p(o, 4, {{"w", w}}, 10);
         QCOMPARE(p.targetSparsity(0), 0.0);
@@ -58,7 +57,7 @@ private Q_SLOTS:
 
     void oneShot() {
         auto w = torch::randn({10, 10});
-        Pruner p(opts("one_shot", "global", 0.6, 3, 3), 3, {{"w", w}}, 5);
+        Pruner p(opts(PruneSchedule::OneShot, PruneScope::Global, 0.6, 3, 3), 3, {{"w", w}}, 5);
         QCOMPARE(p.targetSparsity(9), 0.0);
         QCOMPARE(p.targetSparsity(10), 0.6);
         p.beforeStep(10);
@@ -68,7 +67,8 @@ private Q_SLOTS:
     void globalMaskInvariants() {
         torch::manual_seed(3);
         auto a = torch::randn({30, 20}), b = torch::randn({10, 7}) * 3;
-        Pruner p(opts("agp", "global", 0.75, 1, 1), 1, {{"a", a}, {"b", b}}, 1);
+        Pruner p(opts(PruneSchedule::Agp, PruneScope::Global, 0.75, 1, 1), 1, {{"a", a}, {"b", b}},
+                 1);
         p.pruneTo(0.75);
         const int64_t n = a.numel() + b.numel();
         QCOMPARE(a.eq(0).sum().item<int64_t>() + b.eq(0).sum().item<int64_t>(),
@@ -87,7 +87,8 @@ private Q_SLOTS:
         ModelOptions mo;
         mo.hidden = {16};
         ZooNet net(mo, std::vector<int64_t>{8}, 3);
-        Pruner p(opts("agp", "layer", 0.5, 1, 2), 2, compressibleWeights(*net), 5);
+        Pruner p(opts(PruneSchedule::Agp, PruneScope::Layer, 0.5, 1, 2), 2,
+                 compressibleWeights(*net), 5);
         torch::optim::Adam opt(net->parameters(), 0.05);
         torch::Tensor previousMask;
         for (int64_t step = 0; step < 15; ++step) {

@@ -68,7 +68,7 @@ private Q_SLOTS:
         QFETCH(int, bits);
         torch::manual_seed(2);
         ModelOptions mo;
-        mo.arch = "cnn";
+        mo.arch = Arch::Cnn;
         mo.channels = {4};
         mo.hidden = {32};
         ZooNet net(mo, std::vector<int64_t>{1, 8, 8}, 5);

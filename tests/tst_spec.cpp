@@ -93,7 +93,7 @@ private Q_SLOTS:
         ExperimentSpec s = ExperimentSpec::fromJson(Json::object(), issues);
         QVERIFY(issues.empty());
         QCOMPARE(s.device, std::string("auto"));
-        QCOMPARE(s.data.format, std::string("idx"));
+        QCOMPARE(s.data.format, DataFormat::Idx);
         QCOMPARE(s.data.path, std::string("/usr/share/datasets/fashion-mnist"));
         QCOMPARE(s.distill.temperature, 4.0);
         QCOMPARE(s.train.batch_size, int64_t(128));
@@ -303,6 +303,36 @@ private Q_SLOTS:
             QVERIFY(std::string(e.what()).find("distill.temperature: must be > 0") !=
                     std::string::npos);
         }
+    }
+
+    void unknownChoicesAreOneIssueEach() {
+        // A choice is read by name into its enum: a name not in the table is one issue naming
+        // the key and every allowed name; the spec keeps the default, and the data are not
+        // read by that default (which would add a misleading "no such file").
+        Json j = test::smallSyntheticSpec();
+        j["data"] = {{"format", "parquet"}, {"path", "/nonexistent"}};
+        j["train"]["lr_schedule"] = "step";
+        j["sweep"] = {{"train.optimizer", {"adam", "rmsprop"}}};
+        SpecValidator v;
+        try {
+            v.plan(j);
+            QFAIL("unknown choices were accepted");
+        } catch (const SpecError& e) {
+            QVERIFY2(e.issues().size() == 3, e.what());
+            QVERIFY(hasIssue(e.issues(), "data.format",
+                             "'parquet' is not one of 'idx', 'csv', 'synthetic'"));
+            QVERIFY(hasIssue(e.issues(), "train.lr_schedule",
+                             "'step' is not one of 'constant', "
+                             "'cosine'"));
+            QVERIFY(hasIssue(e.issues(), "train.optimizer", "optimizer=rmsprop"));
+        }
+        std::vector<SpecIssue> issues;
+        const ExperimentSpec s = ExperimentSpec::fromJson(j, issues);
+        QCOMPARE(s.data.format, DataFormat::Idx);
+        QCOMPARE(s.train.lr_schedule, LrSchedule::Constant);
+        // Written back by name, never as the enumerator's number.
+        QCOMPARE(s.toJson()["train"]["lr_schedule"], Json("constant"));
+        QCOMPARE(Json(PruneSchedule::OneShot), Json("one_shot"));
     }
 
     void sweepGrid() {

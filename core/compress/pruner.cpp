@@ -22,7 +22,7 @@ Pruner::Pruner(const PruneOptions& options, int64_t endEpoch,
 
 double Pruner::targetSparsity(int64_t step) const {
     if (step < m_beginStep) return 0.0;
-    if (m_options.schedule == "one_shot") return m_options.sparsity;
+    if (m_options.schedule == PruneSchedule::OneShot) return m_options.sparsity;
     // Masks change every m_interval steps and at the ramp's last step; in between the target
     // stays at the value of the last update, which is what the masks hold.
     const int64_t last = m_endStep - 1;
@@ -52,7 +52,7 @@ void Pruner::pruneTo(double sparsity) {
                              false);
         return keep;
     };
-    if (m_options.scope == "global") {
+    if (m_options.scope == PruneScope::Global) {
         std::vector<torch::Tensor> ws;
         for (const auto& w : m_weights) ws.push_back(w.second);
         auto keep = rank(ws, sparsity);

@@ -168,7 +168,7 @@ IdxArray parseIdx(const std::string& bytes, const std::string& path) {
     return a;
 }
 
-CsvTable readCsv(const std::string& path, int64_t labelColumn, const std::string& header) {
+CsvTable readCsv(const std::string& path, int64_t labelColumn, CsvHeader header) {
     std::error_code ec;
     if (!fs::is_regular_file(path, ec)) throw DataError(path, "no such file");
     std::ifstream in(path, std::ios::binary);
@@ -177,7 +177,7 @@ CsvTable readCsv(const std::string& path, int64_t labelColumn, const std::string
 }
 
 CsvTable parseCsv(std::istream& in, const std::string& path, int64_t labelColumn,
-                  const std::string& header) {
+                  CsvHeader header) {
     CsvTable t;
     std::string line;
     int64_t lineNo = 0;
@@ -210,11 +210,11 @@ CsvTable parseCsv(std::istream& in, const std::string& path, int64_t labelColumn
             row.push_back(v);
         }
         const bool firstRow = fields < 0;
-        if (firstRow && !numeric && header != "no") {
+        if (firstRow && !numeric && header != CsvHeader::No) {
             fields = static_cast<int64_t>(cells.size());
             continue;  // a header line
         }
-        if (firstRow && header == "yes") {
+        if (firstRow && header == CsvHeader::Yes) {
             fields = static_cast<int64_t>(cells.size());
             continue;
         }
@@ -259,14 +259,14 @@ CsvTable parseCsv(std::istream& in, const std::string& path, int64_t labelColumn
 }
 
 std::vector<std::string> dataFiles(const DataOptions& data) {
-    if (data.format == "idx") {
+    if (data.format == DataFormat::Idx) {
         std::vector<std::string> files;
         for (const char* n : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                               "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"})
             files.push_back(firstExisting(data.path, n));
         return files;
     }
-    if (data.format == "csv") {
+    if (data.format == DataFormat::Csv) {
         std::vector<std::string> files;
         for (const char* n : {"train.csv", "test.csv"}) {
             fs::path p = fs::path(data.path) / n;
@@ -297,7 +297,7 @@ std::string fileStamp(const std::vector<std::string>& paths) {
 }
 
 std::string dataStamp(const DataOptions& data) {
-    if (data.format == "synthetic") return {};
+    if (data.format == DataFormat::Synthetic) return {};
     try {
         return fileStamp(dataFiles(data));
     } catch (const std::exception&) {
@@ -369,7 +369,7 @@ std::vector<int64_t> reshaped(const DataOptions& d, int64_t features, const std:
 
 Raw readRaw(const DataOptions& d, int64_t seed, bool labelsOnly) {
     Raw r;
-    if (d.format == "idx") {
+    if (d.format == DataFormat::Idx) {
         auto files = dataFiles(d);
         IdxArray ytr = readIdx(files[1]);
         r.trainY = labelsOf(ytr, files[1]);
@@ -422,7 +422,7 @@ Raw readRaw(const DataOptions& d, int64_t seed, bool labelsOnly) {
         r.trainX = xtr.values.view({xtr.dims[0], features});
         r.testX = xte.values.view({xte.dims[0], features});
         r.fingerprint = fileBytesHash(files);
-    } else if (d.format == "csv") {
+    } else if (d.format == DataFormat::Csv) {
         auto files = dataFiles(d);
         CsvTable tr = readCsv(files[0], d.label_column, d.header);
         CsvTable te = readCsv(files[1], d.label_column, d.header);
@@ -517,7 +517,7 @@ std::pair<torch::Tensor, torch::Tensor> trainingStats(const torch::Tensor& xIn, 
 }  // namespace
 
 DataShape probeData(const DataOptions& data) {
-    if (data.format == "csv") {
+    if (data.format == DataFormat::Csv) {
         Raw r = readRaw(data, 0, false);
         return {r.shape, r.classes};
     }
@@ -577,8 +577,9 @@ Dataset loadDataset(const DataOptions& data, int64_t seed) {
             .clone();
 
     // Normalization from training statistics only.
-    std::string norm = data.normalize;
-    if (norm == "auto") norm = data.format == "csv" ? "per_feature" : "global";
+    Normalization norm = data.normalize;
+    if (norm == Normalization::Auto)
+        norm = data.format == DataFormat::Csv ? Normalization::PerFeature : Normalization::Global;
     // In place: the tensors are owned here (gathered, sliced-and-copied or freshly read).
     // Statistics in float64, so that they come out the same whatever the thread count.
     auto statsJson = [](const torch::Tensor& t) -> Json {
@@ -588,8 +589,8 @@ Dataset loadDataset(const DataOptions& data, int64_t seed) {
         return std::vector<double>(p, p + flat.numel());
     };
     ds.normalization = {{"mode", norm}};
-    if (norm == "global" || norm == "per_feature") {
-        auto [mean, std] = trainingStats(ds.train_x, norm == "per_feature");
+    if (norm == Normalization::Global || norm == Normalization::PerFeature) {
+        auto [mean, std] = trainingStats(ds.train_x, norm == Normalization::PerFeature);
         for (torch::Tensor* t : {&ds.train_x, &ds.val_x, &ds.test_x}) t->sub_(mean).div_(std);
         ds.normalization["mean"] = statsJson(mean);
         ds.normalization["std"] = statsJson(std);

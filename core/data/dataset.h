@@ -43,11 +43,10 @@ struct CsvTable {
 };
 
 /// Reads a CSV file of numbers (comma separated, optional header line).
-/// @param labelColumn index of the label column; @param header "auto", "yes" or "no".
-CsvTable readCsv(const std::string& path, int64_t labelColumn, const std::string& header);
+/// @param labelColumn index of the label column; @param header whether a first line is one.
+CsvTable readCsv(const std::string& path, int64_t labelColumn, CsvHeader header);
 /// Parses CSV text already in memory; @p name names it in errors.
-CsvTable parseCsv(std::istream& in, const std::string& name, int64_t labelColumn,
-                  const std::string& header);
+CsvTable parseCsv(std::istream& in, const std::string& name, int64_t labelColumn, CsvHeader header);
 
 /// The files a data spec reads (e.g. the four IDX files); throws DataError if one is missing.
 std::vector<std::string> dataFiles(const DataOptions& data);

@@ -44,7 +44,7 @@ Described parseDescription(const Json& d) {
     try {
         Described r;
         const Json& m = d.at("model");
-        r.options.arch = m.at("arch").get<std::string>();
+        r.options.arch = m.at("arch").get<Arch>();  // an unknown name throws invalid_argument
         r.options.hidden = m.value("hidden", std::vector<int64_t>{});
         r.options.channels = m.value("channels", std::vector<int64_t>{});
         r.inputShape = d.at("input_shape").get<std::vector<int64_t>>();
@@ -52,6 +52,8 @@ Described parseDescription(const Json& d) {
         return r;
     } catch (const Json::exception& e) {
         throw FormatError(std::string("invalid model description: ") + e.what());
+    } catch (const std::invalid_argument& e) {
+        throw FormatError(std::string("invalid model description: model.arch ") + e.what());
     }
 }
 

@@ -79,19 +79,19 @@ std::vector<PlanLayer> plan(const ModelOptions& o, const std::vector<int64_t>& s
         layers.push_back(l);
     };
 
-    if (o.arch == "mlp") {
+    if (o.arch == Arch::Mlp) {
         flatten();
         for (size_t i = 0; i < o.hidden.size(); ++i) {
             linear("fc" + std::to_string(i + 1), o.hidden[i]);
             relu("relu" + std::to_string(i + 1));
         }
         linear("out", classes);
-    } else if (o.arch == "cnn" || o.arch == "lenet5") {
+    } else if (o.arch == Arch::Cnn || o.arch == Arch::Lenet5) {
         if (sample.size() != 3)
-            throw std::invalid_argument(o.arch +
+            throw std::invalid_argument(std::string(choiceName(o.arch)) +
                                         " needs image input (channels x height x width), not " +
                                         shapeText(sample) + " (set data.shape for CSV data)");
-        if (o.arch == "cnn") {
+        if (o.arch == Arch::Cnn) {
             for (size_t i = 0; i < o.channels.size(); ++i) {
                 const std::string n = std::to_string(i + 1);
                 conv("conv" + n, o.channels[i], 3, 1);
@@ -118,7 +118,8 @@ std::vector<PlanLayer> plan(const ModelOptions& o, const std::vector<int64_t>& s
         }
         linear("out", classes);
     } else {
-        throw std::invalid_argument("unknown architecture '" + o.arch + "'");
+        throw std::invalid_argument("unknown architecture " +
+                                    std::to_string(static_cast<int>(o.arch)));
     }
     if (numel(shape) > (int64_t(1) << 40)) throw std::invalid_argument("model is absurdly large");
     return layers;

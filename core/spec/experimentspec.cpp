@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -204,6 +205,8 @@ std::vector<RunPoint> expandSweep(const Json& specJson, std::vector<SpecIssue>& 
         return points;
     }
 
+    // Each point's own problems with the swept values that made it ("" without a sweep).
+    std::vector<std::pair<SpecIssue, std::string>> pointIssues;
     for (size_t gi = 0; gi < grids.size(); ++gi) {
         const Json& grid = grids[gi];
         std::string where = grids.size() > 1 ? "sweep[" + std::to_string(gi) + "]" : "sweep";
@@ -244,10 +247,9 @@ std::vector<RunPoint> expandSweep(const Json& specJson, std::vector<SpecIssue>& 
                 if (!suffix.empty()) suffix += ",";
                 suffix += leaf + "=" + formatValue(v);
             }
-            size_t before = issues.size();
-            p.spec = ExperimentSpec::fromJson(j, issues);
-            for (size_t k = before; k < issues.size(); ++k)
-                if (!p.params.empty()) issues[k].message += " (sweep point " + suffix + ")";
+            std::vector<SpecIssue> own;
+            p.spec = ExperimentSpec::fromJson(j, own);
+            for (auto& i : own) pointIssues.push_back({std::move(i), suffix});
             p.name = suffix.empty() ? p.spec.name : p.spec.name + " [" + suffix + "]";
             p.spec.sweep = Json();
             points.push_back(std::move(p));
@@ -264,6 +266,21 @@ std::vector<RunPoint> expandSweep(const Json& specJson, std::vector<SpecIssue>& 
             if (axes.empty() || a == SIZE_MAX) break;
         }
     }
+    // A problem every point has is the base spec's: said once. Others name their point.
+    std::map<std::pair<std::string, std::string>, size_t> count;
+    for (const auto& pi : pointIssues) ++count[{pi.first.key, pi.first.message}];
+    std::set<std::pair<std::string, std::string>> said;
+    std::vector<SpecIssue> once, named;
+    for (const auto& [issue, suffix] : pointIssues) {
+        const std::pair<std::string, std::string> k{issue.key, issue.message};
+        if (suffix.empty() || count[k] >= points.size()) {
+            if (said.insert(k).second) once.push_back(issue);
+        } else {
+            named.push_back({issue.key, issue.message + " (sweep point " + suffix + ")"});
+        }
+    }
+    issues.insert(issues.end(), once.begin(), once.end());
+    issues.insert(issues.end(), named.begin(), named.end());
     return points;
 }
 

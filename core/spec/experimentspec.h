@@ -1,5 +1,7 @@
 #pragma once
 
+#include "spec/specchoices.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -30,14 +32,14 @@ private:
 
 /// Where the samples come from and how they are prepared.
 struct DataOptions {
-    std::string format = "idx";                              ///< idx | csv | synthetic
+    DataFormat format = DataFormat::Idx;                     ///< idx | csv | synthetic
     std::string path = "/usr/share/datasets/fashion-mnist";  ///< folder holding the files
     double validation_fraction = 0.1;  ///< share of the training set held out for validation
     int64_t limit_train = 0;           ///< use at most this many training samples (0: all)
     int64_t limit_test = 0;            ///< use at most this many test samples (0: all)
-    std::string normalize = "auto";    ///< auto | global | per_feature | none
-    int64_t label_column = 0;          ///< csv: index of the label column
-    std::string header = "auto";       ///< csv: auto | yes | no
+    Normalization normalize = Normalization::Auto;  ///< auto | global | per_feature | none
+    int64_t label_column = 0;                       ///< csv: index of the label column
+    CsvHeader header = CsvHeader::Auto;             ///< csv: auto | yes | no
     std::vector<int64_t>
         shape;            ///< csv: reshape features (e.g. [1,28,28]); synthetic: sample shape
     int64_t classes = 0;  ///< synthetic: class count (0: 10); csv: 0 infers it from labels
@@ -48,19 +50,19 @@ struct DataOptions {
 
 /// How a model is optimized.
 struct TrainOptions {
-    int64_t epochs = 10;                   ///< passes over the training set
-    int64_t batch_size = 128;              ///< samples per optimizer step
-    std::string optimizer = "adam";        ///< adam | adamw | sgd
-    double lr = 1e-3;                      ///< learning rate
-    double momentum = 0.9;                 ///< sgd momentum
-    double weight_decay = 0.0;             ///< L2 penalty (decoupled for adamw)
-    std::string lr_schedule = "constant";  ///< constant | cosine (per epoch)
-    double grad_clip = 0.0;                ///< clip the gradients' total L2 norm to this (0: off)
+    int64_t epochs = 10;                            ///< passes over the training set
+    int64_t batch_size = 128;                       ///< samples per optimizer step
+    OptimizerKind optimizer = OptimizerKind::Adam;  ///< adam | adamw | sgd
+    double lr = 1e-3;                               ///< learning rate
+    double momentum = 0.9;                          ///< sgd momentum
+    double weight_decay = 0.0;                      ///< L2 penalty (decoupled for adamw)
+    LrSchedule lr_schedule = LrSchedule::Constant;  ///< constant | cosine (per epoch)
+    double grad_clip = 0.0;  ///< clip the gradients' total L2 norm to this (0: off)
 };
 
 /// A zoo architecture and its options.
 struct ModelOptions {
-    std::string arch = "mlp";       ///< mlp | lenet5 | cnn
+    Arch arch = Arch::Mlp;          ///< mlp | lenet5 | cnn
     std::vector<int64_t> hidden;    ///< mlp/cnn: widths of the fully connected hidden layers
     std::vector<int64_t> channels;  ///< cnn: output channels of each conv3x3+relu+maxpool2 block
     int64_t classes = 0;            ///< output classes (0: the data's class count)
@@ -77,34 +79,34 @@ struct TeacherOptions {
     /// TorchScript: what the module expects as input. "normalized": Retort's normalized features
     /// (data.normalize); "raw": the features as read from the data files; "explicit": the raw
     /// features as (x - input_mean) / input_std, per channel (dim 1) or for all.
-    std::string input = "normalized";
+    TeacherInput input = TeacherInput::Normalized;
     std::vector<double> input_mean, input_std;  ///< explicit: one value, or one per channel
     int64_t run = 0;                            ///< Run: id of a completed run of the project
-    std::string run_model = "student";  ///< Run: that run's "student" or its (zoo) "teacher"
+    RunModel run_model = RunModel::Student;     ///< Run: that run's student or its (zoo) teacher
 };
 
 /// Knowledge distillation loss settings.
 struct DistillOptions {
-    std::string loss = "hinton";  ///< hinton
-    double temperature = 4.0;     ///< softmax temperature T > 0
-    double lambda = 0.9;          ///< weight of the soft loss in [0,1]; 0 = labels only
+    DistillLossKind loss = DistillLossKind::Hinton;  ///< hinton
+    double temperature = 4.0;                        ///< softmax temperature T > 0
+    double lambda = 0.9;  ///< weight of the soft loss in [0,1]; 0 = labels only
 };
 
 /// Unstructured magnitude pruning.
 struct PruneOptions {
-    std::string method = "magnitude";  ///< magnitude
-    std::string scope = "global";      ///< global | layer
-    double sparsity = 0.5;             ///< final fraction of zero weights in [0,1)
-    std::string schedule = "agp";      ///< agp | one_shot
-    int64_t begin_epoch = 1;           ///< first epoch (1-based) that prunes
-    int64_t end_epoch = 0;             ///< last epoch of the ramp (0: ceil(0.6 * epochs))
-    int64_t updates_per_epoch = 10;    ///< agp: mask updates per epoch
+    PruneMethod method = PruneMethod::Magnitude;  ///< magnitude
+    PruneScope scope = PruneScope::Global;        ///< global | layer
+    double sparsity = 0.5;                        ///< final fraction of zero weights in [0,1)
+    PruneSchedule schedule = PruneSchedule::Agp;  ///< agp | one_shot
+    int64_t begin_epoch = 1;                      ///< first epoch (1-based) that prunes
+    int64_t end_epoch = 0;           ///< last epoch of the ramp (0: ceil(0.6 * epochs))
+    int64_t updates_per_epoch = 10;  ///< agp: mask updates per epoch
 };
 
 /// Post-training symmetric weight quantization.
 struct QuantizeOptions {
-    int64_t bits = 8;                         ///< 8 | 4
-    std::string granularity = "per_channel";  ///< per_channel | per_tensor
+    int64_t bits = 8;                                             ///< 8 | 4
+    QuantGranularity granularity = QuantGranularity::PerChannel;  ///< per_channel | per_tensor
 };
 
 /// One experiment: everything a run needs. Defaults are those of SPEC.md.

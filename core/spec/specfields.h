@@ -6,6 +6,7 @@
 
 #include "spec/speckeys.h"
 
+#include <functional>
 #include <optional>
 #include <variant>
 
@@ -76,10 +77,18 @@ inline KeyBuilder key(const char* leaf, const char* label, const char* help) {
     return b;
 }
 
+/// A choice member (an enum with a string table, specchoices.h), read and written by name.
+template <class S>
+struct ChoiceMember {
+    std::function<size_t(const S&)> get;  ///< the enumerator's index
+    std::function<void(S&, size_t)> set;  ///< sets the enumerator of that index
+    std::vector<std::string> names;       ///< the enum's string table
+};
+
 /// Where a section's key keeps its value in the section's struct.
 template <class S>
 using Member = std::variant<std::string S::*, int64_t S::*, double S::*, std::vector<int64_t> S::*,
-                            std::optional<int64_t> S::*>;
+                            std::optional<int64_t> S::*, ChoiceMember<S>>;
 
 template <class S>
 struct Field {
@@ -92,6 +101,15 @@ Field<S> field(Member<S> m, KeyBuilder b) {
     return {m, std::move(b.k)};
 }
 
+/// A choice key: its allowed values are its enum's names unless the entry lists them.
+template <class S, class E, std::enable_if_t<isChoice<E>, int> = 0>
+Field<S> field(E S::*p, KeyBuilder b) {
+    ChoiceMember<S> m{[p](const S& s) { return static_cast<size_t>(s.*p); },
+                      [p](S& s, size_t i) { s.*p = static_cast<E>(i); }, choiceNames<E>()};
+    if (b.k.choices.empty()) b.k.choices.assign(m.names.begin(), m.names.end());
+    return {std::move(m), std::move(b.k)};
+}
+
 template <class T>
 Json toJsonValue(const T& v) {
     return Json(v);
@@ -102,18 +120,29 @@ inline Json toJsonValue(const std::optional<int64_t>& v) {
 
 template <class S>
 Json valueOf(const S& s, const Member<S>& m) {
-    return std::visit([&](auto p) { return toJsonValue(s.*p); }, m);
+    return std::visit(
+        [&](const auto& p) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(p)>, ChoiceMember<S>>)
+                return Json(p.names.at(p.get(s)));
+            else
+                return toJsonValue(s.*p);
+        },
+        m);
 }
 
 template <class S>
 KeyType typeOf(const Member<S>& m) {
     return std::visit(
-        [](auto p) {
-            using T = std::decay_t<decltype(std::declval<S>().*p)>;
-            if constexpr (std::is_same_v<T, std::string>) return KeyType::String;
-            if constexpr (std::is_same_v<T, double>) return KeyType::Number;
-            if constexpr (std::is_same_v<T, std::vector<int64_t>>) return KeyType::IntegerList;
-            return KeyType::Integer;
+        [](const auto& p) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(p)>, ChoiceMember<S>>) {
+                return KeyType::String;
+            } else {
+                using T = std::decay_t<decltype(std::declval<S>().*p)>;
+                if constexpr (std::is_same_v<T, std::string>) return KeyType::String;
+                if constexpr (std::is_same_v<T, double>) return KeyType::Number;
+                if constexpr (std::is_same_v<T, std::vector<int64_t>>) return KeyType::IntegerList;
+                return KeyType::Integer;
+            }
         },
         m);
 }

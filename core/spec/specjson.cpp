@@ -87,6 +87,20 @@ public:
         read(k, v);
         if (m_issues.size() == before) out = v;
     }
+    /// A choice by name; a name not in the table is reported with the allowed ones.
+    template <class S>
+    void read(const SpecKey& k, const ChoiceMember<S>& m, S& s) {
+        std::string name;
+        const size_t before = m_issues.size();
+        read(k.key, name);
+        if (m_issues.size() != before || !m_j.is_object() || !m_j.contains(k.key)) return;
+        const auto it = std::find(m.names.begin(), m.names.end(), name);
+        if (it != m.names.end() &&
+            std::find(k.choices.begin(), k.choices.end(), Json(name)) != k.choices.end())
+            m.set(s, static_cast<size_t>(it - m.names.begin()));
+        else
+            m_issues.push_back({key(k.key), "'" + name + "' is not one of " + allowedText(k)});
+    }
     void wrongType(const std::string& k, const std::string& want, const Json& got) {
         m_issues.push_back({key(k), "must be " + want + ", not " + jsonTypeName(got)});
     }
@@ -113,7 +127,14 @@ void readFields(ObjectReader& r, S& s, const std::vector<Field<S>>& fields,
                 const char* teacherKind = nullptr) {
     for (const auto& f : fields)
         if (!teacherKind || forTeacher(f, teacherKind))
-            std::visit([&](auto m) { r.read(f.key.key, s.*m); }, f.member);
+            std::visit(
+                [&](const auto& m) {
+                    if constexpr (std::is_same_v<std::decay_t<decltype(m)>, ChoiceMember<S>>)
+                        r.read(f.key, m, s);
+                    else
+                        r.read(f.key.key, s.*m);
+                },
+                f.member);
 }
 
 /// A sibling condition (".format") holds in the section written so far.
@@ -198,11 +219,11 @@ void checkModel(std::vector<SpecIssue>& out, const std::string& p, const ModelOp
     for (int64_t c : m.channels)
         if (c < 1 || c > 4096)
             out.push_back({p + ".channels", "channel counts must be in [1, 4096]"});
-    if (m.arch == "cnn" && m.channels.empty())
+    if (m.arch == Arch::Cnn && m.channels.empty())
         out.push_back({p + ".channels", "a cnn needs at least one conv block"});
-    if (m.arch != "cnn" && !m.channels.empty())
+    if (m.arch != Arch::Cnn && !m.channels.empty())
         out.push_back({p + ".channels", "only a cnn takes channels"});
-    if (m.arch == "lenet5" && !m.hidden.empty())
+    if (m.arch == Arch::Lenet5 && !m.hidden.empty())
         out.push_back({p + ".hidden", "lenet5 has fixed layers and takes no hidden widths"});
 }
 
@@ -220,9 +241,15 @@ void readTeacherInput(const Json& in, TeacherOptions& to, std::vector<SpecIssue>
         }
     };
     if (in.is_string()) {
-        to.input = in.get<std::string>();
+        const std::string name = in.get<std::string>();
+        const std::optional<TeacherInput> v = choiceFromName<TeacherInput>(name);
+        if (v && *v != TeacherInput::Explicit)
+            to.input = *v;
+        else
+            issues.push_back({"teacher.input", "'" + name + "' is not one of " +
+                                                   allowedText(*findSpecKey("teacher.input"))});
     } else if (in.is_object()) {
-        to.input = "explicit";
+        to.input = TeacherInput::Explicit;
         numbers("mean", to.input_mean);
         numbers("std", to.input_std);
         for (auto it = in.begin(); it != in.end(); ++it)
@@ -246,7 +273,7 @@ ExperimentSpec ExperimentSpec::fromJson(const Json& j, std::vector<SpecIssue>& i
         readFields(d, s.data, dataFields());
         // Synthetic data has no folder unless one is written.
         const Json& dj = r.at("data");
-        if (s.data.format == "synthetic" && !(dj.is_object() && dj.contains("path")))
+        if (s.data.format == DataFormat::Synthetic && !(dj.is_object() && dj.contains("path")))
             s.data.path.clear();
     }
     if (r.has("teacher") && !r.at("teacher").is_null()) {
@@ -307,17 +334,18 @@ ExperimentSpec ExperimentSpec::fromJson(const Json& j, std::vector<SpecIssue>& i
 Json ExperimentSpec::toJson() const {
     Json j = writeFields(*this, topFields());
     Json d = writeFields(data, dataFields());
-    if (data.format == "synthetic") d["classes"] = data.classes;  // 0 (10 classes) included
+    if (data.format == DataFormat::Synthetic)
+        d["classes"] = data.classes;  // 0 (10 classes) included
     j["data"] = d;
     if (teacher) {
         Json t;
         switch (teacher->kind) {
             case TeacherOptions::Kind::TorchScript:
                 t = writeFields(*teacher, teacherFields(), "torchscript");
-                if (teacher->input == "explicit")
+                if (teacher->input == TeacherInput::Explicit)
                     t["input"] = {{"mean", teacher->input_mean}, {"std", teacher->input_std}};
                 else
-                    t["input"] = teacher->input;
+                    t["input"] = choiceName(teacher->input);
                 break;
             case TeacherOptions::Kind::Run:
                 t = writeFields(*teacher, teacherFields(), "run");
@@ -357,7 +385,7 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
     if (d.shape.size() > 3) out.push_back({"data.shape", "must have 1 to 3 dimensions"});
     for (int64_t e : d.shape)
         if (e < 1 || e > 65536) out.push_back({"data.shape", "dimensions must be in [1, 65536]"});
-    if (d.format == "synthetic") {
+    if (d.format == DataFormat::Synthetic) {
         if (d.classes < 0 || d.classes == 1 || d.classes > 1000)
             out.push_back({"data.classes", "must be in [2, 1000] (0: 10)"});
     } else if (d.path.empty()) {
@@ -374,15 +402,12 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
         } else if (t.kind == TeacherOptions::Kind::TorchScript && t.torchscript.empty()) {
             out.push_back({"teacher.torchscript", "must name a TorchScript file"});
         } else if (t.kind == TeacherOptions::Kind::TorchScript) {
-            if (t.input != "explicit")
-                checkValue(out, "teacher.input", *findSpecKey("teacher.input"), Json(t.input),
-                           false);
             for (double v : t.input_std)
                 if (!(v > 0) || !std::isfinite(v))
                     out.push_back({"teacher.input.std", "must be > 0"});
             for (double v : t.input_mean)
                 if (!std::isfinite(v)) out.push_back({"teacher.input.mean", "must be finite"});
-            if (t.input == "explicit" && t.input_mean.size() != t.input_std.size() &&
+            if (t.input == TeacherInput::Explicit && t.input_mean.size() != t.input_std.size() &&
                 t.input_mean.size() != 1 && t.input_std.size() != 1)
                 out.push_back({"teacher.input", "mean and std must have the same length"});
         } else if (t.kind == TeacherOptions::Kind::Run && t.run < 1) {

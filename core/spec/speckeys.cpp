@@ -27,13 +27,7 @@ std::string jsonTypeName(const Json& v) {
     return "an object";
 }
 
-namespace {}  // namespace
-
 namespace specfields {
-
-namespace {
-const std::vector<Json> kArchs = {"mlp", "lenet5", "cnn"};
-}  // namespace
 
 // The sections' fields. Order: the editor's and the docs' order.
 
@@ -64,8 +58,7 @@ const std::vector<Field<DataOptions>>& dataFields() {
     static const std::vector<Field<S>> f = {
         field<S>(&S::format, key("format", "Format",
                                  "`idx` (MNIST-style files), `csv` (train.csv, test.csv) or "
-                                 "`synthetic` (seeded class prototypes plus noise)")
-                                 .choices({"idx", "csv", "synthetic"})),
+                                 "`synthetic` (seeded class prototypes plus noise)")),
         field<S>(&S::path, key("path", "Folder",
                                "the folder that holds the data files (relative: from the spec "
                                "file's folder)")
@@ -86,8 +79,7 @@ const std::vector<Field<DataOptions>>& dataFields() {
         field<S>(&S::normalize,
                  key("normalize", "Normalization",
                      "`global` (one mean/std from the training split; auto for idx and "
-                     "synthetic), `per_feature` (auto for csv), `none`")
-                     .choices({"auto", "global", "per_feature", "none"})),
+                     "synthetic), `per_feature` (auto for csv), `none`")),
         field<S>(&S::label_column,
                  key("label_column", "Label column", "csv: which column holds the label")
                      .range(0, {})
@@ -95,7 +87,6 @@ const std::vector<Field<DataOptions>>& dataFields() {
         field<S>(&S::header, key("header", "Header line",
                                  "csv: `auto` (a first line that is not all numbers is a "
                                  "header), `yes`, `no`")
-                                 .choices({"auto", "yes", "no"})
                                  .when(".format", {"csv"})),
         field<S>(&S::shape, key("shape", "Sample shape",
                                 "csv: reshape each row's features, e.g. [1, 28, 28]; synthetic: "
@@ -129,8 +120,7 @@ const std::vector<Field<ModelOptions>>& modelFields() {
     static const std::vector<Field<S>> f = {
         field<S>(&S::arch, key("arch", "Architecture",
                                "`mlp`, `lenet5` (fixed layers) or `cnn` (conv3x3+relu+maxpool2 "
-                               "blocks, then the hidden layers)")
-                               .choices(kArchs)),
+                               "blocks, then the hidden layers)")),
         field<S>(&S::channels, key("channels", "Conv channels",
                                    "cnn: output channels of each conv block, e.g. [32, 64]")
                                    .when(".arch", {"cnn"})),
@@ -167,7 +157,6 @@ const std::vector<Field<TeacherOptions>>& teacherFields() {
                      .when("teacher", {"run"})),
         field<S>(&S::run_model, key("model", "Run's model",
                                     "which model of that run: its `student` or its zoo `teacher`")
-                                    .choices({"student", "teacher"})
                                     .noField()
                                     .when("teacher", {"run"})),
     };
@@ -181,8 +170,7 @@ const std::vector<Field<TrainOptions>>& trainFields() {
                  key("epochs", "Epochs", "passes over the training set").range(1, 100000)),
         field<S>(&S::batch_size,
                  key("batch_size", "Batch size", "samples per optimizer step").range(1, {})),
-        field<S>(&S::optimizer, key("optimizer", "Optimizer", "`adam`, `adamw` or `sgd`")
-                                    .choices({"adam", "adamw", "sgd"})),
+        field<S>(&S::optimizer, key("optimizer", "Optimizer", "`adam`, `adamw` or `sgd`")),
         field<S>(&S::lr,
                  key("lr", "Learning rate", "learning rate").range(0, {}, true).spin(6, 0.0001)),
         field<S>(
@@ -193,8 +181,7 @@ const std::vector<Field<TrainOptions>>& trainFields() {
                      .range(0, {})
                      .spin(6, 0.0001)),
         field<S>(&S::lr_schedule, key("lr_schedule", "LR schedule",
-                                      "`constant` or `cosine` (per epoch, to 0 at the end)")
-                                      .choices({"constant", "cosine"})),
+                                      "`constant` or `cosine` (per epoch, to 0 at the end)")),
         field<S>(&S::grad_clip, key("grad_clip", "Gradient clipping",
                                     "clip the total L2 norm of each step's gradients to this "
                                     "value before the optimizer step")
@@ -212,7 +199,6 @@ const std::vector<Field<DistillOptions>>& distillFields() {
         field<S>(&S::loss, key("loss", "Loss",
                                "`hinton`: λ · T² · KL(softmax(t/T) ‖ softmax(s/T)) + (1 − λ) · "
                                "CE(s, y)")
-                               .choices({"hinton"})
                                .noField()),
         field<S>(&S::temperature,
                  key("temperature", "Temperature", "softmax temperature T of the soft loss")
@@ -231,19 +217,16 @@ const std::vector<Field<DistillOptions>>& distillFields() {
 const std::vector<Field<PruneOptions>>& pruneFields() {
     using S = PruneOptions;
     static const std::vector<Field<S>> f = {
-        field<S>(&S::method, key("method", "Method", "`magnitude`: the smallest |w| are zeroed")
-                                 .choices({"magnitude"})
-                                 .noField()),
+        field<S>(&S::method,
+                 key("method", "Method", "`magnitude`: the smallest |w| are zeroed").noField()),
         field<S>(&S::scope, key("scope", "Scope",
                                 "`global` (one ranking over every prunable weight) or `layer` "
-                                "(each layer to the sparsity)")
-                                .choices({"global", "layer"})),
+                                "(each layer to the sparsity)")),
         field<S>(&S::sparsity, key("sparsity", "Sparsity", "final fraction of zero weights")
                                    .range(0, 1, false, true)
                                    .spin(3, 0.05)),
         field<S>(&S::schedule, key("schedule", "Schedule",
-                                   "`agp` (gradual, cubic) or `one_shot` (at begin_epoch)")
-                                   .choices({"agp", "one_shot"})),
+                                   "`agp` (gradual, cubic) or `one_shot` (at begin_epoch)")),
         field<S>(&S::begin_epoch,
                  key("begin_epoch", "Begin epoch", "first epoch (1-based) that prunes")
                      .note("1 to train.epochs")),
@@ -266,8 +249,7 @@ const std::vector<Field<QuantizeOptions>>& quantizeFields() {
                                .noField()),
         field<S>(&S::granularity,
                  key("granularity", "Granularity",
-                     "`per_channel` (one scale per output channel) or `per_tensor`")
-                     .choices({"per_channel", "per_tensor"})),
+                     "`per_channel` (one scale per output channel) or `per_tensor`")),
     };
     return f;
 }
@@ -293,8 +275,7 @@ void addFields(std::vector<SpecKey>& out, const std::vector<Field<S>>& fields,
     for (const auto& f : fields) {
         SpecKey k = f.key;
         k.key = prefix.empty() ? f.key.key : prefix + "." + f.key.key;
-        k.type = k.choices.empty() || typeOf(f.member) != KeyType::String ? typeOf(f.member)
-                                                                          : KeyType::String;
+        k.type = typeOf(f.member);
         k.default_value = valueOf(defaults, f.member);
         if (k.section.empty()) k.section = prefix.substr(0, prefix.find('.'));
         for (auto& c : k.when) c.key = resolve(prefix, c.key);
@@ -338,15 +319,16 @@ std::vector<SpecKey> buildRegistry() {
                   {{"teacher", {"zoo"}}, {"teacher.train", {"present"}}},
                   [](SpecKey& k) { k.in_editor = false; });
         out.push_back(tf[1]);  // teacher.torchscript
-        SpecKey input = key("input", "Teacher input",
-                            "what the TorchScript module takes: `normalized` (Retort's normalized "
-                            "features), `raw` (the features as read), or {\"mean\": …, \"std\": …} "
-                            "(raw features standardized per channel or for all)")
-                            .choices({"normalized", "raw"})
-                            .note("or {\"mean\": m, \"std\": s}")
-                            .defaultValue("normalized")
-                            .when("teacher", {"torchscript"})
-                            .k;
+        SpecKey input =
+            key("input", "Teacher input",
+                "what the TorchScript module takes: `normalized` (Retort's normalized "
+                "features), `raw` (the features as read), or {\"mean\": …, \"std\": …} "
+                "(raw features standardized per channel or for all)")
+                .choices({choiceName(TeacherInput::Normalized), choiceName(TeacherInput::Raw)})
+                .note("or {\"mean\": m, \"std\": s}")
+                .defaultValue(choiceName(TeacherOptions{}.input))
+                .when("teacher", {"torchscript"})
+                .k;
         input.key = "teacher.input";
         input.section = "teacher";
         out.push_back(input);

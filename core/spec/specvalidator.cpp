@@ -98,8 +98,9 @@ const DataShape* SpecValidator::dataShape(const DataOptions& data, std::string& 
                     cache->pending.erase(key);
                 });
             }
-            error =
-                "checking " + (data.path.empty() ? data.format : data.path) + " in the background…";
+            error = "checking " +
+                    (data.path.empty() ? std::string(choiceName(data.format)) : data.path) +
+                    " in the background…";
             return nullptr;
         }
     }
@@ -149,7 +150,7 @@ int64_t SpecValidator::probeScript(const std::string& path, const std::vector<in
     return result.first;
 }
 
-std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec) {
+std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec, bool readData) {
     std::vector<SpecIssue> out = checkRanges(spec);
     if (spec.device.rfind("cuda", 0) == 0 &&
         std::none_of(out.begin(), out.end(),
@@ -160,8 +161,9 @@ std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec) {
             out.push_back({"device", e.what()});
         }
     }
-    bool dataOk = std::none_of(out.begin(), out.end(),
-                               [](const SpecIssue& i) { return i.key.rfind("data.", 0) == 0; });
+    bool dataOk = readData && std::none_of(out.begin(), out.end(), [](const SpecIssue& i) {
+                      return i.key.rfind("data.", 0) == 0;
+                  });
     if (!dataOk) return out;
     std::string err;
     const DataShape* shape = dataShape(spec.data, err);
@@ -200,7 +202,7 @@ std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec) {
             } else if (r->status != RunStatus::Completed) {
                 out.push_back({"teacher.run", "run " + std::to_string(t.run) + " is " +
                                                   statusName(r->status) + ", not completed"});
-            } else if (t.run_model == "teacher" &&
+            } else if (t.run_model == RunModel::Teacher &&
                        (!r->results.contains("teacher_key") ||
                         !m_store->teacher(r->results["teacher_key"].get<std::string>()))) {
                 out.push_back(
@@ -240,8 +242,13 @@ std::vector<RunPoint> SpecValidator::plan(const Json& specJson) {
             }
         seen.push_back({i, {p.name}});
     };
+    // A data key the document got wrong (an unknown format, say) left its default in the
+    // points: reading data by that default would only add misleading issues.
+    const bool readData = std::none_of(issues.begin(), issues.end(), [](const SpecIssue& i) {
+        return i.key.rfind("data.", 0) == 0;
+    });
     for (const auto& p : points)
-        for (const auto& i : validate(p.spec)) note(i, p);
+        for (const auto& i : validate(p.spec, readData)) note(i, p);
     for (auto& [issue, where] : seen) {
         SpecIssue i = issue;
         if (points.size() > 1 && where.size() < points.size()) {

@@ -28,8 +28,9 @@ public:
     /// either way, by the files' stamps.
     void setProbeScheduler(ProbeScheduler scheduler) { m_scheduler = std::move(scheduler); }
 
-    /// Every problem of one (expanded) spec, ranges included.
-    std::vector<SpecIssue> validate(const ExperimentSpec& spec);
+    /// Every problem of one (expanded) spec, ranges included; without @p readData the data
+    /// files are not probed (nor the shapes that need them checked).
+    std::vector<SpecIssue> validate(const ExperimentSpec& spec, bool readData = true);
 
     /// Parses, expands and validates a whole spec document. Throws SpecError listing every
     /// problem (each once, with the sweep point where only some points have it).

@@ -39,8 +39,9 @@ void CompressionStage::run(RunContext& ctx, StageServices& services) {
     if (spec.quantize) {
         torch::NoGradGuard guard;
         for (auto& [name, w] : compressibleWeights(*student)) {
-            QuantizedTensor q = quantizeSymmetric(w, static_cast<int>(spec.quantize->bits),
-                                                  spec.quantize->granularity == "per_channel");
+            QuantizedTensor q =
+                quantizeSymmetric(w, static_cast<int>(spec.quantize->bits),
+                                  spec.quantize->granularity == QuantGranularity::PerChannel);
             w.copy_(q.dequantize().to(w.device()));
             c.quantized.emplace(name, std::move(q));
         }

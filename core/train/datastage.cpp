@@ -3,7 +3,8 @@
 namespace retort::pipeline {
 
 void DataStage::run(RunContext& ctx, StageServices& services) {
-    services.message(ctx.runId, "data", "loading " + ctx.spec.data.format + " data");
+    services.message(ctx.runId, "data",
+                     "loading " + std::string(choiceName(ctx.spec.data.format)) + " data");
     ctx.data = std::make_shared<const Dataset>(services.dataset(ctx.spec).to(ctx.device));
 }
 

@@ -29,11 +29,11 @@ double accuracy(const Forward& fwd, const torch::Tensor& x, const torch::Tensor&
 
 std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const TrainOptions& t,
                                                        std::vector<torch::Tensor> params) {
-    if (t.optimizer == "sgd")
+    if (t.optimizer == OptimizerKind::Sgd)
         return std::make_unique<torch::optim::SGD>(
             params,
             torch::optim::SGDOptions(t.lr).momentum(t.momentum).weight_decay(t.weight_decay));
-    if (t.optimizer == "adamw")
+    if (t.optimizer == OptimizerKind::AdamW)
         return std::make_unique<torch::optim::AdamW>(
             params, torch::optim::AdamWOptions(t.lr).weight_decay(t.weight_decay));
     return std::make_unique<torch::optim::Adam>(
@@ -41,7 +41,7 @@ std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const TrainOptions& t,
 }
 
 double epochLr(const TrainOptions& t, int64_t epoch) {
-    if (t.lr_schedule == "cosine")
+    if (t.lr_schedule == LrSchedule::Cosine)
         return t.lr * 0.5 * (1.0 + std::cos(M_PI * double(epoch - 1) / double(t.epochs)));
     return t.lr;
 }
@@ -50,7 +50,7 @@ double epochLr(const TrainOptions& t, int64_t epoch) {
 /// the raw features undone from the training split's statistics (`raw`), or the raw features
 /// normalized as the teacher expects (`explicit` mean and std, per channel or for all).
 Forward teacherInput(const TeacherOptions& o, const Dataset& d) {
-    if (o.input == "normalized") return [](const torch::Tensor& x) { return x; };
+    if (o.input == TeacherInput::Normalized) return [](const torch::Tensor& x) { return x; };
     const auto opts = d.train_x.options();
     const std::vector<int64_t>& shape = d.shape.sample_shape;
     // The training split's statistics as a tensor that broadcasts over [batch, ...shape].
@@ -67,7 +67,8 @@ Forward teacherInput(const TeacherOptions& o, const Dataset& d) {
         mean = stat(d.normalization["mean"]);
         std = stat(d.normalization["std"]);
     }
-    if (o.input == "raw") return [mean, std](const torch::Tensor& x) { return x * std + mean; };
+    if (o.input == TeacherInput::Raw)
+        return [mean, std](const torch::Tensor& x) { return x * std + mean; };
     // explicit: per channel (dim 1) when a list, else one value for all features.
     auto channel = [&](const std::vector<double>& v) {
         torch::Tensor t = torch::tensor(v, opts.dtype(torch::kFloat64)).to(opts);

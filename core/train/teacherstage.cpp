@@ -74,7 +74,7 @@ void TeacherStage::run(RunContext& ctx, StageServices& services) {
         if (!source)
             throw std::runtime_error("teacher.run: the project has no run " +
                                      std::to_string(o.run));
-        if (o.run_model == "teacher") {
+        if (o.run_model == RunModel::Teacher) {
             // The run's own (zoo) teacher, as stored with its architecture.
             const auto stored =
                 source->results.contains("teacher_key")
@@ -147,9 +147,9 @@ void TeacherStage::run(RunContext& ctx, StageServices& services) {
     } else {
         auto run = services.store.run(o.run);
         ZooNet net{nullptr};
-        if (o.run_model == "teacher") {
+        if (o.run_model == RunModel::Teacher) {
             ModelOptions m;
-            m.arch = runTeacherSpec.value("arch", std::string("mlp"));
+            m.arch = runTeacherSpec.value("arch", Arch::Mlp);
             m.hidden = runTeacherSpec.value("hidden", std::vector<int64_t>{});
             m.channels = runTeacherSpec.value("channels", std::vector<int64_t>{});
             net = ZooNet(m, d.shape.sample_shape, d.shape.classes);

@@ -26,7 +26,8 @@ ModelBudget studentBudget(const ExperimentSpec& spec, const DataShape& data) {
     if (!b.known) return b;
     const double sparsity = spec.prune ? spec.prune->sparsity : 0.0;
     const int bits = spec.quantize ? int(spec.quantize->bits) : 32;
-    const bool perChannel = !spec.quantize || spec.quantize->granularity == "per_channel";
+    const bool perChannel =
+        !spec.quantize || spec.quantize->granularity == QuantGranularity::PerChannel;
     try {
         b.expected_compressed = expectedCompressedSize(spec.student, data.sample_shape,
                                                        data.classes, sparsity, bits, perChannel);

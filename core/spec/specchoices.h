@@ -1,0 +1,119 @@
+#pragma once
+
+// The spec's choices as enums, each with one string table: the names that specs, the database,
+// the CLI and the editor use. The key registry takes a choice key's allowed values from its
+// enum's table (specfields.h), so a new value is one enumerator plus one name here, and the code
+// that handles it.
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace retort {
+
+enum class DataFormat { Idx, Csv, Synthetic };
+enum class Normalization { Auto, Global, PerFeature, None };
+enum class CsvHeader { Auto, Yes, No };
+enum class OptimizerKind { Adam, AdamW, Sgd };
+enum class LrSchedule { Constant, Cosine };
+enum class Arch { Mlp, Lenet5, Cnn };
+/// What a TorchScript teacher takes; Explicit is written as {"mean": …, "std": …}, not a name.
+enum class TeacherInput { Normalized, Raw, Explicit };
+enum class RunModel { Student, Teacher };
+enum class DistillLossKind { Hinton };
+enum class PruneMethod { Magnitude };
+enum class PruneScope { Global, Layer };
+enum class PruneSchedule { Agp, OneShot };
+enum class QuantGranularity { PerChannel, PerTensor };
+
+/// The string table of a choice enum: its names in enumerator order.
+template <class E>
+struct ChoiceNames;
+
+#define RETORT_CHOICE_NAMES(E, ...)                        \
+    template <>                                            \
+    struct ChoiceNames<E> {                                \
+        static constexpr std::array names = {__VA_ARGS__}; \
+    };
+
+RETORT_CHOICE_NAMES(DataFormat, "idx", "csv", "synthetic")
+RETORT_CHOICE_NAMES(Normalization, "auto", "global", "per_feature", "none")
+RETORT_CHOICE_NAMES(CsvHeader, "auto", "yes", "no")
+RETORT_CHOICE_NAMES(OptimizerKind, "adam", "adamw", "sgd")
+RETORT_CHOICE_NAMES(LrSchedule, "constant", "cosine")
+RETORT_CHOICE_NAMES(Arch, "mlp", "lenet5", "cnn")
+RETORT_CHOICE_NAMES(TeacherInput, "normalized", "raw", "explicit")
+RETORT_CHOICE_NAMES(RunModel, "student", "teacher")
+RETORT_CHOICE_NAMES(DistillLossKind, "hinton")
+RETORT_CHOICE_NAMES(PruneMethod, "magnitude")
+RETORT_CHOICE_NAMES(PruneScope, "global", "layer")
+RETORT_CHOICE_NAMES(PruneSchedule, "agp", "one_shot")
+RETORT_CHOICE_NAMES(QuantGranularity, "per_channel", "per_tensor")
+
+#undef RETORT_CHOICE_NAMES
+
+/// Whether E is a choice enum (has a string table).
+template <class E, class = void>
+struct IsChoice : std::false_type {};
+template <class E>
+struct IsChoice<E, std::void_t<decltype(ChoiceNames<E>::names)>> : std::true_type {};
+template <class E>
+constexpr bool isChoice = IsChoice<E>::value;
+
+/// The name of @p e ("per_channel").
+template <class E, std::enable_if_t<isChoice<E>, int> = 0>
+constexpr const char* choiceName(E e) {
+    return ChoiceNames<E>::names[static_cast<size_t>(e)];
+}
+
+/// The enumerator named @p name, or nothing.
+template <class E>
+std::optional<E> choiceFromName(std::string_view name) {
+    const auto& names = ChoiceNames<E>::names;
+    for (size_t i = 0; i < names.size(); ++i)
+        if (name == names[i]) return static_cast<E>(i);
+    return std::nullopt;
+}
+
+/// Every name of E, in enumerator order.
+template <class E>
+std::vector<std::string> choiceNames() {
+    const auto& names = ChoiceNames<E>::names;
+    return {names.begin(), names.end()};
+}
+
+/// Writes a choice's name: messages, logs and test failures show "cosine", not 1.
+template <class E, std::enable_if_t<isChoice<E>, int> = 0>
+std::ostream& operator<<(std::ostream& os, E e) {
+    return os << choiceName(e);
+}
+
+/// JSON holds a choice by name: {"model", RunModel::Teacher} is {"model": "teacher"}, never 1.
+template <class E, std::enable_if_t<isChoice<E>, int> = 0>
+void to_json(nlohmann::json& j, E e) {
+    j = choiceName(e);
+}
+
+/// Reads a choice by name; anything else throws std::invalid_argument naming the allowed names.
+template <class E, std::enable_if_t<isChoice<E>, int> = 0>
+void from_json(const nlohmann::json& j, E& e) {
+    const std::optional<E> v =
+        j.is_string() ? choiceFromName<E>(j.get<std::string>()) : std::nullopt;
+    if (!v) {
+        std::string allowed;
+        for (const char* n : ChoiceNames<E>::names)
+            allowed += (allowed.empty() ? "'" : ", '") + std::string(n) + "'";
+        throw std::invalid_argument(j.dump() + " is not one of " + allowed);
+    }
+    e = *v;
+}
+
+}  // namespace retort
