@@ -16,6 +16,7 @@ packages=(
   lintian desktop-file-utils appstream man-db  # test: the Debian package is linted
   slurm-wlm munge procps  # test: a one-machine Slurm cluster runs sweeps as job arrays
   dataset-fashion-mnist   # the default real dataset, /usr/share/datasets/fashion-mnist
+  wordnet-base            # the text dataset: WordNet 3.0 glosses, /usr/share/wordnet
   python3 python3-numpy python3-torch  # TorchScript teacher and checkpoint tests, benchmark peer,
                                        # the Slurm test's JSON checks
   hostname coreutils grep sed  # called by the test scripts (in minbase too; listed to be sure)

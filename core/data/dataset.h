@@ -1,5 +1,6 @@
 #pragma once
 
+#include "data/dataerror.h"
 #include "spec/experimentspec.h"
 
 #include <torch/torch.h>
@@ -10,17 +11,6 @@
 #include <vector>
 
 namespace retort {
-
-/// A data file that cannot be used: names the file and the problem.
-class DataError : public std::runtime_error {
-public:
-    DataError(const std::string& file, const std::string& problem)
-        : std::runtime_error(file + ": " + problem), m_file(file) {}
-    const std::string& file() const { return m_file; }
-
-private:
-    std::string m_file;
-};
 
 /// The content of one IDX file: its dimensions and its raw elements widened to float.
 struct IdxArray {

@@ -1,0 +1,203 @@
+#include "testutil.h"
+
+#include "data/textdata.h"
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+using namespace retort;
+
+namespace {
+
+TextSamples parse(const std::string& text, TextFileFormat f, TextFileOptions o = {}) {
+    std::istringstream in(text);
+    return parseTextFile(in, "t", f, o);
+}
+
+/// The message of the DataError @p f throws ("" when it throws none).
+template <class F>
+std::string errorOf(F&& f) {
+    try {
+        f();
+    } catch (const DataError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+bool contains(const std::string& s, const std::string& part) {
+    return s.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+class TestTextData : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void tsvByColumnName() {
+        const TextSamples s =
+            parse("label\ttext\npos\tgood film\nneg\tdull\r\n\nneg\tslow\n", TextFileFormat::Tsv);
+        QCOMPARE(s.texts, (std::vector<std::string>{"good film", "dull", "slow"}));
+        QCOMPARE(s.labels, (std::vector<std::string>{"pos", "neg", "neg"}));
+        QCOMPARE(s.lines, (std::vector<int64_t>{2, 3, 5}));  // the blank line 4 is skipped
+    }
+
+    void csvQuotingAndIndexColumns() {
+        TextFileOptions o;
+        o.header = false;
+        o.text_column = "1";
+        o.label_column = "0";
+        const TextSamples s =
+            parse("a,\"one, two\"\nb,\"say \"\"hi\"\"\"\nc,\"two\nlines\"\nd,plain\n",
+                  TextFileFormat::Csv, o);
+        QCOMPARE(s.texts,
+                 (std::vector<std::string>{"one, two", "say \"hi\"", "two\nlines", "plain"}));
+        QCOMPARE(s.labels, (std::vector<std::string>{"a", "b", "c", "d"}));
+        QCOMPARE(s.lines, (std::vector<int64_t>{1, 2, 3, 5}));  // a record spans lines 3-4
+    }
+
+    void jsonLinesWithIntegerLabels() {
+        const TextSamples s = parse(
+            "{\"text\": \"caf\xc3\xa9 au lait\", \"label\": 2}\n\n{\"label\": 0, \"text\": "
+            "\"tea\"}\n",
+            TextFileFormat::Jsonl);
+        QCOMPARE(s.texts, (std::vector<std::string>{"caf\xc3\xa9 au lait", "tea"}));
+        QCOMPARE(s.labels, (std::vector<std::string>{"2", "0"}));
+        QCOMPARE(s.lines, (std::vector<int64_t>{1, 3}));
+    }
+
+    void errorsNameFileLineAndProblem() {
+        auto tsv = [](const std::string& t) {
+            return errorOf([&] { parse(t, TextFileFormat::Tsv); });
+        };
+        QCOMPARE(tsv("text\tlabel\nok\ta\nbad \xff byte\tb\n"),
+                 std::string("t: line 3: invalid UTF-8 in the text at byte 5"));
+        QCOMPARE(tsv("text\tlabel\nok\ta\n \tb\n"), std::string("t: line 3: empty text"));
+        QCOMPARE(tsv("text\tlabel\nok\ta\nthree\tfields\there\n"),
+                 std::string("t: line 3: has 3 fields, the header 2 (a ragged row)"));
+        QCOMPARE(tsv("sentence\tlabel\nok\ta\n"),
+                 std::string("t: has no text column 'text' (columns: 'sentence', 'label')"));
+        QCOMPARE(tsv("text\tlabel\n"), std::string("t: has a header but no samples"));
+        QCOMPARE(tsv("text\tlabel\nok\t\n"), std::string("t: line 2: empty label"));
+        QCOMPARE(errorOf([] { parse("x,\"open\n", TextFileFormat::Csv); }),
+                 std::string("t: line 1: a quoted field is not closed"));
+        QCOMPARE(
+            errorOf([] { parse("{\"text\": \"a\", \"label\": 1}\n[1]\n", TextFileFormat::Jsonl); }),
+            std::string("t: line 2: is not a JSON object"));
+        QCOMPARE(errorOf([] { parse("{\"text\": \"a\"}\n", TextFileFormat::Jsonl); }),
+                 std::string("t: line 1: has no label key 'label'"));
+        QCOMPARE(errorOf([] { parse("{\"text\": 5, \"label\": 1}\n", TextFileFormat::Jsonl); }),
+                 std::string("t: line 1: 'text' must be a string, not number"));
+        QVERIFY(contains(errorOf([] { parse("{\"text\": \"a\",\n", TextFileFormat::Jsonl); }),
+                         "t: line 1: not JSON"));
+        QVERIFY(contains(errorOf([] { readTextFile("/nonexistent/x.parquet", {}); }),
+                         "cannot tell the format from the extension '.parquet'"));
+        QCOMPARE(errorOf([] { readTextFile("/nonexistent/x.tsv", {}); }),
+                 std::string("/nonexistent/x.tsv: cannot be opened"));
+    }
+
+    void invalidUtf8Sequences() {
+        QCOMPARE(invalidUtf8("plain ascii"), std::string_view::npos);
+        QCOMPARE(invalidUtf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"), std::string_view::npos);
+        QCOMPARE(invalidUtf8("ab\x80"), size_t(2));            // a lone continuation byte
+        QCOMPARE(invalidUtf8("a\xc0\xaf"), size_t(1));         // overlong '/'
+        QCOMPARE(invalidUtf8("\xe0\x80\xaf"), size_t(0));      // overlong, three bytes
+        QCOMPARE(invalidUtf8("x\xed\xa0\x80"), size_t(1));     // a UTF-16 surrogate
+        QCOMPARE(invalidUtf8("\xf4\x90\x80\x80"), size_t(0));  // past U+10FFFF
+        QCOMPARE(invalidUtf8("ok\xe2\x82"), size_t(2));        // cut short
+    }
+
+    void labelMaps() {
+        TextSamples train =
+            parse("text\tlabel\na\tverb\nb\tnoun\nc\tadj\nd\tnoun\n", TextFileFormat::Tsv);
+        const LabelMap m = makeLabelMap(train, "train.tsv");
+        QVERIFY(!m.integers);
+        QCOMPARE(m.names, (std::vector<std::string>{"adj", "noun", "verb"}));
+        QCOMPARE(labelIds(train, m, "train.tsv"), (std::vector<int64_t>{2, 1, 0, 1}));
+        const TextSamples test = parse("text\tlabel\nx\tnoun\ny\tadverb\n", TextFileFormat::Tsv);
+        QCOMPARE(errorOf([&] { labelIds(test, m, "test.tsv"); }),
+                 std::string("test.tsv: line 3: label 'adverb' never occurs in the training data"));
+
+        // Integers are their own ids, gaps included ("10" is not sorted before "2").
+        const TextSamples ints = parse("text\tlabel\na\t2\nb\t10\nc\t0\n", TextFileFormat::Tsv);
+        const LabelMap mi = makeLabelMap(ints, "i");
+        QVERIFY(mi.integers);
+        QCOMPARE(mi.names.size(), size_t(11));
+        QCOMPARE(labelIds(ints, mi, "i"), (std::vector<int64_t>{2, 10, 0}));
+
+        const TextSamples one = parse("text\tlabel\na\tx\nb\tx\n", TextFileFormat::Tsv);
+        QCOMPARE(errorOf([&] { makeLabelMap(one, "one.tsv"); }),
+                 std::string("one.tsv: has one class only ('x'): nothing to classify"));
+    }
+
+    void wordNetLines() {
+        const std::string data =
+            "  1 This software and database is being provided to you, the LICENSEE, by  \n"
+            "00001740 03 n 01 entity 0 003 ~ 00001930 n 0000 ~ 00002137 n 0000 ~ 04424418 n "
+            "0000 | that which is perceived or known or inferred to have its own distinct "
+            "existence (living or nonliving)  \n"
+            "01839606 38 v 01 go 0 000 | move; \"go home\"  \n";
+        std::istringstream in(data);
+        const auto s = parseWordNetData(in, "data.x");
+        QCOMPARE(s.size(), size_t(2));
+        QCOMPARE(s[0].offset, int64_t(1740));
+        QCOMPARE(std::string(wordNetLexFiles()[size_t(s[0].lex_file)]), std::string("noun.Tops"));
+        QCOMPARE(s[0].gloss, std::string("that which is perceived or known or inferred to have "
+                                         "its own distinct existence (living or nonliving)"));
+        QCOMPARE(std::string(wordNetLexFiles()[size_t(s[1].lex_file)]), std::string("verb.motion"));
+        QCOMPARE(s[1].gloss, std::string("move; \"go home\""));
+        std::istringstream bad("00001740 03 q 01 entity 0 000 | x\n");
+        QCOMPARE(errorOf([&] { parseWordNetData(bad, "data.x"); }),
+                 std::string("data.x: line 1: not a WordNet synset line"));
+        std::istringstream lex("00001740 45 n 01 entity 0 000 | x\n");
+        QCOMPARE(errorOf([&] { parseWordNetData(lex, "data.x"); }),
+                 std::string("data.x: line 1: lexicographer file 45 does not exist"));
+    }
+
+    void wordNetSplitIsFixed() {
+        // The split is a pure function of (pos, offset), part of the data's definition: it must
+        // never change. FNV-1a 64 of "n:1740" is 0xa7954bf725956dd3 (≡ 9 mod 10: test), of
+        // "v:1839606" 0xa50aae57aa102276 (≡ 4: train), computed by a separate Python script.
+        std::map<int, int> counts;
+        for (int64_t off = 0; off < 100000; ++off) ++counts[wordNetSplit('n', off)];
+        QVERIFY(counts[0] > 79000 && counts[0] < 81000);
+        QVERIFY(counts[1] > 9500 && counts[1] < 10500);
+        QVERIFY(counts[2] > 9500 && counts[2] < 10500);
+        QCOMPARE(wordNetSplit('n', 1740), kSplitOfEntity);
+        QCOMPARE(wordNetSplit('v', 1839606), kSplitOfGo);
+    }
+
+    void wordNetFromDebian() {
+        // Debian's wordnet-base (scripts/install-deps.sh installs it): 117,659 synsets in the
+        // four data files; 45 classes; the split close to 80/10/10 (80.1/9.9/9.9 %); the
+        // largest class, adj.all with 14,435 synsets (12.3 %), is the chance level. (Counted
+        // by a separate Python script.)
+        const std::string dir = kWordNetDir;
+        QVERIFY2(std::ifstream(dir + "/data.noun").good(),
+                 "WordNet is missing: install Debian's wordnet-base");
+        const auto all = readWordNet(dir);
+        QCOMPARE(all.size(), size_t(117659));
+        std::map<int, size_t> perClass, perSplit;
+        for (const auto& s : all) {
+            ++perClass[s.lex_file];
+            ++perSplit[s.split];
+        }
+        QCOMPARE(perClass.size(), size_t(45));
+        const auto largest =
+            std::max_element(perClass.begin(), perClass.end(),
+                             [](const auto& a, const auto& b) { return a.second < b.second; });
+        QCOMPARE(std::string(wordNetLexFiles()[size_t(largest->first)]), std::string("adj.all"));
+        QCOMPARE(largest->second, size_t(14435));
+        QVERIFY(std::abs(double(perSplit[0]) / double(all.size()) - 0.8) < 0.01);
+        QVERIFY(std::abs(double(perSplit[2]) / double(all.size()) - 0.1) < 0.01);
+    }
+
+private:
+    static constexpr int kSplitOfEntity = 2;
+    static constexpr int kSplitOfGo = 0;
+};
+
+QTEST_APPLESS_MAIN(TestTextData)
+#include "tst_textdata.moc"
