@@ -8,6 +8,7 @@ packages=(
   libtorch-dev            # LibTorch 1.13 (C++ API and TorchScript)
   libopenblas0-openmp     # without it LibTorch falls back to reference BLAS (~30x slower)
   nlohmann-json3-dev libsqlite3-dev zlib1g-dev
+  libsentencepiece-dev    # the text tokenizer (SentencePiece unigram/BPE, run by retort-tokenize)
   qt6-base-dev libqcustomplot-dev   # workbench and Qt Test
   qt6-qpa-plugins libqt6svg6        # run time: offscreen/xcb platforms, the SVG window icon
   libonnx-dev libprotobuf-dev       # ONNX export

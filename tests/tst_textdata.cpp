@@ -1,6 +1,7 @@
 #include "testutil.h"
 
 #include "data/textdata.h"
+#include "data/tokenizer.h"
 
 #include <fstream>
 #include <map>
@@ -21,6 +22,17 @@ std::string errorOf(F&& f) {
     try {
         f();
     } catch (const DataError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+/// The message of any exception @p f throws ("" when it throws none).
+template <class F>
+std::string errorText(F&& f) {
+    try {
+        f();
+    } catch (const std::exception& e) {
         return e.what();
     }
     return "";
@@ -192,6 +204,66 @@ private Q_SLOTS:
         QCOMPARE(largest->second, size_t(14435));
         QVERIFY(std::abs(double(perSplit[0]) / double(all.size()) - 0.8) < 0.01);
         QVERIFY(std::abs(double(perSplit[2]) / double(all.size()) - 0.1) < 0.01);
+    }
+
+    void tokenizerIsTrainedOnceAndReused() {
+        // 4,000 training glosses, a 1,000-piece unigram model, through the helper process.
+        std::vector<std::string> texts;
+        for (const auto& s : readWordNet())
+            if (s.split == 0 && texts.size() < 4000) texts.push_back(s.gloss);
+        TokenizerOptions o;
+        o.vocab_size = 1000;
+        o.max_length = 6;
+        const Tokenizer a = Tokenizer::train(texts, o);
+        QCOMPARE(a.vocabSize(), int64_t(1000));
+        // Deterministic: a second training gives the same model, byte for byte.
+        QVERIFY(Tokenizer::train(texts, o).model() == a.model());
+        const auto ids = a.encode({"The quick brown fox jumps over the lazy dog", "dog", ""});
+        QCOMPARE(ids.size(), size_t(3));
+        QCOMPARE(ids[0].size(), size_t(6));  // cut to max_length, [CLS] included
+        for (const auto& one : ids) {
+            QCOMPARE(one.front(), Tokenizer::kCls);
+            for (int64_t id : one) QVERIFY(id >= 0 && id < a.vocabSize());
+        }
+        QCOMPARE(ids[2], std::vector<int64_t>{Tokenizer::kCls});  // nothing but [CLS]
+        QCOMPARE(a.encode({"THE DOG"}), a.encode({"the dog"}));   // lower-cased
+        QCOMPARE(a.pieces({"the dog"})[0].front(), std::string("\xe2\x96\x81the"));
+        // The stored model gives the same ids.
+        const Tokenizer b = Tokenizer::fromModel(a.model(), o);
+        QCOMPARE(b.vocabSize(), a.vocabSize());
+        QCOMPARE(b.encode({"a dog that barks"}), a.encode({"a dog that barks"}));
+        // Case kept: a different model, and upper case encodes differently.
+        TokenizerOptions cased = o;
+        cased.lowercase = false;
+        const Tokenizer c = Tokenizer::train(texts, cased);
+        QVERIFY(c.model() != a.model());
+        QVERIFY(c.encode({"THE DOG"}) != c.encode({"the dog"}));
+        TokenizerOptions bpe = o;
+        bpe.type = TokenizerType::Bpe;
+        QVERIFY(Tokenizer::train(texts, bpe).model() != a.model());
+        // Stored under its options and data; max_length does not change the model.
+        TokenizerOptions longer = o;
+        longer.max_length = 64;
+        QCOMPARE(Tokenizer::key(longer, "d1"), Tokenizer::key(o, "d1"));
+        QVERIFY(Tokenizer::key(o, "d2") != Tokenizer::key(o, "d1"));
+        QVERIFY(Tokenizer::key(cased, "d1") != Tokenizer::key(o, "d1"));
+        QVERIFY(Tokenizer::key(bpe, "d1") != Tokenizer::key(o, "d1"));
+    }
+
+    void tokenizerErrors() {
+        TokenizerOptions o;
+        QVERIFY(contains(errorText([&] { Tokenizer::fromModel("not a model", o); }),
+                         "tokenizer: not a SentencePiece model"));
+        o.vocab_size = 2;
+        QCOMPARE(errorText([&] { Tokenizer::train({"a b c"}, o); }),
+                 std::string("tokenizer vocab_size must be in [8, 1000000], not 2"));
+        o.vocab_size = 100;
+        QCOMPARE(errorText([&] { Tokenizer::train({}, o); }),
+                 std::string("tokenizer: no training texts"));
+        qputenv("RETORT_TOKENIZE", "/nonexistent/retort-tokenize");
+        const std::string missing = errorText([&] { Tokenizer::train({"a b c"}, o); });
+        qunsetenv("RETORT_TOKENIZE");
+        QVERIFY2(contains(missing, "cannot run /nonexistent/retort-tokenize"), missing.c_str());
     }
 
 private:

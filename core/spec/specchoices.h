@@ -33,6 +33,8 @@ enum class PruneMethod { Magnitude };
 enum class PruneScope { Global, Layer };
 enum class PruneSchedule { Agp, OneShot };
 enum class QuantGranularity { PerChannel, PerTensor };
+/// SentencePiece's model: unigram language model (Kudo 2018) or byte-pair encoding.
+enum class TokenizerType { Unigram, Bpe };
 
 /// The string table of a choice enum: its names in enumerator order.
 template <class E>
@@ -57,6 +59,7 @@ RETORT_CHOICE_NAMES(PruneMethod, "magnitude")
 RETORT_CHOICE_NAMES(PruneScope, "global", "layer")
 RETORT_CHOICE_NAMES(PruneSchedule, "agp", "one_shot")
 RETORT_CHOICE_NAMES(QuantGranularity, "per_channel", "per_tensor")
+RETORT_CHOICE_NAMES(TokenizerType, "unigram", "bpe")
 
 #undef RETORT_CHOICE_NAMES
 

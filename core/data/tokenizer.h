@@ -1,0 +1,64 @@
+#pragma once
+
+// Subword tokenization of text samples with SentencePiece (Debian's libsentencepiece-dev): a
+// unigram or BPE model trained on the training split only, kept as its serialized model (what a
+// project stores) and reused by every run with the same settings and data. Deterministic: the
+// same texts and options give the same model, byte for byte. SentencePiece runs in the helper
+// process retort-tokenize (why: data/tokenizerprotocol.h); a call sends a whole batch of texts.
+
+#include "spec/specchoices.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace retort {
+
+/// How a tokenizer is trained and applied.
+struct TokenizerOptions {
+    TokenizerType type = TokenizerType::Unigram;  ///< unigram | bpe
+    int64_t vocab_size = 8000;  ///< pieces, the special ones included (fewer if the text is small)
+    int64_t max_length = 128;   ///< most ids per sample, [CLS] included; longer samples are cut
+    bool lowercase = true;      ///< case-fold (NFKC with case folding) before splitting
+};
+
+/// A trained SentencePiece model. Ids: 0 padding, 1 unknown, 2 [CLS] (first of every sample).
+class Tokenizer {
+public:
+    static constexpr int64_t kPad = 0;
+    static constexpr int64_t kUnknown = 1;
+    static constexpr int64_t kCls = 2;
+
+    /// Trains on @p texts (the training split only). Throws std::invalid_argument for options
+    /// out of range and std::runtime_error when SentencePiece refuses the texts or the helper
+    /// cannot run.
+    static Tokenizer train(const std::vector<std::string>& texts, const TokenizerOptions& options);
+    /// The tokenizer of a stored model(). Throws std::runtime_error if it is not one.
+    static Tokenizer fromModel(const std::string& model, const TokenizerOptions& options);
+
+    /// The serialized SentencePiece model (what a project stores).
+    const std::string& model() const { return m_model; }
+    const TokenizerOptions& options() const { return m_options; }
+    /// Pieces in the vocabulary, the special ones included.
+    int64_t vocabSize() const { return m_vocab; }
+    /// For each text: [CLS] then its piece ids, cut to options().max_length.
+    std::vector<std::vector<int64_t>> encode(const std::vector<std::string>& texts) const;
+    /// For each text: its pieces as strings ("▁the", "▁quick"), without [CLS] and not cut.
+    std::vector<std::vector<std::string>> pieces(const std::vector<std::string>& texts) const;
+
+    /// What a stored tokenizer is found by: its options and the training texts' fingerprint.
+    static std::string key(const TokenizerOptions& options, const std::string& dataFingerprint);
+
+    /// The helper program's path: $RETORT_TOKENIZE, else retort-tokenize beside the running
+    /// program, in ../app (the build tree) or in ../lib/retort (installed). Throws
+    /// std::runtime_error naming the places looked in.
+    static std::string helperPath();
+
+private:
+    Tokenizer() = default;
+    std::string m_model;
+    TokenizerOptions m_options;
+    int64_t m_vocab = 0;
+};
+
+}  // namespace retort
