@@ -65,8 +65,8 @@ def main():
     a = ap.parse_args()
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:alloc_dealloc_mismatch=0")
     if a.cache and os.path.exists(a.cache):
-        with open(a.cache) as f:
-            inputs = [(p, size, set(cov)) for p, size, cov in json.load(f)]
+        with open(a.cache) as f:  # inputs deleted since (by an earlier run) drop out
+            inputs = [(p, size, set(cov)) for p, size, cov in json.load(f) if os.path.exists(p)]
     else:
         inputs = coverage(a.target, [a.corpus] + a.extra, env)
         if a.cache:
@@ -98,7 +98,7 @@ def main():
         seen |= next(c for q, _, c in inputs if q == p)
         curve.append((i, len(seen)))
     for share in (0.9, 0.95, 0.99):
-        n = next(i for i, c in curve if c >= share * len(every))
+        n = next((i for i, c in curve if c >= share * len(every)), 0)
         print(f"  {share:.0%} of the edges: {n} inputs")
     if a.dry_run:
         return 0

@@ -110,6 +110,34 @@ private Q_SLOTS:
                  std::string("/nonexistent/x.tsv: cannot be opened"));
     }
 
+    void awkwardButValidInput() {
+        // A UTF-8 byte-order mark (Excel's "CSV UTF-8") is not part of the first column's name.
+        const TextSamples bom = parse("\xEF\xBB\xBFtext,label\nfine,a\n", TextFileFormat::Csv);
+        QCOMPARE(bom.texts, std::vector<std::string>{"fine"});
+        const TextSamples bomJson =
+            parse("\xEF\xBB\xBF{\"text\": \"x\", \"label\": 1}\n", TextFileFormat::Jsonl);
+        QCOMPARE(bomJson.labels, std::vector<std::string>{"1"});
+        // An unsigned 64-bit label keeps its value (it wrapped to -1).
+        const TextSamples big =
+            parse("{\"text\": \"x\", \"label\": 18446744073709551615}\n", TextFileFormat::Jsonl);
+        QCOMPARE(big.labels, std::vector<std::string>{"18446744073709551615"});
+        // A number past a double is a bad line of that file, not another exception.
+        QVERIFY(contains(errorOf([] {
+                             parse("{\"text\": \"a\", \"label\": 1, \"x\": 1e400}\n",
+                                   TextFileFormat::Jsonl);
+                         }),
+                         "t: line 1: not JSON"));
+        // Far-apart integer labels are names, not a billion classes; "01" is a name, not 1.
+        const TextSamples far = parse("text\tlabel\na\t0\nb\t999999999\n", TextFileFormat::Tsv);
+        const LabelMap mf = makeLabelMap(far, "far");
+        QVERIFY(!mf.integers);
+        QCOMPARE(mf.names, (std::vector<std::string>{"0", "999999999"}));
+        const TextSamples zeros = parse("text\tlabel\na\t0\nb\t01\nc\t1\n", TextFileFormat::Tsv);
+        const LabelMap mz = makeLabelMap(zeros, "zeros");
+        QVERIFY(!mz.integers);
+        QCOMPARE(labelIds(zeros, mz, "zeros"), (std::vector<int64_t>{0, 1, 2}));
+    }
+
     void invalidUtf8Sequences() {
         QCOMPARE(invalidUtf8("plain ascii"), std::string_view::npos);
         QCOMPARE(invalidUtf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"), std::string_view::npos);

@@ -59,6 +59,7 @@ public:
             if (!std::getline(m_in, line)) return false;
             ++m_line;
             if (!line.empty() && line.back() == '\r') line.pop_back();
+            if (m_line == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // BOM
             if (!line.empty()) break;
         }
         r.line = m_line;
@@ -179,13 +180,14 @@ TextSamples parseJsonl(std::istream& in, const std::string& name, const TextFile
     int64_t n = 0;
     while (std::getline(in, line)) {
         ++n;
+        if (n == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // a BOM
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
         if (const size_t bad = invalidUtf8(line); bad != std::string_view::npos)
             throw DataError(name, at(n) + "invalid UTF-8 at byte " + std::to_string(bad + 1));
         Json j;
         try {
             j = Json::parse(line);
-        } catch (const Json::parse_error& e) {
+        } catch (const Json::exception& e) {  // parse_error, or out_of_range for 1e400
             throw DataError(name, at(n) + "not JSON (" + std::string(e.what()) + ")");
         }
         if (!j.is_object()) throw DataError(name, at(n) + "is not a JSON object");
@@ -194,8 +196,8 @@ TextSamples parseJsonl(std::istream& in, const std::string& name, const TextFile
                 throw DataError(name, at(n) + "has no " + role + " key " + quoted(key));
             const Json& v = j[key];
             if (v.is_string()) return v.get<std::string>();
-            if (number && (v.is_number_integer() || v.is_number_unsigned()))
-                return std::to_string(v.get<int64_t>());
+            if (number && v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
+            if (number && v.is_number_integer()) return std::to_string(v.get<int64_t>());
             throw DataError(name, at(n) + quoted(key) + " must be a string" +
                                       (number ? " or an integer" : "") + ", not " + v.type_name());
         };
@@ -218,8 +220,9 @@ TextFileFormat byExtension(const std::string& path) {
                               "' (.tsv, .csv or .jsonl; or name the format)");
 }
 
-bool nonNegativeInteger(const std::string& s) {
-    return s.size() <= 9 && allDigits(s);
+/// A class id as written: digits, no leading zero ("01" is a name, not 1).
+bool classNumber(const std::string& s) {
+    return s.size() <= 9 && allDigits(s) && (s == "0" || s[0] != '0');
 }
 
 }  // namespace
@@ -291,10 +294,14 @@ LabelMap makeLabelMap(const TextSamples& train, const std::string& name) {
             name, "has one class only (" +
                       (distinct.empty() ? std::string("no samples") : quoted(*distinct.begin())) +
                       "): nothing to classify");
-    m.integers = std::all_of(distinct.begin(), distinct.end(), nonNegativeInteger);
-    if (m.integers) {
-        int64_t top = 0;
+    int64_t top = 0;
+    m.integers = std::all_of(distinct.begin(), distinct.end(), classNumber);
+    if (m.integers)
         for (const auto& l : distinct) top = std::max<int64_t>(top, std::stoll(l));
+    // Integers are ids only while the ids they leave unused stay few (labels 0 and 999999999
+    // are two names, not a billion classes).
+    m.integers = m.integers && top < std::max<int64_t>(1000, 2 * int64_t(distinct.size()));
+    if (m.integers) {
         m.names.assign(size_t(top + 1), "");
         for (const auto& l : distinct) m.names[size_t(std::stoll(l))] = l;
     } else {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -36,9 +37,44 @@ void check(const TokenizerOptions& o) {
                                     std::to_string(o.max_length));
 }
 
+/// The helper process and our ends of its pipes: closed, and the process killed and reaped,
+/// whatever way a call ends.
+struct Child {
+    pid_t pid = -1;
+    int in = -1, out = -1;
+    bool reaped = false;
+    int status = 0;
+
+    void closeIn() {
+        if (in >= 0) close(in);
+        in = -1;
+    }
+    void closeOut() {
+        if (out >= 0) close(out);
+        out = -1;
+    }
+    /// Waits for the process; false when it cannot be waited for (SIGCHLD ignored, say).
+    bool wait() {
+        if (pid < 0 || reaped) return reaped;
+        while (waitpid(pid, &status, 0) < 0)
+            if (errno != EINTR) return false;
+        reaped = true;
+        return true;
+    }
+    ~Child() {
+        closeIn();
+        closeOut();
+        if (pid > 0 && !reaped) {
+            kill(pid, SIGKILL);
+            wait();
+        }
+    }
+};
+
 /// Runs the helper on one request and returns its reply (the status byte checked and removed).
 /// posix_spawn, not fork: the caller may be a multi-threaded GUI. The request goes through a
-/// socket (send with MSG_NOSIGNAL: a helper that dies early is an error, not a SIGPIPE).
+/// non-blocking socket (send with MSG_NOSIGNAL: a helper that dies early is an error, not a
+/// SIGPIPE), written while the reply is read, so neither side can wait on a full buffer.
 std::string call(const proto::Request& request) {
     const std::string helper = Tokenizer::helperPath();
     const std::string bytes = proto::encodeRequest(request);
@@ -50,56 +86,53 @@ std::string call(const proto::Request& request) {
         close(in[1]);
         throw std::runtime_error(std::string("tokenizer: pipe: ") + std::strerror(errno));
     }
+    Child child;
+    child.in = in[0];
+    child.out = out[0];
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, in[1], 0);
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
     char* argv[] = {const_cast<char*>(helper.c_str()), nullptr};
-    pid_t pid = -1;
-    const int rc = posix_spawn(&pid, helper.c_str(), &actions, nullptr, argv, environ);
+    const int rc = posix_spawn(&child.pid, helper.c_str(), &actions, nullptr, argv, environ);
     posix_spawn_file_actions_destroy(&actions);
     close(in[1]);
     close(out[1]);
     if (rc != 0) {
-        close(in[0]);
-        close(out[0]);
+        child.pid = -1;
         throw std::runtime_error("tokenizer: cannot run " + helper + ": " + std::strerror(rc));
     }
-    // Write and read together, so that neither side waits on a full buffer.
+    fcntl(child.in, F_SETFL, fcntl(child.in, F_GETFL) | O_NONBLOCK);
     std::string reply;
     size_t sent = 0;
-    pollfd fds[2] = {{in[0], POLLOUT, 0}, {out[0], POLLIN, 0}};
     char buf[65536];
-    while (fds[1].fd >= 0) {
+    while (child.out >= 0) {
+        pollfd fds[2] = {{child.in, POLLOUT, 0}, {child.out, POLLIN, 0}};
         if (poll(fds, 2, -1) < 0) {
             if (errno == EINTR) continue;
-            break;
+            throw std::runtime_error(std::string("tokenizer: poll: ") + std::strerror(errno));
         }
-        if (fds[0].fd >= 0 && (fds[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
+        if (child.in >= 0 && (fds[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
             const ssize_t n =
-                send(fds[0].fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+                send(child.in, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
             if (n > 0) sent += size_t(n);
-            if (n < 0 && errno != EINTR && errno != EAGAIN) sent = bytes.size();  // it is gone
-            if (sent == bytes.size()) {
-                shutdown(fds[0].fd, SHUT_WR);
-                close(fds[0].fd);
-                fds[0].fd = -1;
-            }
+            if ((n < 0 && errno != EINTR && errno != EAGAIN) || sent == bytes.size())
+                child.closeIn();  // all sent, or the helper is gone
         }
         if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-            const ssize_t n = read(fds[1].fd, buf, sizeof buf);
-            if (n > 0) {
+            const ssize_t n = read(child.out, buf, sizeof buf);
+            if (n > 0)
                 reply.append(buf, size_t(n));
-            } else if (n == 0 || errno != EINTR) {
-                close(fds[1].fd);
-                fds[1].fd = -1;
-            }
+            else if (n == 0 || errno != EINTR)
+                child.closeOut();
         }
     }
-    if (fds[0].fd >= 0) close(fds[0].fd);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || reply.empty())
+    child.closeIn();
+    if (!child.wait())
+        throw std::runtime_error("tokenizer: cannot wait for " + helper + ": " +
+                                 std::strerror(errno));
+    const int status = child.status;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || reply.empty() || sent != bytes.size())
         throw std::runtime_error("tokenizer: " + helper + " failed (" +
                                  (WIFSIGNALED(status)
                                       ? "signal " + std::to_string(WTERMSIG(status))
