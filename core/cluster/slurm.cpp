@@ -2,12 +2,11 @@
 
 #include "export/dataexport.h"
 #include "spec/specvalidator.h"
+#include "system/process.h"
 #include "train/runner.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,70 +32,17 @@ struct CommandResult {
     std::string out, err;
 };
 
-/// Runs a program (PATH lookup, no shell) and collects its stdout and stderr. posix_spawn,
-/// not fork: the caller may be a multi-threaded GUI. A command that runs longer than
-/// @p timeoutS is killed (a wedged squeue must not stall every later sync).
+/// Runs a program (PATH lookup, no shell) and collects its stdout and stderr. A command that
+/// runs longer than @p timeoutS is killed (a wedged squeue must not stall every later sync).
 CommandResult runCommand(const std::vector<std::string>& argv, int timeoutS = 60) {
-    CommandResult r;
-    int outPipe[2], errPipe[2];
-    if (pipe2(outPipe, O_CLOEXEC) != 0) return {-1, "", "pipe failed"};
-    if (pipe2(errPipe, O_CLOEXEC) != 0) {
-        close(outPipe[0]);
-        close(outPipe[1]);
-        return {-1, "", "pipe failed"};
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2);
-    pid_t pid = -1;
-    const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(outPipe[1]);
-    close(errPipe[1]);
-    if (rc != 0) {
-        close(outPipe[0]);
-        close(errPipe[0]);
-        r.err = argv[0] + ": cannot run (" + std::strerror(rc) + "; is Slurm installed?)";
-        return r;
-    }
-    pollfd fds[2] = {{outPipe[0], POLLIN, 0}, {errPipe[0], POLLIN, 0}};
-    int open = 2;
-    char buf[4096];
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutS);
-    bool killed = false;
-    while (open > 0) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              deadline - std::chrono::steady_clock::now())
-                              .count();
-        if (left <= 0) {
-            kill(pid, SIGKILL);
-            killed = true;
-            break;
-        }
-        if (poll(fds, 2, static_cast<int>(std::min<int64_t>(left, 1000))) < 0 && errno != EINTR)
-            break;
-        for (int i = 0; i < 2; ++i) {
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-            const ssize_t n = read(fds[i].fd, buf, sizeof buf);
-            if (n <= 0) {
-                close(fds[i].fd);
-                fds[i].fd = -1;
-                --open;
-            } else {
-                (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(n));
-            }
-        }
-    }
-    for (auto& f : fds)
-        if (f.fd >= 0) close(f.fd);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    r.exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    if (killed) r.err = argv[0] + ": no answer in " + std::to_string(timeoutS) + " s";
+    const ProcessResult p = runProcess(argv, {}, timeoutS * 1000);
+    CommandResult r{p.exit, p.out, p.err};
+    if (!p.started)
+        r.err = argv[0] + ": cannot run (" + p.error + "; is Slurm installed?)";
+    else if (p.timedOut)
+        r.err = argv[0] + ": no answer in " + std::to_string(timeoutS) + " s";
+    else if (!p.error.empty())
+        r.err += (r.err.empty() ? "" : "\n") + argv[0] + ": " + p.error;
     return r;
 }
 

@@ -2,24 +2,15 @@
 
 #include "data/tokenizerprotocol.h"
 #include "store/fnv1a.h"
+#include "system/process.h"
 
 #include <nlohmann/json.hpp>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <csignal>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <stdexcept>
-
-extern char** environ;
 
 namespace retort {
 
@@ -37,107 +28,18 @@ void check(const TokenizerOptions& o) {
                                     std::to_string(o.max_length));
 }
 
-/// The helper process and our ends of its pipes: closed, and the process killed and reaped,
-/// whatever way a call ends.
-struct Child {
-    pid_t pid = -1;
-    int in = -1, out = -1;
-    bool reaped = false;
-    int status = 0;
-
-    void closeIn() {
-        if (in >= 0) close(in);
-        in = -1;
-    }
-    void closeOut() {
-        if (out >= 0) close(out);
-        out = -1;
-    }
-    /// Waits for the process; false when it cannot be waited for (SIGCHLD ignored, say).
-    bool wait() {
-        if (pid < 0 || reaped) return reaped;
-        while (waitpid(pid, &status, 0) < 0)
-            if (errno != EINTR) return false;
-        reaped = true;
-        return true;
-    }
-    ~Child() {
-        closeIn();
-        closeOut();
-        if (pid > 0 && !reaped) {
-            kill(pid, SIGKILL);
-            wait();
-        }
-    }
-};
-
 /// Runs the helper on one request and returns its reply (the status byte checked and removed).
-/// posix_spawn, not fork: the caller may be a multi-threaded GUI. The request goes through a
-/// non-blocking socket (send with MSG_NOSIGNAL: a helper that dies early is an error, not a
-/// SIGPIPE), written while the reply is read, so neither side can wait on a full buffer.
 std::string call(const proto::Request& request) {
     const std::string helper = Tokenizer::helperPath();
-    const std::string bytes = proto::encodeRequest(request);
-    int in[2], out[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) != 0)
-        throw std::runtime_error(std::string("tokenizer: socketpair: ") + std::strerror(errno));
-    if (pipe2(out, O_CLOEXEC) != 0) {
-        close(in[0]);
-        close(in[1]);
-        throw std::runtime_error(std::string("tokenizer: pipe: ") + std::strerror(errno));
-    }
-    Child child;
-    child.in = in[0];
-    child.out = out[0];
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in[1], 0);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    char* argv[] = {const_cast<char*>(helper.c_str()), nullptr};
-    const int rc = posix_spawn(&child.pid, helper.c_str(), &actions, nullptr, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(in[1]);
-    close(out[1]);
-    if (rc != 0) {
-        child.pid = -1;
-        throw std::runtime_error("tokenizer: cannot run " + helper + ": " + std::strerror(rc));
-    }
-    fcntl(child.in, F_SETFL, fcntl(child.in, F_GETFL) | O_NONBLOCK);
-    std::string reply;
-    size_t sent = 0;
-    char buf[65536];
-    while (child.out >= 0) {
-        pollfd fds[2] = {{child.in, POLLOUT, 0}, {child.out, POLLIN, 0}};
-        if (poll(fds, 2, -1) < 0) {
-            if (errno == EINTR) continue;
-            throw std::runtime_error(std::string("tokenizer: poll: ") + std::strerror(errno));
-        }
-        if (child.in >= 0 && (fds[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
-            const ssize_t n =
-                send(child.in, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-            if (n > 0) sent += size_t(n);
-            if ((n < 0 && errno != EINTR && errno != EAGAIN) || sent == bytes.size())
-                child.closeIn();  // all sent, or the helper is gone
-        }
-        if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-            const ssize_t n = read(child.out, buf, sizeof buf);
-            if (n > 0)
-                reply.append(buf, size_t(n));
-            else if (n == 0 || errno != EINTR)
-                child.closeOut();
-        }
-    }
-    child.closeIn();
-    if (!child.wait())
-        throw std::runtime_error("tokenizer: cannot wait for " + helper + ": " +
-                                 std::strerror(errno));
-    const int status = child.status;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || reply.empty() || sent != bytes.size())
+    const ProcessResult p = runProcess({helper}, proto::encodeRequest(request));
+    if (!p.started) throw std::runtime_error("tokenizer: cannot run " + helper + ": " + p.error);
+    if (!p.error.empty() || p.exit != 0 || p.out.empty())
         throw std::runtime_error("tokenizer: " + helper + " failed (" +
-                                 (WIFSIGNALED(status)
-                                      ? "signal " + std::to_string(WTERMSIG(status))
-                                      : "exit " + std::to_string(WEXITSTATUS(status))) +
-                                 ")");
+                                 (!p.error.empty() ? p.error
+                                  : p.signal       ? "signal " + std::to_string(p.signal)
+                                                   : "exit " + std::to_string(p.exit)) +
+                                 ")" + (p.err.empty() ? "" : ": " + p.err));
+    const std::string& reply = p.out;
     if (reply[0] != '\1') {
         const std::string rest = reply.substr(1);
         proto::Reader r(rest);

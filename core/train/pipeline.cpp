@@ -3,28 +3,16 @@
 #include "compress/pruner.h"
 #include "train/stages.h"
 
+#include <iterator>
 #include <stdexcept>
 
 namespace retort::pipeline {
 
 const char* slotName(Slot s) {
-    switch (s) {
-        case Slot::Data:
-            return "data";
-        case Slot::Teacher:
-            return "teacher";
-        case Slot::TeacherOutputs:
-            return "teacher_outputs";
-        case Slot::Student:
-            return "student";
-        case Slot::Compression:
-            return "compression";
-        case Slot::Evaluation:
-            return "evaluation";
-        case Slot::Package:
-            return "package";
-    }
-    return "?";
+    static constexpr const char* names[] = {
+        "data", "teacher", "teacher_outputs", "student", "compression", "evaluation", "package"};
+    static_assert(std::size(names) == size_t(Slot::Package) + 1, "a name for every slot");
+    return names[static_cast<size_t>(s)];
 }
 
 RunContext::RunContext(int64_t id, const ExperimentSpec& s, torch::Device d)
