@@ -358,13 +358,13 @@ private Q_SLOTS:
         Result s = cli({"show", "2", "--project", project, "--json"});
         QCOMPARE(s.code, 0);
         const Json shown = Json::parse(s.out.toStdString());
-        // Four epochs, each with the same eight figures (losses, lr, times, validation,
-        // sparsity): exactly 32 rows, epochs 1..4 each once per figure.
+        // Four epochs, each with the same nine figures (losses, lr, times, validation accuracy
+        // and macro-F1, sparsity): exactly 36 rows, epochs 1..4 each once per figure.
         std::map<std::string, std::set<int64_t>> epochsOf;
         for (const auto& m : shown["metrics"])
             epochsOf[m["name"].get<std::string>()].insert(m["epoch"].get<int64_t>());
-        QCOMPARE(shown["metrics"].size(), size_t(32));
-        QCOMPARE(epochsOf.size(), size_t(8));
+        QCOMPARE(shown["metrics"].size(), size_t(36));
+        QCOMPARE(epochsOf.size(), size_t(9));
         for (const auto& [name, epochs] : epochsOf)
             QVERIFY2(epochs == (std::set<int64_t>{1, 2, 3, 4}), name.c_str());
         QCOMPARE(shown["spec"]["distill"]["lambda"].get<double>(), 0.7);

@@ -401,8 +401,7 @@ private Q_SLOTS:
             QCOMPARE(o.status, RunStatus::Completed);
             const ExperimentSpec spec = plan(store, j).front().spec;
             const DataShape shape = probeData(spec.data);
-            QCOMPARE(expectedCompressedSize(spec.student, shape.sample_shape, shape.classes, 0.0,
-                                            32, true),
+            QCOMPARE(expectedCompressedSize(spec.student, shape, 0.0, 32, true),
                      o.results["compressed_size_bytes"].get<int64_t>());
         }
     }

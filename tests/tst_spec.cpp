@@ -77,6 +77,8 @@ class TestSpec : public QObject {
             }
             case KeyType::IntegerList:
                 return Json::array({3});
+            case KeyType::Boolean:
+                return !k.default_value.get<bool>();
             default:
                 return Json();
         }

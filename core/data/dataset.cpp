@@ -1,5 +1,6 @@
 #include "data/dataset.h"
 
+#include "data/textdataset.h"
 #include "store/fnv1a.h"
 
 #include <zlib.h>
@@ -259,6 +260,7 @@ CsvTable parseCsv(std::istream& in, const std::string& path, int64_t labelColumn
 }
 
 std::vector<std::string> dataFiles(const DataOptions& data) {
+    if (isTextData(data.format)) return textdata::files(data);
     if (data.format == DataFormat::Idx) {
         std::vector<std::string> files;
         for (const char* n : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -303,6 +305,10 @@ std::string dataStamp(const DataOptions& data) {
     } catch (const std::exception&) {
         // A file is missing: stamp the folder's candidates, so the stamp changes when it appears.
         std::vector<std::string> candidates;
+        if (data.format == DataFormat::Text) return fileStamp({data.path, data.test_path});
+        if (data.format == DataFormat::Wordnet)
+            for (const char* n : {"data.noun", "data.verb", "data.adj", "data.adv"})
+                candidates.push_back((fs::path(data.path) / n).string());
         for (const char* n :
              {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
               "t10k-labels-idx1-ubyte", "train.csv", "test.csv"})
@@ -517,6 +523,7 @@ std::pair<torch::Tensor, torch::Tensor> trainingStats(const torch::Tensor& xIn, 
 }  // namespace
 
 DataShape probeData(const DataOptions& data) {
+    if (isTextData(data.format)) return textdata::probe(data);
     if (data.format == DataFormat::Csv) {
         Raw r = readRaw(data, 0, false);
         return {r.shape, r.classes};
@@ -532,7 +539,14 @@ Dataset Dataset::to(const torch::Device& device) const {
     return d;
 }
 
-Dataset loadDataset(const DataOptions& data, int64_t seed) {
+torch::Tensor trimPadding(const torch::Tensor& x) {
+    if (!x.defined() || x.is_floating_point() || x.dim() != 2 || x.size(0) == 0) return x;
+    const int64_t longest = x.ne(0).sum(1).max().item<int64_t>();
+    return longest < x.size(1) ? x.slice(1, 0, std::max<int64_t>(longest, 1)) : x;
+}
+
+Dataset loadDataset(const DataOptions& data, int64_t seed, const TokenizerCache* tokenizers) {
+    if (isTextData(data.format)) return textdata::load(data, seed, tokenizers);
     Raw r = readRaw(data, seed, false);
     const int64_t nAll = static_cast<int64_t>(r.trainY.size());
 

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -60,13 +61,35 @@ struct Dataset {
     std::string fingerprint;         ///< hash of the source bytes and preparation: cache key part
     /// How raw features become model inputs: {"mode": "global"|"per_feature"|"none", "mean",
     /// "std"} (numbers for global, one per feature for per_feature): x' = (x - mean) / std.
+    /// Text: {"mode": "tokens"}.
     Json normalization;
+
+    // Text data only (format text or wordnet): x are int64 token ids [samples, longest sample of
+    // the split], [CLS] first, padded with 0 on the right; shape.vocab > 0.
+    std::string tokenizer_model;           ///< the SentencePiece model the ids come from
+    std::string tokenizer_key;             ///< its key in the project (Tokenizer::key)
+    std::vector<std::string> label_names;  ///< class id -> the label as written
+    std::vector<std::string> test_texts;   ///< the test samples' texts, in test_x's order
 
     /// Moves every tensor to @p device (no-op where they already are).
     Dataset to(const torch::Device& device) const;
 };
 
+/// Where text data finds and keeps its tokenizers between loads (the project, in a run):
+/// `find` returns a stored model for a key or ""; `save` stores one. Either may be empty.
+struct TokenizerCache {
+    std::function<std::string(const std::string& key)> find;
+    std::function<void(const std::string& key, const std::string& model, const Json& info)> save;
+};
+
 /// Loads, splits (validation from the training set, seeded) and normalizes (training statistics).
-Dataset loadDataset(const DataOptions& data, int64_t seed);
+/// Text data is tokenized: with a tokenizer from @p tokenizers when it has one for the key,
+/// else one trained on the training texts (and saved there).
+Dataset loadDataset(const DataOptions& data, int64_t seed,
+                    const TokenizerCache* tokenizers = nullptr);
+
+/// Token ids [n, tokens] cut to the longest real sample among them (padding is 0 on the right);
+/// anything else (features) is returned as it is.
+torch::Tensor trimPadding(const torch::Tensor& x);
 
 }  // namespace retort

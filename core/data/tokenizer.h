@@ -6,21 +6,13 @@
 // same texts and options give the same model, byte for byte. SentencePiece runs in the helper
 // process retort-tokenize (why: data/tokenizerprotocol.h); a call sends a whole batch of texts.
 
-#include "spec/specchoices.h"
+#include "spec/experimentspec.h"  // TokenizerOptions
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace retort {
-
-/// How a tokenizer is trained and applied.
-struct TokenizerOptions {
-    TokenizerType type = TokenizerType::Unigram;  ///< unigram | bpe
-    int64_t vocab_size = 8000;  ///< pieces, the special ones included (fewer if the text is small)
-    int64_t max_length = 128;   ///< most ids per sample, [CLS] included; longer samples are cut
-    bool lowercase = true;      ///< case-fold (NFKC with case folding) before splitting
-};
 
 /// A trained SentencePiece model. Ids: 0 padding, 1 unknown, 2 [CLS] (first of every sample).
 class Tokenizer {

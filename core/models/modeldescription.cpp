@@ -10,16 +10,35 @@
 namespace retort {
 
 Json modelDescription(const ZooNet& net) {
-    Json options = {{"arch", net->options().arch},
-                    {"hidden", net->options().hidden},
-                    {"channels", net->options().channels}};
-    return {{"model", options}, {"input_shape", net->sampleShape()}, {"classes", net->classes()}};
+    const ModelOptions& o = net->options();
+    Json options = {{"arch", o.arch}, {"hidden", o.hidden}, {"channels", o.channels}};
+    Json d = {{"model", options}, {"input_shape", net->sampleShape()}, {"classes", net->classes()}};
+    if (net->isText()) {
+        // What builds the same text model: its own options and the tokenizer's vocabulary;
+        // the mean tokens per sample reproduce its FLOPs.
+        Json& m = d["model"];
+        if (o.arch == Arch::Transformer) {
+            m.erase("hidden");
+            m.update({{"layers", o.layers},
+                      {"d_model", o.d_model},
+                      {"heads", o.heads},
+                      {"ffn", o.ffn},
+                      {"pooling", o.pooling}});
+        } else {
+            m["embedding"] = o.embedding;
+        }
+        m.erase("channels");
+        m["dropout"] = o.dropout;
+        d["vocab"] = net->vocab();
+        d["mean_tokens"] = net->dataShape().mean_tokens;
+    }
+    return d;
 }
 
-int64_t expectedCompressedSize(const ModelOptions& model, const std::vector<int64_t>& inputShape,
-                               int64_t classes, double sparsity, int bits, bool perChannel) {
+int64_t expectedCompressedSize(const ModelOptions& model, const DataShape& data, double sparsity,
+                               int bits, bool perChannel) {
     torch::NoGradGuard guard;
-    ZooNet net(model, inputShape, classes);
+    ZooNet net(model, data);
     std::vector<TensorLayout> tensors;
     std::set<std::string> compressible;
     for (const auto& [name, w] : compressibleWeights(*net)) compressible.insert(name);
@@ -38,6 +57,7 @@ struct Described {
     ModelOptions options;
     std::vector<int64_t> inputShape;
     int64_t classes = 0;
+    DataShape data;  ///< input shape, classes, vocabulary and mean tokens
 };
 
 Described parseDescription(const Json& d) {
@@ -47,8 +67,22 @@ Described parseDescription(const Json& d) {
         r.options.arch = m.at("arch").get<Arch>();  // an unknown name throws invalid_argument
         r.options.hidden = m.value("hidden", std::vector<int64_t>{});
         r.options.channels = m.value("channels", std::vector<int64_t>{});
+        const ModelOptions defaults;
+        r.options.embedding = m.value("embedding", defaults.embedding);
+        r.options.layers = m.value("layers", defaults.layers);
+        r.options.d_model = m.value("d_model", defaults.d_model);
+        r.options.heads = m.value("heads", defaults.heads);
+        r.options.ffn = m.value("ffn", defaults.ffn);
+        r.options.dropout = m.value("dropout", defaults.dropout);
+        if (m.contains("pooling")) r.options.pooling = m.at("pooling").get<Pooling>();
         r.inputShape = d.at("input_shape").get<std::vector<int64_t>>();
         r.classes = d.at("classes").get<int64_t>();
+        r.data = {r.inputShape, r.classes, d.value("vocab", int64_t(0)),
+                  d.value("mean_tokens", 0.0)};
+        for (int64_t v : {r.options.embedding, r.options.layers, r.options.d_model, r.options.heads,
+                          r.options.ffn, r.data.vocab})
+            if (v < 0 || v > (int64_t(1) << 20))
+                throw FormatError("invalid model description: a size out of range");
         return r;
     } catch (const Json::exception& e) {
         throw FormatError(std::string("invalid model description: ") + e.what());
@@ -62,7 +96,7 @@ Described parseDescription(const Json& d) {
 ZooNet buildFromDescription(const Json& d) {
     const Described m = parseDescription(d);
     try {
-        return ZooNet(m.options, m.inputShape, m.classes);
+        return ZooNet(m.options, m.data);
     } catch (const std::invalid_argument& e) {
         throw FormatError(std::string("invalid model description: ") + e.what());
     }
@@ -77,7 +111,7 @@ ZooNet loadCompressedModel(const std::string& bytes) {
     const Described m = parseDescription(cm.model);
     int64_t described = 0;
     try {
-        described = describeModel(m.options, m.inputShape, m.classes).param_count;
+        described = describeModel(m.options, m.data).param_count;
     } catch (const std::invalid_argument& e) {
         throw FormatError(std::string("invalid model description: ") + e.what());
     }

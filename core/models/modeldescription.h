@@ -14,8 +14,8 @@ namespace retort {
 Json modelDescription(const ZooNet& net);
 /// The compressed file's expected size for a zoo model (see estimateCompressedSize: exact for a
 /// dense fp32 model). Builds the model to know its tensors' names and shapes.
-int64_t expectedCompressedSize(const ModelOptions& model, const std::vector<int64_t>& inputShape,
-                               int64_t classes, double sparsity, int bits, bool perChannel);
+int64_t expectedCompressedSize(const ModelOptions& model, const DataShape& data, double sparsity,
+                               int bits, bool perChannel);
 /// Builds a zoo network from a model description.
 ZooNet buildFromDescription(const Json& description);
 /// Reads a compressed model file back into a network with its (dequantized) weights.

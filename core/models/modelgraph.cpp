@@ -17,6 +17,7 @@ const std::pair<NodeKind, const char*> kKinds[] = {
     {NodeKind::Flatten, "flatten"},     {NodeKind::Add, "add"},
     {NodeKind::Embedding, "embedding"}, {NodeKind::LayerNorm, "layernorm"},
     {NodeKind::Attention, "attention"}, {NodeKind::Lstm, "lstm"},
+    {NodeKind::Gelu, "gelu"},           {NodeKind::SequencePool, "pool"},
 };
 const std::pair<ParamRole, const char*> kRoles[] = {
     {ParamRole::Weight, "weight"},
@@ -40,6 +41,8 @@ KindRule ruleOf(NodeKind k) {
             return {{"kernel"}, 1};
         case NodeKind::Relu:
         case NodeKind::Flatten:
+        case NodeKind::Gelu:
+        case NodeKind::SequencePool:
             return {{}, 1};
         case NodeKind::Add:
             return {{}, 0};
@@ -136,7 +139,7 @@ ModelGraph ModelGraph::fromJson(const Json& j) {
                     bad("node '" + n.name + "'", std::string("needs the integer '") + a + "'");
                 n.attrs[a] = nj[a];
             }
-            for (const char* flag : {"bidirectional"})
+            for (const char* flag : {"bidirectional", "mode"})
                 if (nj.contains(flag)) n.attrs[flag] = nj[flag];
             for (const Json& pj : nj.value("params", Json::array())) {
                 GraphParam p;
@@ -191,7 +194,119 @@ std::vector<const GraphParam*> ModelGraph::params() const {
     return out;
 }
 
+namespace {
+
+/// The graph of a text model: its Sequential's children expanded into nodes (a Transformer
+/// layer into its norms, attention, residual adds and feed-forward block), with the pooling
+/// that comes before the first top-level Linear.
+ModelGraph textGraph(ZooNetImpl& net) {
+    ModelGraph g;
+    g.input_shape = net.sampleShape();
+    g.classes = net.classes();
+    const std::string prefix = "net.";
+    auto node = [&](std::string name, NodeKind kind, std::vector<std::string> inputs,
+                    Json attrs = Json::object()) -> GraphNode& {
+        GraphNode n;
+        n.name = std::move(name);
+        n.kind = kind;
+        n.inputs = std::move(inputs);
+        n.attrs = std::move(attrs);
+        g.nodes.push_back(std::move(n));
+        return g.nodes.back();
+    };
+    // Parameters of @p m under state-dict prefix @p path, with roles by their names.
+    auto params = [&](GraphNode& n, torch::nn::Module& m, const std::string& path,
+                      ParamRole weightRole, bool compressible) {
+        for (const auto& p : m.named_parameters(true)) {
+            const std::string& k = p.key();
+            const bool bias =
+                k == "bias" || k.rfind("bias", 0) == 0 || k.find(".bias") != std::string::npos;
+            const ParamRole role = bias ? ParamRole::Bias : weightRole;
+            n.params.push_back(
+                {prefix + path + "." + k, role, p.value().sizes().vec(), !bias && compressible});
+        }
+    };
+    const Arch arch = net.options().arch;
+    std::string previous = "input";
+    bool pooled = false;
+    for (const auto& child : net.layers()->named_children()) {
+        const std::string name = child.key();
+        const auto& m = child.value();
+        if (auto* e = m->as<torch::nn::Embedding>()) {
+            const bool pos = name == "pos";
+            GraphNode& n =
+                node(name, NodeKind::Embedding, {"input"},
+                     {{"num", e->options.num_embeddings()}, {"dim", e->options.embedding_dim()}});
+            if (pos) n.attrs["mode"] = "position";
+            params(n, *m, name, ParamRole::Embedding, !pos);
+            if (pos) {
+                node("embed", NodeKind::Add, {previous, name});
+                previous = "embed";
+            } else {
+                previous = name;
+            }
+        } else if (auto* b = m->as<TransformerLayerImpl>()) {
+            const std::string in = previous, p = name + ".";
+            const int64_t d = b->attn->dim();
+            params(node(p + "ln1", NodeKind::LayerNorm, {in}, {{"dim", d}}), *b->ln1, p + "ln1",
+                   ParamRole::Norm, false);
+            params(node(p + "attn", NodeKind::Attention, {p + "ln1"},
+                        {{"dim", d}, {"heads", b->attn->heads()}}),
+                   *b->attn, p + "attn", ParamRole::Weight, true);
+            node(p + "res1", NodeKind::Add, {in, p + "attn"});
+            params(node(p + "ln2", NodeKind::LayerNorm, {p + "res1"}, {{"dim", d}}), *b->ln2,
+                   p + "ln2", ParamRole::Norm, false);
+            params(node(p + "ff1", NodeKind::Linear, {p + "ln2"},
+                        {{"in", d}, {"out", b->ff1->options.out_features()}}),
+                   *b->ff1, p + "ff1", ParamRole::Weight, true);
+            node(p + "gelu", NodeKind::Gelu, {p + "ff1"});
+            params(node(p + "ff2", NodeKind::Linear, {p + "gelu"},
+                        {{"in", b->ff2->options.in_features()}, {"out", d}}),
+                   *b->ff2, p + "ff2", ParamRole::Weight, true);
+            node(p + "res2", NodeKind::Add, {p + "res1", p + "ff2"});
+            previous = p + "res2";
+        } else if (auto* ln = m->as<torch::nn::LayerNormImpl>()) {
+            params(node(name, NodeKind::LayerNorm, {previous},
+                        {{"dim", ln->options.normalized_shape().at(0)}}),
+                   *m, name, ParamRole::Norm, false);
+            previous = name;
+        } else if (auto* lstm = m->as<torch::nn::LSTM>()) {
+            params(node(name, NodeKind::Lstm, {previous},
+                        {{"in", lstm->options.input_size()},
+                         {"hidden", lstm->options.hidden_size()},
+                         {"bidirectional", lstm->options.bidirectional()}}),
+                   *m, name, ParamRole::Weight, true);
+            previous = name;
+        } else if (auto* lin = m->as<torch::nn::Linear>()) {
+            if (!pooled) {
+                const char* mode =
+                    arch == Arch::Bilstm                                                   ? "max"
+                    : arch == Arch::Transformer && net.options().pooling == Pooling::First ? "first"
+                                                                                           : "mean";
+                node("pool", NodeKind::SequencePool, {previous}, {{"mode", mode}});
+                previous = "pool";
+                pooled = true;
+            }
+            params(node(name, NodeKind::Linear, {previous},
+                        {{"in", lin->options.in_features()}, {"out", lin->options.out_features()}}),
+                   *m, name, ParamRole::Weight, true);
+            previous = name;
+        } else if (m->as<torch::nn::ReLU>()) {
+            node(name, NodeKind::Relu, {previous});
+            previous = name;
+        } else {
+            bad("layer '" + name + "'", "has a module type the graph does not know");
+        }
+    }
+    g.output = previous;
+    g.check();
+    return g;
+}
+
+}  // namespace
+
 ModelGraph modelGraph(ZooNetImpl& net) {
+    if (net.isText()) return textGraph(net);
     ModelGraph g;
     g.input_shape = net.sampleShape();
     g.classes = net.classes();

@@ -7,8 +7,9 @@
 // whether it is a weight, a bias, an embedding table or a norm's scale, and whether pruning and
 // quantization act on it.
 //
-// The kinds Embedding, LayerNorm, Attention and Lstm are part of the format (read, checked,
-// written) but no model builds them yet; export refuses them by name.
+// The text models (transformer, bilstm, embedding_bag) use Embedding, LayerNorm, Attention, Lstm,
+// Gelu and SequencePool; a token embedding's table is compressible (it is most of a small text
+// model), a position table is not.
 
 #include "models/modelzoo.h"
 
@@ -21,16 +22,18 @@ namespace retort {
 
 /// What a node computes.
 enum class NodeKind {
-    Linear,     ///< y = x Wᵀ + b; attrs in, out
-    Conv2d,     ///< 2-D convolution, stride 1; attrs in, out, kernel, padding
-    Relu,       ///< max(x, 0)
-    MaxPool2d,  ///< 2x2 max-pool, stride 2; attrs kernel
-    Flatten,    ///< all but the batch dimension into one
-    Add,        ///< the sum of its inputs (a residual connection)
-    Embedding,  ///< a lookup table; attrs num, dim
-    LayerNorm,  ///< layer normalization; attrs dim
-    Attention,  ///< multi-head self-attention; attrs dim, heads
-    Lstm,       ///< an LSTM layer; attrs in, hidden, bidirectional
+    Linear,        ///< y = x Wᵀ + b; attrs in, out
+    Conv2d,        ///< 2-D convolution, stride 1; attrs in, out, kernel, padding
+    Relu,          ///< max(x, 0)
+    MaxPool2d,     ///< 2x2 max-pool, stride 2; attrs kernel
+    Flatten,       ///< all but the batch dimension into one
+    Add,           ///< the sum of its inputs (a residual connection)
+    Embedding,     ///< a lookup table; attrs num, dim
+    LayerNorm,     ///< layer normalization; attrs dim
+    Attention,     ///< multi-head self-attention; attrs dim, heads
+    Lstm,          ///< an LSTM layer over the real tokens; attrs in, hidden, bidirectional
+    Gelu,          ///< GELU (erf form)
+    SequencePool,  ///< tokens to one vector, padding ignored; attr mode: mean | max | first
 };
 
 /// What a parameter is for.

@@ -22,6 +22,7 @@ namespace {
 struct PlanLayer {
     LayerInfo info;
     int64_t in = 0, out = 0, kernel = 0, padding = 0;  // linear: in/out; conv: channels, kernel
+    int64_t heads = 0, ffn = 0;  // transformer layer (in: width); embedding: in rows, out width
 };
 
 int64_t numel(const std::vector<int64_t>& s) {
@@ -30,9 +31,17 @@ int64_t numel(const std::vector<int64_t>& s) {
     return n;
 }
 
-std::vector<PlanLayer> plan(const ModelOptions& o, const std::vector<int64_t>& sample,
-                            int64_t classes) {
+std::vector<PlanLayer> textPlan(const ModelOptions& o, const DataShape& data, int64_t classes);
+
+std::vector<PlanLayer> plan(const ModelOptions& o, const DataShape& data) {
+    const int64_t classes = o.classes > 0 ? o.classes : data.classes;
+    if (isTextArch(o.arch)) return textPlan(o, data, classes);
+    const std::vector<int64_t>& sample = data.sample_shape;
     if (classes < 2) throw std::invalid_argument("needs at least 2 classes");
+    if (data.vocab > 0)
+        throw std::invalid_argument(std::string(choiceName(o.arch)) +
+                                    " reads features, not token ids: use transformer, bilstm or "
+                                    "embedding_bag for text");
     if (sample.empty()) throw std::invalid_argument("the input has no shape");
     std::vector<PlanLayer> layers;
     std::vector<int64_t> shape = sample;
@@ -125,11 +134,108 @@ std::vector<PlanLayer> plan(const ModelOptions& o, const std::vector<int64_t>& s
     return layers;
 }
 
+/// The layers of a text model. T, the tokens FLOPs are counted at, is the data's mean tokens per
+/// sample (max_length when unknown); P, the position table's rows, is max_length.
+std::vector<PlanLayer> textPlan(const ModelOptions& o, const DataShape& data, int64_t classes) {
+    if (classes < 2) throw std::invalid_argument("needs at least 2 classes");
+    if (data.vocab < 4 || data.sample_shape.size() != 1)
+        throw std::invalid_argument(std::string(choiceName(o.arch)) +
+                                    " reads token ids: the data must be text (format text or "
+                                    "wordnet)");
+    const int64_t positions = data.sample_shape[0];
+    const double tokens = data.mean_tokens > 0 ? data.mean_tokens : double(positions);
+    const auto perToken = [&](double f) { return int64_t(std::llround(f * tokens)); };
+    std::vector<PlanLayer> layers;
+    auto embedding = [&](const std::string& name, int64_t rows, int64_t dim) {
+        PlanLayer l;
+        l.in = rows;
+        l.out = dim;
+        l.info = {name, "embedding", {positions, dim}, rows * dim, 0};
+        layers.push_back(l);
+    };
+    auto linear = [&](const std::string& name, int64_t in, int64_t out) {
+        PlanLayer l;
+        l.in = in;
+        l.out = out;
+        l.info = {name, "linear", {out}, in * out + out, 2 * in * out + out};
+        layers.push_back(l);
+    };
+    auto relu = [&](const std::string& name, int64_t width) {
+        PlanLayer l;
+        l.info = {name, "relu", {width}, 0, width};
+        layers.push_back(l);
+    };
+    int64_t width = 0;
+    if (o.arch == Arch::Transformer) {
+        const int64_t d = o.d_model, f = o.ffn;
+        if (d < 1 || o.heads < 1 || d % o.heads != 0)
+            throw std::invalid_argument("d_model " + std::to_string(d) +
+                                        " is not divisible by heads " + std::to_string(o.heads));
+        embedding("tok", data.vocab, d);
+        embedding("pos", positions, d);
+        for (int64_t i = 0; i < o.layers; ++i) {
+            PlanLayer l;
+            l.in = d;
+            l.heads = o.heads;
+            l.ffn = f;
+            const int64_t params = 2 * 2 * d + 4 * (d * d + d) + (d * f + f) + (f * d + d);
+            // Projections and the feed-forward block per token; scores and the weighted sum of
+            // values over every pair of tokens.
+            const double flops =
+                tokens * (4 * (2.0 * d * d + d) + (2.0 * d * f + f) + (2.0 * f * d + d)) +
+                2 * 2.0 * tokens * tokens * double(d);
+            l.info = {"layer" + std::to_string(i + 1),
+                      "transformer_layer",
+                      {positions, d},
+                      params,
+                      int64_t(std::llround(flops))};
+            layers.push_back(l);
+        }
+        PlanLayer norm;
+        norm.in = d;
+        norm.info = {"norm", "layernorm", {positions, d}, 2 * d, 0};
+        layers.push_back(norm);
+        width = d;
+    } else if (o.arch == Arch::Bilstm) {
+        embedding("tok", data.vocab, o.embedding);
+        std::vector<int64_t> hidden =
+            o.hidden.empty() ? std::vector<int64_t>{o.embedding} : o.hidden;
+        int64_t in = o.embedding;
+        for (size_t i = 0; i < hidden.size(); ++i) {
+            const int64_t h = hidden[i];
+            PlanLayer l;
+            l.in = in;
+            l.out = h;
+            // Per direction: four gates of [in + h] -> h, two bias vectors.
+            const int64_t params = 2 * (4 * h * (in + h) + 8 * h);
+            l.info = {"lstm" + std::to_string(i + 1),
+                      "lstm",
+                      {positions, 2 * h},
+                      params,
+                      perToken(2.0 * (2.0 * 4 * h * (in + h) + 8 * h))};
+            layers.push_back(l);
+            in = 2 * h;
+        }
+        width = in;
+    } else {  // embedding_bag: the fastText-style floor
+        embedding("tok", data.vocab, o.embedding);
+        width = o.embedding;
+        for (size_t i = 0; i < o.hidden.size(); ++i) {
+            linear("fc" + std::to_string(i + 1), width, o.hidden[i]);
+            relu("relu" + std::to_string(i + 1), o.hidden[i]);
+            width = o.hidden[i];
+        }
+    }
+    linear("out", width, classes);
+    return layers;
+}
+
 ModelSummary summarize(const std::vector<PlanLayer>& layers) {
     ModelSummary s;
     for (const auto& l : layers) {
         s.param_count += l.info.params;
         s.flops += l.info.flops;
+        if (l.info.type == "embedding") s.embedding_params += l.info.params;
         s.layers.push_back(l.info);
     }
     s.size_bytes = s.param_count * 4;
@@ -140,20 +246,56 @@ ModelSummary summarize(const std::vector<PlanLayer>& layers) {
 
 ModelSummary describeModel(const ModelOptions& options, const std::vector<int64_t>& sampleShape,
                            int64_t classes) {
-    return summarize(plan(options, sampleShape, options.classes > 0 ? options.classes : classes));
+    DataShape data;
+    data.sample_shape = sampleShape;
+    data.classes = classes;
+    return describeModel(options, data);
+}
+
+ModelSummary describeModel(const ModelOptions& options, const DataShape& data) {
+    return summarize(plan(options, data));
 }
 
 ZooNetImpl::ZooNetImpl(const ModelOptions& options, const std::vector<int64_t>& sampleShape,
                        int64_t classes)
+    : ZooNetImpl(options, DataShape{sampleShape, classes, 0, 0}) {}
+
+ZooNetImpl::ZooNetImpl(const ModelOptions& options, const DataShape& data)
     : m_options(options),
-      m_sampleShape(sampleShape),
-      m_classes(options.classes > 0 ? options.classes : classes) {
-    const auto layers = plan(options, sampleShape, m_classes);
+      m_sampleShape(data.sample_shape),
+      m_classes(options.classes > 0 ? options.classes : data.classes),
+      m_data(data) {
+    const auto layers = plan(options, data);
     m_summary = summarize(layers);
     m_seq = torch::nn::Sequential();
+    const bool text = isTextArch(options.arch);
     for (const auto& l : layers) {
         const auto& t = l.info.type;
-        if (t == "linear")
+        if (t == "linear" && text) {
+            torch::nn::Linear lin(l.in, l.out);
+            m_head.push_back(lin);
+            m_seq->push_back(std::string(l.info.name), lin);
+        } else if (t == "embedding") {
+            torch::nn::Embedding e(l.in, l.out);
+            // Small initial embeddings (BERT's 0.02) keep the first steps of a pre-norm
+            // Transformer and an LSTM well scaled; N(0, 1) rows swamp the position table.
+            torch::NoGradGuard g;
+            e->weight.normal_(0.0, 0.02);
+            (l.info.name == "pos" ? m_pos : m_tok) = e;
+            m_seq->push_back(std::string(l.info.name), e);
+        } else if (t == "transformer_layer") {
+            TransformerLayer b(l.in, l.heads, l.ffn, options.dropout);
+            m_blocks.push_back(b);
+            m_seq->push_back(std::string(l.info.name), b);
+        } else if (t == "layernorm") {
+            m_norm = torch::nn::LayerNorm(torch::nn::LayerNormOptions({l.in}));
+            m_seq->push_back(std::string(l.info.name), m_norm);
+        } else if (t == "lstm") {
+            torch::nn::LSTM lstm(
+                torch::nn::LSTMOptions(l.in, l.out).batch_first(true).bidirectional(true));
+            m_lstms.push_back(lstm);
+            m_seq->push_back(std::string(l.info.name), lstm);
+        } else if (t == "linear")
             m_seq->push_back(std::string(l.info.name), torch::nn::Linear(l.in, l.out));
         else if (t == "conv2d")
             m_seq->push_back(
@@ -172,7 +314,44 @@ ZooNetImpl::ZooNetImpl(const ModelOptions& options, const std::vector<int64_t>& 
 }
 
 torch::Tensor ZooNetImpl::forward(torch::Tensor x) {
+    if (isText()) return forwardText(x, nullptr);
     return m_seq->forward(x);
+}
+
+torch::Tensor ZooNetImpl::forwardText(const torch::Tensor& ids, TextFeatures* features) {
+    TORCH_CHECK(ids.dim() == 2 && !ids.is_floating_point(),
+                "a text model takes token ids [batch, tokens], not ", ids.sizes(), " ",
+                ids.scalar_type());
+    TORCH_CHECK(ids.size(1) <= m_sampleShape[0], "a sample has ", ids.size(1),
+                " tokens, more than the model's ", m_sampleShape[0]);
+    const auto real = ids.ne(0);
+    const double p = is_training() ? m_options.dropout : 0.0;
+    torch::Tensor h = m_tok(ids), pooled;
+    if (m_options.arch == Arch::Transformer) {
+        const auto positions = torch::arange(ids.size(1), ids.options());
+        h = torch::dropout(h + m_pos(positions).unsqueeze(0), p, is_training());
+        for (auto& block : m_blocks) {
+            torch::Tensor probs;
+            h = block->forward(h, real, features ? &probs : nullptr);
+            if (features) {
+                features->hidden.push_back(h);
+                features->attention.push_back(probs);
+            }
+        }
+        h = m_norm(h);
+        pooled = m_options.pooling == Pooling::First ? h.select(1, 0) : maskedMean(h, real);
+    } else if (m_options.arch == Arch::Bilstm) {
+        h = torch::dropout(h, p, is_training());
+        for (auto& lstm : m_lstms) {
+            h = torch::dropout(packedLstm(lstm, h, real), p, is_training());
+            if (features) features->hidden.push_back(h);
+        }
+        pooled = maskedMax(h, real);
+    } else {
+        pooled = maskedMean(h, real);
+    }
+    for (size_t i = 0; i + 1 < m_head.size(); ++i) pooled = torch::relu(m_head[i](pooled));
+    return m_head.back()(pooled);
 }
 
 std::function<torch::Tensor(const torch::Tensor&)> frozenForward(ZooNet net) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "models/textmodules.h"
 #include "spec/experimentspec.h"
 
 #include <torch/script.h>
@@ -25,9 +26,12 @@ struct LayerInfo {
     int64_t flops = 0;               ///< operations for one sample (a multiply-add counts 2)
 };
 
-/// Static description of a model: what the editor and the results show.
+/// Static description of a model: what the editor and the results show. Text models count
+/// FLOPs at the data's mean tokens per sample (DataShape::mean_tokens; max_length when unknown):
+/// matrix products and bias adds, not the element-wise work of norms, GELU and softmax.
 struct ModelSummary {
     int64_t param_count = 0;        ///< all parameters
+    int64_t embedding_params = 0;   ///< of which embedding tables (token and position)
     int64_t flops = 0;              ///< one forward pass of one sample
     int64_t size_bytes = 0;         ///< dense fp32 storage of parameters and buffers
     std::vector<LayerInfo> layers;  ///< in forward order
@@ -38,7 +42,16 @@ class ZooNetImpl : public torch::nn::Module {
 public:
     ZooNetImpl(const ModelOptions& options, const std::vector<int64_t>& sampleShape,
                int64_t classes);
+    /// Any architecture; a text one needs data.vocab (and data.sample_shape {max_length}).
+    ZooNetImpl(const ModelOptions& options, const DataShape& data);
+    /// Logits. Text models take int64 token ids [batch, tokens] padded with 0 on the right.
     torch::Tensor forward(torch::Tensor x);
+    /// A text model's logits, with each encoder layer's states and attention maps in
+    /// @p features when it is not null (transformer; a bilstm hands out its layers' states).
+    torch::Tensor forwardText(const torch::Tensor& ids, TextFeatures* features);
+    bool isText() const { return isTextArch(m_options.arch); }
+    int64_t vocab() const { return m_data.vocab; }
+    const DataShape& dataShape() const { return m_data; }
     const ModelSummary& summary() const { return m_summary; }
     torch::nn::Sequential& layers() { return m_seq; }
     const ModelOptions& options() const { return m_options; }
@@ -51,6 +64,13 @@ private:
     ModelOptions m_options;
     std::vector<int64_t> m_sampleShape;
     int64_t m_classes = 0;
+    DataShape m_data;
+    // Text models: typed handles to the modules m_seq holds (it names them in the state dict).
+    torch::nn::Embedding m_tok{nullptr}, m_pos{nullptr};
+    std::vector<TransformerLayer> m_blocks;
+    torch::nn::LayerNorm m_norm{nullptr};
+    std::vector<torch::nn::LSTM> m_lstms;
+    std::vector<torch::nn::Linear> m_head;  // embedding_bag's hidden layers, then "out"
 };
 TORCH_MODULE(ZooNet);
 
@@ -58,6 +78,8 @@ TORCH_MODULE(ZooNet);
 /// reason when the architecture does not fit the input (e.g. a cnn on flat features).
 ModelSummary describeModel(const ModelOptions& options, const std::vector<int64_t>& sampleShape,
                            int64_t classes);
+/// The same for any architecture (text ones need data.vocab).
+ModelSummary describeModel(const ModelOptions& options, const DataShape& data);
 
 /// A forward function for a frozen network, specialized for inference: on a CPU with oneDNN
 /// (mkldnn), convolutions, ReLUs and max-pools run on oneDNN's blocked layout with weights

@@ -30,9 +30,17 @@ private:
     std::vector<SpecIssue> m_issues;
 };
 
+/// How text is split into subword ids (text and wordnet data).
+struct TokenizerOptions {
+    TokenizerType type = TokenizerType::Unigram;  ///< unigram | bpe
+    int64_t vocab_size = 8000;  ///< pieces, the special ones included (fewer if the text is small)
+    int64_t max_length = 128;   ///< most ids per sample, [CLS] included; longer samples are cut
+    bool lowercase = true;      ///< case-fold (NFKC with case folding) before splitting
+};
+
 /// Where the samples come from and how they are prepared.
 struct DataOptions {
-    DataFormat format = DataFormat::Idx;                     ///< idx | csv | synthetic
+    DataFormat format = DataFormat::Idx;  ///< idx | csv | synthetic | text | wordnet
     std::string path = "/usr/share/datasets/fashion-mnist";  ///< folder holding the files
     double validation_fraction = 0.1;  ///< share of the training set held out for validation
     int64_t limit_train = 0;           ///< use at most this many training samples (0: all)
@@ -46,6 +54,10 @@ struct DataOptions {
     int64_t train_samples = 2000;  ///< synthetic: training samples
     int64_t test_samples = 500;    ///< synthetic: test samples
     double noise = 1.0;            ///< synthetic: noise standard deviation around class prototypes
+    std::string test_path;  ///< text: the test file (empty: a fixed 10 % of `path` by text hash)
+    std::string text_column = "text";  ///< text: the text's column (header name or 0-based index)
+    std::string label = "label";       ///< text: the label's column (header name or index)
+    TokenizerOptions tokenizer;        ///< text, wordnet: the subword tokenizer
 };
 
 /// How a model is optimized.
@@ -62,10 +74,19 @@ struct TrainOptions {
 
 /// A zoo architecture and its options.
 struct ModelOptions {
-    Arch arch = Arch::Mlp;          ///< mlp | lenet5 | cnn
-    std::vector<int64_t> hidden;    ///< mlp/cnn: widths of the fully connected hidden layers
-    std::vector<int64_t> channels;  ///< cnn: output channels of each conv3x3+relu+maxpool2 block
-    int64_t classes = 0;            ///< output classes (0: the data's class count)
+    Arch arch = Arch::Mlp;  ///< mlp | lenet5 | cnn | transformer | bilstm | embedding_bag
+    /// mlp/cnn/embedding_bag: widths of the fully connected hidden layers; bilstm: hidden units
+    /// per direction of each LSTM layer (empty: one layer of `embedding` units)
+    std::vector<int64_t> hidden;
+    std::vector<int64_t> channels;    ///< cnn: output channels of each conv3x3+relu+maxpool2 block
+    int64_t classes = 0;              ///< output classes (0: the data's class count)
+    int64_t embedding = 128;          ///< bilstm/embedding_bag: token embedding width
+    int64_t layers = 2;               ///< transformer: encoder layers
+    int64_t d_model = 128;            ///< transformer: model width (embeddings included)
+    int64_t heads = 4;                ///< transformer: attention heads (d_model divisible by it)
+    int64_t ffn = 512;                ///< transformer: feed-forward inner width
+    double dropout = 0.1;             ///< transformer/bilstm: dropout while training
+    Pooling pooling = Pooling::Mean;  ///< transformer: mean over real tokens | first ([CLS])
 };
 
 /// The teacher: a zoo model (trained first or used as initialized), a TorchScript file, or a run.
@@ -151,9 +172,20 @@ Json readSpecFile(const std::string& path);
 
 /// A training input as the data declares it: sample shape and class count.
 struct DataShape {
-    std::vector<int64_t> sample_shape;  ///< e.g. {1, 28, 28} or {20}
+    std::vector<int64_t> sample_shape;  ///< e.g. {1, 28, 28} or {20}; text: {max_length}
     int64_t classes = 0;                ///< number of classes
+    int64_t vocab = 0;                  ///< text: the tokenizer's vocabulary (0: not text)
+    double mean_tokens = 0;  ///< text: mean ids per training sample (0: unknown; FLOPs use it)
 };
+
+/// Whether an architecture reads token ids (text data) rather than features.
+constexpr bool isTextArch(Arch a) {
+    return a == Arch::Transformer || a == Arch::Bilstm || a == Arch::EmbeddingBag;
+}
+/// Whether a data format is text.
+constexpr bool isTextData(DataFormat f) {
+    return f == DataFormat::Text || f == DataFormat::Wordnet;
+}
 
 /// One point of a sweep: its parameters (dotted key -> value) and its full spec.
 struct RunPoint {

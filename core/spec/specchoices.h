@@ -19,12 +19,15 @@
 
 namespace retort {
 
-enum class DataFormat { Idx, Csv, Synthetic };
+enum class DataFormat { Idx, Csv, Synthetic, Text, Wordnet };
 enum class Normalization { Auto, Global, PerFeature, None };
 enum class CsvHeader { Auto, Yes, No };
 enum class OptimizerKind { Adam, AdamW, Sgd };
 enum class LrSchedule { Constant, Cosine };
-enum class Arch { Mlp, Lenet5, Cnn };
+enum class Arch { Mlp, Lenet5, Cnn, Transformer, Bilstm, EmbeddingBag };
+/// How a Transformer turns its token states into one vector: their mean over the real tokens, or
+/// the first ([CLS]) token's state.
+enum class Pooling { Mean, First };
 /// What a TorchScript teacher takes; Explicit is written as {"mean": …, "std": …}, not a name.
 enum class TeacherInput { Normalized, Raw, Explicit };
 enum class RunModel { Student, Teacher };
@@ -46,12 +49,13 @@ struct ChoiceNames;
         static constexpr std::array names = {__VA_ARGS__}; \
     };
 
-RETORT_CHOICE_NAMES(DataFormat, "idx", "csv", "synthetic")
+RETORT_CHOICE_NAMES(DataFormat, "idx", "csv", "synthetic", "text", "wordnet")
 RETORT_CHOICE_NAMES(Normalization, "auto", "global", "per_feature", "none")
 RETORT_CHOICE_NAMES(CsvHeader, "auto", "yes", "no")
 RETORT_CHOICE_NAMES(OptimizerKind, "adam", "adamw", "sgd")
 RETORT_CHOICE_NAMES(LrSchedule, "constant", "cosine")
-RETORT_CHOICE_NAMES(Arch, "mlp", "lenet5", "cnn")
+RETORT_CHOICE_NAMES(Arch, "mlp", "lenet5", "cnn", "transformer", "bilstm", "embedding_bag")
+RETORT_CHOICE_NAMES(Pooling, "mean", "first")
 RETORT_CHOICE_NAMES(TeacherInput, "normalized", "raw", "explicit")
 RETORT_CHOICE_NAMES(RunModel, "student", "teacher")
 RETORT_CHOICE_NAMES(DistillLossKind, "hinton")

@@ -87,8 +87,9 @@ struct ChoiceMember {
 
 /// Where a section's key keeps its value in the section's struct.
 template <class S>
-using Member = std::variant<std::string S::*, int64_t S::*, double S::*, std::vector<int64_t> S::*,
-                            std::optional<int64_t> S::*, ChoiceMember<S>>;
+using Member =
+    std::variant<std::string S::*, int64_t S::*, double S::*, bool S::*, std::vector<int64_t> S::*,
+                 std::optional<int64_t> S::*, ChoiceMember<S>>;
 
 template <class S>
 struct Field {
@@ -140,6 +141,7 @@ KeyType typeOf(const Member<S>& m) {
                 using T = std::decay_t<decltype(std::declval<S>().*p)>;
                 if constexpr (std::is_same_v<T, std::string>) return KeyType::String;
                 if constexpr (std::is_same_v<T, double>) return KeyType::Number;
+                if constexpr (std::is_same_v<T, bool>) return KeyType::Boolean;
                 if constexpr (std::is_same_v<T, std::vector<int64_t>>) return KeyType::IntegerList;
                 return KeyType::Integer;
             }
@@ -150,6 +152,8 @@ KeyType typeOf(const Member<S>& m) {
 const std::vector<Field<ExperimentSpec>>& topFields();
 const std::vector<Field<DataOptions>>& dataFields();
 const std::vector<Field<ModelOptions>>& modelFields();
+/// data.tokenizer's keys (text and wordnet data).
+const std::vector<Field<TokenizerOptions>>& tokenizerFields();
 /// The teacher's own keys (seed, torchscript, run, model); `input` is read by hand.
 const std::vector<Field<TeacherOptions>>& teacherFields();
 const std::vector<Field<TrainOptions>>& trainFields();

@@ -68,6 +68,14 @@ public:
         else
             wrongType(k, "a number", v);
     }
+    void read(const std::string& k, bool& out) {
+        if (!has(k)) return;
+        const Json& v = m_j.at(k);
+        if (v.is_boolean())
+            out = v.get<bool>();
+        else
+            wrongType(k, "true or false", v);
+    }
     void read(const std::string& k, std::vector<int64_t>& out) {
         if (!has(k)) return;
         const Json& v = m_j.at(k);
@@ -225,6 +233,11 @@ void checkModel(std::vector<SpecIssue>& out, const std::string& p, const ModelOp
         out.push_back({p + ".channels", "only a cnn takes channels"});
     if (m.arch == Arch::Lenet5 && !m.hidden.empty())
         out.push_back({p + ".hidden", "lenet5 has fixed layers and takes no hidden widths"});
+    if (m.arch == Arch::Transformer && m.heads > 0 && m.d_model % m.heads != 0)
+        out.push_back({p + ".heads", "must divide " + p + ".d_model (" + std::to_string(m.d_model) +
+                                         " by " + std::to_string(m.heads) + ")"});
+    if (m.arch == Arch::Transformer && !m.hidden.empty())
+        out.push_back({p + ".hidden", "a transformer takes no hidden widths (its ffn is `ffn`)"});
 }
 
 void readTeacherInput(const Json& in, TeacherOptions& to, std::vector<SpecIssue>& issues) {
@@ -271,6 +284,10 @@ ExperimentSpec ExperimentSpec::fromJson(const Json& j, std::vector<SpecIssue>& i
     if (r.has("data")) {
         ObjectReader d(r.at("data"), "data", issues);
         readFields(d, s.data, dataFields());
+        if (d.has("tokenizer")) {
+            ObjectReader t(d.at("tokenizer"), "data.tokenizer", issues);
+            readFields(t, s.data.tokenizer, tokenizerFields());
+        }
         // Synthetic data has no folder unless one is written.
         const Json& dj = r.at("data");
         if (s.data.format == DataFormat::Synthetic && !(dj.is_object() && dj.contains("path")))
@@ -336,6 +353,7 @@ Json ExperimentSpec::toJson() const {
     Json d = writeFields(data, dataFields());
     if (data.format == DataFormat::Synthetic)
         d["classes"] = data.classes;  // 0 (10 classes) included
+    if (isTextData(data.format)) d["tokenizer"] = writeFields(data.tokenizer, tokenizerFields());
     j["data"] = d;
     if (teacher) {
         Json t;
@@ -389,8 +407,24 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
         if (d.classes < 0 || d.classes == 1 || d.classes > 1000)
             out.push_back({"data.classes", "must be in [2, 1000] (0: 10)"});
     } else if (d.path.empty()) {
-        out.push_back({"data.path", "must name the folder that holds the data files"});
+        out.push_back({"data.path", d.format == DataFormat::Text
+                                        ? "must name the training file"
+                                        : "must name the folder that holds the data files"});
     }
+    if (isTextData(d.format)) checkFields(out, "data.tokenizer", d.tokenizer, tokenizerFields());
+    // Token ids and features do not mix: each side of the pair must fit the data.
+    const auto archFits = [&](const std::string& key, Arch a) {
+        if (isTextArch(a) && !isTextData(d.format))
+            out.push_back({key, std::string(choiceName(a)) + " reads text: data.format must be "
+                                                             "'text' or 'wordnet'"});
+        if (!isTextArch(a) && isTextData(d.format))
+            out.push_back({key, std::string(choiceName(a)) +
+                                    " reads features, not text: use 'transformer', 'bilstm' or "
+                                    "'embedding_bag'"});
+    };
+    archFits("student.arch", s.student.arch);
+    if (s.teacher && s.teacher->kind == TeacherOptions::Kind::Zoo)
+        archFits("teacher.arch", s.teacher->model.arch);
 
     checkModel(out, "student", s.student);
     if (s.teacher) {
@@ -399,6 +433,10 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
             checkModel(out, "teacher", t.model);
             checkFields(out, "teacher", t, teacherFields(), "zoo");
             if (t.train) checkFields(out, "teacher.train", *t.train, trainFields());
+        } else if (t.kind == TeacherOptions::Kind::TorchScript && isTextData(d.format)) {
+            out.push_back({"teacher.torchscript",
+                           "a TorchScript teacher takes features; text data needs a zoo teacher "
+                           "or a run's model for now"});
         } else if (t.kind == TeacherOptions::Kind::TorchScript && t.torchscript.empty()) {
             out.push_back({"teacher.torchscript", "must name a TorchScript file"});
         } else if (t.kind == TeacherOptions::Kind::TorchScript) {

@@ -56,30 +56,54 @@ const std::vector<Field<ExperimentSpec>>& topFields() {
 const std::vector<Field<DataOptions>>& dataFields() {
     using S = DataOptions;
     static const std::vector<Field<S>> f = {
-        field<S>(&S::format, key("format", "Format",
-                                 "`idx` (MNIST-style files), `csv` (train.csv, test.csv) or "
-                                 "`synthetic` (seeded class prototypes plus noise)")),
+        field<S>(&S::format,
+                 key("format", "Format",
+                     "`idx` (MNIST-style files), `csv` (train.csv, test.csv), `synthetic` "
+                     "(seeded class prototypes plus noise), `text` (a TSV, CSV or JSON Lines "
+                     "file of texts and labels) or `wordnet` (WordNet 3.0 glosses labelled by "
+                     "their 45 lexicographer files, a fixed 80/10/10 split)")),
         field<S>(&S::path, key("path", "Folder",
-                               "the folder that holds the data files (relative: from the spec "
-                               "file's folder)")
+                               "the folder that holds the data files; text: the training file; "
+                               "wordnet: the folder of data.noun etc. (/usr/share/wordnet) "
+                               "(relative: from the spec file's folder)")
                                .when(".format", {"synthetic"}, true)),
+        field<S>(&S::test_path,
+                 key("test_path", "Test file",
+                     "text: the test file, read like `path`; empty: a fixed 10 % of `path`, "
+                     "chosen by a hash of each text, so duplicates never straddle the split")
+                     .omitDefault()
+                     .when(".format", {"text"})),
+        field<S>(&S::text_column, key("text_column", "Text column",
+                                      "text: the column (TSV/CSV header name, JSON key, or "
+                                      "0-based index) that holds the text")
+                                      .omitDefault()
+                                      .when(".format", {"text"})),
+        field<S>(&S::label, key("label", "Label column",
+                                "text: the column that holds the label (name or index); labels "
+                                "may be names or class ids")
+                                .omitDefault()
+                                .when(".format", {"text"})),
         field<S>(&S::validation_fraction,
                  key("validation_fraction", "Validation fraction",
-                     "share of the training set held out for validation (model choice)")
+                     "share of the training set held out for validation (model choice); text: "
+                     "chosen by a hash of each text; wordnet: fixed at 10 %")
                      .range(0, 1, false, true)
                      .spin(3, 0.05)),
         field<S>(&S::limit_train, key("limit_train", "Limit training samples",
                                       "use at most this many training samples, a seeded subset")
                                       .range(0, {})
                                       .note("0: all")),
-        field<S>(&S::limit_test, key("limit_test", "Limit test samples",
-                                     "use only the first N test samples (for quick checks)")
-                                     .range(0, {})
-                                     .note("0: all")),
+        field<S>(&S::limit_test,
+                 key("limit_test", "Limit test samples",
+                     "use only the first N test samples (for quick checks); text: N chosen by a "
+                     "hash of their text, the same in every run")
+                     .range(0, {})
+                     .note("0: all")),
         field<S>(&S::normalize,
                  key("normalize", "Normalization",
                      "`global` (one mean/std from the training split; auto for idx and "
-                     "synthetic), `per_feature` (auto for csv), `none`")),
+                     "synthetic), `per_feature` (auto for csv), `none`")
+                     .when(".format", {"text", "wordnet"}, true)),
         field<S>(&S::label_column,
                  key("label_column", "Label column", "csv: which column holds the label")
                      .range(0, {})
@@ -119,20 +143,78 @@ const std::vector<Field<ModelOptions>>& modelFields() {
     using S = ModelOptions;
     static const std::vector<Field<S>> f = {
         field<S>(&S::arch, key("arch", "Architecture",
-                               "`mlp`, `lenet5` (fixed layers) or `cnn` (conv3x3+relu+maxpool2 "
-                               "blocks, then the hidden layers)")),
+                               "features: `mlp`, `lenet5` (fixed layers) or `cnn` "
+                               "(conv3x3+relu+maxpool2 blocks, then the hidden layers); text: "
+                               "`transformer` (pre-norm encoder), `bilstm` (max-pooled over "
+                               "time) or `embedding_bag` (mean of token embeddings)")),
         field<S>(&S::channels, key("channels", "Conv channels",
                                    "cnn: output channels of each conv block, e.g. [32, 64]")
                                    .when(".arch", {"cnn"})),
         field<S>(&S::hidden, key("hidden", "Hidden widths",
-                                 "mlp, cnn: widths of the fully connected hidden layers")
-                                 .when(".arch", {"lenet5"}, true)),
+                                 "mlp, cnn, embedding_bag: widths of the fully connected hidden "
+                                 "layers; bilstm: units per direction of each LSTM layer "
+                                 "(empty: one layer of `embedding` units)")
+                                 .when(".arch", {"lenet5", "transformer"}, true)),
+        field<S>(&S::embedding, key("embedding", "Embedding width",
+                                    "bilstm, embedding_bag: width of the token embeddings")
+                                    .range(1, 65536)
+                                    .omitDefault()
+                                    .when(".arch", {"bilstm", "embedding_bag"})),
+        field<S>(&S::layers, key("layers", "Encoder layers", "transformer: encoder layers")
+                                 .range(1, 64)
+                                 .omitDefault()
+                                 .when(".arch", {"transformer"})),
+        field<S>(&S::d_model, key("d_model", "Model width",
+                                  "transformer: width of the token states (embeddings included)")
+                                  .range(1, 65536)
+                                  .omitDefault()
+                                  .when(".arch", {"transformer"})),
+        field<S>(&S::heads, key("heads", "Attention heads",
+                                "transformer: attention heads; must divide d_model")
+                                .range(1, 256)
+                                .omitDefault()
+                                .when(".arch", {"transformer"})),
+        field<S>(&S::ffn, key("ffn", "Feed-forward width",
+                              "transformer: inner width of each layer's feed-forward block")
+                              .range(1, 262144)
+                              .omitDefault()
+                              .when(".arch", {"transformer"})),
+        field<S>(&S::dropout, key("dropout", "Dropout",
+                                  "transformer, bilstm: dropout probability while training")
+                                  .range(0, 1, false, true)
+                                  .spin(2, 0.05)
+                                  .omitDefault()
+                                  .when(".arch", {"transformer", "bilstm"})),
+        field<S>(&S::pooling, key("pooling", "Pooling",
+                                  "transformer: `mean` of the real tokens' states or the "
+                                  "`first` ([CLS]) token's")
+                                  .omitDefault()
+                                  .when(".arch", {"transformer"})),
         field<S>(&S::classes, key("classes", "Output classes",
                                   "output classes (0: the data's count); a mismatch is an error")
                                   .range(0, {})
                                   .note("0: the data's count")
                                   .omitDefault()
                                   .noField()),
+    };
+    return f;
+}
+
+const std::vector<Field<TokenizerOptions>>& tokenizerFields() {
+    using S = TokenizerOptions;
+    static const std::vector<Field<S>> f = {
+        field<S>(&S::type, key("type", "Tokenizer",
+                               "SentencePiece model trained on the training split: `unigram` "
+                               "(Kudo 2018) or `bpe` (byte-pair encoding)")),
+        field<S>(&S::vocab_size, key("vocab_size", "Vocabulary size",
+                                     "pieces, the special ones ([PAD], [UNK], [CLS]) included")
+                                     .range(16, 1000000)),
+        field<S>(&S::max_length, key("max_length", "Max tokens",
+                                     "most ids per sample, [CLS] included; longer texts are cut")
+                                     .range(2, 8192)),
+        field<S>(&S::lowercase, key("lowercase", "Lower-case",
+                                    "case-fold the text (NFKC with case folding) before "
+                                    "splitting")),
     };
     return f;
 }
@@ -296,6 +378,8 @@ std::vector<SpecKey> buildRegistry() {
     std::vector<SpecKey> out;
     addFields(out, topFields(), "", ExperimentSpec{});
     addFields(out, dataFields(), "data", DataOptions{});
+    addFields(out, tokenizerFields(), "data.tokenizer", TokenizerOptions{},
+              {{"data.format", {"text", "wordnet"}}});
     {
         SpecKey t = sectionKey("teacher", "Source",
                                "the model to distill from: a zoo architecture (trained first "
@@ -460,6 +544,8 @@ std::string typeText(KeyType t) {
             return "integer";
         case KeyType::Number:
             return "number";
+        case KeyType::Boolean:
+            return "boolean";
         case KeyType::IntegerList:
             return "list of integers";
         case KeyType::NumberList:

@@ -20,6 +20,7 @@ enum class KeyType {
     String,       ///< text (a choice when the key lists choices)
     Integer,      ///< a whole number (a choice when the key lists choices)
     Number,       ///< a real number
+    Boolean,      ///< true or false
     IntegerList,  ///< a list of whole numbers
     NumberList,   ///< a number or a list of numbers
     Section,      ///< an optional object of keys (teacher, prune, quantize, teacher.train)

@@ -178,8 +178,10 @@ std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec, bool 
             out.push_back({key + ".classes", "is " + std::to_string(m.classes) +
                                                  " but the data has " + std::to_string(classes) +
                                                  " classes"});
+        // A text model on features (or the reverse) is said once, by checkRanges.
+        if (isTextArch(m.arch) != isTextData(spec.data.format)) return classes;
         try {
-            describeModel(m, shape->sample_shape, classes);
+            describeModel(m, *shape);
         } catch (const std::invalid_argument& e) {
             out.push_back({key + ".arch", e.what()});
         }

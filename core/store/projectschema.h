@@ -82,6 +82,15 @@ inline constexpr const char* kMigrations[] = {
     ALTER TABLE teachers ADD COLUMN checksum TEXT NOT NULL DEFAULT '';
     ALTER TABLE teacher_outputs ADD COLUMN checksum TEXT NOT NULL DEFAULT '';
     )sql",
+    // 6: trained tokenizers (text data), shared by every run whose data and settings match.
+    R"sql(
+    CREATE TABLE tokenizers(
+        key TEXT PRIMARY KEY,
+        model BLOB NOT NULL,
+        info TEXT NOT NULL,
+        checksum TEXT NOT NULL,
+        created_at TEXT NOT NULL);
+    )sql",
 };
 
 }  // namespace retort::schema

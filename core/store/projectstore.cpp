@@ -550,6 +550,27 @@ void ProjectStore::saveTeacherOutputs(const std::string& key, const TeacherOutpu
         .run();
 }
 
+std::optional<std::string> ProjectStore::tokenizer(const std::string& key) const {
+    Statement st(m_db, "SELECT model, checksum FROM tokenizers WHERE key = ?");
+    st.bind(1, key);
+    if (!st.step()) return std::nullopt;
+    std::string model = st.bytes(0);
+    verifyBlob(model, st.text(1), m_path + ": the stored tokenizer " + key.substr(0, 8));
+    return model;
+}
+
+void ProjectStore::saveTokenizer(const std::string& key, const std::string& model,
+                                 const Json& info) {
+    Statement(m_db, std::string("INSERT OR REPLACE INTO tokenizers(key, model, info, checksum, "
+                                "created_at) VALUES(?, ?, ?, ?, ") +
+                        kNow + ")")
+        .bind(1, key)
+        .blob(2, model)
+        .bind(3, info.dump())
+        .bind(4, blobChecksum(model))
+        .run();
+}
+
 void ProjectStore::useRollbackJournal() {
     exec("PRAGMA journal_mode = DELETE");
 }

@@ -93,7 +93,7 @@ struct MergedRun {
 class ProjectStore {
 public:
     enum class Access { ReadWrite, ReadOnly };
-    static constexpr int kSchemaVersion = 5;
+    static constexpr int kSchemaVersion = 6;
 
     /// Opens (ReadWrite: creates if missing, migrates, marks dead `running` runs `interrupted`).
     explicit ProjectStore(const std::string& path, Access access = Access::ReadWrite);
@@ -172,6 +172,11 @@ public:
     void saveTeacherOutputs(const std::string& key, const TeacherOutputs& outputs);
     /// Every stored teacher key.
     std::vector<std::string> teacherKeys() const;
+
+    /// A trained tokenizer's SentencePiece model by its key (Tokenizer::key), checksum verified.
+    std::optional<std::string> tokenizer(const std::string& key) const;
+    /// Stores a tokenizer with what describes it ({"type", "vocab_size", ...}).
+    void saveTokenizer(const std::string& key, const std::string& model, const Json& info);
 
     // ---- Slurm: sweep points run elsewhere and merged back (schema 4)
     /// A sweep point submitted to Slurm: the run to create and its task.

@@ -13,8 +13,9 @@ void EvaluationStage::run(RunContext& ctx, StageServices& services) {
     const Compression& c = ctx.compression;
     Json& results = ctx.results;
     auto studentFwd = [&](const torch::Tensor& x) { return student->forward(x); };
-    const double testAcc = accuracy(studentFwd, d.test_x, d.test_y);
-    const double valAcc = accuracy(studentFwd, d.val_x, d.val_y);
+    const ClassScores test = scores(studentFwd, d.test_x, d.test_y, d.shape.classes);
+    const ClassScores val = scores(studentFwd, d.val_x, d.val_y, d.shape.classes);
+    const double testAcc = test.accuracy, valAcc = val.accuracy;
     // Weights that pruning kept but quantization rounded to zero: a figure of its own.
     int64_t quantZeros = 0;
     if (spec.quantize) {
@@ -45,13 +46,29 @@ void EvaluationStage::run(RunContext& ctx, StageServices& services) {
     results["sparsity"] = c.prunable ? 1.0 - double(c.prunableNonzero) / double(c.prunable) : 0.0;
     results["size_bytes"] = sum.size_bytes;
     results["flops"] = sum.flops;
-    results["latency_ms"] = latencyMs(student, d.test_x.slice(0, 0, 1), ctx.device);
+    results["test_macro_f1"] = std::isfinite(test.macro_f1) ? Json(test.macro_f1) : Json();
+    results["val_macro_f1"] = std::isfinite(val.macro_f1) ? Json(val.macro_f1) : Json();
+    // One sample: for text, the test sample whose length is nearest the training mean.
+    int64_t one = 0;
+    if (d.shape.vocab > 0 && d.test_x.size(0) > 0) {
+        const auto lengths = d.test_x.ne(0).sum(1).to(torch::kFloat64);
+        one = (lengths - d.shape.mean_tokens).abs().argmin().item<int64_t>();
+    }
+    results["latency_ms"] =
+        latencyMs(student, trimPadding(d.test_x.slice(0, one, one + 1)), ctx.device);
     results["train_samples_per_s"] = trainSeconds > 0 ? samples / trainSeconds : 0.0;
     results["train_seconds"] = trainSeconds;
     results["classes"] = d.shape.classes;
     results["input_shape"] = d.shape.sample_shape;
     results["input_normalization"] = d.normalization;
     results["train_samples"] = d.train_x.size(0);
+    if (d.shape.vocab > 0) {
+        results["vocab_size"] = d.shape.vocab;
+        results["mean_tokens"] = d.shape.mean_tokens;
+        results["tokenizer_key"] = d.tokenizer_key;
+        results["embedding_params"] = sum.embedding_params;
+        results["labels"] = d.label_names;
+    }
 }
 
 }  // namespace retort::pipeline

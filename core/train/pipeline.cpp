@@ -45,7 +45,15 @@ const Dataset& StageServices::dataset(const ExperimentSpec& spec) {
         spec.toJson()["data"].dump() + "|" + std::to_string(spec.seed) + "|" + dataStamp(spec.data);
     if (key != dataKey || !cpuData) {
         cpuData.reset();  // the old data is freed before the new is read
-        cpuData = std::make_shared<Dataset>(loadDataset(spec.data, spec.seed));
+        // Text data's tokenizer: trained once and kept in the project for every run after.
+        TokenizerCache tokenizers;
+        tokenizers.find = [this](const std::string& k) {
+            return store.tokenizer(k).value_or(std::string());
+        };
+        tokenizers.save = [this](const std::string& k, const std::string& model, const Json& info) {
+            store.saveTokenizer(k, model, info);
+        };
+        cpuData = std::make_shared<Dataset>(loadDataset(spec.data, spec.seed, &tokenizers));
         dataKey = key;
     }
     return *cpuData;

@@ -17,7 +17,7 @@ torch::Tensor batchedLogits(const Forward& fwd, const torch::Tensor& x, int64_t 
     torch::NoGradGuard guard;
     std::vector<torch::Tensor> parts;
     for (int64_t i = 0; i < x.size(0); i += batch)
-        parts.push_back(fwd(x.slice(0, i, std::min(i + batch, x.size(0)))));
+        parts.push_back(fwd(trimPadding(x.slice(0, i, std::min(i + batch, x.size(0))))));
     return parts.empty() ? torch::Tensor() : torch::cat(parts);
 }
 
@@ -25,6 +25,32 @@ double accuracy(const Forward& fwd, const torch::Tensor& x, const torch::Tensor&
     if (!x.defined() || x.size(0) == 0) return std::nan("");
     auto logits = batchedLogits(fwd, x);
     return logits.argmax(1).eq(y).to(torch::kFloat64).mean().item<double>();
+}
+
+double macroF1(const torch::Tensor& predicted, const torch::Tensor& y, int64_t classes) {
+    if (!y.defined() || y.size(0) == 0 || classes < 1) return std::nan("");
+    const auto p = predicted.to(torch::kCPU, torch::kInt64), t = y.to(torch::kCPU, torch::kInt64);
+    const auto ones = torch::ones({t.size(0)}, torch::kFloat64);
+    auto count = [&](const torch::Tensor& ids, const torch::Tensor& w) {
+        return torch::zeros({classes}, torch::kFloat64).index_add_(0, ids, w);
+    };
+    const auto tp = count(t, p.eq(t).to(torch::kFloat64)), predictedN = count(p, ones),
+               actualN = count(t, ones);
+    // Over the classes that occur in the labels or the predictions (sklearn's convention: a
+    // class in neither is no class of this split).
+    const auto present = (predictedN + actualN).gt(0);
+    const auto f1 = (2 * tp / (predictedN + actualN).clamp_min(1)).masked_select(present);
+    return f1.numel() ? f1.mean().item<double>() : std::nan("");
+}
+
+ClassScores scores(const Forward& fwd, const torch::Tensor& x, const torch::Tensor& y,
+                   int64_t classes) {
+    ClassScores s;
+    if (!x.defined() || x.size(0) == 0) return s;
+    const auto predicted = batchedLogits(fwd, x).argmax(1);
+    s.accuracy = predicted.eq(y).to(torch::kFloat64).mean().item<double>();
+    s.macro_f1 = macroF1(predicted, y, classes);
+    return s;
 }
 
 std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const TrainOptions& t,

@@ -8,6 +8,7 @@
 #include "spec/experimentspec.h"
 
 #include <chrono>
+#include <cmath>
 #include <functional>
 #include <memory>
 
@@ -25,6 +26,18 @@ torch::Tensor batchedLogits(const Forward& fwd, const torch::Tensor& x,
 
 /// Top-1 accuracy of @p fwd on (x, y); NaN for an empty split.
 double accuracy(const Forward& fwd, const torch::Tensor& x, const torch::Tensor& y);
+
+/// Macro-averaged F1 of @p predicted against @p y over the classes either holds (sklearn's
+/// f1_score(average="macro") on those labels); NaN for an empty split.
+double macroF1(const torch::Tensor& predicted, const torch::Tensor& y, int64_t classes);
+
+/// Accuracy and macro-F1 of one split (NaN for an empty one).
+struct ClassScores {
+    double accuracy = std::nan("");
+    double macro_f1 = std::nan("");
+};
+ClassScores scores(const Forward& fwd, const torch::Tensor& x, const torch::Tensor& y,
+                   int64_t classes);
 
 /// The optimizer train.optimizer names, over @p params (what the stage trains).
 std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const TrainOptions& t,

@@ -23,7 +23,7 @@ void StudentStage::run(RunContext& ctx, StageServices& services) {
     // The student starts from the run's seed whatever happened before (teacher trained or
     // reused), so the same spec gives the same student.
     torch::manual_seed(static_cast<uint64_t>(spec.seed));
-    ctx.student = ZooNet(spec.student, d.shape.sample_shape, d.shape.classes);
+    ctx.student = ZooNet(spec.student, d.shape);
     ZooNet& student = ctx.student;
     student->to(ctx.device);
     auto opt = makeOptimizer(spec.train, trainableParameters(student));
@@ -67,8 +67,9 @@ void StudentStage::run(RunContext& ctx, StageServices& services) {
                                            {"train_hard_loss", s.hard},
                                            {"lr", lr},
                                            {"epoch_seconds", s.seconds}};
-        const double val = accuracy(studentFwd, d.val_x, d.val_y);
-        if (std::isfinite(val)) m["val_accuracy"] = val;
+        const ClassScores val = scores(studentFwd, d.val_x, d.val_y, d.shape.classes);
+        if (std::isfinite(val.accuracy)) m["val_accuracy"] = val.accuracy;
+        if (std::isfinite(val.macro_f1)) m["val_macro_f1"] = val.macro_f1;
         m["sparsity"] = ctx.pruner ? ctx.pruner->overallSparsity() : 0.0;
         // The epoch's whole cost (training, validation, checkpoint): what wall_seconds sums, so
         // a resumed run's figures cover every epoch, not only those after the resume.

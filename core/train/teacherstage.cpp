@@ -111,7 +111,7 @@ void TeacherStage::run(RunContext& ctx, StageServices& services) {
     TeacherRecord record{t->key, keySpec, {}, Json::object()};
     if (o.kind == TeacherOptions::Kind::Zoo) {
         torch::manual_seed(static_cast<uint64_t>(o.seed.value_or(spec.seed)));
-        t->zoo = ZooNet(o.model, d.shape.sample_shape, d.shape.classes);
+        t->zoo = ZooNet(o.model, d.shape);
         t->zoo->to(device);
         t->paramCount = t->zoo->summary().param_count;
         t->flops = t->zoo->summary().flops;
@@ -146,13 +146,22 @@ void TeacherStage::run(RunContext& ctx, StageServices& services) {
         record.state = fileBytes;  // archived with the project; never loaded from it
     } else {
         auto run = services.store.run(o.run);
+        // Token ids mean something only under the tokenizer they came from.
+        if (d.shape.vocab > 0 && run->results.value("tokenizer_key", "") != d.tokenizer_key)
+            throw std::runtime_error(
+                "teacher.run: run " + std::to_string(o.run) +
+                " tokenized its text with another tokenizer; its model needs the same data and "
+                "data.tokenizer settings");
         ZooNet net{nullptr};
         if (o.run_model == RunModel::Teacher) {
-            ModelOptions m;
-            m.arch = runTeacherSpec.value("arch", Arch::Mlp);
-            m.hidden = runTeacherSpec.value("hidden", std::vector<int64_t>{});
-            m.channels = runTeacherSpec.value("channels", std::vector<int64_t>{});
-            net = ZooNet(m, d.shape.sample_shape, d.shape.classes);
+            // The stored teacher spec read back as a zoo teacher (its other keys are ignored).
+            std::vector<SpecIssue> ignored;
+            Json tj = runTeacherSpec;
+            tj.erase("torchscript");
+            tj.erase("run");
+            const ExperimentSpec parsed = ExperimentSpec::fromJson({{"teacher", tj}}, ignored);
+            const ModelOptions m = parsed.teacher ? parsed.teacher->model : ModelOptions{};
+            net = ZooNet(m, d.shape);
         } else {
             net = buildFromDescription(run->results.at("model"));
         }

@@ -11,6 +11,37 @@ namespace retort::pipeline {
 
 using namespace stagesupport;
 
+std::vector<torch::Tensor> batchOrder(const Dataset& d, int64_t bs, at::Generator& gen) {
+    const int64_t n = d.train_x.size(0);
+    const auto dev = d.train_x.device();
+    auto order = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kInt64));
+    std::vector<torch::Tensor> out;
+    if (d.shape.vocab == 0) {
+        order = order.to(dev);
+        for (int64_t i = 0; i < n; i += bs) out.push_back(order.slice(0, i, std::min(i + bs, n)));
+        return out;
+    }
+    // Text: within each window of kBucketBatches batches of the shuffled order, samples are
+    // sorted by length, so a batch pads to little more than its own samples; the batches are
+    // then shuffled, so lengths do not come in order.
+    const auto lengths = d.train_x.ne(0).sum(1).to(torch::kCPU).index_select(0, order);
+    const int64_t window = bs * kBucketBatches;
+    for (int64_t w = 0; w < n; w += window) {
+        const int64_t end = std::min(w + window, n);
+        const auto sorted =
+            std::get<1>(lengths.slice(0, w, end).sort(c10::optional<bool>(true), 0, false));
+        const auto part = order.slice(0, w, end).index_select(0, sorted);
+        for (int64_t i = 0; i < end - w; i += bs)
+            out.push_back(part.slice(0, i, std::min(i + bs, end - w)));
+    }
+    const auto shuffled = torch::randperm(int64_t(out.size()), gen, torch::kInt64);
+    std::vector<torch::Tensor> batches;
+    batches.reserve(out.size());
+    for (int64_t i = 0; i < shuffled.size(0); ++i)
+        batches.push_back(out[size_t(shuffled[i].item<int64_t>())].to(dev));
+    return batches;
+}
+
 EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& d,
                       const torch::Tensor& teacherLogits, const TrainOptions& train,
                       const DistillOptions& distill, Pruner* pruner, uint64_t orderSeed,
@@ -21,17 +52,16 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
     const int64_t bs = std::min(train.batch_size, n);
     const int64_t batches = (n + bs - 1) / bs;
     auto gen = at::make_generator<at::CPUGeneratorImpl>(orderSeed);
-    auto order =
-        torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kInt64)).to(d.train_x.device());
+    const std::vector<torch::Tensor> batchIdx = batchOrder(d, bs, gen);
     const auto t0 = Clock::now();
-    torch::Tensor sumLoss = torch::zeros({}, d.train_x.options()), sumSoft = sumLoss.clone(),
-                  sumHard = sumLoss.clone();
+    torch::Tensor sumLoss = torch::zeros({}, d.train_x.options().dtype(torch::kFloat32)),
+                  sumSoft = sumLoss.clone(), sumHard = sumLoss.clone();
     EpochStats s;
     for (int64_t b = 0; b < batches; ++b) {
         services.checkCancel(stage + " epoch " + std::to_string(epoch) + ", batch " +
                              std::to_string(b + 1));
-        auto idx = order.slice(0, b * bs, std::min((b + 1) * bs, n));
-        auto x = d.train_x.index_select(0, idx);
+        const auto& idx = batchIdx[size_t(b)];
+        auto x = trimPadding(d.train_x.index_select(0, idx));
         auto y = d.train_y.index_select(0, idx);
         torch::Tensor tl =
             teacherLogits.defined() ? teacherLogits.index_select(0, idx) : torch::Tensor();

@@ -16,6 +16,14 @@ struct EpochStats {
     int64_t samples = 0;
 };
 
+/// How many batches of a shuffled text epoch are sorted by length together (bucketing).
+constexpr int64_t kBucketBatches = 50;
+
+/// The batches of one epoch, as index tensors on the data's device: a shuffle of the training
+/// set; for text, bucketed by length within windows of kBucketBatches batches, the batches then
+/// shuffled.
+std::vector<torch::Tensor> batchOrder(const Dataset& d, int64_t batchSize, at::Generator& gen);
+
 /// One pass over the training set in the order @p orderSeed gives. Teacher logits (optional) are
 /// indexed with the same batch indices as the samples. Reports batches as @p stage, checks the
 /// cancel flag before every batch, and throws when the loss stops being finite.

@@ -369,6 +369,15 @@ void ExperimentEditor::buildForm() {
             case KeyType::Number:
                 return real(f, label, name, k.min.value_or(0), k.max.value_or(1000), k.decimals,
                             k.step);
+            case KeyType::Boolean: {
+                auto* c = new QCheckBox(content);
+                addField(
+                    f, label, name, c, [c] { return Json(c->isChecked()); },
+                    [c](const Json& v) { c->setChecked(v.is_boolean() && v.get<bool>()); });
+                connect(c, &QCheckBox::clicked, this,
+                        [this, name](bool checked) { userEdit(name, Json(checked)); });
+                return c;
+            }
             case KeyType::IntegerList:
                 return list(f, label, name);
             case KeyType::NumberList:

@@ -11,7 +11,7 @@ namespace {
 ModelBudget describe(const ModelOptions& m, const DataShape& data) {
     ModelBudget b;
     try {
-        b.summary = describeModel(m, data.sample_shape, data.classes);
+        b.summary = describeModel(m, data);
         b.known = true;
     } catch (const std::exception& e) {
         b.note = QString::fromStdString(e.what());
@@ -29,8 +29,8 @@ ModelBudget studentBudget(const ExperimentSpec& spec, const DataShape& data) {
     const bool perChannel =
         !spec.quantize || spec.quantize->granularity == QuantGranularity::PerChannel;
     try {
-        b.expected_compressed = expectedCompressedSize(spec.student, data.sample_shape,
-                                                       data.classes, sparsity, bits, perChannel);
+        b.expected_compressed =
+            expectedCompressedSize(spec.student, data, sparsity, bits, perChannel);
     } catch (const std::exception& e) {
         b.known = false;
         b.note = QString::fromStdString(e.what());

@@ -1,0 +1,228 @@
+#include "data/textdataset.h"
+
+#include "data/textdata.h"
+#include "data/tokenizer.h"
+#include "store/fnv1a.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <numeric>
+#include <random>
+
+namespace fs = std::filesystem;
+
+namespace retort::textdata {
+
+namespace {
+
+const char* const kWordNetFiles[] = {"data.noun", "data.verb", "data.adj", "data.adv"};
+
+double unitHash(const std::string& salt, const std::string& text) {
+    Fnv1a h;
+    h.update(salt);
+    h.update(text);
+    return double(h.value() >> 11) * 0x1.0p-53;
+}
+
+TextFileOptions fileOptions(const DataOptions& d) {
+    TextFileOptions o;
+    o.text_column = d.text_column;
+    o.label_column = d.label;
+    o.header = d.header != CsvHeader::No;
+    return o;
+}
+
+/// Samples as read, in three splits, before tokenizing.
+struct Split {
+    TextSamples train, val, test;
+    LabelMap labels;
+    std::string source;  // names the data in errors
+};
+
+void add(TextSamples& to, const TextSamples& from, size_t i) {
+    to.texts.push_back(from.texts[i]);
+    to.labels.push_back(from.labels[i]);
+    to.lines.push_back(from.lines[i]);
+}
+
+Split readSplit(const DataOptions& d) {
+    Split s;
+    if (d.format == DataFormat::Wordnet) {
+        s.source = d.path;
+        for (const WordNetSynset& syn : readWordNet(d.path)) {
+            TextSamples& to = syn.split == 0 ? s.train : syn.split == 1 ? s.val : s.test;
+            to.texts.push_back(syn.gloss);
+            to.labels.push_back(wordNetLexFiles()[size_t(syn.lex_file)]);
+            to.lines.push_back(syn.offset);
+        }
+        // Class ids are the lexicographer file numbers; names are theirs.
+        for (const char* n : wordNetLexFiles()) s.labels.names.push_back(n);
+        return s;
+    }
+    s.source = d.path;
+    const TextSamples all = readTextFile(d.path, fileOptions(d));
+    const bool heldOut = d.test_path.empty();
+    for (size_t i = 0; i < all.texts.size(); ++i) {
+        const int where = splitOf(all.texts[i], d.validation_fraction, heldOut);
+        add(where == 0 ? s.train : where == 1 ? s.val : s.test, all, i);
+    }
+    if (!heldOut) s.test = readTextFile(d.test_path, fileOptions(d));
+    if (s.train.texts.empty())
+        throw DataError(d.path, "no training samples left after the validation and test splits");
+    s.labels = makeLabelMap(s.train, d.path);
+    return s;
+}
+
+std::vector<int64_t> ids(const Split& s, const TextSamples& t, const std::string& file) {
+    return labelIds(t, s.labels, file);
+}
+
+/// Token ids of @p texts padded to their longest: [n, longest] int64.
+torch::Tensor padded(const std::vector<std::vector<int64_t>>& enc, double* meanTokens) {
+    size_t longest = 1, total = 0;
+    for (const auto& e : enc) {
+        longest = std::max(longest, e.size());
+        total += e.size();
+    }
+    if (meanTokens) *meanTokens = enc.empty() ? 0.0 : double(total) / double(enc.size());
+    auto t = torch::zeros({int64_t(enc.size()), int64_t(longest)}, torch::kInt64);
+    auto a = t.accessor<int64_t, 2>();
+    for (size_t i = 0; i < enc.size(); ++i)
+        for (size_t j = 0; j < enc[i].size(); ++j) a[int64_t(i)][int64_t(j)] = enc[i][j];
+    return t;
+}
+
+}  // namespace
+
+int splitOf(const std::string& text, double validationFraction, bool heldOutTest) {
+    if (heldOutTest && unitHash("test:", text) < 0.1) return 2;
+    return unitHash("validation:", text) < validationFraction ? 1 : 0;
+}
+
+std::vector<std::string> files(const DataOptions& d) {
+    std::vector<std::string> out;
+    auto need = [&](const std::string& p) {
+        std::error_code ec;
+        if (!fs::is_regular_file(p, ec)) throw DataError(p, "no such file");
+        out.push_back(p);
+    };
+    if (d.format == DataFormat::Wordnet) {
+        for (const char* n : kWordNetFiles) {
+            const std::string p = (fs::path(d.path) / n).string();
+            std::error_code ec;
+            if (!fs::is_regular_file(p, ec))
+                throw DataError(p, std::string("no such file (WordNet 3.0 is in ") + kWordNetDir +
+                                       " with Debian's wordnet-base)");
+            out.push_back(p);
+        }
+        return out;
+    }
+    need(d.path);
+    if (!d.test_path.empty()) need(d.test_path);
+    return out;
+}
+
+DataShape probe(const DataOptions& d) {
+    const Split s = readSplit(d);
+    if (!d.test_path.empty()) ids(s, s.test, d.test_path);  // a label never seen in training
+    DataShape shape;
+    shape.sample_shape = {d.tokenizer.max_length};
+    shape.classes = int64_t(s.labels.names.size());
+    shape.vocab = d.tokenizer.vocab_size;
+    return shape;
+}
+
+Dataset load(const DataOptions& d, int64_t seed, const TokenizerCache* tokenizers) {
+    Split s = readSplit(d);
+    // limit_train: a seeded subset of the training split (the tokenizer learns from it too).
+    if (d.limit_train > 0 && size_t(d.limit_train) < s.train.texts.size()) {
+        std::vector<size_t> order(s.train.texts.size());
+        std::iota(order.begin(), order.end(), 0);
+        std::mt19937_64 rng(static_cast<uint64_t>(seed) * 1000003ULL + 12345);
+        std::shuffle(order.begin(), order.end(), rng);
+        order.resize(size_t(d.limit_train));
+        std::sort(order.begin(), order.end());
+        TextSamples kept;
+        for (size_t i : order) add(kept, s.train, i);
+        s.train = std::move(kept);
+    }
+    // limit_test: the first N test samples in the order of a hash of their text, a fixed
+    // subset that does not depend on how the file is sorted (WordNet's starts with every noun).
+    if (d.limit_test > 0 && size_t(d.limit_test) < s.test.texts.size()) {
+        std::vector<std::pair<double, size_t>> byHash;
+        for (size_t i = 0; i < s.test.texts.size(); ++i)
+            byHash.emplace_back(unitHash("limit:", s.test.texts[i]), i);
+        std::sort(byHash.begin(), byHash.end());
+        byHash.resize(size_t(d.limit_test));
+        std::sort(byHash.begin(), byHash.end(),
+                  [](const auto& a, const auto& b) { return a.second < b.second; });
+        TextSamples kept;
+        for (const auto& [h, i] : byHash) add(kept, s.test, i);
+        s.test = std::move(kept);
+    }
+    const std::vector<int64_t> trainY = ids(s, s.train, s.source), valY = ids(s, s.val, s.source),
+                               testY = ids(s, s.test, d.test_path.empty() ? s.source : d.test_path);
+
+    // The tokenizer: found by its options and the training texts, or trained on them once.
+    Fnv1a texts;
+    for (const auto& t : s.train.texts) {
+        texts.update(t);
+        texts.update("\n", 1);
+    }
+    const std::string key = Tokenizer::key(d.tokenizer, texts.hex());
+    std::string model = tokenizers && tokenizers->find ? tokenizers->find(key) : std::string();
+    std::optional<Tokenizer> tok;
+    if (!model.empty()) {
+        try {
+            tok = Tokenizer::fromModel(model, d.tokenizer);
+        } catch (const std::exception&) {
+            tok.reset();  // a stored model that does not load is trained again
+        }
+    }
+    if (!tok) {
+        tok = Tokenizer::train(s.train.texts, d.tokenizer);
+        if (tokenizers && tokenizers->save)
+            tokenizers->save(key, tok->model(),
+                             {{"type", d.tokenizer.type},
+                              {"vocab_size", tok->vocabSize()},
+                              {"lowercase", d.tokenizer.lowercase},
+                              {"training_texts", s.train.texts.size()}});
+    }
+
+    Dataset ds;
+    double meanTokens = 0;
+    ds.train_x = padded(tok->encode(s.train.texts), &meanTokens);
+    ds.val_x = padded(tok->encode(s.val.texts), nullptr);
+    ds.test_x = padded(tok->encode(s.test.texts), nullptr);
+    auto labels = [](const std::vector<int64_t>& y) {
+        return torch::tensor(y, torch::kInt64).reshape({int64_t(y.size())});
+    };
+    ds.train_y = labels(trainY);
+    ds.val_y = labels(valY);
+    ds.test_y = labels(testY);
+    ds.shape.sample_shape = {d.tokenizer.max_length};
+    ds.shape.classes = int64_t(s.labels.names.size());
+    ds.shape.vocab = tok->vocabSize();
+    ds.shape.mean_tokens = meanTokens;
+    ds.normalization = {{"mode", "tokens"}};
+    ds.tokenizer_model = tok->model();
+    ds.tokenizer_key = key;
+    ds.label_names = s.labels.names;
+    ds.test_texts = std::move(s.test.texts);
+    Fnv1a fp;
+    fp.update(key);
+    for (const TextSamples* t : {&s.val, &s.test})
+        for (const auto& x : t->texts) fp.update(x);
+    for (const auto* y : {&trainY, &valY, &testY})
+        fp.update(reinterpret_cast<const char*>(y->data()), y->size() * sizeof(int64_t));
+    fp.update(Json({{"seed", seed},
+                    {"max_length", d.tokenizer.max_length},
+                    {"limit_train", d.limit_train},
+                    {"limit_test", d.limit_test},
+                    {"validation_fraction", d.validation_fraction}})
+                  .dump());
+    ds.fingerprint = fp.hex();
+    return ds;
+}
+
+}  // namespace retort::textdata

@@ -1,0 +1,66 @@
+#pragma once
+
+// The building blocks of the zoo's text models (transformer, bilstm, embedding_bag), which read
+// token ids padded with 0 (Tokenizer::kPad) on the right. Every block takes the padding mask, so
+// attention, recurrence and pooling see only the real tokens, whatever the batch is padded to.
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace retort {
+
+/// What a text model's forward pass can hand out besides its logits (feature distillation).
+struct TextFeatures {
+    std::vector<torch::Tensor> hidden;     ///< per encoder layer: [batch, tokens, width]
+    std::vector<torch::Tensor> attention;  ///< per encoder layer: [batch, heads, tokens, tokens]
+};
+
+/// Multi-head self-attention with separate query, key, value and output projections (each a
+/// Linear, so pruning, quantization and export treat them as any other weight).
+class SelfAttentionImpl : public torch::nn::Module {
+public:
+    SelfAttentionImpl(int64_t dim, int64_t heads, double dropout);
+    /// @p x [B, L, D]; @p real [B, L] bool, true for real tokens. Stores the attention
+    /// probabilities [B, H, L, L] in @p probs when it is not null.
+    torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& real,
+                          torch::Tensor* probs = nullptr);
+    int64_t dim() const { return m_dim; }
+    int64_t heads() const { return m_heads; }
+
+    torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
+
+private:
+    int64_t m_dim, m_heads;
+    torch::nn::Dropout m_drop{nullptr};
+};
+TORCH_MODULE(SelfAttention);
+
+/// One pre-norm Transformer encoder layer: x + attn(ln1(x)), then x + ff2(gelu(ff1(ln2(x)))).
+class TransformerLayerImpl : public torch::nn::Module {
+public:
+    TransformerLayerImpl(int64_t dim, int64_t heads, int64_t ffn, double dropout);
+    torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& real,
+                          torch::Tensor* probs = nullptr);
+
+    torch::nn::LayerNorm ln1{nullptr}, ln2{nullptr};
+    SelfAttention attn{nullptr};
+    torch::nn::Linear ff1{nullptr}, ff2{nullptr};
+
+private:
+    torch::nn::Dropout m_drop{nullptr};
+};
+TORCH_MODULE(TransformerLayer);
+
+/// The mean of each sample's real token states: [B, L, D] -> [B, D].
+torch::Tensor maskedMean(const torch::Tensor& x, const torch::Tensor& real);
+/// The maximum over each sample's real token states: [B, L, D] -> [B, D].
+torch::Tensor maskedMax(const torch::Tensor& x, const torch::Tensor& real);
+
+/// Runs one (bidirectional) LSTM layer over right-padded sequences as packed sequences, so the
+/// backward direction starts at each sample's last real token: [B, L, in] -> [B, L, 2·hidden],
+/// zeros at padding.
+torch::Tensor packedLstm(torch::nn::LSTM& lstm, const torch::Tensor& x, const torch::Tensor& real);
+
+}  // namespace retort

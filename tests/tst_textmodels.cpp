@@ -1,0 +1,326 @@
+// The zoo's text models (transformer, bilstm, embedding_bag): their counts against hand-computed
+// values, padding that changes nothing, their graphs, macro-F1, length bucketing, and a text run
+// end to end with its tokenizer kept in the project.
+
+#include "testutil.h"
+
+#include "data/dataset.h"
+#include "models/modelgraph.h"
+#include "models/modelzoo.h"
+#include "train/stagesupport.h"
+#include "train/trainloop.h"
+
+#include <random>
+#include <set>
+
+using namespace retort;
+
+namespace {
+
+DataShape textShape(int64_t vocab, int64_t maxLength, double meanTokens, int64_t classes) {
+    DataShape s;
+    s.sample_shape = {maxLength};
+    s.classes = classes;
+    s.vocab = vocab;
+    s.mean_tokens = meanTokens;
+    return s;
+}
+
+ModelOptions transformer(int64_t layers, int64_t d, int64_t heads, int64_t ffn) {
+    ModelOptions o;
+    o.arch = Arch::Transformer;
+    o.layers = layers;
+    o.d_model = d;
+    o.heads = heads;
+    o.ffn = ffn;
+    return o;
+}
+
+ModelOptions textModel(Arch arch, int64_t embedding, std::vector<int64_t> hidden) {
+    ModelOptions o;
+    o.arch = arch;
+    o.embedding = embedding;
+    o.hidden = std::move(hidden);
+    return o;
+}
+
+int64_t moduleParams(torch::nn::Module& m) {
+    int64_t n = 0;
+    for (const auto& p : m.parameters()) n += p.numel();
+    return n;
+}
+
+/// Ids of one sample ([CLS] first) padded with 0 to @p length.
+torch::Tensor sample(const std::vector<int64_t>& ids, int64_t length) {
+    auto t = torch::zeros({1, length}, torch::kInt64);
+    for (size_t i = 0; i < ids.size(); ++i) t[0][int64_t(i)] = ids[i];
+    return t;
+}
+
+/// A TSV file of three separable classes: each class's texts draw on its own words.
+std::string writeTextFile(const QTemporaryDir& dir, int perClass) {
+    const std::vector<std::vector<std::string>> words = {
+        {"river", "lake", "water", "stream", "flow", "wet"},
+        {"stone", "rock", "granite", "hard", "cliff", "pebble"},
+        {"song", "music", "melody", "sing", "tune", "choir"}};
+    const std::vector<std::string> names = {"water", "rock", "music"};
+    std::string tsv = "text\tlabel\n";
+    std::mt19937 rng(7);
+    for (int i = 0; i < perClass; ++i)
+        for (size_t c = 0; c < words.size(); ++c) {
+            std::string text = "sample " + std::to_string(i);
+            const int n = 3 + int(rng() % 6);
+            for (int k = 0; k < n; ++k) text += " " + words[c][rng() % words[c].size()];
+            tsv += text + "\t" + names[c] + "\n";
+        }
+    const std::string path = dir.filePath("texts.tsv").toStdString();
+    test::writeFile(path, tsv);
+    return path;
+}
+
+}  // namespace
+
+class TestTextModels : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void transformerCountsByHand() {
+        // vocab 100, 16 positions, d 8, 2 heads, ffn 16, 2 layers, 3 classes, 10 tokens/sample.
+        const DataShape data = textShape(100, 16, 10.0, 3);
+        const ModelOptions o = transformer(2, 8, 2, 16);
+        const ModelSummary s = describeModel(o, data);
+        // tok 100*8, pos 16*8; per layer: two norms 2*2*8, q/k/v/o 4*(8*8+8), ff1 8*16+16,
+        // ff2 16*8+8 = 600; final norm 16; head 8*3+3.
+        QCOMPARE(s.param_count, int64_t(800 + 128 + 2 * 600 + 16 + 27));
+        QCOMPARE(s.embedding_params, int64_t(928));
+        // Per layer at T = 10: T*(4*(2*64+8) + (2*8*16+16) + (2*16*8+8)) + 2*2*T*T*8 = 14000.
+        QCOMPARE(s.flops, int64_t(2 * 14000 + 2 * 8 * 3 + 3));
+        ZooNet net(o, data);
+        QCOMPARE(moduleParams(*net), s.param_count);
+        QCOMPARE(net->summary().param_count, s.param_count);
+    }
+
+    void bilstmAndEmbeddingBagCountsByHand() {
+        const DataShape data = textShape(50, 12, 7.0, 3);
+        const ModelOptions lstm = textModel(Arch::Bilstm, 6, {4, 5});
+        const ModelSummary s = describeModel(lstm, data);
+        // tok 50*6; per direction 4h(in+h) + 8h: layer 1 (in 6, h 4) 2*192, layer 2 (in 8, h 5)
+        // 2*300; head 10*3+3.
+        QCOMPARE(s.param_count, int64_t(300 + 384 + 600 + 33));
+        // Per token and direction 2*4h(in+h) + 8h, two directions, 7 tokens; then the head.
+        QCOMPARE(s.flops, int64_t(7 * 2 * (320 + 32) + 7 * 2 * (520 + 40) + 63));
+        ZooNet net(lstm, data);
+        QCOMPARE(moduleParams(*net), s.param_count);
+
+        const ModelOptions bag = textModel(Arch::EmbeddingBag, 6, {5});
+        const ModelSummary b = describeModel(bag, data);
+        QCOMPARE(b.param_count, int64_t(300 + 35 + 18));
+        QCOMPARE(b.flops, int64_t(65 + 5 + 33));  // fc1, relu1, out
+        ZooNet bagNet(bag, data);
+        QCOMPARE(moduleParams(*bagNet), b.param_count);
+        // Without hidden widths a bilstm has one layer of `embedding` units.
+        QCOMPARE(describeModel(textModel(Arch::Bilstm, 6, {}), data).param_count,
+                 int64_t(300 + 2 * (4 * 6 * 12 + 48) + 12 * 3 + 3));
+    }
+
+    void textArchitecturesRefuseFeaturesAndBack() {
+        DataShape image;
+        image.sample_shape = {1, 28, 28};
+        image.classes = 10;
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                                 describeModel(transformer(1, 8, 2, 16), image));
+        ModelOptions mlp;
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                                 describeModel(mlp, textShape(100, 16, 0, 3)));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, describeModel(transformer(1, 10, 3, 16),
+                                                                      textShape(100, 16, 0, 3)));
+    }
+
+    void paddingChangesNothing_data() {
+        QTest::addColumn<int>("arch");
+        QTest::newRow("transformer mean") << 0;
+        QTest::newRow("transformer first") << 1;
+        QTest::newRow("bilstm") << 2;
+        QTest::newRow("embedding_bag") << 3;
+    }
+    void paddingChangesNothing() {
+        // The same sample alone, padded further, and batched beside a longer one must give the
+        // same logits: attention, recurrence and pooling must see only its real tokens.
+        QFETCH(int, arch);
+        torch::manual_seed(3);
+        ModelOptions o = arch <= 1   ? transformer(2, 16, 4, 32)
+                         : arch == 2 ? textModel(Arch::Bilstm, 8, {6})
+                                     : textModel(Arch::EmbeddingBag, 8, {5});
+        if (arch == 1) o.pooling = Pooling::First;
+        ZooNet net(o, textShape(40, 20, 0, 4));
+        net->eval();
+        torch::NoGradGuard guard;
+        const std::vector<int64_t> a = {2, 5, 7, 9}, b = {2, 11, 12, 13, 14, 15, 16, 17, 18};
+        const auto alone = net->forward(sample(a, 4));
+        const auto padded = net->forward(sample(a, 20));
+        const auto batch = net->forward(torch::cat({sample(a, 9), sample(b, 9)}));
+        QVERIFY(torch::allclose(alone, padded, 1e-5, 1e-6));
+        QVERIFY(torch::allclose(alone, batch.slice(0, 0, 1), 1e-5, 1e-6));
+        // And a different sample gives different logits (the check above is not vacuous).
+        QVERIFY(!torch::allclose(alone, batch.slice(0, 1, 2), 1e-4, 1e-5));
+    }
+
+    void graphsDescribeEveryParameter() {
+        for (const ModelOptions& o : {transformer(2, 16, 4, 32), textModel(Arch::Bilstm, 8, {6}),
+                                      textModel(Arch::EmbeddingBag, 8, {5})}) {
+            ZooNet net(o, textShape(40, 20, 0, 4));
+            const ModelGraph g = modelGraph(*net);
+            // Every parameter once (selectParameters throws otherwise).
+            const auto all =
+                selectParameters(*net, g, [](const GraphNode&, const GraphParam&) { return true; });
+            QCOMPARE(int64_t(all.size()), int64_t(net->parameters().size()));
+            std::set<std::string> compressible;
+            for (const auto& [name, w] : compressibleWeights(*net)) compressible.insert(name);
+            QVERIFY(compressible.count("net.tok.weight"));  // the table is most of the model
+            QVERIFY(compressible.count("net.out.weight"));
+            QVERIFY(!compressible.count("net.out.bias"));
+            QVERIFY(!compressible.count("net.pos.weight"));
+            for (const auto& n : compressible) {
+                QVERIFY2(n.find("bias") == std::string::npos, n.c_str());
+                QVERIFY2(n.find("ln") == std::string::npos, n.c_str());
+            }
+            if (o.arch == Arch::Transformer) {
+                QVERIFY(compressible.count("net.layer1.attn.q.weight"));
+                QVERIFY(compressible.count("net.layer2.ff2.weight"));
+                QVERIFY(!compressible.count("net.norm.weight"));
+            }
+            if (o.arch == Arch::Bilstm) {
+                QVERIFY(compressible.count("net.lstm1.weight_ih_l0"));
+                QVERIFY(compressible.count("net.lstm1.weight_hh_l0_reverse"));
+            }
+            // The graph survives its JSON form.
+            const ModelGraph back = ModelGraph::fromJson(g.toJson());
+            QCOMPARE(back.toJson(), g.toJson());
+        }
+    }
+
+    void macroF1ByHand() {
+        using stagesupport::macroF1;
+        const auto p = torch::tensor({0, 0, 1, 2}, torch::kInt64);
+        const auto y = torch::tensor({0, 1, 1, 1}, torch::kInt64);
+        // Class 0: F1 2*1/(2+1); class 1: 2*1/(1+3); class 2: 0 (predicted, never true); class
+        // 3 in neither: not averaged.
+        QVERIFY(std::abs(macroF1(p, y, 4) - (2.0 / 3 + 0.5 + 0.0) / 3) < 1e-12);
+        QCOMPARE(macroF1(y, y, 4), 1.0);
+    }
+
+    void bucketingCoversEverySampleOnce() {
+        // 1000 samples of lengths 2..41 in random order, batch 16.
+        Dataset d;
+        std::mt19937 rng(1);
+        d.train_x = torch::zeros({1000, 41}, torch::kInt64);
+        for (int64_t i = 0; i < 1000; ++i) {
+            const int64_t len = 2 + int64_t(rng() % 40);
+            d.train_x[i].slice(0, 0, len).fill_(5);
+        }
+        d.shape = textShape(10, 41, 0, 2);
+        auto gen = at::make_generator<at::CPUGeneratorImpl>(9);
+        const auto batches = pipeline::batchOrder(d, 16, gen);
+        std::vector<int> seen(1000, 0);
+        int64_t padded = 0, real = 0;
+        const auto lengths = d.train_x.ne(0).sum(1);
+        for (const auto& b : batches) {
+            QVERIFY(b.size(0) <= 16);
+            const auto l = lengths.index_select(0, b);
+            padded += l.max().item<int64_t>() * b.size(0);
+            real += l.sum().item<int64_t>();
+            for (int64_t i = 0; i < b.size(0); ++i) ++seen[size_t(b[i].item<int64_t>())];
+        }
+        for (int s : seen) QCOMPARE(s, 1);
+        // Random batches of 16 pad to about the longest of 16 (~39 of a mean 21.5); bucketed
+        // windows of 50 batches pad to little more than each sample.
+        QVERIFY2(double(padded) / double(real) < 1.15,
+                 qPrintable(QString::number(double(padded) / double(real))));
+        // Not simply sorted: lengths of consecutive batches are shuffled.
+        int increasing = 0;
+        for (size_t i = 1; i < batches.size(); ++i)
+            increasing += lengths.index_select(0, batches[i]).max().item<int64_t>() >=
+                          lengths.index_select(0, batches[i - 1]).max().item<int64_t>();
+        QVERIFY(increasing < int(batches.size()) - 10);
+    }
+
+    void textRunEndToEnd() {
+        QTemporaryDir dir;
+        const std::string file = writeTextFile(dir, 120);
+        Json j = {{"name", "text"},
+                  {"seed", 1},
+                  {"threads", 1},
+                  {"device", "cpu"},
+                  {"data",
+                   {{"format", "text"},
+                    {"path", file},
+                    {"validation_fraction", 0.15},
+                    {"tokenizer", {{"vocab_size", 60}, {"max_length", 16}}}}},
+                  {"teacher",
+                   {{"arch", "transformer"},
+                    {"layers", 1},
+                    {"d_model", 16},
+                    {"heads", 2},
+                    {"ffn", 32},
+                    {"train", {{"epochs", 6}, {"batch_size", 16}, {"lr", 0.003}}}}},
+                  {"student", {{"arch", "embedding_bag"}, {"embedding", 16}}},
+                  {"distill", {{"lambda", 0.5}, {"temperature", 2.0}}},
+                  {"prune", {{"sparsity", 0.5}}},
+                  {"quantize", {{"bits", 8}}},
+                  {"train", {{"epochs", 6}, {"batch_size", 16}, {"lr", 0.01}}},
+                  {"sweep", {{"seed", {1, 2}}}}};
+        const std::string project = dir.filePath("p.retort").toStdString();
+        ProjectStore store(project);
+        const auto outcomes = test::runAll(store, j);
+        QCOMPARE(outcomes.size(), size_t(2));
+        for (const auto& o : outcomes) {
+            QCOMPARE(o.status, RunStatus::Completed);
+            const Json& r = o.results;
+            // Separable classes: well above chance (1/3), on accuracy and macro-F1.
+            QVERIFY2(r.at("test_accuracy").get<double>() > 0.8, r.dump().c_str());
+            QVERIFY2(r.at("test_macro_f1").get<double>() > 0.8, r.dump().c_str());
+            QVERIFY(r.at("teacher_test_accuracy").get<double>() > 0.8);
+            QCOMPARE(r.at("classes").get<int64_t>(), int64_t(3));
+            QCOMPARE(r.at("labels"), Json({"music", "rock", "water"}));
+            QVERIFY(r.at("vocab_size").get<int64_t>() <= 60);
+            QVERIFY(r.at("mean_tokens").get<double>() > 4);
+            QVERIFY(std::abs(r.at("sparsity").get<double>() - 0.5) < 0.01);
+            QVERIFY(r.at("compressed_size_bytes").get<int64_t>() <
+                    r.at("size_bytes").get<int64_t>() / 3);
+            QCOMPARE(r.at("tokenizer_key"), outcomes[0].results.at("tokenizer_key"));
+        }
+        // One tokenizer for both seeds: trained by the first run, found by the second.
+        sqlite3* db = nullptr;
+        QCOMPARE(sqlite3_open(project.c_str(), &db), SQLITE_OK);
+        sqlite3_stmt* st = nullptr;
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM tokenizers", -1, &st, nullptr);
+        QCOMPARE(sqlite3_step(st), SQLITE_ROW);
+        QCOMPARE(sqlite3_column_int(st, 0), 1);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        // The per-epoch validation macro-F1 is stored beside the accuracy.
+        bool f1 = false;
+        for (const auto& m : store.metrics(1)) f1 |= m.name == "val_macro_f1";
+        QVERIFY(f1);
+    }
+
+    void textSpecErrorsNameTheKey() {
+        std::vector<SpecIssue> issues;
+        ExperimentSpec s = ExperimentSpec::fromJson(Json::parse(R"({"data": {"format": "wordnet"},
+                            "student": {"arch": "mlp"},
+                            "teacher": {"arch": "transformer", "d_model": 30, "heads": 4}})"),
+                                                    issues);
+        QVERIFY(issues.empty());
+        const auto r = checkRanges(s);
+        QVERIFY(test::hasIssue(r, "student.arch", "reads features, not text"));
+        QVERIFY(test::hasIssue(r, "teacher.heads", "must divide teacher.d_model"));
+        s = ExperimentSpec::fromJson(Json::parse(R"({"student": {"arch": "bilstm"},
+                            "data": {"tokenizer": {"lowercase": 1}}})"),
+                                     issues);
+        QVERIFY(test::hasIssue(issues, "data.tokenizer.lowercase", "true or false"));
+        QVERIFY(test::hasIssue(checkRanges(s), "student.arch", "reads text"));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestTextModels)
+#include "tst_textmodels.moc"
