@@ -4,6 +4,7 @@
 
 #include "testutil.h"
 
+#include "compress/featuredistiller.h"
 #include "data/dataset.h"
 #include "models/modelgraph.h"
 #include "models/modelzoo.h"
@@ -302,6 +303,111 @@ private Q_SLOTS:
         bool f1 = false;
         for (const auto& m : store.metrics(1)) f1 |= m.name == "val_macro_f1";
         QVERIFY(f1);
+    }
+
+    void featureLossesByHand() {
+        QCOMPARE(uniformLayerMap(2, 3), (std::vector<int64_t>{1, 2}));
+        QCOMPARE(uniformLayerMap(3, 3), (std::vector<int64_t>{0, 1, 2}));
+        QCOMPARE(uniformLayerMap(2, 4), (std::vector<int64_t>{1, 3}));
+        QCOMPARE(uniformLayerMap(1, 4), (std::vector<int64_t>{3}));
+        const auto real = torch::tensor({1, 0}, torch::kBool).reshape({1, 2});
+        // Token 0 only: mean((1-0)², (2-0)²) = 2.5; the padding token's error is ignored.
+        const auto s = torch::tensor({1.f, 2.f, 30.f, 40.f}).reshape({1, 2, 2});
+        QCOMPARE(hiddenMse(s, torch::zeros({1, 2, 2}), real).item<double>(), 2.5);
+        // Query 0: KL([1, 0] ‖ [0.5, 0.5]) = log 2; the teacher's zero weight adds nothing (no
+        // NaN from 0·log 0), and query 1 (padding) is ignored.
+        const auto t = torch::tensor({1.f, 0.f, 0.3f, 0.7f}).reshape({1, 1, 2, 2});
+        const auto a = torch::tensor({0.5f, 0.5f, 0.9f, 0.1f}).reshape({1, 1, 2, 2});
+        QVERIFY(std::abs(attentionKl(a, t, real).item<double>() - std::log(2.0)) < 1e-6);
+        QCOMPARE(attentionKl(t, t, real).item<double>(), 0.0);
+    }
+
+    void teacherLayersInitAndZeroFeatureLoss() {
+        torch::manual_seed(5);
+        const DataShape data = textShape(40, 20, 0, 3);
+        ZooNet teacher(transformer(4, 16, 2, 32), data), student(transformer(2, 16, 2, 32), data);
+        initFromTeacherLayers(*student, *teacher);
+        auto sp = student->named_parameters(), tp = teacher->named_parameters();
+        QVERIFY(torch::equal(*sp.find("net.layer1.ff1.weight"), *tp.find("net.layer2.ff1.weight")));
+        QVERIFY(torch::equal(*sp.find("net.layer2.attn.q.weight"),
+                             *tp.find("net.layer4.attn.q.weight")));
+        QVERIFY(torch::equal(*sp.find("net.tok.weight"), *tp.find("net.tok.weight")));
+        QVERIFY(torch::equal(*sp.find("net.out.weight"), *tp.find("net.out.weight")));
+        // A student of other width cannot start so.
+        ZooNet narrow(transformer(2, 8, 2, 32), data);
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, initFromTeacherLayers(*narrow, *teacher));
+
+        // Student layers that are the teacher's mapped layers... a teacher of 2 layers and the
+        // same student: every feature loss is 0.
+        ZooNet twin(transformer(2, 16, 2, 32), data);
+        initFromTeacherLayers(*twin, *student);
+        twin->eval();
+        FeatureOptions fo;
+        FeatureDistiller fd(fo, student, twin->options());
+        const auto ids = torch::cat({sample({2, 5, 7, 9}, 6), sample({2, 3, 4, 5, 6, 7}, 6)});
+        TextFeatures tf;
+        torch::NoGradGuard guard;
+        twin->forwardText(ids, &tf);
+        const auto terms = fd->loss(tf, ids);
+        QVERIFY(terms.hidden.item<double>() < 1e-10);
+        QVERIFY(terms.attention.item<double>() < 1e-6);
+        // And a different student does not get 0 (the check is not vacuous); widths differ, so
+        // the distiller learns a projection per student layer.
+        TextFeatures nf;
+        ZooNet other(transformer(2, 8, 2, 32), data);
+        other->eval();
+        other->forwardText(ids, &nf);
+        FeatureDistiller projected(fo, student, other->options());
+        QCOMPARE(projected->parameters().size(), size_t(4));  // two Linear(8, 16)
+        const auto diff = projected->loss(nf, ids);
+        QVERIFY(diff.hidden.item<double>() > 1e-3);
+        QVERIFY(diff.attention.item<double>() > 1e-4);
+    }
+
+    void featureDistillationRun() {
+        QTemporaryDir dir;
+        const std::string file = writeTextFile(dir, 60);
+        Json j = {
+            {"name", "features"},
+            {"seed", 1},
+            {"threads", 1},
+            {"device", "cpu"},
+            {"data",
+             {{"format", "text"},
+              {"path", file},
+              {"tokenizer", {{"vocab_size", 60}, {"max_length", 16}}}}},
+            {"teacher",
+             {{"arch", "transformer"},
+              {"layers", 2},
+              {"d_model", 16},
+              {"heads", 2},
+              {"ffn", 32},
+              {"train", {{"epochs", 3}, {"batch_size", 16}, {"lr", 0.003}}}}},
+            {"student",
+             {{"arch", "transformer"}, {"layers", 1}, {"d_model", 8}, {"heads", 2}, {"ffn", 16}}},
+            {"distill", {{"lambda", 0.5}, {"features", {{"hidden", 1.0}, {"attention", 1.0}}}}},
+            {"train", {{"epochs", 4}, {"batch_size", 16}, {"lr", 0.01}}}};
+        QTemporaryDir pd;
+        ProjectStore store(pd.filePath("p.retort").toStdString());
+        const auto outcomes = test::runAll(store, j);
+        QCOMPARE(outcomes.size(), size_t(1));
+        QVERIFY2(outcomes[0].status == RunStatus::Completed, outcomes[0].error.c_str());
+        std::map<int64_t, double> hidden, attention;
+        for (const auto& m : store.metrics(1)) {
+            if (m.name == "train_hidden_loss") hidden[m.epoch] = m.value;
+            if (m.name == "train_attention_loss") attention[m.epoch] = m.value;
+        }
+        QCOMPARE(hidden.size(), size_t(4));
+        QCOMPARE(attention.size(), size_t(4));
+        // The terms are trained: lower after four epochs than in the first.
+        QVERIFY(hidden[4] < hidden[1]);
+        QVERIFY(attention[4] < attention[1]);
+        // A student with other heads cannot match the teacher's attention maps.
+        std::vector<SpecIssue> issues;
+        Json bad = j;
+        bad["student"]["heads"] = 4;
+        QVERIFY(test::hasIssue(checkRanges(ExperimentSpec::fromJson(bad, issues)),
+                               "distill.features.attention", "heads"));
     }
 
     void textSpecErrorsNameTheKey() {

@@ -106,11 +106,19 @@ struct TeacherOptions {
     RunModel run_model = RunModel::Student;     ///< Run: that run's student or its (zoo) teacher
 };
 
+/// Intermediate-layer distillation between two Transformers (TinyBERT, MiniLM).
+struct FeatureOptions {
+    double hidden = 1.0;     ///< weight of the hidden-state MSE (through a learned projection)
+    double attention = 1.0;  ///< weight of the attention-map KL (the same heads on both sides)
+    LayerMap layer_map = LayerMap::Uniform;  ///< which teacher layer each student layer learns
+};
+
 /// Knowledge distillation loss settings.
 struct DistillOptions {
     DistillLossKind loss = DistillLossKind::Hinton;  ///< hinton
     double temperature = 4.0;                        ///< softmax temperature T > 0
     double lambda = 0.9;  ///< weight of the soft loss in [0,1]; 0 = labels only
+    std::optional<FeatureOptions> features;  ///< absent: logits only
 };
 
 /// Unstructured magnitude pruning.
@@ -139,6 +147,7 @@ struct ExperimentSpec {
     DataOptions data;                         ///< the dataset
     std::optional<TeacherOptions> teacher;    ///< absent: no teacher (lambda must be 0)
     ModelOptions student;                     ///< the student architecture
+    StudentInit student_init = StudentInit::Random;  ///< student.init: random | teacher_layers
     DistillOptions distill;                   ///< distillation loss
     std::optional<PruneOptions> prune;        ///< absent: no pruning
     std::optional<QuantizeOptions> quantize;  ///< absent: fp32 weights

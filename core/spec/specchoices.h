@@ -36,6 +36,10 @@ enum class PruneMethod { Magnitude };
 enum class PruneScope { Global, Layer };
 enum class PruneSchedule { Agp, OneShot };
 enum class QuantGranularity { PerChannel, PerTensor };
+/// Which teacher layer each student layer learns from: layer i of S from layer round(i·T/S) of T.
+enum class LayerMap { Uniform };
+/// How the student's weights start: at random, or copied from the teacher's layers.
+enum class StudentInit { Random, TeacherLayers };
 /// SentencePiece's model: unigram language model (Kudo 2018) or byte-pair encoding.
 enum class TokenizerType { Unigram, Bpe };
 
@@ -64,6 +68,8 @@ RETORT_CHOICE_NAMES(PruneScope, "global", "layer")
 RETORT_CHOICE_NAMES(PruneSchedule, "agp", "one_shot")
 RETORT_CHOICE_NAMES(QuantGranularity, "per_channel", "per_tensor")
 RETORT_CHOICE_NAMES(TokenizerType, "unigram", "bpe")
+RETORT_CHOICE_NAMES(LayerMap, "uniform")
+RETORT_CHOICE_NAMES(StudentInit, "random", "teacher_layers")
 
 #undef RETORT_CHOICE_NAMES
 

@@ -158,6 +158,10 @@ const std::vector<Field<TokenizerOptions>>& tokenizerFields();
 const std::vector<Field<TeacherOptions>>& teacherFields();
 const std::vector<Field<TrainOptions>>& trainFields();
 const std::vector<Field<DistillOptions>>& distillFields();
+/// distill.features' keys.
+const std::vector<Field<FeatureOptions>>& featureFields();
+/// The student's keys that are not model options (student.init).
+const std::vector<Field<ExperimentSpec>>& studentFields();
 const std::vector<Field<PruneOptions>>& pruneFields();
 const std::vector<Field<QuantizeOptions>>& quantizeFields();
 

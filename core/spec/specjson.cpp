@@ -320,10 +320,16 @@ ExperimentSpec ExperimentSpec::fromJson(const Json& j, std::vector<SpecIssue>& i
     if (r.has("student")) {
         ObjectReader st(r.at("student"), "student", issues);
         readFields(st, s.student, modelFields());
+        readFields(st, s, studentFields());
     }
     if (r.has("distill")) {
         ObjectReader d(r.at("distill"), "distill", issues);
         readFields(d, s.distill, distillFields());
+        if (d.has("features") && !d.at("features").is_null()) {
+            ObjectReader f(d.at("features"), "distill.features", issues);
+            s.distill.features = FeatureOptions{};
+            readFields(f, *s.distill.features, featureFields());
+        }
     }
     if (r.has("prune") && !r.at("prune").is_null()) {
         ObjectReader p(r.at("prune"), "prune", issues);
@@ -377,7 +383,10 @@ Json ExperimentSpec::toJson() const {
         j["teacher"] = t;
     }
     j["student"] = writeFields(student, modelFields());
+    j["student"].update(writeFields(*this, studentFields()));
     j["distill"] = writeFields(distill, distillFields());
+    if (distill.features)
+        j["distill"]["features"] = writeFields(*distill.features, featureFields());
     if (prune) {
         j["prune"] = writeFields(*prune, pruneFields());
         j["prune"]["end_epoch"] = pruneEndEpoch();
@@ -455,6 +464,41 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
         }
     }
     checkFields(out, "distill", s.distill, distillFields());
+    const bool zooTeacher = s.teacher && s.teacher->kind == TeacherOptions::Kind::Zoo;
+    if (s.distill.features) {
+        checkFields(out, "distill.features", *s.distill.features, featureFields());
+        if (s.student.arch != Arch::Transformer)
+            out.push_back({"distill.features", "needs a transformer student"});
+        if (!s.teacher || s.teacher->kind == TeacherOptions::Kind::TorchScript)
+            out.push_back({"distill.features", "needs a zoo teacher or a run's model"});
+        else if (zooTeacher && s.teacher->model.arch != Arch::Transformer)
+            out.push_back({"distill.features", "needs a transformer teacher"});
+        else if (zooTeacher && s.distill.features->attention > 0 &&
+                 s.teacher->model.heads != s.student.heads)
+            out.push_back({"distill.features.attention",
+                           "needs as many heads in the student as in the teacher (" +
+                               std::to_string(s.teacher->model.heads) +
+                               "); set it to 0 or "
+                               "match student.heads"});
+        if (zooTeacher && s.teacher->model.layers < s.student.layers)
+            out.push_back({"distill.features", "the student has more layers than the teacher"});
+    }
+    if (s.student_init == StudentInit::TeacherLayers) {
+        if (s.student.arch != Arch::Transformer)
+            out.push_back({"student.init", "teacher_layers needs a transformer student"});
+        if (!s.teacher || s.teacher->kind == TeacherOptions::Kind::TorchScript)
+            out.push_back({"student.init", "teacher_layers needs a zoo teacher or a run's model"});
+        else if (zooTeacher) {
+            const ModelOptions& t = s.teacher->model;
+            if (t.arch != Arch::Transformer || t.d_model != s.student.d_model ||
+                t.heads != s.student.heads || t.ffn != s.student.ffn)
+                out.push_back({"student.init",
+                               "teacher_layers needs a transformer teacher of the student's "
+                               "d_model, heads and ffn"});
+            else if (t.layers < s.student.layers)
+                out.push_back({"student.init", "the student has more layers than the teacher"});
+        }
+    }
     if (!s.teacher && s.distill.lambda > 0)
         out.push_back(
             {"distill.lambda", "must be 0 without a teacher (there is nothing to distill)"});

@@ -296,6 +296,41 @@ const std::vector<Field<DistillOptions>>& distillFields() {
     return f;
 }
 
+const std::vector<Field<FeatureOptions>>& featureFields() {
+    using S = FeatureOptions;
+    static const std::vector<Field<S>> f = {
+        field<S>(&S::hidden, key("hidden", "Hidden-state weight",
+                                 "weight of the MSE between each student layer's states, "
+                                 "projected to the teacher's width, and its teacher layer's")
+                                 .range(0, {})
+                                 .spin(2, 0.1)),
+        field<S>(&S::attention, key("attention", "Attention weight",
+                                    "weight of the KL divergence between the teacher layer's "
+                                    "and the student layer's attention maps (same heads)")
+                                    .range(0, {})
+                                    .spin(2, 0.1)),
+        field<S>(&S::layer_map, key("layer_map", "Layer map",
+                                    "`uniform`: student layer i of S learns from teacher layer "
+                                    "round(i·T/S) of T")
+                                    .noField()),
+    };
+    return f;
+}
+
+const std::vector<Field<ExperimentSpec>>& studentFields() {
+    using S = ExperimentSpec;
+    static const std::vector<Field<S>> f = {
+        field<S>(&S::student_init,
+                 key("init", "Initialization",
+                     "`random`, or `teacher_layers`: a transformer student of the teacher's "
+                     "width starts from the teacher's embeddings, head and every k-th layer "
+                     "(DistilBERT)")
+                     .omitDefault()
+                     .when(".arch", {"transformer"})),
+    };
+    return f;
+}
+
 const std::vector<Field<PruneOptions>>& pruneFields() {
     using S = PruneOptions;
     static const std::vector<Field<S>> f = {
@@ -420,7 +455,17 @@ std::vector<SpecKey> buildRegistry() {
         out.push_back(tf[3]);  // teacher.model
     }
     addFields(out, modelFields(), "student", ModelOptions{});
+    addFields(out, studentFields(), "student", ExperimentSpec{});
     addFields(out, distillFields(), "distill", DistillOptions{});
+    {
+        SpecKey f = sectionKey("distill.features", "Feature distillation",
+                               "transformer teacher and student: match hidden states and "
+                               "attention maps layer by layer (TinyBERT); absent: logits only");
+        f.when = {{"teacher", {"zoo", "run"}}};
+        out.push_back(f);
+    }
+    addFields(out, featureFields(), "distill.features", FeatureOptions{},
+              {{"distill.features", {"present"}}});
     out.push_back(sectionKey("prune", "Magnitude pruning",
                              "unstructured magnitude pruning during training; absent: none"));
     addFields(out, pruneFields(), "prune", PruneOptions{}, {{"prune", {"present"}}});

@@ -1,5 +1,6 @@
 #include "train/stages.h"
 
+#include "compress/featuredistiller.h"
 #include "compress/pruner.h"
 #include "models/archivecheck.h"
 #include "models/modeldescription.h"
@@ -12,8 +13,12 @@ namespace retort::pipeline {
 using namespace stagesupport;
 
 std::vector<Slot> StudentStage::inputs(const ExperimentSpec& spec) const {
-    if (spec.teacher && spec.distill.lambda > 0) return {Slot::Data, Slot::TeacherOutputs};
-    return {Slot::Data};
+    std::vector<Slot> in = {Slot::Data};
+    // Feature distillation runs the teacher on every batch; teacher_layers copies its weights.
+    if (spec.teacher && (spec.distill.features || spec.student_init == StudentInit::TeacherLayers))
+        in.push_back(Slot::Teacher);
+    if (spec.teacher && spec.distill.lambda > 0) in.push_back(Slot::TeacherOutputs);
+    return in;
 }
 
 void StudentStage::run(RunContext& ctx, StageServices& services) {
@@ -26,7 +31,32 @@ void StudentStage::run(RunContext& ctx, StageServices& services) {
     ctx.student = ZooNet(spec.student, d.shape);
     ZooNet& student = ctx.student;
     student->to(ctx.device);
-    auto opt = makeOptimizer(spec.train, trainableParameters(student));
+    auto zooTeacher = [&]() -> ZooNet {
+        if (!ctx.teacher || !ctx.teacher->zoo)
+            throw std::runtime_error("the teacher is not a zoo model or a run's model");
+        return ctx.teacher->zoo;
+    };
+    if (spec.student_init == StudentInit::TeacherLayers && !ctx.resumeFrom) {
+        try {
+            initFromTeacherLayers(*student, *zooTeacher());
+        } catch (const std::invalid_argument& e) {
+            throw std::runtime_error(e.what());
+        }
+        services.message(runId, "student", "initialized from the teacher's layers");
+    }
+    FeatureDistiller features{nullptr};
+    std::vector<torch::Tensor> params = trainableParameters(student);
+    if (spec.distill.features) {
+        try {
+            features = FeatureDistiller(*spec.distill.features, zooTeacher(), spec.student);
+        } catch (const std::invalid_argument& e) {
+            throw std::runtime_error(e.what());
+        }
+        features->to(ctx.device);
+        // The projections train with the student (and are not part of it).
+        for (const auto& p : features->parameters()) params.push_back(p);
+    }
+    auto opt = makeOptimizer(spec.train, params);
     const int64_t n = d.train_x.size(0);
     const int64_t bs = std::min(spec.train.batch_size, n);
     const int64_t stepsPerEpoch = (n + bs - 1) / bs;
@@ -57,16 +87,20 @@ void StudentStage::run(RunContext& ctx, StageServices& services) {
         const auto epochStart = Clock::now();
         const double lr = epochLr(spec.train, epoch);
         for (auto& g : opt->param_groups()) g.options().set_lr(lr);
-        EpochStats s =
-            trainEpoch(student, *opt, d, teacherLogits, spec.train, spec.distill, ctx.pruner.get(),
-                       static_cast<uint64_t>(spec.seed) * 1000003ULL + uint64_t(epoch), epoch, step,
-                       runId, "student", services);
+        EpochStats s = trainEpoch(student, *opt, d, teacherLogits, spec.train, spec.distill,
+                                  ctx.pruner.get(), features ? features.get() : nullptr,
+                                  static_cast<uint64_t>(spec.seed) * 1000003ULL + uint64_t(epoch),
+                                  epoch, step, runId, "student", services);
         student->eval();
         std::map<std::string, double> m = {{"train_loss", s.loss},
                                            {"train_soft_loss", s.soft},
                                            {"train_hard_loss", s.hard},
                                            {"lr", lr},
                                            {"epoch_seconds", s.seconds}};
+        if (spec.distill.features) {
+            m["train_hidden_loss"] = s.hidden;
+            m["train_attention_loss"] = s.attention;
+        }
         const ClassScores val = scores(studentFwd, d.val_x, d.val_y, d.shape.classes);
         if (std::isfinite(val.accuracy)) m["val_accuracy"] = val.accuracy;
         if (std::isfinite(val.macro_f1)) m["val_macro_f1"] = val.macro_f1;

@@ -24,7 +24,7 @@ Json trainTeacher(ZooNet& net, const TrainOptions& train, const Dataset& d, int6
     Json epochs = Json::array();
     for (int64_t e = 1; e <= train.epochs; ++e) {
         for (auto& g : opt->param_groups()) g.options().set_lr(epochLr(train, e));
-        EpochStats s = trainEpoch(net, *opt, d, {}, train, none, nullptr,
+        EpochStats s = trainEpoch(net, *opt, d, {}, train, none, nullptr, nullptr,
                                   static_cast<uint64_t>(seed) * 1000003ULL + 7919ULL * e + 1, e,
                                   step, runId, "teacher", services);
         net->eval();

@@ -44,9 +44,9 @@ std::vector<torch::Tensor> batchOrder(const Dataset& d, int64_t bs, at::Generato
 
 EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& d,
                       const torch::Tensor& teacherLogits, const TrainOptions& train,
-                      const DistillOptions& distill, Pruner* pruner, uint64_t orderSeed,
-                      int64_t epoch, int64_t& step, int64_t runId, const std::string& stage,
-                      const StageServices& services) {
+                      const DistillOptions& distill, Pruner* pruner, FeatureDistillerImpl* features,
+                      uint64_t orderSeed, int64_t epoch, int64_t& step, int64_t runId,
+                      const std::string& stage, const StageServices& services) {
     net->train();
     const int64_t n = d.train_x.size(0);
     const int64_t bs = std::min(train.batch_size, n);
@@ -55,7 +55,8 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
     const std::vector<torch::Tensor> batchIdx = batchOrder(d, bs, gen);
     const auto t0 = Clock::now();
     torch::Tensor sumLoss = torch::zeros({}, d.train_x.options().dtype(torch::kFloat32)),
-                  sumSoft = sumLoss.clone(), sumHard = sumLoss.clone();
+                  sumSoft = sumLoss.clone(), sumHard = sumLoss.clone(), sumHidden = sumLoss.clone(),
+                  sumAttention = sumLoss.clone();
     EpochStats s;
     for (int64_t b = 0; b < batches; ++b) {
         services.checkCancel(stage + " epoch " + std::to_string(epoch) + ", batch " +
@@ -67,12 +68,24 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
             teacherLogits.defined() ? teacherLogits.index_select(0, idx) : torch::Tensor();
         if (pruner) pruner->beforeStep(step);
         opt.zero_grad();
-        auto logits = net->forward(x);
+        TextFeatures studentFeatures;
+        auto logits = features ? net->forwardText(x, &studentFeatures) : net->forward(x);
         DistillLoss l =
             hintonLoss(logits, tl, y, distill.temperature, tl.defined() ? distill.lambda : 0.0);
+        if (features) {
+            const FeatureDistillerImpl::Terms f = features->loss(studentFeatures, x);
+            l.total = l.total + f.total;
+            const double w = double(idx.size(0));
+            sumHidden += f.hidden.detach() * w;
+            sumAttention += f.attention.detach() * w;
+        }
         l.total.backward();
-        if (train.grad_clip > 0)
-            torch::nn::utils::clip_grad_norm_(net->parameters(), train.grad_clip);
+        if (train.grad_clip > 0) {
+            std::vector<torch::Tensor> params = net->parameters();
+            if (features)
+                for (const auto& p : features->parameters()) params.push_back(p);
+            torch::nn::utils::clip_grad_norm_(params, train.grad_clip);
+        }
         opt.step();
         if (pruner) pruner->applyMasks();
         ++step;
@@ -108,6 +121,8 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
     s.loss = sumLoss.item<double>() / double(s.samples);
     s.soft = sumSoft.item<double>() / double(s.samples);
     s.hard = sumHard.item<double>() / double(s.samples);
+    s.hidden = sumHidden.item<double>() / double(s.samples);
+    s.attention = sumAttention.item<double>() / double(s.samples);
     if (!std::isfinite(s.loss))
         throw std::runtime_error("diverged: the training loss is not finite at " + stage +
                                  " epoch " + std::to_string(epoch));

@@ -2,6 +2,7 @@
 
 // The training loop the teacher and student stages share (inside core/train only).
 
+#include "compress/featuredistiller.h"
 #include "spec/experimentspec.h"
 #include "train/pipeline.h"
 
@@ -13,6 +14,7 @@ namespace retort::pipeline {
 /// One epoch's mean losses and its training time.
 struct EpochStats {
     double loss = 0, soft = 0, hard = 0, seconds = 0;
+    double hidden = 0, attention = 0;  ///< feature terms (distill.features)
     int64_t samples = 0;
 };
 
@@ -24,14 +26,15 @@ constexpr int64_t kBucketBatches = 50;
 /// shuffled.
 std::vector<torch::Tensor> batchOrder(const Dataset& d, int64_t batchSize, at::Generator& gen);
 
-/// One pass over the training set in the order @p orderSeed gives. Teacher logits (optional) are
-/// indexed with the same batch indices as the samples. Reports batches as @p stage, checks the
-/// cancel flag before every batch, and throws when the loss stops being finite.
+/// One pass over the training set in the order @p orderSeed gives (with @p features, the
+/// feature losses join the loss and train its projections, which @p opt must hold). Teacher logits
+/// (optional) are indexed with the same batch indices as the samples. Reports batches as @p stage,
+/// checks the cancel flag before every batch, and throws when the loss stops being finite.
 EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& d,
                       const torch::Tensor& teacherLogits, const TrainOptions& train,
-                      const DistillOptions& distill, Pruner* pruner, uint64_t orderSeed,
-                      int64_t epoch, int64_t& step, int64_t runId, const std::string& stage,
-                      const StageServices& services);
+                      const DistillOptions& distill, Pruner* pruner, FeatureDistillerImpl* features,
+                      uint64_t orderSeed, int64_t epoch, int64_t& step, int64_t runId,
+                      const std::string& stage, const StageServices& services);
 
 /// The parameters a training stage gives its optimizer, picked by their graph roles: every one
 /// for teacher training and distillation (head-only and adapter stages will pick here).
