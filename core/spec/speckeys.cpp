@@ -326,7 +326,7 @@ const std::vector<Field<ExperimentSpec>>& studentFields() {
                      "width starts from the teacher's embeddings, head and every k-th layer "
                      "(DistilBERT)")
                      .omitDefault()
-                     .when(".arch", {"transformer"})),
+                     .when("student.arch", {"transformer"})),
     };
     return f;
 }

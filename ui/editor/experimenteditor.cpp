@@ -303,14 +303,16 @@ void ExperimentEditor::buildForm() {
             });
             return m_teacherRun;
         }
-        if (k.key == "prune") {
+        if (k.key == "prune" || k.key == "distill.features") {
             auto* on = new QCheckBox(label, content);
+            const QString name = QString::fromStdString(k.key);
             addField(
-                f, {}, "prune", on, [on] { return Json(on->isChecked()); },
+                f, {}, name, on, [on] { return Json(on->isChecked()); },
                 [on](const Json& v) { on->setChecked(v.is_object()); });
-            // An empty section: every prune key at its registry default.
-            connect(on, &QCheckBox::toggled, this,
-                    [this](bool checked) { userEdit("prune", checked ? Json::object() : Json()); });
+            // An empty section: every key of it at its registry default.
+            connect(on, &QCheckBox::toggled, this, [this, name](bool checked) {
+                userEdit(name, checked ? Json::object() : Json());
+            });
             return on;
         }
         if (k.key == "quantize") {

@@ -18,15 +18,14 @@ namespace retort::ui {
 namespace {
 // Validation accuracy first: it means the same for every run. The total loss of a distilled run
 // adds the T²-scaled soft loss to the label loss, so it is not comparable with a label-only run's.
-const char* kMetrics[][2] = {
-    {"val_accuracy", "Validation accuracy"},
-    {"val_macro_f1", "Validation macro-F1"},
-    {"train_hard_loss", "Train loss (hard: labels only)"},
-    {"train_soft_loss", "Train loss (soft: KD term)"},
-    {"train_hidden_loss", "Train loss (hidden-state MSE)"},
-    {"train_attention_loss", "Train loss (attention KL)"},
-    {"train_loss", "Train loss (total: λ·T²·soft + (1−λ)·hard + features)"},
-    {"sparsity", "Sparsity"}};
+const char* kMetrics[][2] = {{"val_accuracy", "Validation accuracy"},
+                             {"val_macro_f1", "Validation macro-F1"},
+                             {"train_hard_loss", "Train loss (hard: labels only)"},
+                             {"train_soft_loss", "Train loss (soft: KD term)"},
+                             {"train_hidden_loss", "Train loss (hidden-state MSE)"},
+                             {"train_attention_loss", "Train loss (attention KL)"},
+                             {"train_loss", "Train loss (total: λ·T²·soft + (1−λ)·hard + …)"},
+                             {"sparsity", "Sparsity"}};
 // Past this many runs the legend names only the runs selected in the table.
 constexpr size_t kLegendRuns = 12;
 }  // namespace
