@@ -215,7 +215,9 @@ Dataset load(const DataOptions& d, int64_t seed, const TokenizerCache* tokenizer
         for (const auto& x : t->texts) fp.update(x);
     for (const auto* y : {&trainY, &valY, &testY})
         fp.update(reinterpret_cast<const char*>(y->data()), y->size() * sizeof(int64_t));
-    fp.update(Json({{"seed", seed},
+    // The seed changes the data only through limit_train's subset: without it, every seed of a
+    // sweep shares the fingerprint, hence the teacher and its stored outputs.
+    fp.update(Json({{"seed", d.limit_train > 0 ? seed : 0},
                     {"max_length", d.tokenizer.max_length},
                     {"limit_train", d.limit_train},
                     {"limit_test", d.limit_test},

@@ -10,6 +10,7 @@ namespace retort {
 const std::vector<ResultColumn>& resultColumns() {
     static const std::vector<ResultColumn> columns = {
         {"test_accuracy", "test_acc", "Test acc.", ResultKind::Fraction, 4},
+        {"test_macro_f1", "test_f1", "Test macro-F1", ResultKind::Fraction, 4},
         {"teacher_test_accuracy", "teacher_acc", "Teacher acc.", ResultKind::Fraction, 4},
         {"param_count", "params", "Params", ResultKind::Count, 0},
         {"nonzero_params", "nonzero", "Nonzero", ResultKind::Count, 0},

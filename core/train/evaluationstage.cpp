@@ -6,6 +6,41 @@ namespace retort::pipeline {
 
 using namespace stagesupport;
 
+namespace {
+
+/// A few test samples spread over the test split, with their label and the student's (and the
+/// teacher's) prediction by name: what the run's detail view shows of a text run.
+Json sampleTable(const Dataset& d, const Forward& student, const Teacher* teacher) {
+    constexpr int64_t kSamples = 8;
+    const int64_t n = d.test_x.size(0);
+    Json out = Json::array();
+    if (n == 0 || d.test_texts.size() != size_t(n)) return out;
+    std::vector<int64_t> picked;
+    for (int64_t i = 0; i < std::min(n, kSamples); ++i)
+        picked.push_back(i * n / std::min(n, kSamples));
+    const auto idx = torch::tensor(picked, torch::kInt64).to(d.test_x.device());
+    const auto x = d.test_x.index_select(0, idx);
+    const auto ps = batchedLogits(student, x).argmax(1).to(torch::kCPU);
+    torch::Tensor pt;
+    if (teacher && teacher->forward)
+        pt = batchedLogits(teacher->forward, x).argmax(1).to(torch::kCPU);
+    const auto y = d.test_y.index_select(0, idx).to(torch::kCPU);
+    auto name = [&](int64_t c) {
+        return c >= 0 && size_t(c) < d.label_names.size() ? d.label_names[size_t(c)]
+                                                          : std::to_string(c);
+    };
+    for (size_t i = 0; i < picked.size(); ++i) {
+        Json row = {{"text", d.test_texts[size_t(picked[i])]},
+                    {"label", name(y[int64_t(i)].item<int64_t>())},
+                    {"student", name(ps[int64_t(i)].item<int64_t>())}};
+        if (pt.defined()) row["teacher"] = name(pt[int64_t(i)].item<int64_t>());
+        out.push_back(row);
+    }
+    return out;
+}
+
+}  // namespace
+
 void EvaluationStage::run(RunContext& ctx, StageServices& services) {
     const ExperimentSpec& spec = ctx.spec;
     const Dataset& d = *ctx.data;
@@ -68,6 +103,7 @@ void EvaluationStage::run(RunContext& ctx, StageServices& services) {
         results["tokenizer_key"] = d.tokenizer_key;
         results["embedding_params"] = sum.embedding_params;
         results["labels"] = d.label_names;
+        results["test_samples"] = sampleTable(d, studentFwd, ctx.teacher.get());
     }
 }
 

@@ -101,6 +101,33 @@ RunDetailDialog::RunDetailDialog(const ProjectStore& store, qint64 runId, QWidge
     layerTable->horizontalHeader()->setStretchLastSection(true);
     layerTable->resizeColumnsToContents();
     tabs->addTab(layerTable, tr("Layers"));
+    // Text runs: a few test samples with the label and the predictions, as plain text.
+    const Json samples = run->results.value("test_samples", Json::array());
+    if (samples.is_array() && !samples.empty()) {
+        const bool teacher = samples.front().contains("teacher");
+        auto* t = new QTableWidget(int(samples.size()), teacher ? 4 : 3, tabs);
+        QStringList head{tr("text"), tr("label"), tr("student")};
+        if (teacher) head << tr("teacher");
+        t->setHorizontalHeaderLabels(head);
+        t->verticalHeader()->hide();
+        t->setWordWrap(true);
+        const auto text = [](const Json& row, const char* k) {
+            return QString::fromStdString(row.value(k, std::string()));
+        };
+        for (int i = 0; i < int(samples.size()); ++i) {
+            const Json& r = samples[size_t(i)];
+            t->setItem(i, 0, cell(text(r, "text")));
+            t->setItem(i, 1, cell(text(r, "label")));
+            for (int c = 2; c < (teacher ? 4 : 3); ++c) {
+                const QString p = text(r, c == 2 ? "student" : "teacher");
+                auto* item = cell(p == text(r, "label") ? p : QStringLiteral("✗ ") + p);
+                t->setItem(i, c, item);
+            }
+        }
+        t->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
+        t->resizeRowsToContents();
+        tabs->addTab(t, tr("Samples"));
+    }
     tabs->addTab(jsonView(run->results, tabs), tr("Results"));
     tabs->addTab(jsonView(run->spec, tabs), tr("Spec"));
     tabs->addTab(jsonView(run->environment, tabs), tr("Environment"));
