@@ -117,7 +117,7 @@ struct FeatureOptions {
 struct DistillOptions {
     DistillLossKind loss = DistillLossKind::Hinton;  ///< hinton
     double temperature = 4.0;                        ///< softmax temperature T > 0
-    double lambda = 0.9;  ///< weight of the soft loss in [0,1]; 0 = labels only
+    double lambda = 0.9;                     ///< weight of the soft loss in [0,1]; 0 = labels only
     std::optional<FeatureOptions> features;  ///< absent: logits only
 };
 
@@ -140,18 +140,18 @@ struct QuantizeOptions {
 
 /// One experiment: everything a run needs. Defaults are those of SPEC.md.
 struct ExperimentSpec {
-    std::string name = "experiment";          ///< run name (sweep points add their values)
-    int64_t seed = 1;                         ///< seeds initialization, data split and order
-    std::string device = "auto";              ///< auto | cpu | cuda | cuda:N
-    int64_t threads = 0;                      ///< intra-op CPU threads (0: every core)
-    DataOptions data;                         ///< the dataset
-    std::optional<TeacherOptions> teacher;    ///< absent: no teacher (lambda must be 0)
-    ModelOptions student;                     ///< the student architecture
+    std::string name = "experiment";                 ///< run name (sweep points add their values)
+    int64_t seed = 1;                                ///< seeds initialization, data split and order
+    std::string device = "auto";                     ///< auto | cpu | cuda | cuda:N
+    int64_t threads = 0;                             ///< intra-op CPU threads (0: every core)
+    DataOptions data;                                ///< the dataset
+    std::optional<TeacherOptions> teacher;           ///< absent: no teacher (lambda must be 0)
+    ModelOptions student;                            ///< the student architecture
     StudentInit student_init = StudentInit::Random;  ///< student.init: random | teacher_layers
-    DistillOptions distill;                   ///< distillation loss
-    std::optional<PruneOptions> prune;        ///< absent: no pruning
-    std::optional<QuantizeOptions> quantize;  ///< absent: fp32 weights
-    TrainOptions train;                       ///< student training
+    DistillOptions distill;                          ///< distillation loss
+    std::optional<PruneOptions> prune;               ///< absent: no pruning
+    std::optional<QuantizeOptions> quantize;         ///< absent: fp32 weights
+    TrainOptions train;                              ///< student training
     Json sweep;  ///< null, an object of dotted key -> list, or a list of those
 
     /// Reads a spec from JSON. Every structural problem (unknown key, wrong type) goes to
