@@ -79,6 +79,18 @@ std::string writeTextFile(const QTemporaryDir& dir, int perClass) {
     return path;
 }
 
+/// The common part of a small text run's spec on @p file: name, seed, CPU, tokenizer.
+Json textRunSpec(const std::string& name, const std::string& file) {
+    return {{"name", name},
+            {"seed", 1},
+            {"threads", 1},
+            {"device", "cpu"},
+            {"data",
+             {{"format", "text"},
+              {"path", file},
+              {"tokenizer", {{"vocab_size", 60}, {"max_length", 16}}}}}};
+}
+
 }  // namespace
 
 class TestTextModels : public QObject {
@@ -248,28 +260,21 @@ private Q_SLOTS:
     void textRunEndToEnd() {
         QTemporaryDir dir;
         const std::string file = writeTextFile(dir, 120);
-        Json j = {{"name", "text"},
-                  {"seed", 1},
-                  {"threads", 1},
-                  {"device", "cpu"},
-                  {"data",
-                   {{"format", "text"},
-                    {"path", file},
-                    {"validation_fraction", 0.15},
-                    {"tokenizer", {{"vocab_size", 60}, {"max_length", 16}}}}},
-                  {"teacher",
-                   {{"arch", "transformer"},
-                    {"layers", 1},
-                    {"d_model", 16},
-                    {"heads", 2},
-                    {"ffn", 32},
-                    {"train", {{"epochs", 6}, {"batch_size", 16}, {"lr", 0.003}}}}},
-                  {"student", {{"arch", "embedding_bag"}, {"embedding", 16}}},
-                  {"distill", {{"lambda", 0.5}, {"temperature", 2.0}}},
-                  {"prune", {{"sparsity", 0.5}}},
-                  {"quantize", {{"bits", 8}}},
-                  {"train", {{"epochs", 6}, {"batch_size", 16}, {"lr", 0.01}}},
-                  {"sweep", {{"seed", {1, 2}}}}};
+        Json j = textRunSpec("text", file);
+        j["data"]["validation_fraction"] = 0.15;
+        j.update(Json{{"teacher",
+                       {{"arch", "transformer"},
+                        {"layers", 1},
+                        {"d_model", 16},
+                        {"heads", 2},
+                        {"ffn", 32},
+                        {"train", {{"epochs", 6}, {"batch_size", 16}, {"lr", 0.003}}}}},
+                      {"student", {{"arch", "embedding_bag"}, {"embedding", 16}}},
+                      {"distill", {{"lambda", 0.5}, {"temperature", 2.0}}},
+                      {"prune", {{"sparsity", 0.5}}},
+                      {"quantize", {{"bits", 8}}},
+                      {"train", {{"epochs", 6}, {"batch_size", 16}, {"lr", 0.01}}},
+                      {"sweep", {{"seed", {1, 2}}}}});
         const std::string project = dir.filePath("p.retort").toStdString();
         ProjectStore store(project);
         const auto outcomes = test::runAll(store, j);
@@ -367,15 +372,8 @@ private Q_SLOTS:
     void featureDistillationRun() {
         QTemporaryDir dir;
         const std::string file = writeTextFile(dir, 60);
-        Json j = {
-            {"name", "features"},
-            {"seed", 1},
-            {"threads", 1},
-            {"device", "cpu"},
-            {"data",
-             {{"format", "text"},
-              {"path", file},
-              {"tokenizer", {{"vocab_size", 60}, {"max_length", 16}}}}},
+        Json j = textRunSpec("features", file);
+        j.update(Json{
             {"teacher",
              {{"arch", "transformer"},
               {"layers", 2},
@@ -386,7 +384,7 @@ private Q_SLOTS:
             {"student",
              {{"arch", "transformer"}, {"layers", 1}, {"d_model", 8}, {"heads", 2}, {"ffn", 16}}},
             {"distill", {{"lambda", 0.5}, {"features", {{"hidden", 1.0}, {"attention", 1.0}}}}},
-            {"train", {{"epochs", 4}, {"batch_size", 16}, {"lr", 0.01}}}};
+            {"train", {{"epochs", 4}, {"batch_size", 16}, {"lr", 0.01}}}});
         QTemporaryDir pd;
         ProjectStore store(pd.filePath("p.retort").toStdString());
         const auto outcomes = test::runAll(store, j);

@@ -73,10 +73,6 @@ Split readSplit(const DataOptions& d) {
     return s;
 }
 
-std::vector<int64_t> ids(const Split& s, const TextSamples& t, const std::string& file) {
-    return labelIds(t, s.labels, file);
-}
-
 /// Token ids of @p texts padded to their longest: [n, longest] int64.
 torch::Tensor padded(const std::vector<std::vector<int64_t>>& enc, double* meanTokens) {
     size_t longest = 1, total = 0;
@@ -124,7 +120,8 @@ std::vector<std::string> files(const DataOptions& d) {
 
 DataShape probe(const DataOptions& d) {
     const Split s = readSplit(d);
-    if (!d.test_path.empty()) ids(s, s.test, d.test_path);  // a label never seen in training
+    if (!d.test_path.empty())
+        labelIds(s.test, s.labels, d.test_path);  // a label never seen in training
     DataShape shape;
     shape.sample_shape = {d.tokenizer.max_length};
     shape.classes = int64_t(s.labels.names.size());
@@ -160,8 +157,10 @@ Dataset load(const DataOptions& d, int64_t seed, const TokenizerCache* tokenizer
         for (const auto& [h, i] : byHash) add(kept, s.test, i);
         s.test = std::move(kept);
     }
-    const std::vector<int64_t> trainY = ids(s, s.train, s.source), valY = ids(s, s.val, s.source),
-                               testY = ids(s, s.test, d.test_path.empty() ? s.source : d.test_path);
+    const std::vector<int64_t> trainY = labelIds(s.train, s.labels, s.source),
+                               valY = labelIds(s.val, s.labels, s.source),
+                               testY = labelIds(s.test, s.labels,
+                                                d.test_path.empty() ? s.source : d.test_path);
 
     // The tokenizer: found by its options and the training texts, or trained on them once.
     Fnv1a texts;

@@ -35,10 +35,10 @@ std::vector<torch::Tensor> batchOrder(const Dataset& d, int64_t bs, at::Generato
             out.push_back(part.slice(0, i, std::min(i + bs, end - w)));
     }
     const auto shuffled = torch::randperm(int64_t(out.size()), gen, torch::kInt64);
+    const auto pick = shuffled.accessor<int64_t, 1>();
     std::vector<torch::Tensor> batches;
     batches.reserve(out.size());
-    for (int64_t i = 0; i < shuffled.size(0); ++i)
-        batches.push_back(out[size_t(shuffled[i].item<int64_t>())].to(dev));
+    for (int64_t i = 0; i < pick.size(0); ++i) batches.push_back(out[size_t(pick[i])].to(dev));
     return batches;
 }
 
