@@ -13,6 +13,7 @@
 #include <atomic>
 #include <fstream>
 #include <functional>
+#include <random>
 #include <string>
 
 /// The message of a test that finds something it needs missing: it names the Debian package to
@@ -92,6 +93,28 @@ inline std::vector<RunOutcome> runAll(ProjectStore& store, const Json& j,
         out.push_back(r.run(id, p.spec));
     }
     return out;
+}
+
+/// A TSV file "texts.tsv" in @p dir of three separable classes (water, rock, music), each
+/// class's texts drawing on its own words; @p perClass samples of each. Returns its path.
+inline std::string writeSeparableTexts(const QTemporaryDir& dir, int perClass) {
+    const std::vector<std::vector<std::string>> words = {
+        {"river", "lake", "water", "stream", "flow", "wet"},
+        {"stone", "rock", "granite", "hard", "cliff", "pebble"},
+        {"song", "music", "melody", "sing", "tune", "choir"}};
+    const std::vector<std::string> names = {"water", "rock", "music"};
+    std::string tsv = "text\tlabel\n";
+    std::mt19937 rng(7);
+    for (int i = 0; i < perClass; ++i)
+        for (size_t c = 0; c < words.size(); ++c) {
+            std::string text = "sample " + std::to_string(i);
+            const int n = 3 + int(rng() % 6);
+            for (int k = 0; k < n; ++k) text += " " + words[c][rng() % words[c].size()];
+            tsv += text + "\t" + names[c] + "\n";
+        }
+    const std::string path = dir.filePath("texts.tsv").toStdString();
+    writeFile(path, tsv);
+    return path;
 }
 
 }  // namespace retort::test

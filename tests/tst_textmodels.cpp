@@ -58,27 +58,6 @@ torch::Tensor sample(const std::vector<int64_t>& ids, int64_t length) {
     return t;
 }
 
-/// A TSV file of three separable classes: each class's texts draw on its own words.
-std::string writeTextFile(const QTemporaryDir& dir, int perClass) {
-    const std::vector<std::vector<std::string>> words = {
-        {"river", "lake", "water", "stream", "flow", "wet"},
-        {"stone", "rock", "granite", "hard", "cliff", "pebble"},
-        {"song", "music", "melody", "sing", "tune", "choir"}};
-    const std::vector<std::string> names = {"water", "rock", "music"};
-    std::string tsv = "text\tlabel\n";
-    std::mt19937 rng(7);
-    for (int i = 0; i < perClass; ++i)
-        for (size_t c = 0; c < words.size(); ++c) {
-            std::string text = "sample " + std::to_string(i);
-            const int n = 3 + int(rng() % 6);
-            for (int k = 0; k < n; ++k) text += " " + words[c][rng() % words[c].size()];
-            tsv += text + "\t" + names[c] + "\n";
-        }
-    const std::string path = dir.filePath("texts.tsv").toStdString();
-    test::writeFile(path, tsv);
-    return path;
-}
-
 /// The common part of a small text run's spec on @p file: name, seed, CPU, tokenizer.
 Json textRunSpec(const std::string& name, const std::string& file) {
     return {{"name", name},
@@ -259,7 +238,7 @@ private Q_SLOTS:
 
     void textRunEndToEnd() {
         QTemporaryDir dir;
-        const std::string file = writeTextFile(dir, 120);
+        const std::string file = test::writeSeparableTexts(dir, 120);
         Json j = textRunSpec("text", file);
         j["data"]["validation_fraction"] = 0.15;
         j.update(Json{{"teacher",
@@ -371,7 +350,7 @@ private Q_SLOTS:
 
     void featureDistillationRun() {
         QTemporaryDir dir;
-        const std::string file = writeTextFile(dir, 60);
+        const std::string file = test::writeSeparableTexts(dir, 60);
         Json j = textRunSpec("features", file);
         j.update(Json{
             {"teacher",

@@ -45,15 +45,15 @@ int cmdExportModel(const Args& a) {
         throw UsageError("--float-weights applies to --format onnx only");
     options.onnxFloatWeights = a.has("float-weights");
     ProjectStore store(project, ProjectStore::Access::ReadOnly);
-    std::string bytes;
+    std::vector<std::string> written;
     try {
-        bytes = exportRunModel(store, id, options);
+        written = writeRunModel(store, id, options, out);
     } catch (const std::invalid_argument& e) {
         throw UsageError(project + ": " + e.what());
     }
-    writeExport(out, bytes, project);
-    std::cerr << "wrote run " << id << "'s student as " << options.format << " to " << out << " ("
-              << bytes.size() << " bytes)\n";
+    std::cerr << "wrote run " << id << "'s student as " << options.format << " to " << out;
+    if (written.size() > 1) std::cerr << " and its tokenizer to " << written[1];
+    std::cerr << "\n";
     return 0;
 }
 

@@ -130,7 +130,7 @@ bool ExportController::exportModel(qint64 runId, const QString& format, QString 
     return attempt(path, [&] {
         ModelExportOptions options;
         options.format = format.toStdString();
-        writeExport(path.toStdString(), exportRunModel(*store, runId, options), store->path());
+        writeRunModel(*store, runId, options, path.toStdString());
     });
 }
 
