@@ -20,6 +20,7 @@ packages=(
   wordnet-base            # the text dataset: WordNet 3.0 glosses, /usr/share/wordnet
   python3 python3-numpy python3-torch  # TorchScript teacher and checkpoint tests, benchmark peer,
                                        # the Slurm test's JSON checks
+  python3-sentencepiece   # the text benchmark's peer (bench/peer/text_peer.py)
   hostname coreutils grep sed  # called by the test scripts (in minbase too; listed to be sure)
   clang libclang-rt-14-dev  # the sanitizer build and the libFuzzer targets
   sqlite3                 # inspecting projects by hand (not needed to run)

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -218,6 +219,56 @@ private Q_SLOTS:
             cli({"export", "--project", project, "--format", "csv", "--out", m_dir.path()});
         QCOMPARE(dir.code, 2);
         QVERIFY2(dir.err.contains("is a folder"), qPrintable(dir.err));
+    }
+
+    void compareGroupsSeedsIntoConfigurations() {
+        // lambda {0, 0.9} x seed {1, 2, 3}: two configurations of three runs each.
+        Json j = test::smallSyntheticSpec();
+        j["sweep"] = {{"distill.lambda", {0.0, 0.9}}, {"seed", {1, 2, 3}}};
+        const QString project = file("compare.retort");
+        Result r = cli({"run", writeSpec("compare.json", j), "--project", project});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        r = cli({"compare", "--project", project, "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const Json c = Json::parse(r.out.toStdString());
+        QCOMPARE(c["configurations"].size(), size_t(2));
+        QCOMPARE(c["baseline"]["label"], Json("distill.lambda=0.0"));
+        const Json& distilled = c["configurations"][1];
+        QCOMPARE(distilled["label"], Json("distill.lambda=0.9"));
+        QCOMPARE(distilled["runs"].size(), size_t(3));
+        const Json& acc = distilled["test_accuracy"];
+        QCOMPARE(acc["n"], Json(3));
+        QVERIFY(acc["ci_low"].get<double>() <= acc["mean"].get<double>());
+        QCOMPARE(acc["difference"]["kind"], Json("paired"));  // the same seeds on both sides
+        QCOMPARE(acc["difference"]["n"], Json(3));
+        // The mean difference is the mean of the runs' differences (from list --json).
+        r = cli({"list", "--project", project, "--json"});
+        const Json runs = Json::parse(r.out.toStdString())["runs"];
+        std::map<std::string, std::map<int64_t, double>> bySide;
+        for (const auto& run : runs)
+            bySide[run["params"]["distill.lambda"].dump()][run["params"]["seed"].get<int64_t>()] =
+                run["results"]["test_accuracy"].get<double>();
+        double sum = 0;
+        for (int64_t s : {1, 2, 3}) sum += bySide["0.9"][s] - bySide["0.0"][s];
+        QVERIFY(std::abs(acc["difference"]["mean"].get<double>() - sum / 3) < 1e-12);
+        // The terminal table, the grouped list and the grouped export.
+        r = cli({"compare", "--project", project});
+        QVERIFY2(r.code == 0 && r.out.contains("distill.lambda=0.0 (baseline)"), qPrintable(r.out));
+        r = cli({"list", "--project", project, "--group"});
+        QVERIFY2(r.code == 0 && r.out.contains("compressed_size_bytes"), qPrintable(r.out));
+        r = cli({"export", "--project", project, "--format", "csv", "--grouped", "--out",
+                 file("grouped.csv")});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const std::string csv = test::readFile(file("grouped.csv").toStdString());
+        QVERIFY(csv.rfind("configuration,baseline,n,runs,seeds,val_accuracy_mean", 0) == 0);
+        QCOMPARE(std::count(csv.begin(), csv.end(), '\n'), 3L);
+        // A baseline that names nothing, or a metric no run has, is a usage error.
+        r = cli({"compare", "--project", project, "--baseline", "lambda=7"});
+        QCOMPARE(r.code, 2);
+        QVERIFY(r.err.contains("lambda=7"));
+        r = cli({"compare", "--project", project, "--metric", "bleu"});
+        QCOMPARE(r.code, 2);
+        QVERIFY(r.err.contains("bleu"));
     }
 
     void deleteRemovesRunsOrNothing() {

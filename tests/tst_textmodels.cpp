@@ -236,6 +236,31 @@ private Q_SLOTS:
         QVERIFY(increasing < int(batches.size()) - 10);
     }
 
+    void probeEstimatesTokensFromWords() {
+        // Before any tokenizer, the editor's budget counts FLOPs at an estimate: 1 ([CLS]) +
+        // 1.4 pieces per word, cut at max_length; flagged as an estimate.
+        QTemporaryDir dir;
+        std::string tsv = "text\tlabel\n";
+        for (int i = 0; i < 40; ++i)
+            tsv += (i % 2 ? "w" + std::to_string(i) + " two  three\ta"
+                          : " w" + std::to_string(i) + " five six \tb") +
+                   "\n";
+        const std::string file = dir.filePath("w.tsv").toStdString();
+        test::writeFile(file, tsv);
+        std::vector<SpecIssue> issues;
+        Json j = textRunSpec("probe", file);
+        j["data"]["validation_fraction"] = 0.0;
+        ExperimentSpec spec = ExperimentSpec::fromJson(j, issues);
+        QVERIFY(issues.empty());
+        DataShape shape = probeData(spec.data);
+        QVERIFY(shape.mean_tokens_estimated);
+        // Three words in every text, however spaced: 1 + 1.4 * 3.
+        QVERIFY2(std::abs(shape.mean_tokens - 5.2) < 1e-9,
+                 qPrintable(QString::number(shape.mean_tokens)));
+        spec.data.tokenizer.max_length = 4;
+        QCOMPARE(probeData(spec.data).mean_tokens, 4.0);  // cut at max_length
+    }
+
     void textRunEndToEnd() {
         QTemporaryDir dir;
         const std::string file = test::writeSeparableTexts(dir, 120);

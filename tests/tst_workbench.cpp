@@ -7,6 +7,7 @@
 #include "plots/paretoplot.h"
 #include "plots/qcustomplotinclude.h"
 #include "runs/runcontroller.h"
+#include "runs/rundetaildialog.h"
 #include "runs/runsmodel.h"
 #include "slurm/slurmcontroller.h"
 #include "slurm/slurmdialog.h"
@@ -25,6 +26,7 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QStatusBar>
+#include <QTabWidget>
 #include <QTableView>
 #include <QWheelEvent>
 
@@ -624,11 +626,28 @@ private Q_SLOTS:
         w.resize(1280, 800);
         w.show();
         QVERIFY(w.openProject(project));
-        QFile spec(QStringLiteral(RETORT_SOURCE_DIR "/examples/demo.json"));
+        // RETORT_SCREENSHOT_SPEC: the spec in the editor (default the demo's);
+        // RETORT_SCREENSHOT_RUN: a run whose detail view (its last tab: Samples for text runs)
+        // is photographed too.
+        QString specPath = qEnvironmentVariable("RETORT_SCREENSHOT_SPEC");
+        if (specPath.isEmpty()) specPath = QStringLiteral(RETORT_SOURCE_DIR "/examples/demo.json");
+        QFile spec(specPath);
         QVERIFY(spec.open(QIODevice::ReadOnly));
         w.editor()->setSpec(Json::parse(spec.readAll().toStdString()));
         w.lossPlot()->setMetric("val_accuracy");
+        QTest::qWait(1500);  // the editor's background data probe fills the budget box
         screenshot(&w, "workbench-project.png");
+        screenshot(w.editor(), "editor-project.png");
+        if (const int run = qEnvironmentVariableIntValue("RETORT_SCREENSHOT_RUN"); run > 0) {
+            ProjectStore store(project.toStdString(), ProjectStore::Access::ReadOnly);
+            RunDetailDialog d(store, run);
+            d.resize(1000, 700);
+            d.show();
+            auto* tabs = d.findChild<QTabWidget*>();
+            QVERIFY(tabs);
+            tabs->setCurrentIndex(tabs->count() - 1);
+            screenshot(&d, "run-detail-last-tab.png");
+        }
     }
 
     void staysResponsiveWhileTraining() {

@@ -15,13 +15,14 @@ extern "C" void onSignal(int sig) {
     cancelFlag().store(true);
 }
 
-const std::set<std::string> kFlags = {"json",         "help",          "version", "metrics",
-                                      "spec",         "float-weights", "slurm",   "dry-run",
-                                      "teacher-only", "all",           "markdown"};
+const std::set<std::string> kFlags = {"json",          "help",  "version", "metrics",      "spec",
+                                      "float-weights", "slurm", "dry-run", "teacher-only", "all",
+                                      "markdown",      "group", "grouped"};
 const std::set<std::string> kValued = {
-    "project",    "threads",  "device",      "format",     "out",   "partition",
-    "time",       "gres",     "mem",         "account",    "qos",   "cpus-per-task",
-    "shared-dir", "settings", "sbatch-args", "retort-cli", "shard", "teacher-cache"};
+    "project",    "threads",       "device",        "format",   "out",
+    "partition",  "time",          "gres",          "mem",      "account",
+    "qos",        "cpus-per-task", "shared-dir",    "settings", "sbatch-args",
+    "retort-cli", "shard",         "teacher-cache", "baseline", "metric"};
 
 }  // namespace
 

@@ -17,7 +17,10 @@ const char* const kUsage =
     "nothing\n"
     "  keys [--json | --markdown]                  every spec key: type, default, allowed "
     "values\n"
-    "  list --project P.retort [--json]            the project's runs with status and results\n"
+    "  list --project P.retort [--json] [--group]  the project's runs with status and results\n"
+    "  compare --project P.retort [--baseline B] [--metric M] [--json]\n"
+    "                                              configurations: means, 95 % intervals over\n"
+    "                                              seeds, differences to the baseline\n"
     "  show RUN --project P.retort [--json]        one run: spec, per-epoch metrics, results\n"
     "  delete RUN... --project P.retort            delete runs with their metrics and models\n"
     "  export --project P.retort --format csv|json [--metrics] --out FILE\n"
@@ -71,7 +74,25 @@ std::string commandHelp(const std::string& c) {
                "values, whether a sweep may vary it, when it applies, and what it means. "
                "--markdown\n"
                "prints the table of docs/spec.md.\n";
-    if (c == "list") return "usage: retort-cli list --project P.retort [--json]\n";
+    if (c == "list")
+        return "usage: retort-cli list --project P.retort [--json] [--group [--baseline B]]\n"
+               "--group: one row per configuration (runs that differ only in seed, data.seed,\n"
+               "teacher.seed), as `compare` prints it, for test accuracy and compressed size.\n";
+    if (c == "compare")
+        return "usage: retort-cli compare --project P.retort [--baseline CONFIG|RUN] [--metric M] "
+               "[--json]\n"
+               "Groups the completed runs into configurations (specs that differ only in their "
+               "seeds)\n"
+               "and gives each metric's mean with its 95 % t-interval over seeds, and the "
+               "difference\n"
+               "to the baseline (paired by seed where the seeds match, else Welch) with its "
+               "interval;\n"
+               "'within noise' when that interval contains 0. The baseline: the configuration "
+               "whose\n"
+               "label is CONFIG or that holds run RUN; by default the label-only one, else the "
+               "first.\n"
+               "--metric M: that result only (default: test_accuracy on the terminal, all in "
+               "--json).\n";
     if (c == "delete")
         return "usage: retort-cli delete RUN [RUN...] --project P.retort\n"
                "Deletes the runs with their metrics, layers and models, in one transaction. A "
@@ -88,10 +109,12 @@ std::string commandHelp(const std::string& c) {
         return "usage: retort-cli show RUN --project P.retort [--json | --spec]\n"
                "--spec prints the run's full spec: `retort-cli run` on it repeats the run.\n";
     if (c == "export")
-        return "usage: retort-cli export --project P.retort --format csv|json [--metrics] --out "
-               "FILE\n"
+        return "usage: retort-cli export --project P.retort --format csv|json [--metrics | "
+               "--grouped "
+               "[--baseline B]] --out FILE\n"
                "Runs: id, name, status, swept keys, scalar results, error (one row per run).\n"
-               "--metrics: every per-epoch metric in long form: run,metric,step,value.\n";
+               "--metrics: every per-epoch metric in long form: run,metric,step,value.\n"
+               "--grouped: one row per configuration, as `compare --json` gives it.\n";
     if (c == "export-model")
         return "usage: retort-cli export-model RUN --project P.retort --format onnx|pt --out FILE "
                "[--float-weights]\n"
@@ -106,7 +129,11 @@ std::string commandHelp(const std::string& c) {
                "metadata's\n"
                "input_normalization in the data's raw units: for Fashion-MNIST, pixels 0-255 (not "
                "the 0-1\n"
-               "of torchvision's ToTensor(): multiply those by 255 first).\n";
+               "of torchvision's ToTensor(): multiply those by 255 first).\n"
+               "Text students take input_ids int64 [batch, tokens]: [CLS] (2), the SentencePiece "
+               "ids,\n"
+               "padding 0; the run's tokenizer is written beside FILE as <FILE without "
+               "extension>.tokenizer.model.\n";
     if (c == "submit")
         return "usage: retort-cli submit SPEC.json --project P.retort --slurm [--shared-dir D]\n"
                "         [--partition X] [--time T] [--cpus-per-task N] [--gres G] [--mem M]\n"

@@ -16,6 +16,7 @@ int cmdResume(const Args& a);
 int cmdRunPoint(const Args& a);
 // runscommands.cpp: the project's runs.
 int cmdList(const Args& a);
+int cmdCompare(const Args& a);
 int cmdShow(const Args& a);
 int cmdDelete(const Args& a);
 // exportcommands.cpp: data, models and reports out of a project.

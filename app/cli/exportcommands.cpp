@@ -4,6 +4,7 @@
 
 #include "export/dataexport.h"
 #include "export/modelexport.h"
+#include "stats/configurations.h"
 #include "store/projectstore.h"
 
 #ifdef RETORT_HAVE_REPORT
@@ -23,13 +24,29 @@ int cmdExport(const Args& a) {
     ProjectStore store(project, ProjectStore::Access::ReadOnly);
     const auto runs = store.runs();
     std::string text;
-    if (a.has("metrics"))
+    if (a.has("grouped") && a.has("metrics"))
+        throw UsageError("--grouped and --metrics do not go together");
+    if (a.has("grouped")) {
+        Comparison c;
+        try {
+            c = compareConfigurations(runs, defaultComparisonMetrics(runs),
+                                      a.options.count("baseline") ? a.option("baseline") : "");
+        } catch (const std::invalid_argument& e) {
+            throw UsageError(project + ": " + e.what());
+        }
+        Json j = comparisonJson(c);
+        j["project"] = project;
+        text = format == "csv" ? comparisonCsv(c) : j.dump(2) + "\n";
+    } else if (a.has("metrics"))
         text = format == "csv" ? metricsCsv(store, runs) : metricsJson(store, runs).dump(2) + "\n";
     else
         text = format == "csv" ? runsCsv(runs) : runsJson(project, runs).dump(2) + "\n";
     writeExport(out, text, project);
-    std::cerr << "wrote " << (a.has("metrics") ? "the metrics of " : "") << runs.size()
-              << " run(s) to " << out << "\n";
+    std::cerr << "wrote "
+              << (a.has("metrics")   ? "the metrics of "
+                  : a.has("grouped") ? "the configurations of "
+                                     : "")
+              << runs.size() << " run(s) to " << out << "\n";
     return 0;
 }
 

@@ -3,16 +3,66 @@
 #include "commands.h"
 
 #include "export/dataexport.h"
+#include "stats/configurations.h"
 #include "store/projectstore.h"
 #include "store/resultcolumns.h"
 
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 
 namespace retort::cli {
 
+namespace {
+
+/// The comparison of a project's configurations as `compare` and `list --group` print it.
+int printComparison(const Args& a, const std::vector<std::string>& textMetrics) {
+    const std::string project = a.required("project");
+    ProjectStore store(project, ProjectStore::Access::ReadOnly);
+    const auto runs = store.runs();
+    std::vector<std::string> metrics = defaultComparisonMetrics(runs);
+    if (a.options.count("metric")) {
+        const std::string m = a.option("metric");
+        bool any = false;
+        for (const auto& r : runs) any = any || (r.results.contains(m) && r.results[m].is_number());
+        if (!any) throw UsageError("--metric " + m + ": no completed run has that result");
+        metrics = {m};
+    }
+    Comparison c;
+    try {
+        c = compareConfigurations(runs, metrics,
+                                  a.options.count("baseline") ? a.option("baseline") : "");
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(project + ": " + e.what());
+    }
+    if (a.has("json")) {
+        Json j = comparisonJson(c);
+        j["project"] = project;
+        std::cout << j.dump(2) << "\n";
+        return 0;
+    }
+    bool first = true;
+    for (size_t m = 0; m < c.metrics.size(); ++m) {
+        const bool wanted =
+            a.options.count("metric") ||
+            std::find(textMetrics.begin(), textMetrics.end(), c.metrics[m]) != textMetrics.end();
+        if (!wanted) continue;
+        std::cout << (first ? "" : "\n") << comparisonText(c, m);
+        first = false;
+    }
+    return 0;
+}
+
+}  // namespace
+
+int cmdCompare(const Args& a) {
+    if (!a.positional.empty()) throw UsageError("compare takes no arguments");
+    return printComparison(a, {"test_accuracy"});
+}
+
 int cmdList(const Args& a) {
     if (!a.positional.empty()) throw UsageError("list takes no arguments");
+    if (a.has("group")) return printComparison(a, {"test_accuracy", "compressed_size_bytes"});
     const std::string project = a.required("project");
     ProjectStore store(project, ProjectStore::Access::ReadOnly);
     auto runs = store.runs();

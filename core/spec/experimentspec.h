@@ -185,6 +185,9 @@ struct DataShape {
     int64_t classes = 0;                ///< number of classes
     int64_t vocab = 0;                  ///< text: the tokenizer's vocabulary (0: not text)
     double mean_tokens = 0;  ///< text: mean ids per training sample (0: unknown; FLOPs use it)
+    /// text: mean_tokens is an estimate from the words (a data probe, before any tokenizer),
+    /// not the tokenizer's count
+    bool mean_tokens_estimated = false;
 };
 
 /// Whether an architecture reads token ids (text data) rather than features.

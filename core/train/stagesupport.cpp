@@ -15,10 +15,20 @@ double secondsSince(Clock::time_point t0) {
 /// become KL targets in autograd graphs, which refuses inference tensors).
 torch::Tensor batchedLogits(const Forward& fwd, const torch::Tensor& x, int64_t batch) {
     torch::NoGradGuard guard;
+    // Token ids go in order of length, so each batch is padded to little more than its
+    // samples (in stored order a batch of 1024 almost always holds one of the longest); the
+    // logits are put back in the samples' order.
+    const bool text = x.defined() && x.dim() == 2 && !x.is_floating_point() && x.size(0) > 1;
+    torch::Tensor order;
+    if (text) order = std::get<1>(x.ne(0).sum(1).sort(c10::optional<bool>(true), 0, false));
+    const torch::Tensor in = text ? x.index_select(0, order) : x;
     std::vector<torch::Tensor> parts;
-    for (int64_t i = 0; i < x.size(0); i += batch)
-        parts.push_back(fwd(trimPadding(x.slice(0, i, std::min(i + batch, x.size(0))))));
-    return parts.empty() ? torch::Tensor() : torch::cat(parts);
+    for (int64_t i = 0; i < in.size(0); i += batch)
+        parts.push_back(fwd(trimPadding(in.slice(0, i, std::min(i + batch, in.size(0))))));
+    if (parts.empty()) return torch::Tensor();
+    torch::Tensor logits = torch::cat(parts);
+    if (!text) return logits;
+    return torch::empty_like(logits).index_copy_(0, order.to(logits.device()), logits);
 }
 
 double accuracy(const Forward& fwd, const torch::Tensor& x, const torch::Tensor& y) {

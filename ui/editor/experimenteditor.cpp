@@ -655,6 +655,12 @@ void ExperimentEditor::validate() {
         lines << tr("Data: %1 classes, samples %2")
                      .arg(shape->classes)
                      .arg(dims.join(QStringLiteral("×")));
+        if (shape->vocab > 0 && shape->mean_tokens > 0)
+            lines << tr("Text: %1 tokens per sample on average%2; FLOPs counted there")
+                         .arg(shape->mean_tokens, 0, 'f', 1)
+                         .arg(shape->mean_tokens_estimated
+                                  ? tr(" (≈, estimated from the words: the run counts them)")
+                                  : QString());
         auto describe = [&](const QString& who, const ModelBudget& b, bool student) {
             if (!b.known) return lines << tr("%1: %2").arg(who, b.note);
             const double flops = double(b.summary.flops);

@@ -1,0 +1,317 @@
+#include "stats/configurations.h"
+
+#include "stats/pareto.h"
+
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+namespace retort {
+
+namespace {
+
+/// A JSON pointer's value, or null.
+const Json* at(const Json& j, const std::string& dotted) {
+    const Json* p = &j;
+    size_t start = 0;
+    while (true) {
+        const size_t dot = dotted.find('.', start);
+        const std::string part = dotted.substr(start, dot - start);
+        if (!p->is_object() || !p->contains(part)) return nullptr;
+        p = &(*p)[part];
+        if (dot == std::string::npos) return p;
+        start = dot + 1;
+    }
+}
+
+void erase(Json& j, const std::string& dotted) {
+    const size_t dot = dotted.rfind('.');
+    Json* parent = &j;
+    if (dot != std::string::npos) {
+        Json* p = const_cast<Json*>(at(j, dotted.substr(0, dot)));
+        if (!p) return;
+        parent = p;
+    }
+    if (parent->is_object()) parent->erase(dotted.substr(dot == std::string::npos ? 0 : dot + 1));
+}
+
+bool isSeedKey(const std::string& k) {
+    for (const auto& s : seedKeys())
+        if (k == s) return true;
+    return false;
+}
+
+std::string valueText(const Json& v) {
+    return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+Json number(double v) {
+    return std::isfinite(v) ? Json(v) : Json();
+}
+
+const char* kindName(DifferenceKind k) {
+    switch (k) {
+        case DifferenceKind::Paired:
+            return "paired";
+        case DifferenceKind::Unpaired:
+            return "unpaired";
+        case DifferenceKind::None:
+            break;
+    }
+    return "none";
+}
+
+}  // namespace
+
+const std::vector<std::string>& seedKeys() {
+    static const std::vector<std::string> keys = {"seed", "data.seed", "teacher.seed"};
+    return keys;
+}
+
+std::string seedLabel(const Json& spec) {
+    std::string out;
+    for (const auto& k : seedKeys())
+        if (const Json* v = at(spec, k)) out += (out.empty() ? "" : " ") + k + "=" + valueText(*v);
+    return out;
+}
+
+std::vector<Configuration> groupConfigurations(const std::vector<RunRecord>& runs) {
+    std::vector<Configuration> out;
+    std::map<std::string, size_t> byKey;
+    std::map<std::string, int> labels;
+    for (const auto& r : runs) {
+        if (r.status != RunStatus::Completed) continue;
+        Json spec = r.spec;
+        for (const auto& k : seedKeys()) erase(spec, k);
+        spec.erase("name");
+        const std::string key = spec.dump();
+        auto it = byKey.find(key);
+        if (it == byKey.end()) {
+            Configuration c;
+            c.key = key;
+            c.spec = spec;
+            if (r.params.is_object())
+                for (auto p = r.params.begin(); p != r.params.end(); ++p)
+                    if (!isSeedKey(p.key()))
+                        c.label +=
+                            (c.label.empty() ? "" : ", ") + p.key() + "=" + valueText(p.value());
+            if (c.label.empty()) c.label = r.spec.value("name", r.name);
+            if (const int seen = labels[c.label]++; seen > 0)
+                c.label += " #" + std::to_string(seen + 1);
+            it = byKey.emplace(key, out.size()).first;
+            out.push_back(std::move(c));
+        }
+        out[it->second].runs.push_back(r.id);
+        out[it->second].seeds.push_back(seedLabel(r.spec));
+    }
+    return out;
+}
+
+Comparison compareConfigurations(const std::vector<RunRecord>& runs,
+                                 const std::vector<std::string>& metrics,
+                                 const std::string& baseline) {
+    Comparison c;
+    c.configurations = groupConfigurations(runs);
+    c.metrics = metrics;
+    if (c.configurations.empty()) throw std::invalid_argument("no completed runs to compare");
+    std::map<int64_t, const RunRecord*> byId;
+    for (const auto& r : runs) byId[r.id] = &r;
+
+    bool found = false;
+    if (!baseline.empty()) {
+        const bool digits = baseline.find_first_not_of("0123456789") == std::string::npos;
+        for (size_t i = 0; i < c.configurations.size() && !found; ++i) {
+            const auto& conf = c.configurations[i];
+            bool match = conf.label == baseline;
+            if (digits)
+                for (int64_t id : conf.runs) match = match || std::to_string(id) == baseline;
+            if (match) {
+                c.baseline = i;
+                c.baselineReason = "asked for";
+                found = true;
+            }
+        }
+        if (!found)
+            throw std::invalid_argument("--baseline " + baseline +
+                                        ": no completed run or configuration of that name");
+    } else {
+        size_t most = 0;
+        for (size_t i = 0; i < c.configurations.size(); ++i) {
+            const auto& conf = c.configurations[i];
+            if (compressionMethod(conf.spec) == "label-only" && conf.runs.size() > most) {
+                most = conf.runs.size();
+                c.baseline = i;
+                found = true;
+            }
+        }
+        c.baselineReason = found ? "label-only (no distillation, pruning or quantization)"
+                                 : "the first configuration (none is label-only)";
+        if (!found) c.baseline = 0;
+    }
+
+    auto valuesOf = [&](const Configuration& conf, const std::string& metric) {
+        std::map<std::string, double> bySeed;
+        for (size_t k = 0; k < conf.runs.size(); ++k) {
+            const Json& res = byId.at(conf.runs[k])->results;
+            auto it = res.find(metric);
+            if (it != res.end() && it->is_number()) bySeed[conf.seeds[k]] = it->get<double>();
+        }
+        return bySeed;
+    };
+    c.values.resize(c.configurations.size());
+    for (size_t i = 0; i < c.configurations.size(); ++i)
+        for (const auto& m : metrics) {
+            const auto mine = valuesOf(c.configurations[i], m);
+            std::vector<double> v;
+            for (const auto& [s, x] : mine) v.push_back(x);
+            ConfigurationMetric cm;
+            cm.value = meanInterval(v);
+            if (i != c.baseline)
+                cm.difference = compareBySeed(mine, valuesOf(c.configurations[c.baseline], m));
+            else
+                cm.difference.mean = cm.difference.half = std::nan("");
+            c.values[i].push_back(cm);
+        }
+    return c;
+}
+
+Json comparisonJson(const Comparison& c) {
+    Json out = {{"metrics", c.metrics},
+                {"baseline",
+                 {{"index", c.baseline},
+                  {"label", c.configurations[c.baseline].label},
+                  {"reason", c.baselineReason}}}};
+    Json confs = Json::array();
+    for (size_t i = 0; i < c.configurations.size(); ++i) {
+        const auto& conf = c.configurations[i];
+        Json j = {{"label", conf.label},
+                  {"runs", conf.runs},
+                  {"seeds", conf.seeds},
+                  {"baseline", i == c.baseline},
+                  {"spec", conf.spec}};
+        for (size_t m = 0; m < c.metrics.size(); ++m) {
+            const auto& cm = c.values[i][m];
+            Json v = {{"n", cm.value.n},
+                      {"mean", number(cm.value.mean)},
+                      {"sd", number(cm.value.sd)},
+                      {"ci_low", number(cm.value.hasInterval() ? cm.value.low() : NAN)},
+                      {"ci_high", number(cm.value.hasInterval() ? cm.value.high() : NAN)}};
+            if (i != c.baseline) {
+                const auto& d = cm.difference;
+                v["difference"] = {
+                    {"kind", kindName(d.kind)},    {"n", d.n},
+                    {"mean", number(d.mean)},      {"ci_low", number(d.low())},
+                    {"ci_high", number(d.high())}, {"within_noise", d.withinNoise()}};
+            }
+            j[c.metrics[m]] = v;
+        }
+        confs.push_back(j);
+    }
+    out["configurations"] = confs;
+    return out;
+}
+
+std::string comparisonCsv(const Comparison& c) {
+    auto cell = [](double v) {
+        if (!std::isfinite(v)) return std::string();
+        std::ostringstream o;
+        o.precision(10);
+        o << v;
+        return o.str();
+    };
+    auto quote = [](const std::string& t) {
+        if (t.find_first_of(",\"\n\r") == std::string::npos) return t;
+        std::string q = "\"";
+        for (char ch : t) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+        return q + "\"";
+    };
+    std::string out = "configuration,baseline,n,runs,seeds";
+    for (const auto& m : c.metrics)
+        for (const char* f : {"mean", "sd", "ci_low", "ci_high", "diff", "diff_ci_low",
+                              "diff_ci_high", "diff_kind", "within_noise"})
+            out += "," + m + "_" + f;
+    out += "\n";
+    for (size_t i = 0; i < c.configurations.size(); ++i) {
+        const auto& conf = c.configurations[i];
+        std::string runs, seeds;
+        for (size_t k = 0; k < conf.runs.size(); ++k) {
+            runs += (k ? " " : "") + std::to_string(conf.runs[k]);
+            seeds += (k ? "; " : "") + conf.seeds[k];
+        }
+        out += quote(conf.label) + "," + (i == c.baseline ? "1" : "0") + "," +
+               std::to_string(conf.runs.size()) + "," + quote(runs) + "," + quote(seeds);
+        for (size_t m = 0; m < c.metrics.size(); ++m) {
+            const auto& v = c.values[i][m];
+            const auto& d = v.difference;
+            const bool base = i == c.baseline;
+            out += "," + cell(v.value.mean) + "," + cell(v.value.sd) + "," +
+                   cell(v.value.hasInterval() ? v.value.low() : NAN) + "," +
+                   cell(v.value.hasInterval() ? v.value.high() : NAN) + "," +
+                   (base ? "" : cell(d.mean)) + "," + (base ? "" : cell(d.low())) + "," +
+                   (base ? "" : cell(d.high())) + "," + (base ? "" : kindName(d.kind)) + "," +
+                   (base              ? ""
+                    : d.withinNoise() ? "1"
+                                      : "0");
+        }
+        out += "\n";
+    }
+    return out;
+}
+
+std::string comparisonText(const Comparison& c, size_t metric) {
+    const std::string& name = c.metrics.at(metric);
+    const bool bytes = name.find("bytes") != std::string::npos;
+    auto fmt = [&](double v, bool sign = false) {
+        std::ostringstream o;
+        if (sign && v >= 0) o << "+";
+        o << std::fixed << std::setprecision(bytes ? 0 : 4) << v;
+        return o.str();
+    };
+    size_t width = 13;
+    for (const auto& conf : c.configurations) width = std::max(width, conf.label.size() + 11);
+    std::ostringstream o;
+    o << name << ", mean ± 95 % interval over seeds; difference to the baseline ("
+      << c.configurations[c.baseline].label << ": " << c.baselineReason << ")\n";
+    o << std::left << std::setw(int(width)) << "configuration" << std::right << std::setw(4) << "n"
+      << "  " << std::left << std::setw(22) << "mean"
+      << "difference\n";
+    for (size_t i = 0; i < c.configurations.size(); ++i) {
+        const auto& v = c.values[i][metric];
+        std::string label = c.configurations[i].label + (i == c.baseline ? " (baseline)" : "");
+        std::string mean = v.value.n == 0          ? "-"
+                           : v.value.hasInterval() ? fmt(v.value.mean) + " ± " + fmt(v.value.half)
+                                                   : fmt(v.value.mean);
+        std::string diff;
+        if (i != c.baseline && v.value.n > 0) {
+            const auto& d = v.difference;
+            if (!std::isfinite(d.mean)) {
+                diff = "-";
+            } else if (d.kind == DifferenceKind::None) {
+                diff = fmt(d.mean, true) + " (one seed: no interval)";
+            } else {
+                diff = fmt(d.mean, true) + " [" + fmt(d.low(), true) + ", " + fmt(d.high(), true) +
+                       "] " + (d.kind == DifferenceKind::Paired ? "paired" : "unpaired") +
+                       (d.withinNoise() ? ", within noise" : "");
+            }
+        }
+        o << std::left << std::setw(int(width)) << label << std::right << std::setw(4) << v.value.n
+          << "  " << std::left << std::setw(22) << mean << diff << "\n";
+    }
+    return o.str();
+}
+
+std::vector<std::string> defaultComparisonMetrics(const std::vector<RunRecord>& runs) {
+    bool f1 = false;
+    for (const auto& r : runs)
+        if (r.results.contains("test_macro_f1") && r.results["test_macro_f1"].is_number())
+            f1 = true;
+    std::vector<std::string> m = {"val_accuracy", "test_accuracy"};
+    if (f1) m.insert(m.end(), {"val_macro_f1", "test_macro_f1"});
+    m.push_back("compressed_size_bytes");
+    return m;
+}
+
+}  // namespace retort

@@ -1,0 +1,81 @@
+#pragma once
+
+// Runs grouped into configurations: runs whose specs differ only in their seeds (`seed`,
+// `data.seed`, `teacher.seed`) and name are one configuration, measured n times. For each
+// configuration and metric: n, mean, standard deviation and 95 % interval; against a baseline
+// configuration, the difference paired by seed (stats/seedstats.h). What the CLI's `compare`
+// and `list --group`, the grouped export and the report's Findings are made of.
+
+#include "stats/seedstats.h"
+#include "store/projectstore.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace retort {
+
+/// The spec keys that say which seeds a run used, not what it is.
+const std::vector<std::string>& seedKeys();
+
+/// One configuration: its completed runs.
+struct Configuration {
+    std::string key;                 ///< the spec without seeds and name, serialized: the identity
+    Json spec;                       ///< that spec (seeds and name removed)
+    std::string label;               ///< its swept values without seeds ("lambda=0.9, T=4")
+    std::vector<int64_t> runs;       ///< completed runs, by id
+    std::vector<std::string> seeds;  ///< each run's seed label ("seed=2"), in the runs' order
+};
+
+/// The seed label of a run's spec: its seed keys and values ("seed=1" or "seed=1 data.seed=3").
+std::string seedLabel(const Json& spec);
+
+/// The completed runs of @p runs grouped by configuration, in order of their first run.
+std::vector<Configuration> groupConfigurations(const std::vector<RunRecord>& runs);
+
+/// One metric of one configuration.
+struct ConfigurationMetric {
+    MeanInterval value;     ///< over its runs (runs without the metric are left out)
+    Difference difference;  ///< against the baseline (kind None for the baseline itself)
+};
+
+/// The comparison of every configuration with a baseline on some metrics.
+struct Comparison {
+    std::vector<Configuration> configurations;
+    size_t baseline = 0;               ///< index into configurations
+    std::string baselineReason;        ///< why it is the baseline (asked for, label-only, first)
+    std::vector<std::string> metrics;  ///< result keys compared
+    /// [configuration][metric]
+    std::vector<std::vector<ConfigurationMetric>> values;
+};
+
+/// Compares the configurations of @p runs on @p metrics. @p baseline picks the baseline: a
+/// run id ("7") or a configuration's label; empty: the label-only configuration (lambda 0, no
+/// pruning or quantization) with the most runs, else the first. Throws std::invalid_argument
+/// when @p baseline names nothing, or when no run is completed.
+Comparison compareConfigurations(const std::vector<RunRecord>& runs,
+                                 const std::vector<std::string>& metrics,
+                                 const std::string& baseline = "");
+
+/// The comparison as JSON: {"metrics", "baseline": {"index", "label", "reason"},
+/// "configurations": [{"label", "runs", "seeds", "spec", "<metric>": {"n", "mean", "sd",
+/// "ci_low", "ci_high", "difference": {"kind", "n", "mean", "ci_low", "ci_high",
+/// "within_noise"}}}]}; NaN as null.
+Json comparisonJson(const Comparison& c);
+
+/// The comparison as CSV: one row per configuration (label, baseline, n, runs, seeds) and per
+/// metric its mean, sd, interval and the difference to the baseline with its interval, kind
+/// and whether it is within noise.
+std::string comparisonCsv(const Comparison& c);
+
+/// The comparison of one metric as a plain-text table, for a terminal: a row per
+/// configuration with n, mean ± half-width, and the difference to the baseline with its
+/// interval, "within noise" where it contains 0 and "one seed" where there is none.
+std::string comparisonText(const Comparison& c, size_t metric);
+
+/// The metrics worth comparing for these runs: validation and test accuracy, macro-F1 where
+/// the runs have it, compressed size.
+std::vector<std::string> defaultComparisonMetrics(const std::vector<RunRecord>& runs);
+
+}  // namespace retort
