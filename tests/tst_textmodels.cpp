@@ -404,6 +404,23 @@ private Q_SLOTS:
         // The terms are trained: lower after four epochs than in the first.
         QVERIFY(hidden[4] < hidden[1]);
         QVERIFY(attention[4] < attention[1]);
+        // Cancelled after epoch 2 and resumed, the run ends where the uninterrupted one did:
+        // the learned projections are checkpointed with the student and its optimizer.
+        {
+            QTemporaryDir rd;
+            ProjectStore resumed(rd.filePath("r.retort").toStdString());
+            std::atomic<bool> cancel{false};
+            const auto first = test::runAll(resumed, j, nullptr, &cancel, [&](const Progress& p) {
+                if (p.kind == Progress::Kind::Epoch && p.stage == "student" && p.epoch == 2)
+                    cancel = true;
+            });
+            QCOMPARE(first[0].status, RunStatus::Cancelled);
+            const RunOutcome o = Runner(resumed).resume(1);
+            QVERIFY2(o.status == RunStatus::Completed, o.error.c_str());
+            QCOMPARE(o.results["test_accuracy"], outcomes[0].results["test_accuracy"]);
+            QVERIFY2(*resumed.artifact(1, "compressed") == *store.artifact(1, "compressed"),
+                     "the resumed student differs from the uninterrupted one");
+        }
         // A student with other heads cannot match the teacher's attention maps.
         std::vector<SpecIssue> issues;
         Json bad = j;

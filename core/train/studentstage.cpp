@@ -10,6 +10,27 @@
 
 namespace retort::pipeline {
 
+namespace {
+
+/// Where the optimizer-state archive keeps feature distillation's projections: they train with
+/// the student but are not part of it, and a resumed run needs them as they were.
+constexpr const char* kProjectionsKey = "retort_feature_projections";
+
+std::string optimizerState(torch::optim::Optimizer& opt, const FeatureDistiller& features) {
+    torch::serialize::OutputArchive archive;
+    opt.save(archive);
+    if (features) {
+        torch::serialize::OutputArchive projections;
+        features->save(projections);
+        archive.write(kProjectionsKey, projections);
+    }
+    std::ostringstream os;
+    archive.save_to(os);
+    return os.str();
+}
+
+}  // namespace
+
 using namespace stagesupport;
 
 std::vector<Slot> StudentStage::inputs(const ExperimentSpec& spec) const {
@@ -73,6 +94,13 @@ void StudentStage::run(RunContext& ctx, StageServices& services) {
         std::istringstream is(cp->optimizer);
         archive.load_from(is, ctx.device);
         opt->load(archive);
+        if (features) {
+            torch::serialize::InputArchive projections;
+            if (!archive.try_read(kProjectionsKey, projections))
+                throw std::runtime_error(
+                    "the checkpoint has no feature-distillation projections to resume with");
+            features->load(projections);
+        }
         firstEpoch = cp->epoch + 1;
         if (ctx.pruner) ctx.pruner->restore(cp->epoch * stepsPerEpoch);
         services.message(runId, "student", "resuming after epoch " + std::to_string(cp->epoch));
@@ -87,6 +115,10 @@ void StudentStage::run(RunContext& ctx, StageServices& services) {
         const auto epochStart = Clock::now();
         const double lr = epochLr(spec.train, epoch);
         for (auto& g : opt->param_groups()) g.options().set_lr(lr);
+        // Dropout draws from the global generator: seeded per epoch, so an epoch after a
+        // resume draws what it would have drawn in an uninterrupted run.
+        torch::manual_seed(static_cast<uint64_t>(spec.seed) * 1000003ULL + 104729ULL +
+                           uint64_t(epoch));
         EpochStats s = trainEpoch(student, *opt, d, teacherLogits, spec.train, spec.distill,
                                   ctx.pruner.get(), features ? features.get() : nullptr,
                                   static_cast<uint64_t>(spec.seed) * 1000003ULL + uint64_t(epoch),
@@ -107,7 +139,7 @@ void StudentStage::run(RunContext& ctx, StageServices& services) {
         m["sparsity"] = ctx.pruner ? ctx.pruner->overallSparsity() : 0.0;
         // The epoch's whole cost (training, validation, checkpoint): what wall_seconds sums, so
         // a resumed run's figures cover every epoch, not only those after the resume.
-        std::string checkpoint = saveModule(*student), optState = archiveBytes(*opt);
+        std::string checkpoint = saveModule(*student), optState = optimizerState(*opt, features);
         m["epoch_wall_seconds"] = secondsSince(epochStart);
         services.store.recordEpoch(runId, epoch, m, std::move(checkpoint), std::move(optState));
         Progress p;

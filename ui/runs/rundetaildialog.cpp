@@ -125,7 +125,11 @@ RunDetailDialog::RunDetailDialog(const ProjectStore& store, qint64 runId, QWidge
             }
         }
         t->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
-        t->resizeRowsToContents();
+        for (int c = 1; c < t->columnCount(); ++c)
+            t->horizontalHeader()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
+        // Rows follow the text column's width as the dialog resizes (measured once, before
+        // the table had its width, they were sized for a narrow column and far too tall).
+        t->verticalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
         tabs->addTab(t, tr("Samples"));
     }
     tabs->addTab(jsonView(run->results, tabs), tr("Results"));
