@@ -9,6 +9,11 @@
 using namespace retort;
 
 namespace {
+/// @p o with data.seed set.
+DataOptions withSeed(DataOptions o, int64_t seed) {
+    o.seed = seed;
+    return o;
+}
 
 std::string be32(uint32_t v) {
     return {char(v >> 24), char((v >> 16) & 0xFF), char((v >> 8) & 0xFF), char(v & 0xFF)};
@@ -76,7 +81,7 @@ private Q_SLOTS:
             DataShape shape = probeData(o);
             QCOMPARE(shape.sample_shape, (std::vector<int64_t>{1, 4, 4}));
             QCOMPARE(shape.classes, int64_t(3));
-            Dataset d = loadDataset(o, 1);
+            Dataset d = loadDataset(withSeed(o, 1));
             QCOMPARE(d.train_x.sizes().vec(), (std::vector<int64_t>{24, 1, 4, 4}));
             QCOMPARE(d.val_x.size(0), int64_t(6));
             QCOMPARE(d.test_x.size(0), int64_t(9));
@@ -120,7 +125,7 @@ private Q_SLOTS:
                         idx(0x08, {9}, std::string(9, '\0')));
         DataOptions o;
         o.path = dir.path().toStdString();
-        QVERIFY(errorOf([&] { loadDataset(o, 1); }).contains("has 10 images but"));
+        QVERIFY(errorOf([&] { loadDataset(withSeed(o, 1)); }).contains("has 10 images but"));
     }
 
     void csvParsing() {
@@ -179,13 +184,14 @@ private Q_SLOTS:
         o.path = dir.path().toStdString();
         o.shape = {1, 2, 2};
         o.validation_fraction = 0.25;
-        Dataset d = loadDataset(o, 3);
+        Dataset d = loadDataset(withSeed(o, 3));
         QCOMPARE(d.shape.classes, int64_t(2));
         QCOMPARE(d.train_x.sizes().vec(), (std::vector<int64_t>{30, 1, 2, 2}));
         // Per-feature normalization from the training samples: mean 0 on the training set.
         QVERIFY(d.train_x.flatten(1).mean(0).abs().max().item<double>() < 1e-5);
         o.shape = {3};
-        QVERIFY(errorOf([&] { loadDataset(o, 3); }).contains("data.shape has 3 elements"));
+        QVERIFY(
+            errorOf([&] { loadDataset(withSeed(o, 3)); }).contains("data.shape has 3 elements"));
     }
 
     void splitAndLimit() {
@@ -195,7 +201,8 @@ private Q_SLOTS:
         o.test_samples = 100;
         o.validation_fraction = 0.1;
         o.limit_train = 500;
-        Dataset a = loadDataset(o, 9), b = loadDataset(o, 9), c = loadDataset(o, 10);
+        Dataset a = loadDataset(withSeed(o, 9)), b = loadDataset(withSeed(o, 9)),
+                c = loadDataset(withSeed(o, 10));
         QCOMPARE(a.train_x.size(0), int64_t(450));
         QCOMPARE(a.val_x.size(0), int64_t(50));
         QVERIFY(torch::equal(a.train_x, b.train_x));  // seeded: same data, same split

@@ -90,7 +90,7 @@ private Q_SLOTS:
         const RunOutcome o = runAll(store, j).front();
         QCOMPARE(o.status, RunStatus::Completed);
         const ExperimentSpec spec = plan(store, j).front().spec;
-        const Dataset d = loadDataset(spec.data, spec.seed);
+        const Dataset d = loadDataset(spec.data);
         QVERIFY(d.val_x.size(0) > 0);
         ZooNet deployed = loadCompressedModel(*store.artifact(1, "compressed"));
         QCOMPARE(o.results["val_accuracy"].get<double>(), accuracyOf(deployed, d.val_x, d.val_y));
@@ -134,6 +134,37 @@ private Q_SLOTS:
             const double samples = o.results["train_samples"].get<double>() * 3;
             QCOMPARE(o.results["train_samples_per_s"].get<double>(), samples / epochSeconds);
         }
+    }
+
+    void aSeedSweepSharesOneTeacherAndOneSplit() {
+        // Before: `seed` also chose the split and (by default) the teacher's seed, so every
+        // student seed trained its own teacher on its own split.
+        auto teachersTrained = [&](const Json& sweep, const char* name) {
+            ProjectStore store(file(name));
+            Json j = test::smallSyntheticSpec();
+            j["sweep"] = sweep;
+            std::vector<std::string> messages;
+            const auto outcomes = runAll(store, j, &messages);
+            int trained = 0;
+            for (const auto& m : messages) trained += m.find("training the teacher") == 0;
+            for (const auto& o : outcomes)
+                if (o.status != RunStatus::Completed) trained = -1;
+            return std::pair{trained, outcomes};
+        };
+        const auto [students, byStudent] = teachersTrained({{"seed", {1, 2, 3}}}, "seeds.retort");
+        QCOMPARE(students, 1);
+        // The same data: the same validation split size and teacher accuracy; other students.
+        QCOMPARE(byStudent[0].results["teacher_test_accuracy"],
+                 byStudent[2].results["teacher_test_accuracy"]);
+        QVERIFY(byStudent[0].results["test_accuracy"] != byStudent[1].results["test_accuracy"] ||
+                byStudent[0].results["val_accuracy"] != byStudent[1].results["val_accuracy"]);
+        const auto [teachers, byTeacher] =
+            teachersTrained({{"teacher.seed", {1, 2}}}, "teacher-seeds.retort");
+        QCOMPARE(teachers, 2);
+        const auto [splits, byData] = teachersTrained({{"data.seed", {1, 2}}}, "data-seeds.retort");
+        QCOMPARE(splits, 2);  // another split: another teacher (it is keyed by the data)
+        QVERIFY(byData[0].results["val_accuracy"] != byData[1].results["val_accuracy"] ||
+                byData[0].results["test_accuracy"] != byData[1].results["test_accuracy"]);
     }
 
     void teacherTakesNothingFromTheStudentsTraining() {
@@ -265,7 +296,7 @@ private Q_SLOTS:
         Json j = test::smallSyntheticSpec();
         std::vector<SpecIssue> ignored;
         const ExperimentSpec spec = ExperimentSpec::fromJson(j, ignored);
-        const Dataset d = loadDataset(spec.data, spec.seed);
+        const Dataset d = loadDataset(spec.data);
         const double mean = d.normalization["mean"].get<double>(),
                      sd = d.normalization["std"].get<double>();
         const torch::Tensor normalized = d.train_x.flatten(1).slice(1, 0, 4);

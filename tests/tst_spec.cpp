@@ -418,7 +418,7 @@ private Q_SLOTS:
           "name": "all", "seed": 11, "device": "cpu", "threads": 3,
           "data": {"format": "synthetic", "validation_fraction": 0.2, "limit_train": 500,
                    "limit_test": 100, "normalize": "none", "classes": 5, "train_samples": 700,
-                   "test_samples": 300, "noise": 0.5, "shape": [1, 4, 4]},
+                   "test_samples": 300, "noise": 0.5, "shape": [1, 4, 4], "seed": 4},
           "teacher": {"arch": "cnn", "hidden": [24], "channels": [6], "classes": 5, "seed": 8,
                       "train": {"epochs": 4, "batch_size": 33, "optimizer": "sgd", "lr": 0.02,
                                 "momentum": 0.8, "weight_decay": 0.001,
@@ -435,7 +435,7 @@ private Q_SLOTS:
         Json csv = zoo;
         csv["data"] = Json::parse(R"({"format": "csv", "path": "/tmp/x", "validation_fraction": 0,
             "limit_train": 0, "limit_test": 0, "normalize": "per_feature", "label_column": 2,
-            "header": "yes", "classes": 3})");
+            "header": "yes", "classes": 3, "seed": 1})");
         csv["teacher"] = {{"torchscript", "/tmp/t.pt"},
                           {"input", {{"mean", {0.5}}, {"std", {2.0}}}}};
         for (const Json& input : {zoo, csv}) {

@@ -82,6 +82,13 @@ private Q_SLOTS:
             INSERT INTO runs(name, status, spec, results, created_at)
               VALUES('old', 'completed', '{}', '{"test_accuracy": 0.8}', '2026-01-01T00:00:00Z');
             INSERT INTO metrics VALUES(1, 1, 'train_loss', 0.5);
+            INSERT INTO runs(name, status, spec, created_at) VALUES
+              ('zoo', 'completed', '{"seed": 4, "data": {"format": "synthetic"},
+                 "teacher": {"arch": "mlp"}}', '2026-01-01T00:00:00Z'),
+              ('of-run', 'completed', '{"seed": 2, "data": {"format": "idx"},
+                 "teacher": {"run": 1}}', '2026-01-01T00:00:00Z'),
+              ('explicit', 'completed', '{"seed": 3, "data": {"format": "idx", "seed": 7},
+                 "teacher": {"arch": "mlp", "seed": 9}}', '2026-01-01T00:00:00Z');
             PRAGMA application_id = 1381257812;
             PRAGMA user_version = 1;)");
         ProjectStore s(path);
@@ -90,6 +97,15 @@ private Q_SLOTS:
         QVERIFY(r);
         QCOMPARE(r->results["test_accuracy"].get<double>(), 0.8);
         QCOMPARE(s.metrics(1).size(), size_t(1));
+        // Version 7: runs stored before data.seed and teacher.seed existed get the seed that
+        // then chose their data and teacher (the run's); explicit ones and run teachers stay.
+        QCOMPARE(s.run(2)->spec["data"]["seed"], Json(4));
+        QCOMPARE(s.run(2)->spec["teacher"]["seed"], Json(4));
+        QCOMPARE(s.run(3)->spec["data"]["seed"], Json(2));
+        QVERIFY(!s.run(3)->spec["teacher"].contains("seed"));
+        QCOMPARE(s.run(4)->spec["data"]["seed"], Json(7));
+        QCOMPARE(s.run(4)->spec["teacher"]["seed"], Json(9));
+        QCOMPARE(s.run(1)->spec, Json::object());  // nothing to say for an empty spec
         // Later versions' additions work on the migrated file.
         s.saveTeacherOutputs("k", {"logits", 0.5});
         QCOMPARE(s.teacherOutputs("k")->test_accuracy, 0.5);

@@ -651,6 +651,34 @@ private Q_SLOTS:
         }
     }
 
+    void runsASpecInTheWorkbench() {
+        // A whole spec run from the workbench, as a user presses Run Experiment: set
+        // RETORT_WORKBENCH_SPEC (and RETORT_WORKBENCH_PROJECT, default a temporary one).
+        const QString specPath = qEnvironmentVariable("RETORT_WORKBENCH_SPEC");
+        if (specPath.isEmpty()) QSKIP("set RETORT_WORKBENCH_SPEC to a spec to run");
+        QString project = qEnvironmentVariable("RETORT_WORKBENCH_PROJECT");
+        if (project.isEmpty()) project = m_dir.filePath("workbench-spec.retort");
+        MainWindow w;
+        w.setConfirmClose(false);
+        w.resize(1280, 800);
+        w.show();
+        QVERIFY(w.openProject(project));
+        QFile spec(specPath);
+        QVERIFY(spec.open(QIODevice::ReadOnly));
+        w.editor()->setSpec(Json::parse(spec.readAll().toStdString()));
+        QSignalSpy finished(&w, &MainWindow::runFinished);
+        const int runs = w.runExperiment();
+        QVERIFY(runs > 0);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), runs, 4 * 3600 * 1000);
+        w.lossPlot()->setMetric("val_accuracy");
+        screenshot(&w, "workbench-spec-done.png");
+        ProjectStore store(project.toStdString(), ProjectStore::Access::ReadOnly);
+        int completed = 0;
+        for (const auto& r : store.runs()) completed += r.status == RunStatus::Completed;
+        QVERIFY2(completed >= runs,
+                 qPrintable(QString("%1 of %2 completed").arg(completed).arg(runs)));
+    }
+
     void staysResponsiveWhileTraining() {
         auto w = window("responsive.retort");
         QVERIFY(w);

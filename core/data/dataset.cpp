@@ -545,7 +545,8 @@ torch::Tensor trimPadding(const torch::Tensor& x) {
     return longest < x.size(1) ? x.slice(1, 0, std::max<int64_t>(longest, 1)) : x;
 }
 
-Dataset loadDataset(const DataOptions& data, int64_t seed, const TokenizerCache* tokenizers) {
+Dataset loadDataset(const DataOptions& data, const TokenizerCache* tokenizers) {
+    const int64_t seed = data.seed;
     if (isTextData(data.format)) return textdata::load(data, seed, tokenizers);
     Raw r = readRaw(data, seed, false);
     const int64_t nAll = static_cast<int64_t>(r.trainY.size());

@@ -82,11 +82,10 @@ struct TokenizerCache {
     std::function<void(const std::string& key, const std::string& model, const Json& info)> save;
 };
 
-/// Loads, splits (validation from the training set, seeded) and normalizes (training statistics).
-/// Text data is tokenized: with a tokenizer from @p tokenizers when it has one for the key,
-/// else one trained on the training texts (and saved there).
-Dataset loadDataset(const DataOptions& data, int64_t seed,
-                    const TokenizerCache* tokenizers = nullptr);
+/// Loads, splits (validation from the training set, seeded by data.seed) and normalizes (training
+/// statistics). Text data is tokenized: with a tokenizer from @p tokenizers when it has one for
+/// the key, else one trained on the training texts (and saved there).
+Dataset loadDataset(const DataOptions& data, const TokenizerCache* tokenizers = nullptr);
 
 /// Token ids [n, tokens] cut to the longest real sample among them (padding is 0 on the right);
 /// anything else (features) is returned as it is.

@@ -159,9 +159,7 @@ public:
         if (m_shared.count(what)) return what;
         m_shared.insert(what);
         if (what == "real") {
-            auto* eq =
-                addNode(m_g, "Equal", "is_padding", {kIds, ints("c_zero", {0}, {})}, "is_padding");
-            (void)eq;
+            addNode(m_g, "Equal", "is_padding", {kIds, ints("c_zero", {0}, {})}, "is_padding");
             addNode(m_g, "Not", "real", {"is_padding"}, "real");
         } else if (what == "real_f") {
             addInt(addNode(m_g, "Cast", "real_f", {shared("real")}, "real_f"), "to",

@@ -58,6 +58,8 @@ struct DataOptions {
     std::string text_column = "text";  ///< text: the text's column (header name or 0-based index)
     std::string label = "label";       ///< text: the label's column (header name or index)
     TokenizerOptions tokenizer;        ///< text, wordnet: the subword tokenizer
+    int64_t seed = 1;  ///< the validation split, limit_train's subset, synthetic data; fixed, so
+                       ///< every student seed of a sweep sees the same data
 };
 
 /// How a model is optimized.
@@ -95,8 +97,9 @@ struct TeacherOptions {
     Kind kind = Kind::Zoo;              ///< which of the three forms
     ModelOptions model;                 ///< Zoo: architecture
     std::optional<TrainOptions> train;  ///< Zoo: train it first (stage one); absent: frozen at init
-    std::optional<int64_t> seed;        ///< Zoo: initialization/training seed (default: spec seed)
-    std::string torchscript;            ///< TorchScript: path of the module file
+    int64_t seed = 1;  ///< Zoo: initialization and training seed; fixed, so one teacher serves
+                       ///< every student seed of a sweep
+    std::string torchscript;  ///< TorchScript: path of the module file
     /// TorchScript: what the module expects as input. "normalized": Retort's normalized features
     /// (data.normalize); "raw": the features as read from the data files; "explicit": the raw
     /// features as (x - input_mean) / input_std, per channel (dim 1) or for all.
@@ -140,11 +143,11 @@ struct QuantizeOptions {
 
 /// One experiment: everything a run needs. Defaults are those of SPEC.md.
 struct ExperimentSpec {
-    std::string name = "experiment";                 ///< run name (sweep points add their values)
-    int64_t seed = 1;                                ///< seeds initialization, data split and order
-    std::string device = "auto";                     ///< auto | cpu | cuda | cuda:N
-    int64_t threads = 0;                             ///< intra-op CPU threads (0: every core)
-    DataOptions data;                                ///< the dataset
+    std::string name = "experiment";  ///< run name (sweep points add their values)
+    int64_t seed = 1;                 ///< the student's initialization, sample order and dropout
+    std::string device = "auto";      ///< auto | cpu | cuda | cuda:N
+    int64_t threads = 0;              ///< intra-op CPU threads (0: every core)
+    DataOptions data;                 ///< the dataset
     std::optional<TeacherOptions> teacher;           ///< absent: no teacher (lambda must be 0)
     ModelOptions student;                            ///< the student architecture
     StudentInit student_init = StudentInit::Random;  ///< student.init: random | teacher_layers

@@ -37,7 +37,10 @@ const std::vector<Field<ExperimentSpec>>& topFields() {
         field<S>(&S::name,
                  key("name", "Name", "run name; sweep points add their swept values").noSweep()),
         field<S>(&S::seed,
-                 key("seed", "Seed", "seeds initialization, the data split and the sample order")
+                 key("seed", "Seed",
+                     "the student's seed: its initialization, the sample order and dropout "
+                     "(the data and the teacher have seeds of their own, `data.seed` and "
+                     "`teacher.seed`, fixed by default)")
                      .range(0, {})),
         field<S>(&S::device,
                  key("device", "Device",
@@ -89,6 +92,12 @@ const std::vector<Field<DataOptions>>& dataFields() {
                      "chosen by a hash of each text; wordnet: fixed at 10 %")
                      .range(0, 1, false, true)
                      .spin(3, 0.05)),
+        field<S>(&S::seed, key("seed", "Data seed",
+                               "seeds the validation split, limit_train's subset and synthetic "
+                               "data; fixed by default, so a sweep over `seed` varies the "
+                               "student only (sweep this to vary the data)")
+                               .range(0, {})
+                               .noField()),
         field<S>(&S::limit_train, key("limit_train", "Limit training samples",
                                       "use at most this many training samples, a seeded subset")
                                       .range(0, {})
@@ -223,8 +232,9 @@ const std::vector<Field<TeacherOptions>>& teacherFields() {
     using S = TeacherOptions;
     static const std::vector<Field<S>> f = {
         field<S>(&S::seed, key("seed", "Teacher seed",
-                               "zoo teacher: initialization and training seed (default: the "
-                               "spec's seed)")
+                               "zoo teacher: initialization and training seed; fixed by "
+                               "default, so one teacher serves every student seed (sweep this "
+                               "to vary the teacher)")
                                .range(0, {})
                                .noField()
                                .when("teacher", {"zoo"})),
@@ -603,7 +613,6 @@ std::string typeText(KeyType t) {
 
 std::string defaultText(const SpecKey& k) {
     if (k.type == KeyType::Section) return k.key == "sweep" ? "none" : "absent";
-    if (k.key == "teacher.seed") return "spec `seed`";
     if (k.default_value.is_null()) return "—";
     if (k.default_value.is_array() && k.default_value.empty()) return "`[]`";
     return "`" +

@@ -91,6 +91,17 @@ inline constexpr const char* kMigrations[] = {
         checksum TEXT NOT NULL,
         created_at TEXT NOT NULL);
     )sql",
+    // 7: the data and a zoo teacher have seeds of their own (data.seed, teacher.seed), fixed by
+    // default; the top-level seed is the student's. Runs stored before get, explicitly, the
+    // seeds that then stood for their data and teacher: the run's seed.
+    R"sql(
+    UPDATE runs SET spec = json_set(spec, '$.data.seed', json_extract(spec, '$.seed'))
+     WHERE json_valid(spec) AND json_type(spec, '$.data') = 'object'
+       AND json_type(spec, '$.data.seed') IS NULL AND json_type(spec, '$.seed') = 'integer';
+    UPDATE runs SET spec = json_set(spec, '$.teacher.seed', json_extract(spec, '$.seed'))
+     WHERE json_valid(spec) AND json_type(spec, '$.teacher.arch') IS NOT NULL
+       AND json_type(spec, '$.teacher.seed') IS NULL AND json_type(spec, '$.seed') = 'integer';
+    )sql",
 };
 
 }  // namespace retort::schema

@@ -93,7 +93,7 @@ struct MergedRun {
 class ProjectStore {
 public:
     enum class Access { ReadWrite, ReadOnly };
-    static constexpr int kSchemaVersion = 6;
+    static constexpr int kSchemaVersion = 7;
 
     /// Opens (ReadWrite: creates if missing, migrates, marks dead `running` runs `interrupted`).
     explicit ProjectStore(const std::string& path, Access access = Access::ReadWrite);

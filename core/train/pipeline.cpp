@@ -42,7 +42,7 @@ void StageServices::checkCancel(const std::string& where) const {
 
 const Dataset& StageServices::dataset(const ExperimentSpec& spec) {
     const std::string key =
-        spec.toJson()["data"].dump() + "|" + std::to_string(spec.seed) + "|" + dataStamp(spec.data);
+        spec.toJson()["data"].dump() + "|" + dataStamp(spec.data);  // data.seed is in the JSON
     if (key != dataKey || !cpuData) {
         cpuData.reset();  // the old data is freed before the new is read
         // Text data's tokenizer: trained once and kept in the project for every run after.
@@ -53,7 +53,7 @@ const Dataset& StageServices::dataset(const ExperimentSpec& spec) {
         tokenizers.save = [this](const std::string& k, const std::string& model, const Json& info) {
             store.saveTokenizer(k, model, info);
         };
-        cpuData = std::make_shared<Dataset>(loadDataset(spec.data, spec.seed, &tokenizers));
+        cpuData = std::make_shared<Dataset>(loadDataset(spec.data, &tokenizers));
         dataKey = key;
     }
     return *cpuData;

@@ -58,7 +58,7 @@ void TeacherStage::run(RunContext& ctx, StageServices& services) {
     Json runTeacherSpec;  // teacher.run with model "teacher": that teacher's stored spec
     if (o.kind == TeacherOptions::Kind::Zoo) {
         keySpec = spec.toJson()["teacher"];
-        keySpec["seed"] = o.seed.value_or(spec.seed);
+        keySpec["seed"] = o.seed;
         keySpec["data"] = d.fingerprint;
     } else if (o.kind == TeacherOptions::Kind::TorchScript) {
         try {
@@ -110,7 +110,7 @@ void TeacherStage::run(RunContext& ctx, StageServices& services) {
     if (stored && stored->spec != keySpec) stored.reset();  // a hash collision: do not reuse
     TeacherRecord record{t->key, keySpec, {}, Json::object()};
     if (o.kind == TeacherOptions::Kind::Zoo) {
-        torch::manual_seed(static_cast<uint64_t>(o.seed.value_or(spec.seed)));
+        torch::manual_seed(static_cast<uint64_t>(o.seed));
         t->zoo = ZooNet(o.model, d.shape);
         t->zoo->to(device);
         t->paramCount = t->zoo->summary().param_count;
@@ -120,8 +120,7 @@ void TeacherStage::run(RunContext& ctx, StageServices& services) {
             record = *stored;
             services.message(runId, "teacher", "reusing the stored teacher " + t->key.substr(0, 8));
         } else if (o.train) {
-            record.summary["epochs"] =
-                trainTeacher(t->zoo, *o.train, d, o.seed.value_or(spec.seed), runId, services);
+            record.summary["epochs"] = trainTeacher(t->zoo, *o.train, d, o.seed, runId, services);
             record.state = saveModule(*t->zoo);
         } else {
             record.state = saveModule(*t->zoo);  // frozen at initialization
