@@ -312,6 +312,28 @@ private Q_SLOTS:
         e.setValue("prune", {{"sparsity", 0.9}});
         e.validateNow();
         QVERIFY(e.budgetText().contains("compressed"));
+        // The Seeds field holds the sweep's seed entry, and repeats every point over seeds.
+        auto* seeds = e.findChild<QLineEdit*>(QStringLiteral("seeds"));
+        QVERIFY(seeds);
+        QCOMPARE(seeds->text(), QStringLiteral("1, 2"));
+        seeds->setText(QStringLiteral("4"));  // a count: seeds 1 .. 4
+        Q_EMIT seeds->textEdited(seeds->text());
+        e.validateNow();
+        QCOMPARE(e.points().size(), size_t(12));
+        QCOMPARE(e.points().back().spec.seed, int64_t(4));
+        seeds->setText(QStringLiteral("7, 9"));  // a list
+        Q_EMIT seeds->textEdited(seeds->text());
+        e.validateNow();
+        QCOMPARE(e.points().size(), size_t(6));
+        QCOMPARE(e.points().back().spec.seed, int64_t(9));
+        seeds->setText(QStringLiteral("two"));
+        Q_EMIT seeds->textEdited(seeds->text());
+        e.validateNow();
+        QVERIFY(e.points().empty() || !e.isValid());
+        seeds->clear();  // the spec's own seed
+        Q_EMIT seeds->textEdited(seeds->text());
+        e.validateNow();
+        QCOMPARE(e.points().size(), size_t(3));
     }
 
     void runSweepLiveCurvesAndPareto() {

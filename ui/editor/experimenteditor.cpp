@@ -425,6 +425,7 @@ void ExperimentEditor::buildForm() {
     connect(m_sweep, &SweepEditor::edited, this, [this] {
         QString err;
         Json s = m_sweep->sweep(&err);
+        m_sweepError = err;
         userEdit("sweep", s);
     });
 
@@ -485,6 +486,8 @@ void ExperimentEditor::setStore(const ProjectStore* store) {
 void ExperimentEditor::setSpec(const Json& spec) {
     m_spec = spec;
     m_undo.clear();
+    m_sweepError.clear();
+    m_sweep->clearSeeds();  // a new spec: the field shows its seeds, not what was typed before
     refreshWidgets();
     validateNow();
 }
@@ -602,6 +605,10 @@ void ExperimentEditor::validate() {
         m_points = m_validator->plan(m_spec);
     } catch (const SpecError& e) {
         issues = e.issues();
+    }
+    if (!m_sweepError.isEmpty()) {
+        issues.push_back({"sweep", m_sweepError.toStdString()});
+        m_points.clear();
     }
     // Mark each issue at the field of its key, or of the nearest enclosing key.
     for (auto& b : m_bindings) b->error.clear();

@@ -86,6 +86,7 @@ private:
     bool m_valid = false;
     bool m_refreshing = false;
     QString m_reason;
+    QString m_sweepError;  ///< what the sweep editor could not read (its Seeds field)
     SweepEditor* m_sweep = nullptr;
     QLabel* m_budget = nullptr;
     QComboBox* m_teacherRun = nullptr;
