@@ -1,5 +1,7 @@
 #pragma once
 
+#include <QProcess>
+#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -9,6 +11,7 @@
 #include "train/runner.h"
 
 #include <sqlite3.h>
+#include <torch/serialize.h>
 
 #include <atomic>
 #include <fstream>
@@ -93,6 +96,59 @@ inline std::vector<RunOutcome> runAll(ProjectStore& store, const Json& j,
         out.push_back(r.run(id, p.spec));
     }
     return out;
+}
+
+/// A finished program: its exit code (-1 when it crashed or ran out of time), stdout, stderr.
+struct ProgramResult {
+    int code = -1;
+    QString out, err;
+};
+
+inline ProgramResult runProgram(const QString& program, const QStringList& args,
+                                int timeoutMs = 300000) {
+    QProcess p;
+    p.start(program, args);
+    p.waitForFinished(timeoutMs);
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
+            QString::fromUtf8(p.readAllStandardOutput()),
+            QString::fromUtf8(p.readAllStandardError())};
+}
+
+/// The first python3 that imports torch: the one on PATH, else Debian's; empty when none.
+inline QString pythonWithTorch() {
+    for (const QString& p :
+         {QStandardPaths::findExecutable("python3"), QString("/usr/bin/python3")})
+        if (!p.isEmpty() && runProgram(p, {"-c", "import torch"}).code == 0) return p;
+    return {};
+}
+
+/// Runs examples/load_student.py --check on the checkpoint @p checkpoint: the module it builds
+/// must map @p x to @p y. Files go to @p dir.
+inline ProgramResult checkCheckpointInPython(const QString& python, const QTemporaryDir& dir,
+                                             const std::string& checkpoint, const torch::Tensor& x,
+                                             const torch::Tensor& y) {
+    const std::string pt = dir.filePath("student.pt").toStdString();
+    writeFile(pt, checkpoint);
+    for (auto [name, t] : {std::pair{"x.pt", x}, std::pair{"y.pt", y}}) {
+        const auto bytes = torch::pickle_save(t);
+        writeFile(dir.filePath(name).toStdString(), std::string(bytes.begin(), bytes.end()));
+    }
+    return runProgram(python,
+                      {RETORT_SOURCE_DIR "/examples/load_student.py", QString::fromStdString(pt),
+                       "--check", dir.filePath("x.pt"), dir.filePath("y.pt")});
+}
+
+/// The common part of a small text run's spec on @p file: name, seed, CPU, a 60-piece
+/// tokenizer and 16 tokens.
+inline Json textRunSpec(const std::string& name, const std::string& file) {
+    return {{"name", name},
+            {"seed", 1},
+            {"threads", 1},
+            {"device", "cpu"},
+            {"data",
+             {{"format", "text"},
+              {"path", file},
+              {"tokenizer", {{"vocab_size", 60}, {"max_length", 16}}}}}};
 }
 
 /// A TSV file "texts.tsv" in @p dir of three separable classes (water, rock, music), each

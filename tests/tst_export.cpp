@@ -10,9 +10,6 @@
 #include "store/projectstore.h"
 #include "train/runner.h"
 
-#include <QProcess>
-#include <QStandardPaths>
-
 #ifdef RETORT_TEST_OPENCV
 #include <opencv2/dnn.hpp>
 #endif
@@ -39,20 +36,6 @@ Json exportSpec() {
                               {{"prune.sparsity", {0.6}}, {"quantize.bits", {8}}},
                               {{"quantize", {{{"bits", 4}, {"granularity", "per_tensor"}}}}}});
     return j;
-}
-
-struct Result {
-    int code = -1;
-    QString out, err;
-};
-
-Result run(const QString& program, const QStringList& args) {
-    QProcess p;
-    p.start(program, args);
-    p.waitForFinished(300000);
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
-            QString::fromUtf8(p.readAllStandardOutput()),
-            QString::fromUtf8(p.readAllStandardError())};
 }
 
 /// Test inputs: normalized-scale noise of the model's input shape.
@@ -252,44 +235,32 @@ private Q_SLOTS:
     }
 
     void checkpointLoadsIntoPyTorch() {
-        // The first python3 that has torch: the one on PATH, else Debian's.
-        QString python;
-        for (const QString& p :
-             {QStandardPaths::findExecutable("python3"), QString("/usr/bin/python3")})
-            if (!p.isEmpty() && python.isEmpty() && run(p, {"-c", "import torch"}).code == 0)
-                python = p;
+        const QString python = test::pythonWithTorch();
         if (python.isEmpty()) QFAIL(RETORT_MISSING("python3-torch", "python3 with torch"));
         ProjectStore store(m_project, ProjectStore::Access::ReadOnly);
         for (int64_t id : {int64_t(1), int64_t(2)}) {
             ModelExportOptions o;
             o.format = "pt";
-            test::writeFile(file("student.pt"), exportRunModel(store, id, o));
             const std::string compressed = *store.artifact(id, "compressed");
             ZooNet net = loadCompressedModel(compressed);
             torch::NoGradGuard guard;
             const torch::Tensor x = inputs(readCompressedModel(compressed).model, 4);
-            const torch::Tensor y = net->forward(x);
-            for (auto [name, t] : {std::pair{"x.pt", x}, std::pair{"y.pt", y}}) {
-                const auto bytes = torch::pickle_save(t);
-                test::writeFile(file(name), std::string(bytes.begin(), bytes.end()));
-            }
-            const Result r = run(python, {RETORT_SOURCE_DIR "/examples/load_student.py",
-                                          QString::fromStdString(file("student.pt")), "--check",
-                                          QString::fromStdString(file("x.pt")),
-                                          QString::fromStdString(file("y.pt"))});
+            const auto r = test::checkCheckpointInPython(
+                python, m_dir, exportRunModel(store, id, o), x, net->forward(x));
             QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
         }
     }
 
     void showSpecReproducesARun() {
         // The report's reproduce commands: `show --spec` then `run` gives the same results.
-        const Result s = run(RETORT_CLI_PATH, {"show", "2", "--project",
-                                               QString::fromStdString(m_project), "--spec"});
+        const test::ProgramResult s = test::runProgram(
+            RETORT_CLI_PATH,
+            {"show", "2", "--project", QString::fromStdString(m_project), "--spec"});
         QCOMPARE(s.code, 0);
         test::writeFile(file("run-2.json"), s.out.toStdString());
-        const Result r =
-            run(RETORT_CLI_PATH, {"run", QString::fromStdString(file("run-2.json")), "--project",
-                                  QString::fromStdString(file("again.retort")), "--json"});
+        const test::ProgramResult r = test::runProgram(
+            RETORT_CLI_PATH, {"run", QString::fromStdString(file("run-2.json")), "--project",
+                              QString::fromStdString(file("again.retort")), "--json"});
         QVERIFY2(r.code == 0, qPrintable(r.err));
         ProjectStore a(m_project, ProjectStore::Access::ReadOnly);
         ProjectStore b(file("again.retort"), ProjectStore::Access::ReadOnly);
@@ -302,18 +273,20 @@ private Q_SLOTS:
 
     void cliExportsModelsAndMetrics() {
         const QString project = QString::fromStdString(m_project);
-        Result r =
-            run(RETORT_CLI_PATH, {"export", "--project", project, "--format", "csv", "--metrics",
-                                  "--out", QString::fromStdString(file("m.csv"))});
+        test::ProgramResult r = test::runProgram(
+            RETORT_CLI_PATH, {"export", "--project", project, "--format", "csv", "--metrics",
+                              "--out", QString::fromStdString(file("m.csv"))});
         QCOMPARE(r.code, 0);
         QVERIFY(test::readFile(file("m.csv")).rfind("run,metric,step,value\n", 0) == 0);
-        r = run(RETORT_CLI_PATH, {"export-model", "2", "--project", project, "--format", "pt",
-                                  "--out", QString::fromStdString(file("cli.pt"))});
+        r = test::runProgram(RETORT_CLI_PATH,
+                             {"export-model", "2", "--project", project, "--format", "pt", "--out",
+                              QString::fromStdString(file("cli.pt"))});
         QCOMPARE(r.code, 0);
         QVERIFY(test::readFile(file("cli.pt")).size() > 1000);
         // A run that does not exist: exit 2, nothing written.
-        r = run(RETORT_CLI_PATH, {"export-model", "9", "--project", project, "--format", "onnx",
-                                  "--out", QString::fromStdString(file("none.onnx"))});
+        r = test::runProgram(RETORT_CLI_PATH,
+                             {"export-model", "9", "--project", project, "--format", "onnx",
+                              "--out", QString::fromStdString(file("none.onnx"))});
         QCOMPARE(r.code, 2);
         QVERIFY(r.err.contains("run 9 does not exist"));
         QVERIFY(!QFile::exists(QString::fromStdString(file("none.onnx"))));

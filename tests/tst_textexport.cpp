@@ -8,9 +8,6 @@
 #include "models/compressedmodel.h"
 #include "store/projectstore.h"
 
-#include <QProcess>
-#include <QStandardPaths>
-
 #ifdef RETORT_TEST_ONNX
 #include "onnxinterpreter.h"
 #endif
@@ -33,30 +30,25 @@ Json textExportSpec(const std::string& file) {
         {"hidden", Json::array()}};
     Json first = transformer;
     first["pooling"] = "first";
-    return {{"name", "text-export"},
-            {"seed", 1},
-            {"threads", 1},
-            {"device", "cpu"},
-            {"data",
-             {{"format", "text"},
-              {"path", file},
-              {"tokenizer", {{"vocab_size", 60}, {"max_length", 16}}}}},
-            {"teacher",
-             {{"arch", "embedding_bag"},
-              {"embedding", 16},
-              {"train", {{"epochs", 2}, {"batch_size", 16}, {"lr", 0.01}}}}},
-            {"distill", {{"lambda", 0.5}}},
-            {"train", {{"epochs", 2}, {"batch_size", 16}, {"lr", 0.003}}},
-            {"sweep",
-             Json::array(
-                 {{{"student", {transformer}},
-                   {"prune", {{{"sparsity", 0.5}}}},
-                   {"quantize", {{{"bits", 8}}}}},
-                  {{"student", {first}}},
-                  {{"student", {{{"arch", "bilstm"}, {"embedding", 12}, {"hidden", {10, 6}}}}},
-                   {"quantize", {{{"bits", 8}}}}},
-                  {{"student", {{{"arch", "embedding_bag"}, {"embedding", 12}, {"hidden", {8}}}}},
-                   {"quantize", {{{"bits", 4}, {"granularity", "per_tensor"}}}}}})}};
+    Json j = test::textRunSpec("text-export", file);
+    j.update(
+        Json{{"teacher",
+              {{"arch", "embedding_bag"},
+               {"embedding", 16},
+               {"train", {{"epochs", 2}, {"batch_size", 16}, {"lr", 0.01}}}}},
+             {"distill", {{"lambda", 0.5}}},
+             {"train", {{"epochs", 2}, {"batch_size", 16}, {"lr", 0.003}}},
+             {"sweep",
+              Json::array(
+                  {{{"student", {transformer}},
+                    {"prune", {{{"sparsity", 0.5}}}},
+                    {"quantize", {{{"bits", 8}}}}},
+                   {{"student", {first}}},
+                   {{"student", {{{"arch", "bilstm"}, {"embedding", 12}, {"hidden", {10, 6}}}}},
+                    {"quantize", {{{"bits", 8}}}}},
+                   {{"student", {{{"arch", "embedding_bag"}, {"embedding", 12}, {"hidden", {8}}}}},
+                    {"quantize", {{{"bits", 4}, {"granularity", "per_tensor"}}}}}})}});
+    return j;
 }
 
 /// Ragged token ids: [CLS] then random pieces, lengths 1 .. max_length, right-padded with 0.
@@ -69,20 +61,6 @@ torch::Tensor raggedIds(int64_t batch, int64_t maxLength, int64_t vocab) {
         ids[b].slice(0, len).fill_(0);
     }
     return ids;
-}
-
-struct Result {
-    int code = -1;
-    QString out, err;
-};
-
-Result run(const QString& program, const QStringList& args) {
-    QProcess p;
-    p.start(program, args);
-    p.waitForFinished(300000);
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
-            QString::fromUtf8(p.readAllStandardOutput()),
-            QString::fromUtf8(p.readAllStandardError())};
 }
 
 }  // namespace
@@ -184,36 +162,24 @@ private Q_SLOTS:
     }
 
     void checkpointLoadsIntoPyTorch() {
-        QString python;
-        for (const QString& p :
-             {QStandardPaths::findExecutable("python3"), QString("/usr/bin/python3")})
-            if (!p.isEmpty() && python.isEmpty() && run(p, {"-c", "import torch"}).code == 0)
-                python = p;
+        const QString python = test::pythonWithTorch();
         if (python.isEmpty()) QFAIL(RETORT_MISSING("python3-torch", "python3 with torch"));
         ProjectStore store(m_project, ProjectStore::Access::ReadOnly);
         for (int64_t id = 1; id <= 4; ++id) {
             ModelExportOptions o;
             o.format = "pt";
-            test::writeFile(file("student.pt"), exportRunModel(store, id, o));
             const torch::Tensor x =
                 raggedIds(9, 12, store.run(id)->results.at("vocab_size").get<int64_t>());
-            const torch::Tensor y = libtorchLogits(store, id, x);
-            for (auto [name, t] : {std::pair{"x.pt", x}, std::pair{"y.pt", y}}) {
-                const auto bytes = torch::pickle_save(t);
-                test::writeFile(file(name), std::string(bytes.begin(), bytes.end()));
-            }
-            const Result r = run(python, {RETORT_SOURCE_DIR "/examples/load_student.py",
-                                          QString::fromStdString(file("student.pt")), "--check",
-                                          QString::fromStdString(file("x.pt")),
-                                          QString::fromStdString(file("y.pt"))});
+            const auto r = test::checkCheckpointInPython(
+                python, m_dir, exportRunModel(store, id, o), x, libtorchLogits(store, id, x));
             QVERIFY2(r.code == 0, qPrintable(QString("run %1: ").arg(id) + r.out + r.err));
         }
     }
 
     void cliWritesTheTokenizerBesideTheModel() {
         const QString out = QString::fromStdString(file("bag.onnx"));
-        const Result r = run(RETORT_CLI_PATH,
-                             {"export-model", "4", "--project", QString::fromStdString(m_project),
+        const test::ProgramResult r = test::runProgram(
+            RETORT_CLI_PATH, {"export-model", "4", "--project", QString::fromStdString(m_project),
                               "--format", "onnx", "--out", out});
         QVERIFY2(r.code == 0, qPrintable(r.err));
         QVERIFY2(r.err.contains("bag.tokenizer.model"), qPrintable(r.err));
@@ -228,7 +194,7 @@ private Q_SLOTS:
         const std::string project = file("p.tokenizer.model");
         QVERIFY(QFile::copy(QString::fromStdString(m_project), QString::fromStdString(project)));
         const std::string before = test::readFile(project);
-        const Result clash = run(
+        const test::ProgramResult clash = test::runProgram(
             RETORT_CLI_PATH, {"export-model", "4", "--project", QString::fromStdString(project),
                               "--format", "onnx", "--out", QString::fromStdString(file("p.onnx"))});
         QVERIFY(clash.code != 0);

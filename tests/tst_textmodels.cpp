@@ -58,18 +58,6 @@ torch::Tensor sample(const std::vector<int64_t>& ids, int64_t length) {
     return t;
 }
 
-/// The common part of a small text run's spec on @p file: name, seed, CPU, tokenizer.
-Json textRunSpec(const std::string& name, const std::string& file) {
-    return {{"name", name},
-            {"seed", 1},
-            {"threads", 1},
-            {"device", "cpu"},
-            {"data",
-             {{"format", "text"},
-              {"path", file},
-              {"tokenizer", {{"vocab_size", 60}, {"max_length", 16}}}}}};
-}
-
 }  // namespace
 
 class TestTextModels : public QObject {
@@ -248,7 +236,7 @@ private Q_SLOTS:
         const std::string file = dir.filePath("w.tsv").toStdString();
         test::writeFile(file, tsv);
         std::vector<SpecIssue> issues;
-        Json j = textRunSpec("probe", file);
+        Json j = test::textRunSpec("probe", file);
         j["data"]["validation_fraction"] = 0.0;
         ExperimentSpec spec = ExperimentSpec::fromJson(j, issues);
         QVERIFY(issues.empty());
@@ -264,7 +252,7 @@ private Q_SLOTS:
     void textRunEndToEnd() {
         QTemporaryDir dir;
         const std::string file = test::writeSeparableTexts(dir, 120);
-        Json j = textRunSpec("text", file);
+        Json j = test::textRunSpec("text", file);
         j["data"]["validation_fraction"] = 0.15;
         j.update(Json{{"teacher",
                        {{"arch", "transformer"},
@@ -376,7 +364,7 @@ private Q_SLOTS:
     void featureDistillationRun() {
         QTemporaryDir dir;
         const std::string file = test::writeSeparableTexts(dir, 60);
-        Json j = textRunSpec("features", file);
+        Json j = test::textRunSpec("features", file);
         j.update(Json{
             {"teacher",
              {{"arch", "transformer"},

@@ -96,8 +96,11 @@ private Q_SLOTS:
         const QStringList keys = sweep->keys();
         QVERIFY(keys.contains("quantize.bits"));
         QVERIFY(!keys.contains("name"));
+        // Every sweepable key, the student's seed through the Seeds field below the table.
+        QVERIFY(!keys.contains("seed"));
+        QVERIFY(sweep->findChild<QLineEdit*>(QStringLiteral("seeds")));
         for (const SpecKey& k : specKeys())
-            if (k.sweepable && k.type != KeyType::Section)
+            if (k.sweepable && k.type != KeyType::Section && k.key != "seed")
                 QVERIFY2(keys.contains(QString::fromStdString(k.key)), k.key.c_str());
         // Visibility follows the registry's conditions: csv keys only for csv data.
         e.show();
