@@ -1,5 +1,6 @@
 #include "stats/configurations.h"
 
+#include "export/dataexport.h"
 #include "stats/pareto.h"
 
 #include <algorithm>
@@ -25,17 +26,6 @@ const Json* at(const Json& j, const std::string& dotted) {
         if (dot == std::string::npos) return p;
         start = dot + 1;
     }
-}
-
-void erase(Json& j, const std::string& dotted) {
-    const size_t dot = dotted.rfind('.');
-    Json* parent = &j;
-    if (dot != std::string::npos) {
-        Json* p = const_cast<Json*>(at(j, dotted.substr(0, dot)));
-        if (!p) return;
-        parent = p;
-    }
-    if (parent->is_object()) parent->erase(dotted.substr(dot == std::string::npos ? 0 : dot + 1));
 }
 
 bool isSeedKey(const std::string& k) {
@@ -85,7 +75,8 @@ std::vector<Configuration> groupConfigurations(const std::vector<RunRecord>& run
     for (const auto& r : runs) {
         if (r.status != RunStatus::Completed) continue;
         Json spec = r.spec;
-        for (const auto& k : seedKeys()) erase(spec, k);
+        for (const auto& k : seedKeys())
+            if (at(spec, k)) setDotted(spec, k, nullptr);  // null erases
         spec.erase("name");
         const std::string key = spec.dump();
         auto it = byKey.find(key);
@@ -222,12 +213,6 @@ std::string comparisonCsv(const Comparison& c) {
         o << v;
         return o.str();
     };
-    auto quote = [](const std::string& t) {
-        if (t.find_first_of(",\"\n\r") == std::string::npos) return t;
-        std::string q = "\"";
-        for (char ch : t) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-        return q + "\"";
-    };
     std::string out = "configuration,baseline,n,runs,seeds";
     for (const auto& m : c.metrics)
         for (const char* f : {"mean", "sd", "ci_low", "ci_high", "diff", "diff_ci_low",
@@ -241,8 +226,8 @@ std::string comparisonCsv(const Comparison& c) {
             runs += (k ? " " : "") + std::to_string(conf.runs[k]);
             seeds += (k ? "; " : "") + conf.seeds[k];
         }
-        out += quote(conf.label) + "," + (i == c.baseline ? "1" : "0") + "," +
-               std::to_string(conf.runs.size()) + "," + quote(runs) + "," + quote(seeds);
+        out += csvCell(conf.label) + "," + (i == c.baseline ? "1" : "0") + "," +
+               std::to_string(conf.runs.size()) + "," + csvCell(runs) + "," + csvCell(seeds);
         for (size_t m = 0; m < c.metrics.size(); ++m) {
             const auto& v = c.values[i][m];
             const auto& d = v.difference;
