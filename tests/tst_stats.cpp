@@ -5,6 +5,8 @@
 #include "testutil.h"
 
 #include "stats/configurations.h"
+#include "stats/findings.h"
+#include "stats/pareto.h"
 #include "stats/seedstats.h"
 
 #include <cmath>
@@ -32,6 +34,18 @@ RunRecord run(int64_t id, int64_t seed, double lambda, double testAcc, double va
               {"distill", {{"temperature", 4.0}, {"lambda", lambda}}}};
     r.params = {{"distill.lambda", lambda}, {"seed", seed}};
     r.results = {{"test_accuracy", testAcc}, {"val_accuracy", valAcc}};
+    return r;
+}
+
+/// A completed run of one configuration (lambda) and seed with its test and validation accuracy,
+/// compressed size and teacher.
+RunRecord sized(int64_t id, int64_t seed, double lambda, double test, double val, double bytes,
+                const std::string& teacher = "t1") {
+    RunRecord r = run(id, seed, lambda, test, val);
+    r.results["compressed_size_bytes"] = bytes;
+    r.results["teacher_key"] = teacher;
+    r.results["teacher_test_accuracy"] = 0.9139;
+    r.results["teacher_param_count"] = 421642;
     return r;
 }
 
@@ -146,7 +160,7 @@ private Q_SLOTS:
         QCOMPARE(confs.size(), size_t(2));  // teacher.seed following seed does not split them
         QCOMPARE(confs[0].runs, (std::vector<int64_t>{1, 3, 5}));
         QCOMPARE(confs[1].runs, (std::vector<int64_t>{2, 4, 6}));  // the failed run is left out
-        QCOMPARE(confs[0].label, std::string("distill.lambda=0.0"));
+        QCOMPARE(confs[0].label, std::string("distill.lambda=0"));
         QCOMPARE(confs[1].seeds[1], std::string("seed=2 teacher.seed=2"));
         QVERIFY(!confs[0].spec.contains("seed") && !confs[0].spec["teacher"].contains("seed"));
 
@@ -170,11 +184,121 @@ private Q_SLOTS:
         }
         QVERIFY(threw);
         const Json j = comparisonJson(c);
-        QCOMPARE(j["baseline"]["label"], Json("distill.lambda=0.0"));
+        QCOMPARE(j["baseline"]["label"], Json("distill.lambda=0"));
         QCOMPARE(j["configurations"][1]["test_accuracy"]["difference"]["within_noise"],
                  Json(false));
         QVERIFY(j["configurations"][0]["test_accuracy"]["ci_low"].is_number());
         QVERIFY(!j["configurations"][0]["test_accuracy"].contains("difference"));
+    }
+
+    void frontOfMeansTakesIntervalsSeriously() {
+        // Two dense configurations of one size whose intervals overlap, a clearly better one of
+        // that size, and a small one. On the means alone (paretoFront) B would be "on the front"
+        // and A "dominated"; with their intervals neither is settled against the other, and
+        // both are beaten beyond noise by D.
+        const IntervalPoint a{100, 0.880, 0.870, 0.890}, b{100, 0.885, 0.875, 0.895},
+            c{10, 0.800, 0.790, 0.810}, d{100, 0.950, 0.940, 0.960};
+        auto s = paretoFrontOfMeans({a, b, c});
+        QCOMPARE(s[0], FrontStatus::Undecided);
+        QCOMPARE(s[1], FrontStatus::Undecided);  // A could be as accurate at the same size
+        QCOMPARE(s[2], FrontStatus::Front);      // nothing is smaller
+        s = paretoFrontOfMeans({a, b, c, d});
+        QCOMPARE(s[0], FrontStatus::Dominated);
+        QCOMPARE(s[1], FrontStatus::Dominated);
+        QCOMPARE(s[2], FrontStatus::Front);
+        QCOMPARE(s[3], FrontStatus::Front);
+        // A smaller configuration whose interval reaches a larger one's leaves it undecided;
+        // one wholly below does not.
+        const IntervalPoint small{50, 0.872, 0.860, 0.884};
+        QCOMPARE(paretoFrontOfMeans({a, small})[0], FrontStatus::Undecided);
+        QCOMPARE(paretoFrontOfMeans({a, small})[1], FrontStatus::Front);
+        const IntervalPoint worse{50, 0.850, 0.845, 0.855};
+        QCOMPARE(paretoFrontOfMeans({a, worse})[0], FrontStatus::Front);
+        // Smaller and beyond noise better: dominated.
+        const IntervalPoint better{50, 0.930, 0.925, 0.935};
+        QCOMPARE(paretoFrontOfMeans({a, better})[0], FrontStatus::Dominated);
+        // Single values: exactly the ordinary front, nothing undecided.
+        std::mt19937 rng(3);
+        std::uniform_real_distribution<double> u(0, 1);
+        std::vector<IntervalPoint> ip;
+        std::vector<ParetoPoint> pp;
+        for (int i = 0; i < 60; ++i) {
+            const double size = std::round(u(rng) * 10), acc = std::round(u(rng) * 10) / 10;
+            ip.push_back({size, acc, acc, acc});
+            pp.push_back({size, acc});
+        }
+        const auto ordinary = paretoFront(pp);
+        const auto means = paretoFrontOfMeans(ip);
+        for (size_t i = 0; i < ip.size(); ++i)
+            QCOMPARE(means[i], ordinary[i] ? FrontStatus::Front : FrontStatus::Dominated);
+    }
+
+    void findingsStateTheNumbers() {
+        // lambda 0 (baseline), 0.9 (+3 pt: per-seed gains 3, 2, 4 pt), 0.5 (gains 1, −1, 0 pt)
+        // over seeds 1–3; lambda 0.7 with one seed; a pruned size for lambda 0.5.
+        std::vector<RunRecord> runs;
+        const double base[] = {0.80, 0.82, 0.81}, gain9[] = {0.03, 0.02, 0.04},
+                     gain5[] = {0.01, -0.01, 0.0};
+        int64_t id = 0;
+        for (int k = 0; k < 3; ++k) {
+            const int64_t seed = k + 1;
+            runs.push_back(sized(++id, seed, 0.0, base[k], 0.79, 400000));
+            runs.push_back(sized(++id, seed, 0.9, base[k] + gain9[k], 0.80, 400000));
+            runs.push_back(sized(++id, seed, 0.5, base[k] + gain5[k], 0.79, 25000));
+        }
+        runs.push_back(sized(++id, 1, 0.7, 0.85, 0.70, 400000));
+        const Findings f = findings(runs);
+        QCOMPARE(f.comparison.baseline, size_t(0));
+        QVERIFY2(QString::fromStdString(f.baseline)
+                     .startsWith("Baseline: C1 (distill.lambda=0) \u2014 label-only"),
+                 f.baseline.c_str());
+        // 0.81 ± t(0.975, 2)·0.01/√3 = 2.48 pt.
+        QVERIFY2(f.baseline.find("81.00 % ± 2.48 pt test accuracy") != std::string::npos,
+                 f.baseline.c_str());
+        QCOMPARE(f.configurations.size(), size_t(3));
+        // +3 pt, sd 1 pt over 3 pairs: half-width 4.3027 · 1/√3 = 2.48 pt.
+        const std::string& nine = f.configurations[0].sentence;
+        QVERIFY2(nine.find("C2 (distill.lambda=0.9): +3.00 pt [+0.52, +5.48] test accuracy, paired "
+                           "over 3 seeds \u2014 better beyond noise") == 0,
+                 nine.c_str());
+        QCOMPARE(f.configurations[0].verdict, 1);
+        const std::string& five = f.configurations[1].sentence;
+        QVERIFY2(
+            five.find("C3 (distill.lambda=0.5): ±0.00 pt [\u22122.48, +2.48] test accuracy, paired "
+                      "over 3 seeds \u2014 within noise") == 0,
+            five.c_str());
+        QVERIFY2(five.find("16.0× smaller") != std::string::npos, five.c_str());
+        QCOMPARE(f.configurations[1].verdict, 0);
+        const std::string& seven = f.configurations[2].sentence;
+        QVERIFY2(seven.find("no interval") != std::string::npos &&
+                     seven.find("not a finding") != std::string::npos,
+                 seven.c_str());
+        QVERIFY2(
+            f.summary.find("beyond noise (test accuracy): C2 (distill.lambda=0.9).") !=
+                    std::string::npos &&
+                f.summary.find("Within noise: C3 (distill.lambda=0.5).") != std::string::npos &&
+                f.summary.find("(one seed): C4 (distill.lambda=0.7).") != std::string::npos,
+            f.summary.c_str());
+        // On validation, lambda 0.9 (0.80, same size) beats lambda 0 (0.79) with zero-width
+        // intervals; lambda 0.5 is smallest: the front; lambda 0.7 (0.70) is dominated.
+        QVERIFY2(f.front.find("Pareto front of means (validation accuracy vs compressed size): "
+                              "C2 (distill.lambda=0.9) at 390.6 KiB, 80.00 % ± 0.00 pt; "
+                              "C3 (distill.lambda=0.5) at 24.4 KiB") == 0,
+                 f.front.c_str());
+        QVERIFY2(f.front.find("Dominated beyond noise: 2 configuration(s).") != std::string::npos,
+                 f.front.c_str());
+        QCOMPARE(f.teachers.size(), size_t(1));
+        QVERIFY2(f.teachers[0].find("Teacher: 91.39 % test accuracy, 421,642 parameters; trained "
+                                    "once, shared by all 10 completed runs.") == 0,
+                 f.teachers[0].c_str());
+        QCOMPARE(f.notes.size(), size_t(1));  // the one-seed configuration
+        // Another baseline, by label: lambda 0.9's own differences are now to itself.
+        const Findings g = findings(runs, "distill.lambda=0.9");
+        QCOMPARE(g.comparison.baseline, size_t(1));
+        QVERIFY(g.configurations[0].sentence.find("\u22123.00 pt") != std::string::npos);
+        QCOMPARE(g.configurations[0].verdict, -1);
+        QCOMPARE(signedPoints(-0.00001), std::string("±0.00"));
+        QCOMPARE(signedPoints(0.0031), std::string("+0.31"));
     }
 };
 

@@ -1,12 +1,14 @@
 #include "stats/configurations.h"
 
 #include "export/dataexport.h"
+#include "spec/experimentspec.h"
 #include "stats/pareto.h"
 
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
 #include <map>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -34,8 +36,9 @@ bool isSeedKey(const std::string& k) {
     return false;
 }
 
+/// A value as run names show it: 0 not 0.0, 0.075 not 0.07500000000000001.
 std::string valueText(const Json& v) {
-    return v.is_string() ? v.get<std::string>() : v.dump();
+    return formatValue(v);
 }
 
 Json number(double v) {
@@ -68,16 +71,28 @@ std::string seedLabel(const Json& spec) {
     return out;
 }
 
-std::vector<Configuration> groupConfigurations(const std::vector<RunRecord>& runs) {
+namespace {
+Json withoutSeeds(const Json& full) {
+    Json spec = full;
+    for (const auto& k : seedKeys())
+        if (at(spec, k)) setDotted(spec, k, nullptr);  // null erases
+    if (spec.is_object()) spec.erase("name");
+    return spec;
+}
+}  // namespace
+
+std::string configurationKey(const Json& spec) {
+    return withoutSeeds(spec).dump();
+}
+
+std::vector<Configuration> groupConfigurations(const std::vector<RunRecord>& runs,
+                                               bool completedOnly) {
     std::vector<Configuration> out;
     std::map<std::string, size_t> byKey;
     std::map<std::string, int> labels;
     for (const auto& r : runs) {
-        if (r.status != RunStatus::Completed) continue;
-        Json spec = r.spec;
-        for (const auto& k : seedKeys())
-            if (at(spec, k)) setDotted(spec, k, nullptr);  // null erases
-        spec.erase("name");
+        if (completedOnly && r.status != RunStatus::Completed) continue;
+        const Json spec = withoutSeeds(r.spec);
         const std::string key = spec.dump();
         auto it = byKey.find(key);
         if (it == byKey.end()) {
@@ -98,6 +113,69 @@ std::vector<Configuration> groupConfigurations(const std::vector<RunRecord>& run
         out[it->second].runs.push_back(r.id);
         out[it->second].seeds.push_back(seedLabel(r.spec));
     }
+    // The seed keys that vary among these runs: the ones worth showing.
+    std::map<std::string, std::set<std::string>> values;
+    for (const auto& r : runs) {
+        if (completedOnly && r.status != RunStatus::Completed) continue;
+        for (const auto& k : seedKeys()) {
+            const Json* v = at(r.spec, k);
+            values[k].insert(v ? valueText(*v) : std::string());
+        }
+    }
+    std::vector<std::string> varying;
+    for (const auto& k : seedKeys())
+        if (values[k].size() > 1) varying.push_back(k);
+    if (varying.empty()) varying.push_back("seed");
+    std::map<int64_t, const RunRecord*> byId;
+    for (const auto& r : runs) byId[r.id] = &r;
+    for (auto& c : out)
+        for (int64_t id : c.runs) {
+            std::string label;
+            for (const auto& k : varying)
+                if (const Json* v = at(byId.at(id)->spec, k))
+                    label += (label.empty() ? "" : " ") + k + "=" + valueText(*v);
+            c.shownSeeds.push_back(label);
+        }
+    return out;
+}
+
+std::vector<ConfigurationPoint> configurationFront(const std::vector<Configuration>& configurations,
+                                                   const std::vector<RunRecord>& runs) {
+    std::map<int64_t, const RunRecord*> byId;
+    for (const auto& r : runs) byId[r.id] = &r;
+    std::vector<ConfigurationPoint> out;
+    for (size_t i = 0; i < configurations.size(); ++i) {
+        ConfigurationPoint p;
+        p.configuration = i;
+        std::vector<double> accuracies;
+        double sizes = 0;
+        int64_t sized = 0;
+        for (int64_t id : configurations[i].runs) {
+            auto it = byId.find(id);
+            if (it == byId.end()) continue;
+            const Json& res = it->second->results;
+            bool onTest = false;
+            const auto a = selectionAccuracy(res, &onTest);
+            const auto s = res.find("compressed_size_bytes");
+            if (!a || s == res.end() || !s->is_number()) continue;
+            accuracies.push_back(*a);
+            p.onTest = p.onTest || onTest;
+            sizes += s->get<double>();
+            ++sized;
+        }
+        if (sized == 0) continue;
+        p.accuracy = meanInterval(accuracies);
+        p.size = sizes / double(sized);
+        out.push_back(p);
+    }
+    std::vector<IntervalPoint> points;
+    for (const auto& p : out) {
+        const bool interval = p.accuracy.hasInterval();
+        points.push_back({p.size, p.accuracy.mean, interval ? p.accuracy.low() : p.accuracy.mean,
+                          interval ? p.accuracy.high() : p.accuracy.mean});
+    }
+    const auto status = paretoFrontOfMeans(points);
+    for (size_t i = 0; i < out.size(); ++i) out[i].status = status[i];
     return out;
 }
 

@@ -6,6 +6,7 @@
 // configuration, the difference paired by seed (stats/seedstats.h). What the CLI's `compare`
 // and `list --group`, the grouped export and the report's Findings are made of.
 
+#include "stats/pareto.h"
 #include "stats/seedstats.h"
 #include "store/projectstore.h"
 
@@ -26,13 +27,23 @@ struct Configuration {
     std::string label;               ///< its swept values without seeds ("lambda=0.9, T=4")
     std::vector<int64_t> runs;       ///< completed runs, by id
     std::vector<std::string> seeds;  ///< each run's seed label ("seed=2"), in the runs' order
+    /// Each run's seed label with only the seed keys that vary among the runs grouped (all
+    /// fixed: `seed`), for tables: "seed=2" where the full label is "seed=2 data.seed=1
+    /// teacher.seed=1". Pairing uses the full labels.
+    std::vector<std::string> shownSeeds;
 };
+
+/// A spec's configuration identity: the spec without its seed keys and name, serialized. Runs
+/// of one configuration (any status) share it.
+std::string configurationKey(const Json& spec);
 
 /// The seed label of a run's spec: its seed keys and values ("seed=1" or "seed=1 data.seed=3").
 std::string seedLabel(const Json& spec);
 
-/// The completed runs of @p runs grouped by configuration, in order of their first run.
-std::vector<Configuration> groupConfigurations(const std::vector<RunRecord>& runs);
+/// The completed runs of @p runs (with @p completedOnly false, runs of any status) grouped by
+/// configuration, in order of their first run.
+std::vector<Configuration> groupConfigurations(const std::vector<RunRecord>& runs,
+                                               bool completedOnly = true);
 
 /// One metric of one configuration.
 struct ConfigurationMetric {
@@ -49,6 +60,23 @@ struct Comparison {
     /// [configuration][metric]
     std::vector<std::vector<ConfigurationMetric>> values;
 };
+
+/// A configuration on the accuracy-versus-size plane, where runs are chosen: its mean
+/// selection accuracy (validation; test for runs without a validation split) with the 95 %
+/// interval, its mean compressed size, and its place against the front of means.
+struct ConfigurationPoint {
+    size_t configuration = 0;  ///< index into the configurations given
+    MeanInterval accuracy;     ///< selection accuracy over the runs that have one
+    double size = 0;           ///< mean compressed size in bytes
+    bool onTest = false;       ///< some run had no validation split: test accuracy was used
+    FrontStatus status = FrontStatus::Front;
+};
+
+/// The configurations of @p configurations that have a selection accuracy and a compressed
+/// size, placed against the Pareto front of means (paretoFrontOfMeans). @p runs: the records
+/// (by id) the configurations were grouped from.
+std::vector<ConfigurationPoint> configurationFront(const std::vector<Configuration>& configurations,
+                                                   const std::vector<RunRecord>& runs);
 
 /// Compares the configurations of @p runs on @p metrics. @p baseline picks the baseline: a
 /// run id ("7") or a configuration's label; empty: the label-only configuration (lambda 0, no

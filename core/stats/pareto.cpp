@@ -29,6 +29,40 @@ std::vector<bool> paretoFront(const std::vector<ParetoPoint>& points) {
     return front;
 }
 
+std::vector<FrontStatus> paretoFrontOfMeans(const std::vector<IntervalPoint>& points) {
+    std::vector<FrontStatus> out(points.size(), FrontStatus::Front);
+    for (size_t i = 0; i < points.size(); ++i) {
+        const auto& x = points[i];
+        bool maybe = false;
+        for (size_t j = 0; j < points.size(); ++j) {
+            const auto& y = points[j];
+            if (j == i || y.size > x.size) continue;
+            // Surely better: y's worst is at least x's best, and y wins on one of the two.
+            if (y.low >= x.high && (y.size < x.size || y.low > x.high)) {
+                out[i] = FrontStatus::Dominated;
+                break;
+            }
+            // Possibly better: smaller and reaching x's interval, or as large and above it.
+            if ((y.size < x.size && y.high >= x.low) || (y.size == x.size && y.high > x.low))
+                maybe = true;
+        }
+        if (out[i] != FrontStatus::Dominated && maybe) out[i] = FrontStatus::Undecided;
+    }
+    return out;
+}
+
+const char* frontStatusName(FrontStatus s) {
+    switch (s) {
+        case FrontStatus::Front:
+            return "front";
+        case FrontStatus::Undecided:
+            return "undecided";
+        case FrontStatus::Dominated:
+            break;
+    }
+    return "dominated";
+}
+
 std::string compressionMethod(const nlohmann::json& spec) {
     const bool pruned = spec.contains("prune") && spec["prune"].is_object() &&
                         spec["prune"].value("sparsity", 0.0) > 0;

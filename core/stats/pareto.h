@@ -24,6 +24,35 @@ std::optional<double> selectionAccuracy(const nlohmann::json& results, bool* onT
 /// at least as accurate while strictly better in one of the two. Equal points are all kept.
 std::vector<bool> paretoFront(const std::vector<ParetoPoint>& points);
 
+/// A configuration on the accuracy-versus-size plane: its mean accuracy over seeds with the
+/// 95 % interval of that mean (low = high = mean for a single seed).
+struct IntervalPoint {
+    double size = 0;  ///< bytes (smaller is better); a configuration's mean
+    double mean = 0;  ///< mean selection accuracy (larger is better)
+    double low = 0;   ///< its interval's lower end
+    double high = 0;  ///< its interval's upper end
+};
+
+/// Where a configuration stands against the Pareto front of means.
+enum class FrontStatus {
+    Front,      ///< no configuration at most as large can be as accurate within noise
+    Undecided,  ///< one at most as large is more accurate on the mean, or could be within noise,
+                ///< but none is more accurate beyond noise: the seeds cannot settle it
+    Dominated,  ///< one at most as large is more accurate beyond noise (its interval lies
+                ///< wholly above this one's), or with one seed on both sides, simply more
+};
+
+/// The Pareto front over configuration means, with their intervals taken seriously: a point is
+/// Dominated when another at most as large has its whole interval above this one's (and is
+/// smaller, or strictly above); Undecided when it is not dominated so but another at most as
+/// large could be more accurate (a smaller one's interval reaches this one's; one as large
+/// reaches above its lower end); else on the Front. With single values (low = high = mean) this is
+/// paretoFront: nothing is Undecided.
+std::vector<FrontStatus> paretoFrontOfMeans(const std::vector<IntervalPoint>& points);
+
+/// "front", "undecided" or "dominated".
+const char* frontStatusName(FrontStatus s);
+
 /// How a run compressed its student, from its spec: "label-only" (lambda 0, dense fp32),
 /// "distilled" (lambda > 0, dense fp32), "pruned", "quantized" or "pruned + quantized".
 std::string compressionMethod(const nlohmann::json& spec);

@@ -1,0 +1,243 @@
+#include "stats/findings.h"
+
+#include "store/resultcolumns.h"
+
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <map>
+#include <sstream>
+
+namespace retort {
+
+namespace {
+
+std::string fixed(double v, int decimals) {
+    std::ostringstream o;
+    o << std::fixed << std::setprecision(decimals) << v;
+    return o.str();
+}
+
+/// "88.35 %".
+std::string percent(double fraction) {
+    return fixed(fraction * 100, 2) + " %";
+}
+
+/// "88.35 % ± 0.21 pt" (or "88.35 %" without an interval).
+std::string percentInterval(const MeanInterval& m) {
+    return m.hasInterval() ? percent(m.mean) + " ± " + fixed(m.half * 100, 2) + " pt"
+                           : percent(m.mean);
+}
+
+std::string seedsText(int64_t n) {
+    return n == 1 ? "one seed" : std::to_string(n) + " seeds";
+}
+
+/// "+0.31 pt [−0.20, +0.82]", "+0.49 pt (no interval)".
+std::string differenceText(const Difference& d) {
+    if (!std::isfinite(d.mean)) return "no difference computable";
+    std::string s = signedPoints(d.mean) + " pt";
+    if (d.kind != DifferenceKind::None)
+        s += " [" + signedPoints(d.low()) + ", " + signedPoints(d.high()) + "]";
+    return s;
+}
+
+/// How a difference was computed: "paired over 3 seeds", "unpaired (Welch), 3 and 2 seeds".
+std::string howText(const Difference& d, int64_t mine, int64_t base) {
+    switch (d.kind) {
+        case DifferenceKind::Paired:
+            return "paired over " + seedsText(d.n);
+        case DifferenceKind::Unpaired:
+            return "unpaired (Welch), " + std::to_string(mine) + " and " + std::to_string(base) +
+                   " seeds";
+        case DifferenceKind::None:
+            break;
+    }
+    return mine <= 1 && base <= 1 ? "one seed each: no interval"
+                                  : "too few seeds on one side: no interval";
+}
+
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
+    std::string out;
+    for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
+    return out;
+}
+
+/// "16.8× smaller (23.6 KiB)", "the same size", "3.1 % larger (…)".
+std::string sizeText(double size, double baseSize) {
+    if (!(size > 0) || !(baseSize > 0)) return {};
+    const double ratio = baseSize / size;
+    if (std::abs(ratio - 1.0) < 0.005) return "the same size";
+    return (ratio > 1 ? fixed(ratio, 1) + "× smaller"
+                      : fixed((1 / ratio - 1) * 100, 1) + " % larger") +
+           " (" + formatBytes(size) + ")";
+}
+
+}  // namespace
+
+std::string configurationName(const Comparison& c, size_t i) {
+    return "C" + std::to_string(i + 1) + " (" + c.configurations.at(i).label + ")";
+}
+
+std::string signedPoints(double fraction, int decimals) {
+    const double pt = fraction * 100;
+    const std::string digits = fixed(std::abs(pt), decimals);
+    // "−0.00" would claim a sign the rounding took away.
+    if (digits.find_first_not_of("0.") == std::string::npos) return "±" + digits;
+    return (pt < 0 ? "\u2212" : "+") + digits;
+}
+
+Findings findings(const std::vector<RunRecord>& runs, const std::string& baseline) {
+    Findings f;
+    std::vector<std::string> metrics = {"test_accuracy", "val_accuracy"};
+    const auto defaults = defaultComparisonMetrics(runs);
+    const bool f1 = std::find(defaults.begin(), defaults.end(), "test_macro_f1") != defaults.end();
+    if (f1) metrics.push_back("test_macro_f1");
+    metrics.push_back("compressed_size_bytes");
+    f.comparison = compareConfigurations(runs, metrics, baseline);
+    const Comparison& c = f.comparison;
+    enum { Test, Val };
+    const size_t size = metrics.size() - 1, macro = 2;
+    const auto& confs = c.configurations;
+    const auto& base = c.values[c.baseline];
+
+    f.baseline = "Baseline: " + configurationName(c, c.baseline) + " \u2014 " + c.baselineReason +
+                 "; " + seedsText(base[Test].value.n) + ", " + percentInterval(base[Test].value) +
+                 " test accuracy" + (base[Test].value.hasInterval() ? " (95 % interval)" : "") +
+                 ", " + formatBytes(base[size].value.mean) + ".";
+
+    std::vector<std::string> better, worse, noise, single;
+    bool anySingle = base[Test].value.n < 2;
+    for (size_t i = 0; i < confs.size(); ++i) {
+        if (i == c.baseline) continue;
+        const auto& v = c.values[i];
+        if (v[Test].value.n == 0) continue;
+        ConfigurationFinding cf;
+        cf.configuration = i;
+        const Difference& d = v[Test].difference;
+        cf.interval = d.kind != DifferenceKind::None;
+        anySingle = anySingle || v[Test].value.n < 2;
+        if (cf.interval && !d.withinNoise()) cf.verdict = d.mean > 0 ? 1 : -1;
+        // Equal on every seed (a key that changes nothing here, e.g. T with λ 0).
+        const bool identical = d.kind == DifferenceKind::Paired && d.mean == 0 && d.half == 0;
+        const std::string verdict = identical        ? "identical on every seed"
+                                    : !cf.interval   ? "not a finding"
+                                    : cf.verdict > 0 ? "better beyond noise"
+                                    : cf.verdict < 0 ? "worse beyond noise"
+                                                     : "within noise";
+        cf.sentence = configurationName(c, i) + ": " + differenceText(d) + " test accuracy, " +
+                      howText(d, v[Test].value.n, base[Test].value.n) + " \u2014 " + verdict;
+        std::vector<std::string> also;
+        if (std::isfinite(v[Val].difference.mean))
+            also.push_back("validation " + differenceText(v[Val].difference));
+        if (f1 && std::isfinite(v[macro].difference.mean))
+            also.push_back("macro-F1 " + differenceText(v[macro].difference));
+        const std::string sz = sizeText(v[size].value.mean, base[size].value.mean);
+        if (!sz.empty()) also.push_back(sz);
+        if (!also.empty()) cf.sentence += "; " + join(also, "; ");
+        cf.sentence += ".";
+        const std::string label = configurationName(c, i);
+        (!cf.interval     ? single
+         : cf.verdict > 0 ? better
+         : cf.verdict < 0 ? worse
+                          : noise)
+            .push_back(label);
+        f.configurations.push_back(std::move(cf));
+    }
+    if (f.configurations.empty()) {
+        f.summary = "One configuration only: nothing to compare it with.";
+    } else {
+        std::vector<std::string> parts;
+        if (!better.empty())
+            parts.push_back("Better than the baseline beyond noise (test accuracy): " +
+                            join(better, "; ") + ".");
+        else
+            parts.push_back("No configuration beats the baseline beyond noise on test accuracy.");
+        if (!noise.empty()) parts.push_back("Within noise: " + join(noise, "; ") + ".");
+        if (!worse.empty()) parts.push_back("Worse beyond noise: " + join(worse, "; ") + ".");
+        if (!single.empty())
+            parts.push_back("Without an interval (one seed): " + join(single, "; ") + ".");
+        f.summary = join(parts, " ");
+    }
+
+    // The front of means, on validation: where a researcher would choose.
+    const auto points = configurationFront(confs, runs);
+    std::vector<std::string> front, undecided, dominated;
+    bool onTest = false;
+    for (const auto& p : points) {
+        onTest = onTest || p.onTest;
+        const std::string item = configurationName(c, p.configuration) + " at " +
+                                 formatBytes(p.size) + ", " + percentInterval(p.accuracy);
+        (p.status == FrontStatus::Front       ? front
+         : p.status == FrontStatus::Undecided ? undecided
+                                              : dominated)
+            .push_back(item);
+    }
+    const std::string basis =
+        onTest ? "test accuracy (no validation split)" : "validation accuracy";
+    if (!points.empty()) {
+        f.front = "Pareto front of means (" + basis + " vs compressed size): " +
+                  (front.empty() ? std::string("none decided") : join(front, "; ")) + ".";
+        if (!undecided.empty())
+            f.front +=
+                " Undecided, a configuration as small or smaller is as accurate within "
+                "noise: " +
+                join(undecided, "; ") + ".";
+        if (!dominated.empty())
+            f.front += " Dominated beyond noise: " + std::to_string(dominated.size()) +
+                       " configuration(s).";
+    }
+
+    // Teachers, by the key the runs stored for theirs.
+    struct Teacher {
+        double acc = NAN;
+        int64_t params = 0;
+        int runs = 0;
+        bool trained = true;
+    };
+    std::map<std::string, Teacher> teachers;
+    size_t completed = 0;
+    for (const auto& r : runs) {
+        if (r.status != RunStatus::Completed) continue;
+        ++completed;
+        const Json& res = r.results;
+        if (!res.contains("teacher_key") || !res["teacher_key"].is_string()) continue;
+        Teacher& t = teachers[res["teacher_key"].get<std::string>()];
+        ++t.runs;
+        if (res.contains("teacher_test_accuracy") && res["teacher_test_accuracy"].is_number())
+            t.acc = res["teacher_test_accuracy"].get<double>();
+        if (res.contains("teacher_param_count") && res["teacher_param_count"].is_number())
+            t.params = res["teacher_param_count"].get<int64_t>();
+        t.trained = res.value("teacher_trained", true);
+    }
+    if (teachers.size() > 3) {
+        std::vector<double> accs;
+        for (const auto& [k, t] : teachers) accs.push_back(t.acc);
+        f.teachers.push_back(std::to_string(teachers.size()) + " teachers (their seeds or data " +
+                             "differ): " + percentInterval(meanInterval(accs)) + " test accuracy.");
+    } else {
+        for (const auto& [k, t] : teachers) {
+            const Json params = t.params;
+            f.teachers.push_back(
+                std::string(teachers.size() == 1 ? "Teacher" : "A teacher") + ": " +
+                (std::isfinite(t.acc) ? percent(t.acc) : std::string("no")) + " test accuracy, " +
+                humanResultText(&params, ResultKind::Count) + " parameters" +
+                (t.trained ? "" : ", never trained (a random network)") + "; trained once, " +
+                (size_t(t.runs) == completed && teachers.size() == 1
+                     ? "shared by all " + std::to_string(t.runs) + " completed runs."
+                     : "used by " + std::to_string(t.runs) + " run(s)."));
+        }
+    }
+
+    if (anySingle)
+        f.notes.push_back(
+            "Configurations measured with one seed have no interval: their differences are "
+            "not findings. Repeat them over seeds (the editor's Seeds field or a seed sweep).");
+    if (onTest)
+        f.notes.push_back(
+            "These runs have no validation split: the front was chosen on test accuracy, which "
+            "makes the test figures optimistic.");
+    return f;
+}
+
+}  // namespace retort

@@ -1,0 +1,47 @@
+#pragma once
+
+// The findings of a project, in plain sentences generated from the numbers: each configuration
+// against the baseline on test accuracy with the 95 % interval of the difference and the seeds
+// it rests on, "within noise" where the interval holds 0; which configurations are better or
+// worse beyond noise; the Pareto front of means (chosen on validation, never on test); the
+// teacher. What the report's Findings section says; plain text, for any front end to escape.
+
+#include "stats/configurations.h"
+
+#include <string>
+#include <vector>
+
+namespace retort {
+
+/// One configuration's finding against the baseline.
+struct ConfigurationFinding {
+    size_t configuration = 0;  ///< index into Findings::comparison.configurations
+    /// -1: worse beyond noise, 0: within noise or no interval, +1: better beyond noise (test
+    /// accuracy).
+    int verdict = 0;
+    bool interval = false;  ///< the difference has an interval (two seeds or more a side)
+    std::string sentence;   ///< "C2 (…): +0.31 pt [−0.20, +0.82] test accuracy, …"
+};
+
+/// What a project's runs say, as sentences.
+struct Findings {
+    Comparison comparison;  ///< the numbers the sentences come from
+    std::string baseline;   ///< the baseline and its test accuracy with interval
+    std::vector<ConfigurationFinding> configurations;  ///< every other configuration
+    std::string summary;  ///< better / within noise / worse beyond noise, by label
+    std::string front;    ///< the configurations on the front of means, and the undecided
+    std::vector<std::string> teachers;  ///< one sentence per distinct teacher (or their mean)
+    std::vector<std::string> notes;     ///< caveats: one seed, test used for choosing, …
+};
+
+/// The findings of @p runs against @p baseline (as compareConfigurations takes it; empty: the
+/// label-only configuration). Throws std::invalid_argument as compareConfigurations does.
+Findings findings(const std::vector<RunRecord>& runs, const std::string& baseline = "");
+
+/// How findings, plots and tables name configuration @p i: "C2 (distill.lambda=0.9)".
+std::string configurationName(const Comparison& c, size_t i);
+
+/// A fraction as signed percentage points with the Unicode minus: "+0.31", "−0.20".
+std::string signedPoints(double fraction, int decimals = 2);
+
+}  // namespace retort
