@@ -6,9 +6,11 @@
 #include "plots/losscurvesplot.h"
 #include "plots/paretoplot.h"
 #include "plots/qcustomplotinclude.h"
+#include "runs/configurationsview.h"
 #include "runs/runcontroller.h"
 #include "runs/rundetaildialog.h"
 #include "runs/runsmodel.h"
+#include "runs/runspanel.h"
 #include "slurm/slurmcontroller.h"
 #include "slurm/slurmdialog.h"
 #include "spec/speckeys.h"
@@ -28,6 +30,7 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTableView>
+#include <QTreeView>
 #include <QWheelEvent>
 
 #include <algorithm>
@@ -663,6 +666,9 @@ private Q_SLOTS:
         QTest::qWait(1500);  // the editor's background data probe fills the budget box
         screenshot(&w, "workbench-project.png");
         screenshot(w.editor(), "editor-project.png");
+        w.runsPanel()->setGrouped(true);  // grouped by configuration
+        screenshot(&w, "workbench-project-grouped.png");
+        w.runsPanel()->setGrouped(false);
         if (const int run = qEnvironmentVariableIntValue("RETORT_SCREENSHOT_RUN"); run > 0) {
             ProjectStore store(project.toStdString(), ProjectStore::Access::ReadOnly);
             RunDetailDialog d(store, run);
@@ -697,6 +703,13 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), runs, 4 * 3600 * 1000);
         w.lossPlot()->setMetric("val_accuracy");
         screenshot(&w, "workbench-spec-done.png");
+        // Grouped by configuration: the table, the means with whiskers, the bands.
+        w.runsPanel()->setGrouped(true);
+        auto* tree = w.runsPanel()->grouped()->view();
+        tree->expand(tree->model()->index(0, 0));
+        screenshot(&w, "workbench-spec-grouped.png");
+        QVERIFY(
+            w.exports()->exportReport(QStringLiteral(RETORT_SCREENSHOT_DIR "/report-spec.pdf")));
         ProjectStore store(project.toStdString(), ProjectStore::Access::ReadOnly);
         int completed = 0;
         for (const auto& r : store.runs()) completed += r.status == RunStatus::Completed;

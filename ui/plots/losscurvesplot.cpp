@@ -2,6 +2,7 @@
 
 #include "export/dataexport.h"
 #include "plots/plotsupport.h"
+#include "stats/configurations.h"
 #include "store/resultcolumns.h"
 
 #include "plots/qcustomplotinclude.h"
@@ -12,6 +13,8 @@
 #include <QSlider>
 #include <QToolTip>
 #include <QVBoxLayout>
+
+#include <algorithm>
 
 namespace retort::ui {
 
@@ -115,7 +118,118 @@ void LossCurvesPlot::setRuns(const std::vector<RunRecord>& runs, const ProjectSt
         if (s.points.empty() && hasEnded(r.status)) continue;
         m_series[r.id] = std::move(s);
     }
+    m_groups.clear();
+    for (const auto& c : groupConfigurations(runs, false)) {
+        Group g;
+        const QString label = QString::fromStdString(c.label);
+        g.name = c.runs.size() == 1 ? tr("%1 (1 run)").arg(label)
+                                    : tr("%1 (%2 runs)").arg(label).arg(c.runs.size());
+        g.runs.assign(c.runs.begin(), c.runs.end());
+        m_groups.push_back(std::move(g));
+    }
     scheduleRebuild();
+}
+
+void LossCurvesPlot::setGrouped(bool on) {
+    if (on == m_grouped) return;
+    m_grouped = on;
+    rebuild();
+}
+
+void LossCurvesPlot::curveOf(const Series& s, const std::string& key, double alpha,
+                             QVector<double>& xs, QVector<double>& ys) const {
+    xs.clear();
+    ys.clear();
+    auto it = s.points.find(key);
+    if (it != s.points.end())
+        for (const auto& [x, y] : it->second) {
+            xs << x;
+            ys << (ys.isEmpty() ? y : alpha * ys.back() + (1 - alpha) * y);
+        }
+    if (key == "train_loss" && s.tailX >= 0 && (xs.isEmpty() || s.tailX > xs.back())) {
+        xs << s.tailX;
+        ys << (ys.isEmpty() ? s.tailY : alpha * ys.back() + (1 - alpha) * s.tailY);
+    }
+}
+
+std::vector<std::array<double, 4>> LossCurvesPlot::configurationCurve(qint64 runId,
+                                                                      const QString& metric) const {
+    for (const Group& g : m_groups) {
+        if (std::find(g.runs.begin(), g.runs.end(), runId) == g.runs.end()) continue;
+        // Each run's (smoothed) curve, then per epoch the mean and its interval over the runs
+        // that reached it.
+        std::map<double, std::vector<double>> byX;
+        QVector<double> xs, ys;
+        for (qint64 id : g.runs) {
+            auto it = m_series.find(id);
+            if (it == m_series.end()) continue;
+            curveOf(it->second, metric.toStdString(), m_smoothing->value() / 100.0, xs, ys);
+            for (int i = 0; i < xs.size(); ++i) byX[xs[i]].push_back(ys[i]);
+        }
+        std::vector<std::array<double, 4>> out;
+        for (const auto& [x, values] : byX) {
+            const MeanInterval m = meanInterval(values);
+            out.push_back({x, m.mean, m.hasInterval() ? m.low() : m.mean,
+                           m.hasInterval() ? m.high() : m.mean});
+        }
+        return out;
+    }
+    return {};
+}
+
+void LossCurvesPlot::rebuildGrouped(const std::string& key) {
+    const bool many = m_groups.size() > kLegendRuns;
+    const QString metricName = QString::fromStdString(key);
+    for (const Group& group : m_groups) {
+        const qint64 first = group.runs.front();
+        const auto curve = configurationCurve(first, metricName);
+        if (curve.empty()) continue;  // nothing recorded (failed, queued): no legend entry
+        bool hidden = true, focus = false;
+        for (qint64 id : group.runs) {
+            auto it = m_series.find(id);
+            hidden = hidden && (it == m_series.end() || it->second.hidden);
+            focus = focus || m_focus.contains(id);
+        }
+        QVector<double> xs, mean, lo, hi;
+        for (const auto& [x, m, l, h] : curve) {
+            xs << x;
+            mean << m;
+            lo << l;
+            hi << h;
+        }
+        QColor color = runColor(first);
+        const bool faded = !m_focus.isEmpty() && !focus;
+        if (faded) color.setAlpha(50);
+        // The band: the interval's two edges, the space between them filled. With many
+        // configurations only the selected ones have one: dozens of bands are a fog.
+        if (!many || focus) {
+            QCPGraph* upper = m_plot->addGraph();
+            upper->setName(QString());  // unnamed: not a curve (addGraph names it "Graph n")
+            upper->setPen(Qt::NoPen);
+            upper->setData(xs, hi, true);
+            QCPGraph* lower = m_plot->addGraph();
+            lower->setName(QString());
+            lower->setPen(Qt::NoPen);
+            lower->setData(xs, lo, true);
+            lower->setBrush(QColor(color.red(), color.green(), color.blue(), faded ? 12 : 50));
+            lower->setChannelFillGraph(upper);
+            for (QCPGraph* graph : {upper, lower}) {
+                graph->setVisible(!hidden);
+                graph->removeFromLegend();
+                m_graphRuns.push_back(first);
+            }
+        }
+        QCPGraph* g = m_plot->addGraph();
+        g->setName(group.name);
+        g->setPen(QPen(color, focus ? 3 : 2));
+        g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, color, color, 5));
+        g->setData(xs, mean, true);
+        g->setVisible(!hidden);
+        m_graphRuns.push_back(first);
+        if (hidden)
+            if (auto* item = m_plot->legend->itemWithPlottable(g)) item->setTextColor(Qt::gray);
+        if (many && !focus) g->removeFromLegend();
+    }
 }
 
 void LossCurvesPlot::redrawNow() {
@@ -162,26 +276,21 @@ void LossCurvesPlot::rebuild() {
     m_graphRuns.clear();
     const std::string key = metric().toStdString();
     const double alpha = m_smoothing->value() / 100.0;
-    const bool many = m_series.size() > kLegendRuns;
+    const bool many = (m_grouped ? m_groups.size() : m_series.size()) > kLegendRuns;
     // The compared (focused) runs are drawn last, over the faded rest.
     std::vector<qint64> order;
-    for (const auto& entry : m_series)
-        if (!m_focus.contains(entry.first)) order.push_back(entry.first);
-    for (const auto& entry : m_series)
-        if (m_focus.contains(entry.first)) order.push_back(entry.first);
+    if (!m_grouped) {
+        for (const auto& entry : m_series)
+            if (!m_focus.contains(entry.first)) order.push_back(entry.first);
+        for (const auto& entry : m_series)
+            if (m_focus.contains(entry.first)) order.push_back(entry.first);
+    } else {
+        rebuildGrouped(key);
+    }
     for (const qint64 id : order) {
         const Series& s = m_series.at(id);
         QVector<double> xs, ys;
-        auto it = s.points.find(key);
-        if (it != s.points.end())
-            for (const auto& [x, y] : it->second) {
-                xs << x;
-                ys << (ys.isEmpty() ? y : alpha * ys.back() + (1 - alpha) * y);
-            }
-        if (key == "train_loss" && s.tailX >= 0 && (xs.isEmpty() || s.tailX > xs.back())) {
-            xs << s.tailX;
-            ys << (ys.isEmpty() ? s.tailY : alpha * ys.back() + (1 - alpha) * s.tailY);
-        }
+        curveOf(s, key, alpha, xs, ys);
         QCPGraph* g = m_plot->addGraph();
         g->setName(s.name);
         QColor color = runColor(id);
@@ -205,9 +314,12 @@ void LossCurvesPlot::rebuild() {
                             ? tr("No runs yet: Run ▸ Run Experiment (Ctrl+R) plots them here")
                         : !anyPoint ? tr("No run has recorded this metric yet")
                                     : QString());
-    m_legendNote->setText(many ? tr("%n runs: the legend names the runs selected in the table", "",
-                                    int(m_series.size()))
-                               : QString());
+    m_legendNote->setText(!many       ? QString()
+                          : m_grouped ? tr("%n configurations: the legend names the selected ones",
+                                           "", int(m_groups.size()))
+                                      : tr("%n runs: the legend names the runs selected in the "
+                                           "table",
+                                           "", int(m_series.size())));
     m_legendNote->setVisible(many);
     m_plot->rescaleAxes(true);
     if (m_plot->xAxis->range().lower > 0) m_plot->xAxis->setRangeLower(0);
@@ -224,8 +336,14 @@ void LossCurvesPlot::onLegendClick(QCPLegend*, QCPAbstractLegendItem* item) {
     if (!pli) return;
     for (int i = 0; i < m_plot->graphCount(); ++i)
         if (m_plot->graph(i) == pli->plottable()) {
-            Series& s = m_series[m_graphRuns[size_t(i)]];
+            const qint64 id = m_graphRuns[size_t(i)];
+            Series& s = m_series[id];
             s.hidden = !s.hidden;
+            if (m_grouped)  // the configuration's runs go (and come back) together
+                for (const Group& g : m_groups)
+                    if (g.runs.front() == id)
+                        for (qint64 other : g.runs)
+                            if (m_series.count(other)) m_series[other].hidden = s.hidden;
         }
     rebuild();
 }
@@ -235,7 +353,7 @@ void LossCurvesPlot::onHover(QMouseEvent* event) {
     QString text;
     for (int i = 0; i < m_plot->graphCount(); ++i) {
         QCPGraph* g = m_plot->graph(i);
-        if (!g->visible()) continue;
+        if (!g->visible() || g->name().isEmpty()) continue;  // unnamed: a band's edge
         for (auto it = g->data()->constBegin(); it != g->data()->constEnd(); ++it) {
             const double px = m_plot->xAxis->coordToPixel(it->key),
                          py = m_plot->yAxis->coordToPixel(it->value);

@@ -5,7 +5,9 @@
 #include <QTimer>
 #include <QWidget>
 
+#include <array>
 #include <map>
+#include <vector>
 
 class QCustomPlot;
 class QComboBox;
@@ -40,6 +42,14 @@ public:
     void setRunHidden(qint64 runId, bool hidden);
     /// Runs to compare: when not empty, every other run is drawn faded.
     void setFocusRuns(const QList<qint64>& ids);
+    /// One curve per configuration (runs that differ only in their seeds): the mean over its
+    /// runs at each epoch with the 95 % interval of that mean as a shaded band.
+    void setGrouped(bool on);
+    bool grouped() const { return m_grouped; }
+    /// Grouped: the mean curve of the configuration holding @p runId for @p metric, as drawn
+    /// (epoch, mean, band low, band high); empty when there is none.
+    std::vector<std::array<double, 4>> configurationCurve(qint64 runId,
+                                                          const QString& metric) const;
     /// Points of @p metric stored for a run (tests and export).
     int pointCount(qint64 runId, const QString& metric) const;
     QCustomPlot* plot() const { return m_plot; }
@@ -54,8 +64,17 @@ private:
         double tailX = -1, tailY = 0;
         bool hidden = false;
     };
+    /// A configuration's runs, for the grouped form.
+    struct Group {
+        QString name;
+        std::vector<qint64> runs;
+    };
     void scheduleRebuild();
     void rebuild();
+    void rebuildGrouped(const std::string& key);
+    /// A run's curve of @p key, smoothed by @p alpha (the live tail included for train_loss).
+    void curveOf(const Series& s, const std::string& key, double alpha, QVector<double>& xs,
+                 QVector<double>& ys) const;
     void onLegendClick(QCPLegend* legend, QCPAbstractLegendItem* item);
     void onHover(QMouseEvent* event);
 
@@ -67,6 +86,8 @@ private:
     std::map<qint64, Series> m_series;
     std::vector<qint64> m_graphRuns;  // run id of each graph, in graph order
     QList<qint64> m_focus;
+    std::vector<Group> m_groups;  // every run given, by configuration
+    bool m_grouped = false;
 };
 
 }  // namespace retort::ui

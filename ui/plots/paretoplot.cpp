@@ -41,30 +41,95 @@ ParetoPlot::ParetoPlot(QWidget* parent) : QWidget(parent), m_plot(new QCustomPlo
     m_plot->legend->setFont(QFont(font().family(), 8));
     placeLegendBelow(m_plot, 4);
     connect(m_plot, &QCustomPlot::mousePress, this, [this](QMouseEvent* e) {
+        if (e->button() != Qt::LeftButton) return;
+        if (m_grouped) {
+            const int c = configAt(e->position());
+            if (c >= 0 && !m_configs[size_t(c)].runs.isEmpty())
+                Q_EMIT runClicked(m_configs[size_t(c)].runs.front());
+            return;
+        }
         const int i = pointAt(e->position());
-        if (i >= 0 && e->button() == Qt::LeftButton) Q_EMIT runClicked(m_points[size_t(i)].id);
+        if (i >= 0) Q_EMIT runClicked(m_points[size_t(i)].id);
     });
-    connect(m_plot, &QCustomPlot::mouseMove, this, [this](QMouseEvent* e) {
-        const int i = pointAt(e->position());
-        if (i < 0) return QToolTip::hideText();
-        const Point& p = m_points[size_t(i)];
-        QToolTip::showText(
-            e->globalPosition().toPoint(),
-            plainToolTip(tr("%1 (run %2)\n%3 · %4 · %5 %6 %, test %7 %%8")
-                             .arg(p.name)
-                             .arg(p.id)
-                             .arg(p.method, QString::fromStdString(formatBytes(p.size)),
-                                  p.onTest ? tr("test (no validation split)") : tr("validation"))
-                             .arg(p.accuracy * 100, 0, 'f', 2)
-                             .arg(p.test * 100, 0, 'f', 2)
-                             .arg(p.front ? tr("\non the Pareto front") : QString())),
-            m_plot);
-    });
+    connect(m_plot, &QCustomPlot::mouseMove, this, &ParetoPlot::showTip);
     addExportMenu(m_plot, QStringLiteral("accuracy-vs-size"), [this] { return csv(); });
     rebuild();
 }
 
+void ParetoPlot::showTip(QMouseEvent* e) {
+    const QString basis = tr("validation");
+    if (m_grouped) {
+        const int c = configAt(e->position());
+        if (c < 0) return QToolTip::hideText();
+        const ConfigPoint& p = m_configs[size_t(c)];
+        const QString where = p.status == FrontStatus::Front ? tr("on the front of means")
+                              : p.status == FrontStatus::Undecided
+                                  ? tr("undecided: one as small or smaller is as accurate within "
+                                       "noise")
+                                  : tr("dominated beyond noise");
+        QString acc = QStringLiteral("%1 %").arg(p.accuracy.mean * 100, 0, 'f', 2);
+        if (p.accuracy.hasInterval())
+            acc += tr(" [%1, %2] (95 % interval)")
+                       .arg(p.accuracy.low() * 100, 0, 'f', 2)
+                       .arg(p.accuracy.high() * 100, 0, 'f', 2);
+        QToolTip::showText(
+            e->globalPosition().toPoint(),
+            plainToolTip(tr("C%1 %2\n%3 · %4 · %n seed(s)\n%5 %6\n%7", "", int(p.runs.size()))
+                             .arg(p.number)
+                             .arg(p.label, p.method, QString::fromStdString(formatBytes(p.size)),
+                                  p.onTest ? tr("test") : basis, acc, where)),
+            m_plot);
+        return;
+    }
+    const int i = pointAt(e->position());
+    if (i < 0) return QToolTip::hideText();
+    const Point& p = m_points[size_t(i)];
+    QToolTip::showText(e->globalPosition().toPoint(),
+                       plainToolTip(tr("%1 (run %2)\n%3 · %4 · %5 %6 %, test %7 %%8")
+                                        .arg(p.name)
+                                        .arg(p.id)
+                                        .arg(p.method, QString::fromStdString(formatBytes(p.size)),
+                                             p.onTest ? tr("test (no validation split)") : basis)
+                                        .arg(p.accuracy * 100, 0, 'f', 2)
+                                        .arg(p.test * 100, 0, 'f', 2)
+                                        .arg(p.front ? tr("\non the Pareto front") : QString())),
+                       m_plot);
+}
+
+void ParetoPlot::setGrouped(bool on) {
+    if (on == m_grouped) return;
+    m_grouped = on;
+    rebuild();
+}
+
+std::pair<double, double> ParetoPlot::configurationWhisker(int i) const {
+    const MeanInterval& m = m_configs.at(size_t(i)).accuracy;
+    return m.hasInterval() ? std::pair(m.low(), m.high()) : std::pair(m.mean, m.mean);
+}
+
 void ParetoPlot::setRuns(const std::vector<RunRecord>& runs) {
+    m_configs.clear();
+    {
+        const auto confs = groupConfigurations(runs);
+        std::vector<ParetoPoint> means;
+        for (const auto& p : configurationFront(confs, runs)) {
+            const Configuration& c = confs[p.configuration];
+            ConfigPoint cp{{},
+                           int(p.configuration) + 1,
+                           QString::fromStdString(c.label),
+                           QString::fromStdString(compressionMethod(c.spec)),
+                           p.size,
+                           p.accuracy,
+                           p.onTest,
+                           p.status,
+                           false};
+            for (int64_t id : c.runs) cp.runs << id;
+            m_configs.push_back(cp);
+            means.push_back({p.size, p.accuracy.mean});
+        }
+        const auto front = paretoFront(means);
+        for (size_t i = 0; i < m_configs.size(); ++i) m_configs[i].meanFront = front[i];
+    }
     m_points.clear();
     m_teachers.clear();
     std::set<std::string> teacherKeys;
@@ -88,14 +153,6 @@ void ParetoPlot::setRuns(const std::vector<RunRecord>& runs) {
                 {res.value("teacher_size_bytes", 0.0), res[teacherKey].get<double>()});
     }
     const auto front = paretoFront(pp);
-    // The axis says what the points are: runs are placed (and the front chosen) by validation
-    // accuracy; a run without a validation split can only be placed by test accuracy.
-    const auto onTestCount =
-        std::count_if(m_points.begin(), m_points.end(), [](const Point& p) { return p.onTest; });
-    m_plot->yAxis->setLabel(onTestCount == 0 ? tr("Validation accuracy")
-                            : size_t(onTestCount) == m_points.size()
-                                ? tr("Test accuracy (no validation split)")
-                                : tr("Validation accuracy (test for runs without one)"));
     for (size_t i = 0; i < m_points.size(); ++i) m_points[i].front = front[i];
     rebuild();
 }
@@ -116,8 +173,24 @@ int ParetoPlot::frontCount() const {
 }
 
 void ParetoPlot::rebuild() {
-    m_plot->clearGraphs();
+    m_plot->clearPlottables();  // graphs and the grouped form's whiskers
     m_plot->clearItems();
+    // The axis says what the points are: runs are placed (and the front chosen) by validation
+    // accuracy; a run without a validation split can only be placed by test accuracy.
+    const auto onTestCount =
+        std::count_if(m_points.begin(), m_points.end(), [](const Point& p) { return p.onTest; });
+    const QString basis = onTestCount == 0 ? tr("Validation accuracy")
+                          : size_t(onTestCount) == m_points.size()
+                              ? tr("Test accuracy (no validation split)")
+                              : tr("Validation accuracy (test for runs without one)");
+    // Grouped, the label is short: the whiskers say the rest, and the dock is low.
+    m_plot->yAxis->setLabel(!m_grouped         ? basis
+                            : onTestCount == 0 ? tr("Val. acc. (mean, 95 % CI)")
+                                               : tr("Accuracy (mean, 95 % CI)"));
+    if (m_grouped) {
+        rebuildGrouped();
+        return;
+    }
     if (m_labels)
         for (const auto& p : m_points) {
             auto* t = new QCPItemText(m_plot);
@@ -186,6 +259,133 @@ void ParetoPlot::rebuild() {
         g->setData(xs, ys);
         g->removeFromLegend();
     }
+    drawTeachers();
+    finishAxes(m_points.empty());
+}
+
+void ParetoPlot::rebuildGrouped() {
+    if (m_labels)
+        for (const auto& c : m_configs) {
+            auto* t = new QCPItemText(m_plot);
+            t->position->setCoords(c.size, c.accuracy.mean);
+            t->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
+            t->setPadding(QMargins(6, 0, 0, 2));
+            t->setFont(QFont(font().family(), 7));
+            t->setColor(c.status == FrontStatus::Dominated ? QColor(0x80, 0x80, 0x80) : Qt::black);
+            t->setText(QStringLiteral("C%1").arg(c.number));
+        }
+    // The front of the means, as a step line under the points.
+    std::vector<const ConfigPoint*> front;
+    for (const auto& c : m_configs)
+        if (c.meanFront) front.push_back(&c);
+    std::sort(front.begin(), front.end(),
+              [](const ConfigPoint* a, const ConfigPoint* b) { return a->size < b->size; });
+    if (!front.empty()) {
+        QCPGraph* g = m_plot->addGraph();
+        g->setName(tr("front of means"));
+        g->setPen(QPen(QColor(0x33, 0x33, 0x33), 1.5, Qt::DashLine));
+        g->setLineStyle(QCPGraph::lsStepLeft);
+        QVector<double> xs, ys;
+        for (const ConfigPoint* c : front) {
+            xs << c->size;
+            ys << c->accuracy.mean;
+        }
+        g->setData(xs, ys, true);
+    }
+    // By method and status: on the front filled, undecided hollow, dominated faded; each with
+    // its whiskers.
+    const FrontStatus statuses[] = {FrontStatus::Front, FrontStatus::Undecided,
+                                    FrontStatus::Dominated};
+    for (const char* m : kMethods) {
+        const QString method = QString::fromLatin1(m);
+        bool inLegend = false;
+        for (FrontStatus st : statuses) {
+            QVector<double> xs, ys, err;
+            for (const auto& c : m_configs)
+                if (c.method == method && c.status == st) {
+                    xs << c.size;
+                    ys << c.accuracy.mean;
+                    err << (c.accuracy.hasInterval() ? c.accuracy.half : 0.0);
+                }
+            if (xs.isEmpty()) continue;
+            QColor color = methodColor(method);
+            if (st == FrontStatus::Dominated) color.setAlpha(90);
+            QCPGraph* g = m_plot->addGraph();
+            g->setName(method);
+            g->setLineStyle(QCPGraph::lsNone);
+            g->setScatterStyle(st == FrontStatus::Undecided
+                                   ? QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(color, 2),
+                                                     QBrush(Qt::white), 10)
+                                   : QCPScatterStyle(QCPScatterStyle::ssDisc, color, color,
+                                                     st == FrontStatus::Front ? 9 : 7));
+            g->setData(xs, ys);
+            g->removeFromLegend();  // the legend shows each method once, filled (below)
+            auto* bars = new QCPErrorBars(m_plot->xAxis, m_plot->yAxis);
+            bars->setDataPlottable(g);
+            bars->setData(err);
+            bars->setPen(QPen(color, 1.2));
+            bars->setWhiskerWidth(7);
+            bars->setSymbolGap(st == FrontStatus::Front ? 9 : 10);
+            bars->removeFromLegend();
+            if (!inLegend) {
+                QCPGraph* key = m_plot->addGraph();
+                key->setName(method);
+                key->setLineStyle(QCPGraph::lsNone);
+                const QColor solid = methodColor(method);
+                key->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, solid, solid, 9));
+            }
+            inLegend = true;
+        }
+    }
+    // What the marker styles mean, once, in grey.
+    const QColor grey(0x60, 0x60, 0x60);
+    const std::pair<QString, QCPScatterStyle> keys[] = {
+        {tr("undecided (within noise)"),
+         QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(grey, 2), QBrush(Qt::white), 10)},
+        {tr("dominated beyond noise"),
+         QCPScatterStyle(QCPScatterStyle::ssDisc, QColor(0x60, 0x60, 0x60, 90),
+                         QColor(0x60, 0x60, 0x60, 90), 7)}};
+    for (const auto& [name, style] : keys) {
+        const FrontStatus st =
+            name == keys[0].first ? FrontStatus::Undecided : FrontStatus::Dominated;
+        if (std::none_of(m_configs.begin(), m_configs.end(),
+                         [st](const ConfigPoint& c) { return c.status == st; }))
+            continue;
+        QCPGraph* g = m_plot->addGraph();
+        g->setName(name);
+        g->setLineStyle(QCPGraph::lsNone);
+        g->setScatterStyle(style);
+    }
+    if (!m_selected.isEmpty()) {
+        QVector<double> xs, ys;
+        for (const auto& c : m_configs)
+            for (qint64 id : c.runs)
+                if (m_selected.contains(id)) {
+                    xs << c.size;
+                    ys << c.accuracy.mean;
+                    break;
+                }
+        QCPGraph* g = m_plot->addGraph();
+        g->setLineStyle(QCPGraph::lsNone);
+        g->setScatterStyle(
+            QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(Qt::black, 2), Qt::NoBrush, 15));
+        g->setData(xs, ys);
+        g->removeFromLegend();
+    }
+    drawTeachers();
+    finishAxes(m_configs.empty());
+    // The whiskers must fit: rescaleAxes saw the means only.
+    double lo = m_plot->yAxis->range().lower, hi = m_plot->yAxis->range().upper;
+    for (const auto& c : m_configs)
+        if (c.accuracy.hasInterval()) {
+            lo = std::min(lo, c.accuracy.low() - 0.005);
+            hi = std::max(hi, c.accuracy.high() + 0.005);
+        }
+    m_plot->yAxis->setRange(std::max(0.0, lo), std::min(1.0, hi));
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void ParetoPlot::drawTeachers() {
     if (!m_teachers.empty()) {
         QVector<double> xs, ys;
         for (const auto& [s, a] : m_teachers) {
@@ -199,17 +399,19 @@ void ParetoPlot::rebuild() {
                                            QPen(QColor(0xd6, 0x27, 0x28), 2), Qt::NoBrush, 14));
         g->setData(xs, ys);
     }
+}
+
+void ParetoPlot::finishAxes(bool empty) {
     m_plot->rescaleAxes();
     const auto xr = m_plot->xAxis->range();
     m_plot->xAxis->setRange(std::max(1.0, xr.lower / 2), std::max(10.0, xr.upper * 2));
     const auto yr = m_plot->yAxis->range();
     const double pad = std::max(0.01, (yr.upper - yr.lower) * 0.1);
     m_plot->yAxis->setRange(std::max(0.0, yr.lower - pad), std::min(1.0, yr.upper + pad));
-    m_plot->legend->setVisible(!m_points.empty());
-    setPlotHint(m_plot, m_points.empty()
-                            ? tr("No completed runs yet: each one is placed here by its size")
-                            : QString());
-    if (m_points.empty()) {
+    m_plot->legend->setVisible(!empty);
+    setPlotHint(m_plot, empty ? tr("No completed runs yet: each one is placed here by its size")
+                              : QString());
+    if (empty) {
         m_plot->xAxis->setRange(1e3, 1e6);
         m_plot->yAxis->setRange(0, 1);
     }
@@ -230,7 +432,43 @@ int ParetoPlot::pointAt(const QPointF& pos) const {
     return found;
 }
 
+int ParetoPlot::configAt(const QPointF& pos) const {
+    double best = 10.0;
+    int found = -1;
+    for (size_t i = 0; i < m_configs.size(); ++i) {
+        const double d =
+            std::hypot(m_plot->xAxis->coordToPixel(m_configs[i].size) - pos.x(),
+                       m_plot->yAxis->coordToPixel(m_configs[i].accuracy.mean) - pos.y());
+        if (d < best) {
+            best = d;
+            found = int(i);
+        }
+    }
+    return found;
+}
+
 QString ParetoPlot::csv() const {
+    if (m_grouped) {
+        QString out = QStringLiteral(
+            "configuration,label,method,runs,compressed_size_bytes,selection_accuracy_mean,"
+            "ci_low,ci_high,selected_on,front\n");
+        for (const auto& c : m_configs) {
+            const auto [lo, hi] = configurationWhisker(int(&c - m_configs.data()));
+            const QStringList cells = {
+                QStringLiteral("C%1").arg(c.number),
+                QString::fromStdString(csvCell(c.label.toStdString())),
+                c.method,
+                QString::number(c.runs.size()),
+                QString::number(c.size, 'f', 0),
+                QString::number(c.accuracy.mean, 'g', 10),
+                QString::number(lo, 'g', 10),
+                QString::number(hi, 'g', 10),
+                c.onTest ? QStringLiteral("test") : QStringLiteral("validation"),
+                QString::fromLatin1(frontStatusName(c.status))};
+            out += cells.join(QLatin1Char(',')) + QLatin1Char('\n');
+        }
+        return out;
+    }
     QString out = QStringLiteral(
         "run,name,method,compressed_size_bytes,selection_accuracy,selected_on,"
         "test_accuracy,pareto_front\n");

@@ -86,7 +86,7 @@ bool ExportController::exportReport(QString path) {
         path = askPath(tr("Export Report"), baseName(*store) + "-report.html",
                        tr("HTML report (*.html);;PDF report (*.pdf)"));
     if (path.isEmpty()) return false;
-    return attempt(path, [&] { ReportWriter(*store).write(path); });
+    return attempt(path, [&] { ReportWriter(*store, m_baseline).write(path); });
 }
 
 bool ExportController::exportTable(QString path, const QString& title, const QString& suffix,

@@ -4,6 +4,7 @@
 #include <QString>
 
 #include <functional>
+#include <string>
 
 class QAction;
 class QMenu;
@@ -36,6 +37,10 @@ public:
     bool exportMetrics(QString path = {});
     bool exportModel(qint64 runId, const QString& format, QString path = {});
 
+    /// The baseline configuration the report compares with (a label or run id; "" for the
+    /// default, label-only): the one chosen in the grouped runs view.
+    void setReportBaseline(const std::string& baseline) { m_baseline = baseline; }
+
     /// When false, failures are only reported by message(), not in a dialog (tests).
     void setInteractive(bool on) { m_interactive = on; }
 
@@ -56,6 +61,7 @@ private:
     std::function<ProjectStore*()> m_store;
     QString m_message;
     bool m_interactive = true;
+    std::string m_baseline;
 };
 
 }  // namespace retort::ui

@@ -7,9 +7,11 @@
 #include "editor/experimenteditor.h"
 #include "plots/losscurvesplot.h"
 #include "plots/paretoplot.h"
+#include "runs/configurationsview.h"
 #include "runs/runcontroller.h"
 #include "runs/rundetaildialog.h"
 #include "runs/runsmodel.h"
+#include "runs/runspanel.h"
 #include "store/projectstore.h"
 #include "train/environment.h"
 
@@ -21,20 +23,16 @@
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
-#include <QHeaderView>
 #include <QLabel>
-#include <QLineEdit>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QProgressBar>
 #include <QSaveFile>
 #include <QSettings>
-#include <QSortFilterProxyModel>
 #include <QStatusBar>
 #include <QTableView>
 #include <QToolBar>
 #include <QUndoStack>
-#include <QVBoxLayout>
 
 // retort_ui is a static library: its Qt resources (the icon) must be registered by hand.
 static void initResources() {
@@ -56,47 +54,20 @@ void rememberFolder(const QString& file) {
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     initResources();
     setWindowIcon(QIcon(QStringLiteral(":/retort.svg")));
-    m_model = new RunsModel(this);
-    m_proxy = new QSortFilterProxyModel(this);
-    m_proxy->setSourceModel(m_model);
-    m_proxy->setSortRole(RunsModel::SortRole);
-    m_proxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
-    m_proxy->setFilterKeyColumn(-1);
-
-    auto* central = new QWidget(this);
-    auto* layout = new QVBoxLayout(central);
-    layout->setContentsMargins(4, 4, 4, 4);
-    m_filter = new QLineEdit(central);
-    m_filter->setObjectName(QStringLiteral("runFilter"));
-    m_filter->setPlaceholderText(tr("Filter runs (name, status, swept values)…"));
-    m_filter->setClearButtonEnabled(true);
-    connect(m_filter, &QLineEdit::textChanged, this, [this](const QString& text) {
-        m_proxy->setFilterFixedString(text);
-        updatePlots();  // the plots show the runs the table shows
-    });
-    m_view = new QTableView(central);
-    m_view->setModel(m_proxy);
-    m_view->setSortingEnabled(true);
-    m_view->sortByColumn(-1, Qt::AscendingOrder);
-    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_view->setSelectionMode(QAbstractItemView::ExtendedSelection);
-    m_view->setAlternatingRowColors(true);
-    m_view->verticalHeader()->hide();
-    m_view->horizontalHeader()->setStretchLastSection(true);
-    m_view->setWordWrap(false);
-    connect(m_view, &QTableView::doubleClicked, this, &MainWindow::showRunDetail);
-    m_view->setContextMenuPolicy(Qt::CustomContextMenu);
-    connect(m_view, &QWidget::customContextMenuRequested, this, &MainWindow::showRunMenu);
-    connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
-        QList<qint64> ids;
-        for (const QModelIndex& i : m_view->selectionModel()->selectedRows())
-            ids << i.data(RunsModel::RunIdRole).toLongLong();
+    m_runs = new RunsPanel(this);
+    m_model = m_runs->model();
+    connect(m_runs, &RunsPanel::filterChanged, this, &MainWindow::updatePlots);
+    connect(m_runs, &RunsPanel::selectionChanged, this, [this](const QList<qint64>& ids) {
         m_pareto->setSelectedRuns(ids);
-        m_loss->setFocusRuns(ids.size() > 0 ? ids : QList<qint64>());
+        m_loss->setFocusRuns(ids);
     });
-    layout->addWidget(m_filter);
-    layout->addWidget(m_view, 1);
-    setCentralWidget(central);
+    connect(m_runs, &RunsPanel::groupedChanged, this, [this](bool on) {
+        m_pareto->setGrouped(on);
+        m_loss->setGrouped(on);
+    });
+    connect(m_runs, &RunsPanel::runActivated, this, &MainWindow::showRunDetail);
+    connect(m_runs, &RunsPanel::runMenuRequested, this, &MainWindow::addRunActions);
+    setCentralWidget(m_runs);
 
     m_progress = new QProgressBar(this);
     m_progress->setMaximumWidth(240);
@@ -122,6 +93,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     QSettings s;
     if (!restoreGeometry(s.value(QStringLiteral("geometry")).toByteArray())) resize(1280, 800);
     restoreState(s.value(QStringLiteral("windowState")).toByteArray());
+    m_pareto->setGrouped(m_runs->isGrouped());
+    m_loss->setGrouped(m_runs->isGrouped());
+    connect(m_runs->grouped(), &ConfigurationsView::baselineChanged, this,
+            [this] { m_exports->setReportBaseline(m_runs->grouped()->baseline()); });
     updateRecentMenu();
     updateActions();
     setWindowTitle(tr("Retort"));
@@ -198,7 +173,9 @@ void MainWindow::createActions() {
         run->addAction(tr("&Delete Selected Runs…"), this, &MainWindow::deleteSelected);
     m_deleteAction->setShortcut(QKeySequence::Delete);
     m_deleteAction->setShortcutContext(Qt::WidgetWithChildrenShortcut);
-    m_view->addAction(m_deleteAction);  // Delete in the table only, not in the editor
+    // Delete in the runs' views only, not in the editor.
+    m_runs->table()->addAction(m_deleteAction);
+    m_runs->grouped()->view()->addAction(m_deleteAction);
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     for (QDockWidget* d : findChildren<QDockWidget*>()) view->addAction(d->toggleViewAction());
@@ -301,7 +278,7 @@ void MainWindow::closeProject() {
     m_store.reset();
     m_readOnly = false;
     m_path.clear();
-    m_model->clear();
+    m_runs->clear();
     m_loss->clear();
     m_pareto->setRuns({});
     setWindowTitle(tr("Retort"));
@@ -509,10 +486,7 @@ void MainWindow::submitToSlurmDialog() {
 }
 
 QList<qint64> MainWindow::selectedRunIds() const {
-    QList<qint64> ids;
-    for (const QModelIndex& i : m_view->selectionModel()->selectedRows())
-        ids << i.data(RunsModel::RunIdRole).toLongLong();
-    return ids;
+    return m_runs->selectedRunIds();
 }
 
 int MainWindow::resumeSelected() {
@@ -668,15 +642,7 @@ void MainWindow::refreshFromStore() {
     m_refresh.stop();
     if (!m_store) return;
     try {
-        const int before = m_model->rowCount();
-        m_model->reload(*m_store);
-        if (m_model->rowCount() != before) {
-            m_view->resizeColumnsToContents();
-            m_view->setColumnWidth(RunsModel::Status,
-                                   std::max(m_view->columnWidth(RunsModel::Status), 170));
-            for (int c : {RunsModel::Name, RunsModel::Swept})
-                m_view->setColumnWidth(c, std::min(m_view->columnWidth(c), 320));
-        }
+        m_runs->reload(*m_store);
         updatePlots();
     } catch (const std::exception& e) {
         statusBar()->showMessage(
@@ -684,21 +650,13 @@ void MainWindow::refreshFromStore() {
     }
 }
 
-std::vector<RunRecord> MainWindow::visibleRuns() const {
-    std::vector<RunRecord> runs;
-    for (int r = 0; r < m_proxy->rowCount(); ++r)
-        runs.push_back(m_model->run(m_proxy->mapToSource(m_proxy->index(r, 0)).row()));
-    std::sort(runs.begin(), runs.end(),
-              [](const RunRecord& a, const RunRecord& b) { return a.id < b.id; });
-    return runs;
-}
-
 void MainWindow::updatePlots() {
     if (!m_store) return;
     try {
-        const auto runs = visibleRuns();
+        const auto runs = m_runs->visibleRuns();
         m_loss->setRuns(runs, *m_store);
         m_pareto->setRuns(runs);
+        m_runs->updateGrouped(runs);
     } catch (const std::exception& e) {
         statusBar()->showMessage(
             tr("Could not read the project: %1").arg(QString::fromUtf8(e.what())), 20000);
@@ -734,37 +692,31 @@ void MainWindow::setConfirmClose(bool confirm) {
     m_exports->setInteractive(confirm);
 }
 
-void MainWindow::showRunMenu(const QPoint& pos) {
-    const QModelIndex index = m_view->indexAt(pos);
-    if (!m_store || !index.isValid()) return;
-    const qint64 id = index.data(RunsModel::RunIdRole).toLongLong();
-    const auto run = m_store->run(id);
+void MainWindow::addRunActions(qint64 id, QMenu* menu) {
+    const auto run = m_store ? m_store->run(id) : std::nullopt;
     if (!run) return;
-    QMenu menu(this);
-    menu.addAction(tr("Show &Details…"), this, [this, index] { showRunDetail(index); });
-    menu.addAction(tr("&Load Spec into Editor"), this, [this, id] { loadRunSpec(id); });
-    menu.addSeparator();
-    m_exports->addModelActions(&menu, id, run->status == RunStatus::Completed);
+    menu->addAction(tr("Show &Details…"), this, [this, id] { showRunDetail(id); });
+    menu->addAction(tr("&Load Spec into Editor"), this, [this, id] { loadRunSpec(id); });
+    menu->addSeparator();
+    m_exports->addModelActions(menu, id, run->status == RunStatus::Completed);
     if (!m_readOnly) {
-        menu.addSeparator();
-        menu.addAction(m_deleteAction);
+        menu->addSeparator();
+        menu->addAction(m_deleteAction);
     }
-    menu.exec(m_view->viewport()->mapToGlobal(pos));
 }
 
-void MainWindow::showRunDetail(const QModelIndex& index) {
-    if (!m_store || !index.isValid()) return;
-    RunDetailDialog dialog(*m_store, index.data(RunsModel::RunIdRole).toLongLong(), this);
+void MainWindow::showRunDetail(qint64 runId) {
+    if (!m_store) return;
+    RunDetailDialog dialog(*m_store, runId, this);
     dialog.exec();
 }
 
+QTableView* MainWindow::runsView() const {
+    return m_runs->table();
+}
+
 void MainWindow::selectRun(qint64 runId) {
-    const int row = m_model->rowOf(runId);
-    if (row < 0) return;
-    const QModelIndex i = m_proxy->mapFromSource(m_model->index(row, 0));
-    m_view->selectionModel()->select(
-        i, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
-    m_view->scrollTo(i);
+    m_runs->selectRun(runId);
 }
 
 bool MainWindow::confirmStop(const QString& what) {

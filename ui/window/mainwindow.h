@@ -11,10 +11,8 @@
 #include <memory>
 
 class QTableView;
-class QSortFilterProxyModel;
 class QProgressBar;
 class QLabel;
-class QLineEdit;
 class QMenu;
 class QAction;
 
@@ -31,6 +29,8 @@ class SlurmController;
 class RunsModel;
 class LossCurvesPlot;
 class ParetoPlot;
+class ConfigurationsView;
+class RunsPanel;
 
 /// The workbench window. Menus, docks and the status bar; the work is delegated to the editor,
 /// the run controller (queue + worker thread), the runs model and the plots.
@@ -64,7 +64,9 @@ public:
 
     ExperimentEditor* editor() const { return m_editor; }
     RunsModel* runsModel() const { return m_model; }
-    QTableView* runsView() const { return m_view; }
+    /// The runs: the table, or grouped by configuration (with the plots showing means).
+    RunsPanel* runsPanel() const { return m_runs; }
+    QTableView* runsView() const;
     LossCurvesPlot* lossPlot() const { return m_loss; }
     ParetoPlot* paretoPlot() const { return m_pareto; }
     RunController* controller() const { return m_controller.get(); }
@@ -99,13 +101,13 @@ private:
     void refreshFromStore();
     void scheduleRefresh();
     void updatePlots();
-    std::vector<RunRecord> visibleRuns() const;
     QList<qint64> selectedRunIds() const;
     void onProgress(const retort::Progress& p);
     void onRunFinished(qint64 runId, retort::RunStatus status, const QString& error);
     void updateActions();
-    void showRunDetail(const QModelIndex& index);
-    void showRunMenu(const QPoint& pos);
+    void showRunDetail(qint64 runId);
+    /// A run's actions (details, its spec, model exports, delete), added to @p menu.
+    void addRunActions(qint64 runId, QMenu* menu);
     void submitToSlurmDialog();
     void selectRun(qint64 runId);
     bool confirmStop(const QString& what);
@@ -115,10 +117,8 @@ private:
     std::unique_ptr<SlurmController> m_slurm;
     QString m_path;
     ExperimentEditor* m_editor = nullptr;
-    RunsModel* m_model = nullptr;
-    QSortFilterProxyModel* m_proxy = nullptr;
-    QTableView* m_view = nullptr;
-    QLineEdit* m_filter = nullptr;
+    RunsPanel* m_runs = nullptr;
+    RunsModel* m_model = nullptr;  // m_runs's
     LossCurvesPlot* m_loss = nullptr;
     ParetoPlot* m_pareto = nullptr;
     QProgressBar* m_progress = nullptr;

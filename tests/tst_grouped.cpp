@@ -1,0 +1,296 @@
+// The workbench grouped by configuration: the tree of configurations with mean ± interval and
+// the difference to a baseline (faded within noise), baseline by right-click, the Pareto plot
+// of means with whiskers and undecided points, the curves' mean with a band; checked against
+// numbers computed here by hand, and photographed with none, a few and many configurations.
+#include "testutil.h"
+
+#include "plots/losscurvesplot.h"
+#include "plots/paretoplot.h"
+#include "plots/qcustomplotinclude.h"
+#include "runs/configurationsmodel.h"
+#include "runs/configurationsview.h"
+#include "runs/runsmodel.h"
+#include "runs/runspanel.h"
+#include "window/mainwindow.h"
+
+#include <QApplication>
+#include <QBrush>
+#include <QLineEdit>
+#include <QMenu>
+#include <QSettings>
+#include <QTreeView>
+
+#include <cmath>
+#include <random>
+
+using namespace retort;
+using namespace retort::ui;
+
+namespace {
+
+void screenshot(QWidget* w, const QString& name) {
+    QTest::qWait(120);  // let batched plot redraws (40 ms) happen first
+    QDir().mkpath(RETORT_SCREENSHOT_DIR);
+    QVERIFY(w->grab().save(QStringLiteral(RETORT_SCREENSHOT_DIR "/") + name));
+}
+
+/// The t quantile for 2 degrees of freedom at 0.975 (any table).
+constexpr double kT2 = 4.302652730;
+
+/// Mean and half-width of the 95 % interval of three values, by hand.
+std::pair<double, double> byHand(double a, double b, double c) {
+    const double m = (a + b + c) / 3;
+    const double sd = std::sqrt(((a - m) * (a - m) + (b - m) * (b - m) + (c - m) * (c - m)) / 2);
+    return {m, kT2 * sd / std::sqrt(3.0)};
+}
+
+/// The row of the configuration labelled @p label in the grouped tree's model.
+int rowOf(ConfigurationsModel* m, const QString& label) {
+    for (int r = 0; r < m->rowCount(); ++r)
+        if (m->index(r, 0).data(ConfigurationsModel::LabelRole).toString() == label) return r;
+    return -1;
+}
+
+/// The column titled @p title.
+int columnOf(ConfigurationsModel* m, const QString& title) {
+    for (int c = 0; c < m->columnCount(); ++c)
+        if (m->headerData(c, Qt::Horizontal, Qt::DisplayRole).toString() == title) return c;
+    return -1;
+}
+
+}  // namespace
+
+class TestGrouped : public QObject {
+    Q_OBJECT
+    QTemporaryDir m_dir;
+
+    std::unique_ptr<MainWindow> window(const char* project) {
+        auto w = std::make_unique<MainWindow>();
+        w->setConfirmClose(false);
+        w->resize(1280, 800);
+        w->show();
+        if (!w->openProject(m_dir.filePath(project))) return nullptr;
+        return w;
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope,
+                           m_dir.filePath("settings"));
+        QSettings::setDefaultFormat(QSettings::NativeFormat);
+    }
+
+    void groupedTableComparesWithTheBaseline() {
+        auto w = window("grouped.retort");
+        QVERIFY(w);
+        std::vector<int64_t> ids;
+        {
+            ProjectStore store(w->projectPath().toStdString());
+            ids = test::addSeededStudy(store);
+            const int64_t failed = store.createRun("broken", test::smallSyntheticSpec(), {});
+            store.setStatus(failed, RunStatus::Failed, "out of memory");
+        }
+        QVERIFY(w->checkForOtherWriters());
+        QCOMPARE(w->runsModel()->rowCount(), 10);
+        RunsPanel* panel = w->runsPanel();
+        QVERIFY(!panel->isGrouped());
+        panel->setGrouped(true);
+        ConfigurationsView* view = panel->grouped();
+        QVERIFY(view->isVisible() && !w->runsView()->isVisible());
+        ConfigurationsModel* m = view->model();
+        QCOMPARE(m->rowCount(), 3);  // lambda 0, 0.9, 0.5; the failed run is not grouped
+        QVERIFY2(view->summary().contains("3 configurations of 9 completed runs") &&
+                     view->summary().contains("1 run that is not completed"),
+                 qPrintable(view->summary()));
+        const int base = rowOf(m, "distill.lambda=0"), nine = rowOf(m, "distill.lambda=0.9"),
+                  five = rowOf(m, "distill.lambda=0.5");
+        QVERIFY(base >= 0 && nine >= 0 && five >= 0);
+        QVERIFY(m->index(base, 0).data().toString().endsWith("(baseline)"));
+        QCOMPARE(m->index(nine, 1).data().toInt(), 3);
+        QCOMPARE(m->rowCount(m->index(nine, 0)), 3);  // its runs beneath it
+        // Test accuracy of the baseline: 0.80, 0.82, 0.81.
+        const int testCol = columnOf(m, "Test acc."),
+                  diffCol = columnOf(m, "Δ test acc. vs baseline");
+        QVERIFY(testCol > 0 && diffCol > 0);
+        const auto [mean, half] = byHand(0.80, 0.82, 0.81);
+        QCOMPARE(m->index(base, testCol).data().toString(),
+                 QString("%1 ± %2 %").arg(mean * 100, 0, 'f', 2).arg(half * 100, 0, 'f', 2));
+        // lambda 0.9 gains 3, 2, 4 pt: +3.00 [+0.52, +5.48], beyond noise, not faded.
+        const auto [gain, gainHalf] = byHand(0.03, 0.02, 0.04);
+        QCOMPARE(m->index(nine, diffCol).data().toString(),
+                 QString("+%1 [+%2, +%3] pt")
+                     .arg(gain * 100, 0, 'f', 2)
+                     .arg((gain - gainHalf) * 100, 0, 'f', 2)
+                     .arg((gain + gainHalf) * 100, 0, 'f', 2));
+        QCOMPARE(m->index(nine, diffCol).data().toString(), QString("+3.00 [+0.52, +5.48] pt"));
+        QVERIFY(!m->index(nine, diffCol).data(ConfigurationsModel::WithinNoiseRole).toBool());
+        // lambda 0.5: within noise, and drawn faded.
+        QVERIFY(m->index(five, diffCol).data(ConfigurationsModel::WithinNoiseRole).toBool());
+        const QColor faded =
+            m->index(five, diffCol).data(Qt::ForegroundRole).value<QBrush>().color();
+        const QColor strong =
+            m->index(nine, diffCol).data(Qt::ForegroundRole).value<QBrush>().color();
+        QVERIFY(faded != strong);
+        QCOMPARE(faded.red(), faded.green());  // grey
+        // A run row's difference: to the baseline's run of the same seed (seed 1: +3 pt).
+        const QModelIndex firstRun = m->index(0, diffCol, m->index(nine, 0));
+        QCOMPARE(firstRun.data().toString(), QString("+3.00 pt"));
+
+        // Right-click ▸ Use as Baseline on lambda 0.9: the differences turn around.
+        auto* tree = view->view();
+        tree->scrollToTop();
+        const QModelIndex proxyNine = tree->model()->index(nine, 0);
+        QTimer::singleShot(0, this, [] {
+            auto* menu = qobject_cast<QMenu*>(QApplication::activePopupWidget());
+            QVERIFY(menu);
+            QAction* use = menu->findChild<QAction*>(QStringLiteral("useAsBaseline"));
+            QVERIFY(use);
+            use->trigger();
+            menu->close();
+        });
+        Q_EMIT tree->customContextMenuRequested(tree->visualRect(proxyNine).center());
+        QCOMPARE(view->baseline(), std::string("distill.lambda=0.9"));
+        QCOMPARE(m->index(base, diffCol).data().toString(), QString("−3.00 [−5.48, −0.52] pt"));
+        // A run id names its configuration (the flat table's "Use Its Configuration").
+        view->setBaseline(std::to_string(ids[2]));  // seed 1's lambda 0.5
+        QCOMPARE(view->baseline(), std::string("distill.lambda=0.5"));
+        // The filter groups the runs it lets through; a baseline filtered away falls back.
+        auto* filter = w->findChild<QLineEdit*>(QStringLiteral("runFilter"));
+        filter->setText("lambda=0.9");
+        QCOMPARE(m->rowCount(), 1);
+        QVERIFY2(view->summary().contains("not among these runs"), qPrintable(view->summary()));
+        filter->clear();
+        QCOMPARE(m->rowCount(), 3);
+        QCOMPARE(view->effectiveBaseline(), std::string("distill.lambda=0.5"));
+
+        // Selecting a configuration selects its runs in the plots.
+        tree->selectionModel()->select(
+            tree->model()->index(nine, 0),
+            QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+        QCOMPARE(panel->selectedRunIds().size(), 3);
+        view->setBaseline({});
+        screenshot(w.get(), "workbench-grouped.png");
+        // Back to runs: the table again, the plots by run.
+        panel->setGrouped(false);
+        QVERIFY(!w->paretoPlot()->grouped() && !w->lossPlot()->grouped());
+        QVERIFY(w->runsView()->isVisible());
+    }
+
+    void groupedPlotsShowMeansWithIntervals() {
+        auto w = window("grouped-plots.retort");
+        QVERIFY(w);
+        {
+            ProjectStore store(w->projectPath().toStdString());
+            test::addSeededStudy(store);
+        }
+        QVERIFY(w->checkForOtherWriters());
+        w->runsPanel()->setGrouped(true);
+        ParetoPlot* p = w->paretoPlot();
+        QVERIFY(p->grouped());
+        QCOMPARE(p->configurationCount(), 3);
+        QCOMPARE(p->pointCount(), 9);  // the runs are still there for the ungrouped form
+        // Validation accuracy = test − 0.01 + 0.002·k (k = seed − 1).
+        int base = -1, nine = -1, five = -1;
+        // (lambda 0 and 0.5 have the same mean, 0.802: their whiskers tell them apart.)
+        const auto is = [&](int i, std::pair<double, double> mh) {
+            return std::abs(p->configurationMean(i) - mh.first) < 1e-9 &&
+                   std::abs(p->configurationWhisker(i).second - mh.first - mh.second) < 1e-9;
+        };
+        for (int i = 0; i < 3; ++i) {
+            if (is(i, byHand(0.79, 0.812, 0.804))) base = i;
+            if (is(i, byHand(0.82, 0.832, 0.844))) nine = i;
+            if (is(i, byHand(0.80, 0.802, 0.804))) five = i;
+        }
+        QVERIFY(base >= 0 && nine >= 0 && five >= 0);
+        const auto [m9, h9] = byHand(0.82, 0.832, 0.844);
+        QVERIFY(std::abs(p->configurationWhisker(nine).first - (m9 - h9)) < 1e-9);
+        QVERIFY(std::abs(p->configurationWhisker(nine).second - (m9 + h9)) < 1e-9);
+        // lambda 0.5 is the smallest: on the front. lambda 0.9 (0.832 ± 0.030) overlaps
+        // lambda 0.5 (0.802 ± 0.005) from above: a smaller configuration that could be as
+        // accurate, so undecided. The baseline (0.802 ± 0.028) at 0.9's size overlaps it too:
+        // undecided, not "dominated" as the means alone would say.
+        QCOMPARE(p->configurationStatus(five), FrontStatus::Front);
+        QCOMPARE(p->configurationStatus(nine), FrontStatus::Undecided);
+        QCOMPARE(p->configurationStatus(base), FrontStatus::Undecided);
+        // Whiskers are drawn: one error-bar plottable per drawn group of points.
+        int bars = 0;
+        for (int i = 0; i < p->plot()->plottableCount(); ++i)
+            bars += qobject_cast<QCPErrorBars*>(p->plot()->plottable(i)) != nullptr;
+        QVERIFY(bars >= 2);
+        QVERIFY(p->csv().contains("undecided") && p->csv().startsWith("configuration,"));
+
+        // The curves: per configuration the mean at each epoch and its interval as a band.
+        LossCurvesPlot* l = w->lossPlot();
+        l->setMetric("val_accuracy");
+        l->setSmoothing(0);
+        l->redrawNow();
+        QVERIFY(l->grouped());
+        const qint64 firstNine = w->runsModel()->run(1).id;  // seed 1's lambda 0.9
+        const auto curve = l->configurationCurve(firstNine, "val_accuracy");
+        QCOMPARE(curve.size(), size_t(3));
+        const auto [e2, e2h] = byHand(0.82 - 0.1, 0.832 - 0.1, 0.844 - 0.1);
+        QCOMPARE(curve[1][0], 2.0);
+        QVERIFY(std::abs(curve[1][1] - e2) < 1e-9);
+        QVERIFY(std::abs(curve[1][2] - (e2 - e2h)) < 1e-9);
+        QVERIFY(std::abs(curve[1][3] - (e2 + e2h)) < 1e-9);
+        // Three configurations: three named curves in the legend (bands unnamed).
+        int named = 0;
+        for (int i = 0; i < l->plot()->graphCount(); ++i)
+            named += !l->plot()->graph(i)->name().isEmpty();
+        QCOMPARE(named, 3);
+        screenshot(w.get(), "workbench-grouped-3-configurations.png");
+    }
+
+    void groupedStaysReadableWithNoneAndMany() {
+        auto w = window("grouped-many.retort");
+        QVERIFY(w);
+        w->runsPanel()->setGrouped(true);
+        w->lossPlot()->setMetric("val_accuracy");
+        QVERIFY(w->runsPanel()->grouped()->summary().contains("No runs yet"));
+        screenshot(w.get(), "workbench-grouped-0-runs.png");
+        // 40 configurations (long labels) × 3 seeds.
+        {
+            ProjectStore store(w->projectPath().toStdString());
+            std::mt19937 rng(5);
+            std::uniform_real_distribution<double> u(0, 1);
+            for (int c = 0; c < 40; ++c)
+                for (int64_t seed = 1; seed <= 3; ++seed) {
+                    Json spec = test::smallSyntheticSpec();
+                    spec["seed"] = seed;
+                    const double lambda = std::round(25.0 * c) / 1000;
+                    spec["distill"]["lambda"] = lambda;
+                    spec["distill"]["temperature"] = 1.0 + c % 4;
+                    const int64_t id = store.createRun("many", spec,
+                                                       {{"distill.lambda", lambda},
+                                                        {"distill.temperature", 1.0 + c % 4},
+                                                        {"seed", seed}});
+                    store.startRun(id, Json::object());
+                    const double acc = 0.8 + 0.1 * u(rng);
+                    for (int e = 1; e <= 4; ++e)
+                        store.recordEpoch(id, e, {{"val_accuracy", acc - 0.05 * (4 - e)}}, "", "");
+                    store.finishRun(id, RunStatus::Completed,
+                                    {{"test_accuracy", acc},
+                                     {"val_accuracy", acc},
+                                     {"compressed_size_bytes", 5000.0 + 2000.0 * c}},
+                                    {}, {});
+                }
+        }
+        QVERIFY(w->checkForOtherWriters());
+        QCOMPARE(w->runsPanel()->grouped()->model()->rowCount(), 40);
+        w->lossPlot()->redrawNow();
+        for (QCustomPlot* p : {w->lossPlot()->plot(), w->paretoPlot()->plot()}) {
+            p->replot();
+            if (p->legend->visible())
+                QVERIFY2(p->legend->outerRect().height() <= p->height() / 3,
+                         qPrintable(QString("legend %1 of %2 px high")
+                                        .arg(p->legend->outerRect().height())
+                                        .arg(p->height())));
+            QVERIFY(p->axisRect()->height() > 60);
+            QVERIFY(p->axisRect()->width() > p->width() / 2);
+        }
+        screenshot(w.get(), "workbench-grouped-40-configurations.png");
+    }
+};
+
+QTEST_MAIN(TestGrouped)
+#include "tst_grouped.moc"
