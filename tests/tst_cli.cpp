@@ -232,7 +232,7 @@ private Q_SLOTS:
         QVERIFY2(r.code == 0, qPrintable(r.err));
         const Json c = Json::parse(r.out.toStdString());
         QCOMPARE(c["configurations"].size(), size_t(2));
-        QCOMPARE(c["baseline"]["label"], Json("distill.lambda=0.0"));
+        QCOMPARE(c["baseline"]["label"], Json("distill.lambda=0"));
         const Json& distilled = c["configurations"][1];
         QCOMPARE(distilled["label"], Json("distill.lambda=0.9"));
         QCOMPARE(distilled["runs"].size(), size_t(3));
@@ -253,7 +253,7 @@ private Q_SLOTS:
         QVERIFY(std::abs(acc["difference"]["mean"].get<double>() - sum / 3) < 1e-12);
         // The terminal table, the grouped list and the grouped export.
         r = cli({"compare", "--project", project});
-        QVERIFY2(r.code == 0 && r.out.contains("distill.lambda=0.0 (baseline)"), qPrintable(r.out));
+        QVERIFY2(r.code == 0 && r.out.contains("distill.lambda=0 (baseline)"), qPrintable(r.out));
         r = cli({"list", "--project", project, "--group"});
         QVERIFY2(r.code == 0 && r.out.contains("compressed_size_bytes"), qPrintable(r.out));
         r = cli({"export", "--project", project, "--format", "csv", "--grouped", "--out",
@@ -269,6 +269,20 @@ private Q_SLOTS:
         r = cli({"compare", "--project", project, "--metric", "bleu"});
         QCOMPARE(r.code, 2);
         QVERIFY(r.err.contains("bleu"));
+        // The report's baseline likewise, and nothing is written.
+        r = cli({"report", "--project", project, "--out", file("nothing.html"), "--baseline",
+                 "lambda=7"});
+        QCOMPARE(r.code, 2);
+        QVERIFY(r.err.contains("lambda=7"));
+        QVERIFY(!QFile::exists(file("nothing.html")));
+#ifdef RETORT_CLI_HAS_REPORT
+        r = cli({"report", "--project", project, "--out", file("base.html"), "--baseline",
+                 "distill.lambda=0.9"});
+        QCOMPARE(r.code, 0);
+        const std::string html = test::readFile(file("base.html").toStdString());
+        QVERIFY(html.find("Baseline: C2 (distill.lambda=0.9) \u2014 asked for") !=
+                std::string::npos);
+#endif
     }
 
     void deleteRemovesRunsOrNothing() {

@@ -135,6 +135,68 @@ private Q_SLOTS:
         QVERIFY2(s.contains("test accuracy: these runs have no validation split"), qPrintable(s));
     }
 
+    void findingsOfASeededProject() {
+        // Three configurations over seeds 1–3 (testutil.h: lambda 0.9 gains +3.00 pt
+        // [+0.52, +5.48] beyond noise, lambda 0.5 ±0.00 [−2.48, +2.48] within noise) and a
+        // failed run.
+        const QString path = m_dir.filePath("seeded.retort");
+        {
+            ProjectStore store(path.toStdString());
+            test::addSeededStudy(store);
+            const int64_t bad = store.createRun("broken", test::smallSyntheticSpec(), {});
+            store.setStatus(bad, RunStatus::Failed, "out of memory");
+        }
+        ProjectStore store(path.toStdString(), ProjectStore::Access::ReadOnly);
+        const QString htmlPath = m_dir.filePath("seeded.html");
+        ReportWriter(store).write(htmlPath);
+        QFile f(htmlPath);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QString html = QString::fromUtf8(f.readAll());
+        // Findings come first, before the runs' summary and the details.
+        const int findings = html.indexOf("<h2>Findings</h2>");
+        QVERIFY(findings > 0 && findings < html.indexOf("<h2>Summary</h2>") &&
+                html.indexOf("<h2>Summary</h2>") < html.indexOf("<h2>Environment</h2>"));
+        for (const char* s :
+             {"Baseline: C1 (distill.lambda=0) — label-only",
+              "C2 (distill.lambda=0.9): +3.00 pt [+0.52, +5.48] test accuracy, paired over 3 "
+              "seeds — better beyond noise",
+              "C3 (distill.lambda=0.5): ±0.00 pt [−2.48, +2.48] test accuracy, paired over 3 "
+              "seeds — within noise",
+              "Better than the baseline beyond noise (test accuracy): C2 (distill.lambda=0.9).",
+              "Within noise: C3 (distill.lambda=0.5).",
+              "Teacher: 91.39 % test accuracy, 421,642 parameters; trained once, shared by all 9 "
+              "completed runs.",
+              "Runs not completed", "out of memory", "Configuration / run",
+              // the curve title in UTF-8 (it was read as Latin-1: "Î»Â·TÂ²")
+              "λ·T²·soft"})
+            QVERIFY2(html.contains(QString::fromUtf8(s)), s);
+        // The runs' plot, the configurations' means, loss and validation curves.
+        QCOMPARE(html.count("src=\"data:image/png;base64,"), 4);
+        // Each configuration's spec once, as its difference from the baseline's.
+        const QString specs = html.mid(html.indexOf("<h2>Specs</h2>"));
+        QVERIFY(specs.contains(">C2<") && specs.contains(">C3<") &&
+                specs.contains("prune.sparsity"));
+
+        // The PDF on A4: no word broken over lines in the tables. Before, the results table's
+        // headers broke into one letter a line and its statuses into "complet / ed".
+        const QString pdf = m_dir.filePath("seeded.pdf");
+        ReportWriter(store).write(pdf);
+        QProcess p;
+        p.start(QStandardPaths::findExecutable("pdftotext"), {pdf, "-"});
+        QVERIFY(p.waitForFinished(60000));
+        const QString text = QString::fromUtf8(p.readAllStandardOutput());
+        QVERIFY(text.indexOf("Findings") < text.indexOf("Summary"));
+        QVERIFY2(text.count("completed") >= 9 + 1, qPrintable(text));  // 9 run rows + summary
+        // ("Configuration" comes out as "Conﬁguration": the PDF keeps the fi ligature.)
+        for (const char* word : {"Compressed", "undecided", "baseline", "n / status"})
+            QVERIFY2(text.contains(word), word);
+        // A baseline by label: the differences are to it.
+        const QString other = m_dir.filePath("seeded-base.html");
+        ReportWriter(store, "distill.lambda=0.9").write(other);
+        QVERIFY(QString::fromUtf8(test::readFile(other.toStdString()).c_str())
+                    .contains(QString::fromUtf8("C1 (distill.lambda=0): −3.00 pt")));
+    }
+
     void unknownSuffixIsRefusedNamingTheFile() {
         ProjectStore store(m_project.toStdString(), ProjectStore::Access::ReadOnly);
         try {

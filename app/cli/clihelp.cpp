@@ -37,7 +37,7 @@ const char* const kUsage =
     "  sync --project P.retort [--json]            merge finished Slurm tasks into the project\n"
     "  cancel --project P.retort                   scancel the project's Slurm jobs\n"
     "  run-point POINT.json --shard S.retort       (on a cluster node) run one sweep point\n"
-    "  report --project P.retort --out report.html|report.pdf\n"
+    "  report --project P.retort --out report.html|report.pdf [--baseline CONFIG|RUN]\n"
     "                                              plots, results, specs and environment in one "
     "file\n"
     "  resume RUN|--all --project P.retort [--json]\n"
@@ -162,11 +162,18 @@ std::string commandHelp(const std::string& c) {
                "[--teacher-only]\n"
                "What a Slurm task runs: one sweep point into its own shard project.\n";
     if (c == "report")
-        return "usage: retort-cli report --project P.retort --out report.html|report.pdf\n"
-               "Self-contained HTML (plots embedded) or PDF: summary, environment, "
-               "accuracy-vs-size with\n"
-               "its Pareto front, loss curves, results, each run's spec as a difference from "
-               "the baseline,\n"
-               "per-layer sparsity and the commands that reproduce each run. Needs no display.\n";
+        return "usage: retort-cli report --project P.retort --out report.html|report.pdf "
+               "[--baseline CONFIG|RUN]\n"
+               "Self-contained HTML (plots embedded) or PDF: findings (each configuration "
+               "against the baseline,\n"
+               "with 95 % intervals over seeds), summary, environment, accuracy-vs-size with "
+               "its Pareto front\n"
+               "(configuration means with whiskers when there are seeds), loss curves, results "
+               "grouped by\n"
+               "configuration, each configuration's spec as a difference from the baseline's, "
+               "per-layer sparsity\n"
+               "and the commands that reproduce each run. --baseline as for compare (default: "
+               "label-only).\n"
+               "Needs no display.\n";
     return kUsage;
 }

@@ -78,8 +78,17 @@ int cmdReport(const Args& a) {
     if (!a.positional.empty()) throw UsageError("report takes no arguments");
     const std::string project = a.required("project");
     const std::string out = a.required("out");
+    const std::string baseline = a.options.count("baseline") ? a.option("baseline") : "";
+    if (!baseline.empty()) {  // a baseline that names nothing is a usage error, as in compare
+        ProjectStore store(project, ProjectStore::Access::ReadOnly);
+        try {
+            compareConfigurations(store.runs(), {"test_accuracy"}, baseline);
+        } catch (const std::invalid_argument& e) {
+            throw UsageError(project + ": " + e.what());
+        }
+    }
 #ifdef RETORT_HAVE_REPORT
-    return ui::runReportCommand(project, out);
+    return ui::runReportCommand(project, out, baseline);
 #else
     std::cerr << "error: this retort-cli was built without the report library "
                  "(RETORT_BUILD_REPORT=OFF), and "

@@ -17,7 +17,7 @@ const std::vector<ResultColumn>& resultColumns() {
         {"size_bytes", "size_B", "Dense size", ResultKind::Bytes, 0},
         {"compressed_size_bytes", "compr_B", "Compressed", ResultKind::Bytes, 0},
         {"compression_ratio", "ratio", "Ratio", ResultKind::Ratio, 2},
-        {"sparsity", "sparsity", "Sparsity", ResultKind::Ratio, 3, false, false, true},
+        {"sparsity", "sparsity", "Sparsity", ResultKind::Fraction, 3, false, false, true},
         {"latency_ms", "latency_ms", "Latency", ResultKind::Milliseconds, 3},
     };
     return columns;

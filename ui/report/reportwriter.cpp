@@ -1,5 +1,7 @@
 #include "report/reportwriter.h"
 
+#include "report/reporthtml.h"
+
 #include "export/dataexport.h"
 #include "plots/losscurvesplot.h"
 #include "plots/paretoplot.h"
@@ -26,15 +28,9 @@
 
 namespace retort::ui {
 
+using report::esc;
+
 namespace {
-
-QString esc(const std::string& s) {
-    return QString::fromStdString(s).toHtmlEscaped();
-}
-
-QString esc(const QString& s) {
-    return s.toHtmlEscaped();
-}
 
 /// A value as the tables show it: numbers with @p precision decimals, text as is.
 QString cell(const Json& v, int precision = 4) {
@@ -58,23 +54,6 @@ QString percent(const RunRecord& r, const char* key) {
     return QString::number(r.results[key].get<double>() * 100, 'f', 2) + QStringLiteral(" %");
 }
 
-/// A spec as dotted leaf keys (objects recurse; lists and scalars are leaves).
-void flatten(const Json& j, const std::string& prefix, std::map<std::string, Json>& out) {
-    if (j.is_object() && !j.empty()) {
-        for (auto it = j.begin(); it != j.end(); ++it)
-            flatten(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(), out);
-    } else {
-        out[prefix] = j;
-    }
-}
-
-/// A flattened spec as "key = value" items separated by middle dots: compact and wrapping.
-QString specText(const std::map<std::string, Json>& keys) {
-    QStringList items;
-    for (const auto& [k, v] : keys) items << esc(k + " = " + v.dump());
-    return items.join(QStringLiteral(" · "));
-}
-
 QImage renderPlot(QCustomPlot* plot, int width, int height) {
     plot->replot(QCustomPlot::rpImmediateRefresh);
     return plot->toPixmap(width, height, 2.0).toImage();  // 2x: sharp in print and on HiDPI
@@ -89,6 +68,7 @@ table { border-collapse: collapse; margin: 0.4em 0; }
 th, td { border: 1px solid #ccc; padding: 2px 6px; font-size: 8.5pt; }
 th { background: #eee; text-align: left; }
 td.num { text-align: right; }
+td.group { background: #f2f2f2; font-weight: bold; }
 .muted { color: #777; }
 code, pre { font-family: "DejaVu Sans Mono", monospace; font-size: 8pt; }
 pre { white-space: pre-wrap; background: #f6f6f6; padding: 4px; }
@@ -102,14 +82,36 @@ h1 { font-size: 16pt; }
 h2 { font-size: 12pt; margin-top: 12px; }
 th { background: #eee; font-size: 7pt; }
 td { font-size: 7pt; }
-td.num { text-align: right; white-space: nowrap; }
+td.num { text-align: right; }
+td.group { background: #f2f2f2; font-weight: bold; }
 .muted { color: #777; }
 code, pre, .spec { font-family: "DejaVu Sans Mono", monospace; font-size: 6.5pt; }
 )";
 
 }  // namespace
 
-ReportWriter::ReportWriter(const ProjectStore& store) : m_store(store), m_runs(store.runs()) {}
+ReportWriter::ReportWriter(const ProjectStore& store, const std::string& baseline)
+    : m_store(store), m_runs(store.runs()) {
+    try {
+        m_findings = findings(m_runs, baseline);
+    } catch (const std::invalid_argument&) {
+        // No completed run, or a baseline that names none of them: the default baseline.
+        try {
+            m_findings = findings(m_runs);
+            m_findings->notes.push_back("The baseline asked for, " + baseline +
+                                        ", names no completed run or configuration here: the "
+                                        "default baseline is used.");
+        } catch (const std::invalid_argument&) {
+        }
+    }
+}
+
+bool ReportWriter::hasSeeds() const {
+    if (m_findings)
+        for (const auto& c : m_findings->comparison.configurations)
+            if (c.runs.size() > 1) return true;
+    return false;
+}
 
 std::map<QString, QImage> ReportWriter::plots() const {
     std::map<QString, QImage> images;
@@ -117,11 +119,17 @@ std::map<QString, QImage> ReportWriter::plots() const {
     pareto.setPointLabels(true);
     pareto.setRuns(m_runs);
     images[QStringLiteral("accuracy-vs-size")] = renderPlot(pareto.plot(), 900, 520);
+    const bool seeds = hasSeeds();
+    if (seeds) {
+        pareto.setGrouped(true);
+        images[QStringLiteral("accuracy-vs-size-means")] = renderPlot(pareto.plot(), 900, 520);
+    }
 
     LossCurvesPlot curves;
     curves.setRuns(m_runs, m_store);
     curves.setSmoothing(0);
-    if (m_runs.size() > 12) {
+    curves.setGrouped(seeds);  // configuration means with bands: one curve per configuration
+    if (m_runs.size() > 12 && !seeds) {
         // Many runs: the curves of the Pareto-front runs stand out and the legend names them.
         std::vector<ParetoPoint> points;
         std::vector<int64_t> ids;
@@ -166,6 +174,12 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
              .arg(esc(m_store.path()), QDateTime::currentDateTimeUtc().toString(Qt::ISODate),
                   esc(versionString()));
 
+    // ---------------------------------------------------------------- findings
+    if (m_findings)
+        h += report::findingsHtml(*m_findings);
+    else
+        h += QStringLiteral("<h2>Findings</h2>\n<p class=\"muted\">No completed runs yet.</p>\n");
+
     // ---------------------------------------------------------------- summary
     std::map<std::string, int> byStatus;
     std::vector<ParetoPoint> points;
@@ -187,11 +201,16 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
     for (size_t i = 0; i < completed.size(); ++i)
         if (front[i]) onFront.insert(completed[i]->id);
     h += QStringLiteral("<h2>Summary</h2>\n<p>%1 run(s)").arg(m_runs.size());
+
     QStringList counts;
     for (const auto& [status, n] : byStatus)
         counts << QStringLiteral("%1 %2").arg(n).arg(esc(status));
     if (!counts.isEmpty()) h += QStringLiteral(": ") + counts.join(QStringLiteral(", "));
     h += QStringLiteral(".</p>\n");
+    if (hasSeeds())  // single runs below: a seed's luck is in each of them
+        h += QStringLiteral(
+            "<p class=\"muted\">The runs below are single runs, each one seed; the Findings "
+            "above compare configurations over their seeds.</p>\n");
     if (!completed.empty()) {
         const RunRecord* best = completed.front();
         const RunRecord* smallest = completed.front();
@@ -317,8 +336,22 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
                  .arg(image(QStringLiteral("accuracy-vs-size"),
                             images.at(QStringLiteral("accuracy-vs-size"))))
                  .arg(imageWidth);
+        if (auto it = images.find(QStringLiteral("accuracy-vs-size-means")); it != images.end())
+            h += QStringLiteral(
+                     "<p>The configurations (C1, C2, … as in Findings) at their means over "
+                     "seeds, with the 95 % interval of the mean as a whisker; the dashed line "
+                     "is the front of the means; hollow points are undecided (a configuration "
+                     "as small or smaller is as accurate within noise), faded ones dominated "
+                     "beyond noise.</p>\n<p><img src=\"%1\" width=\"%2\" alt=\"configuration "
+                     "means versus size\"></p>\n")
+                     .arg(image(it->first, it->second))
+                     .arg(imageWidth);
     }
-    if (m_runs.size() > 12)
+    if (hasSeeds())
+        h += QStringLiteral(
+            "<p class=\"muted\">The curves are configuration means over their seeds, with the "
+            "95 % interval of the mean at each epoch shaded.</p>\n");
+    else if (m_runs.size() > 12)
         h += QStringLiteral(
                  "<p class=\"muted\">With %1 runs, the curves of the Pareto-front runs are drawn "
                  "solid and named in the legend; the others are faded.</p>\n")
@@ -330,106 +363,16 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
         if (it == images.end()) continue;
         h += QStringLiteral(
                  "<h2>%1 per epoch</h2>\n<p><img src=\"%2\" width=\"%3\" alt=\"%1\"></p>\n")
-                 .arg(QString::fromLatin1(c[1]), image(it->first, it->second))
+                 .arg(QString::fromUtf8(c[1]), image(it->first, it->second))
                  .arg(imageWidth);
     }
 
-    // ---------------------------------------------------------------- results
-    h += QStringLiteral(
-        "<h2>Results</h2>\n<table width=\"100%\" cellspacing=\"0\" cellpadding=\"2\" "
-        "border=\"1\">\n<tr>");
-    // Column widths (percent): QTextDocument's automatic widths squeeze the text columns; the
-    // result columns share what the run, its values and the Pareto flag leave.
-    std::vector<const ResultColumn*> resultCols;
-    for (const auto& c : resultColumns())
-        if (c.in_report) resultCols.push_back(&c);
-    const int resultWidth = resultCols.empty() ? 0 : 60 / int(resultCols.size());
-    h += QStringLiteral(
-        "<th width=\"4%\">Run</th><th width=\"19%\">Swept values (or name)</th>"
-        "<th width=\"10%\">Status</th>");
-    for (const ResultColumn* c : resultCols) {
-        QString title = QString::fromUtf8(c->title);
-        if (c->kind == ResultKind::Milliseconds) title += QStringLiteral(" (ms)");
-        h += QStringLiteral("<th width=\"%1%\">%2</th>").arg(resultWidth).arg(title);
-    }
-    h += QStringLiteral("<th width=\"7%\">Pareto</th></tr>\n");
-    for (const auto& r : m_runs) {
-        const auto num = [](const QString& v) {
-            return QStringLiteral("<td class=\"num\">%1</td>").arg(v);
-        };
-        h +=
-            QStringLiteral("<tr><td class=\"num\">%1</td><td>%2</td><td>%3%4</td>")
-                .arg(r.id)
-                .arg(r.params.empty() ? esc(r.name) : esc(sweptText(r)),
-                     esc(std::string(statusName(r.status))),
-                     r.error.empty()
-                         ? QString()
-                         : QStringLiteral("<br><span class=\"muted\">%1</span>").arg(esc(r.error)));
-        for (const ResultColumn* c : resultCols) {
-            const Json* v = resultValue(r, *c);
-            h += num(c->kind == ResultKind::Fraction
-                         ? esc(humanResultText(v, c->kind))
-                         : (v ? cell(*v, c->precision) : QStringLiteral("–")));
-        }
-        h += QStringLiteral("<td>%1</td></tr>\n")
-                 .arg(onFront.count(r.id) ? QStringLiteral("yes") : QString());
-    }
-    h += QStringLiteral(
-        "</table>\n<p class=\"muted\">Sizes in bytes. Compressed: the run's "
-        "compressed model file (values at their bit width, sparse indices, "
-        "scales and header included).</p>\n");
-
-    // ---------------------------------------------------------------- specs
-    if (!m_runs.empty()) {
-        const RunRecord* base = &m_runs.front();
-        for (const auto& r : m_runs)
-            if (r.status == RunStatus::Completed) {
-                base = &r;
-                break;
-            }
-        std::map<std::string, Json> baseKeys;
-        flatten(base->spec, "", baseKeys);
-        h += QStringLiteral(
-                 "<h2>Specs</h2>\n<p>The baseline is run %1 <i>%2</i> (the first "
-                 "completed run); every other run is shown by the keys where its spec "
-                 "differs. The baseline's spec:</p>\n<p class=\"spec\">%3</p>\n")
-                 .arg(base->id)
-                 .arg(esc(base->name), specText(baseKeys));
-        h += QStringLiteral(
-            "<table width=\"100%\" cellspacing=\"0\" cellpadding=\"2\" "
-            "border=\"1\">\n<tr><th>Run</th><th>Key</th><th>Baseline</th><th>This run</th></tr>\n");
-        for (const auto& r : m_runs) {
-            if (&r == base) continue;
-            std::map<std::string, Json> keys;
-            flatten(r.spec, "", keys);
-            std::set<std::string> all;
-            for (const auto& [k, v] : keys) all.insert(k);
-            for (const auto& [k, v] : baseKeys) all.insert(k);
-            QStringList rows;
-            for (const auto& k : all) {
-                if (k == "name") continue;
-                const auto a = baseKeys.find(k), b = keys.find(k);
-                const Json va = a == baseKeys.end() ? Json() : a->second;
-                const Json vb = b == keys.end() ? Json() : b->second;
-                if (va == vb) continue;
-                rows << QStringLiteral("<td><code>%1</code></td><td>%2</td><td>%3</td>")
-                            .arg(
-                                esc(k),
-                                a == baseKeys.end() ? QStringLiteral("<i>absent</i>")
-                                                    : esc(va.dump()),
-                                b == keys.end() ? QStringLiteral("<i>absent</i>") : esc(vb.dump()));
-            }
-            if (rows.isEmpty()) rows << QStringLiteral("<td colspan=\"3\"><i>same spec</i></td>");
-            for (int i = 0; i < rows.size(); ++i)
-                h += QStringLiteral("<tr>%1%2</tr>\n")
-                         .arg(i == 0 ? QStringLiteral("<td rowspan=\"%1\">%2 <i>%3</i></td>")
-                                           .arg(rows.size())
-                                           .arg(r.id)
-                                           .arg(esc(r.name))
-                                     : QString(),
-                              rows[i]);
-        }
-        h += QStringLiteral("</table>\n");
+    // ---------------------------------------------------------------- results, specs
+    if (m_findings) {
+        h += report::groupedResultsHtml(*m_findings, m_runs);
+        h += report::specsHtml(*m_findings);
+    } else {
+        h += QStringLiteral("<h2>Results</h2>\n<p class=\"muted\">No completed runs yet.</p>\n");
     }
 
     // ---------------------------------------------------------------- layers
@@ -524,7 +467,8 @@ void ReportWriter::write(const QString& path) const {
     writeExport(target, pdf.toStdString(), m_store.path());
 }
 
-int runReportCommand(const std::string& project, const std::string& out) {
+int runReportCommand(const std::string& project, const std::string& out,
+                     const std::string& baseline) {
     std::unique_ptr<QApplication> app;
     if (!QCoreApplication::instance()) {
         // A headless run has no session: Qt's note that XDG_RUNTIME_DIR is unset is noise here.
@@ -540,7 +484,7 @@ int runReportCommand(const std::string& project, const std::string& out) {
         app = std::make_unique<QApplication>(argc, argv);
     }
     ProjectStore store(project, ProjectStore::Access::ReadOnly);
-    ReportWriter writer(store);
+    ReportWriter writer(store, baseline);
     writer.write(QString::fromStdString(out));
     std::cerr << "wrote the report of " << store.runs().size() << " run(s) to " << out << "\n";
     return 0;

@@ -1,0 +1,374 @@
+#include "report/reporthtml.h"
+
+#include "stats/pareto.h"
+#include "store/resultcolumns.h"
+
+#include <QFont>
+#include <QFontMetricsF>
+#include <QRegularExpression>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+namespace retort::ui::report {
+
+namespace {
+
+const QChar kNbsp(0x00a0);
+const QChar kBreak(0x200b);  // zero-width space: a line may break here
+
+/// A key=value label that may break after its dots and equals signs ("distill.temperature=4"
+/// is one word otherwise, and the widest a table must hold).
+QString breakable(const QString& s) {
+    QString t;
+    for (const QChar ch : s) {
+        t += ch;
+        if (ch == QLatin1Char('.') || ch == QLatin1Char('=')) t += kBreak;
+    }
+    return t;
+}
+
+/// Text whose spaces may not break a line.
+QString together(const QString& s) {
+    QString t = s;
+    t.replace(QLatin1Char(' '), kNbsp);
+    return t;
+}
+
+QString percentText(double fraction) {
+    if (!std::isfinite(fraction)) return QStringLiteral("–");
+    return QString::number(fraction * 100, 'f', 2) + kNbsp + QLatin1Char('%');
+}
+
+QString meanText(const MeanInterval& m) {
+    if (m.n == 0) return QStringLiteral("–");
+    if (!m.hasInterval()) return percentText(m.mean);
+    // "89.02 %" and "± 0.11" may go on two lines: the columns stay narrow enough for A4.
+    return percentText(m.mean) + QStringLiteral(" ±") + kNbsp +
+           QString::number(m.half * 100, 'f', 2);
+}
+
+QString points(double fraction) {
+    return QString::fromStdString(signedPoints(fraction));
+}
+
+/// "+0.31 pt [−0.20, +0.82]", wrapping only before the interval.
+QString differenceText(const Difference& d) {
+    if (!std::isfinite(d.mean)) return QStringLiteral("–");
+    const QString mean = points(d.mean) + kNbsp + QStringLiteral("pt");
+    if (d.kind == DifferenceKind::None) return mean + QStringLiteral(" (one") + kNbsp + "seed)";
+    return mean + QStringLiteral(" [") + points(d.low()) + QStringLiteral(", ") + points(d.high()) +
+           QLatin1Char(']');
+}
+
+QString bytesText(double b) {
+    return std::isfinite(b) ? together(QString::fromStdString(formatBytes(b)))
+                            : QStringLiteral("–");
+}
+
+double resultNumber(const RunRecord& r, const std::string& key) {
+    auto it = r.results.find(key);
+    return it != r.results.end() && it->is_number() ? it->get<double>() : NAN;
+}
+
+/// A spec as dotted leaf keys (objects recurse; lists and scalars are leaves).
+void flatten(const Json& j, const std::string& prefix, std::map<std::string, Json>& out) {
+    if (j.is_object() && !j.empty()) {
+        for (auto it = j.begin(); it != j.end(); ++it)
+            flatten(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(), out);
+    } else {
+        out[prefix] = j;
+    }
+}
+
+}  // namespace
+
+QString esc(const std::string& s) {
+    return QString::fromStdString(s).toHtmlEscaped();
+}
+
+QString esc(const QString& s) {
+    return s.toHtmlEscaped();
+}
+
+QString tableHtml(const Table& t) {
+    const int n = int(t.headers.size());
+    const size_t columns = t.headers.size();
+    // Column widths from the text itself, measured in the PDF's table font (7 pt DejaVu Sans,
+    // bold in headers and group rows) on the A4 text width (180 mm = 510 pt): each column at
+    // least as wide as its longest unbreakable word (a word broken mid-way, or a header one
+    // letter a line, is what this prevents), the rest shared by how much more its text wants.
+    // kCell: padding and borders; kSlack: what QTextDocument's layout takes beyond the font's
+    // advances (measured on the rendered PDF: one letter too few fitted without it).
+    constexpr double kWidth = 510, kPoint = 7, kCell = 12, kSlack = 1.3;  // pt
+    QFont regular(QStringLiteral("DejaVu Sans"));
+    regular.setPixelSize(100);
+    QFont bold = regular;
+    bold.setBold(true);
+    const QFontMetricsF fr(regular), fb(bold);
+    auto width = [&](const QString& text, bool strong) {
+        return (strong ? fb : fr).horizontalAdvance(text) * kPoint * kSlack / 100;
+    };
+    std::vector<double> least(columns, 0), wants(columns, 0);
+    auto measure = [&](int c, const QString& text, bool strong) {
+        static const QRegularExpression breaks(QStringLiteral("[ \u200b]"));
+        for (const QString& word : text.split(breaks, Qt::SkipEmptyParts))
+            least[size_t(c)] = std::max(least[size_t(c)], width(word, strong) + kCell);
+        wants[size_t(c)] = std::max(wants[size_t(c)], std::min(width(text, strong), 170.0) + kCell);
+    };
+    for (int c = 0; c < n; ++c) measure(c, t.headers[c], true);
+    for (const auto& row : t.rows)
+        for (int c = 0; c < n && c < row.cells.size(); ++c) measure(c, row.cells[c], row.group);
+    double sumLeast = 0, sumMore = 0;
+    for (int c = 0; c < n; ++c) {
+        wants[size_t(c)] = std::max(wants[size_t(c)], least[size_t(c)]);
+        sumLeast += least[size_t(c)];
+        sumMore += wants[size_t(c)] - least[size_t(c)];
+    }
+    // Short of room: every column its least and the spare by how much more it wants; room to
+    // spare: every column what it wants and the rest in proportion.
+    std::vector<double> share(columns);
+    const double spare = std::max(0.0, kWidth - sumLeast);
+    for (int c = 0; c < n; ++c) {
+        const double more = wants[size_t(c)] - least[size_t(c)];
+        if (sumMore >= spare)
+            share[size_t(c)] = least[size_t(c)] + (sumMore > 0 ? spare * more / sumMore : 0);
+        else
+            share[size_t(c)] =
+                wants[size_t(c)] + (spare - sumMore) * wants[size_t(c)] / (sumLeast + sumMore);
+    }
+    double total = 0;
+    for (double v : share) total += v;
+    // Percentages to a tenth (QTextDocument reads them as reals): rounding to whole ones took
+    // up to a point from every column, which the widest then lost all at once.
+    std::vector<double> percent(columns);
+    for (size_t c = 0; c < columns; ++c) percent[c] = std::floor(1000 * share[c] / total) / 10;
+    QString h = QStringLiteral(
+        "<table width=\"100%\" cellspacing=\"0\" cellpadding=\"2\" border=\"1\">\n<tr>");
+    for (int c = 0; c < n; ++c)
+        h += QStringLiteral("<th width=\"%1%\"%2>%3</th>")
+                 .arg(percent[size_t(c)], 0, 'f', 1)
+                 .arg(t.numeric.size() > size_t(c) && t.numeric[size_t(c)]
+                          ? QStringLiteral(" class=\"num\"")
+                          : QString(),
+                      esc(t.headers[c]));
+    h += QStringLiteral("</tr>\n");
+    for (const auto& row : t.rows) {
+        h += QStringLiteral("<tr>");
+        for (int c = 0; c < n; ++c) {
+            QStringList classes;
+            if (t.numeric.size() > size_t(c) && t.numeric[size_t(c)]) classes << "num";
+            if (row.group) classes << "group";
+            if (row.fadedColumn == c) classes << "muted";
+            const QString text = c < row.cells.size() ? esc(row.cells[c]) : QString();
+            h += classes.isEmpty()
+                     ? QStringLiteral("<td>%1</td>").arg(text)
+                     : QStringLiteral("<td class=\"%1\">%2</td>").arg(classes.join(' '), text);
+        }
+        h += QStringLiteral("</tr>\n");
+    }
+    return h + QStringLiteral("</table>\n");
+}
+
+QString findingsHtml(const Findings& f) {
+    QString h = QStringLiteral("<h2>Findings</h2>\n<p>%1</p>\n").arg(esc(f.baseline));
+    if (!f.configurations.empty()) {
+        h += QStringLiteral("<ul>\n");
+        for (const auto& c : f.configurations)
+            h += QStringLiteral("<li>%1</li>\n").arg(esc(c.sentence));
+        h += QStringLiteral("</ul>\n");
+    }
+    h += QStringLiteral("<p><b>%1</b></p>\n").arg(esc(f.summary));
+    if (!f.front.empty()) h += QStringLiteral("<p>%1</p>\n").arg(esc(f.front));
+    for (const auto& t : f.teachers) h += QStringLiteral("<p>%1</p>\n").arg(esc(t));
+    for (const auto& n : f.notes) h += QStringLiteral("<p><i>%1</i></p>\n").arg(esc(n));
+    h += QStringLiteral(
+        "<p class=\"muted\">How to read these: a difference is in percentage points (pt) of "
+        "test accuracy, this configuration's mean over its seeds minus the baseline's, with "
+        "the 95 % confidence interval of that difference (Student's t; paired by seed where "
+        "both have the same seeds, else Welch's unpaired interval). Within noise: the "
+        "interval holds 0, so these seeds cannot tell the two apart. Configurations are placed "
+        "on the front by validation accuracy, never by test; a configuration is undecided "
+        "when one as small or smaller is as accurate within noise. C1, C2, … name the "
+        "configurations in the plots and tables below.</p>\n");
+    return h;
+}
+
+QString groupedResultsHtml(const Findings& f, const std::vector<RunRecord>& runs) {
+    const Comparison& c = f.comparison;
+    std::map<int64_t, const RunRecord*> byId;
+    for (const auto& r : runs) byId[r.id] = &r;
+    auto metricIndex = [&](const char* name) -> int {
+        auto it = std::find(c.metrics.begin(), c.metrics.end(), name);
+        return it == c.metrics.end() ? -1 : int(it - c.metrics.begin());
+    };
+    const int val = metricIndex("val_accuracy"), test = metricIndex("test_accuracy"),
+              f1 = metricIndex("test_macro_f1"), size = metricIndex("compressed_size_bytes");
+    std::map<size_t, FrontStatus> front;
+    for (const auto& p : configurationFront(c.configurations, runs))
+        front[p.configuration] = p.status;
+
+    Table t;
+    t.headers = {QStringLiteral("Configuration / run"), QStringLiteral("n / status"),
+                 QStringLiteral("Val. acc."), QStringLiteral("Test acc."),
+                 QStringLiteral("Δ test vs baseline")};
+    if (f1 >= 0) t.headers << QStringLiteral("Test macro-F1");
+    t.headers << QStringLiteral("Compressed") << QStringLiteral("Front");
+    t.numeric = {false, false, true, true, true};
+    if (f1 >= 0) t.numeric.push_back(true);
+    t.numeric.insert(t.numeric.end(), {true, false});
+    const int diffColumn = 4;
+    for (size_t i = 0; i < c.configurations.size(); ++i) {
+        const auto& conf = c.configurations[i];
+        const auto& v = c.values[i];
+        const bool base = i == c.baseline;
+        Table::Row row;
+        row.group = true;
+        row.cells << QStringLiteral("C%1 %2%3")
+                         .arg(i + 1)
+                         .arg(breakable(QString::fromStdString(conf.label)),
+                              base ? QStringLiteral(" (baseline)") : QString())
+                  << QString::number(conf.runs.size()) << meanText(v[size_t(val)].value)
+                  << meanText(v[size_t(test)].value)
+                  << (base ? QStringLiteral("baseline")
+                           : differenceText(v[size_t(test)].difference));
+        if (f1 >= 0) row.cells << meanText(v[size_t(f1)].value);
+        row.cells << bytesText(v[size_t(size)].value.mean);
+        auto st = front.find(i);
+        row.cells << (st == front.end() ? QStringLiteral("–")
+                                        : QString::fromLatin1(frontStatusName(st->second)));
+        if (!base && v[size_t(test)].difference.withinNoise()) row.fadedColumn = diffColumn;
+        t.rows.push_back(row);
+        // Its runs, with each one's difference to the baseline's run of the same seeds.
+        const auto& b = c.configurations[c.baseline];
+        for (size_t k = 0; k < conf.runs.size(); ++k) {
+            const RunRecord& r = *byId.at(conf.runs[k]);
+            Table::Row rr;
+            rr.cells << QStringLiteral("run %1 · %2")
+                            .arg(r.id)
+                            .arg(QString::fromStdString(conf.shownSeeds[k]))
+                     << QString::fromUtf8(statusName(r.status))
+                     << percentText(resultNumber(r, "val_accuracy"))
+                     << percentText(resultNumber(r, "test_accuracy"));
+            QString diff;
+            if (!base)
+                for (size_t j = 0; j < b.runs.size(); ++j)
+                    if (b.seeds[j] == conf.seeds[k]) {
+                        const double d = resultNumber(r, "test_accuracy") -
+                                         resultNumber(*byId.at(b.runs[j]), "test_accuracy");
+                        if (std::isfinite(d)) diff = points(d) + kNbsp + QStringLiteral("pt");
+                    }
+            rr.cells << diff;
+            if (f1 >= 0) rr.cells << percentText(resultNumber(r, "test_macro_f1"));
+            rr.cells << bytesText(resultNumber(r, "compressed_size_bytes")) << QString();
+            t.rows.push_back(rr);
+        }
+    }
+    QString h = QStringLiteral(
+        "<h2>Results</h2>\n<p>By configuration: mean ± half-width of the 95 % interval over "
+        "its seeds, the difference in test accuracy to the baseline (faded when within "
+        "noise) and its place against the front of means; beneath, each run with its seeds "
+        "and its difference to the baseline's run of the same seeds.</p>\n");
+    h += c.configurations.empty() ? QStringLiteral("<p class=\"muted\">No completed runs.</p>\n")
+                                  : tableHtml(t);
+
+    // Runs that are not completed: their status and why.
+    Table other;
+    other.headers = {QStringLiteral("Run"), QStringLiteral("Name"), QStringLiteral("Status"),
+                     QStringLiteral("Message")};
+    other.numeric = {true, false, false, false};
+    for (const auto& r : runs)
+        if (r.status != RunStatus::Completed)
+            other.rows.push_back(
+                {{QString::number(r.id),
+                  QString::fromStdString(r.params.empty() ? r.name : sweptText(r)),
+                  QString::fromUtf8(statusName(r.status)), QString::fromStdString(r.error)}});
+    if (!other.rows.empty())
+        h += QStringLiteral("<h3>Runs not completed</h3>\n") + tableHtml(other);
+
+    // Every completed run's size and speed.
+    std::map<int64_t, std::pair<size_t, std::string>> where;  // run -> (configuration, seeds)
+    for (size_t i = 0; i < c.configurations.size(); ++i)
+        for (size_t k = 0; k < c.configurations[i].runs.size(); ++k)
+            where[c.configurations[i].runs[k]] = {i, c.configurations[i].shownSeeds[k]};
+    Table d;
+    d.headers = {QStringLiteral("Run"), QStringLiteral("Config."), QStringLiteral("Seeds")};
+    d.numeric = {true, false, false};
+    std::vector<const ResultColumn*> cols;
+    for (const auto& col : resultColumns())
+        // Accuracies are in the table above, the teacher's in the Findings.
+        if (col.in_report &&
+            (col.kind != ResultKind::Fraction || std::string(col.key) == "sparsity")) {
+            cols.push_back(&col);
+            QString title = QString::fromUtf8(col.title);
+            if (col.kind == ResultKind::Milliseconds) title += QStringLiteral(" (ms)");
+            d.headers << title;
+            d.numeric.push_back(true);
+        }
+    for (const auto& r : runs) {
+        auto w = where.find(r.id);
+        if (w == where.end()) continue;
+        Table::Row row;
+        row.cells << QString::number(r.id) << QStringLiteral("C%1").arg(w->second.first + 1)
+                  << QString::fromStdString(w->second.second);
+        for (const ResultColumn* col : cols) {
+            const Json* value = resultValue(r, *col);
+            row.cells << together(QString::fromStdString(col->kind == ResultKind::Milliseconds
+                                                             ? rawResultText(value, col->precision)
+                                                             : humanResultText(value, col->kind)));
+        }
+        d.rows.push_back(row);
+    }
+    if (!d.rows.empty())
+        h += QStringLiteral(
+                 "<h3>Size and speed of each run</h3>\n<p class=\"muted\">Compressed: the run's "
+                 "compressed model file (values at their bit width, sparse indices, scales and "
+                 "header included); Dense size: the same weights as fp32.</p>\n") +
+             tableHtml(d);
+    return h;
+}
+
+QString specsHtml(const Findings& f) {
+    const Comparison& c = f.comparison;
+    if (c.configurations.empty()) return {};
+    std::map<std::string, Json> baseKeys;
+    flatten(c.configurations[c.baseline].spec, "", baseKeys);
+    QStringList items;
+    for (const auto& [k, v] : baseKeys) items << esc(k + " = " + v.dump());
+    QString h = QStringLiteral(
+                    "<h2>Specs</h2>\n<p>The baseline C%1's spec (seeds and name left out: the "
+                    "runs' seeds are in Results):</p>\n<p class=\"spec\">%2</p>\n")
+                    .arg(c.baseline + 1)
+                    .arg(items.join(QStringLiteral(" · ")));
+    Table t;
+    t.headers = {QStringLiteral("Configuration"), QStringLiteral("Key"), QStringLiteral("Baseline"),
+                 QStringLiteral("This configuration")};
+    t.numeric = {false, false, false, false};
+    for (size_t i = 0; i < c.configurations.size(); ++i) {
+        if (i == c.baseline) continue;
+        std::map<std::string, Json> keys;
+        flatten(c.configurations[i].spec, "", keys);
+        std::set<std::string> all;
+        for (const auto& [k, v] : keys) all.insert(k);
+        for (const auto& [k, v] : baseKeys) all.insert(k);
+        bool first = true;
+        for (const auto& k : all) {
+            const auto a = baseKeys.find(k), b = keys.find(k);
+            if (a != baseKeys.end() && b != keys.end() && a->second == b->second) continue;
+            t.rows.push_back(
+                {{first ? QStringLiteral("C%1").arg(i + 1) : QString(), QString::fromStdString(k),
+                  a == baseKeys.end() ? QStringLiteral("absent")
+                                      : QString::fromStdString(a->second.dump()),
+                  b == keys.end() ? QStringLiteral("absent")
+                                  : QString::fromStdString(b->second.dump())}});
+            first = false;
+        }
+    }
+    if (!t.rows.empty())
+        h += QStringLiteral("<p>Every other configuration by the keys where it differs:</p>\n") +
+             tableHtml(t);
+    return h;
+}
+
+}  // namespace retort::ui::report
