@@ -361,7 +361,7 @@ void LossCurvesPlot::onHover(QMouseEvent* event) {
             if (d < best) {
                 best = d;
                 text = QStringLiteral("%1\nepoch %2: %3")
-                           .arg(g->name())
+                           .arg(fullName(g))
                            .arg(it->key, 0, 'g', 4)
                            .arg(it->value, 0, 'g', 5);
             }

@@ -185,8 +185,8 @@ void ParetoPlot::rebuild() {
                               : tr("Validation accuracy (test for runs without one)");
     // Grouped, the label is short: the whiskers say the rest, and the dock is low.
     m_plot->yAxis->setLabel(!m_grouped         ? basis
-                            : onTestCount == 0 ? tr("Val. acc. (mean, 95 % CI)")
-                                               : tr("Accuracy (mean, 95 % CI)"));
+                            : onTestCount == 0 ? tr("Val. acc. ± CI")
+                                               : tr("Accuracy ± CI"));
     if (m_grouped) {
         rebuildGrouped();
         return;

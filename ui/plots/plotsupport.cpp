@@ -49,12 +49,30 @@ void placeLegendBelow(QCustomPlot* plot, int columns) {
                      [plot, columns] { fitLegendColumns(plot, columns); });
 }
 
+QString fullName(const QCPAbstractPlottable* p) {
+    const QVariant full = p->property("fullName");
+    return full.isValid() ? full.toString() : p->name();
+}
+
 void fitLegendColumns(QCustomPlot* plot, int most) {
     QCPLegend* legend = plot->legend;
-    int widest = 0;
+    // Entries shortened at the last fit get their names back first.
+    std::vector<QCPPlottableLegendItem*> entries;
     for (int i = 0; i < legend->itemCount(); ++i)
-        if (QCPAbstractLegendItem* item = legend->item(i))  // null: an empty cell of the grid
+        if (auto* item = qobject_cast<QCPPlottableLegendItem*>(legend->item(i))) {
+            entries.push_back(item);
+            QCPAbstractPlottable* p = item->plottable();
+            if (p->property("fullName").isValid()) {
+                p->setName(p->property("fullName").toString());
+                p->setProperty("fullName", QVariant());
+            }
+        }
+    int widest = 0, tallest = 0;
+    for (int i = 0; i < legend->itemCount(); ++i)
+        if (QCPAbstractLegendItem* item = legend->item(i)) {  // null: an empty cell of the grid
             widest = std::max(widest, item->minimumOuterSizeHint().width());
+            tallest = std::max(tallest, item->minimumOuterSizeHint().height());
+        }
     // An empty legend leaves the layout: QCP 2.1 caps a grid column at its elements' maximum
     // width, and an empty (even hidden) legend's is a few pixels, squeezing the axes to a strip.
     QCPLayoutGrid* grid = plot->plotLayout();
@@ -70,7 +88,27 @@ void fitLegendColumns(QCustomPlot* plot, int most) {
         grid->setRowStretchFactor(1, 0.001);
     }
     const int available = std::max(1, plot->width() - 16);
-    const int columns = std::clamp(available / (widest + legend->columnSpacing()), 1, most);
+    int columns = std::clamp(available / (widest + legend->columnSpacing()), 1, most);
+    // Long names in few columns make many rows: past a third of the plot's height the axes
+    // are squeezed to a strip. Then more columns, the names shortened in the middle to fit
+    // (the full name stays in the plottable's "fullName" property for tooltips).
+    const int n = int(entries.size()),
+              rowsThatFit = std::max(1, plot->height() / 3 / std::max(1, tallest));
+    if (n > 0 && (n + columns - 1) / columns > rowsThatFit && columns < most) {
+        columns = std::min(most, (n + rowsThatFit - 1) / rowsThatFit);
+        const int cell = available / columns - legend->columnSpacing();
+        for (QCPPlottableLegendItem* item : entries) {
+            QCPAbstractPlottable* p = item->plottable();
+            const int room = cell - legend->iconSize().width() - legend->iconTextPadding() -
+                             item->margins().left() - item->margins().right() - 4;
+            const QString shorter = QFontMetrics(item->font())
+                                        .elidedText(p->name(), Qt::ElideMiddle, std::max(room, 20));
+            if (shorter != p->name()) {
+                p->setProperty("fullName", p->name());
+                p->setName(shorter);
+            }
+        }
+    }
     if (columns == legend->wrap() && legend->columnCount() <= columns) return;
     legend->setWrap(columns);
     legend->setFillOrder(legend->fillOrder(), true);  // setWrap alone leaves items where they are

@@ -6,6 +6,7 @@
 #include <functional>
 
 class QCustomPlot;
+class QCPAbstractPlottable;
 class QWidget;
 
 namespace retort::ui {
@@ -32,6 +33,9 @@ void placeLegendBelow(QCustomPlot* plot, int columns);
 /// Sets the below-plot legend's columns to as many as fit the plot's width (at most @p most),
 /// so that no entry is cut off at the edge (placeLegendBelow calls it at every replot).
 void fitLegendColumns(QCustomPlot* plot, int most);
+
+/// A plottable's name as given: fitLegendColumns may have shortened the shown one.
+QString fullName(const QCPAbstractPlottable* plottable);
 
 /// A one-line hint in the middle of the axis rectangle (e.g. "No runs yet"); empty text removes
 /// it. The axes stay drawn, so an empty plot still shows what it will plot.

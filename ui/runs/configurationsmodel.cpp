@@ -188,7 +188,9 @@ QVariant ConfigurationsModel::configurationData(int row, int column, int role) c
         if (role == Qt::DisplayRole)
             return QString::fromStdString(conf.label) + (base ? tr("  (baseline)") : QString());
         if (role == SortRole) return row;
-        if (role == Qt::ToolTipRole && base) return m_note;
+        if (role == Qt::ToolTipRole)  // the label may be cut off in the column
+            return QString::fromStdString(conf.label) +
+                   (base ? QStringLiteral("\n") + m_note : QString());
         return {};
     }
     if (column == CountColumn) {
