@@ -55,6 +55,9 @@ QString percent(const RunRecord& r, const char* key) {
 }
 
 QImage renderPlot(QCustomPlot* plot, int width, int height) {
+    // The picture's size first: the legend fits its columns (and shortens names) to the
+    // widget's size at each replot, and an unshown widget has none to speak of.
+    plot->resize(width, height);
     plot->replot(QCustomPlot::rpImmediateRefresh);
     return plot->toPixmap(width, height, 2.0).toImage();  // 2x: sharp in print and on HiDPI
 }
