@@ -134,19 +134,76 @@ private Q_SLOTS:
         cm.tensors.push_back({"q", {2, 8}, 4, q.codes, q.scales});
         cm.tensors.push_back({"b", {5}, 32, torch::ones({5}), {}});
         const std::string bytes = writeCompressedModel(cm);
-        // w: name 2+1, rank 1 + dims 2*4, bits 1, layout 1, scale count 4, 12 fp32 values 48.
-        QCOMPARE(cm.tensors[0].bytes, int64_t(3 + 9 + 1 + 1 + 4 + 48));
+        // w: name 2+1, rank 1 + dims 2*4, bits 1, layout 1, scale count 4, group size 4, 12 fp32
+        // values 48.
+        QCOMPARE(cm.tensors[0].bytes, int64_t(3 + 9 + 1 + 1 + 4 + 4 + 48));
         QCOMPARE(int(cm.tensors[0].index), int(SparseIndex::None));
         // q: 2+1, 1+8, 1, 1, 4 + 2 scales * 4; bitmap (16 bits: 2 bytes) beats dense int4
         // (8 bytes) and CSR (2 + 3 row pointers + 4 columns + 2); 4 nonzero int4 codes: 2 bytes.
         QCOMPARE(int(cm.tensors[1].index), int(SparseIndex::Bitmap));
-        QCOMPARE(cm.tensors[1].bytes, int64_t(3 + 9 + 1 + 1 + 4 + 8 + 2 + 2));
-        // b: 2+1, 1+4, 1, 1, 4, 5 fp32 values 20.
-        QCOMPARE(cm.tensors[2].bytes, int64_t(3 + 5 + 1 + 1 + 4 + 20));
-        // File: magic 4, version 1, length 4 + 7, count 4, the tensors, CRC 4.
-        QCOMPARE(int64_t(bytes.size()), int64_t(4 + 1 + 4 + 7 + 4 + 66 + 30 + 34 + 4));
+        QCOMPARE(cm.tensors[1].bytes, int64_t(3 + 9 + 1 + 1 + 4 + 8 + 4 + 2 + 2));
+        // b: 2+1, 1+4, 1, 1, 4, 4, 5 fp32 values 20.
+        QCOMPARE(cm.tensors[2].bytes, int64_t(3 + 5 + 1 + 1 + 4 + 4 + 20));
+        // File: magic 4, version 1 byte, length 4 + 7, count 4, the tensors, CRC 4.
+        QCOMPARE(int64_t(bytes.size()), int64_t(4 + 1 + 4 + 7 + 4 + 70 + 34 + 38 + 4));
         const CompressedModel back = readCompressedModel(bytes);
         QVERIFY(torch::equal(back.tensors[1].dequantized(), q.dequantize()));
+    }
+
+    void nmLayoutStoresValuesAndPositions() {
+        // 2:4 over a [2, 8] weight: 4 groups of 2 slots; one group has a single nonzero, so its
+        // second slot holds a zero. Natural form: n, m, 8 positions of 2 bits (2 bytes), 8 values.
+        const auto w = torch::tensor({0.f, 1.f, 0.f, 2.f, 3.f, 0.f, 0.f, 0.f,  //
+                                      4.f, 5.f, 0.f, 0.f, 0.f, 0.f, 6.f, 7.f})
+                           .view({2, 8});
+        CompressedModel cm;
+        cm.model = Json::object();
+        CompressedTensor t{"w", {2, 8}, 32, w, {}};
+        t.nmN = 2;
+        t.nmM = 4;
+        cm.tensors.push_back(t);
+        const std::string bytes = writeCompressedModel(cm);
+        QCOMPARE(int(cm.tensors[0].index), int(SparseIndex::NM));
+        QCOMPARE(cm.tensors[0].bytes, int64_t(3 + 9 + 1 + 1 + 4 + 4 + 2 + 2 + 8 * 4));
+        const CompressedModel back = readCompressedModel(bytes);
+        QVERIFY(torch::equal(back.tensors[0].values, w));
+        // int4 codes: 8 values in 4 bytes.
+        auto q = quantizeSymmetric(w, 4, true);
+        CompressedModel cq;
+        cq.model = Json::object();
+        CompressedTensor tq{"w", {2, 8}, 4, q.codes, q.scales};
+        tq.nmN = 2;
+        tq.nmM = 4;
+        cq.tensors.push_back(tq);
+        const std::string qb = writeCompressedModel(cq);
+        QCOMPARE(cq.tensors[0].bytes, int64_t(3 + 9 + 1 + 1 + 4 + 2 * 4 + 4 + 2 + 2 + 4));
+        QVERIFY(torch::equal(readCompressedModel(qb).tensors[0].dequantized(), q.dequantize()));
+        // A tensor that breaks the pattern falls back to another layout.
+        CompressedModel cb;
+        cb.model = Json::object();
+        CompressedTensor tb{"w", {2, 8}, 32, torch::ones({2, 8}), {}};
+        tb.nmN = 2;
+        tb.nmM = 4;
+        cb.tensors.push_back(tb);
+        writeCompressedModel(cb);
+        QVERIFY(cb.tensors[0].index != SparseIndex::NM);
+    }
+
+    void groupScalesAreStoredAndCounted() {
+        torch::manual_seed(6);
+        const auto w = torch::randn({3, 10});
+        const auto q = quantizeGroupwise(w, 4, 4);
+        CompressedModel cm;
+        cm.model = Json::object();
+        CompressedTensor t{"w", {3, 10}, 4, q.codes, q.scales};
+        t.groupSize = 4;
+        cm.tensors.push_back(t);
+        const std::string bytes = writeCompressedModel(cm);
+        // 3 rows x 3 groups of scales (36 bytes) and 30 int4 codes (15 bytes).
+        QCOMPARE(cm.tensors[0].bytes, int64_t(3 + 9 + 1 + 1 + 4 + 36 + 4 + 15));
+        const CompressedModel back = readCompressedModel(bytes);
+        QCOMPARE(back.tensors[0].groupSize, int64_t(4));
+        QVERIFY(torch::equal(back.tensors[0].dequantized(), q.dequantize()));
     }
 
     void smallerThanDenseWhenCompressed() {

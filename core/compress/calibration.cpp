@@ -24,12 +24,10 @@ torch::Tensor layerRows(torch::nn::Module& layer, const torch::Tensor& x) {
 
 }  // namespace
 
-torch::Tensor calibrationSamples(const torch::Tensor& x, int64_t count, uint64_t seed) {
-    const int64_t n = x.size(0);
-    if (count <= 0 || count >= n) return x;
+torch::Tensor calibrationIndices(int64_t n, int64_t count, uint64_t seed) {
+    if (count <= 0 || count >= n) return torch::arange(n, torch::kLong);
     auto gen = at::detail::createCPUGenerator(seed);
-    const auto perm = torch::randperm(n, gen, torch::kLong).slice(0, 0, count).to(x.device());
-    return x.index_select(0, perm);
+    return torch::randperm(n, gen, torch::kLong).slice(0, 0, count);
 }
 
 void calibrateLayers(ZooNet& net, const torch::Tensor& samples,

@@ -31,8 +31,9 @@ void calibrateLayers(ZooNet& net, const torch::Tensor& samples,
                      const std::function<void(LayerCalibration&)>& visit,
                      const std::function<bool()>& cancelled = {});
 
-/// The first @p count samples of a fixed seeded permutation of @p x (all of them when count is
-/// 0 or larger than x): the calibration set, the same for every run of one data split.
-torch::Tensor calibrationSamples(const torch::Tensor& x, int64_t count, uint64_t seed);
+/// The indices of the calibration set among @p n training samples: the first @p count of a
+/// fixed seeded permutation (all of them, in order, when count is 0 or at least n), so every
+/// run of one data split calibrates on the same samples.
+torch::Tensor calibrationIndices(int64_t n, int64_t count, uint64_t seed);
 
 }  // namespace retort

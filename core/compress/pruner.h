@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,12 +23,25 @@ struct LayerSparsity {
 /// initial sparsity 0 and progress in [0,1] (clamped).
 double agpSparsity(double finalSparsity, double progress);
 
-/// Unstructured magnitude pruning with masks. The pruner decides, for each optimizer step, the
-/// target sparsity of its schedule; it re-ranks weights by magnitude when the target changes and
-/// re-applies the masks after every optimizer step so that pruned weights stay zero.
+/// Hidden units (or channels) that structured pruning ranks together: the rows of one layer's
+/// weight and, for each, the block of inputs of the next layer that reads it.
+struct UnitGroup {
+    size_t layer = 0;    ///< index of the producing weight among the pruned tensors
+    size_t next = 0;     ///< index of the consuming weight (layer + 1)
+    int64_t units = 0;   ///< rows of the producing weight
+    int64_t block = 1;   ///< inputs of the consuming weight per unit (h·w after a flatten)
+};
+
+/// Pruning with masks. For each optimizer step the pruner decides the target sparsity of its
+/// schedule; when the target rises it re-ranks (by magnitude, a unit's weight norm or Taylor
+/// score, or through a calibrated pruning function for wanda and sparsegpt) and re-applies the
+/// masks after every optimizer step so that pruned weights stay zero. Structured pruning masks
+/// whole rows of a layer and the matching inputs of the next, so the model can be rebuilt
+/// smaller (compress/rebuild.h) with the same outputs.
 class Pruner {
 public:
-    /// @param weights the tensors to prune (parameters, modified in place under NoGradGuard)
+    /// @param weights the tensors to prune in network order (parameters, modified in place
+    /// under NoGradGuard)
     Pruner(const PruneOptions& options, int64_t endEpoch,
            std::vector<std::pair<std::string, torch::Tensor>> weights, int64_t stepsPerEpoch);
 
@@ -40,20 +54,40 @@ public:
     /// Restores the state at global step @p step from checkpointed weights: the masks are their
     /// nonzeros, the sparsity in force the schedule's target before that step.
     void restore(int64_t step);
-    /// Prunes to @p sparsity now (ranking current magnitudes).
+    /// Prunes to @p sparsity now.
     void pruneTo(double sparsity);
+    /// Whether the final sparsity is in force (false when pruning is due after training).
+    bool done() const { return m_current >= m_options.finalSparsity() - 1e-12; }
+
+    /// wanda and sparsegpt: prunes every layer to the sparsity from calibration activations
+    /// (the weights change in place; the masks become their nonzeros).
+    void setCalibratedPrune(std::function<void(double sparsity)> prune) {
+        m_calibrated = std::move(prune);
+    }
+    /// taylor: fills the weights' .grad() with the loss gradient over the calibration samples.
+    void setGradients(std::function<void()> gradients) { m_gradients = std::move(gradients); }
 
     /// Per tensor: its elements and those its mask keeps.
     std::vector<LayerSparsity> layerSparsity() const;
     /// Zero fraction of the masks over all pruned tensors.
     double overallSparsity() const;
     const std::vector<torch::Tensor>& masks() const { return m_masks; }
+    const std::vector<std::pair<std::string, torch::Tensor>>& weights() const { return m_weights; }
+    /// Structured: the unit groups, and per group the indices of the units its masks keep.
+    const std::vector<UnitGroup>& unitGroups() const { return m_groups; }
+    std::vector<torch::Tensor> keptUnits() const;
 
 private:
+    void pruneUnits(double sparsity);
+    void pruneNM();
+
     PruneOptions m_options;
     int64_t m_beginStep = 0, m_endStep = 0, m_interval = 1;
     std::vector<std::pair<std::string, torch::Tensor>> m_weights;
     std::vector<torch::Tensor> m_masks;
+    std::vector<UnitGroup> m_groups;
+    std::function<void(double)> m_calibrated;
+    std::function<void()> m_gradients;
     double m_current = 0.0;
 };
 

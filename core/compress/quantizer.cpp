@@ -156,4 +156,27 @@ torch::Tensor fakeQuantize(const torch::Tensor& weight, int bits, int64_t groupS
     return weight + (q - weight).detach();
 }
 
+WeightFakeQuantizer::WeightFakeQuantizer(std::vector<std::pair<std::string, torch::Tensor>> weights,
+                                         int bits, bool perChannel, int64_t groupSize)
+    : m_weights(std::move(weights)), m_bits(bits), m_perChannel(perChannel), m_groupSize(groupSize) {
+    qmaxOf(bits);  // refuses other widths now, not at the first step
+}
+
+void WeightFakeQuantizer::quantize() {
+    torch::NoGradGuard guard;
+    m_float.clear();
+    for (auto& [name, w] : m_weights) {
+        m_float.push_back(w.detach().clone());
+        const QuantizedTensor q = m_groupSize > 0 ? quantizeGroupwise(w, m_bits, m_groupSize)
+                                                  : quantizeSymmetric(w, m_bits, m_perChannel);
+        w.copy_(q.dequantize().to(w.device()));
+    }
+}
+
+void WeightFakeQuantizer::restore() {
+    torch::NoGradGuard guard;
+    for (size_t i = 0; i < m_float.size(); ++i) m_weights[i].second.copy_(m_float[i]);
+    m_float.clear();
+}
+
 }  // namespace retort

@@ -4,6 +4,10 @@
 
 #include <torch/torch.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace retort {
 
 /// A weight tensor in symmetric integer form: w ~= codes * scale, one scale per output channel,
@@ -45,5 +49,26 @@ QuantizedTensor gptqQuantize(const torch::Tensor& weight, const torch::Tensor& h
 /// and dequantized (per channel, or by group when @p groupSize > 0), the gradient passes through
 /// unchanged (the straight-through estimator): w + (q(w) − w).detach().
 torch::Tensor fakeQuantize(const torch::Tensor& weight, int bits, int64_t groupSize);
+
+/// Quantization-aware training of a network's weights in place: before each forward pass the
+/// weights are replaced by their quantized values (the float ones kept aside), after the
+/// backward pass the float weights come back and the optimizer applies the gradient taken at
+/// the quantized point to them: the straight-through estimator, without touching the modules.
+class WeightFakeQuantizer {
+public:
+    WeightFakeQuantizer(std::vector<std::pair<std::string, torch::Tensor>> weights, int bits,
+                        bool perChannel, int64_t groupSize);
+    /// Keeps the float weights and writes their quantized values (call before the forward).
+    void quantize();
+    /// Puts the float weights back (call after the backward, before the optimizer step).
+    void restore();
+
+private:
+    std::vector<std::pair<std::string, torch::Tensor>> m_weights;
+    std::vector<torch::Tensor> m_float;
+    int m_bits;
+    bool m_perChannel;
+    int64_t m_groupSize;
+};
 
 }  // namespace retort

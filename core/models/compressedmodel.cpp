@@ -1,5 +1,7 @@
 #include "models/compressedmodel.h"
 
+#include "compress/quantizer.h"
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -12,7 +14,8 @@ namespace retort {
 namespace {
 
 constexpr char kMagic[4] = {'R', 'T', 'C', 'M'};
-constexpr uint8_t kVersion = 1;
+// 2 adds each tensor's group size (u32 after its scales) and the n:m layout; 1 is still read.
+constexpr uint8_t kVersion = 2;
 constexpr int64_t kMaxElements = int64_t(1) << 30;  // per file: refuse absurd dimensions
 
 int64_t valueBytes(int64_t count, int bits) {
@@ -141,12 +144,27 @@ torch::Tensor readValues(Reader& r, int64_t n, int bits) {
 
 torch::Tensor CompressedTensor::dequantized() const {
     if (bits == 32) return values.to(torch::kFloat32);
-    auto c = values.to(torch::kFloat32);
-    if (scales.numel() == 1) return c * scales;
-    std::vector<int64_t> view(shape.size(), 1);
-    view[0] = -1;
-    return c * scales.view(view);
+    return dequantizeCodes(values, scales, groupSize);
 }
+
+namespace {
+
+int positionBits(int m) {
+    int b = 0;
+    while ((1 << b) < m) ++b;
+    return b;
+}
+
+/// Bytes of the n:m layout of a [rows, cols] tensor at @p bits, or -1 when it does not apply.
+int64_t nmBytes(const torch::Tensor& flat, int64_t rows, int64_t cols, int n, int m, int bits) {
+    if (n <= 0 || m <= n || rows <= 0 || cols % m != 0) return -1;
+    const auto perGroup = (flat.view({rows, cols / m, m}) != 0).sum(2);
+    if ((perGroup > n).any().item<bool>()) return -1;
+    const int64_t slots = rows * (cols / m) * n;
+    return 2 + (slots * positionBits(m) + 7) / 8 + valueBytes(slots, bits);
+}
+
+}  // namespace
 
 std::string writeCompressedModel(CompressedModel& model) {
     Writer w;
@@ -169,11 +187,15 @@ std::string writeCompressedModel(CompressedModel& model) {
         const int64_t dense = valueBytes(n, t.bits);
         const int64_t bitmap = (n + 7) / 8 + valueBytes(nnz, t.bits);
         const int64_t csr = 2 + (rows + 1) * rw + nnz * cw + valueBytes(nnz, t.bits);
+        const int64_t nm = nmBytes(flat, rows, cols, t.nmN, t.nmM, t.bits);
         t.index = SparseIndex::None;
         if (bitmap < dense && bitmap <= csr)
             t.index = SparseIndex::Bitmap;
         else if (csr < dense && csr < bitmap)
             t.index = SparseIndex::Csr;
+        // An n:m tensor is stored in its natural form (values plus positions per group) unless
+        // dense is smaller; a bitmap would be as large for 2:4, but is not what runs on n:m kernels.
+        if (nm >= 0 && nm <= dense) t.index = SparseIndex::NM;
 
         w.u16(static_cast<uint16_t>(t.name.size()));
         w.bytes(t.name);
@@ -187,8 +209,44 @@ std::string writeCompressedModel(CompressedModel& model) {
             auto s = t.scales.to(torch::kCPU).to(torch::kFloat32).contiguous();
             for (int64_t i = 0; i < nScales; ++i) w.f32(s.data_ptr<float>()[i]);
         }
+        w.u32(static_cast<uint32_t>(t.bits == 32 ? 0 : t.groupSize));
         if (t.index == SparseIndex::None) {
             writeValues(w, flat, t.bits);
+        } else if (t.index == SparseIndex::NM) {
+            // Each group's n slots: its nonzeros' positions, padded with zero-valued positions.
+            const int n = t.nmN, m = t.nmM, pb = positionBits(m);
+            w.u8(static_cast<uint8_t>(n));
+            w.u8(static_cast<uint8_t>(m));
+            const auto nzFlat = nzMask.to(torch::kUInt8).contiguous();
+            const uint8_t* nzp = nzFlat.data_ptr<uint8_t>();
+            const int64_t groups = n ? rows * (cols / m) : 0;
+            std::vector<int64_t> slots;
+            slots.reserve(size_t(groups * n));
+            for (int64_t g = 0; g < groups; ++g) {
+                const int64_t base = g * m;
+                int64_t taken = 0;
+                for (int64_t k = 0; k < m && taken < n; ++k)
+                    if (nzp[base + k]) slots.push_back(base + k), ++taken;
+                for (int64_t k = 0; k < m && taken < n; ++k)
+                    if (!nzp[base + k]) slots.push_back(base + k), ++taken;
+            }
+            // Positions in slot order, packed low bits first; sorted within a group.
+            uint32_t acc = 0;
+            int filled = 0;
+            for (size_t i = 0; i < slots.size(); i += size_t(n)) {
+                std::sort(slots.begin() + long(i), slots.begin() + long(i) + n);
+                for (int k = 0; k < n; ++k) {
+                    acc |= uint32_t(slots[i + size_t(k)] % m) << filled;
+                    filled += pb;
+                    while (filled >= 8) {
+                        w.u8(static_cast<uint8_t>(acc & 0xFF));
+                        acc >>= 8;
+                        filled -= 8;
+                    }
+                }
+            }
+            if (filled > 0) w.u8(static_cast<uint8_t>(acc & 0xFF));
+            writeValues(w, flat.index_select(0, torch::tensor(slots, torch::kLong)), t.bits);
         } else {
             auto m = nzMask.to(torch::kUInt8).contiguous();
             const uint8_t* mp = m.data_ptr<uint8_t>();
@@ -238,8 +296,8 @@ int64_t estimateCompressedSize(size_t descriptionBytes, const std::vector<Tensor
         const int64_t csr = 2 + (rows + 1) * widthFor(uint64_t(nnz)) +
                             nnz * widthFor(uint64_t(cols ? cols - 1 : 0)) + valueBytes(nnz, b);
         const int64_t scales = b == 32 ? 0 : (perChannel ? rows : 1) * 4;
-        // name length and name, rank and dims, bits, index kind, scale count and scales
-        total += 2 + int64_t(t.name.size()) + 1 + 4 * int64_t(t.shape.size()) + 1 + 1 + 4 + scales +
+        // name length and name, rank and dims, bits, index kind, scale count and scales, group
+        total += 2 + int64_t(t.name.size()) + 1 + 4 * int64_t(t.shape.size()) + 1 + 1 + 4 + scales + 4 +
                  std::min({dense, bitmap, csr});
     }
     return total;
@@ -261,7 +319,7 @@ CompressedModel readCompressedModel(const std::string& bytes) {
     Reader r(bytes, body);
     r.bytes(4);
     const uint8_t version = r.u8();
-    if (version != kVersion)
+    if (version != kVersion && version != 1)
         throw FormatError("compressed model version " + std::to_string(version) +
                           " is not supported");
     CompressedModel m;
@@ -306,14 +364,10 @@ CompressedModel readCompressedModel(const std::string& bytes) {
             throw FormatError("tensor '" + t.name + "' has unsupported bit width " +
                               std::to_string(t.bits));
         const uint8_t idx = r.u8();
-        if (idx > 2) throw FormatError("tensor '" + t.name + "' has an unknown index kind");
+        if (idx > (version >= 2 ? 3 : 2))
+            throw FormatError("tensor '" + t.name + "' has an unknown index kind");
         t.index = static_cast<SparseIndex>(idx);
         const uint32_t nScales = r.u32();
-        const bool okScales = t.bits == 32
-                                  ? nScales == 0
-                                  : (nScales == 1 || (!t.shape.empty() && nScales == t.shape[0]));
-        if (!okScales)
-            throw FormatError("tensor '" + t.name + "' has " + std::to_string(nScales) + " scales");
         r.need(size_t(nScales) * 4);
         t.scales = torch::empty({int64_t(nScales)}, torch::kFloat32);
         for (uint32_t i = 0; i < nScales; ++i) {
@@ -322,9 +376,48 @@ CompressedModel readCompressedModel(const std::string& bytes) {
                 throw FormatError("tensor '" + t.name + "' has an invalid scale");
             t.scales.data_ptr<float>()[i] = s;
         }
+        const int64_t rows0 = t.shape.empty() ? 1 : t.shape[0];
+        const int64_t cols0 = rows0 ? n / rows0 : 0;
+        if (version >= 2) t.groupSize = r.u32();
+        if (t.groupSize > 0 && (t.bits == 32 || t.groupSize > std::max<int64_t>(1, cols0)))
+            throw FormatError("tensor '" + t.name + "' has an invalid group size");
+        const bool okScales =
+            t.bits == 32      ? nScales == 0
+            : t.groupSize > 0 ? int64_t(nScales) == rows0 * ((cols0 + t.groupSize - 1) / t.groupSize)
+                              : (nScales == 1 || (!t.shape.empty() && nScales == t.shape[0]));
+        if (!okScales)
+            throw FormatError("tensor '" + t.name + "' has " + std::to_string(nScales) + " scales");
+        if (t.groupSize > 0) t.scales = t.scales.view({rows0, -1});
         const auto valueType = t.bits == 32 ? torch::kFloat32 : torch::kInt8;
         if (t.index == SparseIndex::None) {
             t.values = readValues(r, n, t.bits);
+        } else if (t.index == SparseIndex::NM) {
+            t.nmN = r.u8();
+            t.nmM = r.u8();
+            if (t.nmN <= 0 || t.nmM <= t.nmN || t.nmM > 64 || cols0 % t.nmM != 0)
+                throw FormatError("tensor '" + t.name + "' has an invalid n:m layout");
+            const int pb = positionBits(t.nmM);
+            const int64_t groups = rows0 * (cols0 / t.nmM), slots = groups * t.nmN;
+            r.need(static_cast<size_t>((slots * pb + 7) / 8));
+            std::vector<int64_t> positions(static_cast<size_t>(slots));
+            uint32_t acc = 0;
+            int filled = 0;
+            for (int64_t i = 0; i < slots; ++i) {
+                while (filled < pb) {
+                    acc |= uint32_t(r.u8()) << filled;
+                    filled += 8;
+                }
+                const int64_t pos = acc & ((1u << pb) - 1);
+                acc >>= pb;
+                filled -= pb;
+                const int64_t g = i / t.nmN;
+                if (pos >= t.nmM || (i % t.nmN && g * t.nmM + pos <= positions[size_t(i - 1)]))
+                    throw FormatError("tensor '" + t.name + "' has an invalid n:m position");
+                positions[size_t(i)] = g * t.nmM + pos;
+            }
+            auto nz = readValues(r, slots, t.bits);
+            t.values = torch::zeros({n}, valueType);
+            if (slots) t.values.index_put_({torch::tensor(positions, torch::kInt64)}, nz);
         } else {
             std::vector<int64_t> positions;
             if (t.index == SparseIndex::Bitmap) {

@@ -32,10 +32,14 @@ enum class Pooling { Mean, First };
 enum class TeacherInput { Normalized, Raw, Explicit };
 enum class RunModel { Student, Teacher };
 enum class DistillLossKind { Hinton };
-enum class PruneMethod { Magnitude };
+enum class PruneMethod { Magnitude, Wanda, SparseGpt, Taylor };
+/// What pruning removes: single weights, whole hidden units or channels, or all but n of m.
+enum class PruneStructure { Unstructured, Neurons, Channels, NM };
 enum class PruneScope { Global, Layer };
 enum class PruneSchedule { Agp, OneShot };
 enum class QuantGranularity { PerChannel, PerTensor };
+/// After training (round to nearest), during training (fake quantization), or GPTQ.
+enum class QuantMode { Ptq, Qat, Gptq };
 /// Which teacher layer each student layer learns from: layer i of S from layer round(i·T/S) of T.
 enum class LayerMap { Uniform };
 /// How the student's weights start: at random, or copied from the teacher's layers.
@@ -63,10 +67,12 @@ RETORT_CHOICE_NAMES(Pooling, "mean", "first")
 RETORT_CHOICE_NAMES(TeacherInput, "normalized", "raw", "explicit")
 RETORT_CHOICE_NAMES(RunModel, "student", "teacher")
 RETORT_CHOICE_NAMES(DistillLossKind, "hinton")
-RETORT_CHOICE_NAMES(PruneMethod, "magnitude")
+RETORT_CHOICE_NAMES(PruneMethod, "magnitude", "wanda", "sparsegpt", "taylor")
+RETORT_CHOICE_NAMES(PruneStructure, "unstructured", "neurons", "channels", "n:m")
 RETORT_CHOICE_NAMES(PruneScope, "global", "layer")
 RETORT_CHOICE_NAMES(PruneSchedule, "agp", "one_shot")
 RETORT_CHOICE_NAMES(QuantGranularity, "per_channel", "per_tensor")
+RETORT_CHOICE_NAMES(QuantMode, "ptq", "qat", "gptq")
 RETORT_CHOICE_NAMES(TokenizerType, "unigram", "bpe")
 RETORT_CHOICE_NAMES(LayerMap, "uniform")
 RETORT_CHOICE_NAMES(StudentInit, "random", "teacher_layers")

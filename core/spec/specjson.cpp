@@ -506,13 +506,62 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
     if (s.prune) {
         const auto& p = *s.prune;
         checkFields(out, "prune", p, pruneFields());
-        if (p.begin_epoch < 1 || p.begin_epoch > s.train.epochs)
-            out.push_back({"prune.begin_epoch", "must be in [1, train.epochs]"});
+        const bool oneShot = p.schedule == PruneSchedule::OneShot;
+        if (p.begin_epoch < 1 || p.begin_epoch > s.train.epochs + (oneShot ? 1 : 0))
+            out.push_back({"prune.begin_epoch",
+                           oneShot ? "must be in [1, train.epochs + 1] (train.epochs + 1: after "
+                                     "training, no fine-tuning)"
+                                   : "must be in [1, train.epochs]"});
+        const bool calibrated =
+            p.method == PruneMethod::Wanda || p.method == PruneMethod::SparseGpt;
+        const bool units =
+            p.structure == PruneStructure::Neurons || p.structure == PruneStructure::Channels;
+        if ((calibrated || p.structure == PruneStructure::NM) && !oneShot)
+            out.push_back({"prune.schedule",
+                           std::string(p.structure == PruneStructure::NM
+                                           ? "n:m"
+                                           : choiceName(p.method)) +
+                               " prunes once: set prune.schedule to one_shot"});
+        if (calibrated && units)
+            out.push_back({"prune.method", std::string(choiceName(p.method)) +
+                                               " prunes single weights (unstructured or n:m); "
+                                               "rank units by magnitude or taylor"});
+        if (p.method == PruneMethod::Taylor && !units)
+            out.push_back({"prune.method",
+                           "taylor ranks whole units: set prune.structure to neurons or channels"});
+        if (p.structure == PruneStructure::NM && p.n >= p.m)
+            out.push_back({"prune.n", "must be smaller than prune.m"});
+        if ((calibrated || units || p.method == PruneMethod::Taylor) && isTextArch(s.student.arch))
+            out.push_back({calibrated ? "prune.method" : "prune.structure",
+                           std::string(calibrated ? choiceName(p.method)
+                                                  : choiceName(p.structure)) +
+                               " is implemented for mlp, cnn and lenet5 students, not yet for " +
+                               choiceName(s.student.arch)});
+        if (p.structure == PruneStructure::Neurons && s.student.hidden.empty() &&
+            !isTextArch(s.student.arch))
+            out.push_back({"prune.structure", "neurons needs hidden layers (student.hidden)"});
+        if (p.structure == PruneStructure::Channels && s.student.arch != Arch::Cnn)
+            out.push_back({"prune.structure", "channels needs a cnn student"});
         if (p.end_epoch != 0 && (p.end_epoch < p.begin_epoch || p.end_epoch > s.train.epochs))
             out.push_back(
                 {"prune.end_epoch", "must be in [prune.begin_epoch, train.epochs] (0: default)"});
     }
-    if (s.quantize) checkFields(out, "quantize", *s.quantize, quantizeFields());
+    if (s.quantize) {
+        const auto& q = *s.quantize;
+        checkFields(out, "quantize", q, quantizeFields());
+        if (q.mode == QuantMode::Qat && q.qat_epochs > s.train.epochs)
+            out.push_back({"quantize.qat_epochs", "must be at most train.epochs (" +
+                                                      std::to_string(s.train.epochs) + ")"});
+        if (q.group_size > 0 && q.granularity == QuantGranularity::PerTensor)
+            out.push_back({"quantize.group_size",
+                           "groups split channels: use granularity per_channel with it"});
+        if (q.mode == QuantMode::Gptq && q.granularity == QuantGranularity::PerTensor)
+            out.push_back({"quantize.granularity", "gptq quantizes per channel or by group"});
+        if (q.mode == QuantMode::Gptq && isTextArch(s.student.arch))
+            out.push_back({"quantize.mode", std::string("gptq is implemented for mlp, cnn and "
+                                                        "lenet5 students, not yet for ") +
+                                                choiceName(s.student.arch)});
+    }
     checkFields(out, "train", s.train, trainFields());
     return out;
 }

@@ -344,18 +344,35 @@ const std::vector<Field<ExperimentSpec>>& studentFields() {
 const std::vector<Field<PruneOptions>>& pruneFields() {
     using S = PruneOptions;
     static const std::vector<Field<S>> f = {
+        field<S>(&S::structure,
+                 key("structure", "Structure",
+                     "`unstructured` (single weights), `neurons` (whole hidden units of fully "
+                     "connected layers) or `channels` (whole output channels of convolutions): "
+                     "the model is rebuilt smaller at the end; `n:m` (n of every m consecutive "
+                     "inputs kept, 2:4 by default)").omitDefault()),
         field<S>(&S::method,
-                 key("method", "Method", "`magnitude`: the smallest |w| are zeroed").noField()),
+                 key("method", "Method",
+                     "`magnitude` (smallest |w|, or a unit's weight norm), `wanda` (|w|·‖x‖ per "
+                     "output row, from calibration activations), `sparsegpt` (layer-wise OBS "
+                     "reconstruction from calibration activations), `taylor` (units: first-order "
+                     "loss change (Σ w·∂L/∂w)² on calibration samples)")),
         field<S>(&S::scope, key("scope", "Scope",
-                                "`global` (one ranking over every prunable weight) or `layer` "
-                                "(each layer to the sparsity)")),
-        field<S>(&S::sparsity, key("sparsity", "Sparsity", "final fraction of zero weights")
+                                "`global` (one ranking over every prunable weight or unit) or "
+                                "`layer` (each layer to the sparsity); wanda and sparsegpt always "
+                                "prune each layer to the sparsity")),
+        field<S>(&S::sparsity, key("sparsity", "Sparsity",
+                                   "final fraction of zero weights (structured: of hidden units "
+                                   "or channels removed)")
                                    .range(0, 1, false, true)
-                                   .spin(3, 0.05)),
+                                   .spin(3, 0.05)
+                                   .when(".structure", {"n:m"}, true)),
         field<S>(&S::schedule, key("schedule", "Schedule",
-                                   "`agp` (gradual, cubic) or `one_shot` (at begin_epoch)")),
+                                   "`agp` (gradual, cubic) or `one_shot` (at begin_epoch); n:m, "
+                                   "wanda and sparsegpt prune once")),
         field<S>(&S::begin_epoch,
-                 key("begin_epoch", "Begin epoch", "first epoch (1-based) that prunes")
+                 key("begin_epoch", "Begin epoch",
+                     "first epoch (1-based) that prunes; one_shot: train.epochs + 1 prunes the "
+                     "trained model with no fine-tuning after")
                      .note("1 to train.epochs")),
         field<S>(&S::end_epoch, key("end_epoch", "End epoch",
                                     "last epoch of the AGP ramp; later epochs fine-tune at the "
@@ -364,6 +381,21 @@ const std::vector<Field<PruneOptions>>& pruneFields() {
         field<S>(&S::updates_per_epoch, key("updates_per_epoch", "Mask updates per epoch",
                                             "agp: how often per epoch the masks are recomputed")
                                             .range(1, {})),
+        field<S>(&S::n, key("n", "N (kept)", "n:m: weights kept in every group of m")
+                            .range(1, 16)
+                            .omitDefault()
+                            .when(".structure", {"n:m"})),
+        field<S>(&S::m, key("m", "M (group)", "n:m: consecutive inputs of a row per group")
+                            .range(2, 16)
+                            .omitDefault()
+                            .when(".structure", {"n:m"})),
+        field<S>(&S::calibration_samples,
+                 key("calibration_samples", "Calibration samples",
+                     "wanda, sparsegpt, taylor: training samples (a fixed seeded subset) whose "
+                     "activations or gradients rank the weights")
+                     .range(1, {})
+                     .omitDefault()
+                     .when(".method", {"wanda", "sparsegpt", "taylor"})),
     };
     return f;
 }
@@ -371,12 +403,37 @@ const std::vector<Field<PruneOptions>>& pruneFields() {
 const std::vector<Field<QuantizeOptions>>& quantizeFields() {
     using S = QuantizeOptions;
     static const std::vector<Field<S>> f = {
+        field<S>(&S::mode, key("mode", "Mode",
+                               "`ptq` (round to nearest after training), `qat` (the last "
+                               "qat_epochs train through fake quantization with a "
+                               "straight-through gradient), `gptq` (column by column with "
+                               "error compensation from calibration activations)").omitDefault()),
         field<S>(&S::bits, key("bits", "Bits", "weight bit width after training (biases stay fp32)")
                                .choices({4, 8})
                                .noField()),
         field<S>(&S::granularity,
                  key("granularity", "Granularity",
                      "`per_channel` (one scale per output channel) or `per_tensor`")),
+        field<S>(&S::group_size,
+                 key("group_size", "Group size",
+                     "one scale per this many consecutive inputs of each output channel (the "
+                     "scales count in the compressed size)")
+                     .range(0, {})
+                     .omitDefault()
+                     .note("0: per channel or tensor")),
+        field<S>(&S::qat_epochs, key("qat_epochs", "QAT epochs",
+                                     "qat: how many of the last training epochs see the "
+                                     "quantized weights")
+                                     .range(1, {})
+                                     .omitDefault()
+                                     .when(".mode", {"qat"})),
+        field<S>(&S::calibration_samples,
+                 key("calibration_samples", "Calibration samples",
+                     "gptq: training samples (a fixed seeded subset) whose activations weigh "
+                     "the rounding errors")
+                     .range(1, {})
+                     .omitDefault()
+                     .when(".mode", {"gptq"})),
     };
     return f;
 }
@@ -476,11 +533,11 @@ std::vector<SpecKey> buildRegistry() {
     }
     addFields(out, featureFields(), "distill.features", FeatureOptions{},
               {{"distill.features", {"present"}}});
-    out.push_back(sectionKey("prune", "Magnitude pruning",
-                             "unstructured magnitude pruning during training; absent: none"));
+    out.push_back(sectionKey("prune", "Pruning",
+                             "pruning during or after training: weights, units or n:m; absent: none"));
     addFields(out, pruneFields(), "prune", PruneOptions{}, {{"prune", {"present"}}});
     out.push_back(sectionKey("quantize", "Weights",
-                             "symmetric weight quantization after training; absent: fp32"));
+                             "symmetric weight quantization: after training, trained with it, or GPTQ; absent: fp32"));
     addFields(out, quantizeFields(), "quantize", QuantizeOptions{}, {{"quantize", {"present"}}});
     addFields(out, trainFields(), "train", TrainOptions{});
     {

@@ -2,7 +2,9 @@
 
 #include "compress/pruner.h"
 #include "compress/quantizer.h"
+#include "compress/rebuild.h"
 #include "models/modelgraph.h"
+#include "train/calibrationhooks.h"
 
 namespace retort::pipeline {
 
@@ -16,6 +18,29 @@ void CompressionStage::run(RunContext& ctx, StageServices& services) {
     ZooNet& student = ctx.student;
     Compression& c = ctx.compression;
     student->eval();
+    // Pruning due after training (one_shot at train.epochs + 1: no fine-tuning after it).
+    if (ctx.pruner && !ctx.pruner->done()) {
+        services.message(ctx.runId, "evaluate", "pruning the trained student");
+        ctx.pruner->pruneTo(spec.prune->finalSparsity());
+    }
+    // Structured pruning: time the masked model at its full width (the dense form), then rebuild
+    // it without the removed units; everything after this sees the smaller model.
+    const bool structured = ctx.pruner && !ctx.pruner->unitGroups().empty();
+    if (structured) {
+        for (const auto& p : student->parameters()) c.denseParamCount += p.numel();
+        c.denseLatencyMs = latencyMs(student, d.test_x.slice(0, 0, 1), ctx.device);
+        try {
+            student = rebuildWithoutPrunedUnits(student, *ctx.pruner, &c.units);
+        } catch (const std::invalid_argument& e) {
+            throw std::runtime_error(std::string("structured pruning: ") + e.what());
+        }
+        student->eval();
+        std::string kept;
+        for (const auto& u : c.units)
+            kept += (kept.empty() ? "" : ", ") + u.layer + " " + std::to_string(u.kept) + "/" +
+                    std::to_string(u.units);
+        services.message(ctx.runId, "evaluate", "rebuilt without the pruned units: " + kept);
+    }
     auto studentFwd = [&](const torch::Tensor& x) { return student->forward(x); };
     // The trained model before quantization: both splits, so that validation and test figures
     // always describe the same model.
@@ -23,7 +48,7 @@ void CompressionStage::run(RunContext& ctx, StageServices& services) {
     c.valAccuracyFp32 = accuracy(studentFwd, d.val_x, d.val_y);
 
     // Pruning's figures come from its masks, before quantization can add zeros of its own.
-    if (ctx.pruner) {
+    if (ctx.pruner && !structured) {
         for (const auto& l : ctx.pruner->layerSparsity())
             c.layers.push_back({l.name, l.numel, l.nonzero});
     } else {
@@ -35,15 +60,25 @@ void CompressionStage::run(RunContext& ctx, StageServices& services) {
         c.prunableNonzero += l.nonzero;
     }
 
-    // Post-training quantization of the compressible weights (zeros stay zero).
+    // Weight quantization (zeros stay zero): GPTQ layer by layer from calibration activations,
+    // else round to nearest per channel, tensor or group (after QAT too: its weights were
+    // trained to sit well on this grid).
     if (spec.quantize) {
         torch::NoGradGuard guard;
-        for (auto& [name, w] : compressibleWeights(*student)) {
-            QuantizedTensor q =
-                quantizeSymmetric(w, static_cast<int>(spec.quantize->bits),
-                                  spec.quantize->granularity == QuantGranularity::PerChannel);
-            w.copy_(q.dequantize().to(w.device()));
-            c.quantized.emplace(name, std::move(q));
+        const QuantizeOptions& q = *spec.quantize;
+        if (q.mode == QuantMode::Gptq) {
+            services.message(ctx.runId, "evaluate", "GPTQ from calibration activations");
+            quantizeGptq(ctx, q);
+        } else {
+            for (auto& [name, w] : compressibleWeights(*student)) {
+                QuantizedTensor qt =
+                    q.group_size > 0
+                        ? quantizeGroupwise(w, static_cast<int>(q.bits), q.group_size)
+                        : quantizeSymmetric(w, static_cast<int>(q.bits),
+                                            q.granularity == QuantGranularity::PerChannel);
+                w.copy_(qt.dequantize().to(w.device()));
+                c.quantized.emplace(name, std::move(qt));
+            }
         }
     }
 }

@@ -2,6 +2,8 @@
 
 #include "models/modelgraph.h"
 
+#include <sstream>
+
 namespace retort::pipeline {
 
 using namespace stagesupport;
@@ -37,6 +39,38 @@ Json sampleTable(const Dataset& d, const Forward& student, const Teacher* teache
         out.push_back(row);
     }
     return out;
+}
+
+/// One line: why the deployed form is or is not smaller and faster than dense fp32.
+std::string deploymentNote(const ExperimentSpec& spec, const Compression& c, double denseMs,
+                           double deployedMs, int64_t params) {
+    std::ostringstream o;
+    o.precision(3);
+    const double speed = deployedMs > 0 ? denseMs / deployedMs : 1.0;
+    if (!c.units.empty()) {
+        o << "rebuilt without the pruned units: " << params << " of " << c.denseParamCount
+          << " parameters, " << speed << "x the dense speed at batch 1";
+        bool odd = false;
+        for (const auto& u : c.units) odd = odd || u.kept % 8 != 0;
+        if (odd) o << "; a width that is not a multiple of 8 can defeat vectorization";
+        if (speed < 1.2) o << "; at this size call overhead, not arithmetic, sets the time";
+        return o.str();
+    }
+    const bool pruned = c.prunable > c.prunableNonzero;
+    if (pruned && spec.prune && spec.prune->structure == PruneStructure::NM)
+        o << spec.prune->n << ":" << spec.prune->m
+          << " sparsity runs at dense speed here: only sparse tensor cores (GPU) use it; the "
+             "file stores it as values plus positions";
+    else if (pruned)
+        o << "unstructured sparsity runs at dense speed: no kernel here skips zeros; only the "
+             "compressed file is smaller (its index counts)";
+    if (spec.quantize) {
+        if (pruned) o << "; ";
+        o << "int" << spec.quantize->bits
+          << " weights are dequantized to fp32 to run, so they save storage, not time";
+    }
+    if (!pruned && !spec.quantize) o << "dense fp32: the form that runs is the trained model";
+    return o.str();
 }
 
 }  // namespace
@@ -89,8 +123,24 @@ void EvaluationStage::run(RunContext& ctx, StageServices& services) {
         const auto lengths = d.test_x.ne(0).sum(1).to(torch::kFloat64);
         one = (lengths - d.shape.mean_tokens).abs().argmin().item<int64_t>();
     }
-    results["latency_ms"] =
+    // The dense form (fp32, full width) and the form a user would deploy: the rebuilt smaller
+    // model for structured pruning; for everything else the same dense fp32 computation, since
+    // no kernel here skips zeros or multiplies int8 weights (the note says so).
+    const double deployed =
         latencyMs(student, trimPadding(d.test_x.slice(0, one, one + 1)), ctx.device);
+    const bool structured = !c.units.empty();
+    results["latency_ms"] = structured ? c.denseLatencyMs : deployed;
+    results["latency_ms_deployed"] = deployed;
+    results["deployed_form"] = structured ? "rebuilt smaller (fp32)" : "dense fp32";
+    if (structured) {
+        Json units = Json::array();
+        for (const auto& u : c.units)
+            units.push_back({{"layer", u.layer}, {"units", u.units}, {"kept", u.kept}});
+        results["units"] = units;
+        results["dense_param_count"] = c.denseParamCount;
+    }
+    results["deployed_note"] = deploymentNote(spec, c, structured ? c.denseLatencyMs : deployed,
+                                              deployed, params);
     results["train_samples_per_s"] = trainSeconds > 0 ? samples / trainSeconds : 0.0;
     results["train_seconds"] = trainSeconds;
     results["classes"] = d.shape.classes;

@@ -35,8 +35,13 @@ void PackagingStage::run(RunContext& ctx, StageServices& services) {
             ct.bits = it->second.bits;
             ct.values = it->second.codes.cpu();
             ct.scales = it->second.scales.cpu();
+            ct.groupSize = it->second.groupSize;
         } else {
             ct.values = p.value().detach().cpu();
+        }
+        if (spec.prune && spec.prune->structure == PruneStructure::NM) {
+            ct.nmN = static_cast<int>(spec.prune->n);
+            ct.nmM = static_cast<int>(spec.prune->m);
         }
         cm.tensors.push_back(ct);
     }

@@ -7,6 +7,7 @@
 // is refused by name rather than reading an empty slot.
 
 #include "compress/quantizer.h"
+#include "compress/rebuild.h"
 #include "data/dataset.h"
 #include "models/modelzoo.h"
 #include "spec/experimentspec.h"
@@ -81,6 +82,9 @@ struct Compression {
     std::vector<LayerRecord> layers;         ///< per compressible tensor: elements, nonzeros
     int64_t prunable = 0, prunableNonzero = 0;
     std::map<std::string, QuantizedTensor> quantized;  ///< by parameter name, when quantized
+    std::vector<UnitCount> units;  ///< structured pruning: units per layer before and kept
+    double denseLatencyMs = std::nan("");  ///< structured: the masked full-width model's latency
+    int64_t denseParamCount = 0;           ///< structured: parameters before the rebuild
 };
 
 /// One run's state as it passes through the stages.

@@ -4,6 +4,7 @@
 #include "compress/pruner.h"
 #include "models/archivecheck.h"
 #include "models/modeldescription.h"
+#include "train/calibrationhooks.h"
 #include "train/trainloop.h"
 
 #include <sstream>
@@ -84,6 +85,15 @@ void StudentStage::run(RunContext& ctx, StageServices& services) {
     if (spec.prune)
         ctx.pruner = std::make_unique<Pruner>(*spec.prune, spec.pruneEndEpoch(),
                                               compressibleWeights(*student), stepsPerEpoch);
+    installPruningHooks(ctx);
+    // Quantization-aware training: the last qat_epochs see the weights as they will be stored.
+    std::unique_ptr<WeightFakeQuantizer> qat;
+    if (spec.quantize && spec.quantize->mode == QuantMode::Qat)
+        qat = std::make_unique<WeightFakeQuantizer>(
+            compressibleWeights(*student), static_cast<int>(spec.quantize->bits),
+            spec.quantize->granularity == QuantGranularity::PerChannel,
+            spec.quantize->group_size);
+    const int64_t qatFrom = spec.quantize ? spec.train.epochs - spec.quantize->qat_epochs + 1 : 0;
     torch::Tensor teacherLogits =
         ctx.teacher && spec.distill.lambda > 0 ? ctx.teacher->trainLogits : torch::Tensor();
     int64_t firstEpoch = 1;
@@ -122,7 +132,8 @@ void StudentStage::run(RunContext& ctx, StageServices& services) {
         EpochStats s = trainEpoch(student, *opt, d, teacherLogits, spec.train, spec.distill,
                                   ctx.pruner.get(), features ? features.get() : nullptr,
                                   static_cast<uint64_t>(spec.seed) * 1000003ULL + uint64_t(epoch),
-                                  epoch, step, runId, "student", services);
+                                  epoch, step, runId, "student", services,
+                                  qat && epoch >= qatFrom ? qat.get() : nullptr);
         student->eval();
         std::map<std::string, double> m = {{"train_loss", s.loss},
                                            {"train_soft_loss", s.soft},

@@ -2,6 +2,7 @@
 
 #include "compress/distillation.h"
 #include "compress/pruner.h"
+#include "compress/quantizer.h"
 #include "models/modelgraph.h"
 
 #include <algorithm>
@@ -46,7 +47,8 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
                       const torch::Tensor& teacherLogits, const TrainOptions& train,
                       const DistillOptions& distill, Pruner* pruner, FeatureDistillerImpl* features,
                       uint64_t orderSeed, int64_t epoch, int64_t& step, int64_t runId,
-                      const std::string& stage, const StageServices& services) {
+                      const std::string& stage, const StageServices& services,
+                      WeightFakeQuantizer* qat) {
     net->train();
     const int64_t n = d.train_x.size(0);
     const int64_t bs = std::min(train.batch_size, n);
@@ -67,6 +69,7 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
         torch::Tensor tl =
             teacherLogits.defined() ? teacherLogits.index_select(0, idx) : torch::Tensor();
         if (pruner) pruner->beforeStep(step);
+        if (qat) qat->quantize();  // the forward and backward see the quantized weights
         opt.zero_grad();
         TextFeatures studentFeatures;
         auto logits = features ? net->forwardText(x, &studentFeatures) : net->forward(x);
@@ -86,6 +89,7 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
                 for (const auto& p : features->parameters()) params.push_back(p);
             torch::nn::utils::clip_grad_norm_(params, train.grad_clip);
         }
+        if (qat) qat->restore();  // the step updates the float weights (straight through)
         opt.step();
         if (pruner) pruner->applyMasks();
         ++step;

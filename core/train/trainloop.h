@@ -3,6 +3,7 @@
 // The training loop the teacher and student stages share (inside core/train only).
 
 #include "compress/featuredistiller.h"
+#include "compress/quantizer.h"
 #include "spec/experimentspec.h"
 #include "train/pipeline.h"
 
@@ -34,7 +35,8 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
                       const torch::Tensor& teacherLogits, const TrainOptions& train,
                       const DistillOptions& distill, Pruner* pruner, FeatureDistillerImpl* features,
                       uint64_t orderSeed, int64_t epoch, int64_t& step, int64_t runId,
-                      const std::string& stage, const StageServices& services);
+                      const std::string& stage, const StageServices& services,
+                      WeightFakeQuantizer* qat = nullptr);
 
 /// The parameters a training stage gives its optimizer, picked by their graph roles: every one
 /// for teacher training and distillation (head-only and adapter stages will pick here).

@@ -1,0 +1,80 @@
+#include "train/calibrationhooks.h"
+
+#include "compress/calibratedpruning.h"
+#include "compress/calibration.h"
+#include "compress/pruner.h"
+
+namespace retort::pipeline {
+
+CalibrationSet calibrationSet(const RunContext& ctx, int64_t count) {
+    const Dataset& d = *ctx.data;
+    // Seeded by the data's seed: the same samples for every student seed of one split.
+    const auto idx = calibrationIndices(d.train_x.size(0), count,
+                                        static_cast<uint64_t>(ctx.spec.data.seed) * 7919ULL + 17ULL)
+                         .to(d.train_x.device());
+    return {d.train_x.index_select(0, idx), d.train_y.index_select(0, idx)};
+}
+
+void installPruningHooks(RunContext& ctx) {
+    if (!ctx.pruner || !ctx.spec.prune) return;
+    const PruneOptions p = *ctx.spec.prune;
+    if (p.method == PruneMethod::Wanda || p.method == PruneMethod::SparseGpt) {
+        ctx.pruner->setCalibratedPrune([&ctx, p](double sparsity) {
+            const CalibrationSet cal = calibrationSet(ctx, p.calibration_samples);
+            const bool nm = p.structure == PruneStructure::NM;
+            calibrateLayers(ctx.student, cal.x, [&](LayerCalibration& layer) {
+                auto w = layer.weight;
+                const auto w2 = w.detach().reshape({w.size(0), -1});
+                // A layer whose inputs are not a multiple of m stays dense under n:m.
+                if (nm && w2.size(1) % p.m != 0) return;
+                try {
+                    if (p.method == PruneMethod::Wanda) {
+                        const auto norms = layer.hessian.diagonal() * (double(layer.rows) / 2.0);
+                        const auto scores = wandaScores(w2, norms);
+                        const auto keep = nm ? nmMask(scores, p.n, p.m) : rowwiseMask(scores, sparsity);
+                        w.mul_(keep.view(w.sizes()).to(w.dtype()));
+                    } else {
+                        const auto pruned = sparseGpt(w2, layer.hessian, sparsity, nm ? p.n : 0,
+                                                      nm ? p.m : 0);
+                        w.copy_(pruned.view(w.sizes()).to(w.device()));
+                    }
+                } catch (const std::exception& e) {
+                    throw std::runtime_error(layer.name + ": " + e.what());
+                }
+            });
+        });
+    } else if (p.method == PruneMethod::Taylor) {
+        ctx.pruner->setGradients([&ctx, p] {
+            torch::AutoGradMode grad(true);
+            const CalibrationSet cal = calibrationSet(ctx, p.calibration_samples);
+            ZooNet& net = ctx.student;
+            net->zero_grad();
+            const int64_t n = cal.x.size(0);
+            for (int64_t i = 0; i < n; i += 128) {
+                const auto x = cal.x.slice(0, i, i + 128), y = cal.y.slice(0, i, i + 128);
+                const auto loss = torch::nn::functional::cross_entropy(
+                                      net->forward(x), y,
+                                      torch::nn::functional::CrossEntropyFuncOptions().reduction(
+                                          torch::kSum)) /
+                                  double(n);
+                loss.backward();
+            }
+        });
+    }
+}
+
+void quantizeGptq(RunContext& ctx, const QuantizeOptions& q) {
+    const CalibrationSet cal = calibrationSet(ctx, q.calibration_samples);
+    calibrateLayers(ctx.student, cal.x, [&](LayerCalibration& layer) {
+        try {
+            QuantizedTensor qt =
+                gptqQuantize(layer.weight, layer.hessian, static_cast<int>(q.bits), q.group_size);
+            layer.weight.copy_(qt.dequantize().to(layer.weight.device()));
+            ctx.compression.quantized.emplace(layer.name, std::move(qt));
+        } catch (const std::exception& e) {
+            throw std::runtime_error(layer.name + ": " + e.what());
+        }
+    });
+}
+
+}  // namespace retort::pipeline
