@@ -6,6 +6,7 @@
 
 #include "compress/pruner.h"
 #include "compress/rebuild.h"
+#include "compress/sensitivity.h"
 #include "models/compressedmodel.h"
 #include "models/modeldescription.h"
 #include "spec/specvalidator.h"
@@ -160,7 +161,8 @@ private Q_SLOTS:
         Pruner taylor(opts, 1, compressibleWeights(*net), 1);
         // The loss does not move with unit 3 (the largest): taylor removes it, not unit 0.
         taylor.setGradients([&] {
-            w.mutable_grad() = torch::tensor({1.f, 1.f, 1.f, 0.f}).view({4, 1}).expand({4, 3}).clone();
+            w.mutable_grad() =
+                torch::tensor({1.f, 1.f, 1.f, 0.f}).view({4, 1}).expand({4, 3}).clone();
         });
         taylor.pruneTo(0.25);
         QVERIFY(torch::equal(taylor.keptUnits()[0], torch::tensor({0, 1, 2}, torch::kLong)));
@@ -178,7 +180,8 @@ private Q_SLOTS:
         p.pruneTo(o.finalSparsity());
         QCOMPARE(o.finalSparsity(), 0.5);
         const auto fc1 = net->named_parameters()["net.fc1.weight"];
-        QVERIFY(torch::equal((fc1 != 0).view({8, 4, 4}).sum(2), torch::full({8, 4}, 2, torch::kLong)));
+        QVERIFY(
+            torch::equal((fc1 != 0).view({8, 4, 4}).sum(2), torch::full({8, 4}, 2, torch::kLong)));
         // out has 8 inputs: 2:4 too; the survivors are each group's largest.
         const auto out = net->named_parameters()["net.out.weight"];
         QCOMPARE((out != 0).sum().item<int64_t>(), int64_t(3 * 4));
@@ -187,15 +190,24 @@ private Q_SLOTS:
     void everyMethodRunsEndToEnd_data() {
         QTest::addColumn<QString>("prune");
         QTest::addColumn<QString>("quantize");
-        QTest::newRow("wanda") << R"({"method":"wanda","sparsity":0.8,"schedule":"one_shot","begin_epoch":3})" << "";
+        QTest::newRow("wanda")
+            << R"({"method":"wanda","sparsity":0.8,"schedule":"one_shot","begin_epoch":3})"
+            << "";
         QTest::newRow("sparsegpt after training")
-            << R"({"method":"sparsegpt","sparsity":0.8,"schedule":"one_shot","begin_epoch":4})" << "";
-        QTest::newRow("2:4 wanda") << R"({"structure":"n:m","method":"wanda","schedule":"one_shot","begin_epoch":2})" << "";
-        QTest::newRow("neurons agp") << R"({"structure":"neurons","sparsity":0.5})" << "";
-        QTest::newRow("neurons taylor + int8") << R"({"structure":"neurons","method":"taylor","sparsity":0.5,"schedule":"one_shot","begin_epoch":2})"
-                                               << R"({"bits":8})";
-        QTest::newRow("gptq int4 g8") << "" << R"({"mode":"gptq","bits":4,"group_size":8})";
-        QTest::newRow("qat int4") << "" << R"({"mode":"qat","bits":4,"qat_epochs":2})";
+            << R"({"method":"sparsegpt","sparsity":0.8,"schedule":"one_shot","begin_epoch":4})"
+            << "";
+        QTest::newRow("2:4 wanda")
+            << R"({"structure":"n:m","method":"wanda","schedule":"one_shot","begin_epoch":2})"
+            << "";
+        QTest::newRow("neurons agp") << R"({"structure":"neurons","sparsity":0.5})"
+                                     << "";
+        QTest::newRow("neurons taylor + int8")
+            << R"({"structure":"neurons","method":"taylor","sparsity":0.5,"schedule":"one_shot","begin_epoch":2})"
+            << R"({"bits":8})";
+        QTest::newRow("gptq int4 g8") << ""
+                                      << R"({"mode":"gptq","bits":4,"group_size":8})";
+        QTest::newRow("qat int4") << ""
+                                  << R"({"mode":"qat","bits":4,"qat_epochs":2})";
     }
     void everyMethodRunsEndToEnd() {
         QFETCH(QString, prune);
@@ -243,6 +255,67 @@ private Q_SLOTS:
         }
     }
 
+    void sensitivityComparesOneLayerAtATime() {
+        torch::manual_seed(7);
+        ModelOptions mo;
+        mo.hidden = {16};
+        ZooNet net(mo, std::vector<int64_t>{8}, 3);
+        const auto x = torch::randn({200, 8});
+        torch::NoGradGuard guard;
+        net->eval();
+        const auto y = net->forward(x).argmax(1);  // the model is right on every sample
+        const auto before = net->forward(x);
+        SensitivityOptions o;
+        o.sparsities = {0.0, 0.95};
+        o.bits = {8};
+        const Sensitivity s = layerSensitivity(net, x, y, o);
+        QCOMPARE(s.baseline, 1.0);
+        QCOMPARE(s.layers, (std::vector<std::string>{"net.fc1.weight", "net.out.weight"}));
+        QCOMPARE(s.levels, (std::vector<std::string>{"sparsity 0", "sparsity 0.95", "int8"}));
+        QCOMPARE(s.cells.size(), size_t(6));
+        QCOMPARE(s.cells[0].drop, 0.0);              // nothing pruned: nothing lost
+        QVERIFY(s.cells[1].drop > s.cells[2].drop);  // 95 % of a layer costs more than int8
+        QVERIFY(s.cells[4].drop > 0.05);
+        // Every weight is back as it was.
+        QVERIFY(torch::equal(net->forward(x), before));
+        const Sensitivity back = Sensitivity::fromJson(s.toJson());
+        QCOMPARE(back.cells[4].accuracy, s.cells[4].accuracy);
+        bool refused = false;
+        try {
+            layerSensitivity(net, x.slice(0, 0, 0), y.slice(0, 0, 0), o);
+        } catch (const std::invalid_argument& e) {
+            refused = QString(e.what()).contains("validation");
+        }
+        QVERIFY(refused);
+    }
+
+    void sensitivityFromTheCli() {
+        const std::string project = file("sens.retort");
+        {
+            ProjectStore store(project);
+            Json j = test::smallSyntheticSpec();
+            QCOMPARE(test::runAll(store, j).front().status, RunStatus::Completed);
+        }
+        const auto r = test::runProgram(
+            RETORT_CLI_PATH, {"sensitivity", "1", "--project", QString::fromStdString(project),
+                              "--sparsities", "0.5,0.9", "--bits", "4", "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const Json j = Json::parse(r.out.toStdString());
+        QCOMPARE(j["cells"].size(), size_t(2 * 3));
+        ProjectStore store(project, ProjectStore::Access::ReadOnly);
+        QCOMPARE(Json::parse(*store.artifact(1, "sensitivity_student")), j);
+        const auto teacher = test::runProgram(
+            RETORT_CLI_PATH, {"sensitivity", "1", "--project", QString::fromStdString(project),
+                              "--model", "teacher"});
+        QVERIFY2(teacher.code == 0, qPrintable(teacher.err));
+        QVERIFY(teacher.out.contains("net.fc1.weight"));
+        const auto bad = test::runProgram(
+            RETORT_CLI_PATH,
+            {"sensitivity", "1", "--project", QString::fromStdString(project), "--bits", "3"});
+        QCOMPARE(bad.code, 2);
+        QVERIFY(bad.err.contains("8 or 4"));
+    }
+
     void badCombinationsNameTheirKey() {
         auto issuesOf = [&](const Json& prune, const Json& quantize) {
             Json j = test::smallSyntheticSpec();
@@ -250,20 +323,31 @@ private Q_SLOTS:
             if (!quantize.is_null()) j["quantize"] = quantize;
             return ::issuesOf(j);
         };
-        QVERIFY(test::hasIssue(issuesOf({{"method", "wanda"}}, nullptr), "prune.schedule", "one_shot"));
-        QVERIFY(test::hasIssue(issuesOf({{"method", "taylor"}}, nullptr), "prune.method", "neurons"));
-        QVERIFY(test::hasIssue(issuesOf({{"structure", "channels"}}, nullptr), "prune.structure", "cnn"));
-        QVERIFY(test::hasIssue(issuesOf({{"structure", "n:m"}, {"schedule", "one_shot"}, {"n", 4}}, nullptr),
-                               "prune.n"));
-        QVERIFY(test::hasIssue(issuesOf({{"structure", "neurons"}, {"method", "sparsegpt"}, {"schedule", "one_shot"}}, nullptr),
-                               "prune.method"));
-        QVERIFY(test::hasIssue(issuesOf(nullptr, {{"mode", "qat"}, {"qat_epochs", 9}}), "quantize.qat_epochs"));
-        QVERIFY(test::hasIssue(issuesOf(nullptr, {{"group_size", 8}, {"granularity", "per_tensor"}}),
-                               "quantize.group_size"));
+        QVERIFY(
+            test::hasIssue(issuesOf({{"method", "wanda"}}, nullptr), "prune.schedule", "one_shot"));
+        QVERIFY(
+            test::hasIssue(issuesOf({{"method", "taylor"}}, nullptr), "prune.method", "neurons"));
+        QVERIFY(test::hasIssue(issuesOf({{"structure", "channels"}}, nullptr), "prune.structure",
+                               "cnn"));
+        QVERIFY(test::hasIssue(
+            issuesOf({{"structure", "n:m"}, {"schedule", "one_shot"}, {"n", 4}}, nullptr),
+            "prune.n"));
+        QVERIFY(test::hasIssue(
+            issuesOf({{"structure", "neurons"}, {"method", "sparsegpt"}, {"schedule", "one_shot"}},
+                     nullptr),
+            "prune.method"));
+        QVERIFY(test::hasIssue(issuesOf(nullptr, {{"mode", "qat"}, {"qat_epochs", 9}}),
+                               "quantize.qat_epochs"));
+        QVERIFY(
+            test::hasIssue(issuesOf(nullptr, {{"group_size", 8}, {"granularity", "per_tensor"}}),
+                           "quantize.group_size"));
         QVERIFY(test::hasIssue(issuesOf({{"structure", "pyramids"}}, nullptr), "prune.structure"));
-        QVERIFY(issuesOf({{"method", "wanda"}, {"schedule", "one_shot"}, {"begin_epoch", 4}}, nullptr).empty());
-        QVERIFY(test::hasIssue(issuesOf({{"method", "wanda"}, {"schedule", "one_shot"}, {"begin_epoch", 5}}, nullptr),
-                               "prune.begin_epoch"));
+        QVERIFY(
+            issuesOf({{"method", "wanda"}, {"schedule", "one_shot"}, {"begin_epoch", 4}}, nullptr)
+                .empty());
+        QVERIFY(test::hasIssue(
+            issuesOf({{"method", "wanda"}, {"schedule", "one_shot"}, {"begin_epoch", 5}}, nullptr),
+            "prune.begin_epoch"));
     }
 };
 

@@ -19,10 +19,10 @@ const std::set<std::string> kFlags = {"json",          "help",  "version", "metr
                                       "float-weights", "slurm", "dry-run", "teacher-only", "all",
                                       "markdown",      "group", "grouped"};
 const std::set<std::string> kValued = {
-    "project",    "threads",       "device",        "format",   "out",
-    "partition",  "time",          "gres",          "mem",      "account",
-    "qos",        "cpus-per-task", "shared-dir",    "settings", "sbatch-args",
-    "retort-cli", "shard",         "teacher-cache", "baseline", "metric"};
+    "project",    "threads",  "device",      "format",     "out",   "partition",
+    "time",       "gres",     "mem",         "account",    "qos",   "cpus-per-task",
+    "shared-dir", "settings", "sbatch-args", "retort-cli", "shard", "teacher-cache",
+    "baseline",   "metric",   "sparsities",  "bits",       "model"};
 
 }  // namespace
 

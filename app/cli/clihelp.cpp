@@ -22,6 +22,10 @@ const char* const kUsage =
     "                                              configurations: means, 95 % intervals over\n"
     "                                              seeds, differences to the baseline\n"
     "  show RUN --project P.retort [--json]        one run: spec, per-epoch metrics, results\n"
+    "  sensitivity RUN --project P.retort [--sparsities 0.3,0.5,...] [--bits 8,4]\n"
+    "              [--model student|teacher] [--json]\n"
+    "                                              accuracy drop on validation with one layer\n"
+    "                                              pruned or quantized at a time; stored\n"
     "  delete RUN... --project P.retort            delete runs with their metrics and models\n"
     "  export --project P.retort --format csv|json [--metrics] --out FILE\n"
     "                                              every run's spec values and results, a row per "
@@ -78,6 +82,15 @@ std::string commandHelp(const std::string& c) {
         return "usage: retort-cli list --project P.retort [--json] [--group [--baseline B]]\n"
                "--group: one row per configuration (runs that differ only in seed, data.seed,\n"
                "teacher.seed), as `compare` prints it, for test accuracy and compressed size.\n";
+    if (c == "sensitivity")
+        return "usage: retort-cli sensitivity RUN --project P.retort [--sparsities "
+               "0.3,0.5,0.7,0.9] "
+               "[--bits 8,4] [--model student|teacher] [--json]\n"
+               "Prunes (magnitude) or quantizes (per channel, round to nearest) one compressible "
+               "layer\nof a completed run's student (or its zoo teacher) at a time, the others "
+               "untouched, and\nmeasures validation accuracy (never test). Prints the drop in "
+               "points per layer and level;\nstores the table as the run's "
+               "sensitivity_student (or sensitivity_teacher) artifact.\n";
     if (c == "compare")
         return "usage: retort-cli compare --project P.retort [--baseline CONFIG|RUN] [--metric M] "
                "[--json]\n"

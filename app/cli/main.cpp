@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
         if (a.command == "keys") return cmdKeys(a);
         if (a.command == "list") return cmdList(a);
         if (a.command == "compare") return cmdCompare(a);
+        if (a.command == "sensitivity") return cmdSensitivity(a);
         if (a.command == "show") return cmdShow(a);
         if (a.command == "delete") return cmdDelete(a);
         if (a.command == "export") return cmdExport(a);

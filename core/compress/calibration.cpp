@@ -34,9 +34,10 @@ void calibrateLayers(ZooNet& net, const torch::Tensor& samples,
                      const std::function<void(LayerCalibration&)>& visit,
                      const std::function<bool()>& cancelled) {
     if (net->isText())
-        throw std::invalid_argument("calibrated compression (wanda, sparsegpt, gptq) is "
-                                    "implemented for mlp, cnn and lenet5 students; text models "
-                                    "are not walked yet");
+        throw std::invalid_argument(
+            "calibrated compression (wanda, sparsegpt, gptq) is "
+            "implemented for mlp, cnn and lenet5 students; text models "
+            "are not walked yet");
     torch::NoGradGuard guard;
     const bool wasTraining = net->is_training();
     net->eval();

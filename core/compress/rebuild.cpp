@@ -5,7 +5,8 @@
 
 namespace retort {
 
-ZooNet rebuildWithoutPrunedUnits(ZooNet& net, const Pruner& pruner, std::vector<UnitCount>* counts) {
+ZooNet rebuildWithoutPrunedUnits(ZooNet& net, const Pruner& pruner,
+                                 std::vector<UnitCount>* counts) {
     torch::NoGradGuard guard;
     const auto& groups = pruner.unitGroups();
     const auto& weights = pruner.weights();
@@ -48,8 +49,8 @@ ZooNet rebuildWithoutPrunedUnits(ZooNet& net, const Pruner& pruner, std::vector<
             const auto shape = w.sizes().vec();
             w = w.reshape({shape[0], g.units, g.block}).index_select(1, kept[it->second]);
             std::vector<int64_t> out = shape;
-            out[1] = shape.size() == 4 ? kept[it->second].numel()
-                                       : kept[it->second].numel() * g.block;
+            out[1] =
+                shape.size() == 4 ? kept[it->second].numel() : kept[it->second].numel() * g.block;
             w = w.reshape(out);
         }
         auto* target = newParams.find(name);

@@ -7,9 +7,9 @@ namespace retort {
 
 /// What structured pruning removed, per unit group: how many units the layer had and kept.
 struct UnitCount {
-    std::string layer;   ///< the producing weight, e.g. "net.fc1.weight"
-    int64_t units = 0;   ///< rows before pruning
-    int64_t kept = 0;    ///< rows the masks keep
+    std::string layer;  ///< the producing weight, e.g. "net.fc1.weight"
+    int64_t units = 0;  ///< rows before pruning
+    int64_t kept = 0;   ///< rows the masks keep
 };
 
 /// The network without the hidden units (or channels) that @p pruner's masks removed: its

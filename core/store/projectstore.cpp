@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 namespace retort {
 
@@ -524,6 +525,19 @@ std::optional<std::string> ProjectStore::artifact(int64_t id, const std::string&
     std::string data = st.bytes(0);
     verifyBlob(data, st.text(1), m_path + ": run " + std::to_string(id) + "'s stored " + kind);
     return data;
+}
+
+void ProjectStore::saveArtifact(int64_t id, const std::string& kind, const std::string& data) {
+    static const std::set<std::string> owned = {"student", "compressed", "checkpoint_student",
+                                                "checkpoint_optimizer"};
+    if (owned.count(kind))
+        throw StoreError(m_path + ": the artifact '" + kind + "' belongs to the run's training");
+    const auto r = run(id);
+    if (!r || r->status != RunStatus::Completed)
+        throw StoreError(m_path + ": run " + std::to_string(id) + " is not a completed run");
+    Statement a(
+        m_db, "INSERT OR REPLACE INTO artifacts(run_id, kind, data, checksum) VALUES(?, ?, ?, ?)");
+    a.bind(1, id).bind(2, kind).blob(3, data).bind(4, blobChecksum(data)).run();
 }
 
 std::optional<ProjectStore::TeacherOutputs> ProjectStore::teacherOutputs(

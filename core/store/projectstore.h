@@ -131,6 +131,9 @@ public:
     std::vector<MetricPoint> metrics(int64_t id) const;
     std::vector<LayerRecord> layers(int64_t id) const;
     std::optional<std::string> artifact(int64_t id, const std::string& kind) const;
+    /// Stores (or replaces) one artifact of a completed run: what analyses of a finished run
+    /// (sensitivity) keep beside it. Refuses the kinds a run's training writes.
+    void saveArtifact(int64_t id, const std::string& kind, const std::string& data);
     /// The kinds of artifact a run has.
     std::vector<std::string> artifactKinds(int64_t id) const;
 

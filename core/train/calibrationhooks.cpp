@@ -31,11 +31,12 @@ void installPruningHooks(RunContext& ctx) {
                     if (p.method == PruneMethod::Wanda) {
                         const auto norms = layer.hessian.diagonal() * (double(layer.rows) / 2.0);
                         const auto scores = wandaScores(w2, norms);
-                        const auto keep = nm ? nmMask(scores, p.n, p.m) : rowwiseMask(scores, sparsity);
+                        const auto keep =
+                            nm ? nmMask(scores, p.n, p.m) : rowwiseMask(scores, sparsity);
                         w.mul_(keep.view(w.sizes()).to(w.dtype()));
                     } else {
-                        const auto pruned = sparseGpt(w2, layer.hessian, sparsity, nm ? p.n : 0,
-                                                      nm ? p.m : 0);
+                        const auto pruned =
+                            sparseGpt(w2, layer.hessian, sparsity, nm ? p.n : 0, nm ? p.m : 0);
                         w.copy_(pruned.view(w.sizes()).to(w.device()));
                     }
                 } catch (const std::exception& e) {
@@ -52,11 +53,11 @@ void installPruningHooks(RunContext& ctx) {
             const int64_t n = cal.x.size(0);
             for (int64_t i = 0; i < n; i += 128) {
                 const auto x = cal.x.slice(0, i, i + 128), y = cal.y.slice(0, i, i + 128);
-                const auto loss = torch::nn::functional::cross_entropy(
-                                      net->forward(x), y,
-                                      torch::nn::functional::CrossEntropyFuncOptions().reduction(
-                                          torch::kSum)) /
-                                  double(n);
+                const auto loss =
+                    torch::nn::functional::cross_entropy(
+                        net->forward(x), y,
+                        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) /
+                    double(n);
                 loss.backward();
             }
         });

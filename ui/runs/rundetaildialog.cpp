@@ -55,6 +55,17 @@ RunDetailDialog::RunDetailDialog(const ProjectStore& store, qint64 runId, QWidge
                  QString::fromStdString(run->finished_at)));
     header->setWordWrap(true);
     layout->addWidget(header);
+    if (run->results.contains("deployed_note") && run->results["deployed_note"].is_string()) {
+        // One line: why the form a user would deploy is (or is not) smaller and faster.
+        auto* deployed = new QLabel(this);
+        deployed->setTextFormat(Qt::PlainText);
+        deployed->setObjectName(QStringLiteral("deployedNote"));
+        deployed->setText(
+            tr("Deployed: %1")
+                .arg(QString::fromStdString(run->results["deployed_note"].get<std::string>())));
+        deployed->setWordWrap(true);
+        layout->addWidget(deployed);
+    }
     auto* tabs = new QTabWidget(this);
     layout->addWidget(tabs, 1);
 
