@@ -5,6 +5,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "models/modelzoo.h"
 #include "spec/experimentspec.h"
 #include "spec/specvalidator.h"
 #include "store/projectstore.h"
@@ -55,6 +56,13 @@ inline void sql(const std::string& path, const std::string& statements) {
     sqlite3_free(err);
     sqlite3_close(db);
     QCOMPARE(rc, SQLITE_OK);
+}
+
+/// Every parameter of a network, counted.
+inline int64_t countParams(ZooNet& net) {
+    int64_t n = 0;
+    for (const auto& p : net->parameters()) n += p.numel();
+    return n;
 }
 
 /// A small synthetic spec that trains in well under a second.

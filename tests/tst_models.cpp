@@ -10,11 +10,6 @@
 using namespace retort;
 
 namespace {
-int64_t countParams(ZooNet& net) {
-    int64_t n = 0;
-    for (const auto& p : net->parameters()) n += p.numel();
-    return n;
-}
 }  // namespace
 
 class TestModels : public QObject {
@@ -30,7 +25,7 @@ private Q_SLOTS:
         ZooNet net(o, std::vector<int64_t>{1, 28, 28}, 10);
         // 784*128 + 128 + 128*10 + 10
         QCOMPARE(net->summary().param_count, int64_t(101770));
-        QCOMPARE(countParams(net), int64_t(101770));
+        QCOMPARE(test::countParams(net), int64_t(101770));
         // 2*784*128 + 128 (bias) + 128 (relu) + 2*128*10 + 10
         QCOMPARE(net->summary().flops, int64_t(203530));
         QCOMPARE(net->summary().size_bytes, int64_t(407080));
@@ -52,7 +47,7 @@ private Q_SLOTS:
         ZooNet net(o, std::vector<int64_t>{1, 28, 28}, 10);
         // conv1 156, conv2 2416, fc1 48120, fc2 10164, out 850
         QCOMPARE(net->summary().param_count, int64_t(61706));
-        QCOMPARE(countParams(net), int64_t(61706));
+        QCOMPARE(test::countParams(net), int64_t(61706));
         // conv1 239904, relu 4704, pool 3528, conv2 481600, relu 1600, pool 1200,
         // fc1 96120, relu 120, fc2 20244, relu 84, out 1690
         QCOMPARE(net->summary().flops, int64_t(850794));
@@ -68,7 +63,7 @@ private Q_SLOTS:
         ZooNet net(o, std::vector<int64_t>{1, 28, 28}, 10);
         // conv1 320, conv2 18496, fc1 3136*128+128 = 401536, out 1290
         QCOMPARE(net->summary().param_count, int64_t(421642));
-        QCOMPARE(countParams(net), int64_t(421642));
+        QCOMPARE(test::countParams(net), int64_t(421642));
         // conv1 476672, relu 25088, pool 18816, conv2 7237888, relu 12544, pool 9408,
         // fc1 802944, relu 128, out 2570
         QCOMPARE(net->summary().flops, int64_t(8586058));
@@ -83,7 +78,7 @@ private Q_SLOTS:
         o.hidden = {16, 12};
         auto s = describeModel(o, {3, 17, 13}, 5);
         ZooNet net(o, std::vector<int64_t>{3, 17, 13}, 5);
-        QCOMPARE(s.param_count, countParams(net));
+        QCOMPARE(s.param_count, test::countParams(net));
         QCOMPARE(s.flops, net->summary().flops);
         QCOMPARE(net->forward(torch::zeros({1, 3, 17, 13})).size(1), int64_t(5));
     }

@@ -34,12 +34,6 @@ std::vector<SpecIssue> issuesOf(const Json& j) {
     return issues;
 }
 
-int64_t paramCount(ZooNet& net) {
-    int64_t n = 0;
-    for (const auto& p : net->parameters()) n += p.numel();
-    return n;
-}
-
 }  // namespace
 
 class TestStructured : public QObject {
@@ -77,8 +71,8 @@ private Q_SLOTS:
         QVERIFY(torch::allclose(small->forward(x), masked, 1e-5, 1e-6));
         // No trace: the parameter count is the described smaller model's, and no kept row or
         // input column is a pruned one (all zero).
-        QCOMPARE(paramCount(small), describeModel(small->options(), {1, 8, 8}, 5).param_count);
-        QCOMPARE(paramCount(small), int64_t(16 * 64 + 16 + 8 * 16 + 8 + 5 * 8 + 5));
+        QCOMPARE(test::countParams(small), describeModel(small->options(), {1, 8, 8}, 5).param_count);
+        QCOMPARE(test::countParams(small), int64_t(16 * 64 + 16 + 8 * 16 + 8 + 5 * 8 + 5));
         QVERIFY((params["net.fc1.weight"].abs().sum(1) > 0).all().item<bool>());
         QVERIFY((params["net.out.weight"].abs().sum(0) > 0).all().item<bool>());
         // The masked model's removed units were its smallest rows (weight norm).
@@ -134,10 +128,10 @@ private Q_SLOTS:
         QCOMPARE(params["net.conv2.weight"].sizes().vec(), (std::vector<int64_t>{3, 2, 3, 3}));
         QCOMPARE(params["net.fc1.weight"].sizes().vec(), (std::vector<int64_t>{16, 3 * 2 * 2}));
         QVERIFY(torch::allclose(small->forward(x), masked, 1e-5, 1e-6));
-        QCOMPARE(paramCount(small), describeModel(small->options(), {1, 8, 8}, 5).param_count);
+        QCOMPARE(test::countParams(small), describeModel(small->options(), {1, 8, 8}, 5).param_count);
         // It exports as the smaller model: its description builds the smaller architecture.
         ZooNet described = buildFromDescription(modelDescription(small));
-        QCOMPARE(paramCount(described), paramCount(small));
+        QCOMPARE(test::countParams(described), test::countParams(small));
     }
 
     void taylorRanksByTheLossNotTheNorm() {

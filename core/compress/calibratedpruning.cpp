@@ -7,8 +7,9 @@ namespace retort {
 
 torch::Tensor wandaScores(const torch::Tensor& weight, const torch::Tensor& inputSquaredNorms) {
     if (weight.dim() != 2 || inputSquaredNorms.numel() != weight.size(1))
-        throw std::invalid_argument("wandaScores: needs a [outputs, inputs] weight and one norm "
-                                    "per input");
+        throw std::invalid_argument(
+            "wandaScores: needs a [outputs, inputs] weight and one norm "
+            "per input");
     return weight.abs().to(torch::kFloat32) *
            inputSquaredNorms.to(torch::kFloat32).clamp_min(0).sqrt().view({1, -1});
 }
@@ -29,7 +30,8 @@ torch::Tensor nmMask(const torch::Tensor& scores, int64_t n, int64_t m) {
     const int64_t rows = scores.size(0), groups = scores.size(1) / m;
     auto g = scores.reshape({rows, groups, m});
     auto keep = torch::zeros_like(g, torch::kBool);
-    if (n > 0) keep.scatter_(2, std::get<1>(g.topk(n, 2, /*largest=*/true, /*sorted=*/false)), true);
+    if (n > 0)
+        keep.scatter_(2, std::get<1>(g.topk(n, 2, /*largest=*/true, /*sorted=*/false)), true);
     return keep.reshape(scores.sizes());
 }
 
@@ -42,8 +44,9 @@ torch::Tensor dampedInverseCholesky(torch::Tensor h, double damp) {
     diag.add_(damp * mean);
     auto [l, info] = torch::linalg_cholesky_ex(h);
     if (info.item<int64_t>() != 0)
-        throw std::runtime_error("the calibration Hessian is not positive definite; raise the "
-                                 "damping or the calibration samples");
+        throw std::runtime_error(
+            "the calibration Hessian is not positive definite; raise the "
+            "damping or the calibration samples");
     const auto inv = torch::cholesky_inverse(l);
     auto [u, info2] = torch::linalg_cholesky_ex(inv, /*upper=*/true);
     if (info2.item<int64_t>() != 0)
@@ -99,8 +102,8 @@ torch::Tensor sparseGpt(const torch::Tensor& weight, const torch::Tensor& hessia
             const auto err = (col - q) / d;
             // Later columns of the block absorb this column's error.
             w1.index({Slice(), Slice(i, torch::indexing::None)})
-                .sub_(err.view({-1, 1}).matmul(h1.index({i, Slice(i, torch::indexing::None)})
-                                                   .view({1, -1})));
+                .sub_(err.view({-1, 1}).matmul(
+                    h1.index({i, Slice(i, torch::indexing::None)}).view({1, -1})));
             err1.index_put_({Slice(), i}, err);
         }
         w.index_put_({Slice(), Slice(i1, i2)}, q1);

@@ -26,10 +26,10 @@ double agpSparsity(double finalSparsity, double progress);
 /// Hidden units (or channels) that structured pruning ranks together: the rows of one layer's
 /// weight and, for each, the block of inputs of the next layer that reads it.
 struct UnitGroup {
-    size_t layer = 0;    ///< index of the producing weight among the pruned tensors
-    size_t next = 0;     ///< index of the consuming weight (layer + 1)
-    int64_t units = 0;   ///< rows of the producing weight
-    int64_t block = 1;   ///< inputs of the consuming weight per unit (h·w after a flatten)
+    size_t layer = 0;   ///< index of the producing weight among the pruned tensors
+    size_t next = 0;    ///< index of the consuming weight (layer + 1)
+    int64_t units = 0;  ///< rows of the producing weight
+    int64_t block = 1;  ///< inputs of the consuming weight per unit (h·w after a flatten)
 };
 
 /// Pruning with masks. For each optimizer step the pruner decides the target sparsity of its

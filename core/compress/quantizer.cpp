@@ -23,9 +23,8 @@ torch::Tensor dequantizeCodes(const torch::Tensor& codes, const torch::Tensor& s
     auto c = codes.to(torch::kFloat32);
     if (groupSize > 0) {
         const auto c2 = c.reshape({c.size(0), -1});
-        const auto s = scales.reshape({c.size(0), -1})
-                           .repeat_interleave(groupSize, 1)
-                           .slice(1, 0, c2.size(1));
+        const auto s =
+            scales.reshape({c.size(0), -1}).repeat_interleave(groupSize, 1).slice(1, 0, c2.size(1));
         return (c2 * s).view(codes.sizes());
     }
     if (scales.numel() == 1) return c * scales;
@@ -114,8 +113,8 @@ QuantizedTensor gptqQuantize(const torch::Tensor& weight, const torch::Tensor& h
                 const int64_t inBlock = std::min(end, i2) - c;
                 auto maxAbs = w1.index({Slice(), Slice(i, i + inBlock)}).abs().amax(1);
                 if (end > i2)
-                    maxAbs = torch::maximum(maxAbs,
-                                            w.index({Slice(), Slice(i2, end)}).abs().amax(1));
+                    maxAbs =
+                        torch::maximum(maxAbs, w.index({Slice(), Slice(i2, end)}).abs().amax(1));
                 scale = scalesOf(maxAbs, qmax);
                 scales.index_put_({Slice(), c / g}, scale);
             }
@@ -158,7 +157,10 @@ torch::Tensor fakeQuantize(const torch::Tensor& weight, int bits, int64_t groupS
 
 WeightFakeQuantizer::WeightFakeQuantizer(std::vector<std::pair<std::string, torch::Tensor>> weights,
                                          int bits, bool perChannel, int64_t groupSize)
-    : m_weights(std::move(weights)), m_bits(bits), m_perChannel(perChannel), m_groupSize(groupSize) {
+    : m_weights(std::move(weights)),
+      m_bits(bits),
+      m_perChannel(perChannel),
+      m_groupSize(groupSize) {
     qmaxOf(bits);  // refuses other widths now, not at the first step
 }
 

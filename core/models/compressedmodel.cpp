@@ -194,7 +194,8 @@ std::string writeCompressedModel(CompressedModel& model) {
         else if (csr < dense && csr < bitmap)
             t.index = SparseIndex::Csr;
         // An n:m tensor is stored in its natural form (values plus positions per group) unless
-        // dense is smaller; a bitmap would be as large for 2:4, but is not what runs on n:m kernels.
+        // dense is smaller; a bitmap would be as large for 2:4, but is not what runs on n:m
+        // kernels.
         if (nm >= 0 && nm <= dense) t.index = SparseIndex::NM;
 
         w.u16(static_cast<uint16_t>(t.name.size()));
@@ -297,8 +298,8 @@ int64_t estimateCompressedSize(size_t descriptionBytes, const std::vector<Tensor
                             nnz * widthFor(uint64_t(cols ? cols - 1 : 0)) + valueBytes(nnz, b);
         const int64_t scales = b == 32 ? 0 : (perChannel ? rows : 1) * 4;
         // name length and name, rank and dims, bits, index kind, scale count and scales, group
-        total += 2 + int64_t(t.name.size()) + 1 + 4 * int64_t(t.shape.size()) + 1 + 1 + 4 + scales + 4 +
-                 std::min({dense, bitmap, csr});
+        total += 2 + int64_t(t.name.size()) + 1 + 4 * int64_t(t.shape.size()) + 1 + 1 + 4 + scales +
+                 4 + std::min({dense, bitmap, csr});
     }
     return total;
 }
@@ -382,9 +383,10 @@ CompressedModel readCompressedModel(const std::string& bytes) {
         if (t.groupSize > 0 && (t.bits == 32 || t.groupSize > std::max<int64_t>(1, cols0)))
             throw FormatError("tensor '" + t.name + "' has an invalid group size");
         const bool okScales =
-            t.bits == 32      ? nScales == 0
-            : t.groupSize > 0 ? int64_t(nScales) == rows0 * ((cols0 + t.groupSize - 1) / t.groupSize)
-                              : (nScales == 1 || (!t.shape.empty() && nScales == t.shape[0]));
+            t.bits == 32 ? nScales == 0
+            : t.groupSize > 0
+                ? int64_t(nScales) == rows0 * ((cols0 + t.groupSize - 1) / t.groupSize)
+                : (nScales == 1 || (!t.shape.empty() && nScales == t.shape[0]));
         if (!okScales)
             throw FormatError("tensor '" + t.name + "' has " + std::to_string(nScales) + " scales");
         if (t.groupSize > 0) t.scales = t.scales.view({rows0, -1});

@@ -31,9 +31,9 @@ struct CompressedTensor {
     std::vector<int64_t> shape;  ///< dimensions
     int bits = 32;               ///< 32 (fp32 values), 8 or 4 (integer codes with scales)
     torch::Tensor values;        ///< dense: float32 (bits 32) or int8 codes, of @ref shape
-    torch::Tensor scales;  ///< float32 scales (quantized only): [shape[0]], [1] or by group
-    int64_t groupSize = 0;  ///< > 0: scales are [shape[0], ⌈inputs / groupSize⌉]
-    int nmN = 0, nmM = 0;   ///< > 0: the tensor is n:m sparse; the writer may use SparseIndex::NM
+    torch::Tensor scales;        ///< float32 scales (quantized only): [shape[0]], [1] or by group
+    int64_t groupSize = 0;       ///< > 0: scales are [shape[0], ⌈inputs / groupSize⌉]
+    int nmN = 0, nmM = 0;  ///< > 0: the tensor is n:m sparse; the writer may use SparseIndex::NM
     SparseIndex index = SparseIndex::None;  ///< chosen when writing: the smallest layout
     int64_t bytes = 0;  ///< bytes this tensor takes in the file (set by write and read)
 

@@ -133,10 +133,10 @@ struct PruneOptions {
     double sparsity = 0.5;  ///< final fraction of zero weights (of units when structured)
     PruneSchedule schedule = PruneSchedule::Agp;  ///< agp | one_shot
     int64_t begin_epoch = 1;                      ///< first epoch (1-based) that prunes
-    int64_t end_epoch = 0;           ///< last epoch of the ramp (0: ceil(0.6 * epochs))
-    int64_t updates_per_epoch = 10;  ///< agp: mask updates per epoch
-    int64_t n = 2;                   ///< n:m: weights kept of every m
-    int64_t m = 4;                   ///< n:m: group length along a row's inputs
+    int64_t end_epoch = 0;              ///< last epoch of the ramp (0: ceil(0.6 * epochs))
+    int64_t updates_per_epoch = 10;     ///< agp: mask updates per epoch
+    int64_t n = 2;                      ///< n:m: weights kept of every m
+    int64_t m = 4;                      ///< n:m: group length along a row's inputs
     int64_t calibration_samples = 512;  ///< wanda, sparsegpt, taylor: training samples read
 
     /// The fraction of weights (or units) pruned at the end: n:m's 1 − n/m, else sparsity.
@@ -150,8 +150,8 @@ struct QuantizeOptions {
     QuantMode mode = QuantMode::Ptq;                              ///< ptq | qat | gptq
     int64_t bits = 8;                                             ///< 8 | 4
     QuantGranularity granularity = QuantGranularity::PerChannel;  ///< per_channel | per_tensor
-    int64_t group_size = 0;            ///< > 0: one scale per this many inputs of a channel
-    int64_t qat_epochs = 2;            ///< qat: the last epochs train with fake quantization
+    int64_t group_size = 0;             ///< > 0: one scale per this many inputs of a channel
+    int64_t qat_epochs = 2;             ///< qat: the last epochs train with fake quantization
     int64_t calibration_samples = 512;  ///< gptq: training samples read
 };
 

@@ -517,11 +517,10 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
         const bool units =
             p.structure == PruneStructure::Neurons || p.structure == PruneStructure::Channels;
         if ((calibrated || p.structure == PruneStructure::NM) && !oneShot)
-            out.push_back({"prune.schedule",
-                           std::string(p.structure == PruneStructure::NM
-                                           ? "n:m"
-                                           : choiceName(p.method)) +
-                               " prunes once: set prune.schedule to one_shot"});
+            out.push_back(
+                {"prune.schedule",
+                 std::string(p.structure == PruneStructure::NM ? "n:m" : choiceName(p.method)) +
+                     " prunes once: set prune.schedule to one_shot"});
         if (calibrated && units)
             out.push_back({"prune.method", std::string(choiceName(p.method)) +
                                                " prunes single weights (unstructured or n:m); "
@@ -532,11 +531,11 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
         if (p.structure == PruneStructure::NM && p.n >= p.m)
             out.push_back({"prune.n", "must be smaller than prune.m"});
         if ((calibrated || units || p.method == PruneMethod::Taylor) && isTextArch(s.student.arch))
-            out.push_back({calibrated ? "prune.method" : "prune.structure",
-                           std::string(calibrated ? choiceName(p.method)
-                                                  : choiceName(p.structure)) +
-                               " is implemented for mlp, cnn and lenet5 students, not yet for " +
-                               choiceName(s.student.arch)});
+            out.push_back(
+                {calibrated ? "prune.method" : "prune.structure",
+                 std::string(calibrated ? choiceName(p.method) : choiceName(p.structure)) +
+                     " is implemented for mlp, cnn and lenet5 students, not yet for " +
+                     choiceName(s.student.arch)});
         if (p.structure == PruneStructure::Neurons && s.student.hidden.empty() &&
             !isTextArch(s.student.arch))
             out.push_back({"prune.structure", "neurons needs hidden layers (student.hidden)"});

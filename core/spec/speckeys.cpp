@@ -349,7 +349,8 @@ const std::vector<Field<PruneOptions>>& pruneFields() {
                      "`unstructured` (single weights), `neurons` (whole hidden units of fully "
                      "connected layers) or `channels` (whole output channels of convolutions): "
                      "the model is rebuilt smaller at the end; `n:m` (n of every m consecutive "
-                     "inputs kept, 2:4 by default)").omitDefault()),
+                     "inputs kept, 2:4 by default)")
+                     .omitDefault()),
         field<S>(&S::method,
                  key("method", "Method",
                      "`magnitude` (smallest |w|, or a unit's weight norm), `wanda` (|w|·‖x‖ per "
@@ -407,7 +408,8 @@ const std::vector<Field<QuantizeOptions>>& quantizeFields() {
                                "`ptq` (round to nearest after training), `qat` (the last "
                                "qat_epochs train through fake quantization with a "
                                "straight-through gradient), `gptq` (column by column with "
-                               "error compensation from calibration activations)").omitDefault()),
+                               "error compensation from calibration activations)")
+                               .omitDefault()),
         field<S>(&S::bits, key("bits", "Bits", "weight bit width after training (biases stay fp32)")
                                .choices({4, 8})
                                .noField()),
@@ -533,11 +535,13 @@ std::vector<SpecKey> buildRegistry() {
     }
     addFields(out, featureFields(), "distill.features", FeatureOptions{},
               {{"distill.features", {"present"}}});
-    out.push_back(sectionKey("prune", "Pruning",
-                             "pruning during or after training: weights, units or n:m; absent: none"));
+    out.push_back(
+        sectionKey("prune", "Pruning",
+                   "pruning during or after training: weights, units or n:m; absent: none"));
     addFields(out, pruneFields(), "prune", PruneOptions{}, {{"prune", {"present"}}});
-    out.push_back(sectionKey("quantize", "Weights",
-                             "symmetric weight quantization: after training, trained with it, or GPTQ; absent: fp32"));
+    out.push_back(sectionKey(
+        "quantize", "Weights",
+        "symmetric weight quantization: after training, trained with it, or GPTQ; absent: fp32"));
     addFields(out, quantizeFields(), "quantize", QuantizeOptions{}, {{"quantize", {"present"}}});
     addFields(out, trainFields(), "train", TrainOptions{});
     {
