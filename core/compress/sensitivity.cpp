@@ -81,7 +81,10 @@ Sensitivity layerSensitivity(ZooNet& net, const torch::Tensor& x, const torch::T
     auto weights = compressibleWeights(*net);
     const int total = int(weights.size() * s.levels.size());
     int done = 0;
-    for (auto& [name, w] : weights) {
+    for (auto& entry : weights) {
+        // Plain references, not structured bindings: C++17 lambdas cannot capture those.
+        const std::string& name = entry.first;
+        torch::Tensor& w = entry.second;
         s.layers.push_back(name);
         const torch::Tensor saved = w.detach().clone();
         auto measure = [&](const std::string& level) {
