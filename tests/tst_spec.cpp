@@ -64,6 +64,9 @@ class TestSpec : public QObject {
 
     /// A valid value other than the key's default: another choice, a larger number, a list.
     static Json otherValue(const SpecKey& k) {
+        // Per-layer maps: one layer at a value of the key's range or choices.
+        if (k.type == KeyType::NumberMap) return {{"fc1", 0.25}};
+        if (k.type == KeyType::IntegerMap) return {{"fc1", k.choices.front()}};
         if (!k.choices.empty())
             return k.choices.front() == k.default_value ? k.choices.back() : k.choices.front();
         switch (k.type) {

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,8 +46,15 @@ public:
     Pruner(const PruneOptions& options, int64_t endEpoch,
            std::vector<std::pair<std::string, torch::Tensor>> weights, int64_t stepsPerEpoch);
 
-    /// Target sparsity in force for global optimizer step @p step (0-based, before the step).
-    double targetSparsity(int64_t step) const;
+    /// How far the schedule is at global optimizer step @p step (0-based, before the step):
+    /// 0 before begin_epoch, 1 once every layer is at its final sparsity.
+    double scheduleFraction(int64_t step) const;
+    /// The uniform target sparsity in force at step @p step (layers without a per-layer target).
+    double targetSparsity(int64_t step) const {
+        return scheduleFraction(step) * m_options.finalSparsity();
+    }
+    /// The sparsity weight @p i (an index into weights()) has at schedule fraction @p fraction.
+    double layerTarget(size_t i, double fraction) const;
     /// Called before step @p step: updates the masks when the schedule says so.
     void beforeStep(int64_t step);
     /// Called after every optimizer step: multiplies the weights by their masks.
@@ -54,14 +62,19 @@ public:
     /// Restores the state at global step @p step from checkpointed weights: the masks are their
     /// nonzeros, the sparsity in force the schedule's target before that step.
     void restore(int64_t step);
-    /// Prunes to @p sparsity now.
+    /// Prunes the layers without a per-layer target to @p sparsity now, and those with one to
+    /// the same share of their own final sparsity.
     void pruneTo(double sparsity);
-    /// Whether the final sparsity is in force (false when pruning is due after training).
-    bool done() const { return m_current >= m_options.finalSparsity() - 1e-12; }
+    /// Prunes every layer to its final sparsity.
+    void pruneToFinal() { prune(1.0, m_options.finalSparsity()); }
+    /// Whether the final sparsities are in force (false when pruning is due after training).
+    bool done() const { return m_fraction >= 1.0 - 1e-12; }
 
-    /// wanda and sparsegpt: prunes every layer to the sparsity from calibration activations
+    /// The sparsity each layer (by parameter name) is pruned to in one calibrated pass.
+    using LayerTargets = std::function<double(const std::string& parameter)>;
+    /// wanda and sparsegpt: prunes every layer to its target from calibration activations
     /// (the weights change in place; the masks become their nonzeros).
-    void setCalibratedPrune(std::function<void(double sparsity)> prune) {
+    void setCalibratedPrune(std::function<void(const LayerTargets& targets)> prune) {
         m_calibrated = std::move(prune);
     }
     /// taylor: fills the weights' .grad() with the loss gradient over the calibration samples.
@@ -78,7 +91,9 @@ public:
     std::vector<torch::Tensor> keptUnits() const;
 
 private:
-    void pruneUnits(double sparsity);
+    /// Prunes at schedule @p fraction: layers without their own target to @p uniform.
+    void prune(double fraction, double uniform);
+    void pruneUnits(double fraction, double uniform);
     void pruneNM();
 
     PruneOptions m_options;
@@ -86,9 +101,10 @@ private:
     std::vector<std::pair<std::string, torch::Tensor>> m_weights;
     std::vector<torch::Tensor> m_masks;
     std::vector<UnitGroup> m_groups;
-    std::function<void(double)> m_calibrated;
+    std::vector<std::optional<double>> m_own;  ///< per weight: its per-layer final sparsity
+    std::function<void(const LayerTargets&)> m_calibrated;
     std::function<void()> m_gradients;
-    double m_current = 0.0;
+    double m_fraction = 0.0;  ///< how far the schedule the masks are
 };
 
 }  // namespace retort

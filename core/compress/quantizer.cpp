@@ -157,20 +157,28 @@ torch::Tensor fakeQuantize(const torch::Tensor& weight, int bits, int64_t groupS
 
 WeightFakeQuantizer::WeightFakeQuantizer(std::vector<std::pair<std::string, torch::Tensor>> weights,
                                          int bits, bool perChannel, int64_t groupSize)
+    : WeightFakeQuantizer(weights, std::vector<int>(weights.size(), bits), perChannel, groupSize) {}
+
+WeightFakeQuantizer::WeightFakeQuantizer(std::vector<std::pair<std::string, torch::Tensor>> weights,
+                                         std::vector<int> bits, bool perChannel, int64_t groupSize)
     : m_weights(std::move(weights)),
-      m_bits(bits),
+      m_bits(std::move(bits)),
       m_perChannel(perChannel),
       m_groupSize(groupSize) {
-    qmaxOf(bits);  // refuses other widths now, not at the first step
+    if (m_bits.size() != m_weights.size())
+        throw std::invalid_argument("fake quantization needs one bit width per weight");
+    for (int b : m_bits) qmaxOf(b);  // refuses other widths now, not at the first step
 }
 
 void WeightFakeQuantizer::quantize() {
     torch::NoGradGuard guard;
     m_float.clear();
-    for (auto& [name, w] : m_weights) {
+    for (size_t i = 0; i < m_weights.size(); ++i) {
+        torch::Tensor& w = m_weights[i].second;
+        const int bits = m_bits[i];
         m_float.push_back(w.detach().clone());
-        const QuantizedTensor q = m_groupSize > 0 ? quantizeGroupwise(w, m_bits, m_groupSize)
-                                                  : quantizeSymmetric(w, m_bits, m_perChannel);
+        const QuantizedTensor q = m_groupSize > 0 ? quantizeGroupwise(w, bits, m_groupSize)
+                                                  : quantizeSymmetric(w, bits, m_perChannel);
         w.copy_(q.dequantize().to(w.device()));
     }
 }

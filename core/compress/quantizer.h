@@ -58,6 +58,9 @@ class WeightFakeQuantizer {
 public:
     WeightFakeQuantizer(std::vector<std::pair<std::string, torch::Tensor>> weights, int bits,
                         bool perChannel, int64_t groupSize);
+    /// Mixed precision: @p bits has one width (8 or 4) per weight.
+    WeightFakeQuantizer(std::vector<std::pair<std::string, torch::Tensor>> weights,
+                        std::vector<int> bits, bool perChannel, int64_t groupSize);
     /// Keeps the float weights and writes their quantized values (call before the forward).
     void quantize();
     /// Puts the float weights back (call after the backward, before the optimizer step).
@@ -66,7 +69,7 @@ public:
 private:
     std::vector<std::pair<std::string, torch::Tensor>> m_weights;
     std::vector<torch::Tensor> m_float;
-    int m_bits;
+    std::vector<int> m_bits;
     bool m_perChannel;
     int64_t m_groupSize;
 };

@@ -287,9 +287,10 @@ int64_t estimateCompressedSize(size_t descriptionBytes, const std::vector<Tensor
     for (const auto& t : tensors) {
         int64_t n = 1;
         for (int64_t d : t.shape) n *= d;
-        const int b = t.compressible ? bits : 32;
+        const int b = !t.compressible ? 32 : t.bits > 0 ? t.bits : bits;
+        const double sp = t.sparsity >= 0 ? t.sparsity : sparsity;
         const int64_t nnz =
-            t.compressible ? n - static_cast<int64_t>(std::llround(sparsity * double(n))) : n;
+            t.compressible ? n - static_cast<int64_t>(std::llround(sp * double(n))) : n;
         const int64_t rows = t.shape.empty() ? 1 : t.shape[0];
         const int64_t cols = rows ? n / rows : 0;
         const int64_t dense = valueBytes(n, b);

@@ -57,6 +57,8 @@ struct TensorLayout {
     std::string name;            ///< parameter or buffer name
     std::vector<int64_t> shape;  ///< its shape
     bool compressible = false;   ///< pruned and quantized (a weight), else stored fp32
+    double sparsity = -1;        ///< ≥ 0: this tensor's own sparsity (per-layer targets)
+    int bits = 0;                ///< > 0: this tensor's own bit width (32: fp32)
 };
 
 /// What the compressed file of a model will take, from its description's serialized size and

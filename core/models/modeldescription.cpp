@@ -36,14 +36,21 @@ Json modelDescription(const ZooNet& net) {
 }
 
 int64_t expectedCompressedSize(const ModelOptions& model, const DataShape& data, double sparsity,
-                               int bits, bool perChannel) {
+                               int bits, bool perChannel,
+                               const std::map<std::string, double>& layerSparsity,
+                               const std::map<std::string, int64_t>& layerBits) {
     torch::NoGradGuard guard;
     ZooNet net(model, data);
     std::vector<TensorLayout> tensors;
     std::set<std::string> compressible;
     for (const auto& [name, w] : compressibleWeights(*net)) compressible.insert(name);
-    for (const auto& p : net->named_parameters())
-        tensors.push_back({p.key(), p.value().sizes().vec(), compressible.count(p.key()) > 0});
+    for (const auto& p : net->named_parameters()) {
+        TensorLayout t{p.key(), p.value().sizes().vec(), compressible.count(p.key()) > 0};
+        const std::string layer = layerName(p.key());
+        if (auto it = layerSparsity.find(layer); it != layerSparsity.end()) t.sparsity = it->second;
+        if (auto it = layerBits.find(layer); it != layerBits.end()) t.bits = int(it->second);
+        tensors.push_back(t);
+    }
     for (const auto& b : net->named_buffers())
         tensors.push_back({b.key(), b.value().sizes().vec(), false});
     return estimateCompressedSize(modelDescription(net).dump().size(), tensors, sparsity, bits,

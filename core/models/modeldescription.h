@@ -4,6 +4,7 @@
 #include "spec/experimentspec.h"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,9 @@ Json modelDescription(const ZooNet& net);
 /// The compressed file's expected size for a zoo model (see estimateCompressedSize: exact for a
 /// dense fp32 model). Builds the model to know its tensors' names and shapes.
 int64_t expectedCompressedSize(const ModelOptions& model, const DataShape& data, double sparsity,
-                               int bits, bool perChannel);
+                               int bits, bool perChannel,
+                               const std::map<std::string, double>& layerSparsity = {},
+                               const std::map<std::string, int64_t>& layerBits = {});
 /// Builds a zoo network from a model description.
 ZooNet buildFromDescription(const Json& description);
 /// Reads a compressed model file back into a network with its (dequantized) weights.

@@ -4,6 +4,7 @@
 
 #include "models/archivecheck.h"
 
+#include <algorithm>
 #include <sstream>
 #include <stdexcept>
 
@@ -431,6 +432,30 @@ std::vector<std::pair<std::string, torch::Tensor>> compressibleWeights(torch::nn
             out.emplace_back(k, p.value());
     }
     return out;
+}
+
+std::string layerName(const std::string& parameter) {
+    std::string s = parameter;
+    if (s.rfind("net.", 0) == 0) s = s.substr(4);
+    const std::string suffix = ".weight";
+    if (s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0)
+        s.resize(s.size() - suffix.size());
+    return s;
+}
+
+void checkLayerNames(const std::vector<std::string>& names,
+                     const std::vector<std::pair<std::string, torch::Tensor>>& weights,
+                     const std::string& key) {
+    std::string known;
+    for (const auto& w : weights) known += (known.empty() ? "" : ", ") + layerName(w.first);
+    for (const auto& n : names) {
+        const bool found = std::any_of(weights.begin(), weights.end(),
+                                       [&](const auto& w) { return layerName(w.first) == n; });
+        if (!found)
+            throw std::invalid_argument(key + "." + n + ": '" + n +
+                                        "' is not a layer of the model (its layers: " + known +
+                                        ")");
+    }
 }
 
 void loadModule(torch::nn::Module& module, const std::string& bytes) {

@@ -97,6 +97,16 @@ constexpr int64_t kInferenceBatch = 128;
 /// module every weight of two or more dimensions.
 std::vector<std::pair<std::string, torch::Tensor>> compressibleWeights(torch::nn::Module& module);
 
+/// The name a user writes for a weight (per-layer keys, sensitivity tables): the parameter
+/// name without the network's "net." and the ".weight" ("net.fc1.weight" -> "fc1").
+std::string layerName(const std::string& parameter);
+
+/// Throws std::invalid_argument naming @p key and the layers there are when a name of
+/// @p names is not a layer of @p weights (compressibleWeights).
+void checkLayerNames(const std::vector<std::string>& names,
+                     const std::vector<std::pair<std::string, torch::Tensor>>& weights,
+                     const std::string& key);
+
 /// LibTorch archive bytes of anything with save(OutputArchive&): a module's parameters and
 /// buffers, an optimizer's state.
 template <typename Saveable>

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -138,7 +139,15 @@ struct PruneOptions {
     int64_t n = 2;                      ///< n:m: weights kept of every m
     int64_t m = 4;                      ///< n:m: group length along a row's inputs
     int64_t calibration_samples = 512;  ///< wanda, sparsegpt, taylor: training samples read
+    /// Per layer ("fc1", "conv2"): its own final sparsity (of weights, or of units when
+    /// structured), ramped by the same schedule; layers not named follow `sparsity` and `scope`.
+    std::map<std::string, double> per_layer;
 
+    /// The final sparsity of the layer named @p layer (a short name, see layerName).
+    double sparsityFor(const std::string& layer) const {
+        const auto it = per_layer.find(layer);
+        return it == per_layer.end() ? sparsity : it->second;
+    }
     /// The fraction of weights (or units) pruned at the end: n:m's 1 − n/m, else sparsity.
     double finalSparsity() const {
         return structure == PruneStructure::NM ? 1.0 - double(n) / double(m) : sparsity;
@@ -153,6 +162,15 @@ struct QuantizeOptions {
     int64_t group_size = 0;             ///< > 0: one scale per this many inputs of a channel
     int64_t qat_epochs = 2;             ///< qat: the last epochs train with fake quantization
     int64_t calibration_samples = 512;  ///< gptq: training samples read
+    /// Per layer ("fc1", "conv2"): its own bit width, 8 or 4, or 32 to keep it fp32; layers not
+    /// named take `bits`.
+    std::map<std::string, int64_t> per_layer;
+
+    /// The bit width of the layer named @p layer (a short name, see layerName): 32 is fp32.
+    int64_t bitsFor(const std::string& layer) const {
+        const auto it = per_layer.find(layer);
+        return it == per_layer.end() ? bits : it->second;
+    }
 };
 
 /// One experiment: everything a run needs. Defaults are those of SPEC.md.

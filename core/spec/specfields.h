@@ -7,6 +7,7 @@
 #include "spec/speckeys.h"
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <variant>
 
@@ -89,7 +90,8 @@ struct ChoiceMember {
 template <class S>
 using Member =
     std::variant<std::string S::*, int64_t S::*, double S::*, bool S::*, std::vector<int64_t> S::*,
-                 std::optional<int64_t> S::*, ChoiceMember<S>>;
+                 std::optional<int64_t> S::*, std::map<std::string, double> S::*,
+                 std::map<std::string, int64_t> S::*, ChoiceMember<S>>;
 
 template <class S>
 struct Field {
@@ -118,6 +120,12 @@ Json toJsonValue(const T& v) {
 inline Json toJsonValue(const std::optional<int64_t>& v) {
     return v ? Json(*v) : Json();
 }
+template <class V>
+Json toJsonValue(const std::map<std::string, V>& v) {
+    Json j = Json::object();  // an empty map is {}, not null
+    for (const auto& [k, x] : v) j[k] = x;
+    return j;
+}
 
 template <class S>
 Json valueOf(const S& s, const Member<S>& m) {
@@ -143,6 +151,10 @@ KeyType typeOf(const Member<S>& m) {
                 if constexpr (std::is_same_v<T, double>) return KeyType::Number;
                 if constexpr (std::is_same_v<T, bool>) return KeyType::Boolean;
                 if constexpr (std::is_same_v<T, std::vector<int64_t>>) return KeyType::IntegerList;
+                if constexpr (std::is_same_v<T, std::map<std::string, double>>)
+                    return KeyType::NumberMap;
+                if constexpr (std::is_same_v<T, std::map<std::string, int64_t>>)
+                    return KeyType::IntegerMap;
                 return KeyType::Integer;
             }
         },

@@ -88,6 +88,26 @@ public:
         }
         out = r;
     }
+    /// An object of names to numbers (or whole numbers): each value read as its own key.
+    template <class V>
+    void read(const std::string& k, std::map<std::string, V>& out) {
+        if (!has(k)) return;
+        const Json& v = m_j.at(k);
+        if (!v.is_object())
+            return wrongType(k,
+                             std::is_integral_v<V> ? "an object of layer names to integers"
+                                                   : "an object of layer names to numbers",
+                             v);
+        ObjectReader inner(v, key(k), m_issues);
+        std::map<std::string, V> r;
+        for (auto it = v.begin(); it != v.end(); ++it) {
+            V x{};
+            const size_t before = m_issues.size();
+            inner.read(it.key(), x);
+            if (m_issues.size() == before) r[it.key()] = x;
+        }
+        out = r;
+    }
     void read(const std::string& k, std::optional<int64_t>& out) {
         if (!has(k)) return;
         int64_t v = 0;
@@ -178,6 +198,11 @@ Json writeFields(const S& s, const std::vector<Field<S>>& fields,
 /// The registry's range and choices for one value; messages name the key and what is allowed.
 void checkValue(std::vector<SpecIssue>& out, const std::string& name, const SpecKey& k,
                 const Json& v, bool integer) {
+    if (v.is_object()) {  // per-layer maps: the range or choices hold for every value
+        for (auto it = v.begin(); it != v.end(); ++it)
+            checkValue(out, name + "." + it.key(), k, it.value(), it.value().is_number_integer());
+        return;
+    }
     const std::string note = k.note.empty() ? "" : " (" + k.note + ")";
     if (!k.choices.empty()) {
         if (std::find(k.choices.begin(), k.choices.end(), v) != k.choices.end()) return;
@@ -541,6 +566,10 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
             out.push_back({"prune.structure", "neurons needs hidden layers (student.hidden)"});
         if (p.structure == PruneStructure::Channels && s.student.arch != Arch::Cnn)
             out.push_back({"prune.structure", "channels needs a cnn student"});
+        if (p.structure == PruneStructure::NM && !p.per_layer.empty())
+            out.push_back({"prune.per_layer",
+                           "n:m keeps n of every m in every layer: per-layer targets are for "
+                           "unstructured, neurons and channels"});
         if (p.end_epoch != 0 && (p.end_epoch < p.begin_epoch || p.end_epoch > s.train.epochs))
             out.push_back(
                 {"prune.end_epoch", "must be in [prune.begin_epoch, train.epochs] (0: default)"});
@@ -556,6 +585,12 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
                            "groups split channels: use granularity per_channel with it"});
         if (q.mode == QuantMode::Gptq && q.granularity == QuantGranularity::PerTensor)
             out.push_back({"quantize.granularity", "gptq quantizes per channel or by group"});
+        if (q.mode == QuantMode::Qat)
+            for (const auto& [layer, b] : q.per_layer)
+                if (b == 32)
+                    out.push_back({"quantize.per_layer." + layer,
+                                   "qat trains every layer through its quantizer: 32 (fp32) is "
+                                   "for ptq and gptq"});
         if (q.mode == QuantMode::Gptq && isTextArch(s.student.arch))
             out.push_back({"quantize.mode", std::string("gptq is implemented for mlp, cnn and "
                                                         "lenet5 students, not yet for ") +

@@ -397,6 +397,15 @@ const std::vector<Field<PruneOptions>>& pruneFields() {
                      .range(1, {})
                      .omitDefault()
                      .when(".method", {"wanda", "sparsegpt", "taylor"})),
+        field<S>(&S::per_layer,
+                 key("per_layer", "Per layer",
+                     "{\"layer\": sparsity}: a layer's own final sparsity (of its weights, or "
+                     "of its units when structured), ramped by the same schedule; layers not "
+                     "named follow `sparsity` and `scope` (a sensitivity table's cells write it)")
+                     .range(0, 1, false, true)
+                     .noSweep()
+                     .omitDefault()
+                     .note("{}: every layer by sparsity")),
     };
     return f;
 }
@@ -436,6 +445,14 @@ const std::vector<Field<QuantizeOptions>>& quantizeFields() {
                      .range(1, {})
                      .omitDefault()
                      .when(".mode", {"gptq"})),
+        field<S>(&S::per_layer,
+                 key("per_layer", "Bits per layer",
+                     "{\"layer\": bits}: mixed precision, 8 or 4 per layer, 32 to keep a layer "
+                     "fp32; layers not named take `bits`")
+                     .choices({4, 8, 32})
+                     .noSweep()
+                     .omitDefault()
+                     .note("{}: every layer by bits")),
     };
     return f;
 }
@@ -666,6 +683,10 @@ std::string typeText(KeyType t) {
             return "list of integers";
         case KeyType::NumberList:
             return "number or list";
+        case KeyType::NumberMap:
+            return "object of numbers";
+        case KeyType::IntegerMap:
+            return "object of integers";
         case KeyType::Section:
             return "object";
     }
@@ -676,6 +697,7 @@ std::string defaultText(const SpecKey& k) {
     if (k.type == KeyType::Section) return k.key == "sweep" ? "none" : "absent";
     if (k.default_value.is_null()) return "—";
     if (k.default_value.is_array() && k.default_value.empty()) return "`[]`";
+    if (k.default_value.is_object() && k.default_value.empty()) return "`{}`";
     return "`" +
            (k.default_value.is_string() ? k.default_value.get<std::string>()
                                         : k.default_value.dump()) +

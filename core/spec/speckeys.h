@@ -23,6 +23,8 @@ enum class KeyType {
     Boolean,      ///< true or false
     IntegerList,  ///< a list of whole numbers
     NumberList,   ///< a number or a list of numbers
+    NumberMap,    ///< an object of names to numbers (per-layer targets)
+    IntegerMap,   ///< an object of names to whole numbers (per-layer bit widths)
     Section,      ///< an optional object of keys (teacher, prune, quantize, teacher.train)
 };
 

@@ -188,6 +188,34 @@ std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec, bool 
         return m.classes > 0 ? m.classes : classes;
     };
     const int64_t studentClasses = checkZoo("student", spec.student);
+    // Per-layer targets name the student's linear and conv layers (text models: at run time).
+    if (!isTextArch(spec.student.arch) && !isTextData(spec.data.format)) {
+        std::vector<std::string> layers;
+        try {
+            for (const auto& l : describeModel(spec.student, *shape).layers)
+                if (l.type == "linear" || l.type == "conv2d") layers.push_back(l.name);
+        } catch (const std::invalid_argument&) {
+            // said by checkZoo
+        }
+        std::string known;
+        for (const auto& l : layers) known += (known.empty() ? "" : ", ") + l;
+        auto check = [&](const std::string& key, const std::vector<std::string>& names) {
+            for (const auto& n : names)
+                if (!layers.empty() && std::find(layers.begin(), layers.end(), n) == layers.end())
+                    out.push_back({key + "." + n,
+                                   "'" + n + "' is not a layer of the student (" + known + ")"});
+        };
+        std::vector<std::string> names;
+        if (spec.prune) {
+            for (const auto& e : spec.prune->per_layer) names.push_back(e.first);
+            check("prune.per_layer", names);
+        }
+        if (spec.quantize) {
+            names.clear();
+            for (const auto& e : spec.quantize->per_layer) names.push_back(e.first);
+            check("quantize.per_layer", names);
+        }
+    }
 
     if (spec.teacher) {
         const auto& t = *spec.teacher;

@@ -19,7 +19,7 @@ void installPruningHooks(RunContext& ctx) {
     if (!ctx.pruner || !ctx.spec.prune) return;
     const PruneOptions p = *ctx.spec.prune;
     if (p.method == PruneMethod::Wanda || p.method == PruneMethod::SparseGpt) {
-        ctx.pruner->setCalibratedPrune([&ctx, p](double sparsity) {
+        ctx.pruner->setCalibratedPrune([&ctx, p](const Pruner::LayerTargets& targets) {
             const CalibrationSet cal = calibrationSet(ctx, p.calibration_samples);
             const bool nm = p.structure == PruneStructure::NM;
             calibrateLayers(ctx.student, cal.x, [&](LayerCalibration& layer) {
@@ -27,6 +27,8 @@ void installPruningHooks(RunContext& ctx) {
                 const auto w2 = w.detach().reshape({w.size(0), -1});
                 // A layer whose inputs are not a multiple of m stays dense under n:m.
                 if (nm && w2.size(1) % p.m != 0) return;
+                const double sparsity = targets(layer.name);
+                if (!nm && sparsity <= 0) return;  // a layer a per-layer target keeps dense
                 try {
                     if (p.method == PruneMethod::Wanda) {
                         const auto norms = layer.hessian.diagonal() * (double(layer.rows) / 2.0);
@@ -67,9 +69,10 @@ void installPruningHooks(RunContext& ctx) {
 void quantizeGptq(RunContext& ctx, const QuantizeOptions& q) {
     const CalibrationSet cal = calibrationSet(ctx, q.calibration_samples);
     calibrateLayers(ctx.student, cal.x, [&](LayerCalibration& layer) {
+        const int bits = static_cast<int>(q.bitsFor(layerName(layer.name)));
+        if (bits == 32) return;  // kept fp32 by quantize.per_layer
         try {
-            QuantizedTensor qt =
-                gptqQuantize(layer.weight, layer.hessian, static_cast<int>(q.bits), q.group_size);
+            QuantizedTensor qt = gptqQuantize(layer.weight, layer.hessian, bits, q.group_size);
             layer.weight.copy_(qt.dequantize().to(layer.weight.device()));
             ctx.compression.quantized.emplace(layer.name, std::move(qt));
         } catch (const std::exception& e) {

@@ -21,7 +21,7 @@ void CompressionStage::run(RunContext& ctx, StageServices& services) {
     // Pruning due after training (one_shot at train.epochs + 1: no fine-tuning after it).
     if (ctx.pruner && !ctx.pruner->done()) {
         services.message(ctx.runId, "evaluate", "pruning the trained student");
-        ctx.pruner->pruneTo(spec.prune->finalSparsity());
+        ctx.pruner->pruneToFinal();
     }
     // Structured pruning: time the masked model at its full width (the dense form), then rebuild
     // it without the removed units; everything after this sees the smaller model.
@@ -71,11 +71,12 @@ void CompressionStage::run(RunContext& ctx, StageServices& services) {
             quantizeGptq(ctx, q);
         } else {
             for (auto& [name, w] : compressibleWeights(*student)) {
+                const int bits = static_cast<int>(q.bitsFor(layerName(name)));
+                if (bits == 32) continue;  // kept fp32 by quantize.per_layer
                 QuantizedTensor qt =
                     q.group_size > 0
-                        ? quantizeGroupwise(w, static_cast<int>(q.bits), q.group_size)
-                        : quantizeSymmetric(w, static_cast<int>(q.bits),
-                                            q.granularity == QuantGranularity::PerChannel);
+                        ? quantizeGroupwise(w, bits, q.group_size)
+                        : quantizeSymmetric(w, bits, q.granularity == QuantGranularity::PerChannel);
                 w.copy_(qt.dequantize().to(w.device()));
                 c.quantized.emplace(name, std::move(qt));
             }

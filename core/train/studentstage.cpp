@@ -82,17 +82,35 @@ void StudentStage::run(RunContext& ctx, StageServices& services) {
     const int64_t n = d.train_x.size(0);
     const int64_t bs = std::min(spec.train.batch_size, n);
     const int64_t stepsPerEpoch = (n + bs - 1) / bs;
+    // Per-layer targets must name layers of this student (the validator checks image models;
+    // this says it for every model before any epoch runs).
+    const auto weights = compressibleWeights(*student);
+    try {
+        std::vector<std::string> names;
+        if (spec.prune)
+            for (const auto& e : spec.prune->per_layer) names.push_back(e.first);
+        checkLayerNames(names, weights, "prune.per_layer");
+        names.clear();
+        if (spec.quantize)
+            for (const auto& e : spec.quantize->per_layer) names.push_back(e.first);
+        checkLayerNames(names, weights, "quantize.per_layer");
+    } catch (const std::invalid_argument& e) {
+        throw std::runtime_error(e.what());
+    }
     if (spec.prune)
-        ctx.pruner = std::make_unique<Pruner>(*spec.prune, spec.pruneEndEpoch(),
-                                              compressibleWeights(*student), stepsPerEpoch);
+        ctx.pruner =
+            std::make_unique<Pruner>(*spec.prune, spec.pruneEndEpoch(), weights, stepsPerEpoch);
     installPruningHooks(ctx);
     // Quantization-aware training: the last qat_epochs see the weights as they will be stored.
     std::unique_ptr<WeightFakeQuantizer> qat;
-    if (spec.quantize && spec.quantize->mode == QuantMode::Qat)
+    if (spec.quantize && spec.quantize->mode == QuantMode::Qat) {
+        std::vector<int> bits;
+        for (const auto& w : weights)
+            bits.push_back(static_cast<int>(spec.quantize->bitsFor(layerName(w.first))));
         qat = std::make_unique<WeightFakeQuantizer>(
-            compressibleWeights(*student), static_cast<int>(spec.quantize->bits),
-            spec.quantize->granularity == QuantGranularity::PerChannel,
+            weights, bits, spec.quantize->granularity == QuantGranularity::PerChannel,
             spec.quantize->group_size);
+    }
     const int64_t qatFrom = spec.quantize ? spec.train.epochs - spec.quantize->qat_epochs + 1 : 0;
     torch::Tensor teacherLogits =
         ctx.teacher && spec.distill.lambda > 0 ? ctx.teacher->trainLogits : torch::Tensor();
@@ -129,11 +147,11 @@ void StudentStage::run(RunContext& ctx, StageServices& services) {
         // resume draws what it would have drawn in an uninterrupted run.
         torch::manual_seed(static_cast<uint64_t>(spec.seed) * 1000003ULL + 104729ULL +
                            uint64_t(epoch));
-        EpochStats s = trainEpoch(student, *opt, d, teacherLogits, spec.train, spec.distill,
-                                  ctx.pruner.get(), features ? features.get() : nullptr,
-                                  static_cast<uint64_t>(spec.seed) * 1000003ULL + uint64_t(epoch),
-                                  epoch, step, runId, "student", services,
-                                  qat && epoch >= qatFrom ? qat.get() : nullptr);
+        EpochStats s =
+            trainEpoch(student, *opt, d, teacherLogits, spec.train, spec.distill, ctx.pruner.get(),
+                       features ? features.get() : nullptr,
+                       static_cast<uint64_t>(spec.seed) * 1000003ULL + uint64_t(epoch), epoch, step,
+                       runId, "student", services, qat && epoch >= qatFrom ? qat.get() : nullptr);
         student->eval();
         std::map<std::string, double> m = {{"train_loss", s.loss},
                                            {"train_soft_loss", s.soft},

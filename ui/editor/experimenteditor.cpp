@@ -23,6 +23,7 @@
 #include <QLineEdit>
 #include <QPointer>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QScrollArea>
 #include <QScrollBar>
 #include <QSpinBox>
@@ -95,6 +96,33 @@ Json parseIntList(const QString& text) {
         bool ok = false;
         const qlonglong v = p.trimmed().toLongLong(&ok);
         out.push_back(ok ? Json(v) : Json(p.trimmed().toStdString()));  // the engine flags the word
+    }
+    return out;
+}
+
+/// A per-layer map as the editor shows it: "conv1=0.3, fc1=0.9".
+QString layerMapText(const Json& v) {
+    QStringList parts;
+    if (v.is_object())
+        for (auto it = v.begin(); it != v.end(); ++it)
+            parts << QStringLiteral("%1=%2").arg(QString::fromStdString(it.key()),
+                                                 QString::fromStdString(it.value().dump()));
+    return parts.join(QStringLiteral(", "));
+}
+
+/// "conv1=0.3, fc1: 0.9" as a JSON object; a value that is no number is kept as text and an
+/// entry without a name as an empty name, so that the engine names what is wrong.
+Json parseLayerMap(const QString& text) {
+    Json out = Json::object();
+    for (const QString& p : text.split(',', Qt::SkipEmptyParts)) {
+        const QString part = p.trimmed();
+        const int eq = part.indexOf(QRegularExpression(QStringLiteral("[=:]")));
+        const QString name = (eq < 0 ? part : part.left(eq)).trimmed();
+        const QString value = eq < 0 ? QString() : part.mid(eq + 1).trimmed();
+        bool isInt = false, isReal = false;
+        const qlonglong i = value.toLongLong(&isInt);
+        const double d = value.toDouble(&isReal);
+        out[name.toStdString()] = isInt ? Json(i) : isReal ? Json(d) : Json(value.toStdString());
     }
     return out;
 }
@@ -174,6 +202,16 @@ void ExperimentEditor::buildForm() {
             [e](const Json& v) { e->setText(intList(v)); });
         connect(e, &QLineEdit::editingFinished, this,
                 [this, key, e] { userEdit(key, parseIntList(e->text())); });
+        return e;
+    };
+    auto layerMap = [&](QFormLayout* f, const QString& label, const QString& key) {
+        auto* e = new QLineEdit(content);
+        e->setPlaceholderText(tr("e.g. conv1=0.3, fc1=0.9"));
+        addField(
+            f, label, key, e, [e] { return parseLayerMap(e->text()); },
+            [e](const Json& v) { e->setText(layerMapText(v)); });
+        connect(e, &QLineEdit::editingFinished, this,
+                [this, key, e] { userEdit(key, parseLayerMap(e->text())); });
         return e;
     };
     auto integer = [&](QFormLayout* f, const QString& label, const QString& key, int lo, int hi) {
@@ -382,6 +420,9 @@ void ExperimentEditor::buildForm() {
             }
             case KeyType::IntegerList:
                 return list(f, label, name);
+            case KeyType::NumberMap:
+            case KeyType::IntegerMap:
+                return layerMap(f, label, name);
             case KeyType::NumberList:
             case KeyType::Section:
                 return nullptr;
@@ -518,7 +559,10 @@ void ExperimentEditor::refreshWidgets() {
         const QSignalBlocker block(b->widget);
         const SpecKey* k = findSpecKey(b->key.toStdString());
         const bool whole = k && k->type == KeyType::Section;
-        Json v = at(whole ? m_spec : effective, b->key);
+        // A per-layer map shows what was written, entries the engine refuses included.
+        const bool map = k && (k->type == KeyType::NumberMap || k->type == KeyType::IntegerMap);
+        Json v = at(whole || map ? m_spec : effective, b->key);
+        if (v.is_null() && map) v = at(effective, b->key);
         if (v.is_null() && !whole) v = at(m_spec, b->key);
         b->write(v);
     }

@@ -1,8 +1,10 @@
 #include "report/reporthtml.h"
 
+#include "compress/sensitivity.h"
 #include "stats/pareto.h"
 #include "store/resultcolumns.h"
 
+#include <QColor>
 #include <QFont>
 #include <QFontMetricsF>
 #include <QRegularExpression>
@@ -327,6 +329,68 @@ QString groupedResultsHtml(const Findings& f, const std::vector<RunRecord>& runs
                  "header included); Dense size: the same weights as fp32.</p>\n") +
              tableHtml(d);
     return h;
+}
+
+QColor sensitivityShade(double points) {
+    // Square root: drops of a fraction of a point still read apart from none.
+    const double t = std::sqrt(std::clamp(points / 10.0, 0.0, 1.0));
+    return QColor::fromRgbF(1.0, 1.0 - 0.75 * t, 1.0 - 0.75 * t);
+}
+
+QString sensitivityHtml(const ProjectStore& store, const std::vector<RunRecord>& runs) {
+    QString body;
+    for (const auto& r : runs) {
+        for (const char* model : {"teacher", "student"}) {
+            const auto bytes = store.artifact(r.id, std::string("sensitivity_") + model);
+            if (!bytes) continue;
+            Sensitivity s;
+            try {
+                s = Sensitivity::fromJson(Json::parse(*bytes));
+            } catch (const std::exception& e) {
+                body +=
+                    QStringLiteral("<p class=\"muted\">Run %1's %2 table cannot be read: %3</p>\n")
+                        .arg(r.id)
+                        .arg(QString::fromUtf8(model), esc(std::string(e.what())));
+                continue;
+            }
+            body += QStringLiteral(
+                        "<h3>Run %1 (%2), the %3: baseline %4 %, %5 validation "
+                        "samples</h3>\n")
+                        .arg(r.id)
+                        .arg(esc(r.name), QString::fromUtf8(model))
+                        .arg(100.0 * s.baseline, 0, 'f', 2)
+                        .arg(s.samples);
+            const double first = 16,
+                         rest = (100.0 - first) / double(std::max<size_t>(1, s.levels.size()));
+            body += QStringLiteral(
+                        "<table width=\"100%\" cellspacing=\"0\" cellpadding=\"2\" "
+                        "border=\"1\">\n<tr><th width=\"%1%\">Layer</th>")
+                        .arg(first, 0, 'f', 1);
+            for (const auto& l : s.levels)
+                body += QStringLiteral("<th width=\"%1%\" class=\"num\">%2</th>")
+                            .arg(rest, 0, 'f', 1)
+                            .arg(esc(l));
+            body += QStringLiteral("</tr>\n");
+            for (const auto& layer : s.layers) {
+                body += QStringLiteral("<tr><td><code>%1</code></td>").arg(esc(layerName(layer)));
+                for (const auto& level : s.levels)
+                    for (const auto& c : s.cells)
+                        if (c.layer == layer && c.level == level)
+                            body += QStringLiteral("<td class=\"num\" bgcolor=\"%1\">%2</td>")
+                                        .arg(sensitivityShade(100.0 * c.drop).name(),
+                                             QString::asprintf("%+.2f", 100.0 * c.drop));
+                body += QStringLiteral("</tr>\n");
+            }
+            body += QStringLiteral("</table>\n");
+        }
+    }
+    if (body.isEmpty()) return {};
+    return QStringLiteral(
+               "<h2>Per-layer sensitivity</h2>\n<p>Validation accuracy drop in points with one "
+               "layer alone pruned by magnitude (sparsity columns) or quantized per channel "
+               "(int columns), the others unchanged; darker is worse. Layers that lose little "
+               "take more compression (prune.per_layer, quantize.per_layer).</p>\n") +
+           body;
 }
 
 QString specsHtml(const Findings& f) {

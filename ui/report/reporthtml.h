@@ -9,6 +9,7 @@
 #include "stats/findings.h"
 #include "store/projectstore.h"
 
+#include <QColor>
 #include <QString>
 #include <QStringList>
 
@@ -46,6 +47,15 @@ QString findingsHtml(const Findings& f);
 /// size, place on the front of means) and beneath it a row per run (its seeds and figures).
 /// Then the runs not completed, and a table of every run's size and speed figures.
 QString groupedResultsHtml(const Findings& f, const std::vector<RunRecord>& runs);
+
+/// A sensitivity cell's shade for an accuracy drop of @p points: white at ≤ 0, deepening (by
+/// the square root, so that fractions of a point still show) to full red from 10 points.
+QColor sensitivityShade(double points);
+
+/// The per-layer sensitivity tables stored with the runs (retort-cli sensitivity) as
+/// heatmaps: a row per layer, a column per level, each cell the validation accuracy drop in
+/// points, shaded white to red. Empty when no run has one.
+QString sensitivityHtml(const ProjectStore& store, const std::vector<RunRecord>& runs);
 
 /// The specs: the baseline configuration's (seeds and name left out) in full, and every other
 /// configuration by the keys where it differs.

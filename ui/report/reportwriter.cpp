@@ -405,6 +405,8 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
         h += QStringLiteral("<tr><td colspan=\"2\"><i>no completed runs</i></td></tr>\n");
     h += QStringLiteral("</table>\n");
 
+    h += report::sensitivityHtml(m_store, m_runs);
+
     // ---------------------------------------------------------------- reproduce
     h += QStringLiteral(
         "<h2>Reproducing a run</h2>\n<p>Each run's full spec (sweep point, "

@@ -1,8 +1,8 @@
 #include "runs/rundetaildialog.h"
 
-#include "store/resultcolumns.h"
-
+#include "runs/sensitivityview.h"
 #include "store/projectstore.h"
+#include "store/resultcolumns.h"
 
 #include <QDialogButtonBox>
 #include <QHeaderView>
@@ -142,6 +142,16 @@ RunDetailDialog::RunDetailDialog(const ProjectStore& store, qint64 runId, QWidge
         // the table had its width, they were sized for a narrow column and far too tall).
         t->verticalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
         tabs->addTab(t, tr("Samples"));
+    }
+    // Sensitivity tables measured on this run (retort-cli sensitivity), teacher first.
+    for (const char* model : {"teacher", "student"}) {
+        const auto bytes = store.artifact(runId, std::string("sensitivity_") + model);
+        if (!bytes) continue;
+        const Json table = Json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
+        auto* view = new SensitivityView(table, tr(model), tabs);
+        view->setObjectName(QStringLiteral("sensitivity_%1").arg(QString::fromUtf8(model)));
+        connect(view, &SensitivityView::targetChosen, this, &RunDetailDialog::perLayerTarget);
+        tabs->addTab(view, tr("Sensitivity (%1)").arg(tr(model)));
     }
     tabs->addTab(jsonView(run->results, tabs), tr("Results"));
     tabs->addTab(jsonView(run->spec, tabs), tr("Spec"));

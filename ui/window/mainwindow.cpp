@@ -708,7 +708,26 @@ void MainWindow::addRunActions(qint64 id, QMenu* menu) {
 void MainWindow::showRunDetail(qint64 runId) {
     if (!m_store) return;
     RunDetailDialog dialog(*m_store, runId, this);
+    connect(&dialog, &RunDetailDialog::perLayerTarget, this,
+            [this](const QString& key, const QString& layer, const Json& value) {
+                setPerLayerTarget(key, layer, value);
+            });
     dialog.exec();
+}
+
+void MainWindow::setPerLayerTarget(const QString& key, const QString& layer, const Json& value) {
+    // One undoable edit of the whole map, keeping the other layers' entries.
+    Json map = Json::object();
+    const auto dot = key.indexOf('.');
+    const std::string section = key.left(dot).toStdString(), leaf = key.mid(dot + 1).toStdString();
+    const Json& spec = m_editor->spec();
+    if (spec.contains(section) && spec[section].is_object() && spec[section].contains(leaf) &&
+        spec[section][leaf].is_object())
+        map = spec[section][leaf];
+    map[layer.toStdString()] = value;
+    m_editor->setValue(key, map);
+    statusBar()->showMessage(
+        tr("%1.%2 = %3 in the editor").arg(key, layer, QString::fromStdString(value.dump())), 8000);
 }
 
 QTableView* MainWindow::runsView() const {

@@ -58,6 +58,9 @@ public:
     int deleteSelected();
     /// Loads a run's spec (its sweep point) into the editor.
     bool loadRunSpec(qint64 runId);
+    /// Sets one layer's entry of a per-layer map (prune.per_layer or quantize.per_layer) in
+    /// the editor, as one undoable edit; what a sensitivity cell's click does.
+    void setPerLayerTarget(const QString& key, const QString& layer, const Json& value);
     /// Looks for commits by other writers (retort-cli, a cluster sync) now instead of at the
     /// next poll; refreshes the table and plots when there were any. Returns whether there were.
     bool checkForOtherWriters();

@@ -1,0 +1,157 @@
+// The sensitivity heatmap in a run's details: one row a layer, one column a level, each cell
+// the stored accuracy drop in points, darker where the drop is larger; clicking a cell writes
+// that layer's target into the editor (prune.per_layer or quantize.per_layer) as one undoable
+// edit that keeps the other layers' entries; the editor's field shows and checks the map; the
+// report draws the same table. Photographed with a real CNN's table.
+#include "testutil.h"
+
+#include "compress/sensitivity.h"
+#include "editor/experimenteditor.h"
+#include "report/reporthtml.h"
+#include "runs/rundetaildialog.h"
+#include "runs/sensitivityview.h"
+#include "window/mainwindow.h"
+
+#include <QLineEdit>
+#include <QSettings>
+#include <QTabWidget>
+#include <QTableWidget>
+#include <QUndoStack>
+
+using namespace retort;
+using namespace retort::ui;
+
+namespace {
+
+/// A hand-made table: conv1 is fragile at 90 %, fc1 is not.
+Json handMadeTable() {
+    Sensitivity s;
+    s.baseline = 0.90;
+    s.samples = 1000;
+    s.layers = {"net.conv1.weight", "net.fc1.weight"};
+    s.levels = {"sparsity 0.5", "sparsity 0.9", "int4"};
+    const double acc[2][3] = {{0.89, 0.45, 0.899}, {0.901, 0.89, 0.90}};
+    for (size_t r = 0; r < 2; ++r)
+        for (size_t c = 0; c < 3; ++c)
+            s.cells.push_back({s.layers[r], s.levels[c], acc[r][c], s.baseline - acc[r][c]});
+    return s.toJson();
+}
+
+void clickCell(QTableWidget* t, int row, int column) {
+    const QRect rect = t->visualItemRect(t->item(row, column));
+    QTest::mouseClick(t->viewport(), Qt::LeftButton, {}, rect.center());
+}
+
+}  // namespace
+
+class TestSensitivityView : public QObject {
+    Q_OBJECT
+    QTemporaryDir m_dir;
+
+private Q_SLOTS:
+    void initTestCase() {
+        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope,
+                           m_dir.filePath("settings"));
+        QSettings::setDefaultFormat(QSettings::NativeFormat);
+    }
+
+    void levelsMapToKeys() {
+        QCOMPARE(SensitivityView::targetOf("sparsity 0.7").first, QString("prune.per_layer"));
+        QCOMPARE(SensitivityView::targetOf("sparsity 0.7").second, Json(0.7));
+        QCOMPARE(SensitivityView::targetOf("int4").first, QString("quantize.per_layer"));
+        QCOMPARE(SensitivityView::targetOf("int4").second, Json(4));
+        QVERIFY(SensitivityView::targetOf("int3").first.isEmpty());
+        QVERIFY(SensitivityView::targetOf("sparsity 1").first.isEmpty());
+        // Darker for a larger drop; none and gains are white.
+        QCOMPARE(report::sensitivityShade(0.0), QColor(Qt::white));
+        QCOMPARE(report::sensitivityShade(-3.0), QColor(Qt::white));
+        QVERIFY(report::sensitivityShade(0.5).green() < 255);
+        QVERIFY(report::sensitivityShade(5.0).green() < report::sensitivityShade(0.5).green());
+        QCOMPARE(report::sensitivityShade(40.0), report::sensitivityShade(10.0));
+    }
+
+    void heatmapDrivesTheEditor() {
+        const QString path = m_dir.filePath("sens.retort");
+        int64_t id = 0;
+        {
+            ProjectStore store(path.toStdString());
+            id = store.createRun("cnn", test::smallSyntheticSpec(), {});
+            store.startRun(id, Json::object());
+            store.finishRun(id, RunStatus::Completed, {{"test_accuracy", 0.9}}, {}, {});
+            store.saveArtifact(id, "sensitivity_teacher", handMadeTable().dump());
+        }
+        MainWindow w;
+        w.setConfirmClose(false);
+        w.resize(1280, 800);
+        w.show();
+        QVERIFY(w.openProject(path));
+        ProjectStore reader(path.toStdString(), ProjectStore::Access::ReadOnly);
+        RunDetailDialog dialog(reader, id, &w);
+        connect(&dialog, &RunDetailDialog::perLayerTarget, &w, &MainWindow::setPerLayerTarget);
+        auto* view = dialog.findChild<SensitivityView*>("sensitivity_teacher");
+        QVERIFY(view);
+        QVERIFY(!dialog.findChild<SensitivityView*>("sensitivity_student"));
+        QTableWidget* t = view->table();
+        QCOMPARE(t->rowCount(), 2);
+        QCOMPARE(t->columnCount(), 3);
+        QCOMPARE(t->verticalHeaderItem(0)->text(), QString("conv1"));
+        QCOMPARE(t->horizontalHeaderItem(1)->text(), QString("sparsity 0.9"));
+        QCOMPARE(t->item(0, 1)->text(), QString("+45.00"));
+        QCOMPARE(t->item(1, 0)->text(), QString("-0.10"));  // a gain reads as one
+        QVERIFY(t->item(0, 1)->background().color().green() <
+                t->item(0, 0)->background().color().green());
+        dialog.resize(760, 560);
+        dialog.show();
+        auto* tabs = dialog.findChild<QTabWidget*>();
+        tabs->setCurrentWidget(view);
+        QTest::qWait(50);
+        QDir().mkpath(RETORT_SCREENSHOT_DIR);
+        QVERIFY(dialog.grab().save(RETORT_SCREENSHOT_DIR "/run-detail-sensitivity.png"));
+
+        ExperimentEditor* editor = w.editor();
+        const int undoBefore = editor->undoStack()->count();
+        clickCell(t, 1, 1);  // fc1 at 90 %
+        clickCell(t, 0, 0);  // conv1 at 50 %
+        clickCell(t, 1, 2);  // fc1 at int4
+        const Json& spec = editor->spec();
+        QCOMPARE(spec["prune"]["per_layer"], Json({{"conv1", 0.5}, {"fc1", 0.9}}));
+        QCOMPARE(spec["quantize"]["per_layer"], Json({{"fc1", 4}}));
+        // Edits of one key in a row merge into one undo step, as typing in a field does.
+        QCOMPARE(editor->undoStack()->count(), undoBefore + 2);
+        auto* field = qobject_cast<QLineEdit*>(editor->field("prune.per_layer"));
+        QVERIFY(field);
+        QCOMPARE(field->text(), QString("conv1=0.5, fc1=0.9"));
+        // The editor's student (an MLP) has no conv1: the field says so, naming the layers.
+        editor->validateNow();
+        QVERIFY(!editor->isValid());
+        QVERIFY2(editor->fieldError("prune.per_layer").contains("conv1"),
+                 qPrintable(editor->fieldError("prune.per_layer")));
+        editor->undoStack()->undo();
+        QVERIFY(!editor->spec()["quantize"].contains("per_layer") ||
+                editor->spec()["quantize"]["per_layer"].empty());
+        // Typed by hand, a bad value stays in the field and is named.
+        field->setText("fc1=1.5");
+        QMetaObject::invokeMethod(field, "editingFinished");
+        editor->validateNow();
+        QCOMPARE(field->text(), QString("fc1=1.5"));
+        QVERIFY(editor->fieldError("prune.per_layer").contains("prune.per_layer.fc1"));
+    }
+
+    void reportDrawsTheHeatmap() {
+        ProjectStore store(m_dir.filePath("report.retort").toStdString());
+        QVERIFY(report::sensitivityHtml(store, store.runs()).isEmpty());
+        const int64_t id = store.createRun("cnn <b>", test::smallSyntheticSpec(), {});
+        store.startRun(id, Json::object());
+        store.finishRun(id, RunStatus::Completed, {{"test_accuracy", 0.9}}, {}, {});
+        store.saveArtifact(id, "sensitivity_teacher", handMadeTable().dump());
+        const QString h = report::sensitivityHtml(store, store.runs());
+        QVERIFY(h.contains("Per-layer sensitivity"));
+        QVERIFY(h.contains("<code>conv1</code>"));
+        QVERIFY(h.contains("+45.00"));
+        QVERIFY(h.contains(report::sensitivityShade(45.0).name()));
+        QVERIFY(h.contains("cnn &lt;b&gt;"));  // names escaped
+    }
+};
+
+QTEST_MAIN(TestSensitivityView)
+#include "tst_sensitivityview.moc"
