@@ -1,9 +1,11 @@
 #include "testutil.h"
 
+#include "compress/int8kernels.h"
 #include "compress/pruner.h"
 #include "compress/quantizer.h"
 #include "models/compressedmodel.h"
 #include "models/modelzoo.h"
+#include "store/projectstore.h"
 #include "train/runner.h"
 
 #include <zlib.h>
@@ -292,6 +294,74 @@ private Q_SLOTS:
             bad[i] = char(bad[i] ^ 0x5A);
             QVERIFY_THROWS_EXCEPTION(FormatError, readCompressedModel(bad));
         }
+    }
+
+    void int8KernelsRunTheQuantizedModel() {
+        if (!hasInt8Kernels()) QSKIP("this LibTorch has no int8 kernels");
+        torch::manual_seed(11);
+        ModelOptions mo;
+        mo.hidden = {64, 32};
+        ZooNet net(mo, std::vector<int64_t>{1, 8, 8}, 5);
+        net->eval();
+        torch::NoGradGuard guard;
+        std::map<std::string, QuantizedTensor> q;
+        for (auto& [name, w] : compressibleWeights(*net)) {
+            QuantizedTensor t = quantizeSymmetric(w, 8, true);
+            w.copy_(t.dequantize());
+            q.emplace(name, std::move(t));
+        }
+        std::string why;
+        const auto x = torch::randn({256, 1, 8, 8});
+        const auto ref = net->forward(x);
+        for (const auto& engine : int8Engines()) {
+            const Int8Forward int8 = int8Forward(net, q, &why, engine);
+            QVERIFY2(bool(int8), why.c_str());
+            const auto got = int8(x);
+            QCOMPARE(got.sizes(), ref.sizes());
+            // Activations are quantized per call: close to the dequantized model, not equal.
+            const double rel = ((got - ref).norm() / ref.norm()).item<double>();
+            QVERIFY2(rel < 0.03 && rel > 0, std::to_string(rel).c_str());
+            const double agree =
+                got.argmax(1).eq(ref.argmax(1)).to(torch::kFloat).mean().item<double>();
+            QVERIFY2(agree > 0.95, (engine + " " + std::to_string(agree)).c_str());
+        }
+        // What has no int8 kernel says so, naming the layer.
+        auto q4 = q;
+        q4.at("net.fc2.weight") = quantizeSymmetric(q.at("net.fc2.weight").dequantize(), 4, true);
+        QVERIFY(!int8Forward(net, q4, &why));
+        QVERIFY2(why.find("fc2") != std::string::npos && why.find("int4") != std::string::npos,
+                 why.c_str());
+        ModelOptions cnn;
+        cnn.arch = Arch::Cnn;
+        cnn.channels = {4};
+        ZooNet conv(cnn, std::vector<int64_t>{1, 8, 8}, 5);
+        QVERIFY(!int8Forward(conv, {}, &why));
+        QVERIFY2(why.find("conv1") != std::string::npos, why.c_str());
+    }
+
+    void anInt8RunIsTimedOnInt8Kernels() {
+        if (!hasInt8Kernels()) QSKIP("this LibTorch has no int8 kernels");
+        QTemporaryDir dir;
+        ProjectStore store(dir.filePath("int8.retort").toStdString());
+        Json j = test::smallSyntheticSpec();
+        j["quantize"] = {{"bits", 8}};
+        const RunOutcome o = test::runAll(store, j).front();
+        QVERIFY2(o.status == RunStatus::Completed, o.error.c_str());
+        const Json& r = o.results;
+        const std::string form = r["deployed_form"].get<std::string>();
+        QVERIFY2(form.rfind("int8 kernels (", 0) == 0, form.c_str());
+        QVERIFY(r["latency_ms_deployed"].get<double>() > 0);
+        QVERIFY(std::abs(r["test_accuracy_deployed"].get<double>() -
+                         r["test_accuracy"].get<double>()) < 0.05);
+        QVERIFY2(r["deployed_note"].get<std::string>().find("int8 kernels") != std::string::npos,
+                 r["deployed_note"].dump().c_str());
+        // int4 stays dequantized, and says why.
+        j["quantize"] = {{"bits", 4}};
+        const RunOutcome o4 = test::runAll(store, j).front();
+        QCOMPARE(o4.results["deployed_form"].get<std::string>(), std::string("dense fp32"));
+        QVERIFY(!o4.results.contains("test_accuracy_deployed"));
+        QVERIFY2(o4.results["deployed_note"].get<std::string>().find("int4") != std::string::npos,
+                 o4.results["deployed_note"].dump().c_str());
     }
 };
 

@@ -14,6 +14,7 @@
 
 #include <QLineEdit>
 #include <QSettings>
+#include <QSignalSpy>
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QUndoStack>
@@ -40,6 +41,19 @@ Json handMadeTable() {
 void clickCell(QTableWidget* t, int row, int column) {
     const QRect rect = t->visualItemRect(t->item(row, column));
     QTest::mouseClick(t->viewport(), Qt::LeftButton, {}, rect.center());
+}
+
+/// Clicks the cell of layer @p layer ("fc1") and level @p level ("sparsity 0.9"); false when
+/// the table has no such row or column.
+bool clickCell(QTableWidget* t, const QString& layer, const QString& level) {
+    int row = -1, column = -1;
+    for (int r = 0; r < t->rowCount(); ++r)
+        if (t->verticalHeaderItem(r)->text() == layer) row = r;
+    for (int c = 0; c < t->columnCount(); ++c)
+        if (t->horizontalHeaderItem(c)->text() == level) column = c;
+    if (row < 0 || column < 0) return false;
+    clickCell(t, row, column);
+    return true;
 }
 
 }  // namespace
@@ -135,6 +149,96 @@ private Q_SLOTS:
         editor->validateNow();
         QCOMPARE(field->text(), QString("fc1=1.5"));
         QVERIFY(editor->fieldError("prune.per_layer").contains("prune.per_layer.fc1"));
+    }
+
+    void perLayerRunFromTheWorkbench() {
+        // A run started from the workbench with targets clicked in a sensitivity heatmap, as a
+        // user would: a base spec in the editor, the run's details open, cells clicked, Run
+        // Experiment. By default a small synthetic project with a hand-made table; with
+        // RETORT_WORKBENCH_PROJECT, RETORT_WORKBENCH_SPEC, RETORT_SENSITIVITY_RUN (the run whose
+        // teacher table is read) and RETORT_SENSITIVITY_CLICKS ("conv1=sparsity 0.3;fc1=int4")
+        // a real one (README: the per-layer run).
+        QString project = qEnvironmentVariable("RETORT_WORKBENCH_PROJECT");
+        const QString specPath = qEnvironmentVariable("RETORT_WORKBENCH_SPEC");
+        int64_t source = qEnvironmentVariableIntValue("RETORT_SENSITIVITY_RUN");
+        QString clicks = qEnvironmentVariable("RETORT_SENSITIVITY_CLICKS");
+        Json base = test::smallSyntheticSpec();
+        base["prune"] = {{"sparsity", 0.5}};
+        if (project.isEmpty()) {
+            project = m_dir.filePath("perlayer-run.retort");
+            ProjectStore store(project.toStdString());
+            QCOMPARE(test::runAll(store, test::smallSyntheticSpec()).front().status,
+                     RunStatus::Completed);
+            // The hand-made table with the synthetic MLP's layer names (conv1 -> out).
+            Sensitivity s = Sensitivity::fromJson(handMadeTable());
+            s.layers[0] = "net.out.weight";
+            for (auto& c : s.cells)
+                if (c.layer == "net.conv1.weight") c.layer = "net.out.weight";
+            store.saveArtifact(1, "sensitivity_teacher", s.toJson().dump());
+            source = 1;
+            clicks = QStringLiteral("fc1=sparsity 0.9;out=sparsity 0.5;fc1=int4");
+        } else {
+            QFile f(specPath);
+            QVERIFY2(f.open(QIODevice::ReadOnly), qPrintable(specPath));
+            base = Json::parse(f.readAll().toStdString());
+        }
+        MainWindow w;
+        w.setConfirmClose(false);
+        w.resize(1280, 800);
+        w.show();
+        QVERIFY(w.openProject(project));
+        w.editor()->setSpec(base);
+        int64_t before = 0;
+        {
+            ProjectStore reader(project.toStdString(), ProjectStore::Access::ReadOnly);
+            before = int64_t(reader.runs().size());
+            RunDetailDialog dialog(reader, source, &w);
+            connect(&dialog, &RunDetailDialog::perLayerTarget, &w, &MainWindow::setPerLayerTarget);
+            dialog.resize(900, 420);
+            dialog.show();
+            auto* view = dialog.findChild<SensitivityView*>("sensitivity_teacher");
+            QVERIFY(view && view->table());
+            dialog.findChild<QTabWidget*>()->setCurrentWidget(view);
+            for (const QString& click : clicks.split(';', Qt::SkipEmptyParts)) {
+                const QString layer = click.section('=', 0, 0), level = click.section('=', 1);
+                QVERIFY2(clickCell(view->table(), layer, level), qPrintable(click));
+            }
+            QTest::qWait(50);
+            QDir().mkpath(RETORT_SCREENSHOT_DIR);
+            QVERIFY(dialog.grab().save(RETORT_SCREENSHOT_DIR "/sensitivity-clicked.png"));
+        }
+        QSignalSpy finished(&w, &MainWindow::runFinished);
+        const int runs = w.runExperiment();
+        QVERIFY2(runs > 0, qPrintable(w.editor()->invalidReason()));
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), runs, 4 * 3600 * 1000);
+        std::vector<RunRecord> all;
+        try {
+            ProjectStore store(project.toStdString(), ProjectStore::Access::ReadOnly);
+            all = store.runs();
+        } catch (const std::exception& e) {
+            QFAIL(e.what());
+        }
+        ProjectStore store(project.toStdString(), ProjectStore::Access::ReadOnly);
+        QCOMPARE(int64_t(all.size()), before + runs);
+        for (size_t i = size_t(before); i < all.size(); ++i) {
+            const RunRecord& r = all[i];
+            QVERIFY2(r.status == RunStatus::Completed, r.error.c_str());
+            QVERIFY(!r.spec["prune"]["per_layer"].empty());
+            const std::string quantize =
+                r.spec.contains("quantize") ? r.spec.at("quantize").dump() : std::string();
+            qInfo("run %lld %s: per_layer %s %s, test %s, val %s", (long long)r.id, r.name.c_str(),
+                  r.spec.at("prune").at("per_layer").dump().c_str(), quantize.c_str(),
+                  r.results.value("test_accuracy", Json()).dump().c_str(),
+                  r.results.value("val_accuracy", Json()).dump().c_str());
+        }
+        if (qEnvironmentVariableIsEmpty("RETORT_WORKBENCH_PROJECT")) {
+            const RunRecord& r = all.back();
+            QCOMPARE(r.spec["prune"]["per_layer"], Json({{"fc1", 0.9}, {"out", 0.5}}));
+            QCOMPARE(r.spec["quantize"]["per_layer"], Json({{"fc1", 4}}));
+            for (const auto& l : store.layers(r.id))
+                if (l.layer == "net.fc1.weight")
+                    QCOMPARE(l.nonzero, l.numel - std::llround(0.9 * double(l.numel)));
+        }
     }
 
     void reportDrawsTheHeatmap() {

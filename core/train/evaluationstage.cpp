@@ -1,5 +1,6 @@
 #include "train/stages.h"
 
+#include "compress/int8kernels.h"
 #include "models/modelgraph.h"
 
 #include <sstream>
@@ -43,7 +44,7 @@ Json sampleTable(const Dataset& d, const Forward& student, const Teacher* teache
 
 /// One line: why the deployed form is or is not smaller and faster than dense fp32.
 std::string deploymentNote(const ExperimentSpec& spec, const Compression& c, double denseMs,
-                           double deployedMs, int64_t params) {
+                           double deployedMs, int64_t params, const std::string& int8) {
     std::ostringstream o;
     o.precision(3);
     const double speed = deployedMs > 0 ? denseMs / deployedMs : 1.0;
@@ -54,6 +55,7 @@ std::string deploymentNote(const ExperimentSpec& spec, const Compression& c, dou
         for (const auto& u : c.units) odd = odd || u.kept % 8 != 0;
         if (odd) o << "; a width that is not a multiple of 8 can defeat vectorization";
         if (speed < 1.2) o << "; at this size call overhead, not arithmetic, sets the time";
+        if (!int8.empty()) o << "; " << int8;
         return o.str();
     }
     const bool pruned = c.prunable > c.prunableNonzero;
@@ -64,7 +66,10 @@ std::string deploymentNote(const ExperimentSpec& spec, const Compression& c, dou
     else if (pruned)
         o << "unstructured sparsity runs at dense speed: no kernel here skips zeros; only the "
              "compressed file is smaller (its index counts)";
-    if (spec.quantize) {
+    if (spec.quantize && !int8.empty()) {
+        if (pruned) o << "; ";
+        o << int8;
+    } else if (spec.quantize) {
         if (pruned) o << "; ";
         o << "int" << spec.quantize->bits
           << " weights are dequantized to fp32 to run, so they save storage, not time";
@@ -124,8 +129,9 @@ void EvaluationStage::run(RunContext& ctx, StageServices& services) {
         one = (lengths - d.shape.mean_tokens).abs().argmin().item<int64_t>();
     }
     // The dense form (fp32, full width) and the form a user would deploy: the rebuilt smaller
-    // model for structured pruning; for everything else the same dense fp32 computation, since
-    // no kernel here skips zeros or multiplies int8 weights (the note says so).
+    // model for structured pruning, int8 kernels for int8 weights where every layer has one
+    // (below); otherwise the same dense fp32 computation, since no kernel here skips zeros or
+    // multiplies int4 weights (the note says so).
     const double deployed =
         latencyMs(student, trimPadding(d.test_x.slice(0, one, one + 1)), ctx.device);
     const bool structured = !c.units.empty();
@@ -139,8 +145,50 @@ void EvaluationStage::run(RunContext& ctx, StageServices& services) {
         results["units"] = units;
         results["dense_param_count"] = c.denseParamCount;
     }
-    results["deployed_note"] = deploymentNote(spec, c, structured ? c.denseLatencyMs : deployed,
-                                              deployed, params);
+    // int8 weights: LibTorch's int8 kernels where every layer has one (fully connected nets on
+    // fbgemm), timed and scored as they run (activations are quantized too, so the accuracy
+    // can differ a little from the dequantized model's).
+    std::string int8Note;
+    if (spec.quantize && ctx.device.is_cpu()) {
+        torch::NoGradGuard guard;
+        // Every engine this LibTorch has, the fastest at batch 1 kept: what a user would pick.
+        std::string why, engine;
+        Int8Forward int8;
+        double ms = 0;
+        const auto one1 = d.test_x.slice(0, one, one + 1);
+        for (const auto& e : int8Engines()) {
+            Int8Forward f = int8Forward(student, c.quantized, &why, e);
+            if (!f) break;  // a layer without an int8 kernel has none on any engine
+            const double t = latencyMs(f, one1);
+            if (!int8 || t < ms) {
+                int8 = f;
+                ms = t;
+                engine = e;
+            }
+        }
+        if (int8) {
+            const double acc = accuracy(int8, d.test_x, d.test_y);
+            results["latency_ms_deployed"] = ms;
+            results["deployed_form"] =
+                (structured ? "rebuilt smaller, int8 kernels (" : "int8 kernels (") + engine + ")";
+            results["test_accuracy_deployed"] = acc;
+            std::ostringstream o;
+            o.precision(3);
+            o << "int8 weights run on " << engine
+              << "'s int8 kernels (activations quantized per call): "
+              << (ms > 0 ? deployed / ms : 1.0) << "x the speed of the same model in fp32 at "
+              << "batch 1, test accuracy " << 100.0 * acc << " % as run (" << 100.0 * testAcc
+              << " % dequantized)";
+            int8Note = o.str();
+        } else {
+            int8Note =
+                "int" + std::to_string(spec.quantize->bits) +
+                " weights are dequantized to fp32 to run, so they save storage, not time: " + why;
+        }
+    }
+    results["deployed_note"] =
+        deploymentNote(spec, c, structured ? c.denseLatencyMs : deployed,
+                       results["latency_ms_deployed"].get<double>(), params, int8Note);
     results["train_samples_per_s"] = trainSeconds > 0 ? samples / trainSeconds : 0.0;
     results["train_seconds"] = trainSeconds;
     results["classes"] = d.shape.classes;

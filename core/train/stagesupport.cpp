@@ -123,23 +123,36 @@ void freeze(torch::nn::Module& m) {
 }
 
 /// Median of 100 batch-1 forward passes after 10 warm-up passes, on the run's device.
-double latencyMs(ZooNet& net, const torch::Tensor& one, const torch::Device& device) {
+namespace {
+
+/// Median milliseconds of 100 calls after 10 warm-up ones; @p sync waits for the device.
+double timedMedian(const std::function<void()>& call, const std::function<void()>& sync) {
     torch::NoGradGuard guard;
-    net->eval();
-    auto sync = [&] {
-        if (device.is_cuda()) torch::cuda::synchronize(device.index());
-    };
-    for (int i = 0; i < 10; ++i) net->forward(one);
+    for (int i = 0; i < 10; ++i) call();
     sync();
     std::vector<double> ms;
     for (int i = 0; i < 100; ++i) {
         const auto t0 = Clock::now();
-        net->forward(one);
+        call();
         sync();
         ms.push_back(secondsSince(t0) * 1e3);
     }
     std::nth_element(ms.begin(), ms.begin() + 50, ms.end());
     return ms[50];
+}
+
+}  // namespace
+
+double latencyMs(ZooNet& net, const torch::Tensor& one, const torch::Device& device) {
+    net->eval();
+    return timedMedian([&] { net->forward(one); },
+                       [&] {
+                           if (device.is_cuda()) torch::cuda::synchronize(device.index());
+                       });
+}
+
+double latencyMs(const Forward& forward, const torch::Tensor& one) {
+    return timedMedian([&] { forward(one); }, [] {});
 }
 
 }  // namespace retort::stagesupport

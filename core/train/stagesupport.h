@@ -56,5 +56,7 @@ void freeze(torch::nn::Module& m);
 
 /// Median of 100 batch-1 forward passes after 10 warm-up passes, on the run's device.
 double latencyMs(ZooNet& net, const torch::Tensor& one, const torch::Device& device);
+/// The same for any CPU forward function (the int8 form).
+double latencyMs(const Forward& forward, const torch::Tensor& one);
 
 }  // namespace retort::stagesupport
