@@ -143,7 +143,9 @@ RunDetailDialog::RunDetailDialog(const ProjectStore& store, qint64 runId, QWidge
         t->verticalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
         tabs->addTab(t, tr("Samples"));
     }
-    // Sensitivity tables measured on this run (retort-cli sensitivity), teacher first.
+    // Sensitivity tables measured on this run (retort-cli sensitivity), teacher first; a
+    // completed run without one says how to measure it.
+    bool anySensitivity = false;
     for (const char* model : {"teacher", "student"}) {
         const auto bytes = store.artifact(runId, std::string("sensitivity_") + model);
         if (!bytes) continue;
@@ -152,6 +154,23 @@ RunDetailDialog::RunDetailDialog(const ProjectStore& store, qint64 runId, QWidge
         view->setObjectName(QStringLiteral("sensitivity_%1").arg(QString::fromUtf8(model)));
         connect(view, &SensitivityView::targetChosen, this, &RunDetailDialog::perLayerTarget);
         tabs->addTab(view, tr("Sensitivity (%1)").arg(tr(model)));
+        anySensitivity = true;
+    }
+    if (!anySensitivity && run->status == RunStatus::Completed) {
+        auto* hint = new QLabel(
+            tr("No sensitivity table yet. Measure one (validation split only) with\n\n"
+               "retort-cli sensitivity %1 --project %2 --model teacher\n\n"
+               "(or --model student); its heatmap then shows here, and clicking a cell writes "
+               "that layer's target into the editor.")
+                .arg(runId)
+                .arg(QString::fromStdString(store.path())),
+            tabs);
+        hint->setTextFormat(Qt::PlainText);
+        hint->setTextInteractionFlags(Qt::TextSelectableByMouse);
+        hint->setWordWrap(true);
+        hint->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+        hint->setMargin(12);
+        tabs->addTab(hint, tr("Sensitivity"));
     }
     tabs->addTab(jsonView(run->results, tabs), tr("Results"));
     tabs->addTab(jsonView(run->spec, tabs), tr("Spec"));
