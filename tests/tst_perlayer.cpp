@@ -94,6 +94,10 @@ private Q_SLOTS:
             with({{"structure", "n:m"}, {"schedule", "one_shot"}, {"per_layer", {{"fc1", 0.5}}}},
                  nullptr),
             "prune.per_layer", "n:m"));
+        QVERIFY(test::hasIssue(
+            with({{"structure", "neurons"}, {"per_layer", {{"out", 0.5}}}}, nullptr),
+            "prune.per_layer.out", "classes"));
+        QVERIFY(with({{"structure", "neurons"}, {"per_layer", {{"fc1", 0.5}}}}, nullptr).empty());
         QVERIFY(test::hasIssue(with(nullptr, {{"mode", "qat"}, {"per_layer", {{"fc1", 32}}}}),
                                "quantize.per_layer.fc1", "qat"));
     }

@@ -541,11 +541,8 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
             p.method == PruneMethod::Wanda || p.method == PruneMethod::SparseGpt;
         const bool units =
             p.structure == PruneStructure::Neurons || p.structure == PruneStructure::Channels;
-        if ((calibrated || p.structure == PruneStructure::NM) && !oneShot)
-            out.push_back(
-                {"prune.schedule",
-                 std::string(p.structure == PruneStructure::NM ? "n:m" : choiceName(p.method)) +
-                     " prunes once: set prune.schedule to one_shot"});
+        if (p.structure == PruneStructure::NM && !oneShot)
+            out.push_back({"prune.schedule", "n:m prunes once: set prune.schedule to one_shot"});
         if (calibrated && units)
             out.push_back({"prune.method", std::string(choiceName(p.method)) +
                                                " prunes single weights (unstructured or n:m); "

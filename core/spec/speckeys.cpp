@@ -368,8 +368,9 @@ const std::vector<Field<PruneOptions>>& pruneFields() {
                                    .spin(3, 0.05)
                                    .when(".structure", {"n:m"}, true)),
         field<S>(&S::schedule, key("schedule", "Schedule",
-                                   "`agp` (gradual, cubic) or `one_shot` (at begin_epoch); n:m, "
-                                   "wanda and sparsegpt prune once")),
+                                   "`agp` (gradual, cubic; wanda and sparsegpt recalibrate at "
+                                   "every mask update) or `one_shot` (at begin_epoch); n:m "
+                                   "prunes once")),
         field<S>(&S::begin_epoch,
                  key("begin_epoch", "Begin epoch",
                      "first epoch (1-based) that prunes; one_shot: train.epochs + 1 prunes the "

@@ -209,6 +209,31 @@ std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec, bool 
         if (spec.prune) {
             for (const auto& e : spec.prune->per_layer) names.push_back(e.first);
             check("prune.per_layer", names);
+            // Structured: only layers whose units another layer reads can lose units.
+            const PruneStructure st = spec.prune->structure;
+            std::vector<std::string> linear, conv;
+            try {
+                for (const auto& l : describeModel(spec.student, *shape).layers) {
+                    if (l.type == "conv2d") conv.push_back(l.name);
+                    if (l.type == "linear") linear.push_back(l.name);
+                }
+            } catch (const std::invalid_argument&) {
+                // said by checkZoo
+            }
+            for (const auto& n : names) {
+                const bool isConv = std::find(conv.begin(), conv.end(), n) != conv.end();
+                if (st == PruneStructure::Neurons && !linear.empty() && n == linear.back())
+                    out.push_back({"prune.per_layer." + n,
+                                   "'" + n + "' gives the classes: its units cannot be pruned"});
+                else if (st == PruneStructure::Neurons && isConv)
+                    out.push_back({"prune.per_layer." + n, "'" + n +
+                                                               "' is a convolution: neurons "
+                                                               "prunes fully connected units"});
+                else if (st == PruneStructure::Channels && !isConv &&
+                         std::find(layers.begin(), layers.end(), n) != layers.end())
+                    out.push_back({"prune.per_layer." + n,
+                                   "'" + n + "' is fully connected: channels prunes convolutions"});
+            }
         }
         if (spec.quantize) {
             names.clear();
