@@ -135,6 +135,11 @@ private Q_SLOTS:
         auto* field = qobject_cast<QLineEdit*>(editor->field("prune.per_layer"));
         QVERIFY(field);
         QCOMPARE(field->text(), QString("conv1=0.5, fc1=0.9"));
+        // The heatmap marks what the editor holds: bold cells, the others plain.
+        dialog.showTargets(editor->spec());
+        QVERIFY(t->item(1, 1)->font().bold() && t->item(0, 0)->font().bold() &&
+                t->item(1, 2)->font().bold());
+        QVERIFY(!t->item(0, 1)->font().bold() && !t->item(1, 0)->font().bold());
         // The editor's student (an MLP) has no conv1: the field says so, naming the layers.
         editor->validateNow();
         QVERIFY(!editor->isValid());
@@ -203,6 +208,7 @@ private Q_SLOTS:
                 const QString layer = click.section('=', 0, 0), level = click.section('=', 1);
                 QVERIFY2(clickCell(view->table(), layer, level), qPrintable(click));
             }
+            dialog.showTargets(w.editor()->spec());  // as the workbench's dialog does
             QTest::qWait(50);
             QDir().mkpath(RETORT_SCREENSHOT_DIR);
             // A real project's picture keeps a name of its own (the README shows it).

@@ -32,6 +32,10 @@ QTableWidgetItem* cell(const QString& text) {
 }
 }  // namespace
 
+void RunDetailDialog::showTargets(const Json& spec) {
+    for (auto* view : findChildren<SensitivityView*>()) view->showTargets(spec);
+}
+
 RunDetailDialog::RunDetailDialog(const ProjectStore& store, qint64 runId, QWidget* parent)
     : QDialog(parent) {
     const auto run = store.run(runId);

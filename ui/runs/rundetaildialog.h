@@ -17,6 +17,9 @@ class RunDetailDialog : public QDialog {
 public:
     RunDetailDialog(const ProjectStore& store, qint64 runId, QWidget* parent = nullptr);
 
+    /// Marks in every sensitivity heatmap the cells the editor's @p spec already holds.
+    void showTargets(const Json& spec);
+
 Q_SIGNALS:
     /// A sensitivity cell was clicked: set @p layer's entry of @p key (prune.per_layer or
     /// quantize.per_layer) to @p value in the editor.

@@ -9,6 +9,7 @@
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <cmath>
 
 namespace retort::ui {
 
@@ -23,6 +24,32 @@ std::pair<QString, Json> SensitivityView::targetOf(const QString& level) {
         if (ok && (b == 4 || b == 8)) return {QStringLiteral("quantize.per_layer"), Json(b)};
     }
     return {};
+}
+
+void SensitivityView::showTargets(const Json& spec) {
+    if (!m_table) return;
+    auto entry = [&](const QString& key, const QString& layer) -> Json {
+        const auto dot = key.indexOf('.');
+        const std::string section = key.left(dot).toStdString(),
+                          leaf = key.mid(dot + 1).toStdString();
+        if (!spec.is_object() || !spec.contains(section) || !spec[section].is_object() ||
+            !spec[section].contains(leaf) || !spec[section][leaf].is_object())
+            return {};
+        const Json& map = spec[section][leaf];
+        return map.contains(layer.toStdString()) ? map[layer.toStdString()] : Json();
+    };
+    for (int r = 0; r < m_table->rowCount(); ++r)
+        for (int c = 0; c < m_table->columnCount(); ++c) {
+            QTableWidgetItem* item = m_table->item(r, c);
+            if (!item) continue;
+            const auto [key, value] = targetOf(m_table->horizontalHeaderItem(c)->text());
+            const Json held =
+                key.isEmpty() ? Json() : entry(key, m_table->verticalHeaderItem(r)->text());
+            QFont f = item->font();
+            f.setBold(held.is_number() &&
+                      std::abs(held.get<double>() - value.get<double>()) < 1e-9);
+            item->setFont(f);
+        }
 }
 
 SensitivityView::SensitivityView(const Json& table, const QString& model, QWidget* parent)

@@ -22,6 +22,11 @@ public:
 
     QTableWidget* table() const { return m_table; }
 
+    /// Marks (bold) the cells whose target @p spec (the editor's) already holds: a sparsity
+    /// column where prune.per_layer has that layer at that value, a bit-width column where
+    /// quantize.per_layer does.
+    void showTargets(const Json& spec);
+
     /// The spec key and value a level's cell writes: ("prune.per_layer", 0.5) for
     /// "sparsity 0.5", ("quantize.per_layer", 4) for "int4"; an empty key for anything else.
     static std::pair<QString, Json> targetOf(const QString& level);

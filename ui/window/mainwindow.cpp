@@ -709,9 +709,11 @@ void MainWindow::showRunDetail(qint64 runId) {
     if (!m_store) return;
     RunDetailDialog dialog(*m_store, runId, this);
     connect(&dialog, &RunDetailDialog::perLayerTarget, this,
-            [this](const QString& key, const QString& layer, const Json& value) {
+            [this, &dialog](const QString& key, const QString& layer, const Json& value) {
                 setPerLayerTarget(key, layer, value);
+                dialog.showTargets(m_editor->spec());
             });
+    dialog.showTargets(m_editor->spec());
     dialog.exec();
 }
 
