@@ -78,6 +78,15 @@ inline Json smallSyntheticSpec() {
     })");
 }
 
+/// Every issue of @p j: what reading it and the validator (data read) find.
+inline std::vector<SpecIssue> specIssues(const Json& j) {
+    std::vector<SpecIssue> issues;
+    const ExperimentSpec s = ExperimentSpec::fromJson(j, issues);
+    SpecValidator v;
+    for (const auto& i : v.validate(s)) issues.push_back(i);
+    return issues;
+}
+
 /// True when the message list has an issue for @p key whose message contains @p part.
 inline bool hasIssue(const std::vector<SpecIssue>& issues, const std::string& key,
                      const std::string& part = {}) {

@@ -9,8 +9,7 @@
 
 using namespace retort;
 
-namespace {
-}  // namespace
+namespace {}  // namespace
 
 class TestModels : public QObject {
     Q_OBJECT

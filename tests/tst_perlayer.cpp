@@ -17,14 +17,6 @@ using namespace retort;
 
 namespace {
 
-std::vector<SpecIssue> issuesOf(const Json& j) {
-    std::vector<SpecIssue> issues;
-    const ExperimentSpec s = ExperimentSpec::fromJson(j, issues);
-    SpecValidator v;
-    for (const auto& i : v.validate(s)) issues.push_back(i);
-    return issues;
-}
-
 double sparsityOf(const torch::Tensor& t) {
     return 1.0 - double(t.count_nonzero().item<int64_t>()) / double(t.numel());
 }
@@ -61,7 +53,7 @@ private Q_SLOTS:
         QCOMPARE(back["prune"]["per_layer"], j["prune"]["per_layer"]);
         QCOMPARE(back["quantize"]["per_layer"], j["quantize"]["per_layer"]);
         QVERIFY(back["quantize"]["per_layer"]["fc1"].is_number_integer());
-        QVERIFY(issuesOf(j).empty());
+        QVERIFY(test::specIssues(j).empty());
         // Left out while empty: specs without per-layer targets keep their old JSON.
         Json plain = test::smallSyntheticSpec();
         plain["prune"] = {{"sparsity", 0.5}};
@@ -76,7 +68,7 @@ private Q_SLOTS:
             Json j = test::smallSyntheticSpec();
             if (!prune.is_null()) j["prune"] = prune;
             if (!quantize.is_null()) j["quantize"] = quantize;
-            return issuesOf(j);
+            return test::specIssues(j);
         };
         QVERIFY(test::hasIssue(with({{"per_layer", {{"fc1", 1.5}}}}, nullptr),
                                "prune.per_layer.fc1", "[0, 1)"));
@@ -94,9 +86,9 @@ private Q_SLOTS:
             with({{"structure", "n:m"}, {"schedule", "one_shot"}, {"per_layer", {{"fc1", 0.5}}}},
                  nullptr),
             "prune.per_layer", "n:m"));
-        QVERIFY(test::hasIssue(
-            with({{"structure", "neurons"}, {"per_layer", {{"out", 0.5}}}}, nullptr),
-            "prune.per_layer.out", "classes"));
+        QVERIFY(
+            test::hasIssue(with({{"structure", "neurons"}, {"per_layer", {{"out", 0.5}}}}, nullptr),
+                           "prune.per_layer.out", "classes"));
         QVERIFY(with({{"structure", "neurons"}, {"per_layer", {{"fc1", 0.5}}}}, nullptr).empty());
         QVERIFY(test::hasIssue(with(nullptr, {{"mode", "qat"}, {"per_layer", {{"fc1", 32}}}}),
                                "quantize.per_layer.fc1", "qat"));

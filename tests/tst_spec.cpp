@@ -13,13 +13,7 @@ using retort::test::hasIssue;
 class TestSpec : public QObject {
     Q_OBJECT
 
-    std::vector<SpecIssue> issuesOf(const Json& j) {
-        std::vector<SpecIssue> issues;
-        ExperimentSpec s = ExperimentSpec::fromJson(j, issues);
-        SpecValidator v;
-        for (const auto& i : v.validate(s)) issues.push_back(i);
-        return issues;
-    }
+    std::vector<SpecIssue> issuesOf(const Json& j) { return test::specIssues(j); }
 
     // ---------------------------------------------------------------- the key registry (helpers)
 

@@ -27,11 +27,7 @@ PruneOptions structured(PruneStructure s, PruneScope scope, double sparsity) {
 }
 
 std::vector<SpecIssue> issuesOf(const Json& j) {
-    std::vector<SpecIssue> issues;
-    const ExperimentSpec s = ExperimentSpec::fromJson(j, issues);
-    SpecValidator v;
-    for (const auto& i : v.validate(s)) issues.push_back(i);
-    return issues;
+    return test::specIssues(j);
 }
 
 }  // namespace
@@ -71,7 +67,8 @@ private Q_SLOTS:
         QVERIFY(torch::allclose(small->forward(x), masked, 1e-5, 1e-6));
         // No trace: the parameter count is the described smaller model's, and no kept row or
         // input column is a pruned one (all zero).
-        QCOMPARE(test::countParams(small), describeModel(small->options(), {1, 8, 8}, 5).param_count);
+        QCOMPARE(test::countParams(small),
+                 describeModel(small->options(), {1, 8, 8}, 5).param_count);
         QCOMPARE(test::countParams(small), int64_t(16 * 64 + 16 + 8 * 16 + 8 + 5 * 8 + 5));
         QVERIFY((params["net.fc1.weight"].abs().sum(1) > 0).all().item<bool>());
         QVERIFY((params["net.out.weight"].abs().sum(0) > 0).all().item<bool>());
@@ -128,7 +125,8 @@ private Q_SLOTS:
         QCOMPARE(params["net.conv2.weight"].sizes().vec(), (std::vector<int64_t>{3, 2, 3, 3}));
         QCOMPARE(params["net.fc1.weight"].sizes().vec(), (std::vector<int64_t>{16, 3 * 2 * 2}));
         QVERIFY(torch::allclose(small->forward(x), masked, 1e-5, 1e-6));
-        QCOMPARE(test::countParams(small), describeModel(small->options(), {1, 8, 8}, 5).param_count);
+        QCOMPARE(test::countParams(small),
+                 describeModel(small->options(), {1, 8, 8}, 5).param_count);
         // It exports as the smaller model: its description builds the smaller architecture.
         ZooNet described = buildFromDescription(modelDescription(small));
         QCOMPARE(test::countParams(described), test::countParams(small));

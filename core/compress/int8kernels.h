@@ -24,7 +24,9 @@ using Int8Forward = std::function<torch::Tensor(const torch::Tensor&)>;
 std::vector<std::string> int8Engines();
 
 /// Whether this LibTorch has any int8 CPU kernels.
-inline bool hasInt8Kernels() { return !int8Engines().empty(); }
+inline bool hasInt8Kernels() {
+    return !int8Engines().empty();
+}
 
 /// @p net's forward with its Linear weights as the int8 codes and scales of @p quantized (keyed
 /// by parameter name, as the compression stage keeps them), packed for @p engine (one of

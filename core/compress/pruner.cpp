@@ -91,7 +91,6 @@ void Pruner::prune(double fraction, double uniform) {
     }
     if (m_options.structure == PruneStructure::NM) {
         pruneNM();
-        m_fraction = 1.0;
         return;
     }
     auto rank = [](const std::vector<torch::Tensor>& tensors, double s) {

@@ -147,6 +147,17 @@ void setDotted(Json& j, const std::string& dottedKey, const Json& value) {
         (*node)[parts.back()] = value;
 }
 
+const Json* findDotted(const Json& j, const std::string& dottedKey) {
+    const Json* node = &j;
+    std::stringstream ss(dottedKey);
+    std::string part;
+    while (std::getline(ss, part, '.')) {
+        if (!node->is_object() || !node->contains(part)) return nullptr;
+        node = &(*node)[part];
+    }
+    return node;
+}
+
 std::string formatValue(const Json& v) {
     if (v.is_string()) return v.get<std::string>();
     if (v.is_number_float()) {

@@ -250,6 +250,8 @@ std::vector<RunPoint> expandSweep(const Json& specJson, std::vector<SpecIssue>& 
 
 /// Sets a dotted key in a JSON object, creating intermediate objects; null erases the key.
 void setDotted(Json& j, const std::string& dottedKey, const Json& value);
+/// The value at a dotted key ("prune.per_layer"), or nullptr where a part is missing.
+const Json* findDotted(const Json& j, const std::string& dottedKey);
 
 /// Formats a JSON scalar the way run names and tables show it (1, 0.9, "agp").
 std::string formatValue(const Json& v);

@@ -603,23 +603,8 @@ const SpecKey* findSpecKey(const std::string& dotted) {
     return it == byName.end() ? nullptr : it->second;
 }
 
-namespace {
-
-const Json* lookup(const Json& j, const std::string& dotted) {
-    const Json* node = &j;
-    std::stringstream ss(dotted);
-    std::string part;
-    while (std::getline(ss, part, '.')) {
-        if (!node->is_object() || !node->contains(part)) return nullptr;
-        node = &(*node)[part];
-    }
-    return node;
-}
-
-}  // namespace
-
 std::string conditionValue(const Json& effective, const std::string& k) {
-    const Json* v = lookup(effective, k);
+    const Json* v = findDotted(effective, k);
     if (k == "teacher") {
         if (!v || v->is_null()) return "none";
         if (v->is_object() && v->contains("torchscript")) return "torchscript";

@@ -150,6 +150,55 @@ int64_t SpecValidator::probeScript(const std::string& path, const std::vector<in
     return result.first;
 }
 
+namespace {
+
+/// prune.per_layer and quantize.per_layer name the student's linear and conv layers (text
+/// models are checked at run time); under structured pruning only layers whose units another
+/// layer reads can lose units.
+void checkPerLayer(const ExperimentSpec& spec, const DataShape& shape,
+                   std::vector<SpecIssue>& out) {
+    if (isTextArch(spec.student.arch) || isTextData(spec.data.format)) return;
+    std::vector<std::string> linear, conv, layers;
+    try {
+        for (const auto& l : describeModel(spec.student, shape).layers) {
+            if (l.type == "conv2d") conv.push_back(l.name);
+            if (l.type == "linear") linear.push_back(l.name);
+            if (l.type == "conv2d" || l.type == "linear") layers.push_back(l.name);
+        }
+    } catch (const std::invalid_argument&) {
+        return;  // said by checkZoo
+    }
+    auto has = [](const std::vector<std::string>& v, const std::string& n) {
+        return std::find(v.begin(), v.end(), n) != v.end();
+    };
+    std::string known;
+    for (const auto& l : layers) known += (known.empty() ? "" : ", ") + l;
+    auto check = [&](const std::string& key, const auto& map) {
+        for (const auto& entry : map)
+            if (!layers.empty() && !has(layers, entry.first))
+                out.push_back(
+                    {key + "." + entry.first,
+                     "'" + entry.first + "' is not a layer of the student (" + known + ")"});
+    };
+    if (spec.quantize) check("quantize.per_layer", spec.quantize->per_layer);
+    if (!spec.prune) return;
+    check("prune.per_layer", spec.prune->per_layer);
+    const PruneStructure st = spec.prune->structure;
+    for (const auto& entry : spec.prune->per_layer) {
+        const std::string& n = entry.first;
+        const std::string key = "prune.per_layer." + n;
+        if (st == PruneStructure::Neurons && !linear.empty() && n == linear.back())
+            out.push_back({key, "'" + n + "' gives the classes: its units cannot be pruned"});
+        else if (st == PruneStructure::Neurons && has(conv, n))
+            out.push_back(
+                {key, "'" + n + "' is a convolution: neurons prunes fully connected units"});
+        else if (st == PruneStructure::Channels && has(linear, n))
+            out.push_back({key, "'" + n + "' is fully connected: channels prunes convolutions"});
+    }
+}
+
+}  // namespace
+
 std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec, bool readData) {
     std::vector<SpecIssue> out = checkRanges(spec);
     if (spec.device.rfind("cuda", 0) == 0 &&
@@ -188,59 +237,7 @@ std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec, bool 
         return m.classes > 0 ? m.classes : classes;
     };
     const int64_t studentClasses = checkZoo("student", spec.student);
-    // Per-layer targets name the student's linear and conv layers (text models: at run time).
-    if (!isTextArch(spec.student.arch) && !isTextData(spec.data.format)) {
-        std::vector<std::string> layers;
-        try {
-            for (const auto& l : describeModel(spec.student, *shape).layers)
-                if (l.type == "linear" || l.type == "conv2d") layers.push_back(l.name);
-        } catch (const std::invalid_argument&) {
-            // said by checkZoo
-        }
-        std::string known;
-        for (const auto& l : layers) known += (known.empty() ? "" : ", ") + l;
-        auto check = [&](const std::string& key, const std::vector<std::string>& names) {
-            for (const auto& n : names)
-                if (!layers.empty() && std::find(layers.begin(), layers.end(), n) == layers.end())
-                    out.push_back({key + "." + n,
-                                   "'" + n + "' is not a layer of the student (" + known + ")"});
-        };
-        std::vector<std::string> names;
-        if (spec.prune) {
-            for (const auto& e : spec.prune->per_layer) names.push_back(e.first);
-            check("prune.per_layer", names);
-            // Structured: only layers whose units another layer reads can lose units.
-            const PruneStructure st = spec.prune->structure;
-            std::vector<std::string> linear, conv;
-            try {
-                for (const auto& l : describeModel(spec.student, *shape).layers) {
-                    if (l.type == "conv2d") conv.push_back(l.name);
-                    if (l.type == "linear") linear.push_back(l.name);
-                }
-            } catch (const std::invalid_argument&) {
-                // said by checkZoo
-            }
-            for (const auto& n : names) {
-                const bool isConv = std::find(conv.begin(), conv.end(), n) != conv.end();
-                if (st == PruneStructure::Neurons && !linear.empty() && n == linear.back())
-                    out.push_back({"prune.per_layer." + n,
-                                   "'" + n + "' gives the classes: its units cannot be pruned"});
-                else if (st == PruneStructure::Neurons && isConv)
-                    out.push_back({"prune.per_layer." + n, "'" + n +
-                                                               "' is a convolution: neurons "
-                                                               "prunes fully connected units"});
-                else if (st == PruneStructure::Channels && !isConv &&
-                         std::find(layers.begin(), layers.end(), n) != layers.end())
-                    out.push_back({"prune.per_layer." + n,
-                                   "'" + n + "' is fully connected: channels prunes convolutions"});
-            }
-        }
-        if (spec.quantize) {
-            names.clear();
-            for (const auto& e : spec.quantize->per_layer) names.push_back(e.first);
-            check("quantize.per_layer", names);
-        }
-    }
+    checkPerLayer(spec, *shape, out);
 
     if (spec.teacher) {
         const auto& t = *spec.teacher;

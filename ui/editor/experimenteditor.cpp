@@ -75,12 +75,8 @@ private:
 namespace {
 
 Json at(const Json& j, const QString& dotted) {
-    const Json* node = &j;
-    for (const QString& part : dotted.split('.')) {
-        if (!node->is_object() || !node->contains(part.toStdString())) return Json();
-        node = &(*node)[part.toStdString()];
-    }
-    return *node;
+    const Json* node = findDotted(j, dotted.toStdString());
+    return node ? *node : Json();
 }
 
 QString intList(const Json& v) {

@@ -29,12 +29,10 @@ ModelBudget studentBudget(const ExperimentSpec& spec, const DataShape& data) {
     const bool perChannel =
         !spec.quantize || spec.quantize->granularity == QuantGranularity::PerChannel;
     try {
-        b.expected_compressed =
-            expectedCompressedSize(spec.student, data, sparsity, bits, perChannel,
-                                   spec.prune ? spec.prune->per_layer
-                                              : std::map<std::string, double>{},
-                                   spec.quantize ? spec.quantize->per_layer
-                                                 : std::map<std::string, int64_t>{});
+        b.expected_compressed = expectedCompressedSize(
+            spec.student, data, sparsity, bits, perChannel,
+            spec.prune ? spec.prune->per_layer : std::map<std::string, double>{},
+            spec.quantize ? spec.quantize->per_layer : std::map<std::string, int64_t>{});
     } catch (const std::exception& e) {
         b.known = false;
         b.note = QString::fromStdString(e.what());

@@ -29,14 +29,9 @@ std::pair<QString, Json> SensitivityView::targetOf(const QString& level) {
 void SensitivityView::showTargets(const Json& spec) {
     if (!m_table) return;
     auto entry = [&](const QString& key, const QString& layer) -> Json {
-        const auto dot = key.indexOf('.');
-        const std::string section = key.left(dot).toStdString(),
-                          leaf = key.mid(dot + 1).toStdString();
-        if (!spec.is_object() || !spec.contains(section) || !spec[section].is_object() ||
-            !spec[section].contains(leaf) || !spec[section][leaf].is_object())
-            return {};
-        const Json& map = spec[section][leaf];
-        return map.contains(layer.toStdString()) ? map[layer.toStdString()] : Json();
+        const Json* map = findDotted(spec, key.toStdString());
+        const std::string name = layer.toStdString();
+        return map && map->is_object() && map->contains(name) ? (*map)[name] : Json();
     };
     for (int r = 0; r < m_table->rowCount(); ++r)
         for (int c = 0; c < m_table->columnCount(); ++c) {

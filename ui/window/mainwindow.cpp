@@ -719,13 +719,8 @@ void MainWindow::showRunDetail(qint64 runId) {
 
 void MainWindow::setPerLayerTarget(const QString& key, const QString& layer, const Json& value) {
     // One undoable edit of the whole map, keeping the other layers' entries.
-    Json map = Json::object();
-    const auto dot = key.indexOf('.');
-    const std::string section = key.left(dot).toStdString(), leaf = key.mid(dot + 1).toStdString();
-    const Json& spec = m_editor->spec();
-    if (spec.contains(section) && spec[section].is_object() && spec[section].contains(leaf) &&
-        spec[section][leaf].is_object())
-        map = spec[section][leaf];
+    const Json* held = findDotted(m_editor->spec(), key.toStdString());
+    Json map = held && held->is_object() ? *held : Json::object();
     map[layer.toStdString()] = value;
     m_editor->setValue(key, map);
     statusBar()->showMessage(
