@@ -20,18 +20,22 @@ from torch import nn
 class SelfAttention(nn.Module):
     """Retort's multi-head self-attention: q, k, v, o projections; padding keys masked."""
 
-    def __init__(self, dim, heads):
+    def __init__(self, dim, heads, head_dim=None):
         super().__init__()
         self.heads = heads
-        self.q, self.k, self.v, self.o = (nn.Linear(dim, dim) for _ in range(4))
+        self.head_dim = head_dim or dim // heads  # pruned heads keep their width
+        inner = heads * self.head_dim
+        self.q, self.k, self.v = (nn.Linear(dim, inner) for _ in range(3))
+        self.o = nn.Linear(inner, dim)
 
     def forward(self, x, real):
-        b, l, d = x.shape
-        split = lambda t: t.view(b, l, self.heads, d // self.heads).transpose(1, 2)
+        b, l, _ = x.shape
+        dh = self.head_dim
+        split = lambda t: t.view(b, l, self.heads, dh).transpose(1, 2)
         q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
-        scores = q @ k.transpose(-2, -1) / math.sqrt(d // self.heads)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(dh)
         scores = scores.masked_fill(~real.view(b, 1, 1, l), float("-inf"))
-        return self.o((scores.softmax(-1) @ v).transpose(1, 2).reshape(b, l, d))
+        return self.o((scores.softmax(-1) @ v).transpose(1, 2).reshape(b, l, self.heads * dh))
 
 
 def packed_lstm(lstm, x, real):
@@ -53,7 +57,7 @@ def make(node):
     if kind == "layernorm":
         return nn.LayerNorm(node["dim"])
     if kind == "attention":
-        return SelfAttention(node["dim"], node["heads"])
+        return SelfAttention(node["dim"], node["heads"], node.get("head_dim"))
     if kind == "lstm":
         return nn.LSTM(node["in"], node["hidden"], batch_first=True,
                        bidirectional=node["bidirectional"])

@@ -113,7 +113,7 @@ private Q_SLOTS:
         Pruner p(structured(PruneStructure::Channels, PruneScope::Layer, 0.5), 1,
                  compressibleWeights(*net), 1);
         QCOMPARE(p.unitGroups().size(), size_t(2));  // conv1 -> conv2, conv2 -> fc1 (2x2 blocks)
-        QCOMPARE(p.unitGroups()[1].block, int64_t(4));
+        QCOMPARE(p.unitGroups()[1].slices[1].inner, int64_t(4));
         p.pruneTo(0.5);
         const auto x = torch::randn({5, 1, 8, 8});
         torch::NoGradGuard guard;

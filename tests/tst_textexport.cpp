@@ -22,8 +22,8 @@ using namespace retort;
 namespace {
 
 /// A teacher and four students covering every text node: a pruned int8 mean-pooled Transformer,
-/// a dense first-token Transformer, a 2-layer int8 BiLSTM and an int4 embedding bag with a
-/// hidden layer.
+/// a first-token Transformer rebuilt without half its heads, a 2-layer int8 BiLSTM rebuilt
+/// without half its LSTM units and an int4 embedding bag with a hidden layer.
 Json textExportSpec(const std::string& file) {
     const Json transformer = {
         {"arch", "transformer"},  {"layers", 2}, {"d_model", 16}, {"heads", 2}, {"ffn", 24},
@@ -43,8 +43,14 @@ Json textExportSpec(const std::string& file) {
                   {{{"student", {transformer}},
                     {"prune", {{{"sparsity", 0.5}}}},
                     {"quantize", {{{"bits", 8}}}}},
-                   {{"student", {first}}},
+                   {{"student", {first}},
+                    {"prune",
+                     {{{"structure", "heads"},
+                       {"sparsity", 0.5},
+                       {"schedule", "one_shot"},
+                       {"begin_epoch", 3}}}}},
                    {{"student", {{{"arch", "bilstm"}, {"embedding", 12}, {"hidden", {10, 6}}}}},
+                    {"prune", {{{"structure", "neurons"}, {"sparsity", 0.5}}}},
                     {"quantize", {{{"bits", 8}}}}},
                    {{"student", {{{"arch", "embedding_bag"}, {"embedding", 12}, {"hidden", {8}}}}},
                     {"quantize", {{{"bits", 4}, {"granularity", "per_tensor"}}}}}})}});
@@ -86,6 +92,9 @@ private Q_SLOTS:
             test::runAll(store, textExportSpec(test::writeSeparableTexts(m_dir, 40)));
         QCOMPARE(outcomes.size(), size_t(4));
         for (const auto& o : outcomes) QCOMPARE(o.status, RunStatus::Completed);
+        // What the exports below must carry: the rebuilt smaller students.
+        QCOMPARE(outcomes[1].results.at("model").at("model").at("layer_heads"), Json({1, 1}));
+        QCOMPARE(outcomes[2].results.at("model").at("model").at("hidden"), Json({5, 3}));
     }
 
     void onnxTextStudentsMatchLibTorch() {

@@ -48,6 +48,12 @@ FeatureDistillerImpl::FeatureDistillerImpl(const FeatureOptions& options, ZooNet
                                     std::to_string(t.heads) + " heads in the student, not " +
                                     std::to_string(student.heads));
     m_map = uniformLayerMap(student.layers, t.layers);
+    for (size_t i = 0; options.attention > 0 && i < m_map.size(); ++i)
+        if (student.headsOf(i) != t.headsOf(size_t(m_map[i])))
+            throw std::invalid_argument(
+                "distill.features.attention: student layer " + std::to_string(i + 1) + " has " +
+                std::to_string(student.headsOf(i)) + " heads, its teacher layer " +
+                std::to_string(t.headsOf(size_t(m_map[i]))));
     if (student.d_model != t.d_model)
         for (int64_t i = 0; i < student.layers; ++i)
             m_proj.push_back(register_module("proj" + std::to_string(i + 1),

@@ -14,9 +14,54 @@ double agpSparsity(double finalSparsity, double progress) {
     return finalSparsity * (1.0 - std::pow(1.0 - p, 3.0));
 }
 
+std::vector<UnitGroup> adjacentUnitGroups(
+    const std::vector<std::pair<std::string, torch::Tensor>>& weights, int64_t dims) {
+    std::vector<UnitGroup> groups;
+    size_t slot = 0;  // the width this layer sets: the count of same-kind weights before it
+    for (size_t i = 0; i + 1 < weights.size(); ++i) {
+        const auto& w = weights[i].second;
+        const auto& next = weights[i + 1].second;
+        if (w.dim() != dims) continue;
+        const size_t index = slot++;
+        const int64_t units = w.size(0);
+        // The next layer's inputs: channels (a convolution's, kernel positions beyond them) or
+        // features (a flattened channel's positions are its block).
+        const int64_t inputs = next.dim() > 1 ? next.size(1) : 0;
+        if (inputs == 0 || inputs % units != 0) continue;
+        UnitGroup g;
+        g.name = layerName(weights[i].first);
+        g.kind = dims == 4 ? UnitKind::Channels : UnitKind::Hidden;
+        g.index = index;
+        g.units = units;
+        g.slices = {{i, 0, 1, 1}, {i + 1, 1, 1, inputs / units}};
+        groups.push_back(std::move(g));
+    }
+    return groups;
+}
+
+namespace {
+
+/// @p t (shaped as weight @p w) regrouped as [P, outer, units, inner, Q] along the slice's axis.
+torch::Tensor sliceView(const torch::Tensor& t, const UnitSlice& s, int64_t units) {
+    int64_t before = 1, after = 1;
+    for (int64_t d = 0; d < t.dim(); ++d) {
+        if (d < s.axis) before *= t.size(d);
+        if (d > s.axis) after *= t.size(d);
+    }
+    return t.view({before, s.outer, units, s.inner, after});
+}
+
+/// Per unit, every entry of @p t that the producing slice @p s gives it: [units, entries].
+torch::Tensor unitRows(const torch::Tensor& t, const UnitSlice& s, int64_t units) {
+    return sliceView(t.contiguous(), s, units).transpose(0, 2).reshape({units, -1});
+}
+
+}  // namespace
+
 Pruner::Pruner(const PruneOptions& options, int64_t endEpoch,
-               std::vector<std::pair<std::string, torch::Tensor>> weights, int64_t stepsPerEpoch)
-    : m_options(options), m_weights(std::move(weights)) {
+               std::vector<std::pair<std::string, torch::Tensor>> weights, int64_t stepsPerEpoch,
+               std::vector<UnitGroup> groups)
+    : m_options(options), m_weights(std::move(weights)), m_groups(std::move(groups)) {
     m_beginStep = (options.begin_epoch - 1) * stepsPerEpoch;
     m_endStep = std::max(endEpoch, options.begin_epoch) * stepsPerEpoch;  // exclusive
     m_interval =
@@ -27,19 +72,23 @@ Pruner::Pruner(const PruneOptions& options, int64_t endEpoch,
         m_own.push_back(it == options.per_layer.end() ? std::nullopt
                                                       : std::optional<double>(it->second));
     }
-    // Structured: each layer whose rows are units (fully connected for neurons, convolutions
-    // for channels) and that a later layer reads forms a group with that layer.
-    const int64_t dims = options.structure == PruneStructure::Neurons    ? 2
-                         : options.structure == PruneStructure::Channels ? 4
-                                                                         : 0;
-    for (size_t i = 0; dims && i + 1 < m_weights.size(); ++i) {
-        const auto& w = m_weights[i].second;
-        const auto& next = m_weights[i + 1].second;
-        if (w.dim() != dims) continue;
-        const int64_t units = w.size(0);
-        const int64_t perOut = next.numel() / next.size(0);
-        if (perOut % units != 0) continue;
-        m_groups.push_back({i, i + 1, units, perOut / units});
+    // Structured without groups given: each layer whose rows are units (fully connected for
+    // neurons, convolutions for channels) and that the next layer reads forms a group.
+    if (m_groups.empty() && (options.structure == PruneStructure::Neurons ||
+                             options.structure == PruneStructure::Channels))
+        m_groups =
+            adjacentUnitGroups(m_weights, options.structure == PruneStructure::Neurons ? 2 : 4);
+    for (const auto& g : m_groups) {
+        if (g.slices.empty() || g.slices.front().axis != 0 || g.units < 1)
+            throw std::invalid_argument("unit group " + g.name + " has no producing weight");
+        for (const auto& sl : g.slices)
+            if (sl.weight >= m_weights.size() ||
+                m_weights[sl.weight].second.size(sl.axis) != sl.outer * g.units * sl.inner)
+                throw std::invalid_argument("unit group " + g.name +
+                                            " does not fit the weights it names");
+        const auto it = options.per_layer.find(g.name);
+        m_groupOwn.push_back(it == options.per_layer.end() ? std::nullopt
+                                                           : std::optional<double>(it->second));
     }
 }
 
@@ -71,8 +120,7 @@ void Pruner::pruneTo(double sparsity) {
 
 void Pruner::prune(double fraction, double uniform) {
     torch::NoGradGuard guard;
-    if (!m_groups.empty() || m_options.structure == PruneStructure::Neurons ||
-        m_options.structure == PruneStructure::Channels) {
+    if (!m_groups.empty() || removesUnits(m_options.structure)) {
         pruneUnits(fraction, uniform);
         return;
     }
@@ -148,12 +196,18 @@ void Pruner::pruneUnits(double fraction, double uniform) {
     if (m_options.method == PruneMethod::Taylor && m_gradients) m_gradients();
     std::vector<torch::Tensor> scores;
     for (const auto& g : m_groups) {
-        const auto& w = m_weights[g.layer].second;
-        torch::Tensor sc;
-        if (m_options.method == PruneMethod::Taylor && w.grad().defined())
-            sc = (w.detach() * w.grad()).reshape({g.units, -1}).sum(1).pow(2);
-        else
-            sc = w.detach().reshape({g.units, -1}).norm(2, 1);
+        // A unit's score reads every entry the unit produces (its rows in each producer).
+        std::vector<torch::Tensor> rows;
+        bool taylor = m_options.method == PruneMethod::Taylor;
+        for (const auto& sl : g.slices)
+            if (sl.axis == 0) taylor = taylor && m_weights[sl.weight].second.grad().defined();
+        for (const auto& sl : g.slices) {
+            if (sl.axis != 0) continue;
+            const auto& w = m_weights[sl.weight].second;
+            rows.push_back(unitRows(taylor ? w.detach() * w.grad() : w.detach(), sl, g.units));
+        }
+        const auto all = torch::cat(rows, 1);
+        torch::Tensor sc = taylor ? all.sum(1).pow(2) : all.norm(2, 1);
         sc = sc.to(torch::kFloat64).cpu();
         // Layers differ in scale: a global ranking compares scores relative to their layer's mean.
         const double mean = sc.mean().item<double>();
@@ -165,15 +219,15 @@ void Pruner::pruneUnits(double fraction, double uniform) {
     std::vector<std::tuple<double, size_t, int64_t>> pooled;
     int64_t pooledUnits = 0;
     for (size_t gi = 0; gi < m_groups.size(); ++gi) {
-        const size_t layer = m_groups[gi].layer;
+        const std::optional<double>& own = m_groupOwn[gi];
         const int64_t units = m_groups[gi].units;
-        if (m_options.scope == PruneScope::Global && !m_own[layer]) {
+        if (m_options.scope == PruneScope::Global && !own) {
             const auto acc = scores[gi].accessor<double, 1>();
             for (int64_t u = 0; u < units; ++u) pooled.emplace_back(acc[u], gi, u);
             pooledUnits += units;
             continue;
         }
-        const double s = m_own[layer] ? fraction * *m_own[layer] : uniform;
+        const double s = own ? fraction * *own : uniform;
         const int64_t k = std::min<int64_t>(units - 1, std::llround(s * double(units)));
         if (k <= 0) continue;
         const auto idx = std::get<1>(scores[gi].topk(k, 0, /*largest=*/false, true));
@@ -191,10 +245,11 @@ void Pruner::pruneUnits(double fraction, double uniform) {
     for (size_t gi = 0; gi < m_groups.size(); ++gi) {
         if (removed[gi].empty()) continue;
         const auto& g = m_groups[gi];
-        const auto idx = torch::tensor(removed[gi], torch::kLong).to(m_masks[g.layer].device());
-        m_masks[g.layer].reshape({g.units, -1}).index_fill_(0, idx, false);
-        auto next = m_masks[g.next].view({m_masks[g.next].size(0), g.units, g.block});
-        next.index_fill_(1, idx, false);
+        for (const auto& sl : g.slices) {
+            auto& mask = m_masks[sl.weight];
+            const auto idx = torch::tensor(removed[gi], torch::kLong).to(mask.device());
+            sliceView(mask, sl, g.units).index_fill_(2, idx, false);
+        }
     }
     m_fraction = fraction;
     applyMasks();
@@ -203,7 +258,11 @@ void Pruner::pruneUnits(double fraction, double uniform) {
 std::vector<torch::Tensor> Pruner::keptUnits() const {
     std::vector<torch::Tensor> out;
     for (const auto& g : m_groups)
-        out.push_back(m_masks[g.layer].reshape({g.units, -1}).any(1).nonzero().squeeze(1).cpu());
+        out.push_back(unitRows(m_masks[g.slices.front().weight], g.slices.front(), g.units)
+                          .any(1)
+                          .nonzero()
+                          .squeeze(1)
+                          .cpu());
     return out;
 }
 

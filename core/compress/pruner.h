@@ -24,14 +24,39 @@ struct LayerSparsity {
 /// initial sparsity 0 and progress in [0,1] (clamped).
 double agpSparsity(double finalSparsity, double progress);
 
-/// Hidden units (or channels) that structured pruning ranks together: the rows of one layer's
-/// weight and, for each, the block of inputs of the next layer that reads it.
-struct UnitGroup {
-    size_t layer = 0;   ///< index of the producing weight among the pruned tensors
-    size_t next = 0;    ///< index of the consuming weight (layer + 1)
-    int64_t units = 0;  ///< rows of the producing weight
-    int64_t block = 1;  ///< inputs of the consuming weight per unit (h·w after a flatten)
+/// One weight's share in a unit group: along its dimension `axis`, laid out as
+/// [outer, units, inner], unit u owns every [o, u, i].
+struct UnitSlice {
+    size_t weight = 0;  ///< the weight's index among the pruned tensors
+    int64_t axis =
+        0;  ///< 0: the rows the units produce (their bias follows); 1: inputs reading them
+    int64_t outer = 1;  ///< blocks outside the units (an LSTM's 4 gates, a bilstm's 2 directions)
+    int64_t inner = 1;  ///< entries per unit inside (a head's width, a channel's positions)
 };
+
+/// Which width of the architecture a unit group sets when the model is rebuilt.
+enum class UnitKind {
+    Hidden,    ///< student.hidden[index]: a fully connected layer's units, a bilstm's LSTM units
+    Channels,  ///< student.channels[index]: a convolution's output channels
+    Heads,     ///< student.layer_heads[index]: a transformer layer's attention heads
+    Ffn,       ///< student.layer_ffn[index]: a transformer layer's feed-forward neurons
+};
+
+/// Units that structured pruning ranks and removes together (hidden neurons, channels, heads,
+/// feed-forward neurons, LSTM units): every weight entry that belongs to one of them, in the
+/// layers that produce it and in those that read it.
+struct UnitGroup {
+    std::string name;  ///< what prune.per_layer calls it: "fc1", "conv2", "layer1.attn", "lstm1"
+    UnitKind kind = UnitKind::Hidden;
+    size_t index = 0;               ///< which of the architecture's widths of that kind
+    int64_t units = 0;              ///< units before pruning
+    std::vector<UnitSlice> slices;  ///< producers (axis 0) first, then readers
+};
+
+/// The unit groups of a sequential network (mlp, cnn): each weight of @p dims dimensions (2:
+/// fully connected, 4: convolutions) whose rows the next weight reads, as blocks of its inputs.
+std::vector<UnitGroup> adjacentUnitGroups(
+    const std::vector<std::pair<std::string, torch::Tensor>>& weights, int64_t dims);
 
 /// Pruning with masks. For each optimizer step the pruner decides the target sparsity of its
 /// schedule; when the target rises it re-ranks (by magnitude, a unit's weight norm or Taylor
@@ -43,8 +68,11 @@ class Pruner {
 public:
     /// @param weights the tensors to prune in network order (parameters, modified in place
     /// under NoGradGuard)
+    /// @param groups structured pruning's unit groups (findUnitGroups in compress/rebuild.h);
+    /// empty: those of adjacent layers (adjacentUnitGroups) for neurons and channels
     Pruner(const PruneOptions& options, int64_t endEpoch,
-           std::vector<std::pair<std::string, torch::Tensor>> weights, int64_t stepsPerEpoch);
+           std::vector<std::pair<std::string, torch::Tensor>> weights, int64_t stepsPerEpoch,
+           std::vector<UnitGroup> groups = {});
 
     /// How far the schedule is at global optimizer step @p step (0-based, before the step):
     /// 0 before begin_epoch, 1 once every layer is at its final sparsity.
@@ -101,7 +129,8 @@ private:
     std::vector<std::pair<std::string, torch::Tensor>> m_weights;
     std::vector<torch::Tensor> m_masks;
     std::vector<UnitGroup> m_groups;
-    std::vector<std::optional<double>> m_own;  ///< per weight: its per-layer final sparsity
+    std::vector<std::optional<double>> m_own;       ///< per weight: its per-layer final sparsity
+    std::vector<std::optional<double>> m_groupOwn;  ///< per unit group: its own final sparsity
     std::function<void(const LayerTargets&)> m_calibrated;
     std::function<void()> m_gradients;
     double m_fraction = 0.0;  ///< how far the schedule the masks are

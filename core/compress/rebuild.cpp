@@ -5,64 +5,196 @@
 
 namespace retort {
 
+namespace {
+
+/// The bias that follows weight @p name's rows: "net.fc1.weight" -> "net.fc1.bias",
+/// "net.lstm1.weight_hh_l0_reverse" -> "net.lstm1.bias_hh_l0_reverse".
+std::string biasOf(const std::string& name) {
+    const size_t at = name.rfind("weight");
+    return at == std::string::npos ? std::string()
+                                   : name.substr(0, at) + "bias" + name.substr(at + 6);
+}
+
+/// @p t with only the units @p kept (of @p units) along the slice's axis.
+torch::Tensor keepUnits(const torch::Tensor& t, const UnitSlice& s, int64_t units,
+                        const torch::Tensor& kept) {
+    auto shape = t.sizes().vec();
+    int64_t before = 1, after = 1;
+    for (int64_t d = 0; d < t.dim(); ++d) {
+        if (d < s.axis) before *= t.size(d);
+        if (d > s.axis) after *= t.size(d);
+    }
+    const auto out = t.contiguous()
+                         .view({before, s.outer, units, s.inner, after})
+                         .index_select(2, kept.to(t.device()));
+    shape[size_t(s.axis)] = s.outer * kept.numel() * s.inner;
+    return out.reshape(shape);
+}
+
+}  // namespace
+
+std::vector<UnitGroup> findUnitGroups(
+    ZooNetImpl& net, PruneStructure structure,
+    const std::vector<std::pair<std::string, torch::Tensor>>& weights) {
+    const Arch arch = net.options().arch;
+    std::map<std::string, size_t> index;
+    for (size_t i = 0; i < weights.size(); ++i) index[weights[i].first] = i;
+    auto at = [&](const std::string& name) {
+        const auto it = index.find(name);
+        if (it == index.end())
+            throw std::invalid_argument("structured pruning needs the weight " + name +
+                                        ", which is not among the compressible weights");
+        return it->second;
+    };
+    const char* what = choiceName(structure);
+    std::vector<UnitGroup> groups;
+    if (!net.isText()) {
+        if (structure != PruneStructure::Neurons && structure != PruneStructure::Channels)
+            throw std::invalid_argument(std::string("prune.structure ") + what +
+                                        " prunes transformers; a " + choiceName(arch) +
+                                        " has neurons or channels");
+        groups = adjacentUnitGroups(weights, structure == PruneStructure::Neurons ? 2 : 4);
+    } else if (arch == Arch::Transformer &&
+               (structure == PruneStructure::Heads || structure == PruneStructure::Ffn)) {
+        size_t layer = 0;
+        for (const auto& child : net.layers()->named_children()) {
+            const auto* block = child.value()->as<TransformerLayerImpl>();
+            if (!block) continue;
+            const std::string p = "net." + child.key() + ".";
+            UnitGroup g;
+            g.index = layer++;
+            if (structure == PruneStructure::Heads) {
+                // Head h: rows h·dh … (h+1)·dh − 1 of q, k and v, and those inputs of o.
+                g.name = child.key() + ".attn";
+                g.kind = UnitKind::Heads;
+                g.units = block->attn->heads();
+                const int64_t dh = block->attn->headDim();
+                for (const char* w : {"q", "k", "v"})
+                    g.slices.push_back({at(p + "attn." + w + ".weight"), 0, 1, dh});
+                g.slices.push_back({at(p + "attn.o.weight"), 1, 1, dh});
+            } else {
+                g.name = child.key() + ".ff1";
+                g.kind = UnitKind::Ffn;
+                g.units = block->ff1->options.out_features();
+                g.slices = {{at(p + "ff1.weight"), 0, 1, 1}, {at(p + "ff2.weight"), 1, 1, 1}};
+            }
+            groups.push_back(std::move(g));
+        }
+    } else if (arch == Arch::Bilstm && structure == PruneStructure::Neurons) {
+        // Unit j of an LSTM layer: row j of each of the 4 gates in both directions' input and
+        // recurrent weights, the recurrent weights' input j, and inputs j and H + j of whatever
+        // reads the layer's [forward, backward] output.
+        std::vector<std::pair<std::string, int64_t>> lstms;  // name, hidden units
+        for (const auto& child : net.layers()->named_children())
+            if (const auto* lstm = child.value()->as<torch::nn::LSTMImpl>())
+                lstms.emplace_back(child.key(), lstm->options.hidden_size());
+        for (size_t l = 0; l < lstms.size(); ++l) {
+            const std::string p = "net." + lstms[l].first + ".";
+            UnitGroup g;
+            g.name = lstms[l].first;
+            g.kind = UnitKind::Hidden;
+            g.index = l;
+            g.units = lstms[l].second;
+            for (const char* dir : {"", "_reverse"}) {
+                g.slices.push_back({at(p + "weight_ih_l0" + dir), 0, 4, 1});
+                g.slices.push_back({at(p + "weight_hh_l0" + dir), 0, 4, 1});
+            }
+            for (const char* dir : {"", "_reverse"})
+                g.slices.push_back({at(p + "weight_hh_l0" + dir), 1, 1, 1});
+            if (l + 1 < lstms.size()) {
+                for (const char* dir : {"", "_reverse"})
+                    g.slices.push_back(
+                        {at("net." + lstms[l + 1].first + ".weight_ih_l0" + dir), 1, 2, 1});
+            } else {
+                g.slices.push_back({at("net.out.weight"), 1, 2, 1});
+            }
+            groups.push_back(std::move(g));
+        }
+    } else if (arch == Arch::EmbeddingBag && structure == PruneStructure::Neurons) {
+        // The fully connected layers after the pooled embedding, without the table itself.
+        std::vector<std::pair<std::string, torch::Tensor>> head;
+        for (const auto& w : weights)
+            if (w.first.rfind("net.fc", 0) == 0 || w.first == "net.out.weight") head.push_back(w);
+        groups = adjacentUnitGroups(head, 2);
+        for (auto& g : groups)
+            for (auto& sl : g.slices) sl.weight = at(head[sl.weight].first);
+    } else {
+        throw std::invalid_argument(
+            std::string("prune.structure ") + what + " does not apply to a " + choiceName(arch) +
+            (arch == Arch::Transformer ? " (its units are heads and ffn)"
+             : arch == Arch::Bilstm    ? " (its units are its LSTM units: neurons)"
+                                       : " (its units are its hidden neurons)"));
+    }
+    if (groups.empty())
+        throw std::invalid_argument(std::string("prune.structure ") + what +
+                                    ": the student has no layer whose units can be removed");
+    return groups;
+}
+
 ZooNet rebuildWithoutPrunedUnits(ZooNet& net, const Pruner& pruner,
                                  std::vector<UnitCount>* counts) {
     torch::NoGradGuard guard;
     const auto& groups = pruner.unitGroups();
     const auto& weights = pruner.weights();
-    const ModelOptions& old = net->options();
     if (groups.empty()) throw std::invalid_argument("the pruning is not structured");
-    if (old.arch != Arch::Mlp && old.arch != Arch::Cnn)
-        throw std::invalid_argument("only mlp and cnn models can be rebuilt smaller");
     const std::vector<torch::Tensor> kept = pruner.keptUnits();
-    ModelOptions options = old;
-    std::map<size_t, size_t> byLayer, byNext;  // weight index -> group index
+    ModelOptions options = net->options();
+    if (options.arch == Arch::Bilstm && options.hidden.empty())
+        options.hidden = {options.embedding};  // the default: one layer of `embedding` units
+    if (options.arch == Arch::Transformer) {
+        for (int64_t i = 0; i < options.layers; ++i) {
+            if (options.layer_heads.size() < size_t(options.layers))
+                options.layer_heads.push_back(options.headsOf(size_t(i)));
+            if (options.layer_ffn.size() < size_t(options.layers))
+                options.layer_ffn.push_back(options.ffnOf(size_t(i)));
+        }
+    }
+    // Per parameter name: the slices that shrink it, with their group.
+    std::map<std::string, std::vector<std::pair<const UnitSlice*, size_t>>> cuts;
     for (size_t g = 0; g < groups.size(); ++g) {
-        byLayer[groups[g].layer] = g;
-        byNext[groups[g].next] = g;
-        // The width this layer sets: the count of same-kind weights before it.
-        const int64_t dims = weights[groups[g].layer].second.dim();
-        size_t slot = 0;
-        for (size_t i = 0; i < groups[g].layer; ++i)
-            if (weights[i].second.dim() == dims) ++slot;
-        auto& widths = dims == 4 ? options.channels : options.hidden;
-        if (slot >= widths.size())
-            throw std::invalid_argument("cannot map " + weights[groups[g].layer].first +
+        const UnitGroup& group = groups[g];
+        auto& widths = group.kind == UnitKind::Channels ? options.channels
+                       : group.kind == UnitKind::Heads  ? options.layer_heads
+                       : group.kind == UnitKind::Ffn    ? options.layer_ffn
+                                                        : options.hidden;
+        if (group.index >= widths.size())
+            throw std::invalid_argument("cannot map " + group.name +
                                         " to a width of the architecture");
-        widths[slot] = kept[g].numel();
-        if (counts)
-            counts->push_back({weights[groups[g].layer].first, groups[g].units, kept[g].numel()});
+        widths[group.index] = kept[g].numel();
+        if (counts) counts->push_back({group.name, group.units, kept[g].numel()});
+        for (const auto& sl : group.slices) {
+            const std::string& name = weights.at(sl.weight).first;
+            cuts[name].emplace_back(&sl, g);
+            if (sl.axis == 0) cuts[biasOf(name)].emplace_back(&sl, g);
+        }
+    }
+    // A transformer whose every layer is as wide as the options say needs no per-layer lists.
+    if (options.arch == Arch::Transformer) {
+        auto uniform = [](std::vector<int64_t>& v, int64_t all) {
+            for (int64_t e : v)
+                if (e != all) return;
+            v.clear();
+        };
+        uniform(options.layer_heads, options.heads);
+        uniform(options.layer_ffn, options.ffn);
     }
     ZooNet small(options, net->dataShape());
-    auto oldParams = net->named_parameters();
     auto newParams = small->named_parameters();
-    for (size_t i = 0; i < weights.size(); ++i) {
-        const std::string& name = weights[i].first;  // "net.X.weight"
-        torch::Tensor w = weights[i].second.detach().cpu();
-        torch::Tensor rows;
-        if (auto it = byLayer.find(i); it != byLayer.end()) {
-            rows = kept[it->second];
-            w = w.index_select(0, rows);
-        }
-        if (auto it = byNext.find(i); it != byNext.end()) {
-            const auto& g = groups[it->second];
-            const auto shape = w.sizes().vec();
-            w = w.reshape({shape[0], g.units, g.block}).index_select(1, kept[it->second]);
-            std::vector<int64_t> out = shape;
-            out[1] =
-                shape.size() == 4 ? kept[it->second].numel() : kept[it->second].numel() * g.block;
-            w = w.reshape(out);
-        }
-        auto* target = newParams.find(name);
-        if (!target) throw std::invalid_argument("the rebuilt model has no " + name);
-        target->copy_(w.to(target->device()));
-        const std::string bias = name.substr(0, name.size() - 6) + "bias";  // "weight" -> "bias"
-        if (auto* b = oldParams.find(bias)) {
-            torch::Tensor bv = b->detach().cpu();
-            if (rows.defined()) bv = bv.index_select(0, rows);
-            newParams.find(bias)->copy_(bv);
-        }
+    for (const auto& p : net->named_parameters()) {
+        torch::Tensor t = p.value().detach();
+        if (auto it = cuts.find(p.key()); it != cuts.end())
+            for (const auto& [slice, g] : it->second)
+                t = keepUnits(t, *slice, groups[g].units, kept[g]);
+        auto* target = newParams.find(p.key());
+        if (!target) throw std::invalid_argument("the rebuilt model has no " + p.key());
+        if (target->sizes() != t.sizes())
+            throw std::invalid_argument("the rebuilt " + p.key() + " has another shape");
+        target->copy_(t.to(target->device()));
     }
+    auto newBuffers = small->named_buffers();
+    for (const auto& b : net->named_buffers())
+        if (auto* target = newBuffers.find(b.key()))
+            if (target->sizes() == b.value().sizes()) target->copy_(b.value());
     small->to(weights.front().second.device());
     small->train(net->is_training());
     return small;

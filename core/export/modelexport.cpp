@@ -229,7 +229,8 @@ public:
     /// Multi-head self-attention as SelfAttentionImpl computes it.
     void attention(const GraphNode& n, const std::string& in, const std::string& out) {
         const std::string& p = n.name;
-        const int64_t d = n.attrs.at("dim"), h = n.attrs.at("heads"), dh = d / h;
+        const int64_t d = n.attrs.at("dim"), h = n.attrs.at("heads");
+        const int64_t dh = n.attrs.value("head_dim", d / h);  // pruned heads keep their width
         const std::string heads =
             ints("c_heads_" + std::to_string(h) + "_" + std::to_string(dh), {0, 0, h, dh});
         for (const char* which : {"q", "k", "v"}) {
@@ -254,7 +255,7 @@ public:
         addNode(m_g, "MatMul", p + "_ctx", {p + "_probs", p + ".v_heads"}, p + "_ctx");
         addInts(addNode(m_g, "Transpose", p + "_ctx_t", {p + "_ctx"}, p + "_ctx_t"), "perm",
                 {0, 2, 1, 3});
-        addNode(m_g, "Reshape", p + "_merge", {p + "_ctx_t", ints("c_merge_heads", {0, 0, d})},
+        addNode(m_g, "Reshape", p + "_merge", {p + "_ctx_t", ints("c_merge_heads_" + std::to_string(h * dh), {0, 0, h * dh})},
                 p + "_merged");
         linear(p + ".o", p + "_merged", out);
     }

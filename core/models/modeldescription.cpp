@@ -24,6 +24,9 @@ Json modelDescription(const ZooNet& net) {
                       {"heads", o.heads},
                       {"ffn", o.ffn},
                       {"pooling", o.pooling}});
+            // What structured pruning left of each layer (absent when every layer is uniform).
+            if (!o.layer_heads.empty()) m["layer_heads"] = o.layer_heads;
+            if (!o.layer_ffn.empty()) m["layer_ffn"] = o.layer_ffn;
         } else {
             m["embedding"] = o.embedding;
         }
@@ -82,6 +85,13 @@ Described parseDescription(const Json& d) {
         r.options.ffn = m.value("ffn", defaults.ffn);
         r.options.dropout = m.value("dropout", defaults.dropout);
         if (m.contains("pooling")) r.options.pooling = m.at("pooling").get<Pooling>();
+        r.options.layer_heads = m.value("layer_heads", std::vector<int64_t>{});
+        r.options.layer_ffn = m.value("layer_ffn", std::vector<int64_t>{});
+        for (const auto* v :
+             {&r.options.layer_heads, &r.options.layer_ffn, &r.options.hidden, &r.options.channels})
+            for (int64_t e : *v)
+                if (e < 1 || e > (int64_t(1) << 20))
+                    throw FormatError("invalid model description: a width out of range");
         r.inputShape = d.at("input_shape").get<std::vector<int64_t>>();
         r.classes = d.at("classes").get<int64_t>();
         r.data = {r.inputShape, r.classes, d.value("vocab", int64_t(0)),

@@ -141,6 +141,12 @@ ModelGraph ModelGraph::fromJson(const Json& j) {
             }
             for (const char* flag : {"bidirectional", "mode"})
                 if (nj.contains(flag)) n.attrs[flag] = nj[flag];
+            // Optional: an attention's head width when heads were pruned (else dim / heads).
+            if (nj.contains("head_dim")) {
+                if (!nj["head_dim"].is_number_integer() || nj["head_dim"].get<int64_t>() < 1)
+                    bad("node '" + n.name + "'", "head_dim must be a positive integer");
+                n.attrs["head_dim"] = nj["head_dim"];
+            }
             for (const Json& pj : nj.value("params", Json::array())) {
                 GraphParam p;
                 p.name = pj.at("name").get<std::string>();
@@ -250,9 +256,10 @@ ModelGraph textGraph(ZooNetImpl& net) {
             const int64_t d = b->attn->dim();
             params(node(p + "ln1", NodeKind::LayerNorm, {in}, {{"dim", d}}), *b->ln1, p + "ln1",
                    ParamRole::Norm, false);
-            params(node(p + "attn", NodeKind::Attention, {p + "ln1"},
-                        {{"dim", d}, {"heads", b->attn->heads()}}),
-                   *b->attn, p + "attn", ParamRole::Weight, true);
+            params(
+                node(p + "attn", NodeKind::Attention, {p + "ln1"},
+                     {{"dim", d}, {"heads", b->attn->heads()}, {"head_dim", b->attn->headDim()}}),
+                *b->attn, p + "attn", ParamRole::Weight, true);
             node(p + "res1", NodeKind::Add, {in, p + "attn"});
             params(node(p + "ln2", NodeKind::LayerNorm, {p + "res1"}, {{"dim", d}}), *b->ln2,
                    p + "ln2", ParamRole::Norm, false);

@@ -24,6 +24,7 @@ struct PlanLayer {
     LayerInfo info;
     int64_t in = 0, out = 0, kernel = 0, padding = 0;  // linear: in/out; conv: channels, kernel
     int64_t heads = 0, ffn = 0;  // transformer layer (in: width); embedding: in rows, out width
+    int64_t headDim = 0;         // transformer layer: width of one head
 };
 
 int64_t numel(const std::vector<int64_t>& s) {
@@ -168,23 +169,35 @@ std::vector<PlanLayer> textPlan(const ModelOptions& o, const DataShape& data, in
     };
     int64_t width = 0;
     if (o.arch == Arch::Transformer) {
-        const int64_t d = o.d_model, f = o.ffn;
+        const int64_t d = o.d_model;
         if (d < 1 || o.heads < 1 || d % o.heads != 0)
             throw std::invalid_argument("d_model " + std::to_string(d) +
                                         " is not divisible by heads " + std::to_string(o.heads));
+        for (const auto* v : {&o.layer_heads, &o.layer_ffn})
+            if (!v->empty() && int64_t(v->size()) != o.layers)
+                throw std::invalid_argument("layer_heads and layer_ffn need one entry per layer (" +
+                                            std::to_string(o.layers) + "), not " +
+                                            std::to_string(v->size()));
         embedding("tok", data.vocab, d);
         embedding("pos", positions, d);
+        const int64_t dh = d / o.heads;  // every head is as wide as in the unpruned layout
         for (int64_t i = 0; i < o.layers; ++i) {
             PlanLayer l;
             l.in = d;
-            l.heads = o.heads;
-            l.ffn = f;
-            const int64_t params = 2 * 2 * d + 4 * (d * d + d) + (d * f + f) + (f * d + d);
+            l.heads = o.headsOf(size_t(i));
+            l.ffn = o.ffnOf(size_t(i));
+            l.headDim = dh;
+            if (l.heads < 1 || l.ffn < 1)
+                throw std::invalid_argument("layer " + std::to_string(i + 1) +
+                                            " needs at least one head and one ffn unit");
+            const int64_t a = l.heads * dh, f = l.ffn;  // attention and feed-forward widths
+            const int64_t params =
+                2 * 2 * d + 3 * (d * a + a) + (a * d + d) + (d * f + f) + (f * d + d);
             // Projections and the feed-forward block per token; scores and the weighted sum of
             // values over every pair of tokens.
-            const double flops =
-                tokens * (4 * (2.0 * d * d + d) + (2.0 * d * f + f) + (2.0 * f * d + d)) +
-                2 * 2.0 * tokens * tokens * double(d);
+            const double flops = tokens * (3 * (2.0 * d * a + a) + (2.0 * a * d + d) +
+                                           (2.0 * d * f + f) + (2.0 * f * d + d)) +
+                                 2 * 2.0 * tokens * tokens * double(a);
             l.info = {"layer" + std::to_string(i + 1),
                       "transformer_layer",
                       {positions, d},
@@ -285,7 +298,7 @@ ZooNetImpl::ZooNetImpl(const ModelOptions& options, const DataShape& data)
             (l.info.name == "pos" ? m_pos : m_tok) = e;
             m_seq->push_back(std::string(l.info.name), e);
         } else if (t == "transformer_layer") {
-            TransformerLayer b(l.in, l.heads, l.ffn, options.dropout);
+            TransformerLayer b(l.in, l.heads, l.ffn, options.dropout, l.headDim);
             m_blocks.push_back(b);
             m_seq->push_back(std::string(l.info.name), b);
         } else if (t == "layernorm") {
@@ -443,19 +456,23 @@ std::string layerName(const std::string& parameter) {
     return s;
 }
 
-void checkLayerNames(const std::vector<std::string>& names,
-                     const std::vector<std::pair<std::string, torch::Tensor>>& weights,
-                     const std::string& key) {
+void checkNames(const std::vector<std::string>& names, const std::vector<std::string>& layers,
+                const std::string& key) {
     std::string known;
-    for (const auto& w : weights) known += (known.empty() ? "" : ", ") + layerName(w.first);
-    for (const auto& n : names) {
-        const bool found = std::any_of(weights.begin(), weights.end(),
-                                       [&](const auto& w) { return layerName(w.first) == n; });
-        if (!found)
+    for (const auto& l : layers) known += (known.empty() ? "" : ", ") + l;
+    for (const auto& n : names)
+        if (std::find(layers.begin(), layers.end(), n) == layers.end())
             throw std::invalid_argument(key + "." + n + ": '" + n +
                                         "' is not a layer of the model (its layers: " + known +
                                         ")");
-    }
+}
+
+void checkLayerNames(const std::vector<std::string>& names,
+                     const std::vector<std::pair<std::string, torch::Tensor>>& weights,
+                     const std::string& key) {
+    std::vector<std::string> layers;
+    for (const auto& w : weights) layers.push_back(layerName(w.first));
+    checkNames(names, layers, key);
 }
 
 void loadModule(torch::nn::Module& module, const std::string& bytes) {

@@ -102,7 +102,10 @@ std::vector<std::pair<std::string, torch::Tensor>> compressibleWeights(torch::nn
 std::string layerName(const std::string& parameter);
 
 /// Throws std::invalid_argument naming @p key and the layers there are when a name of
-/// @p names is not a layer of @p weights (compressibleWeights).
+/// @p names is not one of @p layers.
+void checkNames(const std::vector<std::string>& names, const std::vector<std::string>& layers,
+                const std::string& key);
+/// The same for the layers of @p weights (compressibleWeights).
 void checkLayerNames(const std::vector<std::string>& names,
                      const std::vector<std::pair<std::string, torch::Tensor>>& weights,
                      const std::string& key);

@@ -5,18 +5,19 @@
 
 namespace retort {
 
-SelfAttentionImpl::SelfAttentionImpl(int64_t dim, int64_t heads, double dropout)
-    : m_dim(dim), m_heads(heads) {
-    q = register_module("q", torch::nn::Linear(dim, dim));
-    k = register_module("k", torch::nn::Linear(dim, dim));
-    v = register_module("v", torch::nn::Linear(dim, dim));
-    o = register_module("o", torch::nn::Linear(dim, dim));
+SelfAttentionImpl::SelfAttentionImpl(int64_t dim, int64_t heads, double dropout, int64_t headDim)
+    : m_dim(dim), m_heads(heads), m_headDim(headDim > 0 ? headDim : dim / heads) {
+    const int64_t inner = m_heads * m_headDim;
+    q = register_module("q", torch::nn::Linear(dim, inner));
+    k = register_module("k", torch::nn::Linear(dim, inner));
+    v = register_module("v", torch::nn::Linear(dim, inner));
+    o = register_module("o", torch::nn::Linear(inner, dim));
     m_drop = register_module("drop", torch::nn::Dropout(dropout));
 }
 
 torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& real,
                                          torch::Tensor* probs) {
-    const int64_t b = x.size(0), l = x.size(1), dh = m_dim / m_heads;
+    const int64_t b = x.size(0), l = x.size(1), dh = m_headDim;
     auto split = [&](const torch::Tensor& t) {  // [B, L, D] -> [B, H, L, dh]
         return t.view({b, l, m_heads, dh}).transpose(1, 2);
     };
@@ -27,14 +28,14 @@ torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x, const torch::Te
                                 -std::numeric_limits<float>::infinity());
     auto p = torch::softmax(scores, -1);
     if (probs) *probs = p;
-    auto ctx = torch::matmul(m_drop(p), vh).transpose(1, 2).reshape({b, l, m_dim});
+    auto ctx = torch::matmul(m_drop(p), vh).transpose(1, 2).reshape({b, l, m_heads * dh});
     return o(ctx);
 }
 
-TransformerLayerImpl::TransformerLayerImpl(int64_t dim, int64_t heads, int64_t ffn,
-                                           double dropout) {
+TransformerLayerImpl::TransformerLayerImpl(int64_t dim, int64_t heads, int64_t ffn, double dropout,
+                                           int64_t headDim) {
     ln1 = register_module("ln1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
-    attn = register_module("attn", SelfAttention(dim, heads, dropout));
+    attn = register_module("attn", SelfAttention(dim, heads, dropout, headDim));
     ln2 = register_module("ln2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
     ff1 = register_module("ff1", torch::nn::Linear(dim, ffn));
     ff2 = register_module("ff2", torch::nn::Linear(ffn, dim));

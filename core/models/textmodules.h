@@ -21,18 +21,21 @@ struct TextFeatures {
 /// Linear, so pruning, quantization and export treat them as any other weight).
 class SelfAttentionImpl : public torch::nn::Module {
 public:
-    SelfAttentionImpl(int64_t dim, int64_t heads, double dropout);
+    /// @p headDim: the width of one head (0: dim / heads); q, k and v map dim to
+    /// heads·headDim, o maps it back to dim.
+    SelfAttentionImpl(int64_t dim, int64_t heads, double dropout, int64_t headDim = 0);
     /// @p x [B, L, D]; @p real [B, L] bool, true for real tokens. Stores the attention
     /// probabilities [B, H, L, L] in @p probs when it is not null.
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& real,
                           torch::Tensor* probs = nullptr);
     int64_t dim() const { return m_dim; }
     int64_t heads() const { return m_heads; }
+    int64_t headDim() const { return m_headDim; }
 
     torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
 
 private:
-    int64_t m_dim, m_heads;
+    int64_t m_dim, m_heads, m_headDim;
     torch::nn::Dropout m_drop{nullptr};
 };
 TORCH_MODULE(SelfAttention);
@@ -40,7 +43,8 @@ TORCH_MODULE(SelfAttention);
 /// One pre-norm Transformer encoder layer: x + attn(ln1(x)), then x + ff2(gelu(ff1(ln2(x)))).
 class TransformerLayerImpl : public torch::nn::Module {
 public:
-    TransformerLayerImpl(int64_t dim, int64_t heads, int64_t ffn, double dropout);
+    TransformerLayerImpl(int64_t dim, int64_t heads, int64_t ffn, double dropout,
+                         int64_t headDim = 0);
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& real,
                           torch::Tensor* probs = nullptr);
 

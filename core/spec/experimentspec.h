@@ -88,6 +88,14 @@ struct ModelOptions {
     int64_t d_model = 128;            ///< transformer: model width (embeddings included)
     int64_t heads = 4;                ///< transformer: attention heads (d_model divisible by it)
     int64_t ffn = 512;                ///< transformer: feed-forward inner width
+    /// transformer: heads of each layer, each d_model/heads wide (empty: `heads` everywhere);
+    /// what pruning heads leaves
+    std::vector<int64_t> layer_heads;
+    std::vector<int64_t> layer_ffn;  ///< transformer: each layer's ffn width (empty: `ffn`)
+
+    /// transformer: the heads and the ffn width of encoder layer @p i (0-based)
+    int64_t headsOf(size_t i) const { return i < layer_heads.size() ? layer_heads[i] : heads; }
+    int64_t ffnOf(size_t i) const { return i < layer_ffn.size() ? layer_ffn[i] : ffn; }
     double dropout = 0.1;             ///< transformer/bilstm: dropout while training
     Pooling pooling = Pooling::Mean;  ///< transformer: mean over real tokens | first ([CLS])
 };
@@ -128,7 +136,7 @@ struct DistillOptions {
 /// Pruning: what it removes (structure), how it ranks (method) and when (schedule).
 struct PruneOptions {
     PruneStructure structure = PruneStructure::Unstructured;  ///< unstructured | neurons |
-                                                              ///< channels | n:m
+                                                              ///< channels | n:m | heads | ffn
     PruneMethod method = PruneMethod::Magnitude;  ///< magnitude | wanda | sparsegpt | taylor
     PruneScope scope = PruneScope::Global;        ///< global | layer
     double sparsity = 0.5;  ///< final fraction of zero weights (of units when structured)

@@ -34,7 +34,12 @@ enum class RunModel { Student, Teacher };
 enum class DistillLossKind { Hinton };
 enum class PruneMethod { Magnitude, Wanda, SparseGpt, Taylor };
 /// What pruning removes: single weights, whole hidden units or channels, or all but n of m.
-enum class PruneStructure { Unstructured, Neurons, Channels, NM };
+enum class PruneStructure { Unstructured, Neurons, Channels, NM, Heads, Ffn };
+/// Whether @p s removes whole units (so the model is rebuilt smaller at the end).
+inline bool removesUnits(PruneStructure s) {
+    return s == PruneStructure::Neurons || s == PruneStructure::Channels ||
+           s == PruneStructure::Heads || s == PruneStructure::Ffn;
+}
 enum class PruneScope { Global, Layer };
 enum class PruneSchedule { Agp, OneShot };
 enum class QuantGranularity { PerChannel, PerTensor };
@@ -68,7 +73,7 @@ RETORT_CHOICE_NAMES(TeacherInput, "normalized", "raw", "explicit")
 RETORT_CHOICE_NAMES(RunModel, "student", "teacher")
 RETORT_CHOICE_NAMES(DistillLossKind, "hinton")
 RETORT_CHOICE_NAMES(PruneMethod, "magnitude", "wanda", "sparsegpt", "taylor")
-RETORT_CHOICE_NAMES(PruneStructure, "unstructured", "neurons", "channels", "n:m")
+RETORT_CHOICE_NAMES(PruneStructure, "unstructured", "neurons", "channels", "n:m", "heads", "ffn")
 RETORT_CHOICE_NAMES(PruneScope, "global", "layer")
 RETORT_CHOICE_NAMES(PruneSchedule, "agp", "one_shot")
 RETORT_CHOICE_NAMES(QuantGranularity, "per_channel", "per_tensor")

@@ -261,6 +261,20 @@ void checkModel(std::vector<SpecIssue>& out, const std::string& p, const ModelOp
     if (m.arch == Arch::Transformer && m.heads > 0 && m.d_model % m.heads != 0)
         out.push_back({p + ".heads", "must divide " + p + ".d_model (" + std::to_string(m.d_model) +
                                          " by " + std::to_string(m.heads) + ")"});
+    auto perLayer = [&](const char* k, const std::vector<int64_t>& v, int64_t most) {
+        if (v.empty()) return;
+        if (m.arch == Arch::Transformer && int64_t(v.size()) != m.layers)
+            out.push_back({p + "." + k, "has " + std::to_string(v.size()) + " entries for " +
+                                            std::to_string(m.layers) + " layers"});
+        for (int64_t e : v)
+            if (e < 1 || e > most) {
+                out.push_back(
+                    {p + "." + k, "entries must be in [1, " + std::to_string(most) + "]"});
+                break;
+            }
+    };
+    perLayer("layer_heads", m.layer_heads, 256);
+    perLayer("layer_ffn", m.layer_ffn, 262144);
     if (m.arch == Arch::Transformer && !m.hidden.empty())
         out.push_back({p + ".hidden", "a transformer takes no hidden widths (its ffn is `ffn`)"});
 }
@@ -515,8 +529,12 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
             out.push_back({"student.init", "teacher_layers needs a zoo teacher or a run's model"});
         else if (zooTeacher) {
             const ModelOptions& t = s.teacher->model;
-            if (t.arch != Arch::Transformer || t.d_model != s.student.d_model ||
-                t.heads != s.student.heads || t.ffn != s.student.ffn)
+            bool same = t.arch == Arch::Transformer && t.d_model == s.student.d_model &&
+                        t.heads == s.student.heads;
+            for (int64_t i = 0; same && i < s.student.layers; ++i)
+                same = t.headsOf(size_t(i)) == s.student.headsOf(size_t(i)) &&
+                       t.ffnOf(size_t(i)) == s.student.ffnOf(size_t(i));
+            if (!same)
                 out.push_back({"student.init",
                                "teacher_layers needs a transformer teacher of the student's "
                                "d_model, heads and ffn"});
@@ -539,8 +557,7 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
                                    : "must be in [1, train.epochs]"});
         const bool calibrated =
             p.method == PruneMethod::Wanda || p.method == PruneMethod::SparseGpt;
-        const bool units =
-            p.structure == PruneStructure::Neurons || p.structure == PruneStructure::Channels;
+        const bool units = removesUnits(p.structure);
         if (p.structure == PruneStructure::NM && !oneShot)
             out.push_back({"prune.schedule", "n:m prunes once: set prune.schedule to one_shot"});
         if (calibrated && units)
@@ -549,24 +566,34 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
                                                "rank units by magnitude or taylor"});
         if (p.method == PruneMethod::Taylor && !units)
             out.push_back({"prune.method",
-                           "taylor ranks whole units: set prune.structure to neurons or channels"});
+                           "taylor ranks whole units: set prune.structure to neurons, "
+                           "channels, heads or ffn"});
         if (p.structure == PruneStructure::NM && p.n >= p.m)
             out.push_back({"prune.n", "must be smaller than prune.m"});
-        if ((calibrated || units || p.method == PruneMethod::Taylor) && isTextArch(s.student.arch))
-            out.push_back(
-                {calibrated ? "prune.method" : "prune.structure",
-                 std::string(calibrated ? choiceName(p.method) : choiceName(p.structure)) +
-                     " is implemented for mlp, cnn and lenet5 students, not yet for " +
-                     choiceName(s.student.arch)});
+        if (calibrated && isTextArch(s.student.arch))
+            out.push_back({"prune.method", std::string(choiceName(p.method)) +
+                                               " is implemented for mlp, cnn and lenet5 "
+                                               "students, not yet for " +
+                                               choiceName(s.student.arch)});
+        const Arch a = s.student.arch;
+        if ((p.structure == PruneStructure::Heads || p.structure == PruneStructure::Ffn) &&
+            a != Arch::Transformer)
+            out.push_back({"prune.structure", std::string(choiceName(p.structure)) +
+                                                  " prunes a transformer student, not a " +
+                                                  choiceName(a)});
+        if (p.structure == PruneStructure::Neurons && a == Arch::Transformer)
+            out.push_back({"prune.structure",
+                           "a transformer's units are its attention heads (heads) and its "
+                           "feed-forward neurons (ffn)"});
         if (p.structure == PruneStructure::Neurons && s.student.hidden.empty() &&
-            !isTextArch(s.student.arch))
+            a != Arch::Transformer && a != Arch::Bilstm)
             out.push_back({"prune.structure", "neurons needs hidden layers (student.hidden)"});
         if (p.structure == PruneStructure::Channels && s.student.arch != Arch::Cnn)
             out.push_back({"prune.structure", "channels needs a cnn student"});
         if (p.structure == PruneStructure::NM && !p.per_layer.empty())
             out.push_back({"prune.per_layer",
                            "n:m keeps n of every m in every layer: per-layer targets are for "
-                           "unstructured, neurons and channels"});
+                           "unstructured and structured pruning"});
         if (p.end_epoch != 0 && (p.end_epoch < p.begin_epoch || p.end_epoch > s.train.epochs))
             out.push_back(
                 {"prune.end_epoch", "must be in [prune.begin_epoch, train.epochs] (0: default)"});

@@ -188,6 +188,17 @@ const std::vector<Field<ModelOptions>>& modelFields() {
                               .range(1, 262144)
                               .omitDefault()
                               .when(".arch", {"transformer"})),
+        field<S>(&S::layer_heads,
+                 key("layer_heads", "Heads per layer",
+                     "transformer: heads of each layer, each d_model/heads wide (empty: `heads` "
+                     "in every layer); pruning heads writes it")
+                     .omitDefault()
+                     .when(".arch", {"transformer"})),
+        field<S>(&S::layer_ffn, key("layer_ffn", "FFN width per layer",
+                                    "transformer: each layer's feed-forward width (empty: `ffn` "
+                                    "in every layer); pruning ffn writes it")
+                                    .omitDefault()
+                                    .when(".arch", {"transformer"})),
         field<S>(&S::dropout, key("dropout", "Dropout",
                                   "transformer, bilstm: dropout probability while training")
                                   .range(0, 1, false, true)
@@ -347,9 +358,10 @@ const std::vector<Field<PruneOptions>>& pruneFields() {
         field<S>(&S::structure,
                  key("structure", "Structure",
                      "`unstructured` (single weights), `neurons` (whole hidden units of fully "
-                     "connected layers) or `channels` (whole output channels of convolutions): "
-                     "the model is rebuilt smaller at the end; `n:m` (n of every m consecutive "
-                     "inputs kept, 2:4 by default)")
+                     "connected layers; a bilstm's LSTM units), `channels` (whole output "
+                     "channels of convolutions), `heads` (a transformer's attention heads) or "
+                     "`ffn` (its feed-forward neurons): the model is rebuilt smaller at the "
+                     "end; `n:m` (n of every m consecutive inputs kept, 2:4 by default)")
                      .omitDefault()),
         field<S>(&S::method,
                  key("method", "Method",

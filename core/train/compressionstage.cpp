@@ -28,7 +28,7 @@ void CompressionStage::run(RunContext& ctx, StageServices& services) {
     const bool structured = ctx.pruner && !ctx.pruner->unitGroups().empty();
     if (structured) {
         for (const auto& p : student->parameters()) c.denseParamCount += p.numel();
-        c.denseLatencyMs = latencyMs(student, d.test_x.slice(0, 0, 1), ctx.device);
+        c.denseLatencyMs = latencyMs(student, latencySample(d), ctx.device);
         try {
             student = rebuildWithoutPrunedUnits(student, *ctx.pruner, &c.units);
         } catch (const std::invalid_argument& e) {

@@ -122,18 +122,12 @@ void EvaluationStage::run(RunContext& ctx, StageServices& services) {
     results["flops"] = sum.flops;
     results["test_macro_f1"] = std::isfinite(test.macro_f1) ? Json(test.macro_f1) : Json();
     results["val_macro_f1"] = std::isfinite(val.macro_f1) ? Json(val.macro_f1) : Json();
-    // One sample: for text, the test sample whose length is nearest the training mean.
-    int64_t one = 0;
-    if (d.shape.vocab > 0 && d.test_x.size(0) > 0) {
-        const auto lengths = d.test_x.ne(0).sum(1).to(torch::kFloat64);
-        one = (lengths - d.shape.mean_tokens).abs().argmin().item<int64_t>();
-    }
+    const torch::Tensor sample = latencySample(d);
     // The dense form (fp32, full width) and the form a user would deploy: the rebuilt smaller
     // model for structured pruning, int8 kernels for int8 weights where every layer has one
     // (below); otherwise the same dense fp32 computation, since no kernel here skips zeros or
     // multiplies int4 weights (the note says so).
-    const double deployed =
-        latencyMs(student, trimPadding(d.test_x.slice(0, one, one + 1)), ctx.device);
+    const double deployed = latencyMs(student, sample, ctx.device);
     const bool structured = !c.units.empty();
     results["latency_ms"] = structured ? c.denseLatencyMs : deployed;
     results["latency_ms_deployed"] = deployed;
@@ -155,7 +149,7 @@ void EvaluationStage::run(RunContext& ctx, StageServices& services) {
         std::string why, engine;
         Int8Forward int8;
         double ms = 0;
-        const auto one1 = d.test_x.slice(0, one, one + 1);
+        const auto one1 = sample;
         for (const auto& e : int8Engines()) {
             Int8Forward f = int8Forward(student, c.quantized, &why, e);
             if (!f) break;  // a layer without an int8 kernel has none on any engine

@@ -143,6 +143,15 @@ double timedMedian(const std::function<void()>& call, const std::function<void()
 
 }  // namespace
 
+torch::Tensor latencySample(const Dataset& d) {
+    int64_t one = 0;
+    if (d.shape.vocab > 0 && d.test_x.size(0) > 0) {
+        const auto lengths = d.test_x.ne(0).sum(1).to(torch::kFloat64);
+        one = (lengths - d.shape.mean_tokens).abs().argmin().item<int64_t>();
+    }
+    return trimPadding(d.test_x.slice(0, one, one + 1));
+}
+
 double latencyMs(ZooNet& net, const torch::Tensor& one, const torch::Device& device) {
     net->eval();
     return timedMedian([&] { net->forward(one); },

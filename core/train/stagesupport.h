@@ -54,6 +54,10 @@ Forward teacherInput(const TeacherOptions& o, const Dataset& d);
 /// Evaluation mode and no gradients, for a frozen teacher.
 void freeze(torch::nn::Module& m);
 
+/// The one test sample latency is timed on: the first, or for text the sample whose length is
+/// nearest the training mean, without its padding ([1, ...]).
+torch::Tensor latencySample(const Dataset& d);
+
 /// Median of 100 batch-1 forward passes after 10 warm-up passes, on the run's device.
 double latencyMs(ZooNet& net, const torch::Tensor& one, const torch::Device& device);
 /// The same for any CPU forward function (the int8 form).

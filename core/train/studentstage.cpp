@@ -2,6 +2,7 @@
 
 #include "compress/featuredistiller.h"
 #include "compress/pruner.h"
+#include "compress/rebuild.h"
 #include "models/archivecheck.h"
 #include "models/modeldescription.h"
 #include "train/calibrationhooks.h"
@@ -85,11 +86,20 @@ void StudentStage::run(RunContext& ctx, StageServices& services) {
     // Per-layer targets must name layers of this student (the validator checks image models;
     // this says it for every model before any epoch runs).
     const auto weights = compressibleWeights(*student);
+    std::vector<UnitGroup> groups;
     try {
         std::vector<std::string> names;
         if (spec.prune)
             for (const auto& e : spec.prune->per_layer) names.push_back(e.first);
-        checkLayerNames(names, weights, "prune.per_layer");
+        if (spec.prune && removesUnits(spec.prune->structure)) {
+            // Structured: per-layer targets name unit groups ("fc1", "layer1.attn", "lstm1").
+            groups = findUnitGroups(*student, spec.prune->structure, weights);
+            std::vector<std::string> known;
+            for (const auto& g : groups) known.push_back(g.name);
+            checkNames(names, known, "prune.per_layer");
+        } else {
+            checkLayerNames(names, weights, "prune.per_layer");
+        }
         names.clear();
         if (spec.quantize)
             for (const auto& e : spec.quantize->per_layer) names.push_back(e.first);
@@ -98,8 +108,8 @@ void StudentStage::run(RunContext& ctx, StageServices& services) {
         throw std::runtime_error(e.what());
     }
     if (spec.prune)
-        ctx.pruner =
-            std::make_unique<Pruner>(*spec.prune, spec.pruneEndEpoch(), weights, stepsPerEpoch);
+        ctx.pruner = std::make_unique<Pruner>(*spec.prune, spec.pruneEndEpoch(), weights,
+                                              stepsPerEpoch, std::move(groups));
     installPruningHooks(ctx);
     // Quantization-aware training: the last qat_epochs see the weights as they will be stored.
     std::unique_ptr<WeightFakeQuantizer> qat;
