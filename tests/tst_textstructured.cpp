@@ -1,15 +1,21 @@
-// Structured pruning of text models: a transformer's attention heads and feed-forward neurons,
-// a bilstm's LSTM units and an embedding bag's hidden neurons are removed whole, the model is
-// rebuilt smaller with the masked model's outputs (padding included) and no trace of what went;
-// its description builds the smaller model; a run prunes heads end to end.
+// Compression of text models. Structured: a transformer's attention heads and feed-forward
+// neurons, a bilstm's LSTM units and an embedding bag's hidden neurons are removed whole, the
+// model is rebuilt smaller with the masked model's outputs (padding included) and no trace of
+// what went; its description builds the smaller model; a run prunes heads end to end.
+// Calibrated: the layer walk that wanda, sparsegpt and gptq read reproduces the forward pass
+// and gives each layer the Hessian of its own inputs; a run prunes and quantizes with them.
 #include "testutil.h"
 
+#include "compress/calibration.h"
 #include "compress/pruner.h"
 #include "compress/rebuild.h"
 #include "models/compressedmodel.h"
 #include "models/modeldescription.h"
 #include "spec/specvalidator.h"
 #include "store/projectstore.h"
+
+#include <map>
+#include <set>
 
 using namespace retort;
 
@@ -216,7 +222,8 @@ private Q_SLOTS:
             QVERIFY2(std::string(e.what()).find("neurons") != std::string::npos, e.what());
         }
         // The spec says it before any run: heads need a transformer, neurons are not a
-        // transformer's units, calibrated methods are not walked on text yet.
+        // transformer's units, calibrated methods rank single weights and do not walk a
+        // bilstm yet.
         const std::string file = "/nonexistent.tsv";
         auto spec = [&](const Json& student, const Json& prune) {
             Json j = test::textRunSpec("t", file);
@@ -232,9 +239,11 @@ private Q_SLOTS:
                                "prune.structure", "transformer"));
         QVERIFY(test::hasIssue(issues(spec(transformer, {{"structure", "neurons"}})),
                                "prune.structure", "ffn"));
+        QVERIFY(test::hasIssue(issues(spec({{"arch", "bilstm"}}, {{"method", "wanda"}})),
+                               "prune.method", "not walked yet"));
         QVERIFY(
             test::hasIssue(issues(spec(transformer, {{"structure", "ffn"}, {"method", "wanda"}})),
-                           "prune.method", "not yet"));
+                           "prune.method", "unstructured or n:m"));
         QVERIFY(!test::hasIssue(
             issues(spec(transformer, {{"structure", "heads"}, {"method", "taylor"}})),
             "prune.structure"));
@@ -242,6 +251,101 @@ private Q_SLOTS:
         uneven["layer_heads"] = {1, 2, 2};
         QVERIFY(test::hasIssue(issues(spec(uneven, {{"sparsity", 0.5}})), "student.layer_heads",
                                "3 entries for 2 layers"));
+    }
+
+    void textWalkIsTheForwardPass() {
+        torch::manual_seed(6);
+        const auto x = ids(11);
+        const auto real = x.ne(0);
+        for (Arch arch : {Arch::Transformer, Arch::EmbeddingBag}) {
+            ModelOptions mo;
+            mo.arch = arch;
+            mo.layers = 2;
+            mo.d_model = 8;
+            mo.heads = 2;
+            mo.ffn = 12;
+            mo.embedding = 8;
+            if (arch == Arch::EmbeddingBag) mo.hidden = {6};
+            ZooNet net(mo, textShape());
+            net->train();  // the walk evaluates without dropout and restores the mode
+            std::vector<std::string> names;
+            std::map<std::string, LayerCalibration> seen;
+            const auto logits = calibrateLayers(net, x, [&](LayerCalibration& c) {
+                names.push_back(layerName(c.name));
+                seen[c.name] = c;
+            });
+            QVERIFY(net->is_training());
+            net->eval();
+            torch::NoGradGuard guard;
+            QVERIFY(torch::allclose(logits, net->forward(x), 1e-5, 1e-5));
+            // Every compressible weight, in forward order.
+            std::vector<std::string> expected;
+            for (const auto& w : compressibleWeights(*net)) expected.push_back(layerName(w.first));
+            QCOMPARE(names, expected);
+            QVERIFY(!seen["net.tok.weight"].hessian.defined());
+            if (arch == Arch::Transformer) {
+                // q's Hessian is (2/R)·AᵀA of the first norm's outputs at the R real tokens.
+                auto block = net->layers()->named_children()["layer1"];
+                auto* b = block->as<TransformerLayerImpl>();
+                auto params = net->named_parameters();
+                const auto h0 = params["net.tok.weight"].index({x}) +
+                                params["net.pos.weight"].slice(0, 0, kTokens).unsqueeze(0);
+                const auto a = b->ln1(h0).index({real}).to(torch::kFloat64);
+                const auto& q = seen["net.layer1.attn.q.weight"];
+                QCOMPARE(q.rows, real.sum().item<int64_t>());
+                QVERIFY(torch::allclose(q.hessian, a.t().matmul(a) * (2.0 / double(q.rows)), 1e-9,
+                                        1e-9));
+                QVERIFY(torch::equal(seen["net.layer1.attn.k.weight"].hessian, q.hessian));
+                QCOMPARE(seen["net.layer2.ff2.weight"].hessian.size(0), int64_t(12));
+                QCOMPARE(seen["net.out.weight"].rows, int64_t(11));  // one pooled row a sample
+            }
+        }
+        ModelOptions lstm;
+        lstm.arch = Arch::Bilstm;
+        ZooNet net(lstm, textShape());
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                                 calibrateLayers(net, x, [](LayerCalibration&) {}));
+    }
+
+    void calibratedRunsOnATransformer() {
+        QTemporaryDir dir;
+        Json j = test::textRunSpec("calibrated", test::writeSeparableTexts(dir, 30));
+        j["student"] = {
+            {"arch", "transformer"}, {"layers", 1}, {"d_model", 16}, {"heads", 2}, {"ffn", 32}};
+        j["train"] = {{"epochs", 2}, {"batch_size", 16}, {"lr", 0.003}};
+        j["distill"] = {{"lambda", 0}};
+        j["sweep"] = Json::array(
+            {{{"prune",
+               {{{"method", "sparsegpt"}, {"sparsity", 0.5}, {"calibration_samples", 40}}}},
+              {"quantize", {{{"mode", "gptq"}, {"bits", 4}, {"group_size", 16}}}}},
+             {{"prune",
+               {{{"method", "wanda"},
+                 {"structure", "n:m"},
+                 {"schedule", "one_shot"},
+                 {"begin_epoch", 3}}}}}});
+        ProjectStore store(dir.filePath("p.retort").toStdString());
+        const auto outcomes = test::runAll(store, j);
+        QCOMPARE(outcomes.size(), size_t(2));
+        for (const auto& o : outcomes) {
+            QVERIFY2(o.status == RunStatus::Completed, o.error.c_str());
+            // Every compressible layer, the token table included, is at the target.
+            for (const auto& l : store.layers(&o == &outcomes[0] ? 1 : 2)) {
+                const double s = 1.0 - double(l.nonzero) / double(l.numel);
+                QVERIFY2(std::abs(s - 0.5) < 0.02,
+                         qPrintable(QString("%1: sparsity %2").arg(l.layer.c_str()).arg(s)));
+            }
+        }
+        // GPTQ stored every compressible tensor (the token table by rounding) at 4 bits in
+        // groups of 16, and nothing else.
+        const CompressedModel cm = readCompressedModel(*store.artifact(1, "compressed"));
+        std::set<std::string> compressible;
+        ZooNet net = loadCompressedModel(*store.artifact(1, "compressed"));
+        for (const auto& w : compressibleWeights(*net)) compressible.insert(w.first);
+        QCOMPARE(compressible.size(), size_t(8));  // tok, q, k, v, o, ff1, ff2, out
+        for (const auto& t : cm.tensors) {
+            QCOMPARE(t.bits, compressible.count(t.name) ? 4 : 32);
+            if (t.bits == 4) QCOMPARE(t.groupSize, int64_t(16));
+        }
     }
 
     void headsRunEndToEnd() {

@@ -1,5 +1,8 @@
 #include "compress/calibration.h"
 
+#include "data/dataset.h"
+
+#include <algorithm>
 #include <stdexcept>
 
 namespace retort {
@@ -22,6 +25,99 @@ torch::Tensor layerRows(torch::nn::Module& layer, const torch::Tensor& x) {
     return x.reshape({x.size(0), -1});
 }
 
+/// (2 / N) XᵀX over rows [N, in] given chunk by chunk, in float64.
+struct Gram {
+    torch::Tensor h;
+    int64_t rows = 0;
+    void add(const torch::Tensor& r) {
+        const auto x = r.reshape({-1, r.size(-1)}).to(torch::kFloat64);
+        h = h.defined() ? h.addmm_(x.t(), x) : x.t().matmul(x);
+        rows += x.size(0);
+    }
+    torch::Tensor hessian() const { return h * (2.0 / double(std::max<int64_t>(1, rows))); }
+};
+
+/// The text walk (transformer, embedding_bag): the forward pass of ZooNetImpl::forwardText in
+/// evaluation mode, one compressible layer at a time.
+torch::Tensor walkText(ZooNet& net, const torch::Tensor& samples,
+                       const std::function<void(LayerCalibration&)>& visit,
+                       const std::function<bool()>& cancelled) {
+    const Arch arch = net->options().arch;
+    if (arch == Arch::Bilstm)
+        throw std::invalid_argument(
+            "calibrated compression (wanda, sparsegpt, gptq) walks transformers and embedding "
+            "bags; a bilstm's recurrent weights are not walked yet");
+    const torch::Tensor ids = trimPadding(samples);  // columns of padding only add nothing
+    const torch::Tensor real = ids.ne(0);
+    auto visitWeight = [&](const std::string& name, torch::Tensor& weight, const Gram* gram) {
+        LayerCalibration c;
+        c.name = name;
+        c.weight = weight;
+        if (gram) {
+            c.hessian = gram->hessian();
+            c.rows = gram->rows;
+        }
+        visit(c);
+    };
+    // The rows a token-wise layer reads: the real tokens' states [R, width].
+    auto tokens = [&](const torch::Tensor& x) { return x.index({real}); };
+    torch::Tensor h, pooled;
+    for (const auto& child : net->layers()->named_children()) {
+        if (cancelled && cancelled()) break;
+        const std::string& key = child.key();
+        const std::string p = "net." + key + ".";
+        torch::nn::Module& m = *child.value();
+        if (auto* e = m.as<torch::nn::EmbeddingImpl>()) {
+            if (key == "pos") {
+                h = h + e->forward(torch::arange(ids.size(1), ids.options())).unsqueeze(0);
+            } else {
+                visitWeight(p + "weight", e->weight, nullptr);
+                h = e->forward(ids);
+            }
+        } else if (auto* b = m.as<TransformerLayerImpl>()) {
+            const auto a = b->ln1(h);
+            Gram in;
+            in.add(tokens(a));
+            for (auto* lin : {b->attn->q.get(), b->attn->k.get(), b->attn->v.get()}) {
+                const std::string which = lin == b->attn->q.get()   ? "q"
+                                          : lin == b->attn->k.get() ? "k"
+                                                                    : "v";
+                visitWeight(p + "attn." + which + ".weight", lin->weight, &in);
+            }
+            const auto ctx = b->attn->context(a, real);
+            Gram heads;
+            heads.add(tokens(ctx));
+            visitWeight(p + "attn.o.weight", b->attn->o->weight, &heads);
+            h = h + b->attn->o(ctx);
+            const auto c = b->ln2(h);
+            Gram ffIn;
+            ffIn.add(tokens(c));
+            visitWeight(p + "ff1.weight", b->ff1->weight, &ffIn);
+            const auto g = torch::gelu(b->ff1(c));
+            Gram ffMid;
+            ffMid.add(tokens(g));
+            visitWeight(p + "ff2.weight", b->ff2->weight, &ffMid);
+            h = h + b->ff2(g);
+        } else if (auto* ln = m.as<torch::nn::LayerNormImpl>()) {
+            h = ln->forward(h);
+        } else if (auto* lin = m.as<torch::nn::LinearImpl>()) {
+            if (!pooled.defined())
+                pooled = arch == Arch::Transformer && net->options().pooling == Pooling::First
+                             ? h.select(1, 0)
+                             : maskedMean(h, real);
+            Gram in;
+            in.add(pooled);
+            visitWeight(p + "weight", lin->weight, &in);
+            pooled = lin->forward(pooled);
+        } else if (m.as<torch::nn::ReLUImpl>()) {
+            pooled = torch::relu(pooled);
+        } else {
+            throw std::invalid_argument("the calibration walk does not know layer " + key);
+        }
+    }
+    return pooled;
+}
+
 }  // namespace
 
 torch::Tensor calibrationIndices(int64_t n, int64_t count, uint64_t seed) {
@@ -30,17 +126,23 @@ torch::Tensor calibrationIndices(int64_t n, int64_t count, uint64_t seed) {
     return torch::randperm(n, gen, torch::kLong).slice(0, 0, count);
 }
 
-void calibrateLayers(ZooNet& net, const torch::Tensor& samples,
-                     const std::function<void(LayerCalibration&)>& visit,
-                     const std::function<bool()>& cancelled) {
-    if (net->isText())
-        throw std::invalid_argument(
-            "calibrated compression (wanda, sparsegpt, gptq) is "
-            "implemented for mlp, cnn and lenet5 students; text models "
-            "are not walked yet");
+torch::Tensor calibrateLayers(ZooNet& net, const torch::Tensor& samples,
+                              const std::function<void(LayerCalibration&)>& visit,
+                              const std::function<bool()>& cancelled) {
     torch::NoGradGuard guard;
     const bool wasTraining = net->is_training();
     net->eval();
+    if (net->isText()) {
+        torch::Tensor logits;
+        try {
+            logits = walkText(net, samples, visit, cancelled);
+        } catch (...) {
+            if (wasTraining) net->train();
+            throw;
+        }
+        if (wasTraining) net->train();
+        return logits;
+    }
     torch::Tensor x = samples;
     const auto names = net->layers()->named_children().keys();
     size_t index = 0;
@@ -72,6 +174,7 @@ void calibrateLayers(ZooNet& net, const torch::Tensor& samples,
         x = torch::cat(out);
     }
     if (wasTraining) net->train();
+    return x;
 }
 
 }  // namespace retort

@@ -17,6 +17,11 @@ SelfAttentionImpl::SelfAttentionImpl(int64_t dim, int64_t heads, double dropout,
 
 torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& real,
                                          torch::Tensor* probs) {
+    return o(context(x, real, probs));
+}
+
+torch::Tensor SelfAttentionImpl::context(const torch::Tensor& x, const torch::Tensor& real,
+                                         torch::Tensor* probs) {
     const int64_t b = x.size(0), l = x.size(1), dh = m_headDim;
     auto split = [&](const torch::Tensor& t) {  // [B, L, D] -> [B, H, L, dh]
         return t.view({b, l, m_heads, dh}).transpose(1, 2);
@@ -28,8 +33,7 @@ torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x, const torch::Te
                                 -std::numeric_limits<float>::infinity());
     auto p = torch::softmax(scores, -1);
     if (probs) *probs = p;
-    auto ctx = torch::matmul(m_drop(p), vh).transpose(1, 2).reshape({b, l, m_heads * dh});
-    return o(ctx);
+    return torch::matmul(m_drop(p), vh).transpose(1, 2).reshape({b, l, m_heads * dh});
 }
 
 TransformerLayerImpl::TransformerLayerImpl(int64_t dim, int64_t heads, int64_t ffn, double dropout,

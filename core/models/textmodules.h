@@ -28,6 +28,9 @@ public:
     /// probabilities [B, H, L, L] in @p probs when it is not null.
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& real,
                           torch::Tensor* probs = nullptr);
+    /// What o reads: the heads' attention-weighted values, [B, L, heads·headDim].
+    torch::Tensor context(const torch::Tensor& x, const torch::Tensor& real,
+                          torch::Tensor* probs = nullptr);
     int64_t dim() const { return m_dim; }
     int64_t heads() const { return m_heads; }
     int64_t headDim() const { return m_headDim; }

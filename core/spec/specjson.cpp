@@ -570,11 +570,11 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
                            "channels, heads or ffn"});
         if (p.structure == PruneStructure::NM && p.n >= p.m)
             out.push_back({"prune.n", "must be smaller than prune.m"});
-        if (calibrated && isTextArch(s.student.arch))
+        if (calibrated && s.student.arch == Arch::Bilstm)
             out.push_back({"prune.method", std::string(choiceName(p.method)) +
-                                               " is implemented for mlp, cnn and lenet5 "
-                                               "students, not yet for " +
-                                               choiceName(s.student.arch)});
+                                               " calibrates linear layers: a bilstm's "
+                                               "recurrent weights are not walked yet (use "
+                                               "magnitude)"});
         const Arch a = s.student.arch;
         if ((p.structure == PruneStructure::Heads || p.structure == PruneStructure::Ffn) &&
             a != Arch::Transformer)
@@ -615,10 +615,10 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
                     out.push_back({"quantize.per_layer." + layer,
                                    "qat trains every layer through its quantizer: 32 (fp32) is "
                                    "for ptq and gptq"});
-        if (q.mode == QuantMode::Gptq && isTextArch(s.student.arch))
-            out.push_back({"quantize.mode", std::string("gptq is implemented for mlp, cnn and "
-                                                        "lenet5 students, not yet for ") +
-                                                choiceName(s.student.arch)});
+        if (q.mode == QuantMode::Gptq && s.student.arch == Arch::Bilstm)
+            out.push_back({"quantize.mode",
+                           "gptq calibrates linear layers: a bilstm's recurrent "
+                           "weights are not walked yet (use ptq or qat)"});
     }
     checkFields(out, "train", s.train, trainFields());
     return out;

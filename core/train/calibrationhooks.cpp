@@ -3,6 +3,7 @@
 #include "compress/calibratedpruning.h"
 #include "compress/calibration.h"
 #include "compress/pruner.h"
+#include "compress/quantizer.h"
 
 namespace retort::pipeline {
 
@@ -30,7 +31,12 @@ void installPruningHooks(RunContext& ctx) {
                 const double sparsity = targets(layer.name);
                 if (!nm && sparsity <= 0) return;  // a layer a per-layer target keeps dense
                 try {
-                    if (p.method == PruneMethod::Wanda) {
+                    if (!layer.hessian.defined()) {
+                        // A token table: no input activations to weigh by, so by magnitude.
+                        const auto keep =
+                            nm ? nmMask(w2.abs(), p.n, p.m) : rowwiseMask(w2.abs(), sparsity);
+                        w.mul_(keep.view(w.sizes()).to(w.dtype()));
+                    } else if (p.method == PruneMethod::Wanda) {
                         const auto norms = layer.hessian.diagonal() * (double(layer.rows) / 2.0);
                         const auto scores = wandaScores(w2, norms);
                         const auto keep =
@@ -72,7 +78,12 @@ void quantizeGptq(RunContext& ctx, const QuantizeOptions& q) {
         const int bits = static_cast<int>(q.bitsFor(layerName(layer.name)));
         if (bits == 32) return;  // kept fp32 by quantize.per_layer
         try {
-            QuantizedTensor qt = gptqQuantize(layer.weight, layer.hessian, bits, q.group_size);
+            // A token table has no input activations: round to nearest, as ptq would.
+            QuantizedTensor qt = layer.hessian.defined()
+                                     ? gptqQuantize(layer.weight, layer.hessian, bits, q.group_size)
+                                 : q.group_size > 0
+                                     ? quantizeGroupwise(layer.weight, bits, q.group_size)
+                                     : quantizeSymmetric(layer.weight, bits, true);
             layer.weight.copy_(qt.dequantize().to(layer.weight.device()));
             ctx.compression.quantized.emplace(layer.name, std::move(qt));
         } catch (const std::exception& e) {
