@@ -78,6 +78,17 @@ inline Json smallSyntheticSpec() {
     })");
 }
 
+/// Pruning options for @p structure at @p sparsity, once (one_shot), in @p scope.
+inline PruneOptions oneShotPrune(PruneStructure structure, double sparsity,
+                                 PruneScope scope = PruneScope::Layer) {
+    PruneOptions o;
+    o.structure = structure;
+    o.scope = scope;
+    o.sparsity = sparsity;
+    o.schedule = PruneSchedule::OneShot;
+    return o;
+}
+
 /// Every issue of @p j: what reading it and the validator (data read) find.
 inline std::vector<SpecIssue> specIssues(const Json& j) {
     std::vector<SpecIssue> issues;

@@ -17,15 +17,6 @@ using namespace retort;
 
 namespace {
 
-PruneOptions structured(PruneStructure s, PruneScope scope, double sparsity) {
-    PruneOptions o;
-    o.structure = s;
-    o.scope = scope;
-    o.sparsity = sparsity;
-    o.schedule = PruneSchedule::OneShot;
-    return o;
-}
-
 std::vector<SpecIssue> issuesOf(const Json& j) {
     return test::specIssues(j);
 }
@@ -46,7 +37,7 @@ private Q_SLOTS:
         mo.hidden = {32, 16};
         ZooNet net(mo, std::vector<int64_t>{1, 8, 8}, 5);
         net->eval();
-        Pruner p(structured(PruneStructure::Neurons, PruneScope::Layer, 0.5), 1,
+        Pruner p(test::oneShotPrune(PruneStructure::Neurons, 0.5, PruneScope::Layer), 1,
                  compressibleWeights(*net), 1);
         QCOMPARE(p.unitGroups().size(), size_t(2));  // fc1 -> fc2, fc2 -> out
         p.pruneTo(0.5);
@@ -82,7 +73,7 @@ private Q_SLOTS:
         ModelOptions mo;
         mo.hidden = {40, 4};
         ZooNet net(mo, std::vector<int64_t>{10}, 3);
-        Pruner p(structured(PruneStructure::Neurons, PruneScope::Global, 0.95), 1,
+        Pruner p(test::oneShotPrune(PruneStructure::Neurons, 0.95, PruneScope::Global), 1,
                  compressibleWeights(*net), 1);
         p.pruneTo(0.95);
         const auto kept = p.keptUnits();
@@ -95,7 +86,7 @@ private Q_SLOTS:
             torch::NoGradGuard g;
             net->named_parameters()["net.fc2.weight"].mul_(1e-4);
         }
-        Pruner q(structured(PruneStructure::Neurons, PruneScope::Global, 0.25), 1,
+        Pruner q(test::oneShotPrune(PruneStructure::Neurons, 0.25, PruneScope::Global), 1,
                  compressibleWeights(*net), 1);
         q.pruneTo(0.25);
         QVERIFY(q.keptUnits()[1].numel() > 1);
@@ -110,7 +101,7 @@ private Q_SLOTS:
         mo.hidden = {16};
         ZooNet net(mo, std::vector<int64_t>{1, 8, 8}, 5);
         net->eval();
-        Pruner p(structured(PruneStructure::Channels, PruneScope::Layer, 0.5), 1,
+        Pruner p(test::oneShotPrune(PruneStructure::Channels, 0.5, PruneScope::Layer), 1,
                  compressibleWeights(*net), 1);
         QCOMPARE(p.unitGroups().size(), size_t(2));  // conv1 -> conv2, conv2 -> fc1 (2x2 blocks)
         QCOMPARE(p.unitGroups()[1].slices[1].inner, int64_t(4));
@@ -141,7 +132,7 @@ private Q_SLOTS:
             torch::NoGradGuard g;
             w.copy_(torch::tensor({1.f, 2.f, 3.f, 4.f}).view({4, 1}).expand({4, 3}));
         }
-        auto opts = structured(PruneStructure::Neurons, PruneScope::Layer, 0.25);
+        auto opts = test::oneShotPrune(PruneStructure::Neurons, 0.25, PruneScope::Layer);
         Pruner magnitude(opts, 1, compressibleWeights(*net), 1);
         magnitude.pruneTo(0.25);
         QVERIFY(torch::equal(magnitude.keptUnits()[0], torch::tensor({1, 2, 3}, torch::kLong)));

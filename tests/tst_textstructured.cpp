@@ -27,13 +27,15 @@ DataShape textShape() {
     return DataShape{{kTokens}, 3, kVocab, 6.0};
 }
 
-PruneOptions oneShot(PruneStructure s, double sparsity, PruneScope scope = PruneScope::Layer) {
-    PruneOptions o;
-    o.structure = s;
-    o.scope = scope;
-    o.sparsity = sparsity;
-    o.schedule = PruneSchedule::OneShot;
-    return o;
+/// A transformer of @p layers layers, width @p d, @p heads heads and ffn width @p ffn.
+ModelOptions transformer(int64_t layers, int64_t d, int64_t heads, int64_t ffn) {
+    ModelOptions mo;
+    mo.arch = Arch::Transformer;
+    mo.layers = layers;
+    mo.d_model = d;
+    mo.heads = heads;
+    mo.ffn = ffn;
+    return mo;
 }
 
 /// Token ids with [CLS] first and ragged lengths, right-padded with 0.
@@ -74,12 +76,7 @@ class TestTextStructured : public QObject {
 private Q_SLOTS:
     void headsRebuildSmaller() {
         torch::manual_seed(1);
-        ModelOptions mo;
-        mo.arch = Arch::Transformer;
-        mo.layers = 2;
-        mo.d_model = 16;
-        mo.heads = 4;
-        mo.ffn = 24;
+        ModelOptions mo = transformer(2, 16, 4, 24);
         ZooNet net(mo, textShape());
         // Head 2 of layer 1 has tiny q, k, v rows: the weight norm must pick it first.
         {
@@ -88,7 +85,7 @@ private Q_SLOTS:
             for (const char* w : {"q", "k", "v"})
                 params[std::string("net.layer1.attn.") + w + ".weight"].slice(0, 8, 12).mul_(1e-3);
         }
-        PruneOptions o = oneShot(PruneStructure::Heads, 0.5);
+        PruneOptions o = test::oneShotPrune(PruneStructure::Heads, 0.5);
         o.per_layer = {{"layer1.attn", 0.75}};  // layer 1 keeps 1 head, layer 2 keeps 2
         auto p = pruner(net, o);
         QCOMPARE(p->unitGroups().size(), size_t(2));
@@ -121,12 +118,7 @@ private Q_SLOTS:
 
     void globalHeadsRankAcrossLayers() {
         torch::manual_seed(2);
-        ModelOptions mo;
-        mo.arch = Arch::Transformer;
-        mo.layers = 2;
-        mo.d_model = 16;
-        mo.heads = 4;
-        mo.ffn = 16;
+        ModelOptions mo = transformer(2, 16, 4, 16);
         ZooNet net(mo, textShape());
         {
             torch::NoGradGuard g;
@@ -134,7 +126,8 @@ private Q_SLOTS:
             for (const char* w : {"q", "k", "v"})  // layer 2's heads 1-3 barely matter
                 params[std::string("net.layer2.attn.") + w + ".weight"].slice(0, 4, 16).mul_(1e-3);
         }
-        auto p = pruner(net, oneShot(PruneStructure::Heads, 3.0 / 8.0, PruneScope::Global));
+        auto p =
+            pruner(net, test::oneShotPrune(PruneStructure::Heads, 3.0 / 8.0, PruneScope::Global));
         p->pruneTo(3.0 / 8.0);
         QCOMPARE(p->keptUnits()[0].numel(), int64_t(4));
         QCOMPARE(p->keptUnits()[1].numel(), int64_t(1));
@@ -145,15 +138,10 @@ private Q_SLOTS:
 
     void ffnRebuildSmaller() {
         torch::manual_seed(3);
-        ModelOptions mo;
-        mo.arch = Arch::Transformer;
-        mo.layers = 2;
-        mo.d_model = 8;
-        mo.heads = 2;
-        mo.ffn = 20;
+        ModelOptions mo = transformer(2, 8, 2, 20);
         mo.pooling = Pooling::First;
         ZooNet net(mo, textShape());
-        auto p = pruner(net, oneShot(PruneStructure::Ffn, 0.75));
+        auto p = pruner(net, test::oneShotPrune(PruneStructure::Ffn, 0.75));
         QCOMPARE(p->unitGroups()[1].name, std::string("layer2.ff1"));
         p->pruneTo(0.75);
         ZooNet small = rebuildWithoutPrunedUnits(net, *p);
@@ -173,7 +161,7 @@ private Q_SLOTS:
         mo.embedding = 8;
         mo.hidden = {6, 4};
         ZooNet net(mo, textShape());
-        auto p = pruner(net, oneShot(PruneStructure::Neurons, 0.5));
+        auto p = pruner(net, test::oneShotPrune(PruneStructure::Neurons, 0.5));
         QCOMPARE(p->unitGroups().size(), size_t(2));
         QCOMPARE(p->unitGroups()[0].name, std::string("lstm1"));
         p->pruneTo(0.5);
@@ -201,7 +189,7 @@ private Q_SLOTS:
         mo.embedding = 8;
         mo.hidden = {10};
         ZooNet net(mo, textShape());
-        auto p = pruner(net, oneShot(PruneStructure::Neurons, 0.4));
+        auto p = pruner(net, test::oneShotPrune(PruneStructure::Neurons, 0.4));
         QCOMPARE(p->unitGroups().size(), size_t(1));
         p->pruneTo(0.4);
         ZooNet small = rebuildWithoutPrunedUnits(net, *p);
@@ -258,12 +246,8 @@ private Q_SLOTS:
         const auto x = ids(11);
         const auto real = x.ne(0);
         for (Arch arch : {Arch::Transformer, Arch::EmbeddingBag}) {
-            ModelOptions mo;
+            ModelOptions mo = transformer(2, 8, 2, 12);
             mo.arch = arch;
-            mo.layers = 2;
-            mo.d_model = 8;
-            mo.heads = 2;
-            mo.ffn = 12;
             mo.embedding = 8;
             if (arch == Arch::EmbeddingBag) mo.hidden = {6};
             ZooNet net(mo, textShape());

@@ -49,7 +49,7 @@ torch::Tensor walkText(ZooNet& net, const torch::Tensor& samples,
             "bags; a bilstm's recurrent weights are not walked yet");
     const torch::Tensor ids = trimPadding(samples);  // columns of padding only add nothing
     const torch::Tensor real = ids.ne(0);
-    auto visitWeight = [&](const std::string& name, torch::Tensor& weight, const Gram* gram) {
+    auto visitWeight = [&](const std::string& name, const torch::Tensor& weight, const Gram* gram) {
         LayerCalibration c;
         c.name = name;
         c.weight = weight;
@@ -78,12 +78,9 @@ torch::Tensor walkText(ZooNet& net, const torch::Tensor& samples,
             const auto a = b->ln1(h);
             Gram in;
             in.add(tokens(a));
-            for (auto* lin : {b->attn->q.get(), b->attn->k.get(), b->attn->v.get()}) {
-                const std::string which = lin == b->attn->q.get()   ? "q"
-                                          : lin == b->attn->k.get() ? "k"
-                                                                    : "v";
+            for (auto& [which, lin] : {std::pair{"q", b->attn->q}, std::pair{"k", b->attn->k},
+                                       std::pair{"v", b->attn->v}})
                 visitWeight(p + "attn." + which + ".weight", lin->weight, &in);
-            }
             const auto ctx = b->attn->context(a, real);
             Gram heads;
             heads.add(tokens(ctx));

@@ -14,6 +14,15 @@ double agpSparsity(double finalSparsity, double progress) {
     return finalSparsity * (1.0 - std::pow(1.0 - p, 3.0));
 }
 
+torch::Tensor unitView(const torch::Tensor& t, const UnitSlice& s, int64_t units) {
+    int64_t before = 1, after = 1;
+    for (int64_t d = 0; d < t.dim(); ++d) {
+        if (d < s.axis) before *= t.size(d);
+        if (d > s.axis) after *= t.size(d);
+    }
+    return t.view({before, s.outer, units, s.inner, after});
+}
+
 std::vector<UnitGroup> adjacentUnitGroups(
     const std::vector<std::pair<std::string, torch::Tensor>>& weights, int64_t dims) {
     std::vector<UnitGroup> groups;
@@ -41,19 +50,9 @@ std::vector<UnitGroup> adjacentUnitGroups(
 
 namespace {
 
-/// @p t (shaped as weight @p w) regrouped as [P, outer, units, inner, Q] along the slice's axis.
-torch::Tensor sliceView(const torch::Tensor& t, const UnitSlice& s, int64_t units) {
-    int64_t before = 1, after = 1;
-    for (int64_t d = 0; d < t.dim(); ++d) {
-        if (d < s.axis) before *= t.size(d);
-        if (d > s.axis) after *= t.size(d);
-    }
-    return t.view({before, s.outer, units, s.inner, after});
-}
-
 /// Per unit, every entry of @p t that the producing slice @p s gives it: [units, entries].
 torch::Tensor unitRows(const torch::Tensor& t, const UnitSlice& s, int64_t units) {
-    return sliceView(t.contiguous(), s, units).transpose(0, 2).reshape({units, -1});
+    return unitView(t.contiguous(), s, units).transpose(0, 2).reshape({units, -1});
 }
 
 }  // namespace
@@ -248,7 +247,7 @@ void Pruner::pruneUnits(double fraction, double uniform) {
         for (const auto& sl : g.slices) {
             auto& mask = m_masks[sl.weight];
             const auto idx = torch::tensor(removed[gi], torch::kLong).to(mask.device());
-            sliceView(mask, sl, g.units).index_fill_(2, idx, false);
+            unitView(mask, sl, g.units).index_fill_(2, idx, false);
         }
     }
     m_fraction = fraction;

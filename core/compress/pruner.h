@@ -53,6 +53,10 @@ struct UnitGroup {
     std::vector<UnitSlice> slices;  ///< producers (axis 0) first, then readers
 };
 
+/// @p t (a weight of the slice's shape, contiguous) as [P, outer, units, inner, Q] along the
+/// slice's axis: dimension 2 indexes the units.
+torch::Tensor unitView(const torch::Tensor& t, const UnitSlice& s, int64_t units);
+
 /// The unit groups of a sequential network (mlp, cnn): each weight of @p dims dimensions (2:
 /// fully connected, 4: convolutions) whose rows the next weight reads, as blocks of its inputs.
 std::vector<UnitGroup> adjacentUnitGroups(

@@ -19,14 +19,7 @@ std::string biasOf(const std::string& name) {
 torch::Tensor keepUnits(const torch::Tensor& t, const UnitSlice& s, int64_t units,
                         const torch::Tensor& kept) {
     auto shape = t.sizes().vec();
-    int64_t before = 1, after = 1;
-    for (int64_t d = 0; d < t.dim(); ++d) {
-        if (d < s.axis) before *= t.size(d);
-        if (d > s.axis) after *= t.size(d);
-    }
-    const auto out = t.contiguous()
-                         .view({before, s.outer, units, s.inner, after})
-                         .index_select(2, kept.to(t.device()));
+    const auto out = unitView(t.contiguous(), s, units).index_select(2, kept.to(t.device()));
     shape[size_t(s.axis)] = s.outer * kept.numel() * s.inner;
     return out.reshape(shape);
 }

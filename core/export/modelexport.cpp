@@ -255,7 +255,8 @@ public:
         addNode(m_g, "MatMul", p + "_ctx", {p + "_probs", p + ".v_heads"}, p + "_ctx");
         addInts(addNode(m_g, "Transpose", p + "_ctx_t", {p + "_ctx"}, p + "_ctx_t"), "perm",
                 {0, 2, 1, 3});
-        addNode(m_g, "Reshape", p + "_merge", {p + "_ctx_t", ints("c_merge_heads_" + std::to_string(h * dh), {0, 0, h * dh})},
+        addNode(m_g, "Reshape", p + "_merge",
+                {p + "_ctx_t", ints("c_merge_heads_" + std::to_string(h * dh), {0, 0, h * dh})},
                 p + "_merged");
         linear(p + ".o", p + "_merged", out);
     }

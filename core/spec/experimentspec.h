@@ -81,13 +81,13 @@ struct ModelOptions {
     /// mlp/cnn/embedding_bag: widths of the fully connected hidden layers; bilstm: hidden units
     /// per direction of each LSTM layer (empty: one layer of `embedding` units)
     std::vector<int64_t> hidden;
-    std::vector<int64_t> channels;    ///< cnn: output channels of each conv3x3+relu+maxpool2 block
-    int64_t classes = 0;              ///< output classes (0: the data's class count)
-    int64_t embedding = 128;          ///< bilstm/embedding_bag: token embedding width
-    int64_t layers = 2;               ///< transformer: encoder layers
-    int64_t d_model = 128;            ///< transformer: model width (embeddings included)
-    int64_t heads = 4;                ///< transformer: attention heads (d_model divisible by it)
-    int64_t ffn = 512;                ///< transformer: feed-forward inner width
+    std::vector<int64_t> channels;  ///< cnn: output channels of each conv3x3+relu+maxpool2 block
+    int64_t classes = 0;            ///< output classes (0: the data's class count)
+    int64_t embedding = 128;        ///< bilstm/embedding_bag: token embedding width
+    int64_t layers = 2;             ///< transformer: encoder layers
+    int64_t d_model = 128;          ///< transformer: model width (embeddings included)
+    int64_t heads = 4;              ///< transformer: attention heads (d_model divisible by it)
+    int64_t ffn = 512;              ///< transformer: feed-forward inner width
     /// transformer: heads of each layer, each d_model/heads wide (empty: `heads` everywhere);
     /// what pruning heads leaves
     std::vector<int64_t> layer_heads;

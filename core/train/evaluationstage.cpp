@@ -53,12 +53,10 @@ std::string deploymentNote(const ExperimentSpec& spec, const Compression& c, dou
           << " parameters, " << speed << "x the dense speed at batch 1";
         // The widths the kernels see: a kept head is d_model/heads wide.
         const ModelOptions& m = spec.student;
-        const int64_t headWidth = m.heads > 0 ? m.d_model / m.heads : 1;
+        const bool heads = spec.prune && spec.prune->structure == PruneStructure::Heads;
+        const int64_t unitWidth = heads && m.heads > 0 ? m.d_model / m.heads : 1;
         bool odd = false;
-        for (const auto& u : c.units) {
-            const bool heads = spec.prune && spec.prune->structure == PruneStructure::Heads;
-            odd = odd || (u.kept * (heads ? headWidth : 1)) % 8 != 0;
-        }
+        for (const auto& u : c.units) odd = odd || (u.kept * unitWidth) % 8 != 0;
         if (odd) o << "; a width that is not a multiple of 8 can defeat vectorization";
         if (speed < 1.2) o << "; at this size call overhead, not arithmetic, sets the time";
         if (!int8.empty()) o << "; " << int8;
