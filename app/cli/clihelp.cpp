@@ -26,6 +26,8 @@ const char* const kUsage =
     "              [--model student|teacher] [--json]\n"
     "                                              accuracy drop on validation with one layer\n"
     "                                              pruned or quantized at a time; stored\n"
+    "  pretrained --project P.retort [--json]      the stored pretrained encoders: id, model,\n"
+    "                                              epochs, perplexity (\"pretrained\": ID)\n"
     "  delete RUN... --project P.retort            delete runs with their metrics and models\n"
     "  export --project P.retort --format csv|json [--metrics] --out FILE\n"
     "                                              every run's spec values and results, a row per "
@@ -71,6 +73,14 @@ std::string commandHelp(const std::string& c) {
         return "usage: retort-cli validate SPEC.json [--project P.retort] [--json]\n"
                "Checks the spec (keys, types, ranges, data files, shapes) and lists its sweep "
                "points.\n";
+    if (c == "pretrained")
+        return "usage: retort-cli pretrained --project P.retort [--json]\n"
+               "The pretrained encoders stored in the project (teacher.pretrain and "
+               "student.pretrain\n"
+               "store them once per model, settings and data): their id, which `teacher.pretrained` "
+               "and\n"
+               "`student.pretrained` take, the architecture, epochs done and the last epoch's "
+               "perplexity.\n";
     if (c == "keys")
         return "usage: retort-cli keys [--json | --markdown]\n"
                "Every key a spec may hold, from the engine's key registry: its type, default, "

@@ -87,7 +87,7 @@ void ProgressPrinter::operator()(const Progress& p) {
         std::ostringstream os;
         os << prefix << p.stage << " epoch " << p.epoch << "/" << p.epochs << std::fixed
            << std::setprecision(4);
-        for (const char* k : {"train_loss", "val_accuracy", "sparsity"})
+        for (const char* k : {"train_loss", "val_accuracy", "val_perplexity", "sparsity"})
             if (p.metrics.count(k)) os << " " << k << " " << p.metrics.at(k);
         if (p.metrics.count("epoch_seconds"))
             os << std::setprecision(1) << " (" << p.metrics.at("epoch_seconds") << " s)";

@@ -92,6 +92,36 @@ int cmdDelete(const Args& a) {
     return 0;
 }
 
+int cmdPretrained(const Args& a) {
+    const std::string project = a.required("project");
+    ProjectStore store(project, ProjectStore::Access::ReadOnly);
+    const auto list = store.pretrainedList();
+    if (a.has("json")) {
+        Json j = Json::array();
+        for (const auto& r : list)
+            j.push_back({{"id", r.id},
+                         {"key", r.key},
+                         {"spec", r.spec},
+                         {"epochs_done", r.epochs_done},
+                         {"metrics", r.metrics}});
+        std::cout << j.dump(2) << "\n";
+        return 0;
+    }
+    if (list.empty()) std::cout << "no pretrained models\n";
+    for (const auto& r : list) {
+        const Json& m = r.spec.value("model", Json::object());
+        const Json last = r.metrics.empty() ? Json::object() : r.metrics.back();
+        const Json pre = r.spec.value("pretrain", Json::object());
+        std::cout << r.id << "  " << m.value("arch", "?") << " " << m.dump() << "  epochs "
+                  << r.epochs_done << "/" << pre.value("epochs", int64_t(0)) << "  seed "
+                  << r.spec.value("seed", int64_t(0));
+        if (last.contains("val_perplexity"))
+            std::cout << "  val perplexity " << last["val_perplexity"].get<double>();
+        std::cout << "\n";
+    }
+    return 0;
+}
+
 int cmdShow(const Args& a) {
     const int64_t id = runIdArg(a);
     const std::string project = a.required("project");

@@ -332,7 +332,39 @@ torch::Tensor ZooNetImpl::forward(torch::Tensor x) {
     return m_seq->forward(x);
 }
 
+void ZooNetImpl::addLora(const LoraSettings& settings) {
+    if (m_options.arch != Arch::Transformer)
+        throw std::invalid_argument("LoRA adapters need a transformer, not a " +
+                                    std::string(choiceName(m_options.arch)));
+    for (auto& block : m_blocks) block->addLora(settings);
+}
+
+void ZooNetImpl::mergeLora() {
+    for (auto& block : m_blocks) block->mergeLora();
+}
+
+std::vector<torch::Tensor> ZooNetImpl::loraParameters() {
+    std::vector<torch::Tensor> out;
+    for (auto& block : m_blocks)
+        for (auto& p : block->loraParameters()) out.push_back(p);
+    return out;
+}
+
 torch::Tensor ZooNetImpl::forwardText(const torch::Tensor& ids, TextFeatures* features) {
+    const auto h = tokenStates(ids, features);
+    const auto real = ids.ne(0);
+    torch::Tensor pooled;
+    if (m_options.arch == Arch::Transformer)
+        pooled = m_options.pooling == Pooling::First ? h.select(1, 0) : maskedMean(h, real);
+    else if (m_options.arch == Arch::Bilstm)
+        pooled = maskedMax(h, real);
+    else
+        pooled = maskedMean(h, real);
+    for (size_t i = 0; i + 1 < m_head.size(); ++i) pooled = torch::relu(m_head[i](pooled));
+    return m_head.back()(pooled);
+}
+
+torch::Tensor ZooNetImpl::tokenStates(const torch::Tensor& ids, TextFeatures* features) {
     TORCH_CHECK(ids.dim() == 2 && !ids.is_floating_point(),
                 "a text model takes token ids [batch, tokens], not ", ids.sizes(), " ",
                 ids.scalar_type());
@@ -340,7 +372,7 @@ torch::Tensor ZooNetImpl::forwardText(const torch::Tensor& ids, TextFeatures* fe
                 " tokens, more than the model's ", m_sampleShape[0]);
     const auto real = ids.ne(0);
     const double p = is_training() ? m_options.dropout : 0.0;
-    torch::Tensor h = m_tok(ids), pooled;
+    torch::Tensor h = m_tok(ids);
     if (m_options.arch == Arch::Transformer) {
         const auto positions = torch::arange(ids.size(1), ids.options());
         h = torch::dropout(h + m_pos(positions).unsqueeze(0), p, is_training());
@@ -353,19 +385,14 @@ torch::Tensor ZooNetImpl::forwardText(const torch::Tensor& ids, TextFeatures* fe
             }
         }
         h = m_norm(h);
-        pooled = m_options.pooling == Pooling::First ? h.select(1, 0) : maskedMean(h, real);
     } else if (m_options.arch == Arch::Bilstm) {
         h = torch::dropout(h, p, is_training());
         for (auto& lstm : m_lstms) {
             h = torch::dropout(packedLstm(lstm, h, real), p, is_training());
             if (features) features->hidden.push_back(h);
         }
-        pooled = maskedMax(h, real);
-    } else {
-        pooled = maskedMean(h, real);
     }
-    for (size_t i = 0; i + 1 < m_head.size(); ++i) pooled = torch::relu(m_head[i](pooled));
-    return m_head.back()(pooled);
+    return h;
 }
 
 std::function<torch::Tensor(const torch::Tensor&)> frozenForward(ZooNet net) {

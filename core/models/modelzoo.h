@@ -49,6 +49,19 @@ public:
     /// A text model's logits, with each encoder layer's states and attention maps in
     /// @p features when it is not null (transformer; a bilstm hands out its layers' states).
     torch::Tensor forwardText(const torch::Tensor& ids, TextFeatures* features);
+    /// A text model's state of every token before pooling: a transformer's final-norm output
+    /// [B, L, d_model], a bilstm's last layer [B, L, 2·hidden], an embedding bag's embeddings;
+    /// each encoder layer's states and attention maps go to @p features when it is not null.
+    torch::Tensor tokenStates(const torch::Tensor& ids, TextFeatures* features = nullptr);
+    /// A text model's token table [vocab, width] (what a masked-LM head ties its output to).
+    torch::Tensor tokenTable() const { return m_tok ? m_tok->weight : torch::Tensor(); }
+    /// Adds LoRA adapters to every encoder layer of a transformer (throws std::invalid_argument
+    /// for another architecture). They are parameters of the network until mergeLora().
+    void addLora(const LoraSettings& settings);
+    /// Folds the adapters into the weights: afterwards the network is a plain one again.
+    void mergeLora();
+    /// The adapters' parameters (empty: none).
+    std::vector<torch::Tensor> loraParameters();
     bool isText() const { return isTextArch(m_options.arch); }
     int64_t vocab() const { return m_data.vocab; }
     const DataShape& dataShape() const { return m_data; }

@@ -7,6 +7,9 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
 #include <vector>
 
 namespace retort {
@@ -15,6 +18,52 @@ namespace retort {
 struct TextFeatures {
     std::vector<torch::Tensor> hidden;     ///< per encoder layer: [batch, tokens, width]
     std::vector<torch::Tensor> attention;  ///< per encoder layer: [batch, heads, tokens, tokens]
+};
+
+/// Where and how large a Transformer's LoRA adapters are (Hu et al. 2021).
+struct LoraSettings {
+    int64_t rank = 8;        ///< r: the adapters' inner width
+    double alpha = 16;       ///< the update is scaled by alpha / r
+    double dropout = 0.0;    ///< dropout on the adapters' input while training
+    bool attention = true;   ///< adapters beside q, k, v and o
+    bool ffn = false;        ///< adapters beside ff1 and ff2
+};
+
+/// A low-rank update beside a frozen Linear: (alpha/r) · B · A · dropout(x). A [r, in] starts
+/// Kaiming-uniform and B [out, r] at zero, so training starts from the base model exactly.
+class LoraAdapterImpl : public torch::nn::Module {
+public:
+    LoraAdapterImpl(int64_t in, int64_t out, const LoraSettings& settings);
+    torch::Tensor forward(const torch::Tensor& x);
+    /// (alpha/r) · B · A, [out, in]: what merging adds to the base weight.
+    torch::Tensor delta() const;
+
+    torch::Tensor A, B;
+    double scale = 1;
+
+private:
+    torch::nn::Dropout m_drop{nullptr};
+};
+TORCH_MODULE(LoraAdapter);
+
+/// The LoRA adapters of one module, by the name of the Linear each sits beside ("q", "ff1"):
+/// registered as "<name>_lora" submodules, so checkpoints carry them, until merged.
+class LoraSet {
+public:
+    /// Adds an adapter beside @p lin, registered on @p owner.
+    void add(torch::nn::Module& owner, const std::string& name, torch::nn::Linear& lin,
+             const LoraSettings& settings);
+    /// lin(x), plus the adapter's update when @p name has one.
+    torch::Tensor apply(const std::string& name, torch::nn::Linear& lin, const torch::Tensor& x);
+    /// Folds every adapter into its Linear's weight (W += (alpha/r)·B·A) and unregisters it.
+    /// @p linear maps a name back to its Linear.
+    void merge(torch::nn::Module& owner,
+               const std::function<torch::nn::Linear&(const std::string&)>& linear);
+    bool empty() const { return m_adapters.empty(); }
+    const std::map<std::string, LoraAdapter>& adapters() const { return m_adapters; }
+
+private:
+    std::map<std::string, LoraAdapter> m_adapters;
 };
 
 /// Multi-head self-attention with separate query, key, value and output projections (each a
@@ -34,12 +83,18 @@ public:
     int64_t dim() const { return m_dim; }
     int64_t heads() const { return m_heads; }
     int64_t headDim() const { return m_headDim; }
+    /// Adds LoRA adapters beside q, k, v and o.
+    void addLora(const LoraSettings& settings);
+    /// Folds the adapters into q, k, v and o.
+    void mergeLora();
+    LoraSet& lora() { return m_lora; }
 
     torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
 
 private:
     int64_t m_dim, m_heads, m_headDim;
     torch::nn::Dropout m_drop{nullptr};
+    LoraSet m_lora;
 };
 TORCH_MODULE(SelfAttention);
 
@@ -50,6 +105,12 @@ public:
                          int64_t headDim = 0);
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& real,
                           torch::Tensor* probs = nullptr);
+    /// Adds LoRA adapters where @p settings says (attention: q, k, v, o; ffn: ff1, ff2).
+    void addLora(const LoraSettings& settings);
+    /// Folds every adapter of the layer into its weights.
+    void mergeLora();
+    /// The layer's adapters' parameters (attention's and the feed-forward's).
+    std::vector<torch::Tensor> loraParameters();
 
     torch::nn::LayerNorm ln1{nullptr}, ln2{nullptr};
     SelfAttention attn{nullptr};
@@ -57,6 +118,7 @@ public:
 
 private:
     torch::nn::Dropout m_drop{nullptr};
+    LoraSet m_lora;  // ff1, ff2
 };
 TORCH_MODULE(TransformerLayer);
 

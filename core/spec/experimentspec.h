@@ -73,6 +73,21 @@ struct TrainOptions {
     double weight_decay = 0.0;                      ///< L2 penalty (decoupled for adamw)
     LrSchedule lr_schedule = LrSchedule::Constant;  ///< constant | cosine (per epoch)
     double grad_clip = 0.0;  ///< clip the gradients' total L2 norm to this (0: off)
+    Finetune finetune = Finetune::Full;  ///< full | head | lora | bitfit: what the steps update
+    int64_t lora_rank = 8;               ///< lora: rank r of each adapter
+    double lora_alpha = 16;              ///< lora: the update is scaled by alpha / r
+    double lora_dropout = 0.0;           ///< lora: dropout on the adapters' input
+    LoraTargets lora_targets = LoraTargets::Attention;  ///< lora: attention | ffn | all
+};
+
+/// Masked-LM pretraining of a text encoder (BERT) before its training on the labels.
+struct PretrainOptions {
+    int64_t epochs = 3;             ///< passes over the pretraining texts
+    int64_t batch_size = 64;        ///< texts per optimizer step
+    double lr = 5e-4;               ///< AdamW learning rate (weight decay 0.01, constant)
+    double mask_fraction = 0.15;    ///< share of the real tokens predicted ([CLS] never)
+    double grad_clip = 1.0;         ///< clip the gradients' total L2 norm (0: off)
+    std::string path;  ///< a UTF-8 text file, one document per line (empty: the training texts)
 };
 
 /// A zoo architecture and its options.
@@ -116,6 +131,8 @@ struct TeacherOptions {
     std::vector<double> input_mean, input_std;  ///< explicit: one value, or one per channel
     int64_t run = 0;                            ///< Run: id of a completed run of the project
     RunModel run_model = RunModel::Student;     ///< Run: that run's student or its (zoo) teacher
+    std::optional<PretrainOptions> pretrain;    ///< Zoo: masked-LM pretraining before `train`
+    int64_t pretrained = 0;  ///< Zoo: start from this stored pretrained model (0: none)
 };
 
 /// Intermediate-layer distillation between two Transformers (TinyBERT, MiniLM).
@@ -191,6 +208,8 @@ struct ExperimentSpec {
     std::optional<TeacherOptions> teacher;           ///< absent: no teacher (lambda must be 0)
     ModelOptions student;                            ///< the student architecture
     StudentInit student_init = StudentInit::Random;  ///< student.init: random | teacher_layers
+    std::optional<PretrainOptions> student_pretrain;  ///< student.pretrain: before training
+    int64_t student_pretrained = 0;  ///< student.pretrained: a stored pretrained model (0: none)
     DistillOptions distill;                          ///< distillation loss
     std::optional<PruneOptions> prune;               ///< absent: no pruning
     std::optional<QuantizeOptions> quantize;         ///< absent: fp32 weights

@@ -49,6 +49,12 @@ enum class QuantMode { Ptq, Qat, Gptq };
 enum class LayerMap { Uniform };
 /// How the student's weights start: at random, or copied from the teacher's layers.
 enum class StudentInit { Random, TeacherLayers };
+/// Which parameters a training stage updates: all; the classifier only (the backbone frozen);
+/// low-rank adapters beside frozen weights, and the classifier (LoRA); biases and the classifier
+/// (BitFit).
+enum class Finetune { Full, Head, Lora, Bitfit };
+/// Which Linear layers of a Transformer get LoRA adapters: q, k, v, o; ff1, ff2; or both.
+enum class LoraTargets { Attention, Ffn, All };
 /// SentencePiece's model: unigram language model (Kudo 2018) or byte-pair encoding.
 enum class TokenizerType { Unigram, Bpe };
 
@@ -81,6 +87,8 @@ RETORT_CHOICE_NAMES(QuantMode, "ptq", "qat", "gptq")
 RETORT_CHOICE_NAMES(TokenizerType, "unigram", "bpe")
 RETORT_CHOICE_NAMES(LayerMap, "uniform")
 RETORT_CHOICE_NAMES(StudentInit, "random", "teacher_layers")
+RETORT_CHOICE_NAMES(Finetune, "full", "head", "lora", "bitfit")
+RETORT_CHOICE_NAMES(LoraTargets, "attention", "ffn", "all")
 
 #undef RETORT_CHOICE_NAMES
 

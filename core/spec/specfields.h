@@ -169,6 +169,8 @@ const std::vector<Field<TokenizerOptions>>& tokenizerFields();
 /// The teacher's own keys (seed, torchscript, run, model); `input` is read by hand.
 const std::vector<Field<TeacherOptions>>& teacherFields();
 const std::vector<Field<TrainOptions>>& trainFields();
+/// teacher.pretrain's and student.pretrain's keys.
+const std::vector<Field<PretrainOptions>>& pretrainFields();
 const std::vector<Field<DistillOptions>>& distillFields();
 /// distill.features' keys.
 const std::vector<Field<FeatureOptions>>& featureFields();

@@ -353,6 +353,11 @@ ExperimentSpec ExperimentSpec::fromJson(const Json& j, std::vector<SpecIssue>& i
                 ObjectReader tt(t.at("train"), "teacher.train", issues);
                 readFields(tt, *to.train, trainFields());
             }
+            if (t.has("pretrain") && !t.at("pretrain").is_null()) {
+                to.pretrain = PretrainOptions{};
+                ObjectReader tp(t.at("pretrain"), "teacher.pretrain", issues);
+                readFields(tp, *to.pretrain, pretrainFields());
+            }
         }
         s.teacher = to;
     }
@@ -360,6 +365,11 @@ ExperimentSpec ExperimentSpec::fromJson(const Json& j, std::vector<SpecIssue>& i
         ObjectReader st(r.at("student"), "student", issues);
         readFields(st, s.student, modelFields());
         readFields(st, s, studentFields());
+        if (st.has("pretrain") && !st.at("pretrain").is_null()) {
+            s.student_pretrain = PretrainOptions{};
+            ObjectReader sp(st.at("pretrain"), "student.pretrain", issues);
+            readFields(sp, *s.student_pretrain, pretrainFields());
+        }
     }
     if (r.has("distill")) {
         ObjectReader d(r.at("distill"), "distill", issues);
@@ -417,12 +427,16 @@ Json ExperimentSpec::toJson() const {
                 t = writeFields(teacher->model, modelFields());
                 t.update(writeFields(*teacher, teacherFields(), "zoo"));
                 if (teacher->train) t["train"] = writeFields(*teacher->train, trainFields());
+                if (teacher->pretrain)
+                    t["pretrain"] = writeFields(*teacher->pretrain, pretrainFields());
                 break;
         }
         j["teacher"] = t;
     }
     j["student"] = writeFields(student, modelFields());
     j["student"].update(writeFields(*this, studentFields()));
+    if (student_pretrain)
+        j["student"]["pretrain"] = writeFields(*student_pretrain, pretrainFields());
     j["distill"] = writeFields(distill, distillFields());
     if (distill.features)
         j["distill"]["features"] = writeFields(*distill.features, featureFields());
@@ -434,6 +448,59 @@ Json ExperimentSpec::toJson() const {
     j["train"] = writeFields(train, trainFields());
     if (!sweep.is_null()) j["sweep"] = sweep;
     return j;
+}
+
+/// Pretraining and fine-tuning modes: what model they fit and what they need first.
+void checkFinetune(std::vector<SpecIssue>& out, const ExperimentSpec& s) {
+    checkFields(out, "student", s, studentFields());
+    auto encoder = [](Arch a) { return a == Arch::Transformer || a == Arch::Bilstm; };
+    auto side = [&](const std::string& p, const ModelOptions& m,
+                    const std::optional<PretrainOptions>& pre, int64_t pretrained,
+                    const TrainOptions* train, bool otherStart) {
+        if (pre) {
+            checkFields(out, p + ".pretrain", *pre, pretrainFields());
+            if (!encoder(m.arch))
+                out.push_back({p + ".pretrain",
+                               "masked-LM pretraining needs a transformer or bilstm (a " +
+                                   std::string(choiceName(m.arch)) +
+                                   " has no contextual token states to predict from)"});
+            if (!isTextData(s.data.format))
+                out.push_back({p + ".pretrain", "needs text data (data.format text or wordnet)"});
+            if (pretrained > 0)
+                out.push_back({p + ".pretrained",
+                               "a pretrained start and `pretrain` exclude each other: drop one"});
+        }
+        if (pretrained > 0 && !encoder(m.arch))
+            out.push_back({p + ".pretrained", "needs a transformer or bilstm"});
+        if (!train || train->finetune == Finetune::Full) return;
+        const std::string key = (p == "teacher" ? "teacher.train" : "train") + std::string(".finetune");
+        const char* mode = choiceName(train->finetune);
+        if (!pre && pretrained == 0 && !otherStart)
+            out.push_back({key, std::string(mode) +
+                                    " fine-tunes a pretrained model: add " + p +
+                                    ".pretrain or " + p + ".pretrained" +
+                                    (p == "student" ? " (or student.init teacher_layers)" : "")});
+        if (train->finetune == Finetune::Lora && m.arch != Arch::Transformer)
+            out.push_back({key, "lora adapts a transformer's attention and feed-forward layers, "
+                                "not a " + std::string(choiceName(m.arch))});
+    };
+    if (s.teacher && s.teacher->kind == TeacherOptions::Kind::Zoo) {
+        const TeacherOptions& t = *s.teacher;
+        side("teacher", t.model, t.pretrain, t.pretrained, t.train ? &*t.train : nullptr, false);
+        if (!t.train && (t.pretrain || t.pretrained > 0))
+            out.push_back({t.pretrain ? "teacher.pretrain" : "teacher.pretrained",
+                           "a pretrained teacher needs teacher.train: pretraining leaves its "
+                           "classifier untrained"});
+    }
+    side("student", s.student, s.student_pretrain, s.student_pretrained, &s.train,
+         s.student_init == StudentInit::TeacherLayers);
+    if (s.train.finetune == Finetune::Lora && s.prune)
+        out.push_back({"prune", "pruning during LoRA training would be undone by the merge: "
+                                "fine-tune with lora, then prune that run's model "
+                                "(teacher: {\"run\": N}), or use finetune full"});
+    if (s.train.finetune == Finetune::Lora && s.quantize && s.quantize->mode == QuantMode::Qat)
+        out.push_back({"quantize.mode", "qat trains the base weights, which lora freezes: use ptq "
+                                        "or gptq (they act on the merged weights)"});
 }
 
 std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
@@ -621,6 +688,7 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
                            "weights are not walked yet (use ptq or qat)"});
     }
     checkFields(out, "train", s.train, trainFields());
+    checkFinetune(out, s);
     return out;
 }
 

@@ -262,6 +262,16 @@ const std::vector<Field<TeacherOptions>>& teacherFields() {
                                     "which model of that run: its `student` or its zoo `teacher`")
                                     .noField()
                                     .when("teacher", {"run"})),
+        field<S>(&S::pretrained,
+                 key("pretrained", "Pretrained model",
+                     "zoo teacher: start from this stored pretrained model (its id, `retort-cli "
+                     "pretrained` lists them) instead of `pretrain`; same architecture and "
+                     "tokenizer")
+                     .range(0, {})
+                     .note("0: none")
+                     .omitDefault()
+                     .noSweep()
+                     .when("teacher", {"zoo"})),
     };
     return f;
 }
@@ -292,6 +302,62 @@ const std::vector<Field<TrainOptions>>& trainFields() {
                                     .note("0: off")
                                     .omitDefault()  // stored specs (teacher keys) unchanged
                                     .spin(3, 0.5)),
+        field<S>(&S::finetune,
+                 key("finetune", "Fine-tuning",
+                     "what the steps update: `full` (every parameter), `head` (the classifier "
+                     "only, the backbone frozen), `lora` (low-rank adapters beside the frozen "
+                     "Transformer weights, and the classifier; merged into plain weights after "
+                     "training) or `bitfit` (biases and the classifier); not full needs a "
+                     "pretrained start")
+                     .omitDefault()),
+        field<S>(&S::lora_rank, key("lora_rank", "LoRA rank", "lora: rank r of each adapter")
+                                    .range(1, 1024)
+                                    .when(".finetune", {"lora"})),
+        field<S>(&S::lora_alpha,
+                 key("lora_alpha", "LoRA alpha", "lora: the adapters' update is scaled by alpha/r")
+                     .range(0, {}, true)
+                     .spin(1, 1)
+                     .when(".finetune", {"lora"})),
+        field<S>(&S::lora_dropout,
+                 key("lora_dropout", "LoRA dropout", "lora: dropout on the adapters' input")
+                     .range(0, 1, false, true)
+                     .spin(2, 0.05)
+                     .when(".finetune", {"lora"})),
+        field<S>(&S::lora_targets,
+                 key("lora_targets", "LoRA targets",
+                     "lora: which Linear layers get adapters: `attention` (q, k, v, o), `ffn` "
+                     "(ff1, ff2) or `all`")
+                     .when(".finetune", {"lora"})),
+    };
+    return f;
+}
+
+const std::vector<Field<PretrainOptions>>& pretrainFields() {
+    using S = PretrainOptions;
+    static const std::vector<Field<S>> f = {
+        field<S>(&S::epochs,
+                 key("epochs", "Pretraining epochs", "passes over the pretraining texts").range(1, 100000)),
+        field<S>(&S::batch_size,
+                 key("batch_size", "Pretraining batch", "texts per optimizer step").range(1, {})),
+        field<S>(&S::lr, key("lr", "Pretraining LR", "AdamW learning rate (weight decay 0.01)")
+                             .range(0, {}, true)
+                             .spin(6, 0.0001)),
+        field<S>(&S::mask_fraction,
+                 key("mask_fraction", "Masked share",
+                     "share of each text's real tokens that are predicted ([CLS] never): 80 % "
+                     "of them read [MASK], 10 % a random piece, 10 % stay (BERT)")
+                     .range(0, 1, true, true)
+                     .spin(2, 0.05)),
+        field<S>(&S::grad_clip, key("grad_clip", "Pretraining clip",
+                                    "clip each step's total gradient L2 norm to this value")
+                                    .range(0, {})
+                                    .note("0: off")
+                                    .spin(2, 0.5)),
+        field<S>(&S::path, key("path", "Pretraining text file",
+                               "a UTF-8 text file, one document per line, tokenized with the "
+                               "data's tokenizer (relative: from the spec file's folder); "
+                               "empty: the training split's texts")
+                               .omitDefault()),
     };
     return f;
 }
@@ -348,6 +414,15 @@ const std::vector<Field<ExperimentSpec>>& studentFields() {
                      "(DistilBERT)")
                      .omitDefault()
                      .when("student.arch", {"transformer"})),
+        field<S>(&S::student_pretrained,
+                 key("pretrained", "Pretrained model",
+                     "start the student from this stored pretrained model (its id) instead of "
+                     "`student.pretrain`; same architecture and tokenizer")
+                     .range(0, {})
+                     .note("0: none")
+                     .omitDefault()
+                     .noSweep()
+                     .when("student.arch", {"transformer", "bilstm"})),
     };
     return f;
 }
@@ -536,6 +611,15 @@ std::vector<SpecKey> buildRegistry() {
         addFields(out, trainFields(), "teacher.train", TrainOptions{},
                   {{"teacher", {"zoo"}}, {"teacher.train", {"present"}}},
                   [](SpecKey& k) { k.in_editor = false; });
+        SpecKey pre = sectionKey("teacher.pretrain", "Teacher pretraining",
+                                 "masked-LM pretraining of a transformer or bilstm teacher "
+                                 "before `teacher.train`, stored once in the project and reused; "
+                                 "absent: none");
+        pre.when = zoo;
+        out.push_back(pre);
+        addFields(out, pretrainFields(), "teacher.pretrain", PretrainOptions{},
+                  {{"teacher", {"zoo"}}, {"teacher.pretrain", {"present"}}});
+        out.push_back(tf[4]);  // teacher.pretrained
         out.push_back(tf[1]);  // teacher.torchscript
         SpecKey input =
             key("input", "Teacher input",
@@ -555,6 +639,16 @@ std::vector<SpecKey> buildRegistry() {
     }
     addFields(out, modelFields(), "student", ModelOptions{});
     addFields(out, studentFields(), "student", ExperimentSpec{});
+    {
+        SpecKey pre = sectionKey("student.pretrain", "Student pretraining",
+                                 "masked-LM pretraining of a transformer or bilstm student "
+                                 "before `train` (per student seed), stored once in the project; "
+                                 "absent: none");
+        pre.when = {{"student.arch", {"transformer", "bilstm"}}};
+        out.push_back(pre);
+        addFields(out, pretrainFields(), "student.pretrain", PretrainOptions{},
+                  {{"student.pretrain", {"present"}}});
+    }
     addFields(out, distillFields(), "distill", DistillOptions{});
     {
         SpecKey f = sectionKey("distill.features", "Feature distillation",

@@ -102,6 +102,20 @@ inline constexpr const char* kMigrations[] = {
      WHERE json_valid(spec) AND json_type(spec, '$.teacher.arch') IS NOT NULL
        AND json_type(spec, '$.teacher.seed') IS NULL AND json_type(spec, '$.seed') = 'integer';
     )sql",
+    // 8: pretrained encoders (masked LM), stored once per spec and data, checkpointed per epoch.
+    R"sql(
+    CREATE TABLE pretrained(
+        id INTEGER PRIMARY KEY,
+        key TEXT UNIQUE NOT NULL,
+        spec TEXT NOT NULL,
+        state BLOB NOT NULL,
+        optimizer BLOB NOT NULL,
+        epochs_done INTEGER NOT NULL,
+        metrics TEXT NOT NULL,
+        checksum TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL);
+    )sql",
 };
 
 }  // namespace retort::schema

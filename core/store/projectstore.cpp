@@ -762,4 +762,65 @@ void ProjectStore::saveTeacher(const TeacherRecord& t) {
         .run();
 }
 
+namespace {
+constexpr const char* kPretrainedColumns =
+    "SELECT id, key, spec, epochs_done, metrics, state, optimizer, checksum FROM pretrained ";
+}
+
+std::optional<PretrainedRecord> ProjectStore::pretrained(const std::string& key) const {
+    Statement st(m_db, std::string(kPretrainedColumns) + "WHERE key = ?");
+    st.bind(1, key);
+    if (!st.step()) return std::nullopt;
+    PretrainedRecord r{st.i64(0),          st.text(1),  parseJson(st.text(2)), st.bytes(5),
+                       st.bytes(6),        st.i64(3),   parseJson(st.text(4))};
+    verifyBlob(r.state + r.optimizer, st.text(7),
+               m_path + ": the stored pretrained model " + std::to_string(r.id));
+    return r;
+}
+
+std::optional<PretrainedRecord> ProjectStore::pretrained(int64_t id) const {
+    Statement st(m_db, "SELECT key FROM pretrained WHERE id = ?");
+    st.bind(1, id);
+    if (!st.step()) return std::nullopt;
+    return pretrained(st.text(0));
+}
+
+int64_t ProjectStore::savePretrained(const PretrainedRecord& r) {
+    Statement(m_db, std::string("INSERT INTO pretrained(key, spec, state, optimizer, epochs_done, "
+                                "metrics, checksum, created_at, updated_at) VALUES(?, ?, ?, ?, ?, "
+                                "?, ?, ") +
+                        kNow + ", " + kNow +
+                        ") ON CONFLICT(key) DO UPDATE SET spec = excluded.spec, state = "
+                        "excluded.state, optimizer = excluded.optimizer, epochs_done = "
+                        "excluded.epochs_done, metrics = excluded.metrics, checksum = "
+                        "excluded.checksum, updated_at = excluded.updated_at")
+        .bind(1, r.key)
+        .bind(2, r.spec.dump())
+        .blob(3, r.state)
+        .blob(4, r.optimizer)
+        .bind(5, r.epochs_done)
+        .bind(6, r.metrics.dump())
+        .bind(7, blobChecksum(r.state + r.optimizer))
+        .run();
+    Statement st(m_db, "SELECT id FROM pretrained WHERE key = ?");
+    st.bind(1, r.key);
+    st.step();
+    return st.i64(0);
+}
+
+std::vector<PretrainedRecord> ProjectStore::pretrainedList() const {
+    Statement st(m_db, "SELECT id, key, spec, epochs_done, metrics FROM pretrained ORDER BY id");
+    std::vector<PretrainedRecord> out;
+    while (st.step()) {
+        PretrainedRecord r;
+        r.id = st.i64(0);
+        r.key = st.text(1);
+        r.spec = parseJson(st.text(2));
+        r.epochs_done = st.i64(3);
+        r.metrics = parseJson(st.text(4));
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
 }  // namespace retort

@@ -79,6 +79,18 @@ struct TeacherRecord {
     Json summary;       ///< test accuracy, parameter count, FLOPs, per-epoch metrics
 };
 
+/// A pretrained encoder (masked LM), stored once per project under the key of what defines it
+/// and checkpointed after every epoch, so a stopped pretraining resumes where it was.
+struct PretrainedRecord {
+    int64_t id = 0;             ///< what `"pretrained": N` names (0: not stored yet)
+    std::string key;            ///< hash of spec
+    Json spec;                  ///< model, pretrain settings, seed, data and tokenizer keys
+    std::string state;          ///< the encoder and its masked-LM head (LibTorch archive)
+    std::string optimizer;      ///< the optimizer's state after epochs_done (resume)
+    int64_t epochs_done = 0;    ///< epochs finished
+    Json metrics = Json::array();  ///< per epoch: train_loss, train_perplexity, val_perplexity, …
+};
+
 /// Everything a finished run of a shard project brings into the main project.
 struct MergedRun {
     RunRecord run;                                 ///< status, results, environment, times
@@ -93,7 +105,7 @@ struct MergedRun {
 class ProjectStore {
 public:
     enum class Access { ReadWrite, ReadOnly };
-    static constexpr int kSchemaVersion = 7;
+    static constexpr int kSchemaVersion = 8;
 
     /// Opens (ReadWrite: creates if missing, migrates, marks dead `running` runs `interrupted`).
     explicit ProjectStore(const std::string& path, Access access = Access::ReadWrite);
@@ -175,6 +187,14 @@ public:
     void saveTeacherOutputs(const std::string& key, const TeacherOutputs& outputs);
     /// Every stored teacher key.
     std::vector<std::string> teacherKeys() const;
+
+    /// A pretrained encoder by its key or by its id, its blobs' checksum verified.
+    std::optional<PretrainedRecord> pretrained(const std::string& key) const;
+    std::optional<PretrainedRecord> pretrained(int64_t id) const;
+    /// Stores @p record under its key (replacing that key's row, keeping its id); returns the id.
+    int64_t savePretrained(const PretrainedRecord& record);
+    /// Every stored pretrained encoder without its blobs (id, key, spec, epochs, metrics).
+    std::vector<PretrainedRecord> pretrainedList() const;
 
     /// A trained tokenizer's SentencePiece model by its key (Tokenizer::key), checksum verified.
     std::optional<std::string> tokenizer(const std::string& key) const;

@@ -13,6 +13,10 @@ const std::vector<ResultColumn>& resultColumns() {
         {"test_macro_f1", "test_f1", "Test macro-F1", ResultKind::Fraction, 4},
         {"teacher_test_accuracy", "teacher_acc", "Teacher acc.", ResultKind::Fraction, 4},
         {"param_count", "params", "Params", ResultKind::Count, 0},
+        // What the student's training updated (train.finetune), and its share of the model.
+        {"trainable_params", "trainable", "Trainable", ResultKind::Count, 0, false},
+        {"trainable_share", "trainable_share", "Trainable share", ResultKind::Fraction, 3, false,
+         true, false},
         {"nonzero_params", "nonzero", "Nonzero", ResultKind::Count, 0},
         {"size_bytes", "size_B", "Dense size", ResultKind::Bytes, 0},
         {"compressed_size_bytes", "compr_B", "Compressed", ResultKind::Bytes, 0},

@@ -88,6 +88,12 @@ void PackagingStage::run(RunContext& ctx, StageServices& services) {
         results["teacher_val_accuracy"] =
             std::isfinite(teacher->valAccuracy) ? Json(teacher->valAccuracy) : Json();
         results["teacher_key"] = teacher->key;
+        if (teacher->trainableParams > 0) {
+            results["teacher_trainable_params"] = teacher->trainableParams;
+            results["teacher_trainable_share"] =
+                double(teacher->trainableParams) / double(teacher->paramCount);
+        }
+        if (!teacher->pretrain.is_null()) results["teacher_pretrain"] = teacher->pretrain;
         results["teacher_param_count"] = teacher->paramCount;
         results["teacher_flops"] = teacher->flops >= 0 ? Json(teacher->flops) : Json();
         results["teacher_size_bytes"] = teacher->paramCount * 4;

@@ -70,6 +70,8 @@ struct Teacher {
     double valAccuracy = std::nan("");  // on the run's validation split (NaN: none)
     std::vector<std::string> warnings;  // what a researcher must know about it
     bool trained = true;                // false: a zoo teacher frozen at its random initialization
+    int64_t trainableParams = 0;        // parameters its training updated (0: not trained here)
+    Json pretrain;                      // its pretraining (pretrain's outcome), or null
     torch::Tensor trainLogits;          // cached outputs over the training set, on the device
     std::optional<TeacherRecord> unsaved;  // the record to store once its outputs are known
     bool outputsReady = false;             // TeacherOutputs filled (a teacher from the cache)

@@ -6,6 +6,7 @@
 #include "models/archivecheck.h"
 #include "models/modeldescription.h"
 #include "train/calibrationhooks.h"
+#include "train/pretraining.h"
 #include "train/trainloop.h"
 
 #include <sstream>
@@ -67,19 +68,19 @@ void StudentStage::run(RunContext& ctx, StageServices& services) {
         }
         services.message(runId, "student", "initialized from the teacher's layers");
     }
-    FeatureDistiller features{nullptr};
-    std::vector<torch::Tensor> params = trainableParameters(student);
-    if (spec.distill.features) {
-        try {
-            features = FeatureDistiller(*spec.distill.features, zooTeacher(), spec.student);
-        } catch (const std::invalid_argument& e) {
-            throw std::runtime_error(e.what());
-        }
-        features->to(ctx.device);
-        // The projections train with the student (and are not part of it).
-        for (const auto& p : features->parameters()) params.push_back(p);
+    // Pretraining (or a stored pretrained model) before the task; after a resume too, so the
+    // results say where the student came from (a stored pretraining is only loaded, and the
+    // checkpoint then replaces its weights).
+    if (spec.student_pretrain || spec.student_pretrained > 0) {
+        const Json sj = spec.toJson()["student"];
+        const PretrainTarget target{"student", architectureOf(sj), sj.value("pretrain", Json()),
+                                    spec.seed, runId};
+        ctx.results["pretrain"] =
+            spec.student_pretrain
+                ? pretrain(student, *spec.student_pretrain, target, ctx, services)
+                : loadPretrained(student, spec.student_pretrained, target, d, services);
+        torch::manual_seed(static_cast<uint64_t>(spec.seed) + 15485863ULL);
     }
-    auto opt = makeOptimizer(spec.train, params);
     const int64_t n = d.train_x.size(0);
     const int64_t bs = std::min(spec.train.batch_size, n);
     const int64_t stepsPerEpoch = (n + bs - 1) / bs;
@@ -107,6 +108,25 @@ void StudentStage::run(RunContext& ctx, StageServices& services) {
     } catch (const std::invalid_argument& e) {
         throw std::runtime_error(e.what());
     }
+    // What the steps update (train.finetune): after the weights above are listed, because
+    // LoRA adds adapters beside them.
+    std::vector<torch::Tensor> params = finetuneParameters(student, spec.train);
+    const int64_t trainable = countElements(params);
+    ctx.results["trainable_params"] = trainable;
+    ctx.results["trainable_share"] =
+        double(trainable) / double(student->summary().param_count);  // adapters on top
+    FeatureDistiller features{nullptr};
+    if (spec.distill.features) {
+        try {
+            features = FeatureDistiller(*spec.distill.features, zooTeacher(), spec.student);
+        } catch (const std::invalid_argument& e) {
+            throw std::runtime_error(e.what());
+        }
+        features->to(ctx.device);
+        // The projections train with the student (and are not part of it).
+        for (const auto& p : features->parameters()) params.push_back(p);
+    }
+    auto opt = makeOptimizer(spec.train, params);
     if (spec.prune)
         ctx.pruner = std::make_unique<Pruner>(*spec.prune, spec.pruneEndEpoch(), weights,
                                               stepsPerEpoch, std::move(groups));
@@ -193,6 +213,7 @@ void StudentStage::run(RunContext& ctx, StageServices& services) {
         services.report(p);
     }
     ctx.epoch = spec.train.epochs;
+    student->mergeLora();  // plain weights for compression, the model file and export
     student->eval();
 }
 

@@ -3,6 +3,7 @@
 #include "models/archivecheck.h"
 #include "models/modeldescription.h"
 #include "store/fnv1a.h"
+#include "train/pretraining.h"
 #include "train/trainloop.h"
 
 #include <sstream>
@@ -13,11 +14,15 @@ using namespace stagesupport;
 
 namespace {
 
-/// Stage one: trains a zoo teacher on the labels. Returns its per-epoch metrics.
+/// Stage one: trains a zoo teacher on the labels (its parameters as train.finetune says; LoRA
+/// adapters merged at the end). Returns its per-epoch metrics; @p trainable gets the number of
+/// parameters trained.
 Json trainTeacher(ZooNet& net, const TrainOptions& train, const Dataset& d, int64_t seed,
-                  int64_t runId, StageServices& services) {
+                  int64_t runId, StageServices& services, int64_t& trainable) {
     services.message(runId, "teacher", "training the teacher (stage one)");
-    auto opt = makeOptimizer(train, trainableParameters(net));
+    const auto params = finetuneParameters(net, train);
+    trainable = countElements(params);
+    auto opt = makeOptimizer(train, params);
     DistillOptions none;
     none.lambda = 0;
     int64_t step = 0;
@@ -41,6 +46,7 @@ Json trainTeacher(ZooNet& net, const TrainOptions& train, const Dataset& d, int6
         epochs.push_back(p.metrics);
         services.report(p);
     }
+    net->mergeLora();
     return epochs;
 }
 
@@ -120,12 +126,28 @@ void TeacherStage::run(RunContext& ctx, StageServices& services) {
             record = *stored;
             services.message(runId, "teacher", "reusing the stored teacher " + t->key.substr(0, 8));
         } else if (o.train) {
-            record.summary["epochs"] = trainTeacher(t->zoo, *o.train, d, o.seed, runId, services);
+            const Json tj = spec.toJson()["teacher"];
+            const PretrainTarget target{"teacher", architectureOf(tj),
+                                        tj.value("pretrain", Json()), o.seed, runId};
+            if (o.pretrain)
+                record.summary["pretrain"] = pretrain(t->zoo, *o.pretrain, target, ctx, services);
+            else if (o.pretrained > 0)
+                record.summary["pretrain"] =
+                    loadPretrained(t->zoo, o.pretrained, target, d, services);
+            // Adapters and dropout then draw the same whether pretraining ran or was reused.
+            if (o.pretrain || o.pretrained > 0)
+                torch::manual_seed(static_cast<uint64_t>(o.seed) + 15485863ULL);
+            int64_t trainable = 0;
+            record.summary["epochs"] =
+                trainTeacher(t->zoo, *o.train, d, o.seed, runId, services, trainable);
+            record.summary["trainable_params"] = trainable;
             record.state = saveModule(*t->zoo);
         } else {
             record.state = saveModule(*t->zoo);  // frozen at initialization
         }
         t->trained = o.train.has_value();
+        t->trainableParams = record.summary.value("trainable_params", int64_t(0));
+        t->pretrain = record.summary.value("pretrain", Json());
         freeze(*t->zoo);
         torch::NoGradGuard guard;
         t->forward = frozenForward(t->zoo);

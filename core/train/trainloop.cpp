@@ -3,7 +3,6 @@
 #include "compress/distillation.h"
 #include "compress/pruner.h"
 #include "compress/quantizer.h"
-#include "models/modelgraph.h"
 
 #include <algorithm>
 #include <cmath>
@@ -131,11 +130,6 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
         throw std::runtime_error("diverged: the training loss is not finite at " + stage +
                                  " epoch " + std::to_string(epoch));
     return s;
-}
-
-std::vector<torch::Tensor> trainableParameters(ZooNet& net) {
-    const ModelGraph graph = modelGraph(*net);
-    return selectParameters(*net, graph, [](const GraphNode&, const GraphParam&) { return true; });
 }
 
 }  // namespace retort::pipeline

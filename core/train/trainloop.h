@@ -38,8 +38,4 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
                       const std::string& stage, const StageServices& services,
                       WeightFakeQuantizer* qat = nullptr);
 
-/// The parameters a training stage gives its optimizer, picked by their graph roles: every one
-/// for teacher training and distillation (head-only and adapter stages will pick here).
-std::vector<torch::Tensor> trainableParameters(ZooNet& net);
-
 }  // namespace retort::pipeline

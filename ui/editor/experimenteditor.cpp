@@ -337,7 +337,8 @@ void ExperimentEditor::buildForm() {
             });
             return m_teacherRun;
         }
-        if (k.key == "prune" || k.key == "distill.features") {
+        if (k.key == "prune" || k.key == "distill.features" || k.key == "teacher.pretrain" ||
+            k.key == "student.pretrain") {
             auto* on = new QCheckBox(label, content);
             const QString name = QString::fromStdString(k.key);
             addField(
@@ -717,6 +718,11 @@ void ExperimentEditor::validate() {
                 tr("%1: %2 params · %3 · %4 dense")
                     .arg(who, QLocale().toString(qlonglong(b.summary.param_count)), flopText,
                          QString::fromStdString(formatBytes(double(b.summary.size_bytes))));
+            if (b.trainable >= 0 && b.trainable != b.summary.param_count)
+                s += tr(" · %1 trainable (%2 %)")
+                         .arg(QLocale().toString(qlonglong(b.trainable)))
+                         .arg(100.0 * double(b.trainable) / double(b.summary.param_count), 0,
+                              'f', 2);
             if (student)
                 s += tr(" → ≈ %1 compressed")
                          .arg(QString::fromStdString(formatBytes(double(b.expected_compressed))));

@@ -1,5 +1,6 @@
 #include "editor/specbudget.h"
 
+#include "train/pretraining.h"
 #include "train/runner.h"
 
 #include <QObject>
@@ -19,11 +20,23 @@ ModelBudget describe(const ModelOptions& m, const DataShape& data) {
     return b;
 }
 
+/// Models past this size are not built to count their trainable parameters (the editor).
+constexpr int64_t kCountTrainableUpTo = 50'000'000;
+
+void countTrainable(ModelBudget& b, const ModelOptions& m, const DataShape& data,
+                    const TrainOptions& train) {
+    if (train.finetune == Finetune::Full)
+        b.trainable = b.summary.param_count;
+    else if (b.summary.param_count <= kCountTrainableUpTo)
+        b.trainable = pipeline::trainableParameterCount(m, data, train);
+}
+
 }  // namespace
 
 ModelBudget studentBudget(const ExperimentSpec& spec, const DataShape& data) {
     ModelBudget b = describe(spec.student, data);
     if (!b.known) return b;
+    countTrainable(b, spec.student, data, spec.train);
     const double sparsity = spec.prune ? spec.prune->sparsity : 0.0;
     const int bits = spec.quantize ? int(spec.quantize->bits) : 32;
     const bool perChannel =
@@ -50,7 +63,10 @@ ModelBudget teacherBudget(const ExperimentSpec& spec, const DataShape& data) {
         case TeacherOptions::Kind::Zoo:
             break;
     }
-    return describe(spec.teacher->model, data);
+    ModelBudget b = describe(spec.teacher->model, data);
+    if (b.known && spec.teacher->train)
+        countTrainable(b, spec.teacher->model, data, *spec.teacher->train);
+    return b;
 }
 
 }  // namespace retort::ui

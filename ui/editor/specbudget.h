@@ -13,6 +13,7 @@ struct ModelBudget {
     ModelSummary summary;  ///< parameters, FLOPs, dense size
     int64_t expected_compressed = 0;  ///< estimated compressed file size (student)
     QString note;                     ///< why it is not known, or what it is
+    int64_t trainable = -1;  ///< parameters its training updates (train.finetune); -1: unknown
 };
 
 /// The student's budget, with the spec's pruning and quantization applied to its size.

@@ -254,10 +254,24 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
         for (const RunRecord* r : completed)
             if (r->results.contains("teacher_key") &&
                 r->results["teacher_test_accuracy"].is_number())
-                teachers.insert(QStringLiteral("%1 (%2 parameters)")
-                                    .arg(percent(*r, "teacher_test_accuracy"),
-                                         result(*r, "teacher_param_count"))
-                                    .toStdString());
+            {
+                QString t = QStringLiteral("%1 (%2 parameters")
+                                .arg(percent(*r, "teacher_test_accuracy"),
+                                     result(*r, "teacher_param_count"));
+                if (r->results.contains("teacher_pretrain"))
+                    t += QStringLiteral("; masked-LM pretrained model %1")
+                             .arg(r->results["teacher_pretrain"].value("id", int64_t(0)));
+                if (r->results.contains("teacher_trainable_share"))
+                    t += QStringLiteral("; %1 trainable (%2 %), %3")
+                             .arg(result(*r, "teacher_trainable_params"))
+                             .arg(100 * r->results["teacher_trainable_share"].get<double>(), 0,
+                                  'f', 2)
+                             .arg(esc(QString::fromStdString(
+                                 r->spec.value("teacher", Json::object())
+                                     .value("train", Json::object())
+                                     .value("finetune", std::string("full")))));
+                teachers.insert((t + QStringLiteral(")")).toStdString());
+            }
         for (const auto& t : teachers)
             h += QStringLiteral("<li>Teacher: %1 test accuracy.</li>")
                      .arg(QString::fromStdString(t));
@@ -280,6 +294,32 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
                       .arg(chosenOnTest);
         h += QStringLiteral("<li>Pareto front (%1 vs compressed size): run(s) %2.</li></ul>\n")
                  .arg(basis, ids.join(QStringLiteral(", ")));
+    }
+    // Pretraining: each stored pretrained model the runs started from, epoch by epoch.
+    std::map<int64_t, Json> pretrained;
+    for (const auto& r : m_runs)
+        for (const char* k : {"teacher_pretrain", "pretrain"})
+            if (r.results.contains(k) && r.results[k].is_object())
+                pretrained[r.results[k].value("id", int64_t(0))] = r.results[k];
+    if (!pretrained.empty()) {
+        h += QStringLiteral("<h3>Pretraining (masked LM)</h3>\n");
+        for (const auto& [id, p] : pretrained) {
+            h += QStringLiteral("<p>Pretrained model %1:</p>\n<table cellspacing=\"0\" "
+                                "cellpadding=\"2\" border=\"1\"><tr><th>epoch</th><th>train "
+                                "loss</th><th>train perplexity</th><th>val perplexity</th>"
+                                "<th>seconds</th></tr>\n")
+                     .arg(id);
+            int e = 0;
+            for (const auto& m : p.value("epochs", Json::array()))
+                h += QStringLiteral("<tr><td>%1</td><td>%2</td><td>%3</td><td>%4</td><td>%5</td>"
+                                    "</tr>\n")
+                         .arg(++e)
+                         .arg(cell(m.value("train_loss", Json())),
+                              cell(m.value("train_perplexity", Json()), 2),
+                              cell(m.value("val_perplexity", Json()), 2),
+                              cell(m.value("epoch_seconds", Json()), 1));
+            h += QStringLiteral("</table>\n");
+        }
     }
     QStringList warnings;  // what the runs found that a reader must weigh
     for (const auto& r : m_runs)

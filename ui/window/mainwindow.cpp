@@ -623,6 +623,12 @@ void MainWindow::onProgress(const retort::Progress& p) {
     } else if (p.stage == "teacher") {
         m_model->setLiveStatus(p.run_id,
                                tr("training teacher · epoch %1/%2").arg(p.epoch).arg(p.epochs));
+    } else if (p.stage == "teacher_pretrain" || p.stage == "student_pretrain") {
+        m_model->setLiveStatus(p.run_id, tr("pretraining %1 · epoch %2/%3")
+                                             .arg(p.stage == "teacher_pretrain" ? tr("teacher")
+                                                                                : tr("student"))
+                                             .arg(p.epoch)
+                                             .arg(p.epochs));
     }
 }
 

@@ -1,0 +1,379 @@
+#include "train/pretraining.h"
+
+#include "data/dataset.h"
+#include "models/archivecheck.h"
+#include "models/modelgraph.h"
+#include "store/fnv1a.h"
+#include "train/stagesupport.h"
+#include "train/trainloop.h"
+
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace retort {
+
+MaskedTokens maskTokens(const torch::Tensor& ids, double fraction, int64_t vocab,
+                        at::Generator& gen) {
+    const auto cpu = ids.to(torch::kCPU, torch::kInt64);
+    const auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
+    const auto eligible = cpu.ne(Tokenizer::kPad).logical_and(cpu.ne(Tokenizer::kCls));
+    const auto pick = torch::rand(cpu.sizes(), gen, f32).lt(fraction).logical_and(eligible);
+    const auto kind = torch::rand(cpu.sizes(), gen, f32);
+    const auto random = torch::randint(kFirstPiece, std::max(vocab, kFirstPiece + 1), cpu.sizes(),
+                                       gen, torch::TensorOptions().dtype(torch::kInt64));
+    auto input = torch::where(pick.logical_and(kind.lt(0.8)), torch::full_like(cpu, kMaskId), cpu);
+    input = torch::where(pick.logical_and(kind.ge(0.8)).logical_and(kind.lt(0.9)), random, input);
+    const auto target = torch::where(pick, cpu, torch::full_like(cpu, -100));
+    return {input.to(ids.device()), target.to(ids.device())};
+}
+
+MlmHeadImpl::MlmHeadImpl(int64_t width, int64_t embedding, int64_t vocab) {
+    dense = register_module("dense", torch::nn::Linear(width, embedding));
+    norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({embedding})));
+    bias = register_parameter("bias", torch::zeros({vocab}));
+}
+
+torch::Tensor MlmHeadImpl::forward(const torch::Tensor& states, const torch::Tensor& table) {
+    return torch::nn::functional::linear(norm(torch::gelu(dense(states))), table, bias);
+}
+
+namespace {
+
+/// The masked positions' cross-entropy summed, and how many there were.
+std::pair<torch::Tensor, int64_t> mlmLossSum(ZooNetImpl& net, MlmHeadImpl& head,
+                                            const MaskedTokens& m) {
+    const auto picked = m.target.ne(-100);
+    const int64_t count = picked.sum().item<int64_t>();
+    if (count == 0) return {torch::Tensor(), 0};
+    const auto states = net.tokenStates(m.input).index({picked});
+    const auto logits = head.forward(states, net.tokenTable());
+    return {torch::nn::functional::cross_entropy(
+                logits, m.target.index({picked}),
+                torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)),
+            count};
+}
+
+/// The width of the states tokenStates returns.
+int64_t stateWidth(const ModelOptions& m) {
+    if (m.arch == Arch::Transformer) return m.d_model;
+    if (m.arch == Arch::Bilstm) return 2 * (m.hidden.empty() ? m.embedding : m.hidden.back());
+    return m.embedding;
+}
+
+}  // namespace
+
+double maskedLmLoss(ZooNetImpl& net, MlmHeadImpl& head, const torch::Tensor& ids,
+                    double fraction, uint64_t seed, int64_t batchSize) {
+    torch::NoGradGuard guard;
+    const bool wasTraining = net.is_training();
+    net.eval();
+    head.eval();
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    double sum = 0;
+    int64_t count = 0;
+    for (int64_t i = 0; i < ids.size(0); i += batchSize) {
+        const auto x = trimPadding(ids.slice(0, i, std::min(i + batchSize, ids.size(0))));
+        const auto [loss, n] = mlmLossSum(net, head, maskTokens(x, fraction, net.vocab(), gen));
+        if (n == 0) continue;
+        sum += loss.item<double>();
+        count += n;
+    }
+    net.train(wasTraining);
+    return count > 0 ? sum / double(count) : std::nan("");
+}
+
+std::vector<torch::Tensor> encoderParameters(ZooNet& net) {
+    const ModelGraph graph = modelGraph(*net);
+    return selectParameters(*net, graph, [&](const GraphNode& n, const GraphParam&) {
+        return n.name != graph.output;
+    });
+}
+
+namespace pipeline {
+
+using namespace stagesupport;
+
+namespace {
+
+/// Token ids [texts, max_length] of a UTF-8 file, one document per line (empty lines skipped).
+torch::Tensor readCorpus(const std::string& path, const Dataset& d, const DataOptions& data) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("pretrain.path: cannot read '" + path + "'");
+    std::vector<std::string> lines;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.find_first_not_of(" \t") != std::string::npos) lines.push_back(line);
+    }
+    if (lines.empty()) throw std::runtime_error("pretrain.path: '" + path + "' has no text");
+    const Tokenizer tok = Tokenizer::fromModel(d.tokenizer_model, data.tokenizer);
+    const auto enc = tok.encode(lines);
+    const int64_t width = d.train_x.size(1);
+    auto ids = torch::zeros({int64_t(enc.size()), width}, torch::kInt64);
+    auto a = ids.accessor<int64_t, 2>();
+    for (size_t i = 0; i < enc.size(); ++i)
+        for (size_t j = 0; j < enc[i].size() && int64_t(j) < width; ++j)
+            a[int64_t(i)][int64_t(j)] = enc[i][j];
+    return ids;
+}
+
+/// The network and its masked-LM head as one module (what a record stores).
+std::shared_ptr<torch::nn::Module> bundle(ZooNet& net, MlmHead& head) {
+    auto b = std::make_shared<torch::nn::Module>();
+    b->register_module("encoder", net.ptr());
+    b->register_module("head", head.ptr());
+    return b;
+}
+
+/// Copies of the classifier's parameters, to put back after loading stored weights.
+std::vector<std::pair<torch::Tensor, torch::Tensor>> classifier(ZooNet& net) {
+    const ModelGraph graph = modelGraph(*net);
+    std::vector<std::pair<torch::Tensor, torch::Tensor>> out;
+    for (auto& p : selectParameters(*net, graph, [&](const GraphNode& n, const GraphParam&) {
+             return n.name == graph.output;
+         }))
+        out.push_back({p, p.detach().clone()});
+    return out;
+}
+
+void restore(const std::vector<std::pair<torch::Tensor, torch::Tensor>>& saved) {
+    torch::NoGradGuard guard;
+    for (const auto& [p, v] : saved) p.copy_(v);
+}
+
+Json outcome(const PretrainedRecord& r, bool reused, double seconds) {
+    return {{"id", r.id},          {"key", r.key},     {"epochs", r.metrics},
+            {"reused", reused},    {"seconds", seconds}, {"objective", "mlm"}};
+}
+
+}  // namespace
+
+Json architectureOf(const Json& section) {
+    static const std::set<std::string> notModel = {
+        "seed", "train", "pretrain", "pretrained", "init", "torchscript", "run", "model", "input"};
+    Json out = Json::object();
+    for (auto it = section.begin(); it != section.end(); ++it)
+        if (!notModel.count(it.key())) out[it.key()] = it.value();
+    return out;
+}
+
+Json pretrain(ZooNet& net, const PretrainOptions& o, const PretrainTarget& target,
+              const RunContext& ctx, StageServices& services) {
+    const Dataset& d = *ctx.data;
+    const std::string stage = target.prefix + "_pretrain";
+    const std::string keyName = target.prefix + ".pretrain";
+    if (!net->isText() || net->options().arch == Arch::EmbeddingBag)
+        throw std::runtime_error(keyName + ": needs a transformer or bilstm");
+    Json spec = {{"objective", "mlm"},
+                 {"model", target.model},
+                 {"pretrain", target.options},
+                 {"seed", target.seed},
+                 {"data", d.fingerprint},
+                 {"tokenizer", d.tokenizer_key}};
+    torch::Tensor ids = d.train_x;
+    if (!o.path.empty()) {
+        ids = readCorpus(o.path, d, ctx.spec.data).to(d.train_x.device());
+        std::ifstream in(o.path, std::ios::binary);
+        std::ostringstream bytes;
+        bytes << in.rdbuf();
+        spec["file"] = fnv1aHex(bytes.str());
+    }
+    const std::string key = fnv1aHex(spec.dump());
+    MlmHead head(stateWidth(net->options()), net->tokenTable().size(1), net->vocab());
+    head->to(ctx.device);
+    auto all = bundle(net, head);
+    const auto keepHead = classifier(net);
+
+    std::vector<torch::Tensor> params = encoderParameters(net);
+    for (const auto& p : head->parameters()) params.push_back(p);
+    TrainOptions t;
+    t.optimizer = OptimizerKind::AdamW;
+    t.lr = o.lr;
+    t.weight_decay = 0.01;
+    auto opt = makeOptimizer(t, params);
+
+    std::optional<PretrainedRecord> stored = services.store.pretrained(key);
+    if (stored && stored->spec != spec) stored.reset();  // a hash collision: do not reuse
+    PretrainedRecord record;
+    record.key = key;
+    record.spec = spec;
+    if (stored) {
+        record = *stored;
+        loadModule(*all, stored->state);
+        restore(keepHead);
+        if (record.epochs_done >= o.epochs) {
+            services.message(ctx.runId, stage,
+                             "reusing the stored pretrained model " + std::to_string(record.id));
+            return outcome(record, true, 0);
+        }
+        verifyArchive(stored->optimizer, "pretraining optimizer state");
+        torch::serialize::InputArchive archive;
+        std::istringstream is(stored->optimizer);
+        archive.load_from(is, ctx.device);
+        opt->load(archive);
+        services.message(ctx.runId, stage,
+                         "resuming pretraining after epoch " + std::to_string(record.epochs_done));
+    } else {
+        services.message(ctx.runId, stage, "masked-LM pretraining");
+    }
+
+    Dataset corpus;  // what batchOrder reads: the ids, bucketed by length
+    corpus.train_x = ids;
+    corpus.shape.vocab = net->vocab();
+    const int64_t n = ids.size(0), bs = std::min(o.batch_size, n);
+    const uint64_t seed = static_cast<uint64_t>(target.seed) * 1000003ULL;
+    const auto t0 = Clock::now();
+    for (int64_t e = record.epochs_done + 1; e <= o.epochs; ++e) {
+        const auto epochStart = Clock::now();
+        torch::manual_seed(seed + 524287ULL + uint64_t(e));  // dropout, as after a resume
+        auto gen = at::make_generator<at::CPUGeneratorImpl>(seed + 7919ULL * uint64_t(e) + 3);
+        const auto batches = batchOrder(corpus, bs, gen);
+        net->train();
+        head->train();
+        double sum = 0;
+        int64_t count = 0;
+        for (size_t b = 0; b < batches.size(); ++b) {
+            services.checkCancel(stage + " epoch " + std::to_string(e) + ", batch " +
+                                 std::to_string(b + 1));
+            const auto x = trimPadding(ids.index_select(0, batches[b]));
+            const MaskedTokens m = maskTokens(x, o.mask_fraction, net->vocab(), gen);
+            opt->zero_grad();
+            auto [loss, k] = mlmLossSum(*net, *head, m);
+            if (k == 0) continue;
+            (loss / double(k)).backward();
+            if (o.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, o.grad_clip);
+            opt->step();
+            sum += loss.item<double>();
+            count += k;
+            if (services.progress && (b % 20 == 19 || b + 1 == batches.size())) {
+                Progress p;
+                p.kind = Progress::Kind::Batch;
+                p.run_id = ctx.runId;
+                p.stage = stage;
+                p.epoch = e;
+                p.epochs = o.epochs;
+                p.batch = int64_t(b) + 1;
+                p.batches = int64_t(batches.size());
+                p.loss = sum / double(count);
+                p.elapsed_s = secondsSince(epochStart);
+                p.eta_s = p.elapsed_s / double(b + 1) *
+                          double(int64_t(batches.size()) * (o.epochs - e + 1) - int64_t(b) - 1);
+                services.report(p);
+            }
+        }
+        const double loss = count > 0 ? sum / double(count) : std::nan("");
+        if (!std::isfinite(loss))
+            throw std::runtime_error("diverged: the masked-LM loss is not finite at " + stage +
+                                     " epoch " + std::to_string(e));
+        std::map<std::string, double> m = {{"train_loss", loss},
+                                           {"train_perplexity", std::exp(loss)},
+                                           {"masked_tokens", double(count)}};
+        if (d.val_x.defined() && d.val_x.size(0) > 0) {
+            const double val = maskedLmLoss(*net, *head, d.val_x, o.mask_fraction, seed + 17);
+            if (std::isfinite(val)) {
+                m["val_loss"] = val;
+                m["val_perplexity"] = std::exp(val);
+            }
+        }
+        m["epoch_seconds"] = secondsSince(epochStart);
+        record.epochs_done = e;
+        record.metrics.push_back(Json(m));
+        record.state = saveModule(*all);
+        record.optimizer = archiveBytes(*opt);
+        record.id = services.store.savePretrained(record);
+        Progress p;
+        p.kind = Progress::Kind::Epoch;
+        p.run_id = ctx.runId;
+        p.stage = stage;
+        p.epoch = e;
+        p.epochs = o.epochs;
+        p.metrics = m;
+        p.elapsed_s = secondsSince(t0);
+        services.report(p);
+    }
+    net->eval();
+    restore(keepHead);
+    return outcome(record, false, secondsSince(t0));
+}
+
+Json loadPretrained(ZooNet& net, int64_t id, const PretrainTarget& target, const Dataset& d,
+                    StageServices& services) {
+    const std::string keyName = target.prefix + ".pretrained";
+    const auto r = services.store.pretrained(id);
+    if (!r) throw std::runtime_error(keyName + ": the project has no pretrained model " +
+                                     std::to_string(id));
+    if (r->spec.value("model", Json()) != target.model)
+        throw std::runtime_error(keyName + ": pretrained model " + std::to_string(id) + " is " +
+                                 r->spec.value("model", Json()).dump() + ", not " +
+                                 target.model.dump());
+    if (r->spec.value("tokenizer", "") != d.tokenizer_key)
+        throw std::runtime_error(keyName + ": pretrained model " + std::to_string(id) +
+                                 " read its text with another tokenizer; it needs the same data "
+                                 "and data.tokenizer settings");
+    const auto& o = net->options();
+    MlmHead head(stateWidth(o), net->tokenTable().size(1), net->vocab());
+    head->to(net->tokenTable().device());
+    auto all = bundle(net, head);
+    const auto keepHead = classifier(net);
+    loadModule(*all, r->state);
+    restore(keepHead);
+    services.message(target.runId, target.prefix, "starting from pretrained model " + std::to_string(id));
+    return outcome(*r, true, 0);
+}
+
+std::vector<torch::Tensor> finetuneParameters(ZooNet& net, const TrainOptions& t) {
+    const ModelGraph graph = modelGraph(*net);
+    auto params = selectParameters(*net, graph, [&](const GraphNode& n, const GraphParam& p) {
+        switch (t.finetune) {
+            case Finetune::Full:
+                return true;
+            case Finetune::Head:
+            case Finetune::Lora:
+                return n.name == graph.output;
+            case Finetune::Bitfit:
+                return p.role == ParamRole::Bias || n.name == graph.output;
+        }
+        return true;
+    });
+    std::set<const void*> keep;
+    for (const auto& p : params) keep.insert(p.unsafeGetTensorImpl());
+    for (auto& p : net->parameters()) p.set_requires_grad(keep.count(p.unsafeGetTensorImpl()) > 0);
+    if (t.finetune == Finetune::Lora) {
+        LoraSettings s;
+        s.rank = t.lora_rank;
+        s.alpha = t.lora_alpha;
+        s.dropout = t.lora_dropout;
+        s.attention = t.lora_targets != LoraTargets::Ffn;
+        s.ffn = t.lora_targets != LoraTargets::Attention;
+        try {
+            net->addLora(s);
+        } catch (const std::invalid_argument& e) {
+            throw std::runtime_error(std::string("train.finetune: ") + e.what());
+        }
+        for (const auto& p : net->loraParameters()) params.push_back(p);
+    }
+    return params;
+}
+
+int64_t countElements(const std::vector<torch::Tensor>& params) {
+    int64_t n = 0;
+    for (const auto& p : params) n += p.numel();
+    return n;
+}
+
+int64_t trainableParameterCount(const ModelOptions& model, const DataShape& data,
+                                const TrainOptions& train) {
+    try {
+        torch::NoGradGuard guard;
+        ZooNet net(model, data);
+        return countElements(finetuneParameters(net, train));
+    } catch (const std::exception&) {
+        return -1;
+    }
+}
+
+}  // namespace pipeline
+
+}  // namespace retort

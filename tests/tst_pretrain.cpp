@@ -1,0 +1,358 @@
+// Pretraining and light fine-tuning. Masked-LM masking follows BERT's statistics; LoRA merges
+// into plain weights with the adapters' outputs; the frozen parameters of head, BitFit and LoRA
+// fine-tuning stay bit-identical through training; a pretrained teacher is stored once and
+// reused; a pretraining stopped after an epoch resumes to the uninterrupted result; the
+// validator names the key of every combination it refuses.
+#include "testutil.h"
+
+#include "models/modelgraph.h"
+#include "train/pretraining.h"
+
+#include <map>
+#include <set>
+
+using namespace retort;
+
+namespace {
+
+constexpr int64_t kVocab = 1000, kTokens = 30;
+
+ModelOptions transformer(int64_t layers = 2, int64_t d = 16, int64_t heads = 2,
+                         int64_t ffn = 32) {
+    ModelOptions mo;
+    mo.arch = Arch::Transformer;
+    mo.layers = layers;
+    mo.d_model = d;
+    mo.heads = heads;
+    mo.ffn = ffn;
+    mo.dropout = 0.0;
+    return mo;
+}
+
+/// Token ids with [CLS] first and ragged lengths (2 .. kTokens), right-padded with 0.
+torch::Tensor ids(int64_t batch, int64_t vocab = kVocab) {
+    auto x = torch::randint(3, vocab, {batch, kTokens}, torch::kInt64);
+    x.select(1, 0).fill_(2);
+    for (int64_t b = 0; b < batch; ++b) x[b].slice(0, 2 + (b * 7) % (kTokens - 2)).fill_(0);
+    return x;
+}
+
+std::map<std::string, torch::Tensor> snapshot(torch::nn::Module& m) {
+    std::map<std::string, torch::Tensor> out;
+    for (const auto& p : m.named_parameters()) out[p.key()] = p.value().detach().clone();
+    return out;
+}
+
+/// A few Adam steps (weight decay on, so a parameter wrongly in the optimizer would move even
+/// without a gradient) on cross-entropy against random labels.
+void trainSteps(ZooNet& net, std::vector<torch::Tensor> params, int steps = 5) {
+    torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-2).weight_decay(0.1));
+    net->train();
+    for (int s = 0; s < steps; ++s) {
+        const auto x = ids(8, 50);
+        const auto y = torch::randint(0, 3, {8}, torch::kInt64);
+        opt.zero_grad();
+        torch::nn::functional::cross_entropy(net->forward(x), y).backward();
+        opt.step();
+    }
+}
+
+/// A spec with a transformer teacher pretrained by masked LM on separable texts.
+Json pretrainSpec(const std::string& file, const std::string& finetune) {
+    Json j = test::textRunSpec("pre", file);
+    j["teacher"] = {{"arch", "transformer"}, {"layers", 1}, {"d_model", 16}, {"heads", 2},
+                    {"ffn", 32},           {"dropout", 0.1},
+                    {"pretrain", {{"epochs", 3}, {"batch_size", 16}, {"lr", 2e-3}}},
+                    {"train", {{"epochs", 2}, {"batch_size", 16}, {"finetune", finetune}}}};
+    j["student"] = {{"arch", "embedding_bag"}, {"embedding", 8}};
+    j["distill"] = {{"lambda", 0.5}, {"temperature", 2.0}};
+    j["train"] = {{"epochs", 1}, {"batch_size", 16}};
+    return j;
+}
+
+}  // namespace
+
+class TestPretrain : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase() { torch::set_num_threads(1); }
+
+    void maskingFollowsBert() {
+        torch::manual_seed(3);
+        const auto x = ids(2000);
+        auto gen = at::make_generator<at::CPUGeneratorImpl>(11);
+        const MaskedTokens m = maskTokens(x, 0.15, kVocab, gen);
+        const auto picked = m.target.ne(-100);
+        const auto eligible = x.ne(0).logical_and(x.ne(Tokenizer::kCls));
+        // Never padding or [CLS]; exactly the original id where picked.
+        QVERIFY(picked.logical_and(eligible.logical_not()).sum().item<int64_t>() == 0);
+        QVERIFY(torch::equal(m.target.index({picked}), x.index({picked})));
+        // Unpicked tokens read what they were.
+        QVERIFY(torch::equal(m.input.index({picked.logical_not()}),
+                             x.index({picked.logical_not()})));
+        const double n = double(picked.sum().item<int64_t>());
+        const double share = n / double(eligible.sum().item<int64_t>());
+        QVERIFY2(std::abs(share - 0.15) < 0.01, std::to_string(share).c_str());
+        const auto in = m.input.index({picked}), orig = x.index({picked});
+        const double masked = double(in.eq(kMaskId).sum().item<int64_t>()) / n;
+        const double same = double(in.eq(orig).sum().item<int64_t>()) / n;
+        const double other = 1.0 - masked - same;
+        QVERIFY2(std::abs(masked - 0.8) < 0.02, std::to_string(masked).c_str());
+        QVERIFY2(std::abs(same - 0.1) < 0.015, std::to_string(same).c_str());
+        QVERIFY2(std::abs(other - 0.1) < 0.015, std::to_string(other).c_str());
+        // Random replacements are ordinary pieces, never padding, [UNK] or [CLS].
+        const auto replaced = in.index({in.ne(kMaskId).logical_and(in.ne(orig))});
+        QVERIFY(replaced.min().item<int64_t>() >= kFirstPiece);
+        QVERIFY(replaced.max().item<int64_t>() < kVocab);
+        // The same generator seed masks the same way.
+        auto gen2 = at::make_generator<at::CPUGeneratorImpl>(11);
+        QVERIFY(torch::equal(maskTokens(x, 0.15, kVocab, gen2).input, m.input));
+    }
+
+    void loraMergesIntoPlainWeights() {
+        torch::manual_seed(5);
+        ZooNet net(transformer(), DataShape{{kTokens}, 3, 50, 10.0});
+        const size_t plain = net->named_parameters().size();
+        const int64_t plainCount = test::countParams(net);
+        LoraSettings s;
+        s.rank = 4;
+        s.alpha = 8;
+        s.ffn = true;
+        net->addLora(s);
+        const auto lora = net->loraParameters();
+        QCOMPARE(lora.size(), size_t(2 * 2 * 6));  // A and B beside q, k, v, o, ff1, ff2; 2 layers
+        net->eval();
+        const auto x = ids(6, 50);
+        torch::NoGradGuard guard;
+        const auto base = net->forward(x);
+        // B starts at zero: adapters change nothing until trained.
+        QVERIFY(torch::allclose(base, net->forward(x)));
+        for (auto& p : lora) p.normal_(0, 0.2);
+        const auto adapted = net->forward(x);
+        QVERIFY((adapted - base).abs().max().item<double>() > 1e-3);
+        net->mergeLora();
+        QCOMPARE(net->named_parameters().size(), plain);
+        QCOMPARE(test::countParams(net), plainCount);
+        QVERIFY(net->loraParameters().empty());
+        const double diff = (net->forward(x) - adapted).abs().max().item<double>();
+        QVERIFY2(diff < 1e-5, std::to_string(diff).c_str());
+        // The merged network is a plain one again: its graph lists every parameter.
+        QCOMPARE(modelGraph(*net).params().size(), plain);
+    }
+
+    void frozenParametersStayBitIdentical_data() {
+        QTest::addColumn<QString>("mode");
+        QTest::newRow("head") << "head";
+        QTest::newRow("bitfit") << "bitfit";
+        QTest::newRow("lora") << "lora";
+    }
+    void frozenParametersStayBitIdentical() {
+        QFETCH(QString, mode);
+        torch::manual_seed(7);
+        ZooNet net(transformer(), DataShape{{kTokens}, 3, 50, 10.0});
+        const auto before = snapshot(*net);
+        TrainOptions t;
+        t.finetune = *choiceFromName<Finetune>(mode.toStdString());
+        t.lora_targets = LoraTargets::All;
+        const auto params = pipeline::finetuneParameters(net, t);
+        trainSteps(net, params);
+        int moved = 0, kept = 0;
+        for (const auto& [name, old] : before) {
+            const auto now = net->named_parameters()[name];
+            const bool head = name.find("out.") != std::string::npos;
+            const bool bias = name.size() > 5 && name.substr(name.size() - 5) == ".bias";
+            const bool trains = head || (mode == "bitfit" && bias);
+            if (trains) {
+                moved += !torch::equal(now, old);
+            } else {
+                QVERIFY2(torch::equal(now, old), (mode.toStdString() + ": " + name).c_str());
+                ++kept;
+            }
+        }
+        QVERIFY(moved >= 2);  // the classifier's weight and bias at least
+        QVERIFY(kept > 10);
+        if (mode == "lora") {
+            // Adapters trained; merging then changes the attention and ffn weights.
+            QCOMPARE(params.size(), size_t(2 + 2 * 2 * 6));
+            net->mergeLora();
+            QVERIFY(!torch::equal(net->named_parameters()["net.layer1.attn.q.weight"],
+                                  before.at("net.layer1.attn.q.weight")));
+        }
+    }
+
+    void pretrainedTeacherIsStoredOnceAndHeadTrainingKeepsItsEncoder() {
+        QTemporaryDir dir;
+        const std::string file = test::writeSeparableTexts(dir, 40);
+        ProjectStore store(dir.filePath("p.retort").toStdString());
+        Json j = pretrainSpec(file, "head");
+        j["sweep"] = {{"teacher.train.finetune", {"head", "full"}}};
+        std::vector<std::string> messages;
+        const auto out = test::runAll(store, j, &messages);
+        QCOMPARE(out.size(), size_t(2));
+        for (const auto& o : out) QVERIFY2(o.status == RunStatus::Completed, o.error.c_str());
+        const auto list = store.pretrainedList();
+        QCOMPARE(list.size(), size_t(1));
+        QCOMPARE(list[0].epochs_done, int64_t(3));
+        QCOMPARE(list[0].metrics.size(), size_t(3));
+        // Masked LM learns the texts' words: the loss falls over the epochs.
+        QVERIFY(list[0].metrics[2]["train_loss"].get<double>() <
+                list[0].metrics[0]["train_loss"].get<double>());
+        QVERIFY(list[0].metrics[2].contains("val_perplexity"));
+        const Json& r = out[0].results;
+        QCOMPARE(r["teacher_pretrain"]["id"].get<int64_t>(), list[0].id);
+        // head: only the classifier (16·3 + 3) trains.
+        QCOMPARE(r["teacher_trainable_params"].get<int64_t>(), int64_t(16 * 3 + 3));
+        QCOMPARE(r["trainable_params"].get<int64_t>(), r["param_count"].get<int64_t>());
+        // The stored teacher's encoder is the pretrained one, bit for bit; its classifier is
+        // not.
+        const auto teacher = store.teacher(r["teacher_key"].get<std::string>());
+        const auto pre = store.pretrained(list[0].id);
+        QVERIFY(teacher.has_value() && pre.has_value());
+        const DataShape shape{{16}, 3, r["model"]["vocab"].get<int64_t>(), 0};
+        std::vector<SpecIssue> issues;
+        const ModelOptions mo = ExperimentSpec::fromJson(j, issues).teacher->model;
+        ZooNet trained(mo, shape), pretrained(mo, shape);
+        loadModule(*trained, teacher->state);
+        auto bundle = std::make_shared<torch::nn::Module>();
+        bundle->register_module("encoder", pretrained.ptr());
+        bundle->register_module("head", MlmHead(16, 16, shape.vocab).ptr());
+        loadModule(*bundle, pre->state);
+        const auto after = trained->named_parameters();
+        int same = 0;
+        for (const auto& p : pretrained->named_parameters()) {
+            const bool head = p.key().find("out.") != std::string::npos;
+            QVERIFY2(torch::equal(p.value(), after[p.key()]) != head, p.key().c_str());
+            same += !head;
+        }
+        QVERIFY(same > 10);
+        // Two teachers (head, full), one pretraining: the second reused the stored one.
+        int pretrainings = 0, reused = 0;
+        for (const auto& m : messages) {
+            pretrainings += m == "masked-LM pretraining";
+            reused += m == "reusing the stored pretrained model " + std::to_string(list[0].id);
+        }
+        QCOMPARE(pretrainings, 1);
+        QCOMPARE(reused, 1);
+        QVERIFY(out[1].results["teacher_key"] != r["teacher_key"]);
+        QVERIFY(out[1].results["teacher_trainable_params"].get<int64_t>() >
+                r["teacher_trainable_params"].get<int64_t>());
+    }
+
+    void stoppedPretrainingResumesToTheSameModel() {
+        QTemporaryDir dir;
+        const std::string file = test::writeSeparableTexts(dir, 30);
+        const Json j = pretrainSpec(file, "full");
+        ProjectStore whole(dir.filePath("whole.retort").toStdString());
+        const auto full = test::runAll(whole, j);
+        QVERIFY2(full[0].status == RunStatus::Completed, full[0].error.c_str());
+
+        ProjectStore parts(dir.filePath("parts.retort").toStdString());
+        std::atomic<bool> cancel{false};
+        const auto stopped = test::runAll(parts, j, nullptr, &cancel, [&](const Progress& p) {
+            if (p.kind == Progress::Kind::Epoch && p.stage == "teacher_pretrain" && p.epoch == 1)
+                cancel = true;
+        });
+        QCOMPARE(stopped[0].status, RunStatus::Cancelled);
+        QCOMPARE(parts.pretrainedList().at(0).epochs_done, int64_t(1));
+        cancel = false;
+        std::vector<std::string> messages;
+        const auto again = test::runAll(parts, j, &messages);
+        QVERIFY2(again[0].status == RunStatus::Completed, again[0].error.c_str());
+        bool resumed = false;
+        for (const auto& m : messages)
+            resumed |= m == "resuming pretraining after epoch 1";
+        QVERIFY(resumed);
+        const auto a = whole.pretrainedList().at(0), b = parts.pretrainedList().at(0);
+        QCOMPARE(b.epochs_done, int64_t(3));
+        for (size_t e = 0; e < 3; ++e)
+            QCOMPARE(b.metrics[e]["train_loss"].get<double>(),
+                     a.metrics[e]["train_loss"].get<double>());
+        QVERIFY(whole.pretrained(a.id)->state == parts.pretrained(b.id)->state);
+        QCOMPARE(again[0].results["test_accuracy"].get<double>(),
+                 full[0].results["test_accuracy"].get<double>());
+        QCOMPARE(again[0].results["teacher_test_accuracy"].get<double>(),
+                 full[0].results["teacher_test_accuracy"].get<double>());
+    }
+
+    void studentStartsFromAStoredPretrainedModel() {
+        QTemporaryDir dir;
+        const std::string file = test::writeSeparableTexts(dir, 30);
+        ProjectStore store(dir.filePath("p.retort").toStdString());
+        Json j = pretrainSpec(file, "lora");
+        j["teacher"]["train"]["lora_rank"] = 2;
+        const auto first = test::runAll(store, j);
+        QVERIFY2(first[0].status == RunStatus::Completed, first[0].error.c_str());
+        // LoRA on q, k, v, o of one layer (r 2, width 16: 4 · 2 · (2·16)) plus the classifier.
+        QCOMPARE(first[0].results["teacher_trainable_params"].get<int64_t>(),
+                 int64_t(4 * 2 * 32 + 16 * 3 + 3));
+        const int64_t id = first[0].results["teacher_pretrain"]["id"].get<int64_t>();
+        // A student of the teacher's architecture starts from it and trains its biases.
+        Json s = test::textRunSpec("student", file);
+        s["student"] = j["teacher"];
+        s["student"].erase("pretrain");
+        s["student"].erase("train");
+        s["student"]["pretrained"] = id;
+        s["train"] = {{"epochs", 1}, {"batch_size", 16}, {"finetune", "bitfit"}};
+        const auto second = test::runAll(store, s);
+        QVERIFY2(second[0].status == RunStatus::Completed, second[0].error.c_str());
+        QCOMPARE(second[0].results["pretrain"]["id"].get<int64_t>(), id);
+        const double share = second[0].results["trainable_share"].get<double>();
+        QVERIFY(share > 0 && share < 0.1);
+        // Another architecture is refused, naming the key.
+        s["student"]["d_model"] = 32;
+        const auto third = test::runAll(store, s);
+        QCOMPARE(third[0].status, RunStatus::Failed);
+        QVERIFY2(third[0].error.find("student.pretrained") != std::string::npos,
+                 third[0].error.c_str());
+    }
+
+    void validatorNamesTheKey() {
+        QTemporaryDir dir;
+        const std::string file = test::writeSeparableTexts(dir, 5);
+        Json j = pretrainSpec(file, "lora");
+        j["teacher"]["arch"] = "bilstm";
+        QVERIFY(test::hasIssue(test::specIssues(j), "teacher.train.finetune", "lora adapts"));
+        j = pretrainSpec(file, "head");
+        j["teacher"].erase("pretrain");
+        QVERIFY(test::hasIssue(test::specIssues(j), "teacher.train.finetune",
+                               "fine-tunes a pretrained model"));
+        j = pretrainSpec(file, "full");
+        j["teacher"]["arch"] = "embedding_bag";
+        QVERIFY(test::hasIssue(test::specIssues(j), "teacher.pretrain", "transformer or bilstm"));
+        j = pretrainSpec(file, "full");
+        j["teacher"]["pretrained"] = 3;
+        QVERIFY(test::hasIssue(test::specIssues(j), "teacher.pretrained", "exclude each other"));
+        j = pretrainSpec(file, "full");
+        j["teacher"].erase("train");
+        QVERIFY(test::hasIssue(test::specIssues(j), "teacher.pretrain", "needs teacher.train"));
+        j = pretrainSpec(file, "full");
+        j["student"] = j["teacher"];
+        j["student"].erase("train");
+        j["train"]["finetune"] = "lora";
+        j["prune"] = {{"sparsity", 0.5}};
+        QVERIFY(test::hasIssue(test::specIssues(j), "prune", "undone by the merge"));
+        j["train"]["lora_rank"] = 0;
+        QVERIFY(test::hasIssue(test::specIssues(j), "train.lora_rank"));
+        j = pretrainSpec(file, "full");
+        j["teacher"]["pretrain"]["mask_fraction"] = 1.5;
+        QVERIFY(test::hasIssue(test::specIssues(j), "teacher.pretrain.mask_fraction"));
+        j["teacher"]["pretrain"]["typo"] = 1;
+        QVERIFY(test::hasIssue(test::specIssues(j), "teacher.pretrain.typo", "unknown key"));
+        // Written back the same: the spec round-trips with its new sections.
+        j = pretrainSpec(file, "lora");
+        std::vector<SpecIssue> issues;
+        const Json back = ExperimentSpec::fromJson(j, issues).toJson();
+        QVERIFY(issues.empty());
+        QCOMPARE(back["teacher"]["pretrain"]["epochs"].get<int64_t>(), int64_t(3));
+        QCOMPARE(back["teacher"]["train"]["finetune"].get<std::string>(), std::string("lora"));
+        QCOMPARE(back["teacher"]["train"]["lora_rank"].get<int64_t>(), int64_t(8));
+        // Without the new keys nothing new is written (stored teacher keys stay as they were).
+        const Json plain = ExperimentSpec{}.toJson();
+        QVERIFY(!plain["train"].contains("finetune"));
+        QVERIFY(!plain["student"].contains("pretrain"));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestPretrain)
+#include "tst_pretrain.moc"
