@@ -307,6 +307,40 @@ private Q_SLOTS:
                  third[0].error.c_str());
     }
 
+    void pretrainsOnAnUnlabelledTextFile() {
+        QTemporaryDir dir;
+        const std::string file = test::writeSeparableTexts(dir, 20);
+        // A corpus of its own: three times the training texts' words, one document per line.
+        std::string corpus;
+        for (int i = 0; i < 150; ++i)
+            corpus += std::string(i % 3 == 0 ? "river lake water stream" : i % 3 == 1
+                                                   ? "stone rock granite cliff"
+                                                   : "song music melody choir") +
+                      " line " + std::to_string(i) + "\r\n\n";
+        const std::string path = dir.filePath("corpus.txt").toStdString();
+        test::writeFile(path, corpus);
+        ProjectStore store(dir.filePath("p.retort").toStdString());
+        Json j = pretrainSpec(file, "full");
+        j["teacher"]["pretrain"]["path"] = path;
+        const auto out = test::runAll(store, j);
+        QVERIFY2(out[0].status == RunStatus::Completed, out[0].error.c_str());
+        const auto list = store.pretrainedList();
+        QCOMPARE(list.size(), size_t(1));
+        QVERIFY(list[0].spec.contains("file"));
+        // 150 documents of 7 pieces or more: each epoch predicts about 15 % of their tokens
+        // (not of the 54 training texts').
+        const double masked = list[0].metrics[0]["masked_tokens"].get<double>();
+        QVERIFY2(masked > 0.08 * 150 * 6 && masked < 0.25 * 150 * 12, std::to_string(masked).c_str());
+        // An empty file fails the run, naming the key and the file.
+        test::writeFile(path, "\n \n");
+        j["teacher"]["pretrain"]["epochs"] = 2;  // another key: not the stored model
+        const auto bad = test::runAll(store, j);
+        QCOMPARE(bad[0].status, RunStatus::Failed);
+        QVERIFY2(bad[0].error.find("teacher.pretrain.path") != std::string::npos &&
+                     bad[0].error.find("has no text") != std::string::npos,
+                 bad[0].error.c_str());
+    }
+
     void validatorNamesTheKey() {
         QTemporaryDir dir;
         const std::string file = test::writeSeparableTexts(dir, 5);

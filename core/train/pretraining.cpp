@@ -98,16 +98,17 @@ using namespace stagesupport;
 namespace {
 
 /// Token ids [texts, max_length] of a UTF-8 file, one document per line (empty lines skipped).
-torch::Tensor readCorpus(const std::string& path, const Dataset& d, const DataOptions& data) {
+torch::Tensor readCorpus(const std::string& key, const std::string& path, const Dataset& d,
+                         const DataOptions& data) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("pretrain.path: cannot read '" + path + "'");
+    if (!in) throw std::runtime_error(key + ": cannot read '" + path + "'");
     std::vector<std::string> lines;
     std::string line;
     while (std::getline(in, line)) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (line.find_first_not_of(" \t") != std::string::npos) lines.push_back(line);
     }
-    if (lines.empty()) throw std::runtime_error("pretrain.path: '" + path + "' has no text");
+    if (lines.empty()) throw std::runtime_error(key + ": '" + path + "' has no text");
     const Tokenizer tok = Tokenizer::fromModel(d.tokenizer_model, data.tokenizer);
     const auto enc = tok.encode(lines);
     const int64_t width = d.train_x.size(1);
@@ -174,7 +175,7 @@ Json pretrain(ZooNet& net, const PretrainOptions& o, const PretrainTarget& targe
                  {"tokenizer", d.tokenizer_key}};
     torch::Tensor ids = d.train_x;
     if (!o.path.empty()) {
-        ids = readCorpus(o.path, d, ctx.spec.data).to(d.train_x.device());
+        ids = readCorpus(keyName + ".path", o.path, d, ctx.spec.data).to(d.train_x.device());
         std::ifstream in(o.path, std::ios::binary);
         std::ostringstream bytes;
         bytes << in.rdbuf();
