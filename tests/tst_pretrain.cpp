@@ -17,8 +17,7 @@ namespace {
 
 constexpr int64_t kVocab = 1000, kTokens = 30;
 
-ModelOptions transformer(int64_t layers = 2, int64_t d = 16, int64_t heads = 2,
-                         int64_t ffn = 32) {
+ModelOptions transformer(int64_t layers = 2, int64_t d = 16, int64_t heads = 2, int64_t ffn = 32) {
     ModelOptions mo;
     mo.arch = Arch::Transformer;
     mo.layers = layers;
@@ -60,8 +59,12 @@ void trainSteps(ZooNet& net, std::vector<torch::Tensor> params, int steps = 5) {
 /// A spec with a transformer teacher pretrained by masked LM on separable texts.
 Json pretrainSpec(const std::string& file, const std::string& finetune) {
     Json j = test::textRunSpec("pre", file);
-    j["teacher"] = {{"arch", "transformer"}, {"layers", 1}, {"d_model", 16}, {"heads", 2},
-                    {"ffn", 32},           {"dropout", 0.1},
+    j["teacher"] = {{"arch", "transformer"},
+                    {"layers", 1},
+                    {"d_model", 16},
+                    {"heads", 2},
+                    {"ffn", 32},
+                    {"dropout", 0.1},
                     {"pretrain", {{"epochs", 3}, {"batch_size", 16}, {"lr", 2e-3}}},
                     {"train", {{"epochs", 2}, {"batch_size", 16}, {"finetune", finetune}}}};
     j["student"] = {{"arch", "embedding_bag"}, {"embedding", 8}};
@@ -89,8 +92,8 @@ private Q_SLOTS:
         QVERIFY(picked.logical_and(eligible.logical_not()).sum().item<int64_t>() == 0);
         QVERIFY(torch::equal(m.target.index({picked}), x.index({picked})));
         // Unpicked tokens read what they were.
-        QVERIFY(torch::equal(m.input.index({picked.logical_not()}),
-                             x.index({picked.logical_not()})));
+        QVERIFY(
+            torch::equal(m.input.index({picked.logical_not()}), x.index({picked.logical_not()})));
         const double n = double(picked.sum().item<int64_t>());
         const double share = n / double(eligible.sum().item<int64_t>());
         QVERIFY2(std::abs(share - 0.15) < 0.01, std::to_string(share).c_str());
@@ -260,8 +263,7 @@ private Q_SLOTS:
         const auto again = test::runAll(parts, j, &messages);
         QVERIFY2(again[0].status == RunStatus::Completed, again[0].error.c_str());
         bool resumed = false;
-        for (const auto& m : messages)
-            resumed |= m == "resuming pretraining after epoch 1";
+        for (const auto& m : messages) resumed |= m == "resuming pretraining after epoch 1";
         QVERIFY(resumed);
         const auto a = whole.pretrainedList().at(0), b = parts.pretrainedList().at(0);
         QCOMPARE(b.epochs_done, int64_t(3));
@@ -313,9 +315,9 @@ private Q_SLOTS:
         // A corpus of its own: three times the training texts' words, one document per line.
         std::string corpus;
         for (int i = 0; i < 150; ++i)
-            corpus += std::string(i % 3 == 0 ? "river lake water stream" : i % 3 == 1
-                                                   ? "stone rock granite cliff"
-                                                   : "song music melody choir") +
+            corpus += std::string(i % 3 == 0   ? "river lake water stream"
+                                  : i % 3 == 1 ? "stone rock granite cliff"
+                                               : "song music melody choir") +
                       " line " + std::to_string(i) + "\r\n\n";
         const std::string path = dir.filePath("corpus.txt").toStdString();
         test::writeFile(path, corpus);
@@ -330,7 +332,8 @@ private Q_SLOTS:
         // 150 documents of 7 pieces or more: each epoch predicts about 15 % of their tokens
         // (not of the 54 training texts').
         const double masked = list[0].metrics[0]["masked_tokens"].get<double>();
-        QVERIFY2(masked > 0.08 * 150 * 6 && masked < 0.25 * 150 * 12, std::to_string(masked).c_str());
+        QVERIFY2(masked > 0.08 * 150 * 6 && masked < 0.25 * 150 * 12,
+                 std::to_string(masked).c_str());
         // An empty file fails the run, naming the key and the file.
         test::writeFile(path, "\n \n");
         j["teacher"]["pretrain"]["epochs"] = 2;  // another key: not the stored model

@@ -77,7 +77,8 @@ std::string commandHelp(const std::string& c) {
         return "usage: retort-cli pretrained --project P.retort [--json]\n"
                "The pretrained encoders stored in the project (teacher.pretrain and "
                "student.pretrain\n"
-               "store them once per model, settings and data): their id, which `teacher.pretrained` "
+               "store them once per model, settings and data): their id, which "
+               "`teacher.pretrained` "
                "and\n"
                "`student.pretrained` take, the architecture, epochs done and the last epoch's "
                "perplexity.\n";

@@ -113,8 +113,9 @@ int cmdPretrained(const Args& a) {
         const Json last = r.metrics.empty() ? Json::object() : r.metrics.back();
         const Json pre = r.spec.value("pretrain", Json::object());
         // The model keys as the spec wrote them: those left at their defaults are absent.
-        std::cout << r.id << "  " << m.value("arch", "?") << " " << m.dump() << " (other keys at their defaults)  epochs "
-                  << r.epochs_done << "/" << pre.value("epochs", int64_t(0)) << "  seed "
+        std::cout << r.id << "  " << m.value("arch", "?") << " " << m.dump()
+                  << " (other keys at their defaults)  epochs " << r.epochs_done << "/"
+                  << pre.value("epochs", int64_t(0)) << "  seed "
                   << r.spec.value("seed", int64_t(0));
         if (last.contains("val_perplexity"))
             std::cout << "  val perplexity " << last["val_perplexity"].get<double>();

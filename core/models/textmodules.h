@@ -22,11 +22,11 @@ struct TextFeatures {
 
 /// Where and how large a Transformer's LoRA adapters are (Hu et al. 2021).
 struct LoraSettings {
-    int64_t rank = 8;        ///< r: the adapters' inner width
-    double alpha = 16;       ///< the update is scaled by alpha / r
-    double dropout = 0.0;    ///< dropout on the adapters' input while training
-    bool attention = true;   ///< adapters beside q, k, v and o
-    bool ffn = false;        ///< adapters beside ff1 and ff2
+    int64_t rank = 8;       ///< r: the adapters' inner width
+    double alpha = 16;      ///< the update is scaled by alpha / r
+    double dropout = 0.0;   ///< dropout on the adapters' input while training
+    bool attention = true;  ///< adapters beside q, k, v and o
+    bool ffn = false;       ///< adapters beside ff1 and ff2
 };
 
 /// A low-rank update beside a frozen Linear: (alpha/r) · B · A · dropout(x). A [r, in] starts

@@ -72,7 +72,7 @@ struct TrainOptions {
     double momentum = 0.9;                          ///< sgd momentum
     double weight_decay = 0.0;                      ///< L2 penalty (decoupled for adamw)
     LrSchedule lr_schedule = LrSchedule::Constant;  ///< constant | cosine (per epoch)
-    double grad_clip = 0.0;  ///< clip the gradients' total L2 norm to this (0: off)
+    double grad_clip = 0.0;              ///< clip the gradients' total L2 norm to this (0: off)
     Finetune finetune = Finetune::Full;  ///< full | head | lora | bitfit: what the steps update
     int64_t lora_rank = 8;               ///< lora: rank r of each adapter
     double lora_alpha = 16;              ///< lora: the update is scaled by alpha / r
@@ -82,11 +82,11 @@ struct TrainOptions {
 
 /// Masked-LM pretraining of a text encoder (BERT) before its training on the labels.
 struct PretrainOptions {
-    int64_t epochs = 3;             ///< passes over the pretraining texts
-    int64_t batch_size = 64;        ///< texts per optimizer step
-    double lr = 5e-4;               ///< AdamW learning rate (weight decay 0.01, constant)
-    double mask_fraction = 0.15;    ///< share of the real tokens predicted ([CLS] never)
-    double grad_clip = 1.0;         ///< clip the gradients' total L2 norm (0: off)
+    int64_t epochs = 3;           ///< passes over the pretraining texts
+    int64_t batch_size = 64;      ///< texts per optimizer step
+    double lr = 5e-4;             ///< AdamW learning rate (weight decay 0.01, constant)
+    double mask_fraction = 0.15;  ///< share of the real tokens predicted ([CLS] never)
+    double grad_clip = 1.0;       ///< clip the gradients' total L2 norm (0: off)
     std::string path;  ///< a UTF-8 text file, one document per line (empty: the training texts)
 };
 
@@ -205,15 +205,15 @@ struct ExperimentSpec {
     std::string device = "auto";      ///< auto | cpu | cuda | cuda:N
     int64_t threads = 0;              ///< intra-op CPU threads (0: every core)
     DataOptions data;                 ///< the dataset
-    std::optional<TeacherOptions> teacher;           ///< absent: no teacher (lambda must be 0)
-    ModelOptions student;                            ///< the student architecture
-    StudentInit student_init = StudentInit::Random;  ///< student.init: random | teacher_layers
+    std::optional<TeacherOptions> teacher;            ///< absent: no teacher (lambda must be 0)
+    ModelOptions student;                             ///< the student architecture
+    StudentInit student_init = StudentInit::Random;   ///< student.init: random | teacher_layers
     std::optional<PretrainOptions> student_pretrain;  ///< student.pretrain: before training
-    int64_t student_pretrained = 0;  ///< student.pretrained: a stored pretrained model (0: none)
-    DistillOptions distill;                          ///< distillation loss
-    std::optional<PruneOptions> prune;               ///< absent: no pruning
-    std::optional<QuantizeOptions> quantize;         ///< absent: fp32 weights
-    TrainOptions train;                              ///< student training
+    int64_t student_pretrained = 0;     ///< student.pretrained: a stored pretrained model (0: none)
+    DistillOptions distill;             ///< distillation loss
+    std::optional<PruneOptions> prune;  ///< absent: no pruning
+    std::optional<QuantizeOptions> quantize;  ///< absent: fp32 weights
+    TrainOptions train;                       ///< student training
     Json sweep;  ///< null, an object of dotted key -> list, or a list of those
 
     /// Reads a spec from JSON. Every structural problem (unknown key, wrong type) goes to

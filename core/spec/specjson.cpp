@@ -460,10 +460,10 @@ void checkFinetune(std::vector<SpecIssue>& out, const ExperimentSpec& s) {
         if (pre) {
             checkFields(out, p + ".pretrain", *pre, pretrainFields());
             if (!encoder(m.arch))
-                out.push_back({p + ".pretrain",
-                               "masked-LM pretraining needs a transformer or bilstm (a " +
-                                   std::string(choiceName(m.arch)) +
-                                   " has no contextual token states to predict from)"});
+                out.push_back(
+                    {p + ".pretrain", "masked-LM pretraining needs a transformer or bilstm (a " +
+                                          std::string(choiceName(m.arch)) +
+                                          " has no contextual token states to predict from)"});
             if (!isTextData(s.data.format))
                 out.push_back({p + ".pretrain", "needs text data (data.format text or wordnet)"});
             if (pretrained > 0)
@@ -473,16 +473,18 @@ void checkFinetune(std::vector<SpecIssue>& out, const ExperimentSpec& s) {
         if (pretrained > 0 && !encoder(m.arch))
             out.push_back({p + ".pretrained", "needs a transformer or bilstm"});
         if (!train || train->finetune == Finetune::Full) return;
-        const std::string key = (p == "teacher" ? "teacher.train" : "train") + std::string(".finetune");
+        const std::string key =
+            (p == "teacher" ? "teacher.train" : "train") + std::string(".finetune");
         const char* mode = choiceName(train->finetune);
         if (!pre && pretrained == 0 && !otherStart)
-            out.push_back({key, std::string(mode) +
-                                    " fine-tunes a pretrained model: add " + p +
+            out.push_back({key, std::string(mode) + " fine-tunes a pretrained model: add " + p +
                                     ".pretrain or " + p + ".pretrained" +
                                     (p == "student" ? " (or student.init teacher_layers)" : "")});
         if (train->finetune == Finetune::Lora && m.arch != Arch::Transformer)
-            out.push_back({key, "lora adapts a transformer's attention and feed-forward layers, "
-                                "not a " + std::string(choiceName(m.arch))});
+            out.push_back({key,
+                           "lora adapts a transformer's attention and feed-forward layers, "
+                           "not a " +
+                               std::string(choiceName(m.arch))});
     };
     if (s.teacher && s.teacher->kind == TeacherOptions::Kind::Zoo) {
         const TeacherOptions& t = *s.teacher;
@@ -495,12 +497,14 @@ void checkFinetune(std::vector<SpecIssue>& out, const ExperimentSpec& s) {
     side("student", s.student, s.student_pretrain, s.student_pretrained, &s.train,
          s.student_init == StudentInit::TeacherLayers);
     if (s.train.finetune == Finetune::Lora && s.prune)
-        out.push_back({"prune", "pruning during LoRA training would be undone by the merge: "
-                                "fine-tune with lora, then prune that run's model "
-                                "(teacher: {\"run\": N}), or use finetune full"});
+        out.push_back({"prune",
+                       "pruning during LoRA training would be undone by the merge: "
+                       "fine-tune with lora, then prune that run's model "
+                       "(teacher: {\"run\": N}), or use finetune full"});
     if (s.train.finetune == Finetune::Lora && s.quantize && s.quantize->mode == QuantMode::Qat)
-        out.push_back({"quantize.mode", "qat trains the base weights, which lora freezes: use ptq "
-                                        "or gptq (they act on the merged weights)"});
+        out.push_back({"quantize.mode",
+                       "qat trains the base weights, which lora freezes: use ptq "
+                       "or gptq (they act on the merged weights)"});
 }
 
 std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {

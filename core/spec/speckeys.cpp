@@ -336,7 +336,8 @@ const std::vector<Field<PretrainOptions>>& pretrainFields() {
     using S = PretrainOptions;
     static const std::vector<Field<S>> f = {
         field<S>(&S::epochs,
-                 key("epochs", "Pretraining epochs", "passes over the pretraining texts").range(1, 100000)),
+                 key("epochs", "Pretraining epochs", "passes over the pretraining texts")
+                     .range(1, 100000)),
         field<S>(&S::batch_size,
                  key("batch_size", "Pretraining batch", "texts per optimizer step").range(1, {})),
         field<S>(&S::lr, key("lr", "Pretraining LR", "AdamW learning rate (weight decay 0.01)")

@@ -771,8 +771,8 @@ std::optional<PretrainedRecord> ProjectStore::pretrained(const std::string& key)
     Statement st(m_db, std::string(kPretrainedColumns) + "WHERE key = ?");
     st.bind(1, key);
     if (!st.step()) return std::nullopt;
-    PretrainedRecord r{st.i64(0),          st.text(1),  parseJson(st.text(2)), st.bytes(5),
-                       st.bytes(6),        st.i64(3),   parseJson(st.text(4))};
+    PretrainedRecord r{st.i64(0),   st.text(1), parseJson(st.text(2)), st.bytes(5),
+                       st.bytes(6), st.i64(3),  parseJson(st.text(4))};
     verifyBlob(r.state + r.optimizer, st.text(7),
                m_path + ": the stored pretrained model " + std::to_string(r.id));
     return r;

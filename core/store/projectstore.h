@@ -82,12 +82,12 @@ struct TeacherRecord {
 /// A pretrained encoder (masked LM), stored once per project under the key of what defines it
 /// and checkpointed after every epoch, so a stopped pretraining resumes where it was.
 struct PretrainedRecord {
-    int64_t id = 0;             ///< what `"pretrained": N` names (0: not stored yet)
-    std::string key;            ///< hash of spec
-    Json spec;                  ///< model, pretrain settings, seed, data and tokenizer keys
-    std::string state;          ///< the encoder and its masked-LM head (LibTorch archive)
-    std::string optimizer;      ///< the optimizer's state after epochs_done (resume)
-    int64_t epochs_done = 0;    ///< epochs finished
+    int64_t id = 0;                ///< what `"pretrained": N` names (0: not stored yet)
+    std::string key;               ///< hash of spec
+    Json spec;                     ///< model, pretrain settings, seed, data and tokenizer keys
+    std::string state;             ///< the encoder and its masked-LM head (LibTorch archive)
+    std::string optimizer;         ///< the optimizer's state after epochs_done (resume)
+    int64_t epochs_done = 0;       ///< epochs finished
     Json metrics = Json::array();  ///< per epoch: train_loss, train_perplexity, val_perplexity, …
 };
 

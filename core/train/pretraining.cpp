@@ -43,7 +43,7 @@ namespace {
 
 /// The masked positions' cross-entropy summed, and how many there were.
 std::pair<torch::Tensor, int64_t> mlmLossSum(ZooNetImpl& net, MlmHeadImpl& head,
-                                            const MaskedTokens& m) {
+                                             const MaskedTokens& m) {
     const auto picked = m.target.ne(-100);
     const int64_t count = picked.sum().item<int64_t>();
     if (count == 0) return {torch::Tensor(), 0};
@@ -64,8 +64,8 @@ int64_t stateWidth(const ModelOptions& m) {
 
 }  // namespace
 
-double maskedLmLoss(ZooNetImpl& net, MlmHeadImpl& head, const torch::Tensor& ids,
-                    double fraction, uint64_t seed, int64_t batchSize) {
+double maskedLmLoss(ZooNetImpl& net, MlmHeadImpl& head, const torch::Tensor& ids, double fraction,
+                    uint64_t seed, int64_t batchSize) {
     torch::NoGradGuard guard;
     const bool wasTraining = net.is_training();
     net.eval();
@@ -86,9 +86,8 @@ double maskedLmLoss(ZooNetImpl& net, MlmHeadImpl& head, const torch::Tensor& ids
 
 std::vector<torch::Tensor> encoderParameters(ZooNet& net) {
     const ModelGraph graph = modelGraph(*net);
-    return selectParameters(*net, graph, [&](const GraphNode& n, const GraphParam&) {
-        return n.name != graph.output;
-    });
+    return selectParameters(
+        *net, graph, [&](const GraphNode& n, const GraphParam&) { return n.name != graph.output; });
 }
 
 namespace pipeline {
@@ -99,9 +98,13 @@ namespace {
 
 /// Token ids [texts, max_length] of a UTF-8 file, one document per line (empty lines skipped).
 torch::Tensor readCorpus(const std::string& key, const std::string& path, const Dataset& d,
-                         const DataOptions& data) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error(key + ": cannot read '" + path + "'");
+                         const DataOptions& data, std::string& bytes) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) throw std::runtime_error(key + ": cannot read '" + path + "'");
+    std::ostringstream all;
+    all << file.rdbuf();
+    bytes = all.str();
+    std::istringstream in(bytes);
     std::vector<std::string> lines;
     std::string line;
     while (std::getline(in, line)) {
@@ -128,11 +131,15 @@ std::shared_ptr<torch::nn::Module> bundle(ZooNet& net, MlmHead& head) {
     return b;
 }
 
+/// Loads a record's weights (encoder and head) into @p net and @p head; the classifier keeps
+/// its initialization.
+void loadStored(ZooNet& net, MlmHead& head, const std::string& state);
+
 /// Copies of the classifier's parameters, to put back after loading stored weights.
 std::vector<std::pair<torch::Tensor, torch::Tensor>> classifier(ZooNet& net) {
     const ModelGraph graph = modelGraph(*net);
     std::vector<std::pair<torch::Tensor, torch::Tensor>> out;
-    for (auto& p : selectParameters(*net, graph, [&](const GraphNode& n, const GraphParam&) {
+    for (auto& p : selectParameters(*net, graph, [&](const GraphNode&n, const GraphParam&) {
              return n.name == graph.output;
          }))
         out.push_back({p, p.detach().clone()});
@@ -144,9 +151,15 @@ void restore(const std::vector<std::pair<torch::Tensor, torch::Tensor>>& saved) 
     for (const auto& [p, v] : saved) p.copy_(v);
 }
 
+void loadStored(ZooNet& net, MlmHead& head, const std::string& state) {
+    const auto keepHead = classifier(net);
+    loadModule(*bundle(net, head), state);
+    restore(keepHead);
+}
+
 Json outcome(const PretrainedRecord& r, bool reused, double seconds) {
-    return {{"id", r.id},          {"key", r.key},     {"epochs", r.metrics},
-            {"reused", reused},    {"seconds", seconds}, {"objective", "mlm"}};
+    return {{"id", r.id},       {"key", r.key},       {"epochs", r.metrics},
+            {"reused", reused}, {"seconds", seconds}, {"objective", "mlm"}};
 }
 
 }  // namespace
@@ -167,19 +180,13 @@ Json pretrain(ZooNet& net, const PretrainOptions& o, const PretrainTarget& targe
     const std::string keyName = target.prefix + ".pretrain";
     if (!net->isText() || net->options().arch == Arch::EmbeddingBag)
         throw std::runtime_error(keyName + ": needs a transformer or bilstm");
-    Json spec = {{"objective", "mlm"},
-                 {"model", target.model},
-                 {"pretrain", target.options},
-                 {"seed", target.seed},
-                 {"data", d.fingerprint},
-                 {"tokenizer", d.tokenizer_key}};
+    Json spec = {{"objective", "mlm"},  {"model", target.model}, {"pretrain", target.options},
+                 {"seed", target.seed}, {"data", d.fingerprint}, {"tokenizer", d.tokenizer_key}};
     torch::Tensor ids = d.train_x;
     if (!o.path.empty()) {
-        ids = readCorpus(keyName + ".path", o.path, d, ctx.spec.data).to(d.train_x.device());
-        std::ifstream in(o.path, std::ios::binary);
-        std::ostringstream bytes;
-        bytes << in.rdbuf();
-        spec["file"] = fnv1aHex(bytes.str());
+        std::string bytes;
+        ids = readCorpus(keyName + ".path", o.path, d, ctx.spec.data, bytes).to(d.train_x.device());
+        spec["file"] = fnv1aHex(bytes);
     }
     const std::string key = fnv1aHex(spec.dump());
     MlmHead head(stateWidth(net->options()), net->tokenTable().size(1), net->vocab());
@@ -202,8 +209,7 @@ Json pretrain(ZooNet& net, const PretrainOptions& o, const PretrainTarget& targe
     record.spec = spec;
     if (stored) {
         record = *stored;
-        loadModule(*all, stored->state);
-        restore(keepHead);
+        loadStored(net, head, stored->state);
         if (record.epochs_done >= o.epochs) {
             services.message(ctx.runId, stage,
                              "reusing the stored pretrained model " + std::to_string(record.id));
@@ -226,6 +232,15 @@ Json pretrain(ZooNet& net, const PretrainOptions& o, const PretrainTarget& targe
     const int64_t n = ids.size(0), bs = std::min(o.batch_size, n);
     const uint64_t seed = static_cast<uint64_t>(target.seed) * 1000003ULL;
     const auto t0 = Clock::now();
+    auto progress = [&](Progress::Kind kind, int64_t epoch) {
+        Progress p;
+        p.kind = kind;
+        p.run_id = ctx.runId;
+        p.stage = stage;
+        p.epoch = epoch;
+        p.epochs = o.epochs;
+        return p;
+    };
     for (int64_t e = record.epochs_done + 1; e <= o.epochs; ++e) {
         const auto epochStart = Clock::now();
         torch::manual_seed(seed + 524287ULL + uint64_t(e));  // dropout, as after a resume
@@ -249,12 +264,7 @@ Json pretrain(ZooNet& net, const PretrainOptions& o, const PretrainTarget& targe
             sum += loss.item<double>();
             count += k;
             if (services.progress && (b % 20 == 19 || b + 1 == batches.size())) {
-                Progress p;
-                p.kind = Progress::Kind::Batch;
-                p.run_id = ctx.runId;
-                p.stage = stage;
-                p.epoch = e;
-                p.epochs = o.epochs;
+                Progress p = progress(Progress::Kind::Batch, e);
                 p.batch = int64_t(b) + 1;
                 p.batches = int64_t(batches.size());
                 p.loss = sum / double(count);
@@ -284,12 +294,7 @@ Json pretrain(ZooNet& net, const PretrainOptions& o, const PretrainTarget& targe
         record.state = saveModule(*all);
         record.optimizer = archiveBytes(*opt);
         record.id = services.store.savePretrained(record);
-        Progress p;
-        p.kind = Progress::Kind::Epoch;
-        p.run_id = ctx.runId;
-        p.stage = stage;
-        p.epoch = e;
-        p.epochs = o.epochs;
+        Progress p = progress(Progress::Kind::Epoch, e);
         p.metrics = m;
         p.elapsed_s = secondsSince(t0);
         services.report(p);
@@ -303,8 +308,9 @@ Json loadPretrained(ZooNet& net, int64_t id, const PretrainTarget& target, const
                     StageServices& services) {
     const std::string keyName = target.prefix + ".pretrained";
     const auto r = services.store.pretrained(id);
-    if (!r) throw std::runtime_error(keyName + ": the project has no pretrained model " +
-                                     std::to_string(id));
+    if (!r)
+        throw std::runtime_error(keyName + ": the project has no pretrained model " +
+                                 std::to_string(id));
     if (r->spec.value("model", Json()) != target.model)
         throw std::runtime_error(keyName + ": pretrained model " + std::to_string(id) + " is " +
                                  r->spec.value("model", Json()).dump() + ", not " +
@@ -313,14 +319,11 @@ Json loadPretrained(ZooNet& net, int64_t id, const PretrainTarget& target, const
         throw std::runtime_error(keyName + ": pretrained model " + std::to_string(id) +
                                  " read its text with another tokenizer; it needs the same data "
                                  "and data.tokenizer settings");
-    const auto& o = net->options();
-    MlmHead head(stateWidth(o), net->tokenTable().size(1), net->vocab());
+    MlmHead head(stateWidth(net->options()), net->tokenTable().size(1), net->vocab());
     head->to(net->tokenTable().device());
-    auto all = bundle(net, head);
-    const auto keepHead = classifier(net);
-    loadModule(*all, r->state);
-    restore(keepHead);
-    services.message(target.runId, target.prefix, "starting from pretrained model " + std::to_string(id));
+    loadStored(net, head, r->state);
+    services.message(target.runId, target.prefix,
+                     "starting from pretrained model " + std::to_string(id));
     return outcome(*r, true, 0);
 }
 

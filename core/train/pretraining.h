@@ -47,8 +47,8 @@ TORCH_MODULE(MlmHead);
 
 /// The mean masked-LM cross-entropy of @p net on @p ids with a masking drawn from @p seed, in
 /// batches (no gradients). NaN when nothing is masked.
-double maskedLmLoss(ZooNetImpl& net, MlmHeadImpl& head, const torch::Tensor& ids,
-                    double fraction, uint64_t seed, int64_t batchSize = 256);
+double maskedLmLoss(ZooNetImpl& net, MlmHeadImpl& head, const torch::Tensor& ids, double fraction,
+                    uint64_t seed, int64_t batchSize = 256);
 
 /// The parameters masked-LM pretraining trains: all but the classifier's.
 std::vector<torch::Tensor> encoderParameters(ZooNet& net);
