@@ -18,11 +18,13 @@ from torch import nn
 
 
 class SelfAttention(nn.Module):
-    """Retort's multi-head self-attention: q, k, v, o projections; padding keys masked."""
+    """Retort's multi-head self-attention: q, k, v, o projections; padding keys masked; a
+    language model's (causal) also masks every later token."""
 
-    def __init__(self, dim, heads, head_dim=None):
+    def __init__(self, dim, heads, head_dim=None, causal=False):
         super().__init__()
         self.heads = heads
+        self.causal = causal
         self.head_dim = head_dim or dim // heads  # pruned heads keep their width
         inner = heads * self.head_dim
         self.q, self.k, self.v = (nn.Linear(dim, inner) for _ in range(3))
@@ -35,6 +37,9 @@ class SelfAttention(nn.Module):
         q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
         scores = q @ k.transpose(-2, -1) / math.sqrt(dh)
         scores = scores.masked_fill(~real.view(b, 1, 1, l), float("-inf"))
+        if self.causal:
+            future = torch.ones(l, l, dtype=torch.bool, device=x.device).triu(1)
+            scores = scores.masked_fill(future, float("-inf"))
         return self.o((scores.softmax(-1) @ v).transpose(1, 2).reshape(b, l, self.heads * dh))
 
 
@@ -57,7 +62,8 @@ def make(node):
     if kind == "layernorm":
         return nn.LayerNorm(node["dim"])
     if kind == "attention":
-        return SelfAttention(node["dim"], node["heads"], node.get("head_dim"))
+        return SelfAttention(node["dim"], node["heads"], node.get("head_dim"),
+                             node.get("causal", False))
     if kind == "lstm":
         return nn.LSTM(node["in"], node["hidden"], batch_first=True,
                        bidirectional=node["bidirectional"])

@@ -2,17 +2,21 @@
 // the stored accuracy drop in points, darker where the drop is larger; clicking a cell writes
 // that layer's target into the editor (prune.per_layer or quantize.per_layer) as one undoable
 // edit that keeps the other layers' entries; the editor's field shows and checks the map; the
-// report draws the same table. Photographed with a real CNN's table.
+// report draws the same table. Photographed with a real CNN's table. A language-model run's
+// details show its generated samples and continue a typed prompt on a worker thread.
 #include "testutil.h"
 
 #include "compress/sensitivity.h"
 #include "editor/experimenteditor.h"
+#include "plots/paretoplot.h"
 #include "report/reporthtml.h"
 #include "runs/rundetaildialog.h"
 #include "runs/sensitivityview.h"
 #include "window/mainwindow.h"
 
 #include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTabWidget>
@@ -265,6 +269,65 @@ private Q_SLOTS:
         QVERIFY(h.contains("+45.00"));
         QVERIFY(h.contains(report::sensitivityShade(45.0).name()));
         QVERIFY(h.contains("cnn &lt;b&gt;"));  // names escaped
+    }
+
+    // The stored samples in a table; a typed prompt continued by student and teacher off the GUI
+    // thread (the event loop keeps running while it works).
+    void languageModelRunGeneratesFromAPrompt() {
+        QTemporaryDir dir;
+        const std::string file = test::writeSeparableTexts(dir, 30);
+        Json j = test::textRunSpec("lm", file);
+        j["task"] = "language_model";
+        j["teacher"] = {{"arch", "transformer"},
+                        {"layers", 1},
+                        {"d_model", 16},
+                        {"heads", 2},
+                        {"ffn", 32},
+                        {"dropout", 0.0},
+                        {"train", {{"epochs", 4}, {"batch_size", 16}, {"lr", 3e-3}}}};
+        j["student"] = {
+            {"arch", "transformer"}, {"layers", 1}, {"d_model", 16}, {"heads", 2}, {"ffn", 32}};
+        j["distill"] = {{"lambda", 0.5}, {"temperature", 1.0}, {"top_k", 8}};
+        j["train"] = {{"epochs", 3}, {"batch_size", 16}, {"lr", 3e-3}};
+        const std::string path = dir.filePath("lm.retort").toStdString();
+        {
+            ProjectStore store(path);
+            const auto outcomes = test::runAll(store, j);
+            QCOMPARE(outcomes.size(), size_t(1));
+            QVERIFY2(outcomes[0].status == RunStatus::Completed, outcomes[0].error.c_str());
+        }
+        ProjectStore reader(path, ProjectStore::Access::ReadOnly);
+        RunDetailDialog dialog(reader, 1);
+        dialog.resize(900, 560);
+        dialog.show();
+        auto* table = dialog.findChild<QTableWidget*>("generated");
+        QVERIFY(table);
+        QCOMPARE(table->rowCount(), 3);
+        QCOMPARE(table->columnCount(), 5);
+        auto* prompt = dialog.findChild<QLineEdit*>("prompt");
+        auto* go = dialog.findChild<QPushButton*>("generate");
+        auto* out = dialog.findChild<QPlainTextEdit*>("generatedOutput");
+        QVERIFY(prompt && go && out);
+        QVERIFY(go->isEnabled());
+        auto* tabs = dialog.findChild<QTabWidget*>();
+        tabs->setCurrentWidget(table->parentWidget());
+        prompt->setText(QStringLiteral("sample 3 river"));
+        go->click();
+        QVERIFY(!go->isEnabled());  // working, off the GUI thread
+        QTRY_VERIFY_WITH_TIMEOUT(go->isEnabled(), 30000);
+        const QString text = out->toPlainText();
+        QVERIFY2(text.contains("student, greedy: sample 3 river |") &&
+                     text.contains("teacher, top-10 (seed 1): sample 3 river |"),
+                 qPrintable(text));
+        QDir().mkpath(RETORT_SCREENSHOT_DIR);
+        QVERIFY(dialog.grab().save(QStringLiteral(RETORT_SCREENSHOT_DIR "/lm-run-detail.png")));
+        // The accuracy-versus-size plot places language models by perplexity.
+        ParetoPlot plot;
+        plot.setRuns(reader.runs());
+        QVERIFY(plot.byPerplexity());
+        QCOMPARE(plot.frontCount(), 1);
+        plot.setGrouped(true);
+        QVERIFY(!plot.byPerplexity());  // configurations: next-token accuracy with intervals
     }
 };
 

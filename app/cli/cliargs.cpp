@@ -22,7 +22,8 @@ const std::set<std::string> kValued = {
     "project",    "threads",  "device",      "format",     "out",   "partition",
     "time",       "gres",     "mem",         "account",    "qos",   "cpus-per-task",
     "shared-dir", "settings", "sbatch-args", "retort-cli", "shard", "teacher-cache",
-    "baseline",   "metric",   "sparsities",  "bits",       "model"};
+    "baseline",   "metric",   "sparsities",  "bits",       "model", "prompt",
+    "tokens",     "top-k",    "seed",        "temperature"};
 
 }  // namespace
 

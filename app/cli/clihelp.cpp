@@ -26,6 +26,8 @@ const char* const kUsage =
     "              [--model student|teacher] [--json]\n"
     "                                              accuracy drop on validation with one layer\n"
     "                                              pruned or quantized at a time; stored\n"
+    "  generate RUN --project P.retort --prompt TEXT [--model student|teacher] [--top-k K]\n"
+    "                                              text from a language-model run\n"
     "  pretrained --project P.retort [--json]      the stored pretrained encoders: id, model,\n"
     "                                              epochs, perplexity (\"pretrained\": ID)\n"
     "  delete RUN... --project P.retort            delete runs with their metrics and models\n"
@@ -73,6 +75,17 @@ std::string commandHelp(const std::string& c) {
         return "usage: retort-cli validate SPEC.json [--project P.retort] [--json]\n"
                "Checks the spec (keys, types, ranges, data files, shapes) and lists its sweep "
                "points.\n";
+    if (c == "generate")
+        return "usage: retort-cli generate RUN --project P.retort --prompt TEXT [--model "
+               "student|teacher]\n"
+               "                  [--tokens N] [--top-k K] [--seed S] [--temperature T] "
+               "[--json]\n"
+               "Continues TEXT with a completed language-model run's student (its stored "
+               "compressed model)\n"
+               "or its teacher: greedily, and by top-K sampling (default 10; 0: greedy only) "
+               "with seed S.\n"
+               "Stops at the end-of-text mark, after N new tokens (default 24) or when the "
+               "context is full.\n";
     if (c == "pretrained")
         return "usage: retort-cli pretrained --project P.retort [--json]\n"
                "The pretrained encoders stored in the project (teacher.pretrain and "

@@ -20,6 +20,8 @@ int cmdCompare(const Args& a);
 int cmdShow(const Args& a);
 int cmdDelete(const Args& a);
 int cmdPretrained(const Args& a);
+// generatecommand.cpp: text from a completed language-model run.
+int cmdGenerate(const Args& a);
 // sensitivitycommand.cpp: per-layer sensitivity of a completed run.
 int cmdSensitivity(const Args& a);
 // exportcommands.cpp: data, models and reports out of a project.

@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
         if (a.command == "sensitivity") return cmdSensitivity(a);
         if (a.command == "show") return cmdShow(a);
         if (a.command == "pretrained") return cmdPretrained(a);
+        if (a.command == "generate") return cmdGenerate(a);
         if (a.command == "delete") return cmdDelete(a);
         if (a.command == "export") return cmdExport(a);
         if (a.command == "resume") return cmdResume(a);

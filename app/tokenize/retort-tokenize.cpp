@@ -87,6 +87,10 @@ std::string reply(const proto::Request& r) {
                 for (const auto& p : pieces) proto::putString(out, p);
             }
             break;
+        case proto::kVocab:
+            proto::putU64(out, uint64_t(sp.GetPieceSize()));
+            for (int i = 0; i < sp.GetPieceSize(); ++i) proto::putString(out, sp.IdToPiece(i));
+            break;
         default:
             throw std::runtime_error("unknown command");
     }

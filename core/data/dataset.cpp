@@ -1,6 +1,7 @@
 #include "data/dataset.h"
 
 #include "data/textdataset.h"
+#include "data/tokenizer.h"
 #include "store/fnv1a.h"
 
 #include <zlib.h>
@@ -536,6 +537,38 @@ Dataset Dataset::to(const torch::Device& device) const {
     Dataset d = *this;
     for (torch::Tensor* t : {&d.train_x, &d.train_y, &d.val_x, &d.val_y, &d.test_x, &d.test_y})
         if (t->defined()) *t = t->to(device);
+    return d;
+}
+
+Dataset languageModelData(const Dataset& text) {
+    if (text.shape.vocab == 0 || text.shape.sample_shape.size() != 1)
+        throw std::invalid_argument(
+            "task language_model needs text data (data.format text or "
+            "wordnet)");
+    Dataset d = text;
+    const int64_t width = text.shape.sample_shape[0];  // max_length: the position table's rows
+    auto shift = [&](const torch::Tensor& x, torch::Tensor& xo, torch::Tensor& yo) {
+        if (!x.defined() || x.dim() != 2) return;
+        const int64_t n = x.size(0), cols = std::min(width, x.size(1) + 1);
+        xo = torch::zeros({n, cols}, x.options());
+        xo.slice(1, 0, std::min(cols, x.size(1))).copy_(x.slice(1, 0, std::min(cols, x.size(1))));
+        if (n > 0) {
+            // The end mark after the last real id, where the sample was not cut.
+            const auto lengths = x.ne(0).sum(1);
+            const auto pos = lengths.clamp_max(cols - 1).unsqueeze(1);
+            const auto put =
+                torch::where(lengths.lt(width).unsqueeze(1), torch::full_like(pos, Tokenizer::kCls),
+                             xo.gather(1, pos));
+            xo.scatter_(1, pos, put);
+        }
+        yo = torch::zeros_like(xo);
+        if (cols > 1) yo.slice(1, 0, cols - 1).copy_(xo.slice(1, 1, cols));
+    };
+    shift(text.train_x, d.train_x, d.train_y);
+    shift(text.val_x, d.val_x, d.val_y);
+    shift(text.test_x, d.test_x, d.test_y);
+    d.shape = taskShape(text.shape, Task::LanguageModel);
+    d.fingerprint = text.fingerprint + "|language_model";
     return d;
 }
 

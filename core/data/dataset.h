@@ -87,6 +87,13 @@ struct TokenizerCache {
 /// the key, else one trained on the training texts (and saved there).
 Dataset loadDataset(const DataOptions& data, const TokenizerCache* tokenizers = nullptr);
 
+/// Text data made next-token data (task language_model): each sample's ids get [CLS] again at
+/// their end, the end-of-text mark a model learns to predict (unless the sample fills max_length,
+/// and was cut), and y becomes the ids shifted one to the left: y[i][t] = x[i][t + 1], 0 (no
+/// target) past the end. Classes become the vocabulary; the fingerprint says the task. Throws
+/// std::invalid_argument for data that is not text.
+Dataset languageModelData(const Dataset& text);
+
 /// Token ids [n, tokens] cut to the longest real sample among them (padding is 0 on the right);
 /// anything else (features) is returned as it is.
 torch::Tensor trimPadding(const torch::Tensor& x);

@@ -136,6 +136,34 @@ std::vector<std::vector<std::string>> Tokenizer::pieces(
     return out;
 }
 
+std::vector<std::string> Tokenizer::vocabulary() const {
+    const std::string reply = call(request(proto::kVocab, m_options, m_model, {}));
+    proto::Reader r(reply);
+    const uint64_t n = r.count(4);
+    std::vector<std::string> out;
+    out.reserve(n);
+    for (uint64_t i = 0; i < n; ++i) out.push_back(r.string());
+    return out;
+}
+
+std::string Tokenizer::decode(const std::vector<int64_t>& ids,
+                              const std::vector<std::string>& vocabulary) {
+    static const std::string space = "\xE2\x96\x81";  // U+2581, SentencePiece's word start
+    std::string joined;
+    for (int64_t id : ids)
+        if (id > kCls && size_t(id) < vocabulary.size()) joined += vocabulary[size_t(id)];
+    std::string text;
+    for (size_t i = 0; i < joined.size();) {
+        if (joined.compare(i, space.size(), space) == 0) {
+            if (!text.empty()) text += ' ';
+            i += space.size();
+        } else {
+            text += joined[i++];
+        }
+    }
+    return text;
+}
+
 std::string Tokenizer::key(const TokenizerOptions& o, const std::string& dataFingerprint) {
     // max_length only cuts encoded samples: it does not change the model.
     const nlohmann::json j = {{"type", o.type},

@@ -38,6 +38,13 @@ public:
     /// For each text: its pieces as strings ("▁the", "▁quick"), without [CLS] and not cut.
     std::vector<std::vector<std::string>> pieces(const std::vector<std::string>& texts) const;
 
+    /// Every piece by id ("<pad>", "<unk>", "<s>", "▁the", …).
+    std::vector<std::string> vocabulary() const;
+    /// The text of @p ids: their pieces joined, "▁" read as a space; padding, [UNK] and [CLS]
+    /// are left out. @p vocabulary: vocabulary() (asked once by a caller that decodes often).
+    static std::string decode(const std::vector<int64_t>& ids,
+                              const std::vector<std::string>& vocabulary);
+
     /// What a stored tokenizer is found by: its options and the training texts' fingerprint.
     static std::string key(const TokenizerOptions& options, const std::string& dataFingerprint);
 

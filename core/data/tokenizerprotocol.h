@@ -27,6 +27,7 @@ enum Command : char {
     kLoad = 'L',    ///< model -> vocabulary size (checks the model)
     kEncode = 'E',  ///< model, texts -> ids per text (no [CLS], not cut)
     kPieces = 'P',  ///< model, texts -> pieces per text
+    kVocab = 'V',   ///< model -> every piece, by id
 };
 
 /// What the helper needs to know of TokenizerOptions.

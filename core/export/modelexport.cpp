@@ -382,6 +382,10 @@ private:
 }  // namespace
 
 std::string exportOnnx(const CompressedModel& model, const ModelExportOptions& options) {
+    if (model.model.value("language_model", false))
+        throw std::runtime_error(
+            "ONNX export of a language model (a causal decoder) is not available yet: export it "
+            "as a PyTorch checkpoint (--format pt)");
     const ModelGraph graph = graphFromDescription(model.model);
     const auto byName = tensorsByName(model);
     const auto inputShape = model.model.at("input_shape").get<std::vector<int64_t>>();

@@ -33,6 +33,7 @@ Json modelDescription(const ZooNet& net) {
         m.erase("channels");
         m["dropout"] = o.dropout;
         d["vocab"] = net->vocab();
+        if (net->dataShape().language_model) d["language_model"] = true;
         d["mean_tokens"] = net->dataShape().mean_tokens;
     }
     return d;
@@ -96,6 +97,7 @@ Described parseDescription(const Json& d) {
         r.classes = d.at("classes").get<int64_t>();
         r.data = {r.inputShape, r.classes, d.value("vocab", int64_t(0)),
                   d.value("mean_tokens", 0.0)};
+        r.data.language_model = d.value("language_model", false);
         for (int64_t v : {r.options.embedding, r.options.layers, r.options.d_model, r.options.heads,
                           r.options.ffn, r.data.vocab})
             if (v < 0 || v > (int64_t(1) << 20))

@@ -139,7 +139,7 @@ ModelGraph ModelGraph::fromJson(const Json& j) {
                     bad("node '" + n.name + "'", std::string("needs the integer '") + a + "'");
                 n.attrs[a] = nj[a];
             }
-            for (const char* flag : {"bidirectional", "mode"})
+            for (const char* flag : {"bidirectional", "mode", "causal"})
                 if (nj.contains(flag)) n.attrs[flag] = nj[flag];
             // Optional: an attention's head width when heads were pruned (else dim / heads).
             if (nj.contains("head_dim")) {
@@ -256,10 +256,10 @@ ModelGraph textGraph(ZooNetImpl& net) {
             const int64_t d = b->attn->dim();
             params(node(p + "ln1", NodeKind::LayerNorm, {in}, {{"dim", d}}), *b->ln1, p + "ln1",
                    ParamRole::Norm, false);
-            params(
-                node(p + "attn", NodeKind::Attention, {p + "ln1"},
-                     {{"dim", d}, {"heads", b->attn->heads()}, {"head_dim", b->attn->headDim()}}),
-                *b->attn, p + "attn", ParamRole::Weight, true);
+            Json attn = {{"dim", d}, {"heads", b->attn->heads()}, {"head_dim", b->attn->headDim()}};
+            if (b->attn->causal) attn["causal"] = true;  // a language model's decoder
+            params(node(p + "attn", NodeKind::Attention, {p + "ln1"}, attn), *b->attn, p + "attn",
+                   ParamRole::Weight, true);
             node(p + "res1", NodeKind::Add, {in, p + "attn"});
             params(node(p + "ln2", NodeKind::LayerNorm, {p + "res1"}, {{"dim", d}}), *b->ln2,
                    p + "ln2", ParamRole::Norm, false);
@@ -285,7 +285,7 @@ ModelGraph textGraph(ZooNetImpl& net) {
                    *m, name, ParamRole::Weight, true);
             previous = name;
         } else if (auto* lin = m->as<torch::nn::Linear>()) {
-            if (!pooled) {
+            if (!pooled && !net.dataShape().language_model) {
                 const char* mode =
                     arch == Arch::Bilstm                                                   ? "max"
                     : arch == Arch::Transformer && net.options().pooling == Pooling::First ? "first"

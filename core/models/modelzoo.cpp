@@ -168,6 +168,9 @@ std::vector<PlanLayer> textPlan(const ModelOptions& o, const DataShape& data, in
         layers.push_back(l);
     };
     int64_t width = 0;
+    if (data.language_model && o.arch != Arch::Transformer)
+        throw std::invalid_argument("a language model is a causal transformer, not a " +
+                                    std::string(choiceName(o.arch)));
     if (o.arch == Arch::Transformer) {
         const int64_t d = o.d_model;
         if (d < 1 || o.heads < 1 || d % o.heads != 0)
@@ -241,6 +244,11 @@ std::vector<PlanLayer> textPlan(const ModelOptions& o, const DataShape& data, in
         }
     }
     linear("out", width, classes);
+    if (data.language_model) {  // the next token's logits at every position
+        PlanLayer& out = layers.back();
+        out.info.out_shape = {positions, classes};
+        out.info.flops = perToken(2.0 * double(width) * double(classes) + double(classes));
+    }
     return layers;
 }
 
@@ -323,6 +331,8 @@ ZooNetImpl::ZooNetImpl(const ModelOptions& options, const DataShape& data)
         else if (t == "flatten")
             m_seq->push_back(std::string(l.info.name), torch::nn::Flatten());
     }
+    // A language model's layers attend to the past only.
+    for (auto& block : m_blocks) block->attn->causal = data.language_model;
     // Registered as "net": state-dict keys read "net.fc1.weight".
     register_module("net", m_seq);
 }
@@ -352,6 +362,7 @@ std::vector<torch::Tensor> ZooNetImpl::loraParameters() {
 
 torch::Tensor ZooNetImpl::forwardText(const torch::Tensor& ids, TextFeatures* features) {
     const auto h = tokenStates(ids, features);
+    if (m_data.language_model) return m_head.back()(h);  // [B, L, vocab]
     const auto real = ids.ne(0);
     torch::Tensor pooled;
     if (m_options.arch == Arch::Transformer)

@@ -85,6 +85,10 @@ torch::Tensor SelfAttentionImpl::context(const torch::Tensor& x, const torch::Te
     // Padding keys get no weight; every sample has its [CLS], so no row is all padding.
     scores = scores.masked_fill(real.logical_not().view({b, 1, 1, l}),
                                 -std::numeric_limits<float>::infinity());
+    if (causal)  // the future: strictly above the diagonal
+        scores = scores.masked_fill(
+            torch::ones({l, l}, x.options().dtype(torch::kBool)).triu(1).view({1, 1, l, l}),
+            -std::numeric_limits<float>::infinity());
     auto p = torch::softmax(scores, -1);
     if (probs) *probs = p;
     return torch::matmul(m_drop(p), vh).transpose(1, 2).reshape({b, l, m_heads * dh});

@@ -90,6 +90,8 @@ public:
     LoraSet& lora() { return m_lora; }
 
     torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
+    /// A decoder's attention: a token attends to itself and the tokens before it only.
+    bool causal = false;
 
 private:
     int64_t m_dim, m_heads, m_headDim;

@@ -148,6 +148,11 @@ struct DistillOptions {
     double temperature = 4.0;                        ///< softmax temperature T > 0
     double lambda = 0.9;                     ///< weight of the soft loss in [0,1]; 0 = labels only
     std::optional<FeatureOptions> features;  ///< absent: logits only
+    /// language_model: which divergence compares next-token distributions
+    Divergence divergence = Divergence::ForwardKl;
+    /// language_model: the teacher's most likely tokens kept per position (its other tokens are
+    /// one bucket holding their summed probability)
+    int64_t top_k = 32;
 };
 
 /// Pruning: what it removes (structure), how it ranks (method) and when (schedule).
@@ -201,6 +206,7 @@ struct QuantizeOptions {
 /// One experiment: everything a run needs. Defaults are those of SPEC.md.
 struct ExperimentSpec {
     std::string name = "experiment";  ///< run name (sweep points add their values)
+    Task task = Task::Classification;  ///< classification | language_model (next token)
     int64_t seed = 1;                 ///< the student's initialization, sample order and dropout
     std::string device = "auto";      ///< auto | cpu | cuda | cuda:N
     int64_t threads = 0;              ///< intra-op CPU threads (0: every core)
@@ -250,7 +256,20 @@ struct DataShape {
     /// text: mean_tokens is an estimate from the words (a data probe, before any tokenizer),
     /// not the tokenizer's count
     bool mean_tokens_estimated = false;
+    /// language model: a transformer is a causal decoder and predicts the next token at every
+    /// position (classes = vocab)
+    bool language_model = false;
 };
+
+/// The shape a model of @p task sees: a language model predicts one of the vocabulary's tokens
+/// at every position, so its classes are the vocabulary.
+inline DataShape taskShape(DataShape shape, Task task) {
+    if (task == Task::LanguageModel) {
+        shape.language_model = true;
+        shape.classes = shape.vocab;
+    }
+    return shape;
+}
 
 /// Whether an architecture reads token ids (text data) rather than features.
 constexpr bool isTextArch(Arch a) {

@@ -32,6 +32,12 @@ enum class Pooling { Mean, First };
 enum class TeacherInput { Normalized, Raw, Explicit };
 enum class RunModel { Student, Teacher };
 enum class DistillLossKind { Hinton };
+/// What a run learns: one label per sample, or the next token of every position (causal LM).
+enum class Task { Classification, LanguageModel };
+/// How a language model's distillation compares the teacher's and the student's next-token
+/// distributions: KL(teacher ‖ student), KL(student ‖ teacher) (MiniLLM) or their
+/// Jensen-Shannon divergence (GKD's β = 0.5).
+enum class Divergence { ForwardKl, ReverseKl, Jsd };
 enum class PruneMethod { Magnitude, Wanda, SparseGpt, Taylor };
 /// What pruning removes: single weights, whole hidden units or channels, or all but n of m.
 enum class PruneStructure { Unstructured, Neurons, Channels, NM, Heads, Ffn };
@@ -78,6 +84,8 @@ RETORT_CHOICE_NAMES(Pooling, "mean", "first")
 RETORT_CHOICE_NAMES(TeacherInput, "normalized", "raw", "explicit")
 RETORT_CHOICE_NAMES(RunModel, "student", "teacher")
 RETORT_CHOICE_NAMES(DistillLossKind, "hinton")
+RETORT_CHOICE_NAMES(Task, "classification", "language_model")
+RETORT_CHOICE_NAMES(Divergence, "forward_kl", "reverse_kl", "jsd")
 RETORT_CHOICE_NAMES(PruneMethod, "magnitude", "wanda", "sparsegpt", "taylor")
 RETORT_CHOICE_NAMES(PruneStructure, "unstructured", "neurons", "channels", "n:m", "heads", "ffn")
 RETORT_CHOICE_NAMES(PruneScope, "global", "layer")

@@ -507,6 +507,55 @@ void checkFinetune(std::vector<SpecIssue>& out, const ExperimentSpec& s) {
                        "or gptq (they act on the merged weights)"});
 }
 
+/// A causal language model: a transformer decoder on text, distilled token by token; what the
+/// engine does not do for one yet is refused here, naming the key.
+void checkLanguageModel(std::vector<SpecIssue>& out, const ExperimentSpec& s) {
+    if (s.task != Task::LanguageModel) {
+        if (s.distill.divergence != Divergence::ForwardKl)
+            out.push_back({"distill.divergence",
+                           "compares next-token distributions: set task to "
+                           "language_model (classifiers use hinton's KL)"});
+        return;
+    }
+    if (!isTextData(s.data.format))
+        out.push_back({"task", "language_model needs text data (data.format text or wordnet)"});
+    const auto decoder = [&](const std::string& key, const ModelOptions& m) {
+        if (m.arch != Arch::Transformer)
+            out.push_back({key,
+                           "a language model is a causal transformer: set it to transformer, "
+                           "not " +
+                               std::string(choiceName(m.arch))});
+        if (m.classes != 0)
+            out.push_back({key.substr(0, key.rfind('.')) + ".classes",
+                           "a language model predicts the vocabulary: leave it 0"});
+    };
+    decoder("student.arch", s.student);
+    if (s.teacher && s.teacher->kind == TeacherOptions::Kind::Zoo)
+        decoder("teacher.arch", s.teacher->model);
+    if (s.teacher && s.teacher->kind == TeacherOptions::Kind::TorchScript)
+        out.push_back({"teacher.torchscript",
+                       "a language model's teacher is a zoo decoder or a run's model"});
+    const char* notYet = " is not available for language models yet";
+    if (s.distill.features)
+        out.push_back({"distill.features", std::string("feature distillation") + notYet});
+    if (s.student_pretrain || s.student_pretrained > 0)
+        out.push_back({s.student_pretrain ? "student.pretrain" : "student.pretrained",
+                       "masked-LM pretraining is for encoders; a language model trains on next "
+                       "tokens already"});
+    if (s.teacher && (s.teacher->pretrain || s.teacher->pretrained > 0))
+        out.push_back({s.teacher->pretrain ? "teacher.pretrain" : "teacher.pretrained",
+                       "masked-LM pretraining is for encoders; a language model trains on next "
+                       "tokens already"});
+    if (s.prune && s.prune->method != PruneMethod::Magnitude)
+        out.push_back({"prune.method",
+                       std::string(choiceName(s.prune->method)) + notYet + " (use magnitude)"});
+    if (s.prune && removesUnits(s.prune->structure))
+        out.push_back({"prune.structure", std::string(choiceName(s.prune->structure)) + notYet +
+                                              " (use unstructured or n:m)"});
+    if (s.quantize && s.quantize->mode == QuantMode::Gptq)
+        out.push_back({"quantize.mode", std::string("gptq") + notYet + " (use ptq or qat)"});
+}
+
 std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
     std::vector<SpecIssue> out;
     if (s.name.empty()) out.push_back({"name", "must not be empty"});
@@ -693,6 +742,7 @@ std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
     }
     checkFields(out, "train", s.train, trainFields());
     checkFinetune(out, s);
+    checkLanguageModel(out, s);
     return out;
 }
 

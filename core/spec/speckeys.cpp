@@ -36,6 +36,13 @@ const std::vector<Field<ExperimentSpec>>& topFields() {
     static const std::vector<Field<S>> f = {
         field<S>(&S::name,
                  key("name", "Name", "run name; sweep points add their swept values").noSweep()),
+        field<S>(&S::task,
+                 key("task", "Task",
+                     "`classification` (one label per sample) or `language_model` (text data: a "
+                     "causal transformer predicts the next token at every position; results carry "
+                     "perplexity and next-token accuracy)")
+                     .omitDefault()
+                     .section("data")),
         field<S>(&S::seed,
                  key("seed", "Seed",
                      "the student's seed: its initialization, the sample order and dropout "
@@ -380,6 +387,21 @@ const std::vector<Field<DistillOptions>>& distillFields() {
                                  "a teacher, and the only value allowed then)")
                                  .range(0, 1)
                                  .spin(2, 0.05)),
+        field<S>(&S::divergence,
+                 key("divergence", "Divergence",
+                     "language_model: `forward_kl` KL(teacher ‖ student), `reverse_kl` "
+                     "KL(student ‖ teacher) (MiniLLM) or `jsd` (Jensen-Shannon, GKD's β = 0.5), "
+                     "between next-token distributions at temperature T, times T²")
+                     .omitDefault()
+                     .when("task", {"language_model"})),
+        field<S>(&S::top_k,
+                 key("top_k", "Teacher top-k",
+                     "language_model: the teacher's k most likely next tokens kept per position; "
+                     "the rest of its vocabulary is one bucket with their summed probability "
+                     "(both distributions are compared over those k + 1 outcomes)")
+                     .range(1, 65536)
+                     .omitDefault()
+                     .when("task", {"language_model"})),
     };
     return f;
 }

@@ -220,6 +220,8 @@ std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec, bool 
         out.push_back({"data.path", err});
         return out;
     }
+    const DataShape taskData = taskShape(*shape, spec.task);
+    shape = &taskData;
     const int64_t classes = shape->classes;
 
     auto checkZoo = [&](const std::string& key, const ModelOptions& m) -> int64_t {

@@ -11,6 +11,8 @@ const std::vector<ResultColumn>& resultColumns() {
     static const std::vector<ResultColumn> columns = {
         {"test_accuracy", "test_acc", "Test acc.", ResultKind::Fraction, 4},
         {"test_macro_f1", "test_f1", "Test macro-F1", ResultKind::Fraction, 4},
+        // Language models (task language_model): exp of the mean next-token cross-entropy.
+        {"test_perplexity", "test_ppl", "Test perplexity", ResultKind::Number, 2},
         {"teacher_test_accuracy", "teacher_acc", "Teacher acc.", ResultKind::Fraction, 4},
         {"param_count", "params", "Params", ResultKind::Count, 0},
         // What the student's training updated (train.finetune), and its share of the model.
@@ -80,6 +82,8 @@ std::string humanResultText(const Json* v, ResultKind kind) {
             return fixed(d, 1) + "×";
         case ResultKind::Milliseconds:
             return fixed(d, 3) + " ms";
+        case ResultKind::Number:
+            return fixed(d, 2);
     }
     return "–";
 }

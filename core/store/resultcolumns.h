@@ -15,6 +15,7 @@ enum class ResultKind {
     Bytes,         ///< a size in bytes
     Ratio,         ///< a dimensionless ratio (compression ratio, sparsity)
     Milliseconds,  ///< a duration in milliseconds
+    Number,        ///< a plain number (perplexity: lower is better)
 };
 
 /// One column of the results tables. The CLI's `list`, the workbench's runs table and the report

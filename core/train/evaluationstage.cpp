@@ -2,6 +2,7 @@
 
 #include "compress/int8kernels.h"
 #include "models/modelgraph.h"
+#include "train/generation.h"
 
 #include <sstream>
 
@@ -37,6 +38,35 @@ Json sampleTable(const Dataset& d, const Forward& student, const Teacher* teache
                     {"label", name(y[int64_t(i)].item<int64_t>())},
                     {"student", name(ps[int64_t(i)].item<int64_t>())}};
         if (pt.defined()) row["teacher"] = name(pt[int64_t(i)].item<int64_t>());
+        out.push_back(row);
+    }
+    return out;
+}
+
+/// A language model's continuations of three test prompts (the first four words of test texts
+/// spread over the split), greedy and top-10 sampled (seed 1), by the student and the teacher:
+/// what the run's details and the report show.
+Json generatedSamples(const ExperimentSpec& spec, const Dataset& d, ZooNet& student,
+                      Teacher* teacher) {
+    Json out = Json::array();
+    const size_t n = d.test_texts.size();
+    if (n == 0 || d.tokenizer_model.empty()) return out;
+    const Tokenizer tok = Tokenizer::fromModel(d.tokenizer_model, spec.data.tokenizer);
+    const std::vector<std::string> vocabulary = tok.vocabulary();
+    constexpr int64_t kNewTokens = 24, kTopK = 10;
+    for (size_t i = 0; i < std::min<size_t>(3, n); ++i) {
+        const std::string prompt = firstWords(d.test_texts[i * n / std::min<size_t>(3, n)], 4);
+        const std::vector<int64_t> ids = tok.encode({prompt}).front();
+        Json row = {{"prompt", prompt}};
+        const GeneratedText s = continueText(student, ids, vocabulary, kNewTokens, kTopK, 1);
+        row["student_greedy"] = s.greedy;
+        row["student_sampled"] = s.sampled;
+        if (teacher && teacher->zoo) {
+            const GeneratedText t =
+                continueText(teacher->zoo, ids, vocabulary, kNewTokens, kTopK, 1);
+            row["teacher_greedy"] = t.greedy;
+            row["teacher_sampled"] = t.sampled;
+        }
         out.push_back(row);
     }
     return out;
@@ -126,6 +156,16 @@ void EvaluationStage::run(RunContext& ctx, StageServices& services) {
     results["flops"] = sum.flops;
     results["test_macro_f1"] = std::isfinite(test.macro_f1) ? Json(test.macro_f1) : Json();
     results["val_macro_f1"] = std::isfinite(val.macro_f1) ? Json(val.macro_f1) : Json();
+    if (d.shape.language_model) {
+        // Next-token figures: accuracy is the share of positions whose most likely next token
+        // is the right one; perplexity is exp of the mean next-token cross-entropy.
+        results["task"] = "language_model";
+        results["test_perplexity"] = test.perplexity;
+        results["val_perplexity"] = std::isfinite(val.perplexity) ? Json(val.perplexity) : Json();
+        results["test_tokens"] = test.tokens;
+        results.erase("test_macro_f1");
+        results.erase("val_macro_f1");
+    }
     const torch::Tensor sample = latencySample(d);
     // The dense form (fp32, full width) and the form a user would deploy: the rebuilt smaller
     // model for structured pruning, int8 kernels for int8 weights where every layer has one
@@ -198,8 +238,18 @@ void EvaluationStage::run(RunContext& ctx, StageServices& services) {
         results["mean_tokens"] = d.shape.mean_tokens;
         results["tokenizer_key"] = d.tokenizer_key;
         results["embedding_params"] = sum.embedding_params;
-        results["labels"] = d.label_names;
-        results["test_samples"] = sampleTable(d, studentFwd, ctx.teacher.get());
+        if (!d.shape.language_model) {
+            results["labels"] = d.label_names;
+            results["test_samples"] = sampleTable(d, studentFwd, ctx.teacher.get());
+        } else {
+            try {
+                results["generated_samples"] =
+                    generatedSamples(spec, d, student, ctx.teacher.get());
+            } catch (const std::exception& e) {
+                services.message(ctx.runId, "evaluation",
+                                 std::string("no generated samples: ") + e.what());
+            }
+        }
     }
 }
 

@@ -52,7 +52,10 @@ void PackagingStage::run(RunContext& ctx, StageServices& services) {
         torch::NoGradGuard guard;
         ZooNet back = loadCompressedModel(ctx.compressed);
         back->to(ctx.device);
-        auto probe = d.test_x.slice(0, 0, std::min<int64_t>(256, d.test_x.size(0)));
+        // A language model's logits cover the vocabulary at every position: fewer samples.
+        const int64_t probeSamples = d.shape.language_model ? 16 : 256;
+        auto probe =
+            trimPadding(d.test_x.slice(0, 0, std::min<int64_t>(probeSamples, d.test_x.size(0))));
         auto a = student->forward(probe), b = back->forward(probe);
         const double diff = (a - b).abs().max().item<double>();
         if (!(diff <= 1e-5 * (1.0 + a.abs().max().item<double>())))
@@ -70,10 +73,32 @@ void PackagingStage::run(RunContext& ctx, StageServices& services) {
     results["teacher_test_accuracy"] = teacher ? Json(teacher->testAccuracy) : Json();
     if (teacher) {
         results["teacher_trained"] = teacher->trained;
+        if (std::isfinite(teacher->testPerplexity)) {
+            results["teacher_test_perplexity"] = teacher->testPerplexity;
+            results["teacher_val_perplexity"] =
+                std::isfinite(teacher->valPerplexity) ? Json(teacher->valPerplexity) : Json();
+        }
         std::vector<std::string> warnings = teacher->warnings;
         const double valAccFp32 = ctx.compression.valAccuracyFp32;
-        if (spec.distill.lambda > 0 && std::isfinite(teacher->valAccuracy) &&
-            std::isfinite(valAccFp32) && valAccFp32 > teacher->valAccuracy) {
+        // A language model is compared by perplexity (lower is better): its next-token accuracy
+        // can tie or cross while the distributions differ widely.
+        const double valPpl = results.value("val_perplexity", Json()).is_number()
+                                  ? results["val_perplexity"].get<double>()
+                                  : std::nan("");
+        if (d.shape.language_model) {
+            if (spec.distill.lambda > 0 && std::isfinite(teacher->valPerplexity) &&
+                std::isfinite(valPpl) && valPpl < teacher->valPerplexity) {
+                std::ostringstream w;
+                w.precision(4);
+                w << "the student (validation perplexity " << valPpl << ") beats its teacher ("
+                  << teacher->valPerplexity
+                  << "): a teacher this weak may hold the student back; compare with a "
+                     "label-only run (distill.lambda 0) before crediting distillation";
+                warnings.push_back(w.str());
+                services.message(ctx.runId, "evaluate", "warning: " + w.str());
+            }
+        } else if (spec.distill.lambda > 0 && std::isfinite(teacher->valAccuracy) &&
+                   std::isfinite(valAccFp32) && valAccFp32 > teacher->valAccuracy) {
             // On validation: a hint, and never a choice made on the test split.
             std::ostringstream w;
             w.precision(4);

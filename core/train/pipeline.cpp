@@ -4,6 +4,7 @@
 #include "train/stages.h"
 
 #include <iterator>
+#include <sstream>
 #include <stdexcept>
 
 namespace retort::pipeline {
@@ -40,9 +41,16 @@ void StageServices::checkCancel(const std::string& where) const {
     if (cancel && cancel->load()) throw Cancelled{where};
 }
 
+std::string tokenTargetsKey(const DistillOptions& distill) {
+    std::ostringstream key;
+    key.precision(17);
+    key << distill.temperature << "|" << distill.top_k;
+    return key.str();
+}
+
 const Dataset& StageServices::dataset(const ExperimentSpec& spec) {
-    const std::string key =
-        spec.toJson()["data"].dump() + "|" + dataStamp(spec.data);  // data.seed is in the JSON
+    const std::string key = spec.toJson()["data"].dump() + "|" + dataStamp(spec.data) + "|" +
+                            choiceName(spec.task);  // data.seed is in the JSON
     if (key != dataKey || !cpuData) {
         cpuData.reset();  // the old data is freed before the new is read
         // Text data's tokenizer: trained once and kept in the project for every run after.
@@ -53,7 +61,9 @@ const Dataset& StageServices::dataset(const ExperimentSpec& spec) {
         tokenizers.save = [this](const std::string& k, const std::string& model, const Json& info) {
             store.saveTokenizer(k, model, info);
         };
-        cpuData = std::make_shared<Dataset>(loadDataset(spec.data, &tokenizers));
+        Dataset loaded = loadDataset(spec.data, &tokenizers);
+        cpuData = std::make_shared<Dataset>(
+            spec.task == Task::LanguageModel ? languageModelData(loaded) : std::move(loaded));
         dataKey = key;
     }
     return *cpuData;

@@ -6,6 +6,7 @@
 // fine-tuning) is one class and one line in standardPipeline(), and a stage put in the wrong place
 // is refused by name rather than reading an empty slot.
 
+#include "compress/distillation.h"
 #include "compress/quantizer.h"
 #include "compress/rebuild.h"
 #include "data/dataset.h"
@@ -58,6 +59,17 @@ struct Checkpoint {
 };
 
 /// A frozen teacher: how to call it and what it costs (slots Teacher and TeacherOutputs).
+/// A language model teacher's next-token targets over the training set, for one temperature and
+/// k: the top-k rows of every position that has a next token, sample after sample in the
+/// training set's order (sample i's rows start at offsets[i], one per target position).
+struct TeacherTokenTargets {
+    TopKTargets topk;       ///< on the CPU (moved to the device a batch at a time)
+    torch::Tensor offsets;  ///< int64 [training samples], CPU
+};
+
+/// Which TeacherTokenTargets a run's distillation uses: "temperature|k".
+std::string tokenTargetsKey(const DistillOptions& distill);
+
 struct Teacher {
     std::string key;       ///< the teacher's key in the project (hash of what defines it)
     std::string cacheKey;  ///< key and device: the runner's in-memory cache entry
@@ -73,6 +85,10 @@ struct Teacher {
     int64_t trainableParams = 0;        // parameters its training updated (0: not trained here)
     Json pretrain;                      // its pretraining (pretrain's outcome), or null
     torch::Tensor trainLogits;          // cached outputs over the training set, on the device
+    /// language_model: next-token targets over the training set by "temperature|k" (in memory,
+    /// built once per teacher and setting; what trainLogits is for a classifier)
+    std::map<std::string, TeacherTokenTargets> tokenTargets;
+    double testPerplexity = std::nan(""), valPerplexity = std::nan("");  // language_model
     std::optional<TeacherRecord> unsaved;  // the record to store once its outputs are known
     bool outputsReady = false;             // TeacherOutputs filled (a teacher from the cache)
 };

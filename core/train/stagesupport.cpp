@@ -31,8 +31,37 @@ torch::Tensor batchedLogits(const Forward& fwd, const torch::Tensor& x, int64_t 
     return torch::empty_like(logits).index_copy_(0, order.to(logits.device()), logits);
 }
 
+ClassScores nextTokenScores(const Forward& fwd, const torch::Tensor& x, const torch::Tensor& y,
+                            int64_t batch) {
+    torch::NoGradGuard guard;
+    ClassScores s;
+    if (!x.defined() || x.size(0) == 0) return s;
+    double nll = 0;
+    int64_t right = 0, tokens = 0;
+    for (int64_t i = 0; i < x.size(0); i += batch) {
+        const auto xb = trimPadding(x.slice(0, i, std::min(i + batch, x.size(0))));
+        const auto yb = y.slice(0, i, i + xb.size(0)).slice(1, 0, xb.size(1));
+        const auto mask = yb.ne(0);
+        const auto logits = fwd(xb).index({mask});  // [positions with a target, vocab]
+        const auto targets = yb.index({mask});
+        if (targets.numel() == 0) continue;
+        nll += torch::nn::functional::cross_entropy(
+                   logits.to(torch::kFloat32), targets,
+                   torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                   .item<double>();
+        right += logits.argmax(1).eq(targets).sum().item<int64_t>();
+        tokens += targets.numel();
+    }
+    if (tokens == 0) return s;
+    s.accuracy = double(right) / double(tokens);
+    s.perplexity = std::exp(nll / double(tokens));
+    s.tokens = tokens;
+    return s;
+}
+
 double accuracy(const Forward& fwd, const torch::Tensor& x, const torch::Tensor& y) {
     if (!x.defined() || x.size(0) == 0) return std::nan("");
+    if (y.dim() == 2) return nextTokenScores(fwd, x, y).accuracy;
     auto logits = batchedLogits(fwd, x);
     return logits.argmax(1).eq(y).to(torch::kFloat64).mean().item<double>();
 }
@@ -57,6 +86,7 @@ ClassScores scores(const Forward& fwd, const torch::Tensor& x, const torch::Tens
                    int64_t classes) {
     ClassScores s;
     if (!x.defined() || x.size(0) == 0) return s;
+    if (y.dim() == 2) return nextTokenScores(fwd, x, y);
     const auto predicted = batchedLogits(fwd, x).argmax(1);
     s.accuracy = predicted.eq(y).to(torch::kFloat64).mean().item<double>();
     s.macro_f1 = macroF1(predicted, y, classes);

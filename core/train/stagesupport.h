@@ -24,18 +24,29 @@ double secondsSince(Clock::time_point t0);
 torch::Tensor batchedLogits(const Forward& fwd, const torch::Tensor& x,
                             int64_t batch = kInferenceBatch);
 
-/// Top-1 accuracy of @p fwd on (x, y); NaN for an empty split.
+/// Accuracy and macro-F1 of one split (NaN for an empty one). For next-token data (y [n, tokens],
+/// language_model): accuracy is next-token accuracy over every position with a target, macro-F1
+/// is NaN, and perplexity is exp of the mean next-token cross-entropy over those positions.
+struct ClassScores {
+    double accuracy = std::nan("");
+    double macro_f1 = std::nan("");
+    double perplexity = std::nan("");  ///< language_model only
+    int64_t tokens = 0;                ///< language_model: positions scored
+};
+
+/// Next-token scores of @p fwd on token ids @p x and their next tokens @p y ([n, tokens], 0: no
+/// target), computed batch by batch (a split's logits over the vocabulary would not fit).
+ClassScores nextTokenScores(const Forward& fwd, const torch::Tensor& x, const torch::Tensor& y,
+                            int64_t batch = 64);
+
+/// Top-1 accuracy of @p fwd on (x, y); NaN for an empty split. Next-token data: next-token
+/// accuracy.
 double accuracy(const Forward& fwd, const torch::Tensor& x, const torch::Tensor& y);
 
 /// Macro-averaged F1 of @p predicted against @p y over the classes either holds (sklearn's
 /// f1_score(average="macro") on those labels); NaN for an empty split.
 double macroF1(const torch::Tensor& predicted, const torch::Tensor& y, int64_t classes);
 
-/// Accuracy and macro-F1 of one split (NaN for an empty one).
-struct ClassScores {
-    double accuracy = std::nan("");
-    double macro_f1 = std::nan("");
-};
 ClassScores scores(const Forward& fwd, const torch::Tensor& x, const torch::Tensor& y,
                    int64_t classes);
 

@@ -144,6 +144,13 @@ void StudentStage::run(RunContext& ctx, StageServices& services) {
     const int64_t qatFrom = spec.quantize ? spec.train.epochs - spec.quantize->qat_epochs + 1 : 0;
     torch::Tensor teacherLogits =
         ctx.teacher && spec.distill.lambda > 0 ? ctx.teacher->trainLogits : torch::Tensor();
+    const TeacherTokenTargets* tokenTeacher = nullptr;  // language_model
+    if (ctx.teacher && spec.distill.lambda > 0 && d.shape.language_model) {
+        const auto it = ctx.teacher->tokenTargets.find(tokenTargetsKey(spec.distill));
+        if (it == ctx.teacher->tokenTargets.end())
+            throw std::runtime_error("the teacher's next-token distributions were not computed");
+        tokenTeacher = &it->second;
+    }
     int64_t firstEpoch = 1;
     if (const Checkpoint* cp = ctx.resumeFrom) {
         loadModule(*student, cp->student);
@@ -177,11 +184,11 @@ void StudentStage::run(RunContext& ctx, StageServices& services) {
         // resume draws what it would have drawn in an uninterrupted run.
         torch::manual_seed(static_cast<uint64_t>(spec.seed) * 1000003ULL + 104729ULL +
                            uint64_t(epoch));
-        EpochStats s =
-            trainEpoch(student, *opt, d, teacherLogits, spec.train, spec.distill, ctx.pruner.get(),
-                       features ? features.get() : nullptr,
-                       static_cast<uint64_t>(spec.seed) * 1000003ULL + uint64_t(epoch), epoch, step,
-                       runId, "student", services, qat && epoch >= qatFrom ? qat.get() : nullptr);
+        EpochStats s = trainEpoch(student, *opt, d, teacherLogits, spec.train, spec.distill,
+                                  ctx.pruner.get(), features ? features.get() : nullptr,
+                                  static_cast<uint64_t>(spec.seed) * 1000003ULL + uint64_t(epoch),
+                                  epoch, step, runId, "student", services,
+                                  qat && epoch >= qatFrom ? qat.get() : nullptr, tokenTeacher);
         student->eval();
         std::map<std::string, double> m = {{"train_loss", s.loss},
                                            {"train_soft_loss", s.soft},
@@ -195,6 +202,7 @@ void StudentStage::run(RunContext& ctx, StageServices& services) {
         const ClassScores val = scores(studentFwd, d.val_x, d.val_y, d.shape.classes);
         if (std::isfinite(val.accuracy)) m["val_accuracy"] = val.accuracy;
         if (std::isfinite(val.macro_f1)) m["val_macro_f1"] = val.macro_f1;
+        if (std::isfinite(val.perplexity)) m["val_perplexity"] = val.perplexity;
         m["sparsity"] = ctx.pruner ? ctx.pruner->overallSparsity() : 0.0;
         // The epoch's whole cost (training, validation, checkpoint): what wall_seconds sums, so
         // a resumed run's figures cover every epoch, not only those after the resume.

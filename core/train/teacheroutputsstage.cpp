@@ -6,8 +6,94 @@ namespace retort::pipeline {
 
 using namespace stagesupport;
 
+namespace {
+
+/// What every teacher ends its outputs with: the random-network warning, its warnings said,
+/// a new teacher stored with its figures, and the teacher kept in memory for later runs.
+void finishTeacher(RunContext& ctx, StageServices& services) {
+    Teacher* t = ctx.teacher.get();
+    const TeacherOptions& o = *ctx.spec.teacher;
+    if (o.kind == TeacherOptions::Kind::Zoo && !o.train)
+        t->warnings.push_back("the teacher has no train section: a random network");
+    for (const auto& w : t->warnings) services.message(ctx.runId, "teacher", "warning: " + w);
+    if (t->unsaved) {
+        TeacherRecord& record = *t->unsaved;
+        record.summary["test_accuracy"] = t->testAccuracy;
+        if (std::isfinite(t->testPerplexity)) record.summary["test_perplexity"] = t->testPerplexity;
+        record.summary["param_count"] = t->paramCount;
+        record.summary["flops"] = t->flops;
+        services.store.saveTeacher(record);
+        t->unsaved.reset();
+    }
+    t->outputsReady = true;
+    services.teachers[t->cacheKey] = ctx.teacher;
+}
+
+/// A language model teacher: its next-token scores, and for distillation its top-k next-token
+/// distributions at the run's temperature over the training set, built once per teacher,
+/// temperature and k and kept in memory with the teacher (rows of k + 1 numbers per position;
+/// a stored copy would be as large as the training set times k).
+void languageModelOutputs(RunContext& ctx, StageServices& services) {
+    Teacher* t = ctx.teacher.get();
+    const ExperimentSpec& spec = ctx.spec;
+    const Dataset& d = *ctx.data;
+    const int64_t runId = ctx.runId;
+    if (!t->outputsReady) {
+        const ClassScores test = scores(t->forward, d.test_x, d.test_y, d.shape.classes),
+                          val = scores(t->forward, d.val_x, d.val_y, d.shape.classes);
+        t->testAccuracy = test.accuracy;
+        t->testPerplexity = test.perplexity;
+        t->valAccuracy = val.accuracy;
+        t->valPerplexity = val.perplexity;
+        finishTeacher(ctx, services);
+    }
+    if (spec.distill.lambda <= 0) return;
+    const DistillOptions& dist = spec.distill;
+    const std::string key = tokenTargetsKey(dist);
+    if (t->tokenTargets.count(key)) {
+        services.message(runId, "teacher_outputs",
+                         "reusing the teacher's top-" + std::to_string(dist.top_k) +
+                             " next-token distributions for the training set");
+        return;
+    }
+    services.message(runId, "teacher_outputs",
+                     "computing the frozen teacher's top-" + std::to_string(dist.top_k) +
+                         " next-token distributions once for the training set");
+    torch::NoGradGuard guard;
+    std::vector<torch::Tensor> logProbs, index, logTail;
+    const int64_t n = d.train_x.size(0), batch = 64;
+    torch::Tensor counts = torch::zeros({n}, torch::kInt64);
+    for (int64_t i = 0; i < n; i += batch) {
+        services.checkCancel("the teacher's next-token distributions");
+        const auto x = trimPadding(d.train_x.slice(0, i, std::min(i + batch, n)));
+        const auto y = d.train_y.slice(0, i, i + x.size(0)).slice(1, 0, x.size(1));
+        const auto mask = y.ne(0);
+        counts.slice(0, i, i + x.size(0)).copy_(mask.sum(1).cpu());
+        // Rows in the order a batch's mask selects them: sample by sample, position by position.
+        const TopKTargets part =
+            topKTargets(t->forward(x).index({mask}), dist.temperature, dist.top_k);
+        logProbs.push_back(part.logProbs.cpu());
+        index.push_back(part.index.cpu());
+        logTail.push_back(part.logTail.cpu());
+    }
+    TeacherTokenTargets targets;
+    targets.topk = {torch::cat(logProbs), torch::cat(index), torch::cat(logTail)};
+    targets.offsets = counts.cumsum(0) - counts;
+    const int64_t rows = targets.topk.logTail.size(0);
+    const double mb = double(rows) * double(targets.topk.logProbs.size(1) * 8 + 4) / 1e6;
+    std::ostringstream m;
+    m.precision(3);
+    m << "teacher targets: " << rows << " positions × (top " << targets.topk.logProbs.size(1)
+      << " + the rest), " << mb << " MB in memory";
+    services.message(runId, "teacher_outputs", m.str());
+    t->tokenTargets[key] = std::move(targets);
+}
+
+}  // namespace
+
 void TeacherOutputsStage::run(RunContext& ctx, StageServices& services) {
     Teacher* t = ctx.teacher.get();
+    if (ctx.data->shape.language_model) return languageModelOutputs(ctx, services);
     if (t->outputsReady) return;  // the teacher came from the cache with them
     const TeacherOptions& o = *ctx.spec.teacher;
     const Dataset& d = *ctx.data;
@@ -65,20 +151,8 @@ void TeacherOutputsStage::run(RunContext& ctx, StageServices& services) {
                 t->warnings.push_back(w.str());
             }
         }
-        if (o.kind == TeacherOptions::Kind::Zoo && !o.train)
-            t->warnings.push_back("the teacher has no train section: a random network");
-        for (const auto& w : t->warnings) services.message(runId, "teacher", "warning: " + w);
     }
-    if (t->unsaved) {
-        TeacherRecord& record = *t->unsaved;
-        record.summary["test_accuracy"] = t->testAccuracy;
-        record.summary["param_count"] = t->paramCount;
-        record.summary["flops"] = t->flops;
-        services.store.saveTeacher(record);
-        t->unsaved.reset();
-    }
-    t->outputsReady = true;
-    services.teachers[t->cacheKey] = ctx.teacher;
+    finishTeacher(ctx, services);
 }
 
 }  // namespace retort::pipeline

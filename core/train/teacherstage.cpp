@@ -40,9 +40,10 @@ Json trainTeacher(ZooNet& net, const TrainOptions& train, const Dataset& d, int6
         p.epoch = e;
         p.epochs = train.epochs;
         p.metrics = {{"train_loss", s.loss}, {"epoch_seconds", s.seconds}};
-        const double val =
-            accuracy([&](const torch::Tensor& x) { return net->forward(x); }, d.val_x, d.val_y);
-        if (std::isfinite(val)) p.metrics["val_accuracy"] = val;
+        const ClassScores val = scores([&](const torch::Tensor& x) { return net->forward(x); },
+                                       d.val_x, d.val_y, d.shape.classes);
+        if (std::isfinite(val.accuracy)) p.metrics["val_accuracy"] = val.accuracy;
+        if (std::isfinite(val.perplexity)) p.metrics["val_perplexity"] = val.perplexity;
         epochs.push_back(p.metrics);
         services.report(p);
     }
@@ -127,8 +128,8 @@ void TeacherStage::run(RunContext& ctx, StageServices& services) {
             services.message(runId, "teacher", "reusing the stored teacher " + t->key.substr(0, 8));
         } else if (o.train) {
             const Json tj = spec.toJson()["teacher"];
-            const PretrainTarget target{"teacher", architectureOf(tj),
-                                        tj.value("pretrain", Json()), o.seed, runId};
+            const PretrainTarget target{"teacher", architectureOf(tj), tj.value("pretrain", Json()),
+                                        o.seed, runId};
             if (o.pretrain)
                 record.summary["pretrain"] = pretrain(t->zoo, *o.pretrain, target, ctx, services);
             else if (o.pretrained > 0)
@@ -186,6 +187,13 @@ void TeacherStage::run(RunContext& ctx, StageServices& services) {
         } else {
             net = buildFromDescription(run->results.at("model"));
         }
+        if (net->dataShape().language_model != d.shape.language_model)
+            throw std::runtime_error("teacher.run: run " + std::to_string(o.run) + "'s model is " +
+                                     (d.shape.language_model
+                                          ? "a classifier; a language model distils from a "
+                                            "language model's run"
+                                          : "a language model; a classifier distils from a "
+                                            "classifier's run"));
         loadModule(*net, fileBytes);
         net->to(device);
         freeze(*net);

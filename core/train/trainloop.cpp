@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 namespace retort::pipeline {
 
@@ -47,7 +48,7 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
                       const DistillOptions& distill, Pruner* pruner, FeatureDistillerImpl* features,
                       uint64_t orderSeed, int64_t epoch, int64_t& step, int64_t runId,
                       const std::string& stage, const StageServices& services,
-                      WeightFakeQuantizer* qat) {
+                      WeightFakeQuantizer* qat, const TeacherTokenTargets* tokenTeacher) {
     net->train();
     const int64_t n = d.train_x.size(0);
     const int64_t bs = std::min(train.batch_size, n);
@@ -65,6 +66,8 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
         const auto& idx = batchIdx[size_t(b)];
         auto x = trimPadding(d.train_x.index_select(0, idx));
         auto y = d.train_y.index_select(0, idx);
+        const bool nextToken = y.dim() == 2;  // language_model: y holds each position's next id
+        if (nextToken) y = y.slice(1, 0, x.size(1));
         torch::Tensor tl =
             teacherLogits.defined() ? teacherLogits.index_select(0, idx) : torch::Tensor();
         if (pruner) pruner->beforeStep(step);
@@ -72,8 +75,22 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
         opt.zero_grad();
         TextFeatures studentFeatures;
         auto logits = features ? net->forwardText(x, &studentFeatures) : net->forward(x);
-        DistillLoss l =
-            hintonLoss(logits, tl, y, distill.temperature, tl.defined() ? distill.lambda : 0.0);
+        DistillLoss l;
+        if (nextToken) {
+            const auto mask = y.ne(0);
+            std::optional<TopKTargets> t;
+            if (tokenTeacher) {
+                // Sample i's target positions are 0 .. its last: rows offsets[i] + position.
+                const auto rows = (tokenTeacher->offsets.index_select(0, idx.cpu()).unsqueeze(1) +
+                                   torch::arange(x.size(1), torch::kInt64).unsqueeze(0))
+                                      .index({mask.cpu()});
+                t = tokenTeacher->topk.select(rows, logits.device());
+            }
+            l = tokenDistillLoss(logits.index({mask}), t ? &*t : nullptr, y.index({mask}),
+                                 distill.temperature, t ? distill.lambda : 0.0, distill.divergence);
+        } else {
+            l = hintonLoss(logits, tl, y, distill.temperature, tl.defined() ? distill.lambda : 0.0);
+        }
         if (features) {
             const FeatureDistillerImpl::Terms f = features->loss(studentFeatures, x);
             l.total = l.total + f.total;

@@ -29,13 +29,16 @@ std::vector<torch::Tensor> batchOrder(const Dataset& d, int64_t batchSize, at::G
 
 /// One pass over the training set in the order @p orderSeed gives (with @p features, the
 /// feature losses join the loss and train its projections, which @p opt must hold). Teacher logits
-/// (optional) are indexed with the same batch indices as the samples. Reports batches as @p stage,
+/// (optional) are indexed with the same batch indices as the samples. Next-token data
+/// (language_model): the loss is over every position with a target, distilled from
+/// @p tokenTeacher's top-k rows when it is given (tokenDistillLoss). Reports batches as @p stage,
 /// checks the cancel flag before every batch, and throws when the loss stops being finite.
 EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& d,
                       const torch::Tensor& teacherLogits, const TrainOptions& train,
                       const DistillOptions& distill, Pruner* pruner, FeatureDistillerImpl* features,
                       uint64_t orderSeed, int64_t epoch, int64_t& step, int64_t runId,
                       const std::string& stage, const StageServices& services,
-                      WeightFakeQuantizer* qat = nullptr);
+                      WeightFakeQuantizer* qat = nullptr,
+                      const TeacherTokenTargets* tokenTeacher = nullptr);
 
 }  // namespace retort::pipeline

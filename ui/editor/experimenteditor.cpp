@@ -693,7 +693,9 @@ void ExperimentEditor::validate() {
     const ExperimentSpec spec =
         m_points.empty() ? ExperimentSpec::fromJson(m_spec, ignored) : m_points.front().spec;
     std::string dataError;
-    const DataShape* shape = m_validator->dataShape(spec.data, dataError);
+    const DataShape* probed = m_validator->dataShape(spec.data, dataError);
+    const DataShape taskData = probed ? taskShape(*probed, spec.task) : DataShape();
+    const DataShape* shape = probed ? &taskData : nullptr;
     QStringList lines;
     if (!shape) {
         lines << tr("Data: %1").arg(QString::fromStdString(dataError));
@@ -721,8 +723,8 @@ void ExperimentEditor::validate() {
             if (b.trainable >= 0 && b.trainable != b.summary.param_count)
                 s += tr(" · %1 trainable (%2 %)")
                          .arg(QLocale().toString(qlonglong(b.trainable)))
-                         .arg(100.0 * double(b.trainable) / double(b.summary.param_count), 0,
-                              'f', 2);
+                         .arg(100.0 * double(b.trainable) / double(b.summary.param_count), 0, 'f',
+                              2);
             if (student)
                 s += tr(" → ≈ %1 compressed")
                          .arg(QString::fromStdString(formatBytes(double(b.expected_compressed))));

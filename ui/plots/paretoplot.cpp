@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <set>
 
 namespace retort::ui {
@@ -84,6 +85,20 @@ void ParetoPlot::showTip(QMouseEvent* e) {
     const int i = pointAt(e->position());
     if (i < 0) return QToolTip::hideText();
     const Point& p = m_points[size_t(i)];
+    if (byPerplexity()) {
+        QToolTip::showText(
+            e->globalPosition().toPoint(),
+            plainToolTip(tr("%1 (run %2)\n%3 · %4 · %5 perplexity %6, test %7%8")
+                             .arg(p.name)
+                             .arg(p.id)
+                             .arg(p.method, QString::fromStdString(formatBytes(p.size)),
+                                  p.onTest ? tr("test") : basis)
+                             .arg(p.accuracy, 0, 'f', 2)
+                             .arg(p.test, 0, 'f', 2)
+                             .arg(p.front ? tr("\non the Pareto front") : QString())),
+            m_plot);
+        return;
+    }
     QToolTip::showText(e->globalPosition().toPoint(),
                        plainToolTip(tr("%1 (run %2)\n%3 · %4 · %5 %6 %, test %7 %%8")
                                         .arg(p.name)
@@ -134,18 +149,46 @@ void ParetoPlot::setRuns(const std::vector<RunRecord>& runs) {
     m_teachers.clear();
     std::set<std::string> teacherKeys;
     std::vector<ParetoPoint> pp;
+    // Language models are placed by perplexity (validation, else test): lower is better.
+    const auto placed = [](const RunRecord& r) {
+        return r.status == RunStatus::Completed && r.results.contains("compressed_size_bytes");
+    };
+    m_perplexity =
+        std::any_of(runs.begin(), runs.end(), placed) &&
+        std::all_of(runs.begin(), runs.end(), [&](const RunRecord& r) {
+            return !placed(r) || r.results.value("task", std::string()) == "language_model";
+        });
+    const auto number = [](const Json& res, const char* key) -> std::optional<double> {
+        const auto it = res.find(key);
+        return it != res.end() && it->is_number() ? std::optional(it->get<double>()) : std::nullopt;
+    };
     for (const auto& r : runs) {
         if (r.status != RunStatus::Completed) continue;
         const Json& res = r.results;
         bool onTest = false;
-        const auto chosenBy = selectionAccuracy(res, &onTest);
+        std::optional<double> chosenBy;
+        if (m_perplexity) {
+            chosenBy = number(res, "val_perplexity");
+            if (!chosenBy) {
+                chosenBy = number(res, "test_perplexity");
+                onTest = true;
+            }
+        } else {
+            chosenBy = selectionAccuracy(res, &onTest);
+        }
         if (!res.contains("compressed_size_bytes") || !chosenBy) continue;
-        m_points.push_back({r.id, QString::fromStdString(r.name),
-                            QString::fromStdString(compressionMethod(r.spec)),
-                            res["compressed_size_bytes"].get<double>(), *chosenBy,
-                            res.value("test_accuracy", std::nan("")), onTest, false});
-        pp.push_back({m_points.back().size, m_points.back().accuracy});
-        const char* teacherKey = onTest ? "teacher_test_accuracy" : "teacher_val_accuracy";
+        m_points.push_back(
+            {r.id, QString::fromStdString(r.name),
+             QString::fromStdString(compressionMethod(r.spec)),
+             res["compressed_size_bytes"].get<double>(), *chosenBy,
+             res.value(m_perplexity ? "test_perplexity" : "test_accuracy", std::nan("")), onTest,
+             false});
+        // The front keeps larger-is-better: a perplexity counts negated.
+        pp.push_back({m_points.back().size,
+                      m_perplexity ? -m_points.back().accuracy : m_points.back().accuracy});
+        const char* teacherKey =
+            m_perplexity ? (onTest ? "teacher_test_perplexity" : "teacher_val_perplexity")
+                         : (onTest ? "teacher_test_accuracy" : "teacher_val_accuracy");
         if (res.contains("teacher_key") && res.contains(teacherKey) &&
             res[teacherKey].is_number() &&
             teacherKeys.insert(res["teacher_key"].get<std::string>()).second)
@@ -179,10 +222,16 @@ void ParetoPlot::rebuild() {
     // accuracy; a run without a validation split can only be placed by test accuracy.
     const auto onTestCount =
         std::count_if(m_points.begin(), m_points.end(), [](const Point& p) { return p.onTest; });
-    const QString basis = onTestCount == 0 ? tr("Validation accuracy")
-                          : size_t(onTestCount) == m_points.size()
-                              ? tr("Test accuracy (no validation split)")
-                              : tr("Validation accuracy (test for runs without one)");
+    const QString basis =
+        byPerplexity()
+            ? (onTestCount == 0 ? tr("Validation perplexity (lower is better)")
+                                : tr("Perplexity (validation, else test; lower is better)"))
+        : onTestCount == 0 ? tr("Validation accuracy")
+        : size_t(onTestCount) == m_points.size()
+            ? tr("Test accuracy (no validation split)")
+            : tr("Validation accuracy (test for runs without one)");
+    // Perplexity: lower is better, so the axis runs downwards and better is still up.
+    m_plot->yAxis->setRangeReversed(byPerplexity());
     // Grouped, the label is short: the whiskers say the rest, and the dock is low.
     m_plot->yAxis->setLabel(!m_grouped         ? basis
                             : onTestCount == 0 ? tr("Val. acc. ± CI")
@@ -406,8 +455,13 @@ void ParetoPlot::finishAxes(bool empty) {
     const auto xr = m_plot->xAxis->range();
     m_plot->xAxis->setRange(std::max(1.0, xr.lower / 2), std::max(10.0, xr.upper * 2));
     const auto yr = m_plot->yAxis->range();
-    const double pad = std::max(0.01, (yr.upper - yr.lower) * 0.1);
-    m_plot->yAxis->setRange(std::max(0.0, yr.lower - pad), std::min(1.0, yr.upper + pad));
+    if (byPerplexity()) {
+        const double pad = std::max(0.05, (yr.upper - yr.lower) * 0.1);
+        m_plot->yAxis->setRange(std::max(1.0, yr.lower - pad), yr.upper + pad);
+    } else {
+        const double pad = std::max(0.01, (yr.upper - yr.lower) * 0.1);
+        m_plot->yAxis->setRange(std::max(0.0, yr.lower - pad), std::min(1.0, yr.upper + pad));
+    }
     m_plot->legend->setVisible(!empty);
     setPlotHint(m_plot, empty ? tr("No completed runs yet: each one is placed here by its size")
                               : QString());
@@ -469,9 +523,12 @@ QString ParetoPlot::csv() const {
         }
         return out;
     }
-    QString out = QStringLiteral(
-        "run,name,method,compressed_size_bytes,selection_accuracy,selected_on,"
-        "test_accuracy,pareto_front\n");
+    QString out = byPerplexity() ? QStringLiteral(
+                                       "run,name,method,compressed_size_bytes,selection_perplexity,"
+                                       "selected_on,test_perplexity,pareto_front\n")
+                                 : QStringLiteral(
+                                       "run,name,method,compressed_size_bytes,selection_accuracy,"
+                                       "selected_on,test_accuracy,pareto_front\n");
     for (const auto& p : m_points) {
         const QString name = QString::fromStdString(csvCell(p.name.toStdString()));
         out += QStringLiteral("%1,%2,%3,%4,%5,%6,%7,%8\n")

@@ -24,6 +24,8 @@ public:
     /// Configuration means with whiskers instead of runs.
     void setGrouped(bool on);
     bool grouped() const { return m_grouped; }
+    /// Whether the runs are placed by perplexity (every run a language model, ungrouped).
+    bool byPerplexity() const { return m_perplexity && !m_grouped; }
     /// Grouped: the configurations drawn, and each one's place against the front of means.
     int configurationCount() const { return int(m_configs.size()); }
     FrontStatus configurationStatus(int i) const { return m_configs.at(size_t(i)).status; }
@@ -78,6 +80,10 @@ private:
     std::vector<std::pair<double, double>> m_teachers;  // (size, accuracy)
     QList<qint64> m_selected;
     bool m_labels = false;
+    /// Every run is a language model: runs are placed and chosen by perplexity (lower is
+    /// better, the axis reversed so better is still up); Point::accuracy and test hold
+    /// perplexities. The grouped view stays on next-token accuracy.
+    bool m_perplexity = false;
 };
 
 }  // namespace retort::ui

@@ -253,8 +253,7 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
         std::set<std::string> teachers;
         for (const RunRecord* r : completed)
             if (r->results.contains("teacher_key") &&
-                r->results["teacher_test_accuracy"].is_number())
-            {
+                r->results["teacher_test_accuracy"].is_number()) {
                 QString t = QStringLiteral("%1 (%2 parameters")
                                 .arg(percent(*r, "teacher_test_accuracy"),
                                      result(*r, "teacher_param_count"));
@@ -264,8 +263,8 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
                 if (r->results.contains("teacher_trainable_share"))
                     t += QStringLiteral("; %1 trainable (%2 %), %3")
                              .arg(result(*r, "teacher_trainable_params"))
-                             .arg(100 * r->results["teacher_trainable_share"].get<double>(), 0,
-                                  'f', 2)
+                             .arg(100 * r->results["teacher_trainable_share"].get<double>(), 0, 'f',
+                                  2)
                              .arg(esc(QString::fromStdString(
                                  r->spec.value("teacher", Json::object())
                                      .value("train", Json::object())
@@ -304,15 +303,17 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
     if (!pretrained.empty()) {
         h += QStringLiteral("<h3>Pretraining (masked LM)</h3>\n");
         for (const auto& [id, p] : pretrained) {
-            h += QStringLiteral("<p>Pretrained model %1:</p>\n<table cellspacing=\"0\" "
-                                "cellpadding=\"2\" border=\"1\"><tr><th>epoch</th><th>train "
-                                "loss</th><th>train perplexity</th><th>val perplexity</th>"
-                                "<th>seconds</th></tr>\n")
+            h += QStringLiteral(
+                     "<p>Pretrained model %1:</p>\n<table cellspacing=\"0\" "
+                     "cellpadding=\"2\" border=\"1\"><tr><th>epoch</th><th>train "
+                     "loss</th><th>train perplexity</th><th>val perplexity</th>"
+                     "<th>seconds</th></tr>\n")
                      .arg(id);
             int e = 0;
             for (const auto& m : p.value("epochs", Json::array()))
-                h += QStringLiteral("<tr><td>%1</td><td>%2</td><td>%3</td><td>%4</td><td>%5</td>"
-                                    "</tr>\n")
+                h += QStringLiteral(
+                         "<tr><td>%1</td><td>%2</td><td>%3</td><td>%4</td><td>%5</td>"
+                         "</tr>\n")
                          .arg(++e)
                          .arg(cell(m.value("train_loss", Json())),
                               cell(m.value("train_perplexity", Json()), 2),
@@ -321,6 +322,32 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
             h += QStringLiteral("</table>\n");
         }
     }
+    // Language models: perplexities, and the first stored prompt's continuations (escaped: the
+    // text is the model's).
+    QString lm;
+    for (const auto& r : m_runs) {
+        if (r.results.value("task", std::string()) != "language_model") continue;
+        const Json samples = r.results.value("generated_samples", Json::array());
+        const Json first = samples.is_array() && !samples.empty() ? samples[0] : Json::object();
+        auto text = [&](const char* k) { return esc(first.value(k, std::string())); };
+        lm += QStringLiteral(
+                  "<tr><td>%1</td><td>%2</td><td>%3</td><td>%4</td><td>%5</td><td>%6 "
+                  "<b>|</b> %7</td><td>%6 <b>|</b> %8</td></tr>\n")
+                  .arg(r.id)
+                  .arg(esc(r.name), cell(r.results.value("val_perplexity", Json()), 2),
+                       cell(r.results.value("test_perplexity", Json()), 2),
+                       cell(r.results.value("teacher_test_perplexity", Json()), 2), text("prompt"),
+                       text("student_greedy"), text("teacher_greedy"));
+    }
+    if (!lm.isEmpty())
+        h += QStringLiteral(
+                 "<h3>Language models: perplexity and generated text</h3>\n<p>Perplexity is exp "
+                 "of the mean next-token cross-entropy (lower is better); the continuations are "
+                 "greedy, at most 24 tokens, of a test prompt.</p>\n<table cellspacing=\"0\" "
+                 "cellpadding=\"2\" border=\"1\"><tr><th>run</th><th>name</th><th>val "
+                 "perplexity</th><th>test perplexity</th><th>teacher test perplexity</th>"
+                 "<th>student</th><th>teacher</th></tr>\n") +
+             lm + QStringLiteral("</table>\n");
     QStringList warnings;  // what the runs found that a reader must weigh
     for (const auto& r : m_runs)
         if (r.results.contains("warnings") && r.results["warnings"].is_array())

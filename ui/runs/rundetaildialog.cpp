@@ -3,17 +3,25 @@
 #include "runs/sensitivityview.h"
 #include "store/projectstore.h"
 #include "store/resultcolumns.h"
+#include "train/generation.h"
 
+#include <QApplication>
 #include <QDialogButtonBox>
+#include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QLineEdit>
 #include <QPlainTextEdit>
+#include <QPointer>
+#include <QPushButton>
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QVBoxLayout>
 
 #include <map>
+#include <memory>
 #include <set>
+#include <thread>
 
 namespace retort::ui {
 
@@ -29,6 +37,105 @@ QTableWidgetItem* cell(const QString& text) {
     auto* i = new QTableWidgetItem(text);
     i->setFlags(i->flags() & ~Qt::ItemIsEditable);
     return i;
+}
+
+/// A language-model run's page: the samples its evaluation stored, then a prompt line whose text
+/// the run's student and teacher continue, greedily and by top-10 sampling, on a worker thread
+/// (the window stays responsive; a closed dialog drops the answer).
+QWidget* generatedTextPage(const ProjectStore& store, qint64 runId, const Json& generated,
+                           QWidget* parent) {
+    auto* page = new QWidget(parent);
+    auto* v = new QVBoxLayout(page);
+    const std::vector<std::pair<const char*, QString>> columns = {
+        {"prompt", QObject::tr("prompt")},
+        {"student_greedy", QObject::tr("student, greedy")},
+        {"student_sampled", QObject::tr("student, top-10 sampled")},
+        {"teacher_greedy", QObject::tr("teacher, greedy")},
+        {"teacher_sampled", QObject::tr("teacher, top-10 sampled")}};
+    if (generated.is_array() && !generated.empty()) {
+        const int shown = generated.front().contains("teacher_greedy") ? 5 : 3;
+        auto* t = new QTableWidget(int(generated.size()), shown, page);
+        t->setObjectName(QStringLiteral("generated"));
+        QStringList head;
+        for (int c = 0; c < shown; ++c) head << columns[size_t(c)].second;
+        t->setHorizontalHeaderLabels(head);
+        t->verticalHeader()->hide();
+        t->setWordWrap(true);
+        for (int i = 0; i < int(generated.size()); ++i)
+            for (int c = 0; c < shown; ++c)
+                t->setItem(i, c,
+                           cell(QString::fromStdString(generated[size_t(i)].value(
+                               columns[size_t(c)].first, std::string()))));
+        for (int c = 0; c < shown; ++c)
+            t->horizontalHeader()->setSectionResizeMode(
+                c, c == 0 ? QHeaderView::ResizeToContents : QHeaderView::Stretch);
+        t->verticalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+        v->addWidget(t, 1);
+    }
+    // The models are read from the project now; the worker only computes.
+    auto models = std::make_shared<std::vector<std::pair<QString, RunLanguageModel>>>();
+    QString missing;
+    for (const bool teacher : {false, true}) {
+        try {
+            models->emplace_back(teacher ? QObject::tr("teacher") : QObject::tr("student"),
+                                 loadRunLanguageModel(store, runId, teacher));
+        } catch (const std::exception& e) {
+            if (!teacher) missing = QString::fromStdString(e.what());
+        }
+    }
+    auto* row = new QHBoxLayout;
+    auto* prompt = new QLineEdit(page);
+    prompt->setObjectName(QStringLiteral("prompt"));
+    prompt->setPlaceholderText(QObject::tr("a prompt, e.g. \"a small\""));
+    auto* go = new QPushButton(QObject::tr("Generate"), page);
+    go->setObjectName(QStringLiteral("generate"));
+    row->addWidget(new QLabel(QObject::tr("Prompt:"), page));
+    row->addWidget(prompt, 1);
+    row->addWidget(go);
+    v->addLayout(row);
+    auto* out = new QPlainTextEdit(page);
+    out->setObjectName(QStringLiteral("generatedOutput"));
+    out->setReadOnly(true);
+    out->setPlaceholderText(missing.isEmpty()
+                                ? QObject::tr("Greedy and top-10 continuations (seed 1) of the "
+                                              "student and the teacher appear here.")
+                                : missing);
+    go->setEnabled(missing.isEmpty());
+    v->addWidget(out, 1);
+    auto start = [models, prompt, go, out] {
+        const std::string text = prompt->text().trimmed().toStdString();
+        if (text.empty() || !go->isEnabled()) return;
+        go->setEnabled(false);
+        out->setPlainText(QObject::tr("generating on a worker thread…"));
+        QPointer<QPlainTextEdit> target(out);
+        QPointer<QPushButton> button(go);
+        std::thread([models, text, target, button] {
+            QString result;
+            for (auto& [who, model] : *models) {
+                try {
+                    GenerationOptions o;
+                    o.top_k = 10;
+                    const GeneratedText g = continuePrompt(model, text, o);
+                    result += QObject::tr("%1, greedy: %2 | %3\n%1, top-10 (seed 1): %2 | %4\n")
+                                  .arg(who, QString::fromStdString(text),
+                                       QString::fromStdString(g.greedy),
+                                       QString::fromStdString(g.sampled));
+                } catch (const std::exception& e) {
+                    result += QObject::tr("%1: %2\n").arg(who, QString::fromStdString(e.what()));
+                }
+            }
+            QMetaObject::invokeMethod(
+                qApp,
+                [target, button, result] {
+                    if (target) target->setPlainText(result);
+                    if (button) button->setEnabled(true);
+                },
+                Qt::QueuedConnection);
+        }).detach();
+    };
+    QObject::connect(go, &QPushButton::clicked, page, start);
+    QObject::connect(prompt, &QLineEdit::returnPressed, page, start);
+    return page;
 }
 }  // namespace
 
@@ -147,6 +254,12 @@ RunDetailDialog::RunDetailDialog(const ProjectStore& store, qint64 runId, QWidge
         t->verticalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
         tabs->addTab(t, tr("Samples"));
     }
+    // Language models: continuations of test prompts, greedy and top-10 sampled, by the student
+    // (and the teacher), as plain text; and any prompt the user types, generated on a worker
+    // thread.
+    const Json generated = run->results.value("generated_samples", Json::array());
+    if (run->results.value("model", Json::object()).value("language_model", false))
+        tabs->addTab(generatedTextPage(store, runId, generated, tabs), tr("Generated text"));
     // Sensitivity tables measured on this run (retort-cli sensitivity), teacher first; a
     // completed run without one says how to measure it.
     bool anySensitivity = false;

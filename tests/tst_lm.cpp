@@ -1,0 +1,377 @@
+// Causal language models (task language_model): the decoder's mask hides the future, the top-k
+// teacher targets give the full-softmax divergences when k covers the vocabulary and never more
+// when it does not, next-token data and scores are what they claim, generation stops and is
+// seeded, the validator names what language models do not take yet, and runs (label-only,
+// distilled, pruned + int8) end with perplexities, next-token accuracies and generated text.
+#include "testutil.h"
+
+#include "compress/distillation.h"
+#include "data/dataset.h"
+#include "train/generation.h"
+#include "train/stagesupport.h"
+
+using namespace retort;
+
+namespace {
+
+constexpr int64_t kVocab = 40, kTokens = 20;
+
+ModelOptions decoder() {
+    ModelOptions mo;
+    mo.arch = Arch::Transformer;
+    mo.layers = 2;
+    mo.d_model = 16;
+    mo.heads = 2;
+    mo.ffn = 32;
+    mo.dropout = 0.0;
+    return mo;
+}
+
+DataShape lmShape(bool languageModel = true) {
+    DataShape s;
+    s.sample_shape = {kTokens};
+    s.classes = languageModel ? kVocab : 3;
+    s.vocab = kVocab;
+    s.mean_tokens = 10;
+    s.language_model = languageModel;
+    return s;
+}
+
+/// Token ids [batch, kTokens] of real tokens only, [CLS] first.
+torch::Tensor ids(int64_t batch) {
+    auto x = torch::randint(3, kVocab, {batch, kTokens}, torch::kInt64);
+    x.select(1, 0).fill_(Tokenizer::kCls);
+    return x;
+}
+
+/// The full-softmax divergences the collapsed ones must equal at k = V.
+torch::Tensor fullDivergence(const torch::Tensor& s, const torch::Tensor& t, double temp,
+                             Divergence d) {
+    const auto logP = torch::log_softmax(s / temp, 1), logQ = torch::log_softmax(t / temp, 1);
+    auto kl = [](const torch::Tensor& la, const torch::Tensor& lb) {
+        return (la.exp() * (la - lb)).sum(1);
+    };
+    if (d == Divergence::ForwardKl) return kl(logQ, logP);
+    if (d == Divergence::ReverseKl) return kl(logP, logQ);
+    const auto logM = torch::logaddexp(logQ, logP) - std::log(2.0);
+    return 0.5 * kl(logQ, logM) + 0.5 * kl(logP, logM);
+}
+
+Json lmSpec(const std::string& file) {
+    Json j = test::textRunSpec("lm", file);
+    j["task"] = "language_model";
+    j["data"]["tokenizer"]["max_length"] = 12;
+    j["teacher"] = {{"arch", "transformer"},
+                    {"layers", 2},
+                    {"d_model", 32},
+                    {"heads", 2},
+                    {"ffn", 64},
+                    {"dropout", 0.0},
+                    {"train", {{"epochs", 12}, {"batch_size", 16}, {"lr", 3e-3}}}};
+    j["student"] = {
+        {"arch", "transformer"}, {"layers", 1}, {"d_model", 16}, {"heads", 2}, {"ffn", 32},
+        {"dropout", 0.0}};
+    j["distill"] = {{"lambda", 0.5}, {"temperature", 2.0}, {"top_k", 8}};
+    j["train"] = {{"epochs", 10}, {"batch_size", 16}, {"lr", 3e-3}};
+    return j;
+}
+
+}  // namespace
+
+class TestLanguageModel : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase() { torch::set_num_threads(1); }
+
+    // Changing a token never changes a logit before it; it does change the logits from it on
+    // (so the probe is not vacuous), and a classifier's encoder (no mask) lets it leak back.
+    void causalMaskHidesTheFuture() {
+        torch::manual_seed(1);
+        ZooNet lm(decoder(), lmShape());
+        lm->eval();
+        torch::NoGradGuard guard;
+        const auto x = ids(4);
+        const auto before = lm->forward(x);
+        QCOMPARE(before.sizes().vec(), (std::vector<int64_t>{4, kTokens, kVocab}));
+        for (int64_t t : {int64_t(1), int64_t(7), kTokens - 1}) {
+            auto y = x.clone();
+            y.select(1, t).copy_((x.select(1, t) - 3 + 1) % (kVocab - 3) + 3);
+            const auto after = lm->forward(y);
+            const double past =
+                (after.slice(1, 0, t) - before.slice(1, 0, t)).abs().max().item<double>();
+            const double here =
+                (after.select(1, t) - before.select(1, t)).abs().max().item<double>();
+            QVERIFY2(past == 0.0, qPrintable(QString("position %1 leaked %2").arg(t).arg(past)));
+            QVERIFY(here > 1e-4);
+        }
+        // The same weights without the mask: the future reaches position 0.
+        ZooNet encoder(decoder(), lmShape(false));
+        encoder->eval();
+        const auto h0 = encoder->tokenStates(x), h1 = [&] {
+            auto y = x.clone();
+            y.select(1, kTokens - 1).fill_(5);
+            return encoder->tokenStates(y);
+        }();
+        QVERIFY((h0.select(1, 0) - h1.select(1, 0)).abs().max().item<double>() > 1e-6);
+    }
+
+    // With k = V the collapsed divergences are the full-softmax ones; with k < V forward KL
+    // never exceeds the full one and equals it when the student's tail has the teacher's shape;
+    // the stored tail is the probability the k tokens leave.
+    void topKTargetsAgainstFullSoftmax() {
+        torch::manual_seed(2);
+        const int64_t n = 64, v = 12;
+        const auto t = torch::randn({n, v}) * 3, s = torch::randn({n, v}) * 3;
+        for (const double temp : {1.0, 2.5})
+            for (const Divergence d :
+                 {Divergence::ForwardKl, Divergence::ReverseKl, Divergence::Jsd}) {
+                const auto full = fullDivergence(s, t, temp, d);
+                const auto exact = collapsedDivergence(s, topKTargets(t, temp, v), temp, d);
+                QVERIFY2(torch::allclose(exact, full, 1e-5, 1e-6),
+                         qPrintable(QString("%1 at T %2").arg(choiceName(d)).arg(temp)));
+                const auto part = collapsedDivergence(s, topKTargets(t, temp, 4), temp, d);
+                QVERIFY(part.le(full + 1e-6).all().item<bool>());
+                QVERIFY(part.ge(-1e-6).all().item<bool>());
+            }
+        const TopKTargets k4 = topKTargets(t, 1.0, 4);
+        QCOMPARE(k4.index.scalar_type(), torch::kInt32);
+        QVERIFY(torch::allclose(k4.logTail.exp(), 1 - k4.logProbs.exp().sum(1), 1e-5, 1e-6));
+        // The student's tail shaped like the teacher's (its logits there shifted by a constant):
+        // nothing is lost by collapsing it.
+        auto shaped = t.clone();
+        const auto top = k4.index.to(torch::kInt64);
+        shaped += 0.7;
+        shaped.scatter_(1, top, torch::randn({n, 4}) * 3);
+        const auto full = fullDivergence(shaped, t, 1.0, Divergence::ForwardKl);
+        const auto part = collapsedDivergence(shaped, k4, 1.0, Divergence::ForwardKl);
+        QVERIFY(torch::allclose(part, full, 1e-5, 1e-6));
+        // k = V leaves an empty tail: the loss and its gradient stay finite.
+        auto logits = s.clone().requires_grad_(true);
+        const auto targets = torch::randint(0, v, {n}, torch::kInt64);
+        const TopKTargets all = topKTargets(t, 2.0, v);
+        for (const Divergence d : {Divergence::ForwardKl, Divergence::ReverseKl, Divergence::Jsd}) {
+            logits.mutable_grad() = torch::Tensor();
+            const DistillLoss l = tokenDistillLoss(logits, &all, targets, 2.0, 0.5, d);
+            l.total.backward();
+            QVERIFY(std::isfinite(l.total.item<double>()));
+            QVERIFY(torch::isfinite(logits.grad()).all().item<bool>());
+            QVERIFY(l.soft.item<double>() > 0);
+        }
+    }
+
+    // The end mark after each sample that was not cut, targets shifted by one, classes the
+    // vocabulary, a fingerprint of its own.
+    void nextTokenData() {
+        Dataset text;
+        text.train_x =
+            torch::tensor({2, 5, 6, 0, 0, 0, 2, 7, 0, 0, 0, 0, 2, 3, 4, 5, 6, 7}, torch::kInt64)
+                .view({3, 6});
+        text.train_y = torch::tensor({0, 1, 0}, torch::kInt64);
+        text.val_x = torch::zeros({0, 6}, torch::kInt64);
+        text.val_y = torch::zeros({0}, torch::kInt64);
+        text.test_x = text.train_x.slice(0, 0, 1).clone();
+        text.test_y = text.train_y.slice(0, 0, 1).clone();
+        text.shape = {{6}, 2, 9, 3.0};
+        text.fingerprint = "abc";
+        const Dataset lm = languageModelData(text);
+        const auto want =
+            torch::tensor({2, 5, 6, 2, 0, 0, 2, 7, 2, 0, 0, 0, 2, 3, 4, 5, 6, 7}, torch::kInt64)
+                .view({3, 6});
+        const auto next =
+            torch::tensor({5, 6, 2, 0, 0, 0, 7, 2, 0, 0, 0, 0, 3, 4, 5, 6, 7, 0}, torch::kInt64)
+                .view({3, 6});
+        QVERIFY(torch::equal(lm.train_x, want));
+        QVERIFY(torch::equal(lm.train_y, next));
+        QVERIFY(torch::equal(lm.test_x, want.slice(0, 0, 1)));
+        QCOMPARE(lm.val_x.size(0), int64_t(0));
+        QVERIFY(lm.shape.language_model);
+        QCOMPARE(lm.shape.classes, int64_t(9));
+        QVERIFY(lm.fingerprint != text.fingerprint);
+        Dataset image = text;
+        image.shape.vocab = 0;
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, languageModelData(image));
+    }
+
+    // Uniform logits score perplexity V exactly; logits that put the next token first score
+    // accuracy 1 and perplexity near 1; positions without a target do not count.
+    void nextTokenScoresAreExact() {
+        const auto x = torch::tensor({2, 5, 6, 2, 0, 2, 7, 2, 0, 0}, torch::kInt64).view({2, 5});
+        const auto y = torch::tensor({5, 6, 2, 0, 0, 7, 2, 0, 0, 0}, torch::kInt64).view({2, 5});
+        const stagesupport::Forward uniform = [](const torch::Tensor& in) {
+            return torch::zeros({in.size(0), in.size(1), 9});
+        };
+        const auto u = stagesupport::nextTokenScores(uniform, x, y, 1);
+        QCOMPARE(u.tokens, int64_t(5));
+        QVERIFY(std::abs(u.perplexity - 9.0) < 1e-4);
+        const auto yy = y;
+        auto row = std::make_shared<int64_t>(0);
+        const stagesupport::Forward oracle = [yy, row](const torch::Tensor& in) {
+            // Knows each sample's next tokens (one sample a batch, in order, below).
+            auto out = torch::zeros({in.size(0), in.size(1), 9});
+            const auto target = yy[(*row)++].slice(0, 0, in.size(1));
+            for (int64_t t = 0; t < in.size(1); ++t) out[0][t][target[t].item<int64_t>()] = 30.0;
+            return out;
+        };
+        const auto o = stagesupport::nextTokenScores(oracle, x, y, 1);
+        QCOMPARE(o.accuracy, 1.0);
+        QVERIFY(o.perplexity < 1.0 + 1e-6);
+        QCOMPARE(stagesupport::accuracy(uniform, x, y), 0.0);  // argmax 0: never a target
+    }
+
+    // Greedy is deterministic, sampling is seeded, the context bounds the text; a classifier
+    // and an overlong prompt are refused.
+    void generationIsBoundedAndSeeded() {
+        torch::manual_seed(4);
+        ZooNet lm(decoder(), lmShape());
+        const std::vector<int64_t> prompt = {2, 5, 9};
+        GenerationOptions o;
+        o.max_new_tokens = 100;
+        const auto greedy = generate(lm, prompt, o);
+        QCOMPARE(generate(lm, prompt, o), greedy);
+        QVERIFY(int64_t(greedy.size()) <= kTokens - 3);
+        for (int64_t id : greedy) QVERIFY(id != Tokenizer::kCls && id >= 0 && id < kVocab);
+        o.top_k = 5;
+        o.seed = 9;
+        o.max_new_tokens = 6;
+        const auto sampled = generate(lm, prompt, o);
+        QVERIFY(sampled.size() <= 6);
+        QCOMPARE(generate(lm, prompt, o), sampled);
+        ZooNet classifier(decoder(), lmShape(false));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, generate(classifier, prompt, o));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                                 generate(lm, std::vector<int64_t>(kTokens + 1, 3), o));
+        const std::vector<std::string> vocab = {"<pad>",
+                                                "<unk>",
+                                                "<s>",
+                                                "\xE2\x96\x81"
+                                                "the",
+                                                "\xE2\x96\x81"
+                                                "cat",
+                                                "s",
+                                                "\xE2\x96\x81"
+                                                "sat"};
+        QCOMPARE(Tokenizer::decode({2, 3, 4, 5, 1, 6, 0}, vocab), std::string("the cats sat"));
+        QCOMPARE(firstWords("  a  quick brown fox", 3), std::string("a quick brown"));
+    }
+
+    void validatorNamesWhatLanguageModelsLack() {
+        QTemporaryDir dir;
+        const std::string file = test::writeSeparableTexts(dir, 5);
+        const Json base = lmSpec(file);
+        const auto clean = test::specIssues(base);
+        QVERIFY2(clean.empty(),
+                 clean.empty() ? "" : (clean.front().key + ": " + clean.front().message).c_str());
+        auto issues = [&](const std::function<void(Json&)>& edit) {
+            Json j = base;
+            edit(j);
+            return test::specIssues(j);
+        };
+        QVERIFY(test::hasIssue(issues([](Json& j) {
+                                   j["data"] = {{"format", "synthetic"}};
+                                   j.erase("teacher");
+                                   j["student"] = {{"arch", "mlp"}};
+                                   j["distill"] = {{"lambda", 0}};
+                               }),
+                               "task", "text data"));
+        QVERIFY(test::hasIssue(issues([](Json& j) { j["student"]["arch"] = "bilstm"; }),
+                               "student.arch", "causal transformer"));
+        QVERIFY(test::hasIssue(issues([](Json& j) { j["teacher"]["arch"] = "embedding_bag"; }),
+                               "teacher.arch", "causal transformer"));
+        QVERIFY(
+            test::hasIssue(issues([](Json& j) { j["distill"]["top_k"] = 0; }), "distill.top_k"));
+        QVERIFY(test::hasIssue(issues([](Json& j) { j["distill"]["divergence"] = "kl"; }),
+                               "distill.divergence"));
+        QVERIFY(test::hasIssue(issues([](Json& j) {
+                                   j["prune"] = {{"method", "wanda"}};
+                               }),
+                               "prune.method", "magnitude"));
+        QVERIFY(test::hasIssue(issues([](Json& j) {
+                                   j["prune"] = {{"structure", "heads"}, {"method", "magnitude"}};
+                               }),
+                               "prune.structure"));
+        QVERIFY(test::hasIssue(issues([](Json& j) {
+                                   j["quantize"] = {{"mode", "gptq"}};
+                               }),
+                               "quantize.mode", "ptq or qat"));
+        QVERIFY(test::hasIssue(issues([](Json& j) { j["distill"]["features"] = Json::object(); }),
+                               "distill.features"));
+        QVERIFY(test::hasIssue(issues([](Json& j) { j["student"]["pretrain"] = Json::object(); }),
+                               "student.pretrain"));
+        // A classifier refuses the language-model divergences; its spec writes none of the keys.
+        Json cls = base;
+        cls.erase("task");
+        cls["distill"] = {{"lambda", 0.5}, {"divergence", "jsd"}};
+        QVERIFY(test::hasIssue(test::specIssues(cls), "distill.divergence", "language_model"));
+        std::vector<SpecIssue> ignored;
+        const Json written = ExperimentSpec::fromJson(test::smallSyntheticSpec(), ignored).toJson();
+        QVERIFY(!written.contains("task"));
+        QVERIFY(!written["distill"].contains("divergence"));
+        QVERIFY(!written["distill"].contains("top_k"));
+        Json lmWritten = ExperimentSpec::fromJson(base, ignored).toJson();
+        QCOMPARE(lmWritten["task"].get<std::string>(), std::string("language_model"));
+        QCOMPARE(lmWritten["distill"]["top_k"].get<int64_t>(), int64_t(8));
+    }
+
+    // A teacher, then label-only, distilled (jsd) and pruned + int8 students: perplexities well
+    // under the vocabulary's (a uniform guess), the teacher's top-k computed once, generated text.
+    void languageModelRunsEndToEnd() {
+        QTemporaryDir dir;
+        const std::string file = test::writeSeparableTexts(dir, 40);
+        ProjectStore store(dir.filePath("lm.retort").toStdString());
+        Json j = lmSpec(file);
+        j["sweep"] = Json::array(
+            {{{"distill.lambda", {0.0}}},
+             {{"distill.lambda", {0.5}}, {"distill.divergence", {"jsd"}}},
+             {{"distill.lambda", {0.5}},
+              {"prune", {Json{{"sparsity", 0.5}, {"begin_epoch", 1}, {"end_epoch", 6}}}},
+              {"quantize", {Json{{"bits", 8}}}}}});
+        std::vector<std::string> messages;
+        const auto outcomes = test::runAll(store, j, &messages);
+        QCOMPARE(outcomes.size(), size_t(3));
+        for (const auto& o : outcomes) QVERIFY2(o.status == RunStatus::Completed, o.error.c_str());
+        std::vector<RunRecord> runs = store.runs();  // in the order they were created
+        QCOMPARE(runs.size(), size_t(3));
+        int computed = 0;
+        for (const auto& m : messages)
+            computed += m.find("computing the frozen teacher's top-8") == 0;
+        QCOMPARE(computed, 1);  // the pruned run reuses the distilled run's targets (same T, k)
+        const double vocab = runs[0].results["vocab_size"].get<double>();
+        for (const auto& r : runs) {
+            const Json& res = r.results;
+            QCOMPARE(res["task"].get<std::string>(), std::string("language_model"));
+            const double ppl = res["test_perplexity"].get<double>();
+            QVERIFY2(ppl > 1 && ppl < vocab / 3, res.dump().c_str());
+            QVERIFY(res["val_perplexity"].get<double>() > 1);
+            QVERIFY(res["test_accuracy"].get<double>() > 0.1);
+            QVERIFY(res["teacher_test_perplexity"].get<double>() < vocab / 3);
+            QVERIFY(!res.contains("test_macro_f1"));
+            QCOMPARE(res["generated_samples"].size(), size_t(3));
+            for (const auto& g : res["generated_samples"]) {
+                QVERIFY(!g["prompt"].get<std::string>().empty());
+                QVERIFY(g.contains("student_greedy") && g.contains("teacher_sampled"));
+            }
+            QCOMPARE(res["model"]["language_model"].get<bool>(), true);
+        }
+        // Label-only trains on the next tokens alone; the distilled runs' soft loss is there.
+        auto soft = [&](const RunRecord& r) {
+            double v = 0;
+            for (const auto& m : store.metrics(r.id))
+                if (m.name == "train_soft_loss") v += m.value;
+            return v;
+        };
+        QCOMPARE(soft(runs[0]), 0.0);
+        QVERIFY(soft(runs[1]) > 0);
+        const Json& pruned = runs[2].results;
+        QVERIFY(std::abs(pruned["sparsity"].get<double>() - 0.5) < 0.02);
+        QVERIFY(pruned["compressed_size_bytes"].get<int64_t>() * 3 <
+                runs[1].results["compressed_size_bytes"].get<int64_t>());
+        // The validation perplexity per epoch, as a curve.
+        int epochs = 0;
+        for (const auto& m : store.metrics(runs[1].id)) epochs += m.name == "val_perplexity";
+        QCOMPARE(epochs, 10);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestLanguageModel)
+#include "tst_lm.moc"
