@@ -702,9 +702,14 @@ void ExperimentEditor::validate() {
     } else {
         QStringList dims;
         for (int64_t d : shape->sample_shape) dims << QString::number(d);
-        lines << tr("Data: %1 classes, samples %2")
-                     .arg(shape->classes)
-                     .arg(dims.join(QStringLiteral("×")));
+        if (shape->language_model)
+            lines << tr("Data: next token of %1 pieces at every position, context %2")
+                         .arg(shape->vocab)
+                         .arg(dims.join(QStringLiteral("×")));
+        else
+            lines << tr("Data: %1 classes, samples %2")
+                         .arg(shape->classes)
+                         .arg(dims.join(QStringLiteral("×")));
         if (shape->vocab > 0 && shape->mean_tokens > 0)
             lines << tr("Text: %1 tokens per sample on average%2; FLOPs counted there")
                          .arg(shape->mean_tokens, 0, 'f', 1)

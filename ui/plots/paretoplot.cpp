@@ -224,8 +224,8 @@ void ParetoPlot::rebuild() {
         std::count_if(m_points.begin(), m_points.end(), [](const Point& p) { return p.onTest; });
     const QString basis =
         byPerplexity()
-            ? (onTestCount == 0 ? tr("Validation perplexity (lower is better)")
-                                : tr("Perplexity (validation, else test; lower is better)"))
+            ? (onTestCount == 0 ? tr("Validation perplexity")
+                                : tr("Perplexity (validation, else test)"))
         : onTestCount == 0 ? tr("Validation accuracy")
         : size_t(onTestCount) == m_points.size()
             ? tr("Test accuracy (no validation split)")

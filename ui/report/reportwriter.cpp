@@ -33,6 +33,15 @@ using report::esc;
 namespace {
 
 /// A value as the tables show it: numbers with @p precision decimals, text as is.
+/// A run name that may wrap after its separators (",", "=", "_") instead of inside a word: the
+/// PDF's narrow columns otherwise break "forward_kl" as "for ward_kl".
+QString breakAfterSeparators(QString s) {
+    const QString zw(QChar(0x200b));
+    for (const QString sep : {QStringLiteral(","), QStringLiteral("="), QStringLiteral("_")})
+        s.replace(sep, sep + zw);
+    return s;
+}
+
 QString cell(const Json& v, int precision = 4) {
     if (v.is_null()) return QStringLiteral("–");
     if (v.is_number_integer() || v.is_number_unsigned()) return QString::number(v.get<int64_t>());
@@ -334,7 +343,8 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
                   "<tr><td>%1</td><td>%2</td><td>%3</td><td>%4</td><td>%5</td><td>%6 "
                   "<b>|</b> %7</td><td>%6 <b>|</b> %8</td></tr>\n")
                   .arg(r.id)
-                  .arg(esc(r.name), cell(r.results.value("val_perplexity", Json()), 2),
+                  .arg(breakAfterSeparators(esc(r.name)),
+                       cell(r.results.value("val_perplexity", Json()), 2),
                        cell(r.results.value("test_perplexity", Json()), 2),
                        cell(r.results.value("teacher_test_perplexity", Json()), 2), text("prompt"),
                        text("student_greedy"), text("teacher_greedy"));
