@@ -222,14 +222,13 @@ void ParetoPlot::rebuild() {
     // accuracy; a run without a validation split can only be placed by test accuracy.
     const auto onTestCount =
         std::count_if(m_points.begin(), m_points.end(), [](const Point& p) { return p.onTest; });
-    const QString basis =
-        byPerplexity()
-            ? (onTestCount == 0 ? tr("Validation perplexity")
-                                : tr("Perplexity (validation, else test)"))
-        : onTestCount == 0 ? tr("Validation accuracy")
-        : size_t(onTestCount) == m_points.size()
-            ? tr("Test accuracy (no validation split)")
-            : tr("Validation accuracy (test for runs without one)");
+    const QString basis = byPerplexity()
+                              ? (onTestCount == 0 ? tr("Validation perplexity")
+                                                  : tr("Perplexity (validation, else test)"))
+                          : onTestCount == 0 ? tr("Validation accuracy")
+                          : size_t(onTestCount) == m_points.size()
+                              ? tr("Test accuracy (no validation split)")
+                              : tr("Validation accuracy (test for runs without one)");
     // Perplexity: lower is better, so the axis runs downwards and better is still up.
     m_plot->yAxis->setRangeReversed(byPerplexity());
     // Grouped, the label is short: the whiskers say the rest, and the dock is low.
