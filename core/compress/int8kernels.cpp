@@ -101,8 +101,13 @@ Int8Forward int8Forward(ZooNet& net, const std::map<std::string, QuantizedTensor
                                         : at::Tensor();
             const Packed packed =
                 prepack.call(qw, bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt);
-            steps.push_back([packed](const torch::Tensor& x) {
-                return linear.call(x.contiguous(), packed, /*reduce_range=*/false);
+            // fbgemm (x86) multiplies u8 activations by s8 weights in pairs summed into int16
+            // (vpmaddubsw), which saturates with 8-bit activations on CPUs without VNNI: as
+            // PyTorch's own fbgemm qconfig, it quantizes activations to 7 bits. qnnpack
+            // accumulates in int32 and keeps all 8.
+            const bool reduceRange = name != "qnnpack";
+            steps.push_back([packed, reduceRange](const torch::Tensor& x) {
+                return linear.call(x.contiguous(), packed, reduceRange);
             });
         } else if (m->as<torch::nn::ReLU>()) {
             steps.push_back([](const torch::Tensor& x) { return torch::relu(x); });
