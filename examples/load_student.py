@@ -51,8 +51,21 @@ def packed_lstm(lstm, x, real):
     return nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.size(1))[0]
 
 
+class TiedOutput(nn.Module):
+    """A language model's output tied to its token table: only the bias is its own."""
+
+    def __init__(self, vocab):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(vocab))
+
+    def forward(self, h, table):
+        return nn.functional.linear(h, table, self.bias)
+
+
 def make(node):
     kind = node["type"]
+    if kind == "linear" and node.get("tied"):
+        return TiedOutput(node["out"])
     if kind == "linear":
         return nn.Linear(node["in"], node["out"])
     if kind == "conv2d":
@@ -132,6 +145,8 @@ class RetortStudent(nn.Module):
                 h = nn.functional.max_pool2d(h, 2)
             elif kind == "flatten":
                 h = torch.flatten(h, 1)
+            elif node.get("tied"):  # the token table transposed, and a bias
+                h = self.module(name)(h, self.module(node["tied"]).weight)
             else:  # linear, conv2d, layernorm
                 h = self.module(name)(h)
             values[name] = h

@@ -7,8 +7,11 @@
 
 #include "compress/distillation.h"
 #include "data/dataset.h"
+#include "models/modelgraph.h"
 #include "train/generation.h"
 #include "train/stagesupport.h"
+
+#include <fstream>
 
 using namespace retort;
 
@@ -114,6 +117,49 @@ private Q_SLOTS:
             return encoder->tokenStates(y);
         }();
         QVERIFY((h0.select(1, 0) - h1.select(1, 0)).abs().max().item<double>() > 1e-6);
+    }
+
+    // A tied output is the token table: no vocab × d matrix of its own (the counted parameters
+    // say so), logits = states · tableᵀ + bias, and the output's gradient reaches the table.
+    void tiedOutputIsTheTokenTable() {
+        torch::manual_seed(3);
+        ModelOptions tiedOptions = decoder();
+        tiedOptions.tie_embeddings = true;
+        ZooNet untied(decoder(), lmShape()), tied(tiedOptions, lmShape());
+        const int64_t d = decoder().d_model;
+        auto count = [](ZooNet& n) {
+            int64_t c = 0;
+            for (const auto& p : n->parameters()) c += p.numel();
+            return c;
+        };
+        QCOMPARE(count(untied) - count(tied), kVocab * d);
+        QCOMPARE(tied->summary().param_count, count(tied));
+        QCOMPARE(untied->summary().param_count, count(untied));
+        for (const auto& p : tied->named_parameters()) QVERIFY(p.key() != "net.out.weight");
+        tied->eval();
+        const auto x = ids(3);
+        const auto logits = tied->forward(x);
+        const auto manual = torch::matmul(tied->tokenStates(x), tied->tokenTable().t()) +
+                            tied->named_parameters()["net.out.bias"];
+        QVERIFY(torch::allclose(logits, manual, 1e-5, 1e-6));
+        // The loss through the output alone moves the table: zero the states' path by
+        // checking the gradient of a table row no input reads.
+        tied->zero_grad();
+        auto unread = x.clone();
+        unread.masked_fill_(unread.eq(kVocab - 1), 3);
+        tied->forward(unread).select(2, kVocab - 1).sum().backward();
+        QVERIFY(tied->tokenTable().grad()[kVocab - 1].abs().sum().item<double>() > 0);
+        // The graph names the tie, so exports and the checkpoint rebuild it.
+        const ModelGraph g = modelGraph(*tied);
+        QCOMPARE(g.nodes.back().attrs.value("tied", std::string()), std::string("tok"));
+        QCOMPARE(g.nodes.back().params.size(), size_t(1));  // the bias
+        // A classifier refuses it, naming the key.
+        QTemporaryDir dir;
+        Json cls = lmSpec(test::writeSeparableTexts(dir, 5));
+        cls.erase("task");
+        cls["distill"] = {{"lambda", 0.5}};
+        cls["student"]["tie_embeddings"] = true;
+        QVERIFY(test::hasIssue(test::specIssues(cls), "student.tie_embeddings", "language_model"));
     }
 
     // With k = V the collapsed divergences are the full-softmax ones; with k < V forward KL
@@ -296,8 +342,12 @@ private Q_SLOTS:
                                "quantize.mode", "ptq or qat"));
         QVERIFY(test::hasIssue(issues([](Json& j) { j["distill"]["features"] = Json::object(); }),
                                "distill.features"));
-        QVERIFY(test::hasIssue(issues([](Json& j) { j["student"]["pretrain"] = Json::object(); }),
-                               "student.pretrain"));
+        // A decoder pretrains on next tokens: it has no masking to set.
+        QVERIFY(issues([](Json& j) { j["student"]["pretrain"] = Json::object(); }).empty());
+        QVERIFY(test::hasIssue(issues([](Json& j) {
+                                   j["student"]["pretrain"] = {{"mask_fraction", 0.3}};
+                               }),
+                               "student.pretrain.mask_fraction", "next tokens"));
         // A classifier refuses the language-model divergences; its spec writes none of the keys.
         Json cls = base;
         cls.erase("task");
@@ -311,6 +361,82 @@ private Q_SLOTS:
         Json lmWritten = ExperimentSpec::fromJson(base, ignored).toJson();
         QCOMPARE(lmWritten["task"].get<std::string>(), std::string("language_model"));
         QCOMPARE(lmWritten["distill"]["top_k"].get<int64_t>(), int64_t(8));
+    }
+
+    // Next-token pretraining of a decoder, on the training texts and on a file of its own:
+    // stored once per corpus and reused, its output layer kept (the task's own head), and
+    // refused by a classifier that names it as its pretrained source.
+    void decoderPretrainsOnNextTokens() {
+        QTemporaryDir dir;
+        const std::string file = test::writeSeparableTexts(dir, 30);
+        const std::string corpus = dir.filePath("corpus.txt").toStdString();
+        {
+            std::ofstream out(corpus);
+            for (int i = 0; i < 60; ++i)
+                out << "sample " << i << " river stone song water rock music\n\n";
+        }
+        ProjectStore store(dir.filePath("pretrain.retort").toStdString());
+        Json j = lmSpec(file);
+        j.erase("teacher");
+        j["distill"] = {{"lambda", 0.0}};
+        j["train"]["epochs"] = 2;
+        const Json pre = {{"epochs", 3}, {"batch_size", 16}, {"lr", 3e-3}};
+        Json scratch = j, onTexts = j, onFile = j;
+        onTexts["student"]["pretrain"] = pre;
+        // A learning rate too small to move anything: its first epoch shows the decoder as
+        // its pretraining left it.
+        onTexts["sweep"] = Json::array({{{"train.lr", {1e-9, 3e-3}}}});
+        onFile["student"]["pretrain"] = pre;
+        onFile["student"]["pretrain"]["path"] = corpus;
+        std::vector<std::string> messages;
+        for (const Json& spec : {scratch, onTexts, onFile})
+            for (const auto& o : test::runAll(store, spec, &messages))
+                QVERIFY2(o.status == RunStatus::Completed, o.error.c_str());
+        const auto runs = store.runs();
+        QCOMPARE(runs.size(), size_t(4));
+        int pretrainings = 0, reused = 0;
+        for (const auto& m : messages) {
+            pretrainings += m == "next-token pretraining";
+            reused += m.rfind("reusing the stored pretrained model", 0) == 0;
+        }
+        QCOMPARE(pretrainings, 2);  // the training texts once, the file once
+        QCOMPARE(reused, 1);        // the second learning rate reused the first's
+        QCOMPARE(store.pretrainedList().size(), size_t(2));
+        auto firstEpoch = [&](int64_t id) {
+            for (const auto& m : store.metrics(id))
+                if (m.name == "val_perplexity" && m.epoch == 1) return m.value;
+            return std::nan("");
+        };
+        const Json& p = runs[1].results.at("pretrain");
+        QCOMPARE(p["objective"].get<std::string>(), std::string("next_token"));
+        QCOMPARE(p["epochs"].size(), size_t(3));
+        const double first = p["epochs"][0]["val_perplexity"].get<double>(),
+                     last = p["epochs"][2]["val_perplexity"].get<double>();
+        QVERIFY2(last < first, qPrintable(QString("%1 -> %2").arg(first).arg(last)));
+        QVERIFY(p["epochs"][2]["predicted_tokens"].get<double>() > 0);
+        // The pretrained decoder starts where its pretraining ended, output layer included (a
+        // fresh one would start near the vocabulary's perplexity): unmoved by lr 1e-9, its
+        // first epoch scores what the pretraining's last did. Trained, it is ahead of the same
+        // decoder trained from scratch.
+        const double unmoved = firstEpoch(runs[1].id), trained = firstEpoch(runs[2].id),
+                     scratchFirst = firstEpoch(runs[0].id);
+        QVERIFY2(std::abs(unmoved - last) < 1e-3 * last && trained < scratchFirst,
+                 qPrintable(QString("unmoved %1, pretraining's last %2, trained %3, scratch %4")
+                                .arg(unmoved)
+                                .arg(last)
+                                .arg(trained)
+                                .arg(scratchFirst)));
+        QCOMPARE(runs[3].results.at("pretrain")["objective"].get<std::string>(),
+                 std::string("next_token"));
+        // A classifier cannot start from a decoder's next-token pretraining.
+        Json cls = j;
+        cls.erase("task");
+        cls["student"]["pretrained"] = p["id"];
+        const auto refused = test::runAll(store, cls);
+        QCOMPARE(refused.front().status, RunStatus::Failed);
+        QVERIFY2(refused.front().error.find("student.pretrained") != std::string::npos &&
+                     refused.front().error.find("next tokens") != std::string::npos,
+                 refused.front().error.c_str());
     }
 
     // A teacher, then label-only, distilled (jsd) and pruned + int8 students: perplexities well

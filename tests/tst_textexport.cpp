@@ -74,7 +74,7 @@ torch::Tensor raggedIds(int64_t batch, int64_t maxLength, int64_t vocab) {
 class TestTextExport : public QObject {
     Q_OBJECT
     QTemporaryDir m_dir;
-    std::string m_project;
+    std::string m_project, m_lmProject;
     std::string file(const char* n) { return m_dir.filePath(n).toStdString(); }
 
     /// Expected logits of run @p id on @p ids, from its stored compressed model in LibTorch.
@@ -95,6 +95,23 @@ private Q_SLOTS:
         // What the exports below must carry: the rebuilt smaller students.
         QCOMPARE(outcomes[1].results.at("model").at("model").at("layer_heads"), Json({1, 1}));
         QCOMPARE(outcomes[2].results.at("model").at("model").at("hidden"), Json({5, 3}));
+        // Language models: a decoder dense, int8, and int8 with its output tied to the table.
+        m_lmProject = file("lm.retort");
+        ProjectStore lm(m_lmProject);
+        QTemporaryDir texts;
+        Json j = test::textRunSpec("lm-export", test::writeSeparableTexts(texts, 20));
+        j["task"] = "language_model";
+        j["student"] = {
+            {"arch", "transformer"}, {"layers", 2}, {"d_model", 16}, {"heads", 2}, {"ffn", 24},
+            {"dropout", 0.0}};
+        j["train"] = {{"epochs", 1}, {"batch_size", 16}, {"lr", 0.003}};
+        QCOMPARE(test::runAll(lm, j).front().status, RunStatus::Completed);
+        j["quantize"] = {{"bits", 8}};
+        QCOMPARE(test::runAll(lm, j).front().status, RunStatus::Completed);
+        j["student"]["tie_embeddings"] = true;
+        const auto tied = test::runAll(lm, j).front();
+        QVERIFY2(tied.status == RunStatus::Completed, tied.error.c_str());
+        QCOMPARE(tied.results.at("model").at("model").at("tie_embeddings"), Json(true));
     }
 
     void onnxTextStudentsMatchLibTorch() {
@@ -140,6 +157,49 @@ private Q_SLOTS:
 #endif
     }
 
+    void onnxLanguageModelMatchesLibTorch() {
+        // A causal decoder (dense, int8, and int8 with its output tied to the token table)
+        // exported as one forward pass over a context: the interpreter's next-token logits at
+        // every position equal LibTorch's, so no position sees a later token (LibTorch's
+        // decoder is checked for that in tst_lm).
+        if (!onnxSupported())
+            QFAIL(RETORT_MISSING("libonnx-dev", "ONNX export (Retort was built without it)"));
+#ifndef RETORT_TEST_ONNX
+        QFAIL(RETORT_MISSING("libonnx-dev", "libonnx for the test's ONNX interpreter"));
+#else
+        ProjectStore store(m_lmProject, ProjectStore::Access::ReadOnly);
+        for (int64_t id = 1; id <= 3; ++id) {
+            const Json results = store.run(id)->results;
+            const int64_t vocab = results.at("vocab_size").get<int64_t>();
+            const torch::Tensor ids = raggedIds(7, 12, vocab);
+            const torch::Tensor expected = libtorchLogits(store, id, ids);
+            QCOMPARE(expected.sizes().vec(), (std::vector<int64_t>{7, 12, vocab}));
+            for (bool floats : {false, true}) {
+                ModelExportOptions o;
+                o.onnxFloatWeights = floats;
+                const std::string bytes = exportRunModel(store, id, o);
+                QVERIFY(bytes.find("causal_table") != std::string::npos);
+                QVERIFY(bytes.find("test_perplexity") != std::string::npos);
+                test::OnnxInterpreter onnx(bytes);
+                const torch::Tensor got = onnx.run(ids);
+                QCOMPARE(got.sizes().vec(), expected.sizes().vec());
+                const double diff = (got - expected).abs().max().item<double>();
+                QVERIFY2(diff < 1e-4, qPrintable(QString("run %1%2: max |diff| %3")
+                                                     .arg(id)
+                                                     .arg(floats ? " (float weights)" : "")
+                                                     .arg(diff)));
+                QCOMPARE(onnx.ops().count("DequantizeLinear") > 0, id >= 2 && !floats);
+            }
+            // A longer (padded) input leaves the first positions' logits as they were.
+            auto wider = torch::cat({ids, torch::zeros({ids.size(0), 4}, torch::kInt64)}, 1);
+            const torch::Tensor widened =
+                test::OnnxInterpreter(exportRunModel(store, id, {})).run(wider);
+            QCOMPARE(widened.size(1), int64_t(16));
+            QVERIFY(torch::allclose(widened.slice(1, 0, 12), expected, 1e-4, 1e-4));
+        }
+#endif
+    }
+
     void opencvRefusesTextGraphsWithAClearError() {
         // What the README says about OpenCV 4.6: it imports none of the text graphs (integer
         // token ids and their shape arithmetic). When a later OpenCV runs one, this test fails
@@ -171,17 +231,25 @@ private Q_SLOTS:
     }
 
     void checkpointLoadsIntoPyTorch() {
+        // examples/load_student.py rebuilds every text student, and the language models
+        // (causal, and with a tied output), with the same logits as LibTorch.
         const QString python = test::pythonWithTorch();
         if (python.isEmpty()) QFAIL(RETORT_MISSING("python3-torch", "python3 with torch"));
-        ProjectStore store(m_project, ProjectStore::Access::ReadOnly);
-        for (int64_t id = 1; id <= 4; ++id) {
-            ModelExportOptions o;
-            o.format = "pt";
-            const torch::Tensor x =
-                raggedIds(9, 12, store.run(id)->results.at("vocab_size").get<int64_t>());
-            const auto r = test::checkCheckpointInPython(
-                python, m_dir, exportRunModel(store, id, o), x, libtorchLogits(store, id, x));
-            QVERIFY2(r.code == 0, qPrintable(QString("run %1: ").arg(id) + r.out + r.err));
+        for (const auto& [project, runs] :
+             {std::pair{m_project, int64_t(4)}, std::pair{m_lmProject, int64_t(3)}}) {
+            ProjectStore store(project, ProjectStore::Access::ReadOnly);
+            for (int64_t id = 1; id <= runs; ++id) {
+                ModelExportOptions o;
+                o.format = "pt";
+                const torch::Tensor x =
+                    raggedIds(9, 12, store.run(id)->results.at("vocab_size").get<int64_t>());
+                const auto r = test::checkCheckpointInPython(
+                    python, m_dir, exportRunModel(store, id, o), x, libtorchLogits(store, id, x));
+                QVERIFY2(
+                    r.code == 0,
+                    qPrintable(QString("%1 run %2: ").arg(QString::fromStdString(project)).arg(id) +
+                               r.out + r.err));
+            }
         }
     }
 

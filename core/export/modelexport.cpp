@@ -154,7 +154,9 @@ public:
     }
 
     /// The derived values of the token ids that nodes share, made on first use: "real_f"
-    /// [B, L] 1/0, "pad_bias" [B, L] 0/-1e9, "lengths" [B] int32, "tokens" [1] (L).
+    /// [B, L] 1/0, "pad_bias" [B, L] 0/-1e9, "lengths" [B] int32, "tokens" [1] (L),
+    /// "causal_bias" [L, L] 0 on and below the diagonal, -1e9 above (sliced from a table of
+    /// the context's size, setContext).
     std::string shared(const std::string& what) {
         if (m_shared.count(what)) return what;
         m_shared.insert(what);
@@ -179,15 +181,30 @@ public:
             addNode(m_g, "Slice", "tokens",
                     {"ids_shape", ints("c_axis1", {1}), ints("c_two", {2}), ints("c_zero1", {0})},
                     "tokens");
+        } else if (what == "causal_bias") {
+            if (m_context < 1) throw std::logic_error("a causal graph needs its context length");
+            const auto table = torch::ones({m_context, m_context}, torch::kFloat32).triu(1) * -1e9f;
+            setTensor(m_g->add_initializer(), "causal_table", table);
+            addInt(
+                addNode(m_g, "Concat", "causal_ends", {shared("tokens"), "tokens"}, "causal_ends"),
+                "axis", 0);
+            addNode(
+                m_g, "Slice", "causal_bias",
+                {"causal_table", ints("c_zero2", {0, 0}), "causal_ends", ints("c_axes01", {0, 1})},
+                "causal_bias");
         } else {
             throw std::logic_error("unknown shared text value " + what);
         }
         return what;
     }
 
-    /// y = x Wᵀ + b over the last axis of a [B, L, in] or [B, in] input.
-    void linear(const std::string& layer, const std::string& in, const std::string& out) {
-        const std::string w = addWeight(m_g, layer, tensor(layer, "weight"), m_float);
+    /// y = x Wᵀ + b over the last axis of a [B, L, in] or [B, in] input. @p tiedTo: the
+    /// embedding whose table is W (a tied language-model output), written once by embedding().
+    void linear(const std::string& layer, const std::string& in, const std::string& out,
+                const std::string& tiedTo = {}) {
+        const std::string w = tiedTo.empty()
+                                  ? addWeight(m_g, layer, tensor(layer, "weight"), m_float)
+                                  : tiedTo + ".weight";
         setTensor(m_g->add_initializer(), layer + ".bias", tensor(layer, "bias").dequantized());
         addInts(addNode(m_g, "Transpose", layer + "_t", {w}, layer + ".weight_t"), "perm", {1, 0});
         addNode(m_g, "MatMul", layer + "_matmul", {in, layer + ".weight_t"}, layer + "_mm");
@@ -250,8 +267,13 @@ public:
             addNode(m_g, "Unsqueeze", "attn_bias", {shared("pad_bias"), ints("c_axes12", {1, 2})},
                     "attn_bias");
         }
-        addNode(m_g, "Add", p + "_masked", {p + "_scores", "attn_bias"}, p + "_masked");
-        addInt(addNode(m_g, "Softmax", p + "_probs", {p + "_masked"}, p + "_probs"), "axis", -1);
+        std::string masked = p + "_masked";
+        addNode(m_g, "Add", masked, {p + "_scores", "attn_bias"}, masked);
+        if (n.attrs.value("causal", false)) {  // a decoder: no position sees the ones after it
+            addNode(m_g, "Add", p + "_causal", {masked, shared("causal_bias")}, p + "_causal");
+            masked = p + "_causal";
+        }
+        addInt(addNode(m_g, "Softmax", p + "_probs", {masked}, p + "_probs"), "axis", -1);
         addNode(m_g, "MatMul", p + "_ctx", {p + "_probs", p + ".v_heads"}, p + "_ctx");
         addInts(addNode(m_g, "Transpose", p + "_ctx_t", {p + "_ctx"}, p + "_ctx_t"), "perm",
                 {0, 2, 1, 3});
@@ -359,6 +381,9 @@ public:
                 {p + "_batch_major", ints("c_merge_last", {0, 0, -1})}, out);
     }
 
+    /// The longest input a causal graph reads (the position table's rows).
+    void setContext(int64_t tokens) { m_context = tokens; }
+
     static constexpr const char* kIds = "input_ids";
 
 private:
@@ -376,16 +401,14 @@ private:
     onnx::GraphProto* m_g;
     const std::map<std::string, const CompressedTensor*>& m_byName;
     bool m_float;
+    int64_t m_context = 0;
     std::set<std::string> m_constants, m_shared;
 };
 
 }  // namespace
 
 std::string exportOnnx(const CompressedModel& model, const ModelExportOptions& options) {
-    if (model.model.value("language_model", false))
-        throw std::runtime_error(
-            "ONNX export of a language model (a causal decoder) is not available yet: export it "
-            "as a PyTorch checkpoint (--format pt)");
+    const bool languageModel = model.model.value("language_model", false);
     const ModelGraph graph = graphFromDescription(model.model);
     const auto byName = tensorsByName(model);
     const auto inputShape = model.model.at("input_shape").get<std::vector<int64_t>>();
@@ -399,12 +422,17 @@ std::string exportOnnx(const CompressedModel& model, const ModelExportOptions& o
     m.set_domain("org.retort");
     m.set_model_version(1);
     m.set_doc_string(
-        text ? "Student exported by Retort. Input: token ids int64 [batch, tokens], [CLS] (2) "
-               "first, "
-               "right-padded with 0, from the SentencePiece model written beside this file (see "
-               "metadata retort.tokenizer); output: class logits."
-             : "Student exported by Retort. Input: normalized features (see metadata "
-               "retort.input_normalization); output: class logits.");
+        languageModel
+            ? "Language model exported by Retort (a causal decoder). Input: token ids int64 "
+              "[batch, tokens], tokens at most the context length, [CLS] (2) first, "
+              "right-padded with 0, from the SentencePiece model written beside this file (see "
+              "metadata retort.tokenizer); output: next-token logits [batch, tokens, vocab], "
+              "position t's from the ids up to t only."
+        : text ? "Student exported by Retort. Input: token ids int64 [batch, tokens], [CLS] (2) "
+                 "first, right-padded with 0, from the SentencePiece model written beside this "
+                 "file (see metadata retort.tokenizer); output: class logits."
+               : "Student exported by Retort. Input: normalized features (see metadata "
+                 "retort.input_normalization); output: class logits.");
     auto* opset = m.add_opset_import();
     opset->set_domain("");
     opset->set_version(13);
@@ -431,6 +459,7 @@ std::string exportOnnx(const CompressedModel& model, const ModelExportOptions& o
         setValueInfo(g->add_input(), input, inputShape);
     }
     TextGraphWriter tw(g, byName, options.onnxFloatWeights);
+    if (text) tw.setContext(inputShape.at(0));
     // Each node's output is "<name>_out", the graph's output "logits"; a node reads its inputs
     // by those names, so residual adds and other non-chain graphs export the same way.
     auto valueName = [&](const std::string& node) {
@@ -466,7 +495,7 @@ std::string exportOnnx(const CompressedModel& model, const ModelExportOptions& o
                 break;
             case NodeKind::Linear:
                 if (text && !pooled) {
-                    tw.linear(name, in[0], out);
+                    tw.linear(name, in[0], out, n.attrs.value("tied", std::string()));
                     break;
                 }
                 [[fallthrough]];
@@ -516,7 +545,17 @@ std::string exportOnnx(const CompressedModel& model, const ModelExportOptions& o
         x = out;
     }
     if (x != "logits") throw FormatError("the model has no layers");
-    setValueInfo(g->add_output(), "logits", {model.model.at("classes").get<int64_t>()});
+    if (languageModel) {  // [batch, tokens, vocab]
+        auto* v = g->add_output();
+        v->set_name("logits");
+        auto* tt = v->mutable_type()->mutable_tensor_type();
+        tt->set_elem_type(onnx::TensorProto::FLOAT);
+        tt->mutable_shape()->add_dim()->set_dim_param("batch");
+        tt->mutable_shape()->add_dim()->set_dim_param("tokens");
+        tt->mutable_shape()->add_dim()->set_dim_value(model.model.at("classes").get<int64_t>());
+    } else {
+        setValueInfo(g->add_output(), "logits", {model.model.at("classes").get<int64_t>()});
+    }
 
     try {
         onnx::checker::check_model(m);
@@ -578,8 +617,8 @@ std::string exportRunModel(const ProjectStore& store, int64_t runId, ModelExport
         if (run->results.contains("labels")) options.metadata["labels"] = run->results["labels"];
     }
     Json headline = Json::object();
-    for (const char* k : {"test_accuracy", "test_macro_f1", "sparsity", "compressed_size_bytes",
-                          "param_count", "nonzero_params"})
+    for (const char* k : {"task", "test_accuracy", "test_macro_f1", "test_perplexity", "sparsity",
+                          "compressed_size_bytes", "param_count", "nonzero_params"})
         if (run->results.contains(k)) headline[k] = run->results[k];
     if (run->spec.contains("quantize")) headline["quantize"] = run->spec["quantize"];
     options.metadata["results"] = headline;

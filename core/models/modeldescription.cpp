@@ -34,6 +34,7 @@ Json modelDescription(const ZooNet& net) {
         m["dropout"] = o.dropout;
         d["vocab"] = net->vocab();
         if (net->dataShape().language_model) d["language_model"] = true;
+        if (net->dataShape().language_model && o.tie_embeddings) m["tie_embeddings"] = true;
         d["mean_tokens"] = net->dataShape().mean_tokens;
     }
     return d;
@@ -86,6 +87,7 @@ Described parseDescription(const Json& d) {
         r.options.ffn = m.value("ffn", defaults.ffn);
         r.options.dropout = m.value("dropout", defaults.dropout);
         if (m.contains("pooling")) r.options.pooling = m.at("pooling").get<Pooling>();
+        r.options.tie_embeddings = m.value("tie_embeddings", false);
         r.options.layer_heads = m.value("layer_heads", std::vector<int64_t>{});
         r.options.layer_ffn = m.value("layer_ffn", std::vector<int64_t>{});
         for (const auto* v :

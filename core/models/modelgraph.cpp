@@ -139,7 +139,7 @@ ModelGraph ModelGraph::fromJson(const Json& j) {
                     bad("node '" + n.name + "'", std::string("needs the integer '") + a + "'");
                 n.attrs[a] = nj[a];
             }
-            for (const char* flag : {"bidirectional", "mode", "causal"})
+            for (const char* flag : {"bidirectional", "mode", "causal", "tied"})
                 if (nj.contains(flag)) n.attrs[flag] = nj[flag];
             // Optional: an attention's head width when heads were pruned (else dim / heads).
             if (nj.contains("head_dim")) {
@@ -296,6 +296,15 @@ ModelGraph textGraph(ZooNetImpl& net) {
             }
             params(node(name, NodeKind::Linear, {previous},
                         {{"in", lin->options.in_features()}, {"out", lin->options.out_features()}}),
+                   *m, name, ParamRole::Weight, true);
+            previous = name;
+        } else if (auto* tied = m->as<TiedOutputImpl>()) {
+            // A language model's output through the token table: its weight is "tok"'s, so
+            // only the bias is a parameter of this node.
+            params(node(name, NodeKind::Linear, {previous},
+                        {{"in", net.tokenTable().size(1)},
+                         {"out", tied->bias.size(0)},
+                         {"tied", "tok"}}),
                    *m, name, ParamRole::Weight, true);
             previous = name;
         } else if (m->as<torch::nn::ReLU>()) {

@@ -248,6 +248,10 @@ std::vector<PlanLayer> textPlan(const ModelOptions& o, const DataShape& data, in
         PlanLayer& out = layers.back();
         out.info.out_shape = {positions, classes};
         out.info.flops = perToken(2.0 * double(width) * double(classes) + double(classes));
+        if (o.tie_embeddings) {  // the token table transposed: only the bias is its own
+            out.info.type = "tied_linear";
+            out.info.params = classes;
+        }
     }
     return layers;
 }
@@ -293,7 +297,10 @@ ZooNetImpl::ZooNetImpl(const ModelOptions& options, const DataShape& data)
     const bool text = isTextArch(options.arch);
     for (const auto& l : layers) {
         const auto& t = l.info.type;
-        if (t == "linear" && text) {
+        if (t == "tied_linear") {
+            m_tied = TiedOutput(l.out);
+            m_seq->push_back(std::string(l.info.name), m_tied);
+        } else if (t == "linear" && text) {
             torch::nn::Linear lin(l.in, l.out);
             m_head.push_back(lin);
             m_seq->push_back(std::string(l.info.name), lin);
@@ -362,7 +369,8 @@ std::vector<torch::Tensor> ZooNetImpl::loraParameters() {
 
 torch::Tensor ZooNetImpl::forwardText(const torch::Tensor& ids, TextFeatures* features) {
     const auto h = tokenStates(ids, features);
-    if (m_data.language_model) return m_head.back()(h);  // [B, L, vocab]
+    if (m_data.language_model)  // [B, L, vocab]
+        return m_tied ? m_tied(h, m_tok->weight) : m_head.back()(h);
     const auto real = ids.ne(0);
     torch::Tensor pooled;
     if (m_options.arch == Arch::Transformer)

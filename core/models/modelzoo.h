@@ -84,6 +84,7 @@ private:
     torch::nn::LayerNorm m_norm{nullptr};
     std::vector<torch::nn::LSTM> m_lstms;
     std::vector<torch::nn::Linear> m_head;  // embedding_bag's hidden layers, then "out"
+    TiedOutput m_tied{nullptr};             // a tied language model's "out" (m_head empty)
 };
 TORCH_MODULE(ZooNet);
 

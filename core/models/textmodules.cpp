@@ -152,4 +152,12 @@ torch::Tensor packedLstm(torch::nn::LSTM& lstm, const torch::Tensor& x, const to
     return std::get<0>(rnn::pad_packed_sequence(out, /*batch_first=*/true, 0.0, x.size(1)));
 }
 
+TiedOutputImpl::TiedOutputImpl(int64_t vocab) {
+    bias = register_parameter("bias", torch::zeros({vocab}));
+}
+
+torch::Tensor TiedOutputImpl::forward(const torch::Tensor& states, const torch::Tensor& table) {
+    return torch::nn::functional::linear(states, table, bias);
+}
+
 }  // namespace retort

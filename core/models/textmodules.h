@@ -124,6 +124,20 @@ private:
 };
 TORCH_MODULE(TransformerLayer);
 
+/// A language model's output layer tied to its token table (Press & Wolf 2017): logits =
+/// states · tableᵀ + bias. Only the bias is its own; the table is the token embedding's weight,
+/// handed over at each call, so the two are one tensor for training, pruning, quantization and
+/// every exported file.
+class TiedOutputImpl : public torch::nn::Module {
+public:
+    explicit TiedOutputImpl(int64_t vocab);
+    /// @p states [..., D], @p table [vocab, D] -> logits [..., vocab].
+    torch::Tensor forward(const torch::Tensor& states, const torch::Tensor& table);
+
+    torch::Tensor bias;
+};
+TORCH_MODULE(TiedOutput);
+
 /// The mean of each sample's real token states: [B, L, D] -> [B, D].
 torch::Tensor maskedMean(const torch::Tensor& x, const torch::Tensor& real);
 /// The maximum over each sample's real token states: [B, L, D] -> [B, D].

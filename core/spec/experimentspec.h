@@ -113,6 +113,9 @@ struct ModelOptions {
     int64_t ffnOf(size_t i) const { return i < layer_ffn.size() ? layer_ffn[i] : ffn; }
     double dropout = 0.1;             ///< transformer/bilstm: dropout while training
     Pooling pooling = Pooling::Mean;  ///< transformer: mean over real tokens | first ([CLS])
+    /// transformer language model: the output layer is the token table (transposed) with a bias
+    /// of its own, instead of a vocab × d_model matrix of its own
+    bool tie_embeddings = false;
 };
 
 /// The teacher: a zoo model (trained first or used as initialized), a TorchScript file, or a run.
@@ -205,12 +208,12 @@ struct QuantizeOptions {
 
 /// One experiment: everything a run needs. Defaults are those of SPEC.md.
 struct ExperimentSpec {
-    std::string name = "experiment";  ///< run name (sweep points add their values)
+    std::string name = "experiment";   ///< run name (sweep points add their values)
     Task task = Task::Classification;  ///< classification | language_model (next token)
-    int64_t seed = 1;                 ///< the student's initialization, sample order and dropout
-    std::string device = "auto";      ///< auto | cpu | cuda | cuda:N
-    int64_t threads = 0;              ///< intra-op CPU threads (0: every core)
-    DataOptions data;                 ///< the dataset
+    int64_t seed = 1;                  ///< the student's initialization, sample order and dropout
+    std::string device = "auto";       ///< auto | cpu | cuda | cuda:N
+    int64_t threads = 0;               ///< intra-op CPU threads (0: every core)
+    DataOptions data;                  ///< the dataset
     std::optional<TeacherOptions> teacher;            ///< absent: no teacher (lambda must be 0)
     ModelOptions student;                             ///< the student architecture
     StudentInit student_init = StudentInit::Random;   ///< student.init: random | teacher_layers

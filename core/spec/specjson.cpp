@@ -510,11 +510,20 @@ void checkFinetune(std::vector<SpecIssue>& out, const ExperimentSpec& s) {
 /// A causal language model: a transformer decoder on text, distilled token by token; what the
 /// engine does not do for one yet is refused here, naming the key.
 void checkLanguageModel(std::vector<SpecIssue>& out, const ExperimentSpec& s) {
+    const bool teacherZoo = s.teacher && s.teacher->kind == TeacherOptions::Kind::Zoo;
     if (s.task != Task::LanguageModel) {
         if (s.distill.divergence != Divergence::ForwardKl)
             out.push_back({"distill.divergence",
                            "compares next-token distributions: set task to "
                            "language_model (classifiers use hinton's KL)"});
+        for (const auto& [key, m] :
+             {std::pair<std::string, const ModelOptions*>{"student", &s.student},
+              {"teacher", teacherZoo ? &s.teacher->model : nullptr}})
+            if (m && m->tie_embeddings)
+                out.push_back({key + ".tie_embeddings",
+                               "ties a language model's output layer to its token table: set "
+                               "task to language_model (a classifier's output predicts "
+                               "classes, not tokens)"});
         return;
     }
     if (!isTextData(s.data.format))
@@ -538,14 +547,15 @@ void checkLanguageModel(std::vector<SpecIssue>& out, const ExperimentSpec& s) {
     const char* notYet = " is not available for language models yet";
     if (s.distill.features)
         out.push_back({"distill.features", std::string("feature distillation") + notYet});
-    if (s.student_pretrain || s.student_pretrained > 0)
-        out.push_back({s.student_pretrain ? "student.pretrain" : "student.pretrained",
-                       "masked-LM pretraining is for encoders; a language model trains on next "
-                       "tokens already"});
-    if (s.teacher && (s.teacher->pretrain || s.teacher->pretrained > 0))
-        out.push_back({s.teacher->pretrain ? "teacher.pretrain" : "teacher.pretrained",
-                       "masked-LM pretraining is for encoders; a language model trains on next "
-                       "tokens already"});
+    // A decoder pretrains on next tokens: no masking to set.
+    const auto unmasked = [&](const std::string& key, const std::optional<PretrainOptions>& p) {
+        if (p && p->mask_fraction != PretrainOptions{}.mask_fraction)
+            out.push_back({key + ".mask_fraction",
+                           "a language model pretrains on next tokens, not masked ones: leave "
+                           "it out"});
+    };
+    unmasked("student.pretrain", s.student_pretrain);
+    if (s.teacher) unmasked("teacher.pretrain", s.teacher->pretrain);
     if (s.prune && s.prune->method != PruneMethod::Magnitude)
         out.push_back({"prune.method",
                        std::string(choiceName(s.prune->method)) + notYet + " (use magnitude)"});

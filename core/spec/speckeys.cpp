@@ -217,6 +217,14 @@ const std::vector<Field<ModelOptions>>& modelFields() {
                                   "`first` ([CLS]) token's")
                                   .omitDefault()
                                   .when(".arch", {"transformer"})),
+        field<S>(&S::tie_embeddings,
+                 key("tie_embeddings", "Tied output embedding",
+                     "transformer language model: the output layer reuses the token table "
+                     "(logits = states · tableᵀ + bias; Press & Wolf 2017) instead of a "
+                     "vocab × d_model matrix of its own")
+                     .omitDefault()
+                     .when(".arch", {"transformer"})
+                     .when("task", {"language_model"})),
         field<S>(&S::classes, key("classes", "Output classes",
                                   "output classes (0: the data's count); a mismatch is an error")
                                   .range(0, {})
@@ -352,8 +360,9 @@ const std::vector<Field<PretrainOptions>>& pretrainFields() {
                              .spin(6, 0.0001)),
         field<S>(&S::mask_fraction,
                  key("mask_fraction", "Masked share",
-                     "share of each text's real tokens that are predicted ([CLS] never): 80 % "
-                     "of them read [MASK], 10 % a random piece, 10 % stay (BERT)")
+                     "masked LM: share of each text's real tokens that are predicted ([CLS] "
+                     "never): 80 % of them read [MASK], 10 % a random piece, 10 % stay (BERT); "
+                     "a language model's decoder predicts every next token instead")
                      .range(0, 1, true, true)
                      .spin(2, 0.05)),
         field<S>(&S::grad_clip, key("grad_clip", "Pretraining clip",
@@ -635,9 +644,10 @@ std::vector<SpecKey> buildRegistry() {
                   {{"teacher", {"zoo"}}, {"teacher.train", {"present"}}},
                   [](SpecKey& k) { k.in_editor = false; });
         SpecKey pre = sectionKey("teacher.pretrain", "Teacher pretraining",
-                                 "masked-LM pretraining of a transformer or bilstm teacher "
-                                 "before `teacher.train`, stored once in the project and reused; "
-                                 "absent: none");
+                                 "pretraining of a transformer or bilstm teacher on unlabelled "
+                                 "text before `teacher.train` (masked LM; next-token prediction "
+                                 "for a language model's decoder), stored once in the project "
+                                 "and reused; absent: none");
         pre.when = zoo;
         out.push_back(pre);
         addFields(out, pretrainFields(), "teacher.pretrain", PretrainOptions{},
@@ -664,9 +674,10 @@ std::vector<SpecKey> buildRegistry() {
     addFields(out, studentFields(), "student", ExperimentSpec{});
     {
         SpecKey pre = sectionKey("student.pretrain", "Student pretraining",
-                                 "masked-LM pretraining of a transformer or bilstm student "
-                                 "before `train` (per student seed), stored once in the project; "
-                                 "absent: none");
+                                 "pretraining of a transformer or bilstm student on unlabelled "
+                                 "text before `train` (masked LM; next-token prediction for a "
+                                 "language model's decoder), per student seed, stored once in "
+                                 "the project; absent: none");
         pre.when = {{"student.arch", {"transformer", "bilstm"}}};
         out.push_back(pre);
         addFields(out, pretrainFields(), "student.pretrain", PretrainOptions{},

@@ -100,7 +100,7 @@ struct Compression {
     std::vector<LayerRecord> layers;         ///< per compressible tensor: elements, nonzeros
     int64_t prunable = 0, prunableNonzero = 0;
     std::map<std::string, QuantizedTensor> quantized;  ///< by parameter name, when quantized
-    std::vector<UnitCount> units;  ///< structured pruning: units per layer before and kept
+    std::vector<UnitCount> units;          ///< structured pruning: units per layer before and kept
     double denseLatencyMs = std::nan("");  ///< structured: the masked full-width model's latency
     int64_t denseParamCount = 0;           ///< structured: parameters before the rebuild
 };

@@ -55,6 +55,20 @@ std::pair<torch::Tensor, int64_t> mlmLossSum(ZooNetImpl& net, MlmHeadImpl& head,
             count};
 }
 
+/// A decoder's next-token cross-entropy over the positions with a target (y ≠ 0) summed, and
+/// how many there were: the language-model task's own loss, with its own output layer.
+std::pair<torch::Tensor, int64_t> nextTokenLossSum(ZooNetImpl& net, const torch::Tensor& x,
+                                                   const torch::Tensor& y) {
+    const auto target = y.slice(1, 0, x.size(1));
+    const auto picked = target.ne(0);
+    const int64_t count = picked.sum().item<int64_t>();
+    if (count == 0) return {torch::Tensor(), 0};
+    return {torch::nn::functional::cross_entropy(
+                net.forward(x).index({picked}), target.index({picked}),
+                torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)),
+            count};
+}
+
 /// The width of the states tokenStates returns.
 int64_t stateWidth(const ModelOptions& m) {
     if (m.arch == Arch::Transformer) return m.d_model;
@@ -158,8 +172,16 @@ void loadStored(ZooNet& net, MlmHead& head, const std::string& state) {
 }
 
 Json outcome(const PretrainedRecord& r, bool reused, double seconds) {
-    return {{"id", r.id},       {"key", r.key},       {"epochs", r.metrics},
-            {"reused", reused}, {"seconds", seconds}, {"objective", "mlm"}};
+    return {{"id", r.id},          {"key", r.key},
+            {"epochs", r.metrics}, {"reused", reused},
+            {"seconds", seconds},  {"objective", r.spec.value("objective", "mlm")}};
+}
+
+/// What a model pretrains on: a decoder (the language-model task) predicts each next token with
+/// its own output layer, which it keeps; an encoder predicts masked tokens through a head that
+/// is thrown away.
+const char* objectiveOf(const Dataset& d) {
+    return d.shape.language_model ? "next_token" : "mlm";
 }
 
 }  // namespace
@@ -180,22 +202,37 @@ Json pretrain(ZooNet& net, const PretrainOptions& o, const PretrainTarget& targe
     const std::string keyName = target.prefix + ".pretrain";
     if (!net->isText() || net->options().arch == Arch::EmbeddingBag)
         throw std::runtime_error(keyName + ": needs a transformer or bilstm");
-    Json spec = {{"objective", "mlm"},  {"model", target.model}, {"pretrain", target.options},
-                 {"seed", target.seed}, {"data", d.fingerprint}, {"tokenizer", d.tokenizer_key}};
-    torch::Tensor ids = d.train_x;
+    const std::string objective = objectiveOf(d);
+    const bool nextToken = objective == "next_token";
+    Json spec = {{"objective", objective}, {"model", target.model}, {"pretrain", target.options},
+                 {"seed", target.seed},    {"data", d.fingerprint}, {"tokenizer", d.tokenizer_key}};
+    torch::Tensor ids = d.train_x, targets = nextToken ? d.train_y : torch::Tensor();
     if (!o.path.empty()) {
         std::string bytes;
-        ids = readCorpus(keyName + ".path", o.path, d, ctx.spec.data, bytes).to(d.train_x.device());
+        ids = readCorpus(keyName + ".path", o.path, d, ctx.spec.data, bytes);
+        if (nextToken) {  // the same next-token data the task's texts become
+            Dataset raw;
+            raw.train_x = ids;
+            raw.shape.sample_shape = {ids.size(1)};
+            raw.shape.vocab = net->vocab();
+            const Dataset shifted = languageModelData(raw);
+            ids = shifted.train_x;
+            targets = shifted.train_y.to(d.train_x.device());
+        }
+        ids = ids.to(d.train_x.device());
         spec["file"] = fnv1aHex(bytes);
     }
     const std::string key = fnv1aHex(spec.dump());
+    // A decoder stores its head-less bundle with an unused masked-LM head, so both objectives
+    // keep one record layout.
     MlmHead head(stateWidth(net->options()), net->tokenTable().size(1), net->vocab());
     head->to(ctx.device);
     auto all = bundle(net, head);
-    const auto keepHead = classifier(net);
+    const auto keepHead = nextToken ? decltype(classifier(net)){} : classifier(net);
 
-    std::vector<torch::Tensor> params = encoderParameters(net);
-    for (const auto& p : head->parameters()) params.push_back(p);
+    std::vector<torch::Tensor> params = nextToken ? net->parameters() : encoderParameters(net);
+    if (!nextToken)
+        for (const auto& p : head->parameters()) params.push_back(p);
     TrainOptions t;
     t.optimizer = OptimizerKind::AdamW;
     t.lr = o.lr;
@@ -209,10 +246,11 @@ Json pretrain(ZooNet& net, const PretrainOptions& o, const PretrainTarget& targe
     record.spec = spec;
     if (stored) {
         record = *stored;
-        loadStored(net, head, stored->state);
+        loadModule(*all, stored->state);  // the classifier comes back below (masked LM)
         if (record.epochs_done >= o.epochs) {
             services.message(ctx.runId, stage,
                              "reusing the stored pretrained model " + std::to_string(record.id));
+            restore(keepHead);
             return outcome(record, true, 0);
         }
         verifyArchive(stored->optimizer, "pretraining optimizer state");
@@ -223,11 +261,14 @@ Json pretrain(ZooNet& net, const PretrainOptions& o, const PretrainTarget& targe
         services.message(ctx.runId, stage,
                          "resuming pretraining after epoch " + std::to_string(record.epochs_done));
     } else {
-        services.message(ctx.runId, stage, "masked-LM pretraining");
+        services.message(ctx.runId, stage,
+                         nextToken ? "next-token pretraining" : "masked-LM pretraining");
     }
 
     Dataset corpus;  // what batchOrder reads: the ids, bucketed by length
     corpus.train_x = ids;
+    // Validation: the task's own split; a decoder's targets are its next tokens.
+    const bool validate = d.val_x.defined() && d.val_x.size(0) > 0;
     corpus.shape.vocab = net->vocab();
     const int64_t n = ids.size(0), bs = std::min(o.batch_size, n);
     const uint64_t seed = static_cast<uint64_t>(target.seed) * 1000003ULL;
@@ -254,9 +295,11 @@ Json pretrain(ZooNet& net, const PretrainOptions& o, const PretrainTarget& targe
             services.checkCancel(stage + " epoch " + std::to_string(e) + ", batch " +
                                  std::to_string(b + 1));
             const auto x = trimPadding(ids.index_select(0, batches[b]));
-            const MaskedTokens m = maskTokens(x, o.mask_fraction, net->vocab(), gen);
             opt->zero_grad();
-            auto [loss, k] = mlmLossSum(*net, *head, m);
+            auto [loss, k] =
+                nextToken
+                    ? nextTokenLossSum(*net, x, targets.index_select(0, batches[b]))
+                    : mlmLossSum(*net, *head, maskTokens(x, o.mask_fraction, net->vocab(), gen));
             if (k == 0) continue;
             (loss / double(k)).backward();
             if (o.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, o.grad_clip);
@@ -276,13 +319,23 @@ Json pretrain(ZooNet& net, const PretrainOptions& o, const PretrainTarget& targe
         }
         const double loss = count > 0 ? sum / double(count) : std::nan("");
         if (!std::isfinite(loss))
-            throw std::runtime_error("diverged: the masked-LM loss is not finite at " + stage +
-                                     " epoch " + std::to_string(e));
-        std::map<std::string, double> m = {{"train_loss", loss},
-                                           {"train_perplexity", std::exp(loss)},
-                                           {"masked_tokens", double(count)}};
-        if (d.val_x.defined() && d.val_x.size(0) > 0) {
-            const double val = maskedLmLoss(*net, *head, d.val_x, o.mask_fraction, seed + 17);
+            throw std::runtime_error(
+                std::string("diverged: the ") + (nextToken ? "next-token" : "masked-LM") +
+                " loss is not finite at " + stage + " epoch " + std::to_string(e));
+        std::map<std::string, double> m = {
+            {"train_loss", loss},
+            {"train_perplexity", std::exp(loss)},
+            {nextToken ? "predicted_tokens" : "masked_tokens", double(count)}};
+        if (validate) {
+            double val = std::nan("");
+            if (nextToken) {
+                net->eval();
+                const ClassScores v = nextTokenScores(
+                    [&](const torch::Tensor& x) { return net->forward(x); }, d.val_x, d.val_y);
+                val = std::log(v.perplexity);
+            } else {
+                val = maskedLmLoss(*net, *head, d.val_x, o.mask_fraction, seed + 17);
+            }
             if (std::isfinite(val)) {
                 m["val_loss"] = val;
                 m["val_perplexity"] = std::exp(val);
@@ -319,9 +372,20 @@ Json loadPretrained(ZooNet& net, int64_t id, const PretrainTarget& target, const
         throw std::runtime_error(keyName + ": pretrained model " + std::to_string(id) +
                                  " read its text with another tokenizer; it needs the same data "
                                  "and data.tokenizer settings");
+    const std::string objective = r->spec.value("objective", "mlm");
+    if (objective != objectiveOf(d))
+        throw std::runtime_error(
+            keyName + ": pretrained model " + std::to_string(id) + " was pretrained on " +
+            (objective == "mlm" ? "masked tokens (an encoder)" : "next tokens (a decoder)") +
+            "; this " + (d.shape.language_model ? "language model" : "classifier") +
+            " needs one pretrained on " +
+            (d.shape.language_model ? "next tokens" : "masked tokens"));
     MlmHead head(stateWidth(net->options()), net->tokenTable().size(1), net->vocab());
     head->to(net->tokenTable().device());
-    loadStored(net, head, r->state);
+    if (objective == "next_token")
+        loadModule(*bundle(net, head), r->state);  // the output layer is the pretrained one
+    else
+        loadStored(net, head, r->state);
     services.message(target.runId, target.prefix,
                      "starting from pretrained model " + std::to_string(id));
     return outcome(*r, true, 0);
