@@ -135,6 +135,37 @@ private Q_SLOTS:
         QVERIFY2(s.contains("test accuracy: these runs have no validation split"), qPrintable(s));
     }
 
+    void languageModelsAreChosenByPerplexity() {
+        // The two runs as language models: run 1 has the better next-token accuracy on
+        // validation, run 2 the lower (better) validation perplexity; perplexity decides.
+        const QString copy = m_dir.filePath("lm.retort");
+        QVERIFY(QFile::copy(m_project, copy));
+        const std::string p = copy.toStdString();
+        test::sql(p,
+                  "UPDATE runs SET results = json_set(results, '$.task', 'language_model', "
+                  "'$.val_accuracy', 0.30, '$.val_perplexity', 120.5, '$.test_perplexity', "
+                  "119.25) WHERE id = 1;"
+                  "UPDATE runs SET results = json_set(results, '$.task', 'language_model', "
+                  "'$.val_accuracy', 0.20, '$.val_perplexity', 95.5, '$.test_perplexity', "
+                  "96.75) WHERE id = 2;");
+        ProjectStore store(p, ProjectStore::Access::ReadOnly);
+        const QString path = m_dir.filePath("lm.html");
+        ReportWriter(store).write(path);
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QString html = QString::fromUtf8(f.readAll());
+        const QString s = html.mid(html.indexOf("<h2>Summary"), 2500);
+        QVERIFY2(s.contains("Lowest validation perplexity: run 2 ") && s.contains("96.75"),
+                 qPrintable(s));
+        QVERIFY2(s.contains("Pareto front (validation perplexity vs compressed size)"),
+                 qPrintable(s));
+        // The Findings and the grouped table speak perplexity, not accuracy.
+        const QString findings = html.mid(html.indexOf("<h2>Findings"), 3000);
+        QVERIFY2(
+            findings.contains("test perplexity") && findings.contains("units of test perplexity"),
+            qPrintable(findings));
+    }
+
     void findingsOfASeededProject() {
         // Three configurations over seeds 1–3 (testutil.h: lambda 0.9 gains +3.00 pt
         // [+0.52, +5.48] beyond noise, lambda 0.5 ±0.00 [−2.48, +2.48] within noise) and a

@@ -327,7 +327,10 @@ private Q_SLOTS:
         QVERIFY(plot.byPerplexity());
         QCOMPARE(plot.frontCount(), 1);
         plot.setGrouped(true);
-        QVERIFY(!plot.byPerplexity());  // configurations: next-token accuracy with intervals
+        QVERIFY(plot.byPerplexity());  // configuration means: perplexity too
+        QCOMPARE(plot.configurationCount(), 1);
+        QVERIFY(plot.configurationWhisker(0).first > 1);  // a perplexity, not a fraction
+        QVERIFY(plot.csv().contains("selection_perplexity_mean"));
     }
 };
 

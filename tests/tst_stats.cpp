@@ -233,6 +233,64 @@ private Q_SLOTS:
             QCOMPARE(means[i], ordinary[i] ? FrontStatus::Front : FrontStatus::Dominated);
     }
 
+    void languageModelsAreJudgedByPerplexity() {
+        // Language models: lambda 0 (baseline, test perplexity 100, 102, 101), lambda 0.5
+        // (5, 4, 6 lower on every seed: better beyond noise although its next-token accuracy
+        // is lower), lambda 0.9 pruned to a quarter of the size (its validation perplexity 2
+        // above the baseline's). On validation the front is lambda 0.5 (best) and the pruned
+        // one (smallest); the baseline is dominated by lambda 0.5 at the same size.
+        std::vector<RunRecord> runs;
+        const double base[] = {100, 102, 101}, gain[] = {-5, -4, -6};
+        int64_t id = 0;
+        auto lm = [&](int64_t seed, double lambda, double test, double val, double bytes) {
+            RunRecord r = sized(++id, seed, lambda, 0.30 - lambda * 0.01, 0.31, bytes);
+            r.results["task"] = "language_model";
+            r.results["test_perplexity"] = test;
+            r.results["val_perplexity"] = val;
+            r.results["teacher_test_perplexity"] = 85.01;
+            r.results.erase("teacher_test_accuracy");
+            return r;
+        };
+        for (int k = 0; k < 3; ++k) {
+            runs.push_back(lm(k + 1, 0.0, base[k], 99 + k, 2400000));
+            runs.push_back(lm(k + 1, 0.5, base[k] + gain[k], 93 + k, 2400000));
+            runs.push_back(lm(k + 1, 0.9, base[k] + 7, 101 + k, 600000));
+        }
+        QVERIFY(languageModelRuns(runs));
+        QCOMPARE(defaultComparisonMetrics(runs).front(), std::string("val_perplexity"));
+        QVERIFY(lowerIsBetter("test_perplexity") && !lowerIsBetter("test_accuracy"));
+        QVERIFY(!fractionMetric("val_perplexity") && fractionMetric("val_accuracy"));
+        const Findings f = findings(runs);
+        QVERIFY2(f.baseline.find("101.00 ± 2.48 test perplexity") != std::string::npos,
+                 f.baseline.c_str());
+        const std::string& half = f.configurations[0].sentence;
+        QVERIFY2(half.find("C2 (distill.lambda=0.5): \u22125.00 [\u22127.48, \u22122.52] test "
+                           "perplexity, paired over 3 seeds \u2014 better beyond noise") == 0,
+                 half.c_str());
+        QVERIFY2(half.find("next-token accuracy \u22120.50 pt") != std::string::npos, half.c_str());
+        QCOMPARE(f.configurations[0].verdict, 1);
+        QCOMPARE(f.configurations[1].verdict, -1);  // +7 on every seed: worse beyond noise
+        QVERIFY2(f.summary.find("beyond noise (test perplexity): C2") != std::string::npos,
+                 f.summary.c_str());
+        QVERIFY2(
+            f.front.find("(validation perplexity vs compressed size): ") != std::string::npos &&
+                f.front.find("C2 (distill.lambda=0.5) at 2.29 MiB, 94.00 ± 2.48 perplexity") !=
+                    std::string::npos &&
+                f.front.find("C3 (distill.lambda=0.9) at 585.9 KiB") != std::string::npos,
+            f.front.c_str());
+        QVERIFY2(f.teachers[0].find("Teacher: 85.01 test perplexity") == 0, f.teachers[0].c_str());
+        const auto points = configurationFront(f.comparison.configurations, runs);
+        QCOMPARE(points.size(), size_t(3));
+        QVERIFY(points[0].perplexity);
+        QCOMPARE(points[0].status, FrontStatus::Dominated);
+        QCOMPARE(points[1].status, FrontStatus::Front);
+        QCOMPARE(points[2].status, FrontStatus::Front);
+        // A project that mixes in a classifier is compared by accuracy, as before.
+        runs.push_back(sized(++id, 1, 0.0, 0.8, 0.8, 1000));
+        QVERIFY(!languageModelRuns(runs));
+        QCOMPARE(defaultComparisonMetrics(runs).front(), std::string("val_accuracy"));
+    }
+
     void findingsStateTheNumbers() {
         // lambda 0 (baseline), 0.9 (+3 pt: per-seed gains 3, 2, 4 pt), 0.5 (gains 1, −1, 0 pt)
         // over seeds 1–3; lambda 0.7 with one seed; a pruned size for lambda 0.5.

@@ -16,10 +16,13 @@ namespace retort::cli {
 namespace {
 
 /// The comparison of a project's configurations as `compare` and `list --group` print it.
-int printComparison(const Args& a, const std::vector<std::string>& textMetrics) {
+int printComparison(const Args& a, std::vector<std::string> textMetrics) {
     const std::string project = a.required("project");
     ProjectStore store(project, ProjectStore::Access::ReadOnly);
     const auto runs = store.runs();
+    if (languageModelRuns(runs))  // judged by perplexity: next-token accuracy is in --json
+        std::replace(textMetrics.begin(), textMetrics.end(), std::string("test_accuracy"),
+                     std::string("test_perplexity"));
     std::vector<std::string> metrics = defaultComparisonMetrics(runs);
     if (a.options.count("metric")) {
         const std::string m = a.option("metric");

@@ -139,14 +139,39 @@ std::vector<Configuration> groupConfigurations(const std::vector<RunRecord>& run
     return out;
 }
 
+bool languageModelRuns(const std::vector<RunRecord>& runs) {
+    bool any = false;
+    for (const auto& r : runs) {
+        if (r.status != RunStatus::Completed || !r.results.contains("compressed_size_bytes"))
+            continue;
+        if (r.results.value("task", std::string()) != "language_model") return false;
+        any = true;
+    }
+    return any;
+}
+
+bool lowerIsBetter(const std::string& metric) {
+    for (const char* k : {"perplexity", "loss", "bytes", "seconds"})
+        if (metric.find(k) != std::string::npos) return true;
+    return false;
+}
+
+bool fractionMetric(const std::string& metric) {
+    for (const char* k : {"accuracy", "macro_f1", "sparsity", "share"})
+        if (metric.find(k) != std::string::npos) return true;
+    return false;
+}
+
 std::vector<ConfigurationPoint> configurationFront(const std::vector<Configuration>& configurations,
                                                    const std::vector<RunRecord>& runs) {
     std::map<int64_t, const RunRecord*> byId;
     for (const auto& r : runs) byId[r.id] = &r;
+    const bool perplexity = languageModelRuns(runs);
     std::vector<ConfigurationPoint> out;
     for (size_t i = 0; i < configurations.size(); ++i) {
         ConfigurationPoint p;
         p.configuration = i;
+        p.perplexity = perplexity;
         std::vector<double> accuracies;
         double sizes = 0;
         int64_t sized = 0;
@@ -155,7 +180,8 @@ std::vector<ConfigurationPoint> configurationFront(const std::vector<Configurati
             if (it == byId.end()) continue;
             const Json& res = it->second->results;
             bool onTest = false;
-            const auto a = selectionAccuracy(res, &onTest);
+            const auto a =
+                perplexity ? selectionPerplexity(res, &onTest) : selectionAccuracy(res, &onTest);
             const auto s = res.find("compressed_size_bytes");
             if (!a || s == res.end() || !s->is_number()) continue;
             accuracies.push_back(*a);
@@ -164,15 +190,18 @@ std::vector<ConfigurationPoint> configurationFront(const std::vector<Configurati
             ++sized;
         }
         if (sized == 0) continue;
-        p.accuracy = meanInterval(accuracies);
+        p.value = meanInterval(accuracies);
         p.size = sizes / double(sized);
         out.push_back(p);
     }
+    // The front keeps larger-is-better: a perplexity counts negated, its interval flipped.
     std::vector<IntervalPoint> points;
     for (const auto& p : out) {
-        const bool interval = p.accuracy.hasInterval();
-        points.push_back({p.size, p.accuracy.mean, interval ? p.accuracy.low() : p.accuracy.mean,
-                          interval ? p.accuracy.high() : p.accuracy.mean});
+        const bool interval = p.value.hasInterval();
+        const double mean = p.value.mean, low = interval ? p.value.low() : mean,
+                     high = interval ? p.value.high() : mean;
+        points.push_back(perplexity ? IntervalPoint{p.size, -mean, -high, -low}
+                                    : IntervalPoint{p.size, mean, low, high});
     }
     const auto status = paretoFrontOfMeans(points);
     for (size_t i = 0; i < out.size(); ++i) out[i].status = status[i];
@@ -336,7 +365,8 @@ std::string comparisonText(const Comparison& c, size_t metric) {
     size_t width = 13;
     for (const auto& conf : c.configurations) width = std::max(width, conf.label.size() + 11);
     std::ostringstream o;
-    o << name << ", mean ± 95 % interval over seeds; difference to the baseline ("
+    o << name << (lowerIsBetter(name) && !bytes ? " (lower is better)" : "")
+      << ", mean ± 95 % interval over seeds; difference to the baseline ("
       << c.configurations[c.baseline].label << ": " << c.baselineReason << ")\n";
     o << std::left << std::setw(int(width)) << "configuration" << std::right << std::setw(4) << "n"
       << "  " << std::left << std::setw(22) << "mean"
@@ -367,6 +397,9 @@ std::string comparisonText(const Comparison& c, size_t metric) {
 }
 
 std::vector<std::string> defaultComparisonMetrics(const std::vector<RunRecord>& runs) {
+    if (languageModelRuns(runs))
+        return {"val_perplexity", "test_perplexity", "val_accuracy", "test_accuracy",
+                "compressed_size_bytes"};
     bool f1 = false;
     for (const auto& r : runs)
         if (r.results.contains("test_macro_f1") && r.results["test_macro_f1"].is_number())

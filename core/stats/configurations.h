@@ -61,18 +61,32 @@ struct Comparison {
     std::vector<std::vector<ConfigurationMetric>> values;
 };
 
-/// A configuration on the accuracy-versus-size plane, where runs are chosen: its mean
-/// selection accuracy (validation; test for runs without a validation split) with the 95 %
-/// interval, its mean compressed size, and its place against the front of means.
+/// Whether @p runs are language models: some completed run has a compressed size and every
+/// such run is of task language_model. They are compared, placed and chosen by perplexity
+/// (lower is better) instead of accuracy.
+bool languageModelRuns(const std::vector<RunRecord>& runs);
+
+/// Whether a smaller value of result @p metric is the better one: perplexities, losses, sizes.
+bool lowerIsBetter(const std::string& metric);
+
+/// Whether result @p metric is a fraction shown in per cent (accuracy, macro-F1, sparsity),
+/// its differences in percentage points; else a plain number (perplexity) or bytes.
+bool fractionMetric(const std::string& metric);
+
+/// A configuration on the quality-versus-size plane, where runs are chosen: its mean selection
+/// value (validation accuracy, or validation perplexity for language models; test for runs
+/// without a validation split) with the 95 % interval, its mean compressed size, and its place
+/// against the front of means.
 struct ConfigurationPoint {
     size_t configuration = 0;  ///< index into the configurations given
-    MeanInterval accuracy;     ///< selection accuracy over the runs that have one
+    MeanInterval value;        ///< selection value over the runs that have one
     double size = 0;           ///< mean compressed size in bytes
-    bool onTest = false;       ///< some run had no validation split: test accuracy was used
+    bool onTest = false;       ///< some run had no validation split: its test value was used
+    bool perplexity = false;   ///< value is a perplexity (lower is better), not an accuracy
     FrontStatus status = FrontStatus::Front;
 };
 
-/// The configurations of @p configurations that have a selection accuracy and a compressed
+/// The configurations of @p configurations that have a selection value and a compressed
 /// size, placed against the Pareto front of means (paretoFrontOfMeans). @p runs: the records
 /// (by id) the configurations were grouped from.
 std::vector<ConfigurationPoint> configurationFront(const std::vector<Configuration>& configurations,
@@ -103,7 +117,8 @@ std::string comparisonCsv(const Comparison& c);
 std::string comparisonText(const Comparison& c, size_t metric);
 
 /// The metrics worth comparing for these runs: validation and test accuracy, macro-F1 where
-/// the runs have it, compressed size.
+/// the runs have it, compressed size; for language models validation and test perplexity
+/// first, then next-token accuracy and size.
 std::vector<std::string> defaultComparisonMetrics(const std::vector<RunRecord>& runs);
 
 }  // namespace retort

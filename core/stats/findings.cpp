@@ -33,13 +33,31 @@ std::string seedsText(int64_t n) {
     return n == 1 ? "one seed" : std::to_string(n) + " seeds";
 }
 
+/// How the findings read one compared metric: a fraction in per cent (accuracy, differences in
+/// points) or a perplexity (a plain number, lower is better).
+struct MetricText {
+    bool perplexity = false;
+
+    /// "88.35 % ± 0.21 pt", "98.35 ± 0.40" (or without the interval).
+    std::string value(const MeanInterval& m) const {
+        if (!perplexity) return percentInterval(m);
+        return m.hasInterval() ? fixed(m.mean, 2) + " ± " + fixed(m.half, 2) : fixed(m.mean, 2);
+    }
+    /// "+0.31 pt [−0.20, +0.82]", "−5.04 [−6.10, −3.98]" (no interval: the mean alone).
+    std::string difference(const Difference& d) const {
+        if (!std::isfinite(d.mean)) return "no difference computable";
+        auto sign = [&](double v) { return perplexity ? signedNumber(v) : signedPoints(v); };
+        std::string s = sign(d.mean) + (perplexity ? "" : " pt");
+        if (d.kind != DifferenceKind::None) s += " [" + sign(d.low()) + ", " + sign(d.high()) + "]";
+        return s;
+    }
+    /// Whether a difference's mean is an improvement.
+    bool better(const Difference& d) const { return perplexity ? d.mean < 0 : d.mean > 0; }
+};
+
 /// "+0.31 pt [−0.20, +0.82]", "+0.49 pt (no interval)".
 std::string differenceText(const Difference& d) {
-    if (!std::isfinite(d.mean)) return "no difference computable";
-    std::string s = signedPoints(d.mean) + " pt";
-    if (d.kind != DifferenceKind::None)
-        s += " [" + signedPoints(d.low()) + ", " + signedPoints(d.high()) + "]";
-    return s;
+    return MetricText{}.difference(d);
 }
 
 /// How a difference was computed: "paired over 3 seeds", "unpaired (Welch), 3 and 2 seeds".
@@ -87,12 +105,25 @@ std::string signedPoints(double fraction, int decimals) {
     return (pt < 0 ? "\u2212" : "+") + digits;
 }
 
+std::string signedNumber(double value, int decimals) {
+    const std::string digits = fixed(std::abs(value), decimals);
+    if (digits.find_first_not_of("0.") == std::string::npos) return "±" + digits;
+    return (value < 0 ? "\u2212" : "+") + digits;
+}
+
 Findings findings(const std::vector<RunRecord>& runs, const std::string& baseline) {
     Findings f;
-    std::vector<std::string> metrics = {"test_accuracy", "val_accuracy"};
+    // Language models are judged by perplexity (lower is better), next-token accuracy beside.
+    const bool lm = languageModelRuns(runs);
+    const MetricText text{lm};
+    const std::string measure = lm ? "test perplexity" : "test accuracy";
+    std::vector<std::string> metrics =
+        lm ? std::vector<std::string>{"test_perplexity", "val_perplexity"}
+           : std::vector<std::string>{"test_accuracy", "val_accuracy"};
     const auto defaults = defaultComparisonMetrics(runs);
     const bool f1 = std::find(defaults.begin(), defaults.end(), "test_macro_f1") != defaults.end();
     if (f1) metrics.push_back("test_macro_f1");
+    if (lm) metrics.push_back("test_accuracy");  // next-token accuracy
     metrics.push_back("compressed_size_bytes");
     f.comparison = compareConfigurations(runs, metrics, baseline);
     const Comparison& c = f.comparison;
@@ -102,9 +133,9 @@ Findings findings(const std::vector<RunRecord>& runs, const std::string& baselin
     const auto& base = c.values[c.baseline];
 
     f.baseline = "Baseline: " + configurationName(c, c.baseline) + " \u2014 " + c.baselineReason +
-                 "; " + seedsText(base[Test].value.n) + ", " + percentInterval(base[Test].value) +
-                 " test accuracy" + (base[Test].value.hasInterval() ? " (95 % interval)" : "") +
-                 ", " + formatBytes(base[size].value.mean) + ".";
+                 "; " + seedsText(base[Test].value.n) + ", " + text.value(base[Test].value) + " " +
+                 measure + (base[Test].value.hasInterval() ? " (95 % interval)" : "") + ", " +
+                 formatBytes(base[size].value.mean) + ".";
 
     std::vector<std::string> better, worse, noise, single;
     bool anySingle = base[Test].value.n < 2;
@@ -117,7 +148,7 @@ Findings findings(const std::vector<RunRecord>& runs, const std::string& baselin
         const Difference& d = v[Test].difference;
         cf.interval = d.kind != DifferenceKind::None;
         anySingle = anySingle || v[Test].value.n < 2;
-        if (cf.interval && !d.withinNoise()) cf.verdict = d.mean > 0 ? 1 : -1;
+        if (cf.interval && !d.withinNoise()) cf.verdict = text.better(d) ? 1 : -1;
         // Equal on every seed (a key that changes nothing here, e.g. T with λ 0).
         const bool identical = d.kind == DifferenceKind::Paired && d.mean == 0 && d.half == 0;
         const std::string verdict = identical        ? "identical on every seed"
@@ -125,13 +156,14 @@ Findings findings(const std::vector<RunRecord>& runs, const std::string& baselin
                                     : cf.verdict > 0 ? "better beyond noise"
                                     : cf.verdict < 0 ? "worse beyond noise"
                                                      : "within noise";
-        cf.sentence = configurationName(c, i) + ": " + differenceText(d) + " test accuracy, " +
+        cf.sentence = configurationName(c, i) + ": " + text.difference(d) + " " + measure + ", " +
                       howText(d, v[Test].value.n, base[Test].value.n) + " \u2014 " + verdict;
         std::vector<std::string> also;
         if (std::isfinite(v[Val].difference.mean))
-            also.push_back("validation " + differenceText(v[Val].difference));
-        if (f1 && std::isfinite(v[macro].difference.mean))
-            also.push_back("macro-F1 " + differenceText(v[macro].difference));
+            also.push_back("validation " + text.difference(v[Val].difference));
+        if ((f1 || lm) && std::isfinite(v[macro].difference.mean))
+            also.push_back((lm ? "next-token accuracy " : "macro-F1 ") +
+                           differenceText(v[macro].difference));
         const std::string sz = sizeText(v[size].value.mean, base[size].value.mean);
         if (!sz.empty()) also.push_back(sz);
         if (!also.empty()) cf.sentence += "; " + join(also, "; ");
@@ -149,10 +181,10 @@ Findings findings(const std::vector<RunRecord>& runs, const std::string& baselin
     } else {
         std::vector<std::string> parts;
         if (!better.empty())
-            parts.push_back("Better than the baseline beyond noise (test accuracy): " +
-                            join(better, "; ") + ".");
+            parts.push_back("Better than the baseline beyond noise (" + measure +
+                            "): " + join(better, "; ") + ".");
         else
-            parts.push_back("No configuration beats the baseline beyond noise on test accuracy.");
+            parts.push_back("No configuration beats the baseline beyond noise on " + measure + ".");
         if (!noise.empty()) parts.push_back("Within noise: " + join(noise, "; ") + ".");
         if (!worse.empty()) parts.push_back("Worse beyond noise: " + join(worse, "; ") + ".");
         if (!single.empty())
@@ -167,21 +199,25 @@ Findings findings(const std::vector<RunRecord>& runs, const std::string& baselin
     for (const auto& p : points) {
         onTest = onTest || p.onTest;
         const std::string item = configurationName(c, p.configuration) + " at " +
-                                 formatBytes(p.size) + ", " + percentInterval(p.accuracy);
+                                 formatBytes(p.size) + ", " + text.value(p.value) +
+                                 (lm ? " perplexity" : "");
         (p.status == FrontStatus::Front       ? front
          : p.status == FrontStatus::Undecided ? undecided
                                               : dominated)
             .push_back(item);
     }
+    const std::string quality = lm ? "perplexity" : "accuracy";
     const std::string basis =
-        onTest ? "test accuracy (no validation split)" : "validation accuracy";
+        onTest ? "test " + quality + " (no validation split)" : "validation " + quality;
     if (!points.empty()) {
         f.front = "Pareto front of means (" + basis + " vs compressed size): " +
                   (front.empty() ? std::string("none decided") : join(front, "; ")) + ".";
         if (!undecided.empty())
             f.front +=
-                " Undecided, a configuration as small or smaller is as accurate within "
-                "noise: " +
+                std::string(lm ? " Undecided, a configuration as small or smaller is as good "
+                                 "within noise: "
+                               : " Undecided, a configuration as small or smaller is as accurate "
+                                 "within noise: ") +
                 join(undecided, "; ") + ".";
         if (!dominated.empty())
             f.front += " Dominated beyond noise: " + std::to_string(dominated.size()) +
@@ -204,8 +240,9 @@ Findings findings(const std::vector<RunRecord>& runs, const std::string& baselin
         if (!res.contains("teacher_key") || !res["teacher_key"].is_string()) continue;
         Teacher& t = teachers[res["teacher_key"].get<std::string>()];
         ++t.runs;
-        if (res.contains("teacher_test_accuracy") && res["teacher_test_accuracy"].is_number())
-            t.acc = res["teacher_test_accuracy"].get<double>();
+        const char* teacherMeasure = lm ? "teacher_test_perplexity" : "teacher_test_accuracy";
+        if (res.contains(teacherMeasure) && res[teacherMeasure].is_number())
+            t.acc = res[teacherMeasure].get<double>();
         if (res.contains("teacher_param_count") && res["teacher_param_count"].is_number())
             t.params = res["teacher_param_count"].get<int64_t>();
         t.trained = res.value("teacher_trained", true);
@@ -214,14 +251,16 @@ Findings findings(const std::vector<RunRecord>& runs, const std::string& baselin
         std::vector<double> accs;
         for (const auto& [k, t] : teachers) accs.push_back(t.acc);
         f.teachers.push_back(std::to_string(teachers.size()) + " teachers (their seeds or data " +
-                             "differ): " + percentInterval(meanInterval(accs)) + " test accuracy.");
+                             "differ): " + text.value(meanInterval(accs)) + " " + measure + ".");
     } else {
         for (const auto& [k, t] : teachers) {
             const Json params = t.params;
             f.teachers.push_back(
                 std::string(teachers.size() == 1 ? "Teacher" : "A teacher") + ": " +
-                (std::isfinite(t.acc) ? percent(t.acc) : std::string("no")) + " test accuracy, " +
-                humanResultText(&params, ResultKind::Count) + " parameters" +
+                (!std::isfinite(t.acc) ? std::string("no")
+                 : lm                  ? fixed(t.acc, 2)
+                                       : percent(t.acc)) +
+                " " + measure + ", " + humanResultText(&params, ResultKind::Count) + " parameters" +
                 (t.trained ? "" : ", never trained (a random network)") + "; trained once, " +
                 (size_t(t.runs) == completed && teachers.size() == 1
                      ? "shared by all " + std::to_string(t.runs) + " completed runs."
@@ -234,9 +273,8 @@ Findings findings(const std::vector<RunRecord>& runs, const std::string& baselin
             "Configurations measured with one seed have no interval: their differences are "
             "not findings. Repeat them over seeds (the editor's Seeds field or a seed sweep).");
     if (onTest)
-        f.notes.push_back(
-            "These runs have no validation split: the front was chosen on test accuracy, which "
-            "makes the test figures optimistic.");
+        f.notes.push_back("These runs have no validation split: the front was chosen on " +
+                          measure + ", which makes the test figures optimistic.");
     return f;
 }
 

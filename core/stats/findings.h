@@ -1,10 +1,11 @@
 #pragma once
 
 // The findings of a project, in plain sentences generated from the numbers: each configuration
-// against the baseline on test accuracy with the 95 % interval of the difference and the seeds
-// it rests on, "within noise" where the interval holds 0; which configurations are better or
-// worse beyond noise; the Pareto front of means (chosen on validation, never on test); the
-// teacher. What the report's Findings section says; plain text, for any front end to escape.
+// against the baseline on test accuracy (test perplexity for language models, lower better) with
+// the 95 % interval of the difference and the seeds it rests on, "within noise" where the interval
+// holds 0; which configurations are better or worse beyond noise; the Pareto front of means (chosen
+// on validation, never on test); the teacher. What the report's Findings section says; plain text,
+// for any front end to escape.
 
 #include "stats/configurations.h"
 
@@ -17,7 +18,7 @@ namespace retort {
 struct ConfigurationFinding {
     size_t configuration = 0;  ///< index into Findings::comparison.configurations
     /// -1: worse beyond noise, 0: within noise or no interval, +1: better beyond noise (test
-    /// accuracy).
+    /// accuracy; test perplexity, lower, for language models).
     int verdict = 0;
     bool interval = false;  ///< the difference has an interval (two seeds or more a side)
     std::string sentence;   ///< "C2 (…): +0.31 pt [−0.20, +0.82] test accuracy, …"
@@ -43,5 +44,8 @@ std::string configurationName(const Comparison& c, size_t i);
 
 /// A fraction as signed percentage points with the Unicode minus: "+0.31", "−0.20".
 std::string signedPoints(double fraction, int decimals = 2);
+
+/// A plain difference (of perplexity) with the Unicode minus: "+1.20", "−5.04", "±0.00".
+std::string signedNumber(double value, int decimals = 2);
 
 }  // namespace retort

@@ -16,6 +16,18 @@ std::optional<double> selectionAccuracy(const nlohmann::json& results, bool* onT
     return t;
 }
 
+std::optional<double> selectionPerplexity(const nlohmann::json& results, bool* onTest) {
+    if (onTest) *onTest = false;
+    if (!results.is_object()) return std::nullopt;
+    for (const char* k : {"val_perplexity", "test_perplexity"}) {
+        auto it = results.find(k);
+        if (it == results.end() || !it->is_number()) continue;
+        if (onTest) *onTest = k[0] == 't';
+        return it->get<double>();
+    }
+    return std::nullopt;
+}
+
 std::vector<bool> paretoFront(const std::vector<ParetoPoint>& points) {
     std::vector<bool> front(points.size(), true);
     for (size_t i = 0; i < points.size(); ++i)

@@ -20,6 +20,10 @@ struct ParetoPoint {
 /// neither.
 std::optional<double> selectionAccuracy(const nlohmann::json& results, bool* onTest = nullptr);
 
+/// The perplexity language models are compared and chosen by (lower is better): validation,
+/// else test with @p onTest set, as selectionAccuracy. Empty when the results have neither.
+std::optional<double> selectionPerplexity(const nlohmann::json& results, bool* onTest = nullptr);
+
 /// For each point, whether it is on the Pareto front: no other point is at most as large and
 /// at least as accurate while strictly better in one of the two. Equal points are all kept.
 std::vector<bool> paretoFront(const std::vector<ParetoPoint>& points);

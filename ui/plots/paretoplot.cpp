@@ -68,11 +68,13 @@ void ParetoPlot::showTip(QMouseEvent* e) {
                                   ? tr("undecided: one as small or smaller is as accurate within "
                                        "noise")
                                   : tr("dominated beyond noise");
-        QString acc = QStringLiteral("%1 %").arg(p.accuracy.mean * 100, 0, 'f', 2);
+        const double scale = byPerplexity() ? 1 : 100;
+        QString acc = byPerplexity() ? tr("perplexity %1").arg(p.accuracy.mean, 0, 'f', 2)
+                                     : QStringLiteral("%1 %").arg(p.accuracy.mean * 100, 0, 'f', 2);
         if (p.accuracy.hasInterval())
             acc += tr(" [%1, %2] (95 % interval)")
-                       .arg(p.accuracy.low() * 100, 0, 'f', 2)
-                       .arg(p.accuracy.high() * 100, 0, 'f', 2);
+                       .arg(p.accuracy.low() * scale, 0, 'f', 2)
+                       .arg(p.accuracy.high() * scale, 0, 'f', 2);
         QToolTip::showText(
             e->globalPosition().toPoint(),
             plainToolTip(tr("C%1 %2\n%3 · %4 · %n seed(s)\n%5 %6\n%7", "", int(p.runs.size()))
@@ -134,13 +136,13 @@ void ParetoPlot::setRuns(const std::vector<RunRecord>& runs) {
                            QString::fromStdString(c.label),
                            QString::fromStdString(compressionMethod(c.spec)),
                            p.size,
-                           p.accuracy,
+                           p.value,
                            p.onTest,
                            p.status,
                            false};
             for (int64_t id : c.runs) cp.runs << id;
             m_configs.push_back(cp);
-            means.push_back({p.size, p.accuracy.mean});
+            means.push_back({p.size, p.perplexity ? -p.value.mean : p.value.mean});
         }
         const auto front = paretoFront(means);
         for (size_t i = 0; i < m_configs.size(); ++i) m_configs[i].meanFront = front[i];
@@ -150,32 +152,13 @@ void ParetoPlot::setRuns(const std::vector<RunRecord>& runs) {
     std::set<std::string> teacherKeys;
     std::vector<ParetoPoint> pp;
     // Language models are placed by perplexity (validation, else test): lower is better.
-    const auto placed = [](const RunRecord& r) {
-        return r.status == RunStatus::Completed && r.results.contains("compressed_size_bytes");
-    };
-    m_perplexity =
-        std::any_of(runs.begin(), runs.end(), placed) &&
-        std::all_of(runs.begin(), runs.end(), [&](const RunRecord& r) {
-            return !placed(r) || r.results.value("task", std::string()) == "language_model";
-        });
-    const auto number = [](const Json& res, const char* key) -> std::optional<double> {
-        const auto it = res.find(key);
-        return it != res.end() && it->is_number() ? std::optional(it->get<double>()) : std::nullopt;
-    };
+    m_perplexity = languageModelRuns(runs);
     for (const auto& r : runs) {
         if (r.status != RunStatus::Completed) continue;
         const Json& res = r.results;
         bool onTest = false;
-        std::optional<double> chosenBy;
-        if (m_perplexity) {
-            chosenBy = number(res, "val_perplexity");
-            if (!chosenBy) {
-                chosenBy = number(res, "test_perplexity");
-                onTest = true;
-            }
-        } else {
-            chosenBy = selectionAccuracy(res, &onTest);
-        }
+        const std::optional<double> chosenBy =
+            m_perplexity ? selectionPerplexity(res, &onTest) : selectionAccuracy(res, &onTest);
         if (!res.contains("compressed_size_bytes") || !chosenBy) continue;
         m_points.push_back(
             {r.id, QString::fromStdString(r.name),
@@ -232,9 +215,11 @@ void ParetoPlot::rebuild() {
     // Perplexity: lower is better, so the axis runs downwards and better is still up.
     m_plot->yAxis->setRangeReversed(byPerplexity());
     // Grouped, the label is short: the whiskers say the rest, and the dock is low.
-    m_plot->yAxis->setLabel(!m_grouped         ? basis
-                            : onTestCount == 0 ? tr("Val. acc. ± CI")
-                                               : tr("Accuracy ± CI"));
+    m_plot->yAxis->setLabel(
+        !m_grouped       ? basis
+        : byPerplexity() ? (onTestCount == 0 ? tr("Val. perplexity ± CI") : tr("Perplexity ± CI"))
+        : onTestCount == 0 ? tr("Val. acc. ± CI")
+                           : tr("Accuracy ± CI"));
     if (m_grouped) {
         rebuildGrouped();
         return;
@@ -424,12 +409,16 @@ void ParetoPlot::rebuildGrouped() {
     finishAxes(m_configs.empty());
     // The whiskers must fit: rescaleAxes saw the means only.
     double lo = m_plot->yAxis->range().lower, hi = m_plot->yAxis->range().upper;
+    const double margin = byPerplexity() ? 0.5 : 0.005;
     for (const auto& c : m_configs)
         if (c.accuracy.hasInterval()) {
-            lo = std::min(lo, c.accuracy.low() - 0.005);
-            hi = std::max(hi, c.accuracy.high() + 0.005);
+            lo = std::min(lo, c.accuracy.low() - margin);
+            hi = std::max(hi, c.accuracy.high() + margin);
         }
-    m_plot->yAxis->setRange(std::max(0.0, lo), std::min(1.0, hi));
+    if (byPerplexity())
+        m_plot->yAxis->setRange(std::max(1.0, lo), hi);
+    else
+        m_plot->yAxis->setRange(std::max(0.0, lo), std::min(1.0, hi));
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -502,9 +491,11 @@ int ParetoPlot::configAt(const QPointF& pos) const {
 
 QString ParetoPlot::csv() const {
     if (m_grouped) {
-        QString out = QStringLiteral(
-            "configuration,label,method,runs,compressed_size_bytes,selection_accuracy_mean,"
-            "ci_low,ci_high,selected_on,front\n");
+        QString out =
+            QStringLiteral(
+                "configuration,label,method,runs,compressed_size_bytes,selection_%1_mean,"
+                "ci_low,ci_high,selected_on,front\n")
+                .arg(byPerplexity() ? QStringLiteral("perplexity") : QStringLiteral("accuracy"));
         for (const auto& c : m_configs) {
             const auto [lo, hi] = configurationWhisker(int(&c - m_configs.data()));
             const QStringList cells = {

@@ -24,8 +24,9 @@ public:
     /// Configuration means with whiskers instead of runs.
     void setGrouped(bool on);
     bool grouped() const { return m_grouped; }
-    /// Whether the runs are placed by perplexity (every run a language model, ungrouped).
-    bool byPerplexity() const { return m_perplexity && !m_grouped; }
+    /// Whether the runs (or grouped, the configuration means) are placed by perplexity: every
+    /// run is a language model.
+    bool byPerplexity() const { return m_perplexity; }
     /// Grouped: the configurations drawn, and each one's place against the front of means.
     int configurationCount() const { return int(m_configs.size()); }
     FrontStatus configurationStatus(int i) const { return m_configs.at(size_t(i)).status; }
@@ -82,7 +83,7 @@ private:
     bool m_labels = false;
     /// Every run is a language model: runs are placed and chosen by perplexity (lower is
     /// better, the axis reversed so better is still up); Point::accuracy and test hold
-    /// perplexities. The grouped view stays on next-token accuracy.
+    /// perplexities, as ConfigPoint::accuracy does grouped.
     bool m_perplexity = false;
 };
 

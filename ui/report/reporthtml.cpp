@@ -43,24 +43,34 @@ QString percentText(double fraction) {
     return QString::number(fraction * 100, 'f', 2) + kNbsp + QLatin1Char('%');
 }
 
-QString meanText(const MeanInterval& m) {
+/// A fraction in per cent; with @p perplexity, a perplexity as a plain number.
+QString qualityText(double v, bool perplexity) {
+    if (!perplexity) return percentText(v);
+    return std::isfinite(v) ? QString::number(v, 'f', 2) : QStringLiteral("–");
+}
+
+QString meanText(const MeanInterval& m, bool perplexity = false) {
     if (m.n == 0) return QStringLiteral("–");
-    if (!m.hasInterval()) return percentText(m.mean);
+    if (!m.hasInterval()) return qualityText(m.mean, perplexity);
     // "89.02 %" and "± 0.11" may go on two lines: the columns stay narrow enough for A4.
-    return percentText(m.mean) + QStringLiteral(" ±") + kNbsp +
-           QString::number(m.half * 100, 'f', 2);
+    return qualityText(m.mean, perplexity) + QStringLiteral(" ±") + kNbsp +
+           QString::number(perplexity ? m.half : m.half * 100, 'f', 2);
 }
 
 QString points(double fraction) {
     return QString::fromStdString(signedPoints(fraction));
 }
 
-/// "+0.31 pt [−0.20, +0.82]", wrapping only before the interval.
-QString differenceText(const Difference& d) {
+/// "+0.31 pt [−0.20, +0.82]" (a perplexity's: "−5.04 [−7.48, −2.60]"), wrapping only before
+/// the interval.
+QString differenceText(const Difference& d, bool perplexity = false) {
     if (!std::isfinite(d.mean)) return QStringLiteral("–");
-    const QString mean = points(d.mean) + kNbsp + QStringLiteral("pt");
+    auto sign = [&](double v) {
+        return perplexity ? QString::fromStdString(signedNumber(v)) : points(v);
+    };
+    const QString mean = sign(d.mean) + (perplexity ? QString() : kNbsp + QStringLiteral("pt"));
     if (d.kind == DifferenceKind::None) return mean + QStringLiteral(" (one") + kNbsp + "seed)";
-    return mean + QStringLiteral(" [") + points(d.low()) + QStringLiteral(", ") + points(d.high()) +
+    return mean + QStringLiteral(" [") + sign(d.low()) + QStringLiteral(", ") + sign(d.high()) +
            QLatin1Char(']');
 }
 
@@ -185,15 +195,21 @@ QString findingsHtml(const Findings& f) {
     if (!f.front.empty()) h += QStringLiteral("<p>%1</p>\n").arg(esc(f.front));
     for (const auto& t : f.teachers) h += QStringLiteral("<p>%1</p>\n").arg(esc(t));
     for (const auto& n : f.notes) h += QStringLiteral("<p><i>%1</i></p>\n").arg(esc(n));
-    h += QStringLiteral(
-        "<p class=\"muted\">How to read these: a difference is in percentage points (pt) of "
-        "test accuracy, this configuration's mean over its seeds minus the baseline's, with "
-        "the 95 % confidence interval of that difference (Student's t; paired by seed where "
-        "both have the same seeds, else Welch's unpaired interval). Within noise: the "
-        "interval holds 0, so these seeds cannot tell the two apart. Configurations are placed "
-        "on the front by validation accuracy, never by test; a configuration is undecided "
-        "when one as small or smaller is as accurate within noise. C1, C2, … name the "
-        "configurations in the plots and tables below.</p>\n");
+    const bool ppl = !f.comparison.metrics.empty() && f.comparison.metrics[0] == "test_perplexity";
+    h +=
+        QStringLiteral(
+            "<p class=\"muted\">How to read these: a difference is in %1, this configuration's "
+            "mean over its seeds minus the baseline's, with "
+            "the 95 % confidence interval of that difference (Student's t; paired by seed where "
+            "both have the same seeds, else Welch's unpaired interval). Within noise: the "
+            "interval holds 0, so these seeds cannot tell the two apart. Configurations are placed "
+            "on the front by validation %2, never by test; a configuration is undecided "
+            "when one as small or smaller is as good within noise. C1, C2, … name the "
+            "configurations in the plots and tables below.</p>\n")
+            .arg(ppl ? QStringLiteral("units of test perplexity (lower is better: a negative "
+                                      "difference is a gain)")
+                     : QStringLiteral("percentage points (pt) of test accuracy"),
+                 ppl ? QStringLiteral("perplexity") : QStringLiteral("accuracy"));
     return h;
 }
 
@@ -205,7 +221,11 @@ QString groupedResultsHtml(const Findings& f, const std::vector<RunRecord>& runs
         auto it = std::find(c.metrics.begin(), c.metrics.end(), name);
         return it == c.metrics.end() ? -1 : int(it - c.metrics.begin());
     };
-    const int val = metricIndex("val_accuracy"), test = metricIndex("test_accuracy"),
+    // Language models: perplexity (lower is better) where classifiers have accuracy.
+    const bool ppl = languageModelRuns(runs);
+    const char* valKey = ppl ? "val_perplexity" : "val_accuracy";
+    const char* testKey = ppl ? "test_perplexity" : "test_accuracy";
+    const int val = metricIndex(valKey), test = metricIndex(testKey),
               f1 = metricIndex("test_macro_f1"), size = metricIndex("compressed_size_bytes");
     std::map<size_t, FrontStatus> front;
     for (const auto& p : configurationFront(c.configurations, runs))
@@ -213,7 +233,8 @@ QString groupedResultsHtml(const Findings& f, const std::vector<RunRecord>& runs
 
     Table t;
     t.headers = {QStringLiteral("Configuration / run"), QStringLiteral("n / status"),
-                 QStringLiteral("Val. acc."), QStringLiteral("Test acc."),
+                 ppl ? QStringLiteral("Val. ppl.") : QStringLiteral("Val. acc."),
+                 ppl ? QStringLiteral("Test ppl.") : QStringLiteral("Test acc."),
                  QStringLiteral("Δ test vs baseline")};
     if (f1 >= 0) t.headers << QStringLiteral("Test macro-F1");
     t.headers << QStringLiteral("Compressed") << QStringLiteral("Front");
@@ -231,10 +252,10 @@ QString groupedResultsHtml(const Findings& f, const std::vector<RunRecord>& runs
                          .arg(i + 1)
                          .arg(breakable(QString::fromStdString(conf.label)),
                               base ? QStringLiteral(" (baseline)") : QString())
-                  << QString::number(conf.runs.size()) << meanText(v[size_t(val)].value)
-                  << meanText(v[size_t(test)].value)
+                  << QString::number(conf.runs.size()) << meanText(v[size_t(val)].value, ppl)
+                  << meanText(v[size_t(test)].value, ppl)
                   << (base ? QStringLiteral("baseline")
-                           : differenceText(v[size_t(test)].difference));
+                           : differenceText(v[size_t(test)].difference, ppl));
         if (f1 >= 0) row.cells << meanText(v[size_t(f1)].value);
         row.cells << bytesText(v[size_t(size)].value.mean);
         auto st = front.find(i);
@@ -251,15 +272,17 @@ QString groupedResultsHtml(const Findings& f, const std::vector<RunRecord>& runs
                             .arg(r.id)
                             .arg(QString::fromStdString(conf.shownSeeds[k]))
                      << QString::fromUtf8(statusName(r.status))
-                     << percentText(resultNumber(r, "val_accuracy"))
-                     << percentText(resultNumber(r, "test_accuracy"));
+                     << qualityText(resultNumber(r, valKey), ppl)
+                     << qualityText(resultNumber(r, testKey), ppl);
             QString diff;
             if (!base)
                 for (size_t j = 0; j < b.runs.size(); ++j)
                     if (b.seeds[j] == conf.seeds[k]) {
-                        const double d = resultNumber(r, "test_accuracy") -
-                                         resultNumber(*byId.at(b.runs[j]), "test_accuracy");
-                        if (std::isfinite(d)) diff = points(d) + kNbsp + QStringLiteral("pt");
+                        const double d =
+                            resultNumber(r, testKey) - resultNumber(*byId.at(b.runs[j]), testKey);
+                        if (std::isfinite(d))
+                            diff = ppl ? QString::fromStdString(signedNumber(d))
+                                       : points(d) + kNbsp + QStringLiteral("pt");
                     }
             rr.cells << diff;
             if (f1 >= 0) rr.cells << percentText(resultNumber(r, "test_macro_f1"));
@@ -267,11 +290,13 @@ QString groupedResultsHtml(const Findings& f, const std::vector<RunRecord>& runs
             t.rows.push_back(rr);
         }
     }
-    QString h = QStringLiteral(
-        "<h2>Results</h2>\n<p>By configuration: mean ± half-width of the 95 % interval over "
-        "its seeds, the difference in test accuracy to the baseline (faded when within "
-        "noise) and its place against the front of means; beneath, each run with its seeds "
-        "and its difference to the baseline's run of the same seeds.</p>\n");
+    QString h =
+        QStringLiteral(
+            "<h2>Results</h2>\n<p>By configuration: mean ± half-width of the 95 % interval over "
+            "its seeds, the difference in test %1 to the baseline (faded when within "
+            "noise) and its place against the front of means; beneath, each run with its seeds "
+            "and its difference to the baseline's run of the same seeds.</p>\n")
+            .arg(ppl ? QStringLiteral("perplexity (lower is better)") : QStringLiteral("accuracy"));
     h += c.configurations.empty() ? QStringLiteral("<p class=\"muted\">No completed runs.</p>\n")
                                   : tableHtml(t);
 

@@ -58,6 +58,14 @@ QString result(const RunRecord& r, const char* key, int precision = 4) {
     return r.results.contains(key) ? cell(r.results[key], precision) : QStringLiteral("–");
 }
 
+/// What a run is chosen by, larger is better: its selection accuracy, or for language
+/// models (@p perplexity) its selection perplexity negated.
+std::optional<double> chosenByScore(const Json& results, bool perplexity, bool* onTest = nullptr) {
+    if (!perplexity) return selectionAccuracy(results, onTest);
+    const auto p = selectionPerplexity(results, onTest);
+    return p ? std::optional<double>(-*p) : std::nullopt;
+}
+
 QString percent(const RunRecord& r, const char* key) {
     if (!r.results.contains(key) || !r.results[key].is_number()) return QStringLiteral("–");
     return QString::number(r.results[key].get<double>() * 100, 'f', 2) + QStringLiteral(" %");
@@ -146,7 +154,7 @@ std::map<QString, QImage> ReportWriter::plots() const {
         std::vector<ParetoPoint> points;
         std::vector<int64_t> ids;
         for (const auto& r : m_runs) {
-            const auto chosenBy = selectionAccuracy(r.results);
+            const auto chosenBy = chosenByScore(r.results, languageModelRuns(m_runs));
             if (r.status == RunStatus::Completed && chosenBy &&
                 r.results.contains("compressed_size_bytes")) {
                 points.push_back({r.results["compressed_size_bytes"].get<double>(), *chosenBy});
@@ -197,10 +205,13 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
     std::vector<ParetoPoint> points;
     std::vector<const RunRecord*> completed;
     size_t chosenOnTest = 0;  // runs without a validation split: chosen by test accuracy
+    // Language models are chosen by perplexity (lower is better), classifiers by accuracy.
+    const bool lm = languageModelRuns(m_runs);
+    const QString quality = lm ? QStringLiteral("perplexity") : QStringLiteral("accuracy");
     for (const auto& r : m_runs) {
         ++byStatus[statusName(r.status)];
         bool onTest = false;
-        const auto chosenBy = selectionAccuracy(r.results, &onTest);
+        const auto chosenBy = chosenByScore(r.results, lm, &onTest);
         if (r.status == RunStatus::Completed && chosenBy &&
             r.results.contains("compressed_size_bytes")) {
             completed.push_back(&r);
@@ -227,47 +238,73 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
         const RunRecord* best = completed.front();
         const RunRecord* smallest = completed.front();
         for (const RunRecord* r : completed) {
-            if (*selectionAccuracy(r->results) > *selectionAccuracy(best->results)) best = r;
+            if (*chosenByScore(r->results, lm) > *chosenByScore(best->results, lm)) best = r;
             if (r->results["compressed_size_bytes"].get<double>() <
                 smallest->results["compressed_size_bytes"].get<double>())
                 smallest = r;
         }
         bool bestOnTest = false;
-        selectionAccuracy(best->results, &bestOnTest);
-        h += bestOnTest
-                 ? QStringLiteral(
-                       "<ul><li>Most accurate: run %1 <i>%2</i>, %3 test accuracy at "
-                       "%4 (chosen on test: the run has no validation split).</li>")
-                       .arg(best->id)
-                       .arg(esc(best->name), percent(*best, "test_accuracy"),
-                            esc(bytesText(best->results["compressed_size_bytes"].get<double>())))
-                 : QStringLiteral(
-                       "<ul><li>Most accurate on validation: run %1 <i>%2</i>, %3 "
-                       "validation, %4 test accuracy at %5.</li>")
-                       .arg(best->id)
-                       .arg(esc(best->name), percent(*best, "val_accuracy"),
-                            percent(*best, "test_accuracy"),
-                            esc(bytesText(best->results["compressed_size_bytes"].get<double>())));
+        chosenByScore(best->results, lm, &bestOnTest);
+        h +=
+            lm ? (bestOnTest
+                      ? QStringLiteral(
+                            "<ul><li>Lowest perplexity: run %1 <i>%2</i>, test perplexity %3 "
+                            "at %4 (chosen on test: the run has no validation split).</li>")
+                            .arg(best->id)
+                            .arg(esc(best->name), result(*best, "test_perplexity"),
+                                 esc(bytesText(
+                                     best->results["compressed_size_bytes"].get<double>())))
+                      : QStringLiteral("<ul><li>Lowest validation perplexity: run %1 <i>%2</i>, %3 "
+                                       "validation, %4 test perplexity at %5.</li>")
+                            .arg(best->id)
+                            .arg(esc(best->name), result(*best, "val_perplexity"),
+                                 result(*best, "test_perplexity"),
+                                 esc(bytesText(
+                                     best->results["compressed_size_bytes"].get<double>()))))
+            : bestOnTest
+                ? QStringLiteral(
+                      "<ul><li>Most accurate: run %1 <i>%2</i>, %3 test accuracy at "
+                      "%4 (chosen on test: the run has no validation split).</li>")
+                      .arg(best->id)
+                      .arg(esc(best->name), percent(*best, "test_accuracy"),
+                           esc(bytesText(best->results["compressed_size_bytes"].get<double>())))
+                : QStringLiteral(
+                      "<ul><li>Most accurate on validation: run %1 <i>%2</i>, %3 "
+                      "validation, %4 test accuracy at %5.</li>")
+                      .arg(best->id)
+                      .arg(esc(best->name), percent(*best, "val_accuracy"),
+                           percent(*best, "test_accuracy"),
+                           esc(bytesText(best->results["compressed_size_bytes"].get<double>())));
         // "n× smaller" only when it is: a dense model's file (header, indices) can be larger.
         const double ratio = smallest->results.value("compression_ratio", 1.0);
         const QString versusDense =
             ratio >= 1.0 ? QStringLiteral("%1× smaller than dense fp32").arg(ratio, 0, 'f', 1)
                          : QStringLiteral("%1 % larger than dense fp32")
                                .arg((1.0 / ratio - 1.0) * 100, 0, 'f', 1);
-        h += QStringLiteral("<li>Smallest: run %1 <i>%2</i>, %3 (%4), %5 test accuracy.</li>")
+        h += QStringLiteral("<li>Smallest: run %1 <i>%2</i>, %3 (%4), %5.</li>")
                  .arg(smallest->id)
                  .arg(esc(smallest->name),
                       esc(bytesText(smallest->results["compressed_size_bytes"].get<double>())),
-                      versusDense, percent(*smallest, "test_accuracy"));
+                      versusDense,
+                      lm ? QStringLiteral("test perplexity ") + result(*smallest, "test_perplexity")
+                         : percent(*smallest, "test_accuracy") + QStringLiteral(" test accuracy"));
         std::set<std::string> teachers;
         for (const RunRecord* r : completed)
             if (r->results.contains("teacher_key") &&
-                r->results["teacher_test_accuracy"].is_number()) {
+                r->results.value(lm ? "teacher_test_perplexity" : "teacher_test_accuracy", Json())
+                    .is_number()) {
                 QString t = QStringLiteral("%1 (%2 parameters")
-                                .arg(percent(*r, "teacher_test_accuracy"),
+                                .arg(lm ? QStringLiteral("test perplexity ") +
+                                              result(*r, "teacher_test_perplexity")
+                                        : percent(*r, "teacher_test_accuracy") +
+                                              QStringLiteral(" test accuracy"),
                                      result(*r, "teacher_param_count"));
                 if (r->results.contains("teacher_pretrain"))
-                    t += QStringLiteral("; masked-LM pretrained model %1")
+                    t += QStringLiteral("; %1 pretrained model %2")
+                             .arg(r->results["teacher_pretrain"].value("objective", "mlm") ==
+                                          "next_token"
+                                      ? QStringLiteral("next-token")
+                                      : QStringLiteral("masked-LM"))
                              .arg(r->results["teacher_pretrain"].value("id", int64_t(0)));
                 if (r->results.contains("teacher_trainable_share"))
                     t += QStringLiteral("; %1 trainable (%2 %), %3")
@@ -281,8 +318,7 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
                 teachers.insert((t + QStringLiteral(")")).toStdString());
             }
         for (const auto& t : teachers)
-            h += QStringLiteral("<li>Teacher: %1 test accuracy.</li>")
-                     .arg(QString::fromStdString(t));
+            h += QStringLiteral("<li>Teacher: %1.</li>").arg(QString::fromStdString(t));
         for (const RunRecord* r : completed)
             if (r->results.value("teacher_trained", true) == false) {
                 h += QStringLiteral(
@@ -293,12 +329,13 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
         QStringList ids;
         for (int64_t id : onFront) ids << QString::number(id);
         const QString basis =
-            chosenOnTest == 0 ? QStringLiteral("validation accuracy")
+            chosenOnTest == 0 ? QStringLiteral("validation %1").arg(quality)
             : chosenOnTest == completed.size()
-                ? QStringLiteral("test accuracy: these runs have no validation split")
+                ? QStringLiteral("test %1: these runs have no validation split").arg(quality)
                 : QStringLiteral(
-                      "validation accuracy; test accuracy for the %1 run(s) without a "
+                      "validation %1; test %1 for the %2 run(s) without a "
                       "validation split")
+                      .arg(quality)
                       .arg(chosenOnTest);
         h += QStringLiteral("<li>Pareto front (%1 vs compressed size): run(s) %2.</li></ul>\n")
                  .arg(basis, ids.join(QStringLiteral(", ")));
@@ -310,14 +347,17 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
             if (r.results.contains(k) && r.results[k].is_object())
                 pretrained[r.results[k].value("id", int64_t(0))] = r.results[k];
     if (!pretrained.empty()) {
-        h += QStringLiteral("<h3>Pretraining (masked LM)</h3>\n");
+        h += QStringLiteral("<h3>Pretraining</h3>\n");
         for (const auto& [id, p] : pretrained) {
             h += QStringLiteral(
-                     "<p>Pretrained model %1:</p>\n<table cellspacing=\"0\" "
+                     "<p>Pretrained model %1 (%2):</p>\n<table cellspacing=\"0\" "
                      "cellpadding=\"2\" border=\"1\"><tr><th>epoch</th><th>train "
                      "loss</th><th>train perplexity</th><th>val perplexity</th>"
                      "<th>seconds</th></tr>\n")
-                     .arg(id);
+                     .arg(id)
+                     .arg(p.value("objective", "mlm") == "next_token"
+                              ? QStringLiteral("next-token prediction")
+                              : QStringLiteral("masked LM"));
             int e = 0;
             for (const auto& m : p.value("epochs", Json::array()))
                 h += QStringLiteral(
@@ -333,13 +373,13 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
     }
     // Language models: perplexities, and the first stored prompt's continuations (escaped: the
     // text is the model's).
-    QString lm;
+    QString lmRows;
     for (const auto& r : m_runs) {
         if (r.results.value("task", std::string()) != "language_model") continue;
         const Json samples = r.results.value("generated_samples", Json::array());
         const Json first = samples.is_array() && !samples.empty() ? samples[0] : Json::object();
         auto text = [&](const char* k) { return esc(first.value(k, std::string())); };
-        lm += QStringLiteral(
+        lmRows += QStringLiteral(
                   "<tr><td>%1</td><td>%2</td><td>%3</td><td>%4</td><td>%5</td><td>%6 "
                   "<b>|</b> %7</td><td>%6 <b>|</b> %8</td></tr>\n")
                   .arg(r.id)
@@ -349,7 +389,7 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
                        cell(r.results.value("teacher_test_perplexity", Json()), 2), text("prompt"),
                        text("student_greedy"), text("teacher_greedy"));
     }
-    if (!lm.isEmpty())
+    if (!lmRows.isEmpty())
         h += QStringLiteral(
                  "<h3>Language models: perplexity and generated text</h3>\n<p>Perplexity is exp "
                  "of the mean next-token cross-entropy (lower is better); the continuations are "
@@ -357,7 +397,7 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
                  "cellpadding=\"2\" border=\"1\"><tr><th>run</th><th>name</th><th>val "
                  "perplexity</th><th>test perplexity</th><th>teacher test perplexity</th>"
                  "<th>student</th><th>teacher</th></tr>\n") +
-             lm + QStringLiteral("</table>\n");
+             lmRows + QStringLiteral("</table>\n");
     QStringList warnings;  // what the runs found that a reader must weigh
     for (const auto& r : m_runs)
         if (r.results.contains("warnings") && r.results["warnings"].is_array())

@@ -30,7 +30,19 @@ bool isSize(const std::string& metric) {
 QString valueText(const std::string& metric, double v) {
     if (!std::isfinite(v)) return QStringLiteral("–");
     if (isSize(metric)) return QString::fromStdString(formatBytes(v));
+    if (!fractionMetric(metric)) return QString::number(v, 'f', 2);  // perplexity
     return QString::number(v * 100, 'f', 2) + QStringLiteral(" %");
+}
+
+/// A difference of @p metric: "+0.31 pt" for a fraction, "−5.04" for a perplexity.
+QString differenceText(const std::string& metric, double d) {
+    if (fractionMetric(metric)) return points(d) + QStringLiteral(" pt");
+    return QString::fromStdString(signedNumber(d));
+}
+
+/// Whether a difference of @p metric is an improvement.
+bool improves(const std::string& metric, double d) {
+    return lowerIsBetter(metric) ? d < 0 : d > 0;
 }
 
 QString kindText(const Difference& d) {
@@ -84,6 +96,8 @@ void ConfigurationsModel::setRuns(const std::vector<RunRecord>& runs, const std:
         const bool test = m[i].rfind("test_", 0) == 0;
         const QString title = m[i] == "val_accuracy"            ? tr("Val. acc.")
                               : m[i] == "test_accuracy"         ? tr("Test acc.")
+                              : m[i] == "val_perplexity"        ? tr("Val. ppl.")
+                              : m[i] == "test_perplexity"       ? tr("Test ppl.")
                               : m[i] == "test_macro_f1"         ? tr("Test macro-F1")
                               : m[i] == "compressed_size_bytes" ? tr("Compressed")
                                                                 : QString::fromStdString(m[i]);
@@ -147,13 +161,15 @@ QVariant ConfigurationsModel::headerData(int section, Qt::Orientation orientatio
         if (section == CountColumn) return tr("Completed runs (seeds) of the configuration");
         if (section == front)
             return tr(
-                "Against the Pareto front of means (validation accuracy vs size): front; "
-                "undecided when a configuration as small or smaller is as accurate "
-                "within noise; dominated when one is better beyond noise");
+                "Against the Pareto front of means (validation accuracy, or validation "
+                "perplexity for language models, vs size): front; undecided when a "
+                "configuration as small or smaller is as good within noise; dominated when "
+                "one is better beyond noise");
         if (section >= FirstMetricColumn && section < front)
             return m_columns[size_t(section - FirstMetricColumn)].difference
-                       ? tr("Mean difference to the baseline in percentage points with its "
-                            "95 % interval; faded when the interval holds 0 (within noise)")
+                       ? tr("Mean difference to the baseline (percentage points; perplexity "
+                            "in its own units, lower is better) with its 95 % interval; faded "
+                            "when the interval holds 0 (within noise)")
                        : tr("Mean over seeds ± half-width of its 95 % interval (Student's t)");
         return {};
     }
@@ -215,16 +231,25 @@ QVariant ConfigurationsModel::configurationData(int row, int column, int role) c
         if (role == Qt::DisplayRole) {
             if (m.n == 0) return QStringLiteral("–");
             if (isSize(metric) || !m.hasInterval()) return valueText(metric, m.mean);
+            if (!fractionMetric(metric))
+                return QStringLiteral("%1 ± %2").arg(m.mean, 0, 'f', 2).arg(m.half, 0, 'f', 2);
             return QStringLiteral("%1 ± %2 %")
                 .arg(m.mean * 100, 0, 'f', 2)
                 .arg(m.half * 100, 0, 'f', 2);
         }
-        if (role == Qt::ToolTipRole && m.hasInterval() && !isSize(metric))
+        if (role == Qt::ToolTipRole && m.hasInterval() && !isSize(metric)) {
+            if (!fractionMetric(metric))
+                return tr("mean %1 over %n seed(s); 95 % interval [%2, %3]; sd %4", "", int(m.n))
+                    .arg(valueText(metric, m.mean))
+                    .arg(m.low(), 0, 'f', 2)
+                    .arg(m.high(), 0, 'f', 2)
+                    .arg(m.sd, 0, 'f', 2);
             return tr("mean %1 over %n seed(s); 95 % interval [%2, %3] %; sd %4 pt", "", int(m.n))
                 .arg(valueText(metric, m.mean))
                 .arg(m.low() * 100, 0, 'f', 2)
                 .arg(m.high() * 100, 0, 'f', 2)
                 .arg(m.sd * 100, 0, 'f', 2);
+        }
         return {};
     }
     const Difference& d = v.difference;
@@ -233,18 +258,24 @@ QVariant ConfigurationsModel::configurationData(int row, int column, int role) c
     if (base) return role == Qt::DisplayRole ? tr("baseline") : QVariant();
     if (!std::isfinite(d.mean)) return role == Qt::DisplayRole ? QStringLiteral("–") : QVariant();
     if (role == Qt::DisplayRole) {
-        if (d.kind == DifferenceKind::None) return tr("%1 pt (one seed)").arg(points(d.mean));
-        return QStringLiteral("%1 [%2, %3] pt")
-            .arg(points(d.mean), points(d.low()), points(d.high()));
+        if (d.kind == DifferenceKind::None)
+            return tr("%1 (one seed)").arg(differenceText(metric, d.mean));
+        const QString unit = fractionMetric(metric) ? QStringLiteral(" pt") : QString();
+        auto bare = [&](double x) {
+            QString t = differenceText(metric, x);
+            return unit.isEmpty() ? t : t.chopped(unit.size());
+        };
+        return QStringLiteral("%1 [%2, %3]%4")
+            .arg(bare(d.mean), bare(d.low()), bare(d.high()), unit);
     }
     if (role == Qt::ForegroundRole)
-        return QBrush(d.withinNoise() ? kFaded : d.mean > 0 ? kBetter : kWorse);
+        return QBrush(d.withinNoise() ? kFaded : improves(metric, d.mean) ? kBetter : kWorse);
     if (role == Qt::ToolTipRole)
         return tr("%1 − baseline, %2: %3")
             .arg(QString::fromStdString(conf.label), kindText(d),
                  d.kind == DifferenceKind::None ? tr("not a finding")
                  : d.withinNoise()              ? tr("within noise (the interval holds 0)")
-                 : d.mean > 0                   ? tr("better beyond noise")
+                 : improves(metric, d.mean)     ? tr("better beyond noise")
                                                 : tr("worse beyond noise"));
     return {};
 }
@@ -288,7 +319,7 @@ QVariant ConfigurationsModel::runData(int row, int child, int column, int role) 
         if (b.seeds[k] == conf.seeds[size_t(child)]) {
             const double diff = mine - valueOf(m_runs.at(b.runs[k]));
             if (!std::isfinite(diff)) return {};
-            if (role == Qt::DisplayRole) return tr("%1 pt").arg(points(diff));
+            if (role == Qt::DisplayRole) return differenceText(metric, diff);
             if (role == SortRole) return diff;
             if (role == Qt::ToolTipRole)
                 return tr("against the baseline's run %1 of the same seeds").arg(b.runs[k]);
