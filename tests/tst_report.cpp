@@ -21,6 +21,25 @@ class TestReport : public QObject {
     QTemporaryDir m_dir;
     QString m_project;
 
+    /// A copy of the project at <name>.retort, changed by @p sql.
+    std::string copyWith(const QString& name, const char* sql) {
+        const QString copy = m_dir.filePath(name + ".retort");
+        QFile::remove(copy);
+        if (!QFile::copy(m_project, copy)) return {};
+        test::sql(copy.toStdString(), sql);
+        return copy.toStdString();
+    }
+
+    /// The HTML report of @p project, as written to a file.
+    QString reportHtml(const std::string& project) {
+        ProjectStore store(project, ProjectStore::Access::ReadOnly);
+        const QString path = QString::fromStdString(project) + ".html";
+        ReportWriter(store).write(path);
+        QFile f(path);
+        f.open(QIODevice::ReadOnly);
+        return QString::fromUtf8(f.readAll());
+    }
+
 private Q_SLOTS:
     void initTestCase() {
         m_project = m_dir.filePath("report.retort");
@@ -106,21 +125,15 @@ private Q_SLOTS:
     void runsAreChosenOnValidationNeverOnTest() {
         // Before: "most accurate" and the Pareto front were chosen by test accuracy. Here run 1
         // is better on validation, run 2 on test (and smaller): the report must pick run 1.
-        const QString copy = m_dir.filePath("choice.retort");
-        QVERIFY(QFile::copy(m_project, copy));
-        const std::string p = copy.toStdString();
-        test::sql(p,
-                  "UPDATE runs SET results = json_set(results, '$.val_accuracy', 0.9, "
-                  "'$.test_accuracy', 0.5) WHERE id = 1;"
-                  "UPDATE runs SET results = json_set(results, '$.val_accuracy', 0.6, "
-                  "'$.test_accuracy', 0.95) WHERE id = 2;");
+        const std::string p =
+            copyWith("choice",
+                     "UPDATE runs SET results = json_set(results, '$.val_accuracy', 0.9, "
+                     "'$.test_accuracy', 0.5) WHERE id = 1;"
+                     "UPDATE runs SET results = json_set(results, '$.val_accuracy', 0.6, "
+                     "'$.test_accuracy', 0.95) WHERE id = 2;");
+        QVERIFY(!p.empty());
         auto summary = [&] {
-            ProjectStore store(p, ProjectStore::Access::ReadOnly);
-            const QString path = m_dir.filePath("choice.html");
-            ReportWriter(store).write(path);
-            QFile f(path);
-            f.open(QIODevice::ReadOnly);
-            const QString html = QString::fromUtf8(f.readAll());
+            const QString html = reportHtml(p);
             return html.mid(html.indexOf("<h2>Summary"), 2500);
         };
         QString s = summary();
@@ -138,28 +151,22 @@ private Q_SLOTS:
     void languageModelsAreChosenByPerplexity() {
         // The two runs as language models: run 1 has the better next-token accuracy on
         // validation, run 2 the lower (better) validation perplexity; perplexity decides.
-        const QString copy = m_dir.filePath("lm.retort");
-        QVERIFY(QFile::copy(m_project, copy));
-        const std::string p = copy.toStdString();
-        test::sql(p,
-                  "UPDATE runs SET results = json_set(results, '$.task', 'language_model', "
-                  "'$.val_accuracy', 0.30, '$.val_perplexity', 120.5, '$.test_perplexity', "
-                  "119.25) WHERE id = 1;"
-                  "UPDATE runs SET results = json_set(results, '$.task', 'language_model', "
-                  "'$.val_accuracy', 0.20, '$.val_perplexity', 95.5, '$.test_perplexity', "
-                  "96.75) WHERE id = 2;");
-        ProjectStore store(p, ProjectStore::Access::ReadOnly);
-        const QString path = m_dir.filePath("lm.html");
-        ReportWriter(store).write(path);
-        QFile f(path);
-        QVERIFY(f.open(QIODevice::ReadOnly));
-        const QString html = QString::fromUtf8(f.readAll());
+        const std::string p =
+            copyWith("lm",
+                     "UPDATE runs SET results = json_set(results, '$.task', 'language_model', "
+                     "'$.val_accuracy', 0.30, '$.val_perplexity', 120.5, '$.test_perplexity', "
+                     "119.25) WHERE id = 1;"
+                     "UPDATE runs SET results = json_set(results, '$.task', 'language_model', "
+                     "'$.val_accuracy', 0.20, '$.val_perplexity', 95.5, '$.test_perplexity', "
+                     "96.75) WHERE id = 2;");
+        QVERIFY(!p.empty());
+        const QString html = reportHtml(p);
         const QString s = html.mid(html.indexOf("<h2>Summary"), 2500);
         QVERIFY2(s.contains("Lowest validation perplexity: run 2 ") && s.contains("96.75"),
                  qPrintable(s));
         QVERIFY2(s.contains("Pareto front (validation perplexity vs compressed size)"),
                  qPrintable(s));
-        // The Findings and the grouped table speak perplexity, not accuracy.
+        // The Findings speak perplexity, not accuracy.
         const QString findings = html.mid(html.indexOf("<h2>Findings"), 3000);
         QVERIFY2(
             findings.contains("test perplexity") && findings.contains("units of test perplexity"),

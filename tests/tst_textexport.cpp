@@ -84,6 +84,28 @@ class TestTextExport : public QObject {
         return net->forward(ids);
     }
 
+#ifdef RETORT_TEST_ONNX
+    /// Exports run @p id to ONNX (QDQ, or float weights with @p floats), runs the graph on
+    /// @p ids with the test's interpreter and fails unless it gives @p expected within 1e-4.
+    /// The graph's bytes and the ops it ran go to @p bytes and @p ops.
+    void checkOnnx(const ProjectStore& store, int64_t id, const torch::Tensor& ids,
+                   const torch::Tensor& expected, bool floats, std::string& bytes,
+                   std::map<std::string, int>& ops) {
+        ModelExportOptions o;
+        o.onnxFloatWeights = floats;
+        bytes = exportRunModel(store, id, o);
+        test::OnnxInterpreter onnx(bytes);
+        const torch::Tensor got = onnx.run(ids);
+        ops = onnx.ops();
+        QCOMPARE(got.sizes().vec(), expected.sizes().vec());
+        const double diff = (got - expected).abs().max().item<double>();
+        QVERIFY2(diff < 1e-4, qPrintable(QString("run %1%2: max |diff| %3")
+                                             .arg(id)
+                                             .arg(floats ? " (float weights)" : "")
+                                             .arg(diff)));
+    }
+#endif
+
 private Q_SLOTS:
     void initTestCase() {
         m_project = file("text.retort");
@@ -128,25 +150,18 @@ private Q_SLOTS:
             const torch::Tensor ids = raggedIds(9, 12, results.at("vocab_size").get<int64_t>());
             const torch::Tensor expected = libtorchLogits(store, id, ids);
             for (bool floats : {false, true}) {
-                ModelExportOptions o;
-                o.onnxFloatWeights = floats;
-                const std::string bytes = exportRunModel(store, id, o);
+                std::string bytes;
+                std::map<std::string, int> ops;
+                checkOnnx(store, id, ids, expected, floats, bytes, ops);
+                if (QTest::currentTestFailed()) return;
                 QVERIFY(bytes.find("retort.tokenizer") != std::string::npos);
-                test::OnnxInterpreter onnx(bytes);
-                const torch::Tensor got = onnx.run(ids);
-                QCOMPARE(got.sizes().vec(), expected.sizes().vec());
-                const double diff = (got - expected).abs().max().item<double>();
-                QVERIFY2(diff < 1e-4, qPrintable(QString("run %1%2: max |diff| %3")
-                                                     .arg(id)
-                                                     .arg(floats ? " (float weights)" : "")
-                                                     .arg(diff)));
-                QVERIFY2(onnx.ops().count(expectOps[size_t(id - 1)]),
+                QVERIFY2(ops.count(expectOps[size_t(id - 1)]),
                          qPrintable(QString("run %1 has no %2 node")
                                         .arg(id)
                                         .arg(expectOps[size_t(id - 1)].c_str())));
                 // Quantized runs carry their codes: one DequantizeLinear per weight.
                 const bool quantized = id != 2;
-                QCOMPARE(onnx.ops().count("DequantizeLinear") > 0, quantized && !floats);
+                QCOMPARE(ops.count("DequantizeLinear") > 0, quantized && !floats);
             }
             // Padding changes nothing: the same samples padded further give the same logits.
             auto wider = torch::cat({ids, torch::zeros({ids.size(0), 4}, torch::kInt64)}, 1);
@@ -175,20 +190,13 @@ private Q_SLOTS:
             const torch::Tensor expected = libtorchLogits(store, id, ids);
             QCOMPARE(expected.sizes().vec(), (std::vector<int64_t>{7, 12, vocab}));
             for (bool floats : {false, true}) {
-                ModelExportOptions o;
-                o.onnxFloatWeights = floats;
-                const std::string bytes = exportRunModel(store, id, o);
+                std::string bytes;
+                std::map<std::string, int> ops;
+                checkOnnx(store, id, ids, expected, floats, bytes, ops);
+                if (QTest::currentTestFailed()) return;
                 QVERIFY(bytes.find("causal_table") != std::string::npos);
                 QVERIFY(bytes.find("test_perplexity") != std::string::npos);
-                test::OnnxInterpreter onnx(bytes);
-                const torch::Tensor got = onnx.run(ids);
-                QCOMPARE(got.sizes().vec(), expected.sizes().vec());
-                const double diff = (got - expected).abs().max().item<double>();
-                QVERIFY2(diff < 1e-4, qPrintable(QString("run %1%2: max |diff| %3")
-                                                     .arg(id)
-                                                     .arg(floats ? " (float weights)" : "")
-                                                     .arg(diff)));
-                QCOMPARE(onnx.ops().count("DequantizeLinear") > 0, id >= 2 && !floats);
+                QCOMPARE(ops.count("DequantizeLinear") > 0, id >= 2 && !floats);
             }
             // A longer (padded) input leaves the first positions' logits as they were.
             auto wider = torch::cat({ids, torch::zeros({ids.size(0), 4}, torch::kInt64)}, 1);

@@ -251,14 +251,14 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
                             "<ul><li>Lowest perplexity: run %1 <i>%2</i>, test perplexity %3 "
                             "at %4 (chosen on test: the run has no validation split).</li>")
                             .arg(best->id)
-                            .arg(esc(best->name), result(*best, "test_perplexity"),
+                            .arg(esc(best->name), result(*best, "test_perplexity", 2),
                                  esc(bytesText(
                                      best->results["compressed_size_bytes"].get<double>())))
                       : QStringLiteral("<ul><li>Lowest validation perplexity: run %1 <i>%2</i>, %3 "
                                        "validation, %4 test perplexity at %5.</li>")
                             .arg(best->id)
-                            .arg(esc(best->name), result(*best, "val_perplexity"),
-                                 result(*best, "test_perplexity"),
+                            .arg(esc(best->name), result(*best, "val_perplexity", 2),
+                                 result(*best, "test_perplexity", 2),
                                  esc(bytesText(
                                      best->results["compressed_size_bytes"].get<double>()))))
             : bestOnTest
@@ -286,7 +286,8 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
                  .arg(esc(smallest->name),
                       esc(bytesText(smallest->results["compressed_size_bytes"].get<double>())),
                       versusDense,
-                      lm ? QStringLiteral("test perplexity ") + result(*smallest, "test_perplexity")
+                      lm ? QStringLiteral("test perplexity ") +
+                               result(*smallest, "test_perplexity", 2)
                          : percent(*smallest, "test_accuracy") + QStringLiteral(" test accuracy"));
         std::set<std::string> teachers;
         for (const RunRecord* r : completed)
@@ -295,7 +296,7 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
                     .is_number()) {
                 QString t = QStringLiteral("%1 (%2 parameters")
                                 .arg(lm ? QStringLiteral("test perplexity ") +
-                                              result(*r, "teacher_test_perplexity")
+                                              result(*r, "teacher_test_perplexity", 2)
                                         : percent(*r, "teacher_test_accuracy") +
                                               QStringLiteral(" test accuracy"),
                                      result(*r, "teacher_param_count"));
@@ -380,14 +381,14 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
         const Json first = samples.is_array() && !samples.empty() ? samples[0] : Json::object();
         auto text = [&](const char* k) { return esc(first.value(k, std::string())); };
         lmRows += QStringLiteral(
-                  "<tr><td>%1</td><td>%2</td><td>%3</td><td>%4</td><td>%5</td><td>%6 "
-                  "<b>|</b> %7</td><td>%6 <b>|</b> %8</td></tr>\n")
-                  .arg(r.id)
-                  .arg(breakAfterSeparators(esc(r.name)),
-                       cell(r.results.value("val_perplexity", Json()), 2),
-                       cell(r.results.value("test_perplexity", Json()), 2),
-                       cell(r.results.value("teacher_test_perplexity", Json()), 2), text("prompt"),
-                       text("student_greedy"), text("teacher_greedy"));
+                      "<tr><td>%1</td><td>%2</td><td>%3</td><td>%4</td><td>%5</td><td>%6 "
+                      "<b>|</b> %7</td><td>%6 <b>|</b> %8</td></tr>\n")
+                      .arg(r.id)
+                      .arg(breakAfterSeparators(esc(r.name)),
+                           cell(r.results.value("val_perplexity", Json()), 2),
+                           cell(r.results.value("test_perplexity", Json()), 2),
+                           cell(r.results.value("teacher_test_perplexity", Json()), 2),
+                           text("prompt"), text("student_greedy"), text("teacher_greedy"));
     }
     if (!lmRows.isEmpty())
         h += QStringLiteral(
