@@ -1,8 +1,8 @@
 #pragma once
 
 // Inside the spec module only: the sections' field tables behind the key registry. A field is a
-// key's registry entry beside the struct member that holds its value. speckeys.cpp defines the
-// tables and the registry; specjson.cpp reads, writes and checks specs with them.
+// key's registry entry beside the struct member that holds its value. specfields.cpp defines the
+// tables, speckeys.cpp the registry; specjson.cpp reads, writes and checks specs with them.
 
 #include "spec/speckeys.h"
 

@@ -4,7 +4,7 @@
 // range or choices, help, whether it can be swept, its editor section and when it applies.
 // ExperimentSpec::fromJson / toJson, checkRanges, the editor's fields and sweep keys,
 // `retort-cli keys` and the key table of docs/spec.md are all derived from it (a test compares
-// that table with specKeysMarkdown()). Adding a key: one entry in speckeys.cpp plus the code that
+// that table with specKeysMarkdown()). Adding a key: one entry in specfields.cpp plus the code that
 // uses its value.
 
 #include "spec/experimentspec.h"

@@ -1,5 +1,6 @@
 #include "train/environment.h"
 
+#include "revision.h"
 #include "version.h"
 
 #include <torch/cuda.h>
