@@ -1,17 +1,22 @@
 // Causal language models (task language_model): the decoder's mask hides the future, the top-k
 // teacher targets give the full-softmax divergences when k covers the vocabulary and never more
 // when it does not, next-token data and scores are what they claim, generation stops and is
-// seeded, the validator names what language models do not take yet, and runs (label-only,
-// distilled, pruned + int8) end with perplexities, next-token accuracies and generated text.
+// seeded, the validator names what language models do not take yet, the calibration walk
+// (wanda, sparsegpt, gptq) is a decoder's forward pass, and runs (label-only, distilled,
+// pruned + int8, calibrated) end with perplexities, next-token accuracies and generated text.
 #include "testutil.h"
 
+#include "compress/calibration.h"
 #include "compress/distillation.h"
 #include "data/dataset.h"
+#include "models/compressedmodel.h"
 #include "models/modelgraph.h"
 #include "train/generation.h"
 #include "train/stagesupport.h"
 
 #include <fstream>
+#include <map>
+#include <set>
 
 using namespace retort;
 
@@ -328,18 +333,14 @@ private Q_SLOTS:
             test::hasIssue(issues([](Json& j) { j["distill"]["top_k"] = 0; }), "distill.top_k"));
         QVERIFY(test::hasIssue(issues([](Json& j) { j["distill"]["divergence"] = "kl"; }),
                                "distill.divergence"));
-        QVERIFY(test::hasIssue(issues([](Json& j) {
-                                   j["prune"] = {{"method", "wanda"}};
-                               }),
-                               "prune.method", "magnitude"));
+        // Calibrated methods walk decoders; removing heads or units is not there yet.
+        for (const char* method : {"wanda", "sparsegpt"})
+            QVERIFY(issues([&](Json& j) { j["prune"] = {{"method", method}}; }).empty());
+        QVERIFY(issues([](Json& j) { j["quantize"] = {{"mode", "gptq"}}; }).empty());
         QVERIFY(test::hasIssue(issues([](Json& j) {
                                    j["prune"] = {{"structure", "heads"}, {"method", "magnitude"}};
                                }),
-                               "prune.structure"));
-        QVERIFY(test::hasIssue(issues([](Json& j) {
-                                   j["quantize"] = {{"mode", "gptq"}};
-                               }),
-                               "quantize.mode", "ptq or qat"));
+                               "prune.structure", "unstructured or n:m"));
         QVERIFY(test::hasIssue(issues([](Json& j) { j["distill"]["features"] = Json::object(); }),
                                "distill.features"));
         // A decoder pretrains on next tokens: it has no masking to set.
@@ -437,6 +438,98 @@ private Q_SLOTS:
         QVERIFY2(refused.front().error.find("student.pretrained") != std::string::npos &&
                      refused.front().error.find("next tokens") != std::string::npos,
                  refused.front().error.c_str());
+    }
+
+    // The calibration walk (wanda, sparsegpt, gptq) of a decoder is its forward pass, and the
+    // output layer's Hessian is over every real token's final state, not a pooled one; a tied
+    // output adds no layer of its own (the table is visited once, as the token table).
+    void decoderCalibrationWalk() {
+        torch::manual_seed(8);
+        auto x = ids(9);
+        x.slice(1, 14).slice(0, 0, 4).zero_();  // padding at the end of four samples
+        const auto real = x.ne(0);
+        for (const bool tied : {false, true}) {
+            ModelOptions mo = decoder();
+            mo.tie_embeddings = tied;
+            ZooNet net(mo, lmShape());
+            std::vector<std::string> names;
+            std::map<std::string, LayerCalibration> seen;
+            const auto walked = calibrateLayers(net, x, [&](LayerCalibration& c) {
+                names.push_back(c.name);
+                seen[c.name] = c;
+            });
+            torch::NoGradGuard guard;
+            net->eval();
+            // It returns the final states (not the vocabulary-wide logits), as the network's.
+            const auto states = net->tokenStates(x);
+            QCOMPARE(walked.sizes(), states.sizes());
+            QVERIFY(torch::allclose(walked.index({real}), states.index({real}), 1e-5, 1e-5));
+            std::vector<std::string> expected;
+            for (const auto& w : compressibleWeights(*net)) expected.push_back(w.first);
+            QCOMPARE(names, expected);
+            QVERIFY(!seen["net.tok.weight"].hessian.defined());
+            QCOMPARE(seen.count("net.out.weight"), size_t(tied ? 0 : 1));
+            if (!tied) {
+                const auto h = states.index({real}).to(torch::kFloat64);
+                const auto& out = seen["net.out.weight"];
+                QCOMPARE(out.rows, real.sum().item<int64_t>());
+                QVERIFY(torch::allclose(out.hessian, h.t().matmul(h) * (2.0 / double(out.rows)),
+                                        1e-7, 1e-7));
+            }
+        }
+    }
+
+    // Wanda (2:4, one-shot), SparseGPT (gradual) and GPTQ on a tied decoder student, end to end:
+    // each reaches its target on every compressible layer and the model still predicts.
+    void calibratedCompressionOfDecoders() {
+        QTemporaryDir dir;
+        const std::string file = test::writeSeparableTexts(dir, 40);
+        ProjectStore store(dir.filePath("calibrated.retort").toStdString());
+        Json j = lmSpec(file);
+        j.erase("teacher");
+        j["distill"] = {{"lambda", 0}};
+        j["student"]["tie_embeddings"] = true;
+        j["train"]["epochs"] = 6;
+        const Json prune = {
+            {"sparsity", 0.5}, {"begin_epoch", 1}, {"end_epoch", 3}, {"calibration_samples", 40}};
+        auto with = [&](const Json& extra) {
+            Json p = prune;
+            p.update(extra);
+            return p;
+        };
+        j["sweep"] = Json::array(
+            {{{"prune",
+               {with({{"method", "wanda"},
+                      {"structure", "n:m"},
+                      {"schedule", "one_shot"},
+                      {"begin_epoch", 3}})}}},
+             {{"prune", {with({{"method", "sparsegpt"}})}}},
+             {{"quantize", {Json{{"mode", "gptq"}, {"bits", 4}, {"group_size", 16}}}}}});
+        const auto outcomes = test::runAll(store, j);
+        QCOMPARE(outcomes.size(), size_t(3));
+        for (const auto& o : outcomes) QVERIFY2(o.status == RunStatus::Completed, o.error.c_str());
+        const auto runs = store.runs();
+        const double vocab = runs[0].results["vocab_size"].get<double>();
+        for (const auto& r : runs) {
+            const double ppl = r.results["test_perplexity"].get<double>();
+            QVERIFY2(ppl > 1 && ppl < vocab / 3, r.results.dump().c_str());
+        }
+        for (size_t i = 0; i < 2; ++i)
+            for (const auto& l : store.layers(runs[i].id)) {
+                const double s = 1.0 - double(l.nonzero) / double(l.numel);
+                QVERIFY2(std::abs(s - 0.5) < 0.02, qPrintable(QString("run %1, %2: sparsity %3")
+                                                                  .arg(runs[i].id)
+                                                                  .arg(l.layer.c_str())
+                                                                  .arg(s)));
+            }
+        // GPTQ: every compressible tensor (the tied table by rounding) at 4 bits, the rest fp32.
+        const std::string blob = *store.artifact(runs[2].id, "compressed");
+        std::set<std::string> compressible;
+        ZooNet net = loadCompressedModel(blob);
+        for (const auto& w : compressibleWeights(*net)) compressible.insert(w.first);
+        QVERIFY(compressible.count("net.tok.weight"));
+        for (const auto& t : readCompressedModel(blob).tensors)
+            QCOMPARE(t.bits, compressible.count(t.name) ? 4 : 32);
     }
 
     // A teacher, then label-only, distilled (jsd) and pruned + int8 students: perplexities well

@@ -61,6 +61,9 @@ torch::Tensor walkText(ZooNet& net, const torch::Tensor& samples,
     };
     // The rows a token-wise layer reads: the real tokens' states [R, width].
     auto tokens = [&](const torch::Tensor& x) { return x.index({real}); };
+    // A language model's output reads every real token's state (it predicts the next token
+    // there), not a pooled one.
+    const bool languageModel = net->dataShape().language_model;
     torch::Tensor h, pooled;
     for (const auto& child : net->layers()->named_children()) {
         if (cancelled && cancelled()) break;
@@ -97,6 +100,14 @@ torch::Tensor walkText(ZooNet& net, const torch::Tensor& samples,
             h = h + b->ff2(g);
         } else if (auto* ln = m.as<torch::nn::LayerNormImpl>()) {
             h = ln->forward(h);
+        } else if (auto* out = m.as<torch::nn::LinearImpl>(); out && languageModel) {
+            Gram in;
+            in.add(tokens(h));
+            visitWeight(p + "weight", out->weight, &in);
+            pooled = h;  // the final states, not [B, L, vocab] logits (see calibrateLayers)
+        } else if (m.as<TiedOutputImpl>()) {
+            // Tied to the token table, visited (without activations) as the embedding above.
+            pooled = h;
         } else if (auto* lin = m.as<torch::nn::LinearImpl>()) {
             if (!pooled.defined())
                 pooled = arch == Arch::Transformer && net->options().pooling == Pooling::First

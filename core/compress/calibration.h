@@ -31,8 +31,12 @@ struct LayerCalibration {
 /// inputs are its unfolded patches, matching weight.view({out, -1}). A transformer's q, k and v
 /// share their input (the first norm's output at the real tokens), o reads the heads' context,
 /// ff1 the second norm's output, ff2 the GELU's; the token table comes first, without a
-/// Hessian. @p cancelled is polled between layers. Returns the logits the walk computed (the
-/// network's own, when @p visit changes nothing). Throws std::invalid_argument for a bilstm.
+/// Hessian. A language model's output layer reads every real token's final state (a tied one
+/// adds no layer: its table is the token table). @p cancelled is polled between layers. Returns
+/// the logits the walk computed (the network's own, when @p visit changes nothing); for a
+/// language model its final token states [B, L, d_model] instead (the logits over the whole
+/// vocabulary at every position would be large and nobody reads them). Throws
+/// std::invalid_argument for a bilstm.
 torch::Tensor calibrateLayers(ZooNet& net, const torch::Tensor& samples,
                               const std::function<void(LayerCalibration&)>& visit,
                               const std::function<bool()>& cancelled = {});

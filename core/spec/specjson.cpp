@@ -556,14 +556,9 @@ void checkLanguageModel(std::vector<SpecIssue>& out, const ExperimentSpec& s) {
     };
     unmasked("student.pretrain", s.student_pretrain);
     if (s.teacher) unmasked("teacher.pretrain", s.teacher->pretrain);
-    if (s.prune && s.prune->method != PruneMethod::Magnitude)
-        out.push_back({"prune.method",
-                       std::string(choiceName(s.prune->method)) + notYet + " (use magnitude)"});
     if (s.prune && removesUnits(s.prune->structure))
         out.push_back({"prune.structure", std::string(choiceName(s.prune->structure)) + notYet +
                                               " (use unstructured or n:m)"});
-    if (s.quantize && s.quantize->mode == QuantMode::Gptq)
-        out.push_back({"quantize.mode", std::string("gptq") + notYet + " (use ptq or qat)"});
 }
 
 std::vector<SpecIssue> checkRanges(const ExperimentSpec& s) {
