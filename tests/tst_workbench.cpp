@@ -6,6 +6,7 @@
 #include "plots/losscurvesplot.h"
 #include "plots/paretoplot.h"
 #include "plots/qcustomplotinclude.h"
+#include "report/reportwriter.h"
 #include "runs/configurationsview.h"
 #include "runs/runcontroller.h"
 #include "runs/rundetaildialog.h"
@@ -30,6 +31,7 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTableView>
+#include <QTableWidget>
 #include <QTreeView>
 #include <QWheelEvent>
 
@@ -723,6 +725,80 @@ private Q_SLOTS:
         }
         QVERIFY2(completed >= runs,
                  qPrintable(QString("%1 of %2 completed").arg(completed).arg(runs)));
+    }
+
+    void pretrainingIsPlotted() {
+        // Two runs start from one masked-LM pretrained teacher: its curve is drawn live while
+        // the first run pretrains, once (under that run) after a reload, in the run's detail
+        // view and in the report.
+        QTemporaryDir texts;
+        Json j = test::textRunSpec("pre", test::writeSeparableTexts(texts, 40));
+        j["teacher"] = {{"arch", "transformer"},
+                        {"layers", 1},
+                        {"d_model", 16},
+                        {"heads", 2},
+                        {"ffn", 32},
+                        {"pretrain", {{"epochs", 3}, {"batch_size", 16}, {"lr", 2e-3}}},
+                        {"train", {{"epochs", 1}, {"batch_size", 16}}}};
+        j["student"] = {{"arch", "embedding_bag"}, {"embedding", 8}};
+        j["train"] = {{"epochs", 1}, {"batch_size", 16}};
+        j["sweep"] = {{"distill.lambda", {0.0, 0.5}}};
+        auto w = window("pretraining.retort");
+        QVERIFY(w);
+        w->editor()->setSpec(j);
+        QSignalSpy finished(w.get(), &MainWindow::runFinished);
+        // Live: when the teacher's training begins, every pretraining epoch is on the plot.
+        int liveAtTeacher = -1;
+        connect(w->controller(), &RunController::progress, this, [&](const Progress& p) {
+            if (liveAtTeacher < 0 && p.stage == "teacher")
+                liveAtTeacher =
+                    w->lossPlot()->pointCount(p.run_id, "teacher_pretrain_val_perplexity");
+        });
+        QCOMPARE(w->runExperiment(), 2);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 180000);
+        QCOMPARE(liveAtTeacher, 3);
+        const qint64 first = w->runsModel()->run(0).id, second = w->runsModel()->run(1).id;
+        QCOMPARE(w->runsModel()->run(0).status, RunStatus::Completed);
+        QCOMPARE(w->runsModel()->run(1).status, RunStatus::Completed);
+        // Stored: drawn once, under the run that pretrained (the second reused it).
+        // The second run shares the first's teacher: it pretrained nothing (before: its record
+        // was the first's, "reused": false with the first's seconds).
+        const Json shared = w->runsModel()->run(1).results["teacher_pretrain"];
+        QCOMPARE(shared["id"].get<int64_t>(),
+                 w->runsModel()->run(0).results["teacher_pretrain"]["id"].get<int64_t>());
+        QVERIFY(shared["reused"].get<bool>());
+        QCOMPARE(shared["seconds"].get<double>(), 0.0);
+        QVERIFY(!w->runsModel()->run(0).results["teacher_pretrain"]["reused"].get<bool>());
+        QCOMPARE(w->lossPlot()->pointCount(first, "teacher_pretrain_val_perplexity"), 3);
+        QCOMPARE(w->lossPlot()->pointCount(first, "teacher_pretrain_train_loss"), 3);
+        QCOMPARE(w->lossPlot()->pointCount(second, "teacher_pretrain_val_perplexity"), 0);
+        const Json stored = w->runsModel()->run(0).results["teacher_pretrain"]["epochs"];
+        QVERIFY(w->lossPlot()->csv().contains(
+            QStringLiteral(",teacher_pretrain_val_perplexity,3,%1\n")
+                .arg(stored[2]["val_perplexity"].get<double>(), 0, 'g', 10)));
+        w->lossPlot()->setMetric("teacher_pretrain_val_perplexity");
+        w->lossPlot()->redrawNow();
+        int named = 0;
+        for (int i = 0; i < w->lossPlot()->plot()->graphCount(); ++i)
+            named += w->lossPlot()->plot()->graph(i)->name().startsWith(
+                QStringLiteral("teacher pretrained (model 1, masked LM)"));
+        QCOMPARE(named, 1);
+        screenshot(w.get(), "workbench-pretraining.png");
+
+        ProjectStore store(m_dir.filePath("pretraining.retort").toStdString(),
+                           ProjectStore::Access::ReadOnly);
+        RunDetailDialog d(store, second);
+        auto* table = d.findChild<QTableWidget*>(QStringLiteral("pretraining-teacher"));
+        QVERIFY(table);
+        QCOMPARE(table->rowCount(), 3);
+        QCOMPARE(table->item(2, 4)->text(),
+                 QString::number(stored[2]["val_perplexity"].get<double>(), 'g', 6));
+        const QString html = m_dir.filePath("pretraining.html");
+        ReportWriter(store).write(html);
+        QFile f(html);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QVERIFY(QString::fromUtf8(f.readAll())
+                    .contains(QStringLiteral("Teacher pretraining: validation perplexity")));
     }
 
     void staysResponsiveWhileTraining() {

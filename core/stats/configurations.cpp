@@ -180,8 +180,7 @@ std::vector<ConfigurationPoint> configurationFront(const std::vector<Configurati
             if (it == byId.end()) continue;
             const Json& res = it->second->results;
             bool onTest = false;
-            const auto a =
-                perplexity ? selectionPerplexity(res, &onTest) : selectionAccuracy(res, &onTest);
+            const auto a = selectionValue(res, perplexity, &onTest);
             const auto s = res.find("compressed_size_bytes");
             if (!a || s == res.end() || !s->is_number()) continue;
             accuracies.push_back(*a);

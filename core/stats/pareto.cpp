@@ -28,6 +28,15 @@ std::optional<double> selectionPerplexity(const nlohmann::json& results, bool* o
     return std::nullopt;
 }
 
+std::optional<double> selectionValue(const nlohmann::json& results, bool perplexity, bool* onTest) {
+    return perplexity ? selectionPerplexity(results, onTest) : selectionAccuracy(results, onTest);
+}
+
+std::optional<double> selectionScore(const nlohmann::json& results, bool perplexity, bool* onTest) {
+    const auto v = selectionValue(results, perplexity, onTest);
+    return v && perplexity ? std::optional<double>(-*v) : v;
+}
+
 std::vector<bool> paretoFront(const std::vector<ParetoPoint>& points) {
     std::vector<bool> front(points.size(), true);
     for (size_t i = 0; i < points.size(); ++i)

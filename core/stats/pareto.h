@@ -24,6 +24,16 @@ std::optional<double> selectionAccuracy(const nlohmann::json& results, bool* onT
 /// else test with @p onTest set, as selectionAccuracy. Empty when the results have neither.
 std::optional<double> selectionPerplexity(const nlohmann::json& results, bool* onTest = nullptr);
 
+/// What runs are chosen by: selectionPerplexity for language models (@p perplexity), else
+/// selectionAccuracy; as measured (for a perplexity, lower is better).
+std::optional<double> selectionValue(const nlohmann::json& results, bool perplexity,
+                                     bool* onTest = nullptr);
+
+/// selectionValue made larger-is-better (a perplexity negated): what a best run maximizes and
+/// what a ParetoPoint's accuracy holds.
+std::optional<double> selectionScore(const nlohmann::json& results, bool perplexity,
+                                     bool* onTest = nullptr);
+
 /// For each point, whether it is on the Pareto front: no other point is at most as large and
 /// at least as accurate while strictly better in one of the two. Equal points are all kept.
 std::vector<bool> paretoFront(const std::vector<ParetoPoint>& points);

@@ -118,7 +118,16 @@ void PackagingStage::run(RunContext& ctx, StageServices& services) {
             results["teacher_trainable_share"] =
                 double(teacher->trainableParams) / double(teacher->paramCount);
         }
-        if (!teacher->pretrain.is_null()) results["teacher_pretrain"] = teacher->pretrain;
+        if (teacher->pretrain.is_object()) {
+            // A teacher another run trained (shared in a sweep, or stored): this run pretrained
+            // nothing; the record still says which pretrained model it came from.
+            Json p = teacher->pretrain;
+            if (teacher->trainedBy != ctx.runId) {
+                p["reused"] = true;
+                p["seconds"] = 0.0;
+            }
+            results["teacher_pretrain"] = p;
+        }
         results["teacher_param_count"] = teacher->paramCount;
         results["teacher_flops"] = teacher->flops >= 0 ? Json(teacher->flops) : Json();
         results["teacher_size_bytes"] = teacher->paramCount * 4;

@@ -84,6 +84,7 @@ struct Teacher {
     bool trained = true;                // false: a zoo teacher frozen at its random initialization
     int64_t trainableParams = 0;        // parameters its training updated (0: not trained here)
     Json pretrain;                      // its pretraining (pretrain's outcome), or null
+    int64_t trainedBy = 0;              // the run that trained it here (0: loaded from the project)
     torch::Tensor trainLogits;          // cached outputs over the training set, on the device
     /// language_model: next-token targets over the training set by "temperature|k" (in memory,
     /// built once per teacher and setting; what trainLogits is for a classifier)

@@ -143,6 +143,7 @@ void TeacherStage::run(RunContext& ctx, StageServices& services) {
                 trainTeacher(t->zoo, *o.train, d, o.seed, runId, services, trainable);
             record.summary["trainable_params"] = trainable;
             record.state = saveModule(*t->zoo);
+            t->trainedBy = runId;
         } else {
             record.state = saveModule(*t->zoo);  // frozen at initialization
         }

@@ -15,20 +15,36 @@
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <set>
 
 namespace retort::ui {
 
 namespace {
 // Validation accuracy first: it means the same for every run. The total loss of a distilled run
 // adds the T²-scaled soft loss to the label loss, so it is not comparable with a label-only run's.
-const char* kMetrics[][2] = {{"val_accuracy", "Validation accuracy"},
-                             {"val_macro_f1", "Validation macro-F1"},
-                             {"train_hard_loss", "Train loss (hard: labels only)"},
-                             {"train_soft_loss", "Train loss (soft: KD term)"},
-                             {"train_hidden_loss", "Train loss (hidden-state MSE)"},
-                             {"train_attention_loss", "Train loss (attention KL)"},
-                             {"train_loss", "Train loss (total: λ·T²·soft + (1−λ)·hard + …)"},
-                             {"sparsity", "Sparsity"}};
+const char* kMetrics[][2] = {
+    {"val_accuracy", "Validation accuracy"},
+    {"val_macro_f1", "Validation macro-F1"},
+    {"train_hard_loss", "Train loss (hard: labels only)"},
+    {"train_soft_loss", "Train loss (soft: KD term)"},
+    {"train_hidden_loss", "Train loss (hidden-state MSE)"},
+    {"train_attention_loss", "Train loss (attention KL)"},
+    {"train_loss", "Train loss (total: λ·T²·soft + (1−λ)·hard + …)"},
+    {"sparsity", "Sparsity"},
+    {"val_perplexity", "Validation perplexity (language models)"},
+    // Pretraining (masked LM or next token), once per stored model:
+    // drawn under the first run that started from it.
+    {"teacher_pretrain_val_perplexity", "Teacher pretraining: validation perplexity"},
+    {"teacher_pretrain_train_loss", "Teacher pretraining: train loss"},
+    {"student_pretrain_val_perplexity", "Student pretraining: validation perplexity"},
+    {"student_pretrain_train_loss", "Student pretraining: train loss"}};
+// A run's pretrained models: the results key, the metrics' prefix (the progress stage's name
+// and "_"), and whose it is.
+const char* kPretrainResults[][3] = {{"teacher_pretrain", "teacher_pretrain_", "teacher"},
+                                     {"pretrain", "student_pretrain_", "student"}};
+bool isPretrainingMetric(const std::string& key) {
+    return key.find("_pretrain_") != std::string::npos;
+}
 // Past this many runs the legend names only the runs selected in the table.
 constexpr size_t kLegendRuns = 12;
 }  // namespace
@@ -105,7 +121,9 @@ int LossCurvesPlot::pointCount(qint64 runId, const QString& metric) const {
 void LossCurvesPlot::setRuns(const std::vector<RunRecord>& runs, const ProjectStore& store) {
     std::map<qint64, bool> hidden;
     for (const auto& [id, s] : m_series) hidden[id] = s.hidden;
-    m_series.clear();
+    std::map<qint64, Series> previous;
+    previous.swap(m_series);
+    std::set<int64_t> pretrainedShown;  // each stored pretrained model is drawn once
     for (const auto& r : runs) {
         Series s;
         // Legend text: the run id and what distinguishes it (its swept values), else its name.
@@ -115,6 +133,28 @@ void LossCurvesPlot::setRuns(const std::vector<RunRecord>& runs, const ProjectSt
         s.hidden = hidden[r.id];
         for (const auto& m : store.metrics(r.id))
             s.points[m.name].push_back({double(m.epoch), m.value});
+        for (const auto& [key, prefix, who] : kPretrainResults) {
+            const Json& p = r.results.contains(key) ? r.results[key] : Json();
+            if (!p.is_object() || !pretrainedShown.insert(p.value("id", int64_t(0))).second)
+                continue;
+            s.pretrained[prefix] =
+                pretrainedLabel(QString::fromLatin1(who), p.value("id", int64_t(0)),
+                                p.value("objective", std::string("mlm")));
+            int epoch = 0;
+            for (const auto& e : p.value("epochs", Json::array())) {
+                ++epoch;
+                for (const auto& [name, value] : e.items())
+                    if (value.is_number())
+                        s.points[prefix + name].push_back({double(epoch), value.get<double>()});
+            }
+        }
+        // A run still pretraining has stored none of it yet: its live points stay.
+        if (auto old = previous.find(r.id); old != previous.end() && !hasEnded(r.status)) {
+            for (const auto& [name, pts] : old->second.points)
+                if (isPretrainingMetric(name) && !s.points.count(name)) s.points[name] = pts;
+            for (const auto& [prefix, label] : old->second.pretrained)
+                s.pretrained.emplace(prefix, label);
+        }
         if (s.points.empty() && hasEnded(r.status)) continue;
         m_series[r.id] = std::move(s);
     }
@@ -146,7 +186,7 @@ void LossCurvesPlot::curveOf(const Series& s, const std::string& key, double alp
             xs << x;
             ys << (ys.isEmpty() ? y : alpha * ys.back() + (1 - alpha) * y);
         }
-    if (key == "train_loss" && s.tailX >= 0 && (xs.isEmpty() || s.tailX > xs.back())) {
+    if (key == s.tailKey && s.tailX >= 0 && (xs.isEmpty() || s.tailX > xs.back())) {
         xs << s.tailX;
         ys << (ys.isEmpty() ? s.tailY : alpha * ys.back() + (1 - alpha) * s.tailY);
     }
@@ -247,6 +287,27 @@ void LossCurvesPlot::clear() {
     rebuild();
 }
 
+QString LossCurvesPlot::pretrainedLabel(const QString& who, qint64 id,
+                                        const std::string& objective) {
+    const QString what = objective == "next_token" ? tr("next token") : tr("masked LM");
+    return id > 0 ? tr("%1 pretrained (model %2, %3)").arg(who).arg(id).arg(what)
+                  : tr("%1 pretraining (%2)").arg(who, what);
+}
+
+void LossCurvesPlot::appendPretrainingEpoch(qint64 runId, const QString& name,
+                                            const std::string& stage, int epoch,
+                                            const std::map<std::string, double>& metrics) {
+    const std::string prefix = stage + "_";
+    std::map<std::string, double> prefixed;
+    for (const auto& [k, v] : metrics) prefixed[prefix + k] = v;
+    Series& s = m_series[runId];
+    if (!s.pretrained.count(prefix))
+        s.pretrained[prefix] =
+            pretrainedLabel(QString::fromStdString(stage.substr(0, stage.find('_'))), 0,
+                            metrics.count("predicted_tokens") ? "next_token" : std::string("mlm"));
+    appendEpoch(runId, name, epoch, prefixed);
+}
+
 void LossCurvesPlot::appendEpoch(qint64 runId, const QString& name, int epoch,
                                  const std::map<std::string, double>& metrics) {
     Series& s = m_series[runId];
@@ -259,8 +320,9 @@ void LossCurvesPlot::appendEpoch(qint64 runId, const QString& name, int epoch,
     scheduleRebuild();
 }
 
-void LossCurvesPlot::updateLive(qint64 runId, double x, double loss) {
+void LossCurvesPlot::updateLive(qint64 runId, double x, double loss, const std::string& metric) {
     Series& s = m_series[runId];
+    s.tailKey = metric;
     s.tailX = x;
     s.tailY = loss;
     scheduleRebuild();
@@ -275,6 +337,8 @@ void LossCurvesPlot::rebuild() {
     m_plot->clearGraphs();
     m_graphRuns.clear();
     const std::string key = metric().toStdString();
+    const bool pretraining = isPretrainingMetric(key);
+    const std::string prefix = pretraining ? key.substr(0, key.find("_pretrain_") + 10) : "";
     const double alpha = m_smoothing->value() / 100.0;
     const bool many = (m_grouped ? m_groups.size() : m_series.size()) > kLegendRuns;
     // The compared (focused) runs are drawn last, over the faded rest.
@@ -292,7 +356,10 @@ void LossCurvesPlot::rebuild() {
         QVector<double> xs, ys;
         curveOf(s, key, alpha, xs, ys);
         QCPGraph* g = m_plot->addGraph();
-        g->setName(s.name);
+        const auto label = s.pretrained.find(prefix);
+        g->setName(label != s.pretrained.end()
+                       ? QStringLiteral("%1 · %2").arg(label->second, s.name)
+                       : s.name);
         QColor color = runColor(id);
         if (!m_focus.isEmpty() && !m_focus.contains(id)) color.setAlpha(50);  // not compared: faded
         g->setPen(QPen(color, m_focus.contains(id) ? 3 : 2));
@@ -304,7 +371,9 @@ void LossCurvesPlot::rebuild() {
         }
         // Many runs: the legend names only the selected ones, so it never crowds out the
         // curves (hover names any curve).
-        if (many && !m_focus.contains(id)) g->removeFromLegend();
+        // A run without this metric (a label-only run's soft loss, a run that pretrained
+        // nothing) is no legend entry.
+        if ((many && !m_focus.contains(id)) || xs.isEmpty()) g->removeFromLegend();
         m_graphRuns.push_back(id);
     }
     m_plot->yAxis->setLabel(m_metric->currentText());
@@ -312,6 +381,9 @@ void LossCurvesPlot::rebuild() {
     for (int i = 0; i < m_plot->graphCount(); ++i) anyPoint |= !m_plot->graph(i)->data()->isEmpty();
     setPlotHint(m_plot, m_series.empty()
                             ? tr("No runs yet: Run ▸ Run Experiment (Ctrl+R) plots them here")
+                        : !anyPoint && pretraining
+                            ? tr("No run has started from a pretrained model (teacher.pretrain, "
+                                 "student.pretrain)")
                         : !anyPoint ? tr("No run has recorded this metric yet")
                                     : QString());
     m_legendNote->setText(!many       ? QString()

@@ -21,6 +21,8 @@ namespace retort::ui {
 /// Training curves of every run: one metric at a time, one stable colour per run, exponential
 /// smoothing, legend clicks hide a run, hover shows the value. Live: epochs append as they end
 /// and the running epoch's mean loss moves at its fractional position. Redraws are batched.
+/// Pretraining stages are curves too (`teacher_pretrain_*`, `student_pretrain_*` metrics), each
+/// stored model drawn once.
 class LossCurvesPlot : public QWidget {
     Q_OBJECT
 public:
@@ -33,8 +35,13 @@ public:
     /// A finished epoch of a run (live).
     void appendEpoch(qint64 runId, const QString& name, int epoch,
                      const std::map<std::string, double>& metrics);
-    /// The running mean loss of the epoch in progress, at x = epoch - 1 + fraction.
-    void updateLive(qint64 runId, double x, double loss);
+    /// A finished pretraining epoch of a run (live): its metrics as `<stage>_<name>`, @p stage
+    /// being "teacher_pretrain" or "student_pretrain".
+    void appendPretrainingEpoch(qint64 runId, const QString& name, const std::string& stage,
+                                int epoch, const std::map<std::string, double>& metrics);
+    /// The running mean loss of the epoch in progress, at x = epoch - 1 + fraction, drawn at
+    /// the end of @p metric's curve.
+    void updateLive(qint64 runId, double x, double loss, const std::string& metric = "train_loss");
 
     QString metric() const;
     void setMetric(const QString& metric);
@@ -62,6 +69,10 @@ private:
         QString name;
         std::map<std::string, std::vector<std::pair<double, double>>> points;
         double tailX = -1, tailY = 0;
+        std::string tailKey = "train_loss";  // the curve the live tail extends
+        /// the pretrained models drawn under this run: legend label by metric prefix
+        /// ("teacher_pretrain_", "student_pretrain_")
+        std::map<std::string, QString> pretrained;
         bool hidden = false;
     };
     /// A configuration's runs, for the grouped form.
@@ -69,6 +80,7 @@ private:
         QString name;
         std::vector<qint64> runs;
     };
+    static QString pretrainedLabel(const QString& who, qint64 id, const std::string& objective);
     void scheduleRebuild();
     void rebuild();
     void rebuildGrouped(const std::string& key);

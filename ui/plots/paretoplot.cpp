@@ -157,8 +157,7 @@ void ParetoPlot::setRuns(const std::vector<RunRecord>& runs) {
         if (r.status != RunStatus::Completed) continue;
         const Json& res = r.results;
         bool onTest = false;
-        const std::optional<double> chosenBy =
-            m_perplexity ? selectionPerplexity(res, &onTest) : selectionAccuracy(res, &onTest);
+        const std::optional<double> chosenBy = selectionValue(res, m_perplexity, &onTest);
         if (!res.contains("compressed_size_bytes") || !chosenBy) continue;
         m_points.push_back(
             {r.id, QString::fromStdString(r.name),

@@ -58,14 +58,6 @@ QString result(const RunRecord& r, const char* key, int precision = 4) {
     return r.results.contains(key) ? cell(r.results[key], precision) : QStringLiteral("–");
 }
 
-/// What a run is chosen by, larger is better: its selection accuracy, or for language
-/// models (@p perplexity) its selection perplexity negated.
-std::optional<double> chosenByScore(const Json& results, bool perplexity, bool* onTest = nullptr) {
-    if (!perplexity) return selectionAccuracy(results, onTest);
-    const auto p = selectionPerplexity(results, onTest);
-    return p ? std::optional<double>(-*p) : std::nullopt;
-}
-
 QString percent(const RunRecord& r, const char* key) {
     if (!r.results.contains(key) || !r.results[key].is_number()) return QStringLiteral("–");
     return QString::number(r.results[key].get<double>() * 100, 'f', 2) + QStringLiteral(" %");
@@ -154,7 +146,7 @@ std::map<QString, QImage> ReportWriter::plots() const {
         std::vector<ParetoPoint> points;
         std::vector<int64_t> ids;
         for (const auto& r : m_runs) {
-            const auto chosenBy = chosenByScore(r.results, languageModelRuns(m_runs));
+            const auto chosenBy = selectionScore(r.results, languageModelRuns(m_runs));
             if (r.status == RunStatus::Completed && chosenBy &&
                 r.results.contains("compressed_size_bytes")) {
                 points.push_back({r.results["compressed_size_bytes"].get<double>(), *chosenBy});
@@ -167,7 +159,9 @@ std::map<QString, QImage> ReportWriter::plots() const {
             if (front[i]) focus << ids[i];
         curves.setFocusRuns(focus);
     }
-    for (const char* metric : {"train_loss", "val_accuracy"}) {
+    for (const char* metric :
+         {"train_loss", "val_accuracy", "val_perplexity", "teacher_pretrain_val_perplexity",
+          "student_pretrain_val_perplexity"}) {
         bool any = false;
         for (const auto& r : m_runs)
             any |= curves.pointCount(r.id, QString::fromLatin1(metric)) > 0;
@@ -211,7 +205,7 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
     for (const auto& r : m_runs) {
         ++byStatus[statusName(r.status)];
         bool onTest = false;
-        const auto chosenBy = chosenByScore(r.results, lm, &onTest);
+        const auto chosenBy = selectionScore(r.results, lm, &onTest);
         if (r.status == RunStatus::Completed && chosenBy &&
             r.results.contains("compressed_size_bytes")) {
             completed.push_back(&r);
@@ -238,13 +232,13 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
         const RunRecord* best = completed.front();
         const RunRecord* smallest = completed.front();
         for (const RunRecord* r : completed) {
-            if (*chosenByScore(r->results, lm) > *chosenByScore(best->results, lm)) best = r;
+            if (*selectionScore(r->results, lm) > *selectionScore(best->results, lm)) best = r;
             if (r->results["compressed_size_bytes"].get<double>() <
                 smallest->results["compressed_size_bytes"].get<double>())
                 smallest = r;
         }
         bool bestOnTest = false;
-        chosenByScore(best->results, lm, &bestOnTest);
+        selectionScore(best->results, lm, &bestOnTest);
         h +=
             lm ? (bestOnTest
                       ? QStringLiteral(
@@ -477,8 +471,12 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
                  "<p class=\"muted\">With %1 runs, the curves of the Pareto-front runs are drawn "
                  "solid and named in the legend; the others are faded.</p>\n")
                  .arg(m_runs.size());
-    const char* curveTitles[][2] = {{"train_loss", "Training loss (total: λ·T²·soft + (1−λ)·hard)"},
-                                    {"val_accuracy", "Validation accuracy"}};
+    const char* curveTitles[][2] = {
+        {"train_loss", "Training loss (total: λ·T²·soft + (1−λ)·hard)"},
+        {"val_accuracy", "Validation accuracy"},
+        {"val_perplexity", "Validation perplexity"},
+        {"teacher_pretrain_val_perplexity", "Teacher pretraining: validation perplexity"},
+        {"student_pretrain_val_perplexity", "Student pretraining: validation perplexity"}};
     for (const auto& c : curveTitles) {
         auto it = images.find(QString::fromLatin1(c[0]));
         if (it == images.end()) continue;

@@ -137,6 +137,59 @@ QWidget* generatedTextPage(const ProjectStore& store, qint64 runId, const Json& 
     QObject::connect(prompt, &QLineEdit::returnPressed, page, start);
     return page;
 }
+/// The pretrained models the run started from (the teacher's, the student's), epoch by epoch as
+/// stored with them; null when it started from none.
+QWidget* pretrainingPage(const Json& results, QWidget* parent) {
+    QWidget* page = nullptr;
+    QVBoxLayout* v = nullptr;
+    for (const auto& [key, who] :
+         {std::pair{"teacher_pretrain", "teacher"}, std::pair{"pretrain", "student"}}) {
+        if (!results.contains(key) || !results[key].is_object()) continue;
+        const Json& p = results[key];
+        if (!page) {
+            page = new QWidget(parent);
+            v = new QVBoxLayout(page);
+        }
+        auto* label = new QLabel(page);
+        label->setTextFormat(Qt::PlainText);
+        label->setWordWrap(true);
+        label->setText(QObject::tr("The %1 started from pretrained model %2 (%3), %4.")
+                           .arg(QString::fromLatin1(who))
+                           .arg(p.value("id", int64_t(0)))
+                           .arg(p.value("objective", std::string("mlm")) == "next_token"
+                                    ? QObject::tr("next-token prediction")
+                                    : QObject::tr("masked LM"))
+                           .arg(p.value("reused", false)
+                                    ? QObject::tr("reused from the project")
+                                    : QObject::tr("pretrained by this run in %1 s")
+                                          .arg(p.value("seconds", 0.0), 0, 'f', 0)));
+        v->addWidget(label);
+        const Json epochs = p.value("epochs", Json::array());
+        const char* columns[][2] = {{"train_loss", "train loss"},
+                                    {"train_perplexity", "train perplexity"},
+                                    {"val_loss", "val loss"},
+                                    {"val_perplexity", "val perplexity"},
+                                    {"epoch_seconds", "seconds"}};
+        auto* t = new QTableWidget(int(epochs.size()), 6, page);
+        t->setObjectName(QStringLiteral("pretraining-%1").arg(QString::fromLatin1(who)));
+        QStringList head{QObject::tr("epoch")};
+        for (const auto& c : columns) head << QObject::tr(c[1]);
+        t->setHorizontalHeaderLabels(head);
+        t->verticalHeader()->hide();
+        for (int e = 0; e < int(epochs.size()); ++e) {
+            t->setItem(e, 0, cell(QString::number(e + 1)));
+            for (int c = 0; c < 5; ++c) {
+                const Json& x = epochs[size_t(e)].value(columns[c][0], Json());
+                t->setItem(e, c + 1,
+                           cell(x.is_number() ? QString::number(x.get<double>(), 'g', 6)
+                                              : QStringLiteral("–")));
+            }
+        }
+        t->resizeColumnsToContents();
+        v->addWidget(t, 1);
+    }
+    return page;
+}
 }  // namespace
 
 void RunDetailDialog::showTargets(const Json& spec) {
@@ -203,6 +256,8 @@ RunDetailDialog::RunDetailDialog(const ProjectStore& store, qint64 runId, QWidge
     }
     metrics->resizeColumnsToContents();
     tabs->addTab(metrics, tr("Metrics"));
+    if (QWidget* pretraining = pretrainingPage(run->results, tabs))
+        tabs->addTab(pretraining, tr("Pretraining"));
 
     const auto layers = store.layers(runId);
     auto* layerTable = new QTableWidget(int(layers.size()), 4, tabs);

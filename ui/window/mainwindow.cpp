@@ -624,11 +624,16 @@ void MainWindow::onProgress(const retort::Progress& p) {
         m_model->setLiveStatus(p.run_id,
                                tr("training teacher · epoch %1/%2").arg(p.epoch).arg(p.epochs));
     } else if (p.stage == "teacher_pretrain" || p.stage == "student_pretrain") {
-        m_model->setLiveStatus(p.run_id, tr("pretraining %1 · epoch %2/%3")
-                                             .arg(p.stage == "teacher_pretrain" ? tr("teacher")
-                                                                                : tr("student"))
-                                             .arg(p.epoch)
-                                             .arg(p.epochs));
+        if (p.kind == Progress::Kind::Epoch)
+            m_loss->appendPretrainingEpoch(p.run_id, name, p.stage, int(p.epoch), p.metrics);
+        else if (p.kind == Progress::Kind::Batch && p.batches > 0)
+            m_loss->updateLive(p.run_id, double(p.epoch - 1) + double(p.batch) / double(p.batches),
+                               p.loss, p.stage + "_train_loss");
+        m_model->setLiveStatus(
+            p.run_id, tr("pretraining %1 · epoch %2/%3")
+                          .arg(p.stage == "teacher_pretrain" ? tr("teacher") : tr("student"))
+                          .arg(p.epoch)
+                          .arg(p.epochs));
     }
 }
 
