@@ -3,6 +3,7 @@
 #include "export/dataexport.h"
 #include "plots/plotsupport.h"
 #include "stats/configurations.h"
+#include "store/pretrainresults.h"
 #include "store/resultcolumns.h"
 
 #include "plots/qcustomplotinclude.h"
@@ -38,10 +39,6 @@ const char* kMetrics[][2] = {
     {"teacher_pretrain_train_loss", "Teacher pretraining: train loss"},
     {"student_pretrain_val_perplexity", "Student pretraining: validation perplexity"},
     {"student_pretrain_train_loss", "Student pretraining: train loss"}};
-// A run's pretrained models: the results key, the metrics' prefix (the progress stage's name
-// and "_"), and whose it is.
-const char* kPretrainResults[][3] = {{"teacher_pretrain", "teacher_pretrain_", "teacher"},
-                                     {"pretrain", "student_pretrain_", "student"}};
 bool isPretrainingMetric(const std::string& key) {
     return key.find("_pretrain_") != std::string::npos;
 }
@@ -133,7 +130,8 @@ void LossCurvesPlot::setRuns(const std::vector<RunRecord>& runs, const ProjectSt
         s.hidden = hidden[r.id];
         for (const auto& m : store.metrics(r.id))
             s.points[m.name].push_back({double(m.epoch), m.value});
-        for (const auto& [key, prefix, who] : kPretrainResults) {
+        for (const auto& [key, stage, who] : kPretrainResults) {
+            const std::string prefix = std::string(stage) + "_";
             const Json& p = r.results.contains(key) ? r.results[key] : Json();
             if (!p.is_object() || !pretrainedShown.insert(p.value("id", int64_t(0))).second)
                 continue;

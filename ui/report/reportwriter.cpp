@@ -6,6 +6,7 @@
 #include "plots/losscurvesplot.h"
 #include "plots/paretoplot.h"
 #include "stats/pareto.h"
+#include "store/pretrainresults.h"
 #include "store/resultcolumns.h"
 #include "train/environment.h"
 
@@ -338,7 +339,7 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
     // Pretraining: each stored pretrained model the runs started from, epoch by epoch.
     std::map<int64_t, Json> pretrained;
     for (const auto& r : m_runs)
-        for (const char* k : {"teacher_pretrain", "pretrain"})
+        for (const auto& [k, stage, who] : kPretrainResults)
             if (r.results.contains(k) && r.results[k].is_object())
                 pretrained[r.results[k].value("id", int64_t(0))] = r.results[k];
     if (!pretrained.empty()) {

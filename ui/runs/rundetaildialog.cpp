@@ -1,6 +1,7 @@
 #include "runs/rundetaildialog.h"
 
 #include "runs/sensitivityview.h"
+#include "store/pretrainresults.h"
 #include "store/projectstore.h"
 #include "store/resultcolumns.h"
 #include "train/generation.h"
@@ -142,8 +143,7 @@ QWidget* generatedTextPage(const ProjectStore& store, qint64 runId, const Json& 
 QWidget* pretrainingPage(const Json& results, QWidget* parent) {
     QWidget* page = nullptr;
     QVBoxLayout* v = nullptr;
-    for (const auto& [key, who] :
-         {std::pair{"teacher_pretrain", "teacher"}, std::pair{"pretrain", "student"}}) {
+    for (const auto& [key, stage, who] : kPretrainResults) {
         if (!results.contains(key) || !results[key].is_object()) continue;
         const Json& p = results[key];
         if (!page) {
