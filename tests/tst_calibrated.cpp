@@ -55,9 +55,9 @@ private Q_SLOTS:
 
     void nmMasks() {
         const auto s = torch::tensor({0.1f, 0.4f, 0.3f, 0.2f, 5.0f, 1.0f, 2.0f, 3.0f}).view({1, 8});
-        QVERIFY(torch::equal(nmMask(s, 2, 4), torch::tensor({false, true, true, false, true, false,
-                                                             false, true})
-                                                   .view({1, 8})));
+        QVERIFY(torch::equal(
+            nmMask(s, 2, 4),
+            torch::tensor({false, true, true, false, true, false, false, true}).view({1, 8})));
         torch::manual_seed(1);
         const auto m = nmMask(torch::randn({6, 32}), 2, 4);
         QVERIFY(torch::equal(m.view({6, 8, 4}).sum(2), torch::full({6, 8}, 2, torch::kLong)));
@@ -81,7 +81,8 @@ private Q_SLOTS:
                                      torch::kFloat64)
                            .view({4, 4});
         const auto h = a.matmul(a.t()) + torch::eye(4, torch::kFloat64);
-        const auto w = torch::tensor({0.01f, 1.0f, -2.0f, 1.5f, -0.02f, 2.0f, 1.0f, -1.0f}).view({2, 4});
+        const auto w =
+            torch::tensor({0.01f, 1.0f, -2.0f, 1.5f, -0.02f, 2.0f, 1.0f, -1.0f}).view({2, 4});
         ObsOptions o;
         o.damp = 0.0;
         const auto got = sparseGpt(w, h, 0.25, 0, 0, o);
@@ -92,8 +93,11 @@ private Q_SLOTS:
             expected[r] -= w0 / hinv[0][0].item<double>() * hinv[0];
         }
         QVERIFY2(torch::allclose(got.to(torch::kFloat64), expected, 1e-5, 1e-6),
-                 qPrintable(QString("got %1").arg(QString::fromStdString(
-                     [&] { std::ostringstream s; s << got; return s.str(); }()))));
+                 qPrintable(QString("got %1").arg(QString::fromStdString([&] {
+                     std::ostringstream s;
+                     s << got;
+                     return s.str();
+                 }()))));
         QCOMPARE(got.index({torch::indexing::Slice(), 0}).abs().sum().item<double>(), 0.0);
         // Exactly the requested zeros, none elsewhere.
         QCOMPARE((got == 0).sum().item<int64_t>(), int64_t(2));
@@ -121,6 +125,21 @@ private Q_SLOTS:
         QVERIFY(outputError(w, s24, h) < outputError(w, m24, h));
     }
 
+    void sparseGptNmGroupsAcrossBlocks() {
+        // 140 inputs: 128-column blocks hold no whole number of 5- or 7-groups. Every group
+        // keeps exactly n (a group cut at a block's end threw in topk or kept too many).
+        const auto x = correlatedInputs(600, 140, 3);
+        const auto h = hessianOf(x);
+        torch::manual_seed(9);
+        const auto w = torch::randn({8, 140});
+        for (const auto& [n, m] : {std::pair<int64_t, int64_t>{1, 5}, {3, 7}, {2, 4}}) {
+            const auto s = sparseGpt(w, h, 0.0, n, m);
+            const auto kept = (s != 0).view({8, 140 / m, m}).sum(2);
+            QVERIFY2(torch::equal(kept, torch::full_like(kept, n)),
+                     (std::to_string(n) + ":" + std::to_string(m)).c_str());
+        }
+    }
+
     void groupwiseScales() {
         torch::manual_seed(2);
         auto w = torch::randn({4, 10});
@@ -136,7 +155,8 @@ private Q_SLOTS:
                          w[0].slice(0, 8, 10).abs().max().item<double>() / 7) < 1e-6);
         // Finer groups: smaller error than per channel.
         const double eg = (w - deq).pow(2).sum().item<double>();
-        const double ec = (w - quantizeSymmetric(w, 4, true).dequantize()).pow(2).sum().item<double>();
+        const double ec =
+            (w - quantizeSymmetric(w, 4, true).dequantize()).pow(2).sum().item<double>();
         QVERIFY(eg < ec);
     }
 

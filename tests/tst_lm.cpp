@@ -209,6 +209,18 @@ private Q_SLOTS:
             QVERIFY(torch::isfinite(logits.grad()).all().item<bool>());
             QVERIFY(l.soft.item<double>() > 0);
         }
+        // The soft term is scaled by T², so its gradient keeps the hard term's scale (Hinton):
+        // forward KL at k = V, λ 1: ∂/∂s = T · (softmax(s/T) − softmax(t/T)) / n.
+        for (const double temp : {1.0, 2.0, 4.0}) {
+            logits.mutable_grad() = torch::Tensor();
+            const TopKTargets every = topKTargets(t, temp, v);
+            tokenDistillLoss(logits, &every, targets, temp, 1.0, Divergence::ForwardKl)
+                .total.backward();
+            const auto expected =
+                temp * (torch::softmax(s / temp, 1) - torch::softmax(t / temp, 1)) / double(n);
+            QVERIFY2(torch::allclose(logits.grad(), expected, 1e-4, 1e-7),
+                     qPrintable(QString("T %1").arg(temp)));
+        }
     }
 
     // The end mark after each sample that was not cut, targets shifted by one, classes the
@@ -288,6 +300,24 @@ private Q_SLOTS:
         const auto sampled = generate(lm, prompt, o);
         QVERIFY(sampled.size() <= 6);
         QCOMPARE(generate(lm, prompt, o), sampled);
+        // A model that most wants padding or the unknown piece never gets them: neither is
+        // text (the decoded text would drop them).
+        {
+            torch::NoGradGuard guard;
+            auto params = lm->named_parameters();
+            QVERIFY(params.contains("net.out.bias"));
+            params["net.out.bias"].slice(0, 0, 2).fill_(100.0);
+        }
+        for (int64_t k : {0, 3}) {
+            GenerationOptions g;
+            g.max_new_tokens = 8;
+            g.top_k = k;
+            const auto text = generate(lm, prompt, g);
+            QVERIFY(!text.empty());
+            for (int64_t id : text)
+                QVERIFY2(id != Tokenizer::kPad && id != Tokenizer::kUnknown,
+                         std::to_string(id).c_str());
+        }
         ZooNet classifier(decoder(), lmShape(false));
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, generate(classifier, prompt, o));
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
@@ -308,7 +338,8 @@ private Q_SLOTS:
 
     void validatorNamesWhatLanguageModelsLack() {
         QTemporaryDir dir;
-        const std::string file = test::writeSeparableTexts(dir, 5);
+        // 60 texts: 15 would leave none for the test split (refused at load).
+        const std::string file = test::writeSeparableTexts(dir, 20);
         const Json base = lmSpec(file);
         const auto clean = test::specIssues(base);
         QVERIFY2(clean.empty(),
@@ -583,8 +614,13 @@ private Q_SLOTS:
         QVERIFY(soft(runs[1]) > 0);
         const Json& pruned = runs[2].results;
         QVERIFY(std::abs(pruned["sparsity"].get<double>() - 0.5) < 0.02);
-        QVERIFY(pruned["compressed_size_bytes"].get<int64_t>() * 3 <
-                runs[1].results["compressed_size_bytes"].get<int64_t>());
+        // 50 % sparse int8 weights take 0.5 + 0.125 (bitmap) bytes of every 4; the description,
+        // biases and norms of a model this small stay fp32: at least 2.5× smaller in all.
+        QVERIFY2(pruned["compressed_size_bytes"].get<int64_t>() * 5 / 2 <
+                     runs[1].results["compressed_size_bytes"].get<int64_t>(),
+                 (pruned["compressed_size_bytes"].dump() + " vs " +
+                  runs[1].results["compressed_size_bytes"].dump())
+                     .c_str());
         // The validation perplexity per epoch, as a curve.
         int epochs = 0;
         for (const auto& m : store.metrics(runs[1].id)) epochs += m.name == "val_perplexity";

@@ -5,8 +5,11 @@
 // validator names the key of every combination it refuses.
 #include "testutil.h"
 
+#include "data/textdataset.h"
 #include "models/modelgraph.h"
 #include "train/pretraining.h"
+
+#include <fstream>
 
 #include <map>
 #include <set>
@@ -344,6 +347,104 @@ private Q_SLOTS:
                  bad[0].error.c_str());
     }
 
+    void studentInitIsPartOfThePretrainedKey() {
+        // A sweep over student.init with student.pretrain: the teacher_layers start is another
+        // pretrained model, not the random start's record loaded again.
+        QTemporaryDir dir;
+        const std::string file = test::writeSeparableTexts(dir, 20);
+        ProjectStore store(dir.filePath("p.retort").toStdString());
+        Json j = pretrainSpec(file, "full");
+        j["teacher"].erase("pretrain");
+        j["teacher"]["train"] = {{"epochs", 1}, {"batch_size", 16}};
+        j["student"] = {{"arch", "transformer"},
+                        {"layers", 1},
+                        {"d_model", 16},
+                        {"heads", 2},
+                        {"ffn", 32},
+                        {"dropout", 0.0},
+                        {"pretrain", {{"epochs", 1}, {"batch_size", 16}}}};
+        j["sweep"] = {{"student.init", {"random", "teacher_layers"}}};
+        const auto out = test::runAll(store, j);
+        QCOMPARE(out.size(), size_t(2));
+        for (const auto& o : out) QVERIFY2(o.status == RunStatus::Completed, o.error.c_str());
+        QCOMPARE(store.pretrainedList().size(), size_t(2));
+        QVERIFY(out[0].results["pretrain"]["id"] != out[1].results["pretrain"]["id"]);
+        QCOMPARE(out[1].results["pretrain"]["reused"].get<bool>(), false);
+    }
+
+    void corpusKeepsItsOwnLengthsAndWarnsOfHeldOutTexts() {
+        // The task's texts are short (at most 10 words); the corpus's documents are long (80
+        // words). They are cut at data.tokenizer.max_length (64), not at the task's longest
+        // text.
+        QTemporaryDir dir;
+        const std::string file = test::writeSeparableTexts(dir, 20);
+        std::string corpus;
+        for (int i = 0; i < 40; ++i) {
+            std::string doc = "doc " + std::to_string(i);
+            for (int k = 0; k < 40; ++k) doc += k % 2 ? " river stone" : " song lake";
+            corpus += doc + "\n";
+        }
+        // Two lines are texts of the task's test or validation split.
+        std::ifstream tsv(file);
+        std::string line, header;
+        std::getline(tsv, header);
+        std::vector<std::string> texts;
+        while (std::getline(tsv, line)) texts.push_back(line.substr(0, line.find('\t')));
+        const std::string path = dir.filePath("corpus.txt").toStdString();
+        ProjectStore store(dir.filePath("p.retort").toStdString());
+        Json j = pretrainSpec(file, "full");
+        j["teacher"]["pretrain"] = {{"epochs", 1}, {"batch_size", 16}, {"path", path}};
+        j["data"]["tokenizer"]["max_length"] = 64;
+        // Which texts are held out: the data's own split, by text.
+        int held = 0;
+        for (const auto& t : texts)
+            if (textdata::splitOf(t, 0.1, true) != 0 && held < 2) {
+                corpus += t + "\n";
+                ++held;
+            }
+        QCOMPARE(held, 2);
+        test::writeFile(path, corpus);
+        const auto out = test::runAll(store, j);
+        QVERIFY2(out[0].status == RunStatus::Completed, out[0].error.c_str());
+        const auto list = store.pretrainedList();
+        QCOMPARE(list.size(), size_t(1));
+        // 42 documents; 15 % of the 40 long ones' 63 pieces after [CLS] is about 378 masked
+        // tokens an epoch. Cut to the task's longest text (at most 10 words) it would be fewer
+        // than 40 · 30 · 0.15 = 180.
+        const double masked = list[0].metrics[0]["masked_tokens"].get<double>();
+        QVERIFY2(masked > 0.8 * 40 * 63 * 0.15, std::to_string(masked).c_str());
+        const Json& p = out[0].results["teacher_pretrain"];
+        QVERIFY2(p.contains("warnings") && p["warnings"][0].get<std::string>().find(
+                                               "2 of the 42 documents") != std::string::npos,
+                 p.dump().c_str());
+    }
+
+    void taylorScoresFrozenWeightsByTheirGradients() {
+        // Head-only training freezes the encoder: Taylor scores of its heads need the loss's
+        // gradient there all the same (it fell back to magnitudes without a word), and the
+        // frozen weights must not keep a gradient afterwards.
+        QTemporaryDir dir;
+        const std::string file = test::writeSeparableTexts(dir, 20);
+        ProjectStore store(dir.filePath("p.retort").toStdString());
+        Json j = test::textRunSpec("taylor", file);
+        j["student"] = {{"arch", "transformer"},
+                        {"layers", 1},
+                        {"d_model", 16},
+                        {"heads", 4},
+                        {"ffn", 32},
+                        {"dropout", 0.1},
+                        {"pretrain", {{"epochs", 1}, {"batch_size", 16}}}};
+        j["train"] = {{"epochs", 2}, {"batch_size", 16}, {"finetune", "head"}};
+        j["prune"] = {{"structure", "heads"},
+                      {"method", "taylor"},
+                      {"sparsity", 0.5},
+                      {"schedule", "one_shot"},
+                      {"begin_epoch", 1}};
+        const auto out = test::runAll(store, j);
+        QVERIFY2(out[0].status == RunStatus::Completed, out[0].error.c_str());
+        QVERIFY(out[0].results.contains("units"));
+    }
+
     void validatorNamesTheKey() {
         QTemporaryDir dir;
         const std::string file = test::writeSeparableTexts(dir, 5);
@@ -371,6 +472,23 @@ private Q_SLOTS:
         QVERIFY(test::hasIssue(test::specIssues(j), "prune", "undone by the merge"));
         j["train"]["lora_rank"] = 0;
         QVERIFY(test::hasIssue(test::specIssues(j), "train.lora_rank"));
+        // Head-only and BitFit freeze what qat would train (refused) and what pruning removes
+        // (said: pruned once, never retrained).
+        j["train"].erase("lora_rank");
+        j.erase("prune");
+        for (const char* mode : {"head", "bitfit"}) {
+            j["train"]["finetune"] = mode;
+            j["quantize"] = {{"mode", "qat"}, {"bits", 8}};
+            QVERIFY(test::hasIssue(test::specIssues(j), "quantize.mode", "freezes"));
+            j["quantize"] = {{"mode", "ptq"}, {"bits", 8}};
+            QVERIFY(!test::hasIssue(test::specIssues(j), "quantize.mode"));
+            j["prune"] = {{"sparsity", 0.5}};
+            std::vector<SpecIssue> parsed;
+            const auto w = ExperimentSpec::fromJson(j, parsed).warnings();
+            QVERIFY(test::hasIssue(w, "prune", "never retrained"));
+            j.erase("prune");
+            j.erase("quantize");
+        }
         j = pretrainSpec(file, "full");
         j["teacher"]["pretrain"]["mask_fraction"] = 1.5;
         QVERIFY(test::hasIssue(test::specIssues(j), "teacher.pretrain.mask_fraction"));

@@ -436,6 +436,50 @@ private Q_SLOTS:
                      o.results["compressed_size_bytes"].get<int64_t>());
         }
     }
+
+    void sizeEstimateFollowsTheFileFormat() {
+        // Before: 1:4 was estimated as 50 % sparsity, a structured unit fraction as weight
+        // sparsity, and group-wise quantization with one scale per row. Each within 2 % of the
+        // real file now.
+        QTemporaryDir dir;
+        const std::string texts = test::writeSeparableTexts(dir, 20);
+        struct Case {
+            const char* name;
+            Json spec;
+        };
+        std::vector<Case> cases;
+        Json nm = test::smallSyntheticSpec();
+        nm["data"]["shape"] = {1, 8, 16};
+        nm["student"] = {{"arch", "mlp"}, {"hidden", {64}}};
+        nm["teacher"] = nullptr;
+        nm["distill"] = {{"lambda", 0.0}};
+        nm["train"]["epochs"] = 1;
+        Json gptq = nm;
+        nm["prune"] = {{"structure", "n:m"}, {"n", 1}, {"m", 4}, {"schedule", "one_shot"}};
+        cases.push_back({"n:m 1:4", nm});
+        gptq["quantize"] = {{"mode", "gptq"}, {"bits", 4}, {"group_size", 64}};
+        cases.push_back({"gptq int4 g64", gptq});
+        Json heads = test::textRunSpec("heads", texts);
+        heads["student"] = {
+            {"arch", "transformer"}, {"layers", 2}, {"d_model", 32}, {"heads", 4}, {"ffn", 64},
+            {"dropout", 0.0}};
+        heads["train"] = {{"epochs", 1}, {"batch_size", 16}};
+        heads["prune"] = {{"structure", "heads"}, {"sparsity", 0.5}, {"schedule", "one_shot"}};
+        cases.push_back({"heads 0.5 rebuilt", heads});
+        for (const auto& c : cases) {
+            ProjectStore store(
+                dir.filePath(QString("est%1.retort").arg(int(&c - &cases[0]))).toStdString());
+            const RunOutcome o = runAll(store, c.spec).front();
+            QVERIFY2(o.status == RunStatus::Completed, (c.name + (": " + o.error)).c_str());
+            const ExperimentSpec spec = plan(store, c.spec).front().spec;
+            const double real = o.results["compressed_size_bytes"].get<double>();
+            const double estimate = double(expectedCompressedSize(spec, probeData(spec.data)));
+            QVERIFY2(std::abs(estimate / real - 1.0) < 0.02,
+                     (std::string(c.name) + ": estimate " + std::to_string(estimate) + " B, file " +
+                      std::to_string(real) + " B")
+                         .c_str());
+        }
+    }
 };
 
 QTEST_APPLESS_MAIN(TestResults)

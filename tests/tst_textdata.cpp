@@ -1,10 +1,12 @@
 #include "testutil.h"
 
 #include "data/textdata.h"
+#include "data/textdataset.h"
 #include "data/tokenizer.h"
 
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 using namespace retort;
@@ -197,16 +199,48 @@ private Q_SLOTS:
     }
 
     void wordNetSplitIsFixed() {
-        // The split is a pure function of (pos, offset), part of the data's definition: it must
-        // never change. FNV-1a 64 of "n:1740" is 0xa7954bf725956dd3 (≡ 9 mod 10: test), of
-        // "v:1839606" 0xa50aae57aa102276 (≡ 4: train), computed by a separate Python script.
+        // The split (version 2) is a pure function of the normalized gloss, part of the data's
+        // definition: it must never change. FNV-1a 64 of "wordnet:a genus of bacteria" is
+        // 0xb6433ca546ab4b81 (≡ 9 mod 10: test), of entity's gloss 0x753993708c8829e1 (≡ 5:
+        // train), computed by a separate Python script.
         std::map<int, int> counts;
-        for (int64_t off = 0; off < 100000; ++off) ++counts[wordNetSplit('n', off)];
+        for (int i = 0; i < 100000; ++i) ++counts[wordNetSplit("gloss " + std::to_string(i))];
         QVERIFY(counts[0] > 79000 && counts[0] < 81000);
         QVERIFY(counts[1] > 9500 && counts[1] < 10500);
         QVERIFY(counts[2] > 9500 && counts[2] < 10500);
-        QCOMPARE(wordNetSplit('n', 1740), kSplitOfEntity);
-        QCOMPARE(wordNetSplit('v', 1839606), kSplitOfGo);
+        QCOMPARE(wordNetSplit("a genus of bacteria"), kSplitOfGenus);
+        QCOMPARE(wordNetSplit("that which is perceived or known or inferred to have its own "
+                              "distinct existence (living or nonliving)"),
+                 kSplitOfEntity);
+        // Case and white space do not move a gloss.
+        QCOMPARE(wordNetSplit("  A  Genus of\tBacteria "), kSplitOfGenus);
+        QCOMPARE(normalizedText("  A  Genus of\tBacteria "), std::string("a genus of bacteria"));
+    }
+
+    void wordNetTestGlossesAreUnseen() {
+        // Version 1 hashed the synset: 110 of the 11,675 test glosses occurred verbatim in
+        // training ("a genus of bacteria", 11 copies). No test gloss may occur, normalized, in
+        // training or validation.
+        const auto all = readWordNet(kWordNetDir);
+        std::set<std::string> seen;
+        for (const auto& s : all)
+            if (s.split != 2) seen.insert(normalizedText(s.gloss));
+        int leaked = 0, test = 0;
+        std::string example;
+        for (const auto& s : all) {
+            if (s.split != 2) continue;
+            ++test;
+            if (seen.count(normalizedText(s.gloss))) {
+                if (example.empty()) example = s.gloss;
+                ++leaked;
+            }
+        }
+        QVERIFY2(leaked == 0, (std::to_string(leaked) +
+                               " test glosses also in train or "
+                               "validation, e.g. '" +
+                               example + "'")
+                                  .c_str());
+        QCOMPARE(test, 11743);  // counted by the same separate Python script
     }
 
     void wordNetFromDebian() {
@@ -232,6 +266,40 @@ private Q_SLOTS:
         QCOMPARE(largest->second, size_t(14435));
         QVERIFY(std::abs(double(perSplit[0]) / double(all.size()) - 0.8) < 0.01);
         QVERIFY(std::abs(double(perSplit[2]) / double(all.size()) - 0.1) < 0.01);
+    }
+
+    void fingerprintHashesEveryText() {
+        // Two test files that differ in one text (labels unchanged) are two data sets: the
+        // fingerprint (the teacher's key) must tell them apart, or a later run reuses the
+        // teacher's stored outputs and reports the old teacher test accuracy.
+        QTemporaryDir dir;
+        const std::string train = test::writeSeparableTexts(dir, 12);
+        const std::string a = dir.filePath("a.tsv").toStdString(),
+                          b = dir.filePath("b.tsv").toStdString();
+        test::writeFile(a, "text\tlabel\nriver lake\twater\nstone rock\trock\n");
+        test::writeFile(b, "text\tlabel\nriver stream\twater\nstone rock\trock\n");
+        DataOptions d;
+        d.format = DataFormat::Text;
+        d.path = train;
+        d.tokenizer.vocab_size = 40;
+        d.tokenizer.max_length = 12;
+        d.test_path = a;
+        const Dataset first = textdata::load(d, 1, nullptr);
+        d.test_path = b;
+        const Dataset second = textdata::load(d, 1, nullptr);
+        QVERIFY(torch::equal(first.test_y, second.test_y));
+        QVERIFY(first.fingerprint != second.fingerprint);
+        QCOMPARE(first.test_texts.size(), size_t(2));
+        QCOMPARE(first.split_version, 1);
+        // A file too small to hold out a test text is refused at load, naming it and the split.
+        const std::string tiny = dir.filePath("tiny.tsv").toStdString();
+        test::writeFile(tiny, "text\tlabel\nriver\twater\nrock\trock\n");
+        d.test_path.clear();
+        d.path = tiny;
+        const std::string error = errorOf([&] { textdata::load(d, 1, nullptr); });
+        QVERIFY2(error.find(tiny) != std::string::npos &&
+                     error.find("test split is empty") != std::string::npos,
+                 error.c_str());
     }
 
     void tokenizerIsTrainedOnceAndReused() {
@@ -295,8 +363,8 @@ private Q_SLOTS:
     }
 
 private:
-    static constexpr int kSplitOfEntity = 2;
-    static constexpr int kSplitOfGo = 0;
+    static constexpr int kSplitOfGenus = 2;
+    static constexpr int kSplitOfEntity = 0;
 };
 
 QTEST_APPLESS_MAIN(TestTextData)

@@ -6,7 +6,11 @@
 #include "models/compressedmodel.h"
 #include "spec/specvalidator.h"
 #include "store/projectstore.h"
+#include "train/pipeline.h"
+#include "train/pretraining.h"
 #include "train/runner.h"
+#include "train/stagesupport.h"
+#include "train/trainloop.h"
 
 #include <cmath>
 #include <random>
@@ -199,6 +203,88 @@ private Q_SLOTS:
         QVERIFY2(lastOfFirstEpoch > 0.5 * elapsedFirst * double(epochs - 1),
                  qPrintable(QString::number(lastOfFirstEpoch)));
         QCOMPARE(lastOfLastEpoch, 0.0);
+    }
+
+    // The real training loop (not a test optimiser): a language model's epoch loss is the token
+    // NLL, whatever the lengths of its batches; head-only training keeps the frozen encoder in
+    // eval mode (its loss is the eval-mode loss) and bit-identical through gradient clipping.
+    void trainingLoopWeighsTokensAndKeepsFrozenPartsFrozen() {
+        torch::manual_seed(11);
+        QTemporaryDir dir;
+        ProjectStore store(dir.filePath("p.retort").toStdString());
+        pipeline::StageServices services(store, nullptr, nullptr);
+        ModelOptions mo;
+        mo.arch = Arch::Transformer;
+        mo.layers = 1;
+        mo.d_model = 16;
+        mo.heads = 2;
+        mo.ffn = 32;
+        mo.dropout = 0.0;
+        // Ragged texts: 24 short (3 tokens) and 24 long (20): batches of 4, bucketed by length.
+        const int64_t n = 48, width = 20, vocab = 30;
+        auto x = torch::randint(3, vocab, {n, width}, torch::kInt64);
+        x.select(1, 0).fill_(Tokenizer::kCls);
+        for (int64_t i = 0; i < n; i += 2) x[i].slice(0, 3).fill_(0);
+        Dataset text;
+        text.train_x = x;
+        text.shape.sample_shape = {width};
+        text.shape.vocab = vocab;
+        const Dataset lm = languageModelData(text);
+        ZooNet net(mo, lm.shape);
+        torch::optim::SGD frozenRate(net->parameters(), torch::optim::SGDOptions(0.0));
+        TrainOptions t;
+        t.batch_size = 4;
+        int64_t step = 0;
+        const auto s =
+            pipeline::trainEpoch(net, frozenRate, lm, torch::Tensor(), t, DistillOptions{}, nullptr,
+                                 nullptr, 5, 1, step, 0, "student", services);
+        net->eval();
+        const auto nll = std::log(
+            stagesupport::nextTokenScores([&](const torch::Tensor& in) { return net->forward(in); },
+                                          lm.train_x, lm.train_y)
+                .perplexity);
+        QVERIFY2(std::abs(s.loss - nll) < 1e-4,
+                 (std::to_string(s.loss) + " vs token NLL " + std::to_string(nll)).c_str());
+
+        // Head-only: dropout 0.5 in the encoder would make the training loss noisy and higher.
+        mo.dropout = 0.5;
+        DataShape cls = text.shape;
+        cls.classes = 3;
+        Dataset c = text;
+        c.shape = cls;
+        c.train_y = torch::randint(0, 3, {n}, torch::kInt64);
+        ZooNet probe(mo, cls);
+        const auto before = probe->named_parameters().values();
+        std::vector<torch::Tensor> copies;
+        for (const auto& p : before) copies.push_back(p.detach().clone());
+        t.finetune = Finetune::Head;
+        t.grad_clip = 0.5;
+        auto params = pipeline::finetuneParameters(probe, t);
+        torch::optim::SGD none(params, torch::optim::SGDOptions(0.0));
+        const auto h = pipeline::trainEpoch(probe, none, c, torch::Tensor(), t, DistillOptions{},
+                                            nullptr, nullptr, 5, 1, step, 0, "student", services);
+        probe->eval();
+        double evalLoss = 0;
+        {
+            torch::NoGradGuard guard;
+            evalLoss =
+                torch::nn::functional::cross_entropy(probe->forward(x), c.train_y).item<double>();
+        }
+        QVERIFY2(std::abs(h.loss - evalLoss) < 1e-4,
+                 (std::to_string(h.loss) + " vs eval " + std::to_string(evalLoss)).c_str());
+        torch::optim::Adam moving(params, torch::optim::AdamOptions(0.05));
+        pipeline::trainEpoch(probe, moving, c, torch::Tensor(), t, DistillOptions{}, nullptr,
+                             nullptr, 6, 2, step, 0, "student", services);
+        int moved = 0;
+        for (size_t i = 0; i < before.size(); ++i) {
+            const bool head = probe->named_parameters().keys()[i].find("out.") != std::string::npos;
+            const bool same = torch::equal(before[i], copies[i]);
+            if (head)
+                moved += !same;
+            else
+                QVERIFY2(same, probe->named_parameters().keys()[i].c_str());
+        }
+        QCOMPARE(moved, 2);
     }
 
     void compressedFileHoldsTheEvaluatedModel() {

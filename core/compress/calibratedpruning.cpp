@@ -66,7 +66,10 @@ torch::Tensor sparseGpt(const torch::Tensor& weight, const torch::Tensor& hessia
     // Inputs that are always zero carry no information: their weights go first.
     w.index_put_({torch::indexing::Slice(), hessian.diagonal() == 0}, 0.0);
     const auto hinv = dampedInverseCholesky(hessian, options.damp);
-    const int64_t bs = std::max<int64_t>(1, options.blockSize);
+    // N:M groups never straddle two blocks: the block is a whole number of groups (128 holds
+    // no whole number of 5s or 7s, and a group cut at the block's end had too few columns).
+    int64_t bs = std::max<int64_t>(1, options.blockSize);
+    if (n > 0) bs = std::max<int64_t>(m, bs / m * m);
     using torch::indexing::Slice;
     for (int64_t i1 = 0; i1 < cols; i1 += bs) {
         const int64_t i2 = std::min(i1 + bs, cols), count = i2 - i1;

@@ -59,6 +59,9 @@ struct Dataset {
     torch::Tensor test_x, test_y;    ///< test samples: only used for final results
     DataShape shape;                 ///< sample shape and classes
     std::string fingerprint;         ///< hash of the source bytes and preparation: cache key part
+    /// The version of the rule that split the data (results' `data_split_version`): WordNet's
+    /// is kWordNetSplitVersion, everything else's 1. Runs of two versions never pool.
+    int split_version = 1;
     /// How raw features become model inputs: {"mode": "global"|"per_feature"|"none", "mean",
     /// "std"} (numbers for global, one per feature for per_feature): x' = (x - mean) / std.
     /// Text: {"mode": "tokens"}.

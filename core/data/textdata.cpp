@@ -349,9 +349,25 @@ const std::array<const char*, 45>& wordNetLexFiles() {
     return names;
 }
 
-int wordNetSplit(char pos, int64_t offset) {
+std::string normalizedText(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    bool space = false;
+    for (const char c : text) {
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+            space = !out.empty();
+            continue;
+        }
+        if (space) out += ' ';
+        space = false;
+        out += (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c;
+    }
+    return out;
+}
+
+int wordNetSplit(const std::string& gloss) {
     Fnv1a h;
-    h.update(std::string(1, pos) + ":" + std::to_string(offset));
+    h.update("wordnet:" + normalizedText(gloss));
     const int bucket = int(h.value() % 10);
     return bucket < 8 ? 0 : bucket == 8 ? 1 : 2;
 }
@@ -385,7 +401,7 @@ std::vector<WordNetSynset> parseWordNetData(std::istream& in, const std::string&
         if (s.gloss.empty()) throw DataError(name, at(n) + "empty gloss");
         if (const size_t bad = invalidUtf8(s.gloss); bad != std::string_view::npos)
             throw DataError(name, at(n) + "invalid UTF-8 in the gloss");
-        s.split = wordNetSplit(s.pos, s.offset);
+        s.split = wordNetSplit(s.gloss);
         out.push_back(std::move(s));
     }
     return out;

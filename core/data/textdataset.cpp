@@ -69,6 +69,12 @@ Split readSplit(const DataOptions& d) {
     if (!heldOut) s.test = readTextFile(d.test_path, fileOptions(d));
     if (s.train.texts.empty())
         throw DataError(d.path, "no training samples left after the validation and test splits");
+    // About one text in ten is held out for test, by a hash of its text: a small file can get
+    // none, and a run would train and then fail to score.
+    if (s.test.texts.empty())
+        throw DataError(d.path, "the test split is empty (" + std::to_string(all.texts.size()) +
+                                    " samples; about 10 % go to test, chosen by a hash of "
+                                    "each text): add samples, or give data.test_path");
     s.labels = makeLabelMap(s.train, d.path);
     return s;
 }
@@ -227,11 +233,16 @@ Dataset load(const DataOptions& d, int64_t seed, const TokenizerCache* tokenizer
     ds.tokenizer_model = tok->model();
     ds.tokenizer_key = key;
     ds.label_names = s.labels.names;
-    ds.test_texts = std::move(s.test.texts);
+    ds.split_version = d.format == DataFormat::Wordnet ? kWordNetSplitVersion : 1;
+    // Every text of every split is hashed (the training texts through the tokenizer's key), each
+    // ended by a newline so that "ab"+"c" and "a"+"bc" differ: an edited test text is new data.
     Fnv1a fp;
     fp.update(key);
     for (const TextSamples* t : {&s.val, &s.test})
-        for (const auto& x : t->texts) fp.update(x);
+        for (const auto& x : t->texts) {
+            fp.update(x);
+            fp.update("\n", 1);
+        }
     for (const auto* y : {&trainY, &valY, &testY})
         fp.update(reinterpret_cast<const char*>(y->data()), y->size() * sizeof(int64_t));
     // The seed changes the data only through limit_train's subset: without it, every seed of a
@@ -240,9 +251,11 @@ Dataset load(const DataOptions& d, int64_t seed, const TokenizerCache* tokenizer
                     {"max_length", d.tokenizer.max_length},
                     {"limit_train", d.limit_train},
                     {"limit_test", d.limit_test},
-                    {"validation_fraction", d.validation_fraction}})
+                    {"validation_fraction", d.validation_fraction},
+                    {"split_version", ds.split_version}})
                   .dump());
     ds.fingerprint = fp.hex();
+    ds.test_texts = std::move(s.test.texts);
     return ds;
 }
 

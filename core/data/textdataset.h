@@ -2,8 +2,9 @@
 
 // Text data as a Dataset (inside core/data; dataset.h dispatches here): the samples of a text
 // file or WordNet, split, tokenized and padded. Splits never depend on the run's seed: WordNet's
-// is fixed by synset, a text file's by a hash of each text, so every run of every project sees
-// the same test set and duplicate texts never straddle train and test.
+// is fixed by a hash of the normalized gloss (split version 2), a text file's by a hash of each
+// text, so every run of every project sees the same test set and duplicate texts never straddle
+// train and test.
 
 #include "data/dataset.h"
 

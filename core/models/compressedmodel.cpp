@@ -288,7 +288,7 @@ int64_t estimateCompressedSize(size_t descriptionBytes, const std::vector<Tensor
         int64_t n = 1;
         for (int64_t d : t.shape) n *= d;
         const int b = !t.compressible ? 32 : t.bits > 0 ? t.bits : bits;
-        const double sp = t.sparsity >= 0 ? t.sparsity : sparsity;
+        const double sp = t.sparsity >= 0 ? t.sparsity : t.nmN > 0 ? 0.0 : sparsity;
         const int64_t nnz =
             t.compressible ? n - static_cast<int64_t>(std::llround(sp * double(n))) : n;
         const int64_t rows = t.shape.empty() ? 1 : t.shape[0];
@@ -297,10 +297,22 @@ int64_t estimateCompressedSize(size_t descriptionBytes, const std::vector<Tensor
         const int64_t bitmap = (n + 7) / 8 + valueBytes(nnz, b);
         const int64_t csr = 2 + (rows + 1) * widthFor(uint64_t(nnz)) +
                             nnz * widthFor(uint64_t(cols ? cols - 1 : 0)) + valueBytes(nnz, b);
-        const int64_t scales = b == 32 ? 0 : (perChannel ? rows : 1) * 4;
+        const int64_t scales = b == 32 ? 0
+                               : t.groupSize > 0
+                                   ? rows * ((cols + t.groupSize - 1) / t.groupSize) * 4
+                                   : (perChannel ? rows : 1) * 4;
+        int64_t body = std::min({dense, bitmap, csr});
+        if (t.compressible && t.nmN > 0 && t.nmM > t.nmN && cols % t.nmM == 0) {
+            // The writer keeps an n:m tensor in its own layout unless dense is smaller.
+            const int64_t slots = rows * (cols / t.nmM) * t.nmN;
+            const int64_t nm = 2 + (slots * positionBits(t.nmM) + 7) / 8 + valueBytes(slots, b);
+            body = std::min(dense, nm);
+        } else if (t.compressible && t.nmN > 0) {
+            body = dense;  // inputs not a multiple of m: the layer stays dense
+        }
         // name length and name, rank and dims, bits, index kind, scale count and scales, group
         total += 2 + int64_t(t.name.size()) + 1 + 4 * int64_t(t.shape.size()) + 1 + 1 + 4 + scales +
-                 4 + std::min({dense, bitmap, csr});
+                 4 + body;
     }
     return total;
 }

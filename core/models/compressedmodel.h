@@ -59,13 +59,18 @@ struct TensorLayout {
     bool compressible = false;   ///< pruned and quantized (a weight), else stored fp32
     double sparsity = -1;        ///< ≥ 0: this tensor's own sparsity (per-layer targets)
     int bits = 0;                ///< > 0: this tensor's own bit width (32: fp32)
+    int64_t groupSize = 0;       ///< > 0: quantized by groups of this many inputs of a row
+    int nmN = 0, nmM = 0;        ///< n:m: stored in the n:m layout (n of every m kept)
 };
 
 /// What the compressed file of a model will take, from its description's serialized size and
 /// its tensors: each compressible tensor at @p sparsity (uniform) and @p bits (32: not
 /// quantized) in the smallest layout, the others fp32, plus the file's header and checksum.
-/// Exact for a dense fp32 model (a test checks it against the written file); with sparsity or
-/// quantization it is an estimate, since the real file depends on where the zeros fall.
+/// Scales as the writer stores them: one per row (per channel), one (per tensor), or one per
+/// group of `groupSize` inputs of each row; an n:m tensor whose inputs are a multiple of m in
+/// the n:m layout (n values and their positions per group). Exact for a dense fp32 model (a
+/// test checks it against the written file); with sparsity or quantization it is an estimate,
+/// since the real file depends on where the zeros fall.
 int64_t estimateCompressedSize(size_t descriptionBytes, const std::vector<TensorLayout>& tensors,
                                double sparsity, int bits, bool perChannel);
 

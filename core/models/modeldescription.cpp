@@ -3,8 +3,8 @@
 #include "models/compressedmodel.h"
 #include "models/modelgraph.h"
 
+#include <cmath>
 #include <map>
-
 #include <set>
 
 namespace retort {
@@ -54,6 +54,79 @@ int64_t expectedCompressedSize(const ModelOptions& model, const DataShape& data,
         const std::string layer = layerName(p.key());
         if (auto it = layerSparsity.find(layer); it != layerSparsity.end()) t.sparsity = it->second;
         if (auto it = layerBits.find(layer); it != layerBits.end()) t.bits = int(it->second);
+        tensors.push_back(t);
+    }
+    for (const auto& b : net->named_buffers())
+        tensors.push_back({b.key(), b.value().sizes().vec(), false});
+    return estimateCompressedSize(modelDescription(net).dump().size(), tensors, sparsity, bits,
+                                  perChannel);
+}
+
+namespace {
+
+/// What a fraction @p removed of @p units leaves: at least one.
+int64_t kept(int64_t units, double removed) {
+    return std::max<int64_t>(1, units - int64_t(std::llround(removed * double(units))));
+}
+
+}  // namespace
+
+int64_t expectedCompressedSize(const ExperimentSpec& spec, const DataShape& data) {
+    ModelOptions model = spec.student;
+    double sparsity = 0;
+    int nmN = 0, nmM = 0;
+    std::map<std::string, double> layerSparsity;
+    if (spec.prune) {
+        const PruneOptions& p = *spec.prune;
+        const double s = p.sparsity;
+        switch (p.structure) {
+            case PruneStructure::Unstructured:
+                sparsity = s;
+                layerSparsity = p.per_layer;
+                break;
+            case PruneStructure::NM:
+                nmN = int(p.n);
+                nmM = int(p.m);
+                break;
+            case PruneStructure::Neurons:
+                // The rebuilt model: every hidden layer (an LSTM's units too) keeps its share.
+                for (auto& h : model.hidden) h = kept(h, s);
+                break;
+            case PruneStructure::Channels:
+                for (auto& c : model.channels) c = kept(c, s);
+                break;
+            case PruneStructure::Heads:
+                model.layer_heads.clear();
+                for (int64_t l = 0; l < model.layers; ++l)
+                    model.layer_heads.push_back(kept(spec.student.headsOf(size_t(l)), s));
+                break;
+            case PruneStructure::Ffn:
+                model.layer_ffn.clear();
+                for (int64_t l = 0; l < model.layers; ++l)
+                    model.layer_ffn.push_back(kept(spec.student.ffnOf(size_t(l)), s));
+                break;
+        }
+    }
+    const int bits = spec.quantize ? int(spec.quantize->bits) : 32;
+    const bool perChannel =
+        !spec.quantize || spec.quantize->granularity == QuantGranularity::PerChannel;
+    const int64_t group = spec.quantize ? spec.quantize->group_size : 0;
+    torch::NoGradGuard guard;
+    ZooNet net(model, data);
+    std::vector<TensorLayout> tensors;
+    std::set<std::string> compressible;
+    for (const auto& [name, w] : compressibleWeights(*net)) compressible.insert(name);
+    for (const auto& p : net->named_parameters()) {
+        TensorLayout t{p.key(), p.value().sizes().vec(), compressible.count(p.key()) > 0};
+        const std::string layer = layerName(p.key());
+        if (auto it = layerSparsity.find(layer); it != layerSparsity.end()) t.sparsity = it->second;
+        if (spec.quantize)
+            if (auto it = spec.quantize->per_layer.find(layer);
+                it != spec.quantize->per_layer.end())
+                t.bits = int(it->second);
+        t.groupSize = group;
+        t.nmN = nmN;
+        t.nmM = nmM;
         tensors.push_back(t);
     }
     for (const auto& b : net->named_buffers())

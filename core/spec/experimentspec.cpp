@@ -119,6 +119,11 @@ std::vector<SpecIssue> ExperimentSpec::warnings() const {
         out.push_back({"teacher.train",
                        "the teacher has no train section: it is a random network, frozen at its "
                        "initialization (useful for benchmarks; distilling from it teaches noise)"});
+    if (prune && (train.finetune == Finetune::Head || train.finetune == Finetune::Bitfit))
+        out.push_back(
+            {"prune", std::string("train.finetune ") + choiceName(train.finetune) +
+                          " freezes the weights pruning removes: they are cut once and never "
+                          "retrained to recover (finetune full lets them)"});
     return out;
 }
 

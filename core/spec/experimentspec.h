@@ -82,11 +82,13 @@ struct TrainOptions {
 
 /// Masked-LM pretraining of a text encoder (BERT) before its training on the labels.
 struct PretrainOptions {
-    int64_t epochs = 3;           ///< passes over the pretraining texts
-    int64_t batch_size = 64;      ///< texts per optimizer step
-    double lr = 5e-4;             ///< AdamW learning rate (weight decay 0.01, constant)
+    int64_t epochs = 3;       ///< passes over the pretraining texts
+    int64_t batch_size = 64;  ///< texts per optimizer step
+    double lr = 5e-4;  ///< AdamW learning rate (weight decay 0.01 on matrices, none on biases
+                       ///< and norms; constant after the warm-up)
     double mask_fraction = 0.15;  ///< share of the real tokens predicted ([CLS] never)
     double grad_clip = 1.0;       ///< clip the gradients' total L2 norm (0: off)
+    double warmup = 0.0;          ///< share of the steps over which the rate rises linearly from 0
     std::string path;  ///< a UTF-8 text file, one document per line (empty: the training texts)
 };
 

@@ -335,7 +335,9 @@ const std::vector<Field<PretrainOptions>>& pretrainFields() {
                      .range(1, 100000)),
         field<S>(&S::batch_size,
                  key("batch_size", "Pretraining batch", "texts per optimizer step").range(1, {})),
-        field<S>(&S::lr, key("lr", "Pretraining LR", "AdamW learning rate (weight decay 0.01)")
+        field<S>(&S::lr, key("lr", "Pretraining LR",
+                             "AdamW learning rate (weight decay 0.01 on weight matrices and the "
+                             "token table, none on biases and norms, as BERT)")
                              .range(0, {}, true)
                              .spin(6, 0.0001)),
         field<S>(&S::mask_fraction,
@@ -350,6 +352,12 @@ const std::vector<Field<PretrainOptions>>& pretrainFields() {
                                     .range(0, {})
                                     .note("0: off")
                                     .spin(2, 0.5)),
+        field<S>(&S::warmup, key("warmup", "Pretraining warm-up",
+                                 "share of the pretraining steps over which the learning rate "
+                                 "rises linearly from 0 to lr (BERT: 0.01 of its steps)")
+                                 .range(0, 1, false, true)
+                                 .spin(2, 0.01)
+                                 .omitDefault()),
         field<S>(&S::path, key("path", "Pretraining text file",
                                "a UTF-8 text file, one document per line, tokenized with the "
                                "data's tokenizer (relative: from the spec file's folder); "

@@ -505,6 +505,12 @@ void checkFinetune(std::vector<SpecIssue>& out, const ExperimentSpec& s) {
         out.push_back({"quantize.mode",
                        "qat trains the base weights, which lora freezes: use ptq "
                        "or gptq (they act on the merged weights)"});
+    if ((s.train.finetune == Finetune::Head || s.train.finetune == Finetune::Bitfit) &&
+        s.quantize && s.quantize->mode == QuantMode::Qat)
+        out.push_back({"quantize.mode",
+                       std::string("qat trains the weights it quantizes, which train.finetune ") +
+                           choiceName(s.train.finetune) +
+                           " freezes: use ptq or gptq, or finetune full"});
 }
 
 /// A causal language model: a transformer decoder on text, distilled token by token; what the

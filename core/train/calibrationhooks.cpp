@@ -57,6 +57,27 @@ void installPruningHooks(RunContext& ctx) {
             torch::AutoGradMode grad(true);
             const CalibrationSet cal = calibrationSet(ctx, p.calibration_samples);
             ZooNet& net = ctx.student;
+            // Scores are the loss's first-order change: in eval mode (no dropout noise), and
+            // with a gradient for every weight scored, frozen ones (head-only, BitFit) too,
+            // else they would fall back to magnitudes without a word.
+            const bool wasTraining = net->is_training();
+            net->eval();
+            std::vector<torch::Tensor> frozen;
+            for (auto& [name, w] : ctx.pruner->weights())
+                if (!w.requires_grad()) {
+                    frozen.push_back(w);
+                    const_cast<torch::Tensor&>(w).set_requires_grad(true);
+                }
+            struct Restore {
+                ZooNet& net;
+                bool training;
+                std::vector<torch::Tensor>& frozen;
+                ~Restore() {
+                    // Their gradients stay for the scores; the pruner drops them after use.
+                    for (auto& w : frozen) w.set_requires_grad(false);
+                    net->train(training);
+                }
+            } restore{net, wasTraining, frozen};
             net->zero_grad();
             const int64_t n = cal.x.size(0);
             for (int64_t i = 0; i < n; i += 128) {

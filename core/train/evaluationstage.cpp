@@ -176,12 +176,22 @@ void EvaluationStage::run(RunContext& ctx, StageServices& services) {
     results["latency_ms"] = structured ? c.denseLatencyMs : deployed;
     results["latency_ms_deployed"] = deployed;
     results["deployed_form"] = structured ? "rebuilt smaller (fp32)" : "dense fp32";
+    // What the latency measures: a language model's is one forward pass over a context of the
+    // test texts' typical length at batch 1, which is what one generated token costs without a
+    // key/value cache (Retort's generation has none yet), not a cached next-token step.
+    results["latency_measures"] =
+        d.shape.language_model
+            ? "one forward pass over a " + std::to_string(sample.size(-1)) +
+                  "-token context at batch 1 (a generated token without a key/value cache)"
+            : std::string("one sample at batch 1");
     if (structured) {
         Json units = Json::array();
         for (const auto& u : c.units)
             units.push_back({{"layer", u.layer}, {"units", u.units}, {"kept", u.kept}});
         results["units"] = units;
         results["dense_param_count"] = c.denseParamCount;
+        // The dense fp32 student before the rebuild: what compression_ratio is measured against.
+        results["dense_size_bytes"] = sum.size_bytes + (c.denseParamCount - params) * 4;
     }
     // int8 weights: LibTorch's int8 kernels where every layer has one (fully connected nets on
     // fbgemm), timed and scored as they run (activations are quantized too, so the accuracy
@@ -233,6 +243,11 @@ void EvaluationStage::run(RunContext& ctx, StageServices& services) {
     results["input_shape"] = d.shape.sample_shape;
     results["input_normalization"] = d.normalization;
     results["train_samples"] = d.train_x.size(0);
+    // Which data and which split the figures are on: runs of two split versions were tested on
+    // two test sets (configurations never pool them), and a changed fingerprint means changed
+    // data (the teacher is trained and scored again).
+    results["data_fingerprint"] = d.fingerprint;
+    results["data_split_version"] = d.split_version;
     if (d.shape.vocab > 0) {
         results["vocab_size"] = d.shape.vocab;
         results["mean_tokens"] = d.shape.mean_tokens;

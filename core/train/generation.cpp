@@ -3,6 +3,7 @@
 #include "export/modelexport.h"
 #include "models/modeldescription.h"
 
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 
@@ -25,7 +26,12 @@ std::vector<int64_t> generate(ZooNet& net, const std::vector<int64_t>& prompt,
     std::vector<int64_t> ids = prompt, out;
     while (int64_t(out.size()) < options.max_new_tokens && int64_t(ids.size()) < context) {
         const auto x = torch::tensor(ids, torch::kInt64).unsqueeze(0).to(device);
-        const auto logits = net->forward(x).select(1, x.size(1) - 1).squeeze(0).to(torch::kCPU);
+        auto logits = net->forward(x).select(1, x.size(1) - 1).squeeze(0).to(torch::kCPU);
+        // Padding and the unknown piece are never text: neither is chosen (the text would drop
+        // them, and the output would read shorter than the tokens it spent).
+        logits = logits.clone();
+        logits.slice(0, Tokenizer::kPad, Tokenizer::kUnknown + 1)
+            .fill_(-std::numeric_limits<float>::infinity());
         int64_t next = 0;
         if (options.top_k <= 0) {
             next = logits.argmax().item<int64_t>();

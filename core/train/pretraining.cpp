@@ -127,14 +127,51 @@ torch::Tensor readCorpus(const std::string& key, const std::string& path, const 
     }
     if (lines.empty()) throw std::runtime_error(key + ": '" + path + "' has no text");
     const Tokenizer tok = Tokenizer::fromModel(d.tokenizer_model, data.tokenizer);
-    const auto enc = tok.encode(lines);
-    const int64_t width = d.train_x.size(1);
+    const auto enc = tok.encode(lines);  // each cut to data.tokenizer.max_length
+    // The corpus's own lengths, up to max_length: not the task's longest training text, which
+    // would cut a corpus of long documents to a few tokens.
+    int64_t width = 1;
+    for (const auto& e : enc) width = std::max<int64_t>(width, int64_t(e.size()));
+    width = std::min<int64_t>(width, std::max<int64_t>(data.tokenizer.max_length, 1));
     auto ids = torch::zeros({int64_t(enc.size()), width}, torch::kInt64);
     auto a = ids.accessor<int64_t, 2>();
     for (size_t i = 0; i < enc.size(); ++i)
         for (size_t j = 0; j < enc[i].size() && int64_t(j) < width; ++j)
             a[int64_t(i)][int64_t(j)] = enc[i][j];
     return ids;
+}
+
+/// Hashes of the token ids of each row of @p x (padding dropped; with @p endMark, a trailing
+/// end mark too, as next-token data appends one).
+std::set<uint64_t> rowHashes(const torch::Tensor& x, bool endMark) {
+    std::set<uint64_t> out;
+    if (!x.defined() || x.dim() != 2) return out;
+    const auto cpu = x.to(torch::kCPU, torch::kInt64).contiguous();
+    const auto a = cpu.accessor<int64_t, 2>();
+    for (int64_t i = 0; i < cpu.size(0); ++i) {
+        int64_t n = 0;
+        while (n < cpu.size(1) && a[i][n] != Tokenizer::kPad) ++n;
+        if (endMark && n > 1 && a[i][n - 1] == Tokenizer::kCls) --n;
+        Fnv1a h;
+        h.update(reinterpret_cast<const char*>(&a[i][0]), size_t(n) * sizeof(int64_t));
+        out.insert(h.value());
+    }
+    return out;
+}
+
+/// How many rows of a pretraining corpus (token ids) are validation or test texts of the task,
+/// token for token.
+int64_t heldOutRows(const torch::Tensor& corpus, const Dataset& d) {
+    const bool lm = d.shape.language_model;
+    std::set<uint64_t> held = rowHashes(d.val_x, lm);
+    for (uint64_t h : rowHashes(d.test_x, lm)) held.insert(h);
+    const auto cpu = corpus.to(torch::kCPU, torch::kInt64).contiguous();
+    int64_t n = 0;
+    for (int64_t i = 0; i < cpu.size(0); ++i) {
+        const auto one = rowHashes(cpu.slice(0, i, i + 1), false);
+        n += held.count(*one.begin()) > 0;
+    }
+    return n;
 }
 
 /// The network and its masked-LM head as one module (what a record stores).
@@ -177,6 +214,11 @@ Json outcome(const PretrainedRecord& r, bool reused, double seconds) {
             {"seconds", seconds},  {"objective", r.spec.value("objective", "mlm")}};
 }
 
+Json withWarnings(Json out, const std::vector<std::string>& warnings) {
+    if (!warnings.empty()) out["warnings"] = warnings;
+    return out;
+}
+
 /// What a model pretrains on: a decoder (the language-model task) predicts each next token with
 /// its own output layer, which it keeps; an encoder predicts masked tokens through a head that
 /// is thrown away.
@@ -206,10 +248,28 @@ Json pretrain(ZooNet& net, const PretrainOptions& o, const PretrainTarget& targe
     const bool nextToken = objective == "next_token";
     Json spec = {{"objective", objective}, {"model", target.model}, {"pretrain", target.options},
                  {"seed", target.seed},    {"data", d.fingerprint}, {"tokenizer", d.tokenizer_key}};
+    // What else decides the starting weights (student.init teacher_layers and the teacher they
+    // came from): two starts are two pretrained models. A random start adds nothing, so the
+    // records stored before keep their keys.
+    if (!target.start.is_null()) spec["start"] = target.start;
+    // The recipe's version: 2 keeps biases and norms out of weight decay. A record of another
+    // recipe is another model (never loaded as this one).
+    spec["recipe"] = 2;
+    std::vector<std::string> warnings;
     torch::Tensor ids = d.train_x, targets = nextToken ? d.train_y : torch::Tensor();
     if (!o.path.empty()) {
         std::string bytes;
         ids = readCorpus(keyName + ".path", o.path, d, ctx.spec.data, bytes);
+        if (const int64_t held = heldOutRows(ids, d); held > 0) {
+            // Pretraining on texts the task scores on makes its validation and test figures
+            // optimistic: say so (a corpus is the researcher's to choose).
+            const std::string w = keyName + ".path: " + std::to_string(held) + " of the " +
+                                  std::to_string(ids.size(0)) +
+                                  " documents are validation or test texts of the task (token "
+                                  "for token): its validation and test figures are optimistic";
+            warnings.push_back(w);
+            services.message(ctx.runId, stage, "warning: " + w);
+        }
         if (nextToken) {  // the same next-token data the task's texts become
             Dataset raw;
             raw.train_x = ids;
@@ -233,11 +293,16 @@ Json pretrain(ZooNet& net, const PretrainOptions& o, const PretrainTarget& targe
     std::vector<torch::Tensor> params = nextToken ? net->parameters() : encoderParameters(net);
     if (!nextToken)
         for (const auto& p : head->parameters()) params.push_back(p);
-    TrainOptions t;
-    t.optimizer = OptimizerKind::AdamW;
-    t.lr = o.lr;
-    t.weight_decay = 0.01;
-    auto opt = makeOptimizer(t, params);
+    // AdamW as BERT pretrains: weight decay on matrices (the token table included), none on
+    // biases and norm scales (one dimension).
+    std::vector<torch::Tensor> decayed, plain;
+    for (const auto& p : params) (p.dim() >= 2 ? decayed : plain).push_back(p);
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(decayed, std::make_unique<torch::optim::AdamWOptions>(
+                                     torch::optim::AdamWOptions(o.lr).weight_decay(0.01)));
+    groups.emplace_back(plain, std::make_unique<torch::optim::AdamWOptions>(
+                                   torch::optim::AdamWOptions(o.lr).weight_decay(0.0)));
+    auto opt = std::make_unique<torch::optim::AdamW>(std::move(groups));
 
     std::optional<PretrainedRecord> stored = services.store.pretrained(key);
     if (stored && stored->spec != spec) stored.reset();  // a hash collision: do not reuse
@@ -251,7 +316,7 @@ Json pretrain(ZooNet& net, const PretrainOptions& o, const PretrainTarget& targe
             services.message(ctx.runId, stage,
                              "reusing the stored pretrained model " + std::to_string(record.id));
             restore(keepHead);
-            return outcome(record, true, 0);
+            return withWarnings(outcome(record, true, 0), warnings);
         }
         verifyArchive(stored->optimizer, "pretraining optimizer state");
         torch::serialize::InputArchive archive;
@@ -282,6 +347,14 @@ Json pretrain(ZooNet& net, const PretrainOptions& o, const PretrainTarget& targe
         p.epochs = o.epochs;
         return p;
     };
+    // Linear warm-up over pretrain.warmup of all steps (every epoch has the same batches).
+    const int64_t stepsPerEpoch = (n + bs - 1) / bs;
+    const double warmupSteps = o.warmup * double(stepsPerEpoch * o.epochs);
+    auto setRate = [&](int64_t step) {
+        const double f = warmupSteps > 0 ? std::min(1.0, double(step + 1) / warmupSteps) : 1.0;
+        for (auto& g : opt->param_groups())
+            static_cast<torch::optim::AdamWOptions&>(g.options()).lr(o.lr * f);
+    };
     for (int64_t e = record.epochs_done + 1; e <= o.epochs; ++e) {
         const auto epochStart = Clock::now();
         torch::manual_seed(seed + 524287ULL + uint64_t(e));  // dropout, as after a resume
@@ -295,6 +368,7 @@ Json pretrain(ZooNet& net, const PretrainOptions& o, const PretrainTarget& targe
             services.checkCancel(stage + " epoch " + std::to_string(e) + ", batch " +
                                  std::to_string(b + 1));
             const auto x = trimPadding(ids.index_select(0, batches[b]));
+            setRate((e - 1) * stepsPerEpoch + int64_t(b));
             opt->zero_grad();
             auto [loss, k] =
                 nextToken
@@ -354,7 +428,7 @@ Json pretrain(ZooNet& net, const PretrainOptions& o, const PretrainTarget& targe
     }
     net->eval();
     restore(keepHead);
-    return outcome(record, false, secondsSince(t0));
+    return withWarnings(outcome(record, false, secondsSince(t0)), warnings);
 }
 
 Json loadPretrained(ZooNet& net, int64_t id, const PretrainTarget& target, const Dataset& d,

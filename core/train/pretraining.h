@@ -62,6 +62,9 @@ struct PretrainTarget {
     Json options;        ///< the pretrain section as the spec writes it (part of the key)
     int64_t seed = 1;    ///< initialization, masking, order and dropout
     int64_t runId = 0;   ///< the run it happens for (progress and messages)
+    /// What else decides the starting weights, part of the record's key: null for a random
+    /// start; {"init": "teacher_layers", "teacher": KEY} for a student copied from a teacher.
+    Json start;
 };
 
 /// The architecture keys of a spec's teacher or student section (what a pretrained model must

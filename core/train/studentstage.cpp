@@ -73,8 +73,11 @@ void StudentStage::run(RunContext& ctx, StageServices& services) {
     // checkpoint then replaces its weights).
     if (spec.student_pretrain || spec.student_pretrained > 0) {
         const Json sj = spec.toJson()["student"];
-        const PretrainTarget target{"student", architectureOf(sj), sj.value("pretrain", Json()),
-                                    spec.seed, runId};
+        PretrainTarget target{
+            "student", architectureOf(sj), sj.value("pretrain", Json()), spec.seed, runId, Json()};
+        if (spec.student_init == StudentInit::TeacherLayers)
+            target.start = {{"init", "teacher_layers"},
+                            {"teacher", ctx.teacher ? Json(ctx.teacher->key) : Json()}};
         ctx.results["pretrain"] =
             spec.student_pretrain
                 ? pretrain(student, *spec.student_pretrain, target, ctx, services)

@@ -128,8 +128,8 @@ void TeacherStage::run(RunContext& ctx, StageServices& services) {
             services.message(runId, "teacher", "reusing the stored teacher " + t->key.substr(0, 8));
         } else if (o.train) {
             const Json tj = spec.toJson()["teacher"];
-            const PretrainTarget target{"teacher", architectureOf(tj), tj.value("pretrain", Json()),
-                                        o.seed, runId};
+            const PretrainTarget target{
+                "teacher", architectureOf(tj), tj.value("pretrain", Json()), o.seed, runId, Json()};
             if (o.pretrain)
                 record.summary["pretrain"] = pretrain(t->zoo, *o.pretrain, target, ctx, services);
             else if (o.pretrained > 0)

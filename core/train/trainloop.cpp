@@ -49,7 +49,12 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
                       uint64_t orderSeed, int64_t epoch, int64_t& step, int64_t runId,
                       const std::string& stage, const StageServices& services,
                       WeightFakeQuantizer* qat, const TeacherTokenTargets* tokenTeacher) {
-    net->train();
+    // Head-only training reads a frozen encoder: in eval mode, as it will be used (no dropout
+    // noise in the features the head learns from; the head itself has no dropout).
+    if (train.finetune == Finetune::Head)
+        net->eval();
+    else
+        net->train();
     const int64_t n = d.train_x.size(0);
     const int64_t bs = std::min(train.batch_size, n);
     const int64_t batches = (n + bs - 1) / bs;
@@ -60,6 +65,7 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
                   sumSoft = sumLoss.clone(), sumHard = sumLoss.clone(), sumHidden = sumLoss.clone(),
                   sumAttention = sumLoss.clone();
     EpochStats s;
+    int64_t weight = 0;  // samples, or a language model's predicted tokens
     for (int64_t b = 0; b < batches; ++b) {
         services.checkCancel(stage + " epoch " + std::to_string(epoch) + ", batch " +
                              std::to_string(b + 1));
@@ -94,7 +100,7 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
         if (features) {
             const FeatureDistillerImpl::Terms f = features->loss(studentFeatures, x);
             l.total = l.total + f.total;
-            const double w = double(idx.size(0));
+            const double w = double(nextToken ? y.ne(0).sum().item<int64_t>() : idx.size(0));
             sumHidden += f.hidden.detach() * w;
             sumAttention += f.attention.detach() * w;
         }
@@ -109,13 +115,18 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
         opt.step();
         if (pruner) pruner->applyMasks();
         ++step;
-        const double w = double(idx.size(0));
+        // A batch's loss is its mean per sample, or per predicted token for a language model:
+        // the epoch's mean weighs each batch by as many (a length-bucketed batch of short
+        // texts holds fewer tokens), so a language model's loss is the token NLL.
+        const int64_t units = nextToken ? y.ne(0).sum().item<int64_t>() : idx.size(0);
+        const double w = double(units);
         sumLoss += l.total.detach() * w;
         sumSoft += l.soft.detach() * w;
         sumHard += l.hard.detach() * w;
         s.samples += idx.size(0);
+        weight += units;
         if (services.progress && (b % 20 == 19 || b + 1 == batches)) {
-            const double mean = sumLoss.item<double>() / double(s.samples);
+            const double mean = sumLoss.item<double>() / double(weight);
             if (!std::isfinite(mean))
                 throw std::runtime_error("diverged: the training loss is not finite at " + stage +
                                          " epoch " + std::to_string(epoch) + ", batch " +
@@ -138,11 +149,12 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
         }
     }
     s.seconds = secondsSince(t0);
-    s.loss = sumLoss.item<double>() / double(s.samples);
-    s.soft = sumSoft.item<double>() / double(s.samples);
-    s.hard = sumHard.item<double>() / double(s.samples);
-    s.hidden = sumHidden.item<double>() / double(s.samples);
-    s.attention = sumAttention.item<double>() / double(s.samples);
+    const double total = double(std::max<int64_t>(weight, 1));
+    s.loss = sumLoss.item<double>() / total;
+    s.soft = sumSoft.item<double>() / total;
+    s.hard = sumHard.item<double>() / total;
+    s.hidden = sumHidden.item<double>() / total;
+    s.attention = sumAttention.item<double>() / total;
     if (!std::isfinite(s.loss))
         throw std::runtime_error("diverged: the training loss is not finite at " + stage +
                                  " epoch " + std::to_string(epoch));

@@ -37,15 +37,8 @@ ModelBudget studentBudget(const ExperimentSpec& spec, const DataShape& data) {
     ModelBudget b = describe(spec.student, data);
     if (!b.known) return b;
     countTrainable(b, spec.student, data, spec.train);
-    const double sparsity = spec.prune ? spec.prune->sparsity : 0.0;
-    const int bits = spec.quantize ? int(spec.quantize->bits) : 32;
-    const bool perChannel =
-        !spec.quantize || spec.quantize->granularity == QuantGranularity::PerChannel;
     try {
-        b.expected_compressed = expectedCompressedSize(
-            spec.student, data, sparsity, bits, perChannel,
-            spec.prune ? spec.prune->per_layer : std::map<std::string, double>{},
-            spec.quantize ? spec.quantize->per_layer : std::map<std::string, int64_t>{});
+        b.expected_compressed = expectedCompressedSize(spec, data);
     } catch (const std::exception& e) {
         b.known = false;
         b.note = QString::fromStdString(e.what());
