@@ -115,7 +115,8 @@ private Q_SLOTS:
         const auto [mean, half] = byHand(0.80, 0.82, 0.81);
         QCOMPARE(m->index(base, testCol).data().toString(),
                  QString("%1 ± %2 %").arg(mean * 100, 0, 'f', 2).arg(half * 100, 0, 'f', 2));
-        // lambda 0.9 gains 3, 2, 4 pt: +3.00 [+0.52, +5.48], beyond noise, not faded.
+        // lambda 0.9 gains 3, 2, 4 pt: +3.00 [+0.52, +5.48] (p 0.035), but two configurations
+        // are compared with the baseline: Holm-adjusted p 0.070, within noise, and faded.
         const auto [gain, gainHalf] = byHand(0.03, 0.02, 0.04);
         QCOMPARE(m->index(nine, diffCol).data().toString(),
                  QString("+%1 [+%2, +%3] pt")
@@ -123,14 +124,14 @@ private Q_SLOTS:
                      .arg((gain - gainHalf) * 100, 0, 'f', 2)
                      .arg((gain + gainHalf) * 100, 0, 'f', 2));
         QCOMPARE(m->index(nine, diffCol).data().toString(), QString("+3.00 [+0.52, +5.48] pt"));
-        QVERIFY(!m->index(nine, diffCol).data(ConfigurationsModel::WithinNoiseRole).toBool());
-        // lambda 0.5: within noise, and drawn faded.
+        QVERIFY(m->index(nine, diffCol).data(ConfigurationsModel::WithinNoiseRole).toBool());
+        QVERIFY2(m->index(nine, diffCol).data(Qt::ToolTipRole).toString().contains("Holm"),
+                 qPrintable(m->index(nine, diffCol).data(Qt::ToolTipRole).toString()));
+        // lambda 0.5: within noise (its interval holds 0), and drawn faded like lambda 0.9.
         QVERIFY(m->index(five, diffCol).data(ConfigurationsModel::WithinNoiseRole).toBool());
         const QColor faded =
             m->index(five, diffCol).data(Qt::ForegroundRole).value<QBrush>().color();
-        const QColor strong =
-            m->index(nine, diffCol).data(Qt::ForegroundRole).value<QBrush>().color();
-        QVERIFY(faded != strong);
+        QCOMPARE(m->index(nine, diffCol).data(Qt::ForegroundRole).value<QBrush>().color(), faded);
         QCOMPARE(faded.red(), faded.green());  // grey
         // A run row's difference: to the baseline's run of the same seed (seed 1: +3 pt).
         const QModelIndex firstRun = m->index(0, diffCol, m->index(nine, 0));
@@ -205,19 +206,22 @@ private Q_SLOTS:
         const auto [m9, h9] = byHand(0.82, 0.832, 0.844);
         QVERIFY(std::abs(p->configurationWhisker(nine).first - (m9 - h9)) < 1e-9);
         QVERIFY(std::abs(p->configurationWhisker(nine).second - (m9 + h9)) < 1e-9);
-        // lambda 0.5 is the smallest: on the front. lambda 0.9 (0.832 ± 0.030) overlaps
-        // lambda 0.5 (0.802 ± 0.005) from above: a smaller configuration that could be as
-        // accurate, so undecided. The baseline (0.802 ± 0.028) at 0.9's size overlaps it too:
-        // undecided, not "dominated" as the means alone would say.
+        // lambda 0.5 is the smallest: on the front. The configurations share their seeds, so
+        // each pair is judged by its paired difference (as the Findings judge them), not by
+        // whether their own intervals overlap: lambda 0.9 is 0.02–0.04 above lambda 0.5 on
+        // every seed (beyond noise: nothing smaller is as accurate, so on the front) and 0.02–
+        // 0.04 above the baseline at its size, which it dominates beyond noise. (Their own
+        // intervals, 0.832 ± 0.030 against 0.802 ± 0.005 and 0.802 ± 0.028, overlap: unpaired,
+        // both looked undecided.)
         QCOMPARE(p->configurationStatus(five), FrontStatus::Front);
-        QCOMPARE(p->configurationStatus(nine), FrontStatus::Undecided);
-        QCOMPARE(p->configurationStatus(base), FrontStatus::Undecided);
+        QCOMPARE(p->configurationStatus(nine), FrontStatus::Front);
+        QCOMPARE(p->configurationStatus(base), FrontStatus::Dominated);
         // Whiskers are drawn: one error-bar plottable per drawn group of points.
         int bars = 0;
         for (int i = 0; i < p->plot()->plottableCount(); ++i)
             bars += qobject_cast<QCPErrorBars*>(p->plot()->plottable(i)) != nullptr;
         QVERIFY(bars >= 2);
-        QVERIFY(p->csv().contains("undecided") && p->csv().startsWith("configuration,"));
+        QVERIFY(p->csv().contains("dominated") && p->csv().startsWith("configuration,"));
 
         // The curves: per configuration the mean at each epoch and its interval as a band.
         LossCurvesPlot* l = w->lossPlot();

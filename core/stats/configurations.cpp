@@ -93,7 +93,13 @@ std::vector<Configuration> groupConfigurations(const std::vector<RunRecord>& run
     for (const auto& r : runs) {
         if (completedOnly && r.status != RunStatus::Completed) continue;
         const Json spec = withoutSeeds(r.spec);
-        const std::string key = spec.dump();
+        // Runs on two versions of a data split were tested on two test sets: never one
+        // configuration (results without the key predate it: version 1).
+        const int split = r.results.is_object() && r.results.contains("data_split_version") &&
+                                  r.results["data_split_version"].is_number_integer()
+                              ? r.results["data_split_version"].get<int>()
+                              : 1;
+        const std::string key = spec.dump() + (split == 1 ? "" : "|split " + std::to_string(split));
         auto it = byKey.find(key);
         if (it == byKey.end()) {
             Configuration c;
@@ -168,15 +174,19 @@ std::vector<ConfigurationPoint> configurationFront(const std::vector<Configurati
     for (const auto& r : runs) byId[r.id] = &r;
     const bool perplexity = languageModelRuns(runs);
     std::vector<ConfigurationPoint> out;
+    // Each point's selection score (larger is better: a perplexity negated) by seed label.
+    std::vector<std::map<std::string, double>> scores;
     for (size_t i = 0; i < configurations.size(); ++i) {
+        const Configuration& conf = configurations[i];
         ConfigurationPoint p;
         p.configuration = i;
         p.perplexity = perplexity;
         std::vector<double> accuracies;
+        std::map<std::string, double> bySeed;
         double sizes = 0;
         int64_t sized = 0;
-        for (int64_t id : configurations[i].runs) {
-            auto it = byId.find(id);
+        for (size_t k = 0; k < conf.runs.size(); ++k) {
+            auto it = byId.find(conf.runs[k]);
             if (it == byId.end()) continue;
             const Json& res = it->second->results;
             bool onTest = false;
@@ -184,6 +194,8 @@ std::vector<ConfigurationPoint> configurationFront(const std::vector<Configurati
             const auto s = res.find("compressed_size_bytes");
             if (!a || s == res.end() || !s->is_number()) continue;
             accuracies.push_back(*a);
+            bySeed[k < conf.seeds.size() ? conf.seeds[k] : std::to_string(k)] =
+                perplexity ? -*a : *a;
             p.onTest = p.onTest || onTest;
             sizes += s->get<double>();
             ++sized;
@@ -192,18 +204,42 @@ std::vector<ConfigurationPoint> configurationFront(const std::vector<Configurati
         p.value = meanInterval(accuracies);
         p.size = sizes / double(sized);
         out.push_back(p);
+        scores.push_back(std::move(bySeed));
     }
-    // The front keeps larger-is-better: a perplexity counts negated, its interval flipped.
+    // The configurations' own intervals, larger-is-better (a perplexity's negated, flipped),
+    // for a pair where one side has a single run.
     std::vector<IntervalPoint> points;
+    std::vector<double> sizes;
     for (const auto& p : out) {
         const bool interval = p.value.hasInterval();
         const double mean = p.value.mean, low = interval ? p.value.low() : mean,
                      high = interval ? p.value.high() : mean;
         points.push_back(perplexity ? IntervalPoint{p.size, -mean, -high, -low}
                                     : IntervalPoint{p.size, mean, low, high});
+        sizes.push_back(p.size);
     }
-    const auto status = paretoFrontOfMeans(points);
-    for (size_t i = 0; i < out.size(); ++i) out[i].status = status[i];
+    // Pairs are judged by their difference, as compare and the Findings judge them: paired by
+    // seed where they share seeds, else Welch's.
+    std::map<std::pair<size_t, size_t>, int64_t> seeds;
+    auto judge = [&](size_t j, size_t i) {
+        const Difference d = compareBySeed(scores[j], scores[i]);  // j − i, larger is better
+        seeds[{j, i}] = d.n;
+        const bool smaller = sizes[j] < sizes[i];
+        if (d.kind == DifferenceKind::None) return dominanceOfMeans(points[j], points[i]);
+        if (d.constant())  // the same difference on every seed: no interval, never beyond noise
+            return (smaller ? d.mean >= 0 : d.mean > 0) ? Dominance::Possible : Dominance::None;
+        if (d.low() > 0) return Dominance::BeyondNoise;
+        return (smaller ? d.high() >= 0 : d.high() > 0) ? Dominance::Possible : Dominance::None;
+    };
+    std::vector<std::optional<size_t>> by;
+    const auto status = paretoFrontBy(sizes, judge, &by);
+    for (size_t i = 0; i < out.size(); ++i) {
+        out[i].status = status[i];
+        if (by[i]) {
+            out[i].by = out[*by[i]].configuration;
+            out[i].bySeeds = seeds[{*by[i], i}];
+        }
+    }
     return out;
 }
 
@@ -244,7 +280,8 @@ Comparison compareConfigurations(const std::vector<RunRecord>& runs,
                 found = true;
             }
         }
-        c.baselineReason = found ? "label-only (no distillation, pruning or quantization)"
+        c.baselineReason = found ? "label-only (no distillation, teacher-layer start, "
+                                   "pretraining, pruning or quantization)"
                                  : "the first configuration (none is label-only)";
         if (!found) c.baseline = 0;
     }
@@ -272,6 +309,18 @@ Comparison compareConfigurations(const std::vector<RunRecord>& runs,
                 cm.difference.mean = cm.difference.half = std::nan("");
             c.values[i].push_back(cm);
         }
+    // Each metric's differences to the baseline are one family: Holm over those tested.
+    c.comparisons.assign(metrics.size(), 0);
+    for (size_t m = 0; m < metrics.size(); ++m) {
+        std::vector<double> p;
+        for (size_t i = 0; i < c.configurations.size(); ++i)
+            p.push_back(i == c.baseline ? std::nan("") : c.values[i][m].difference.p);
+        const auto adjusted = holmAdjust(p);
+        for (size_t i = 0; i < c.configurations.size(); ++i) {
+            c.values[i][m].difference.pAdjusted = adjusted[i];
+            c.comparisons[m] += std::isfinite(adjusted[i]) ? 1 : 0;
+        }
+    }
     return c;
 }
 
@@ -281,6 +330,9 @@ Json comparisonJson(const Comparison& c) {
                  {{"index", c.baseline},
                   {"label", c.configurations[c.baseline].label},
                   {"reason", c.baselineReason}}}};
+    Json comparisons = Json::object();
+    for (size_t m = 0; m < c.metrics.size(); ++m) comparisons[c.metrics[m]] = c.comparisons.at(m);
+    out["comparisons"] = comparisons;
     Json confs = Json::array();
     for (size_t i = 0; i < c.configurations.size(); ++i) {
         const auto& conf = c.configurations[i];
@@ -298,10 +350,14 @@ Json comparisonJson(const Comparison& c) {
                       {"ci_high", number(cm.value.hasInterval() ? cm.value.high() : NAN)}};
             if (i != c.baseline) {
                 const auto& d = cm.difference;
-                v["difference"] = {
-                    {"kind", kindName(d.kind)},    {"n", d.n},
-                    {"mean", number(d.mean)},      {"ci_low", number(d.low())},
-                    {"ci_high", number(d.high())}, {"within_noise", d.withinNoise()}};
+                v["difference"] = {{"kind", kindName(d.kind)},
+                                   {"n", d.n},
+                                   {"mean", number(d.mean)},
+                                   {"ci_low", number(d.low())},
+                                   {"ci_high", number(d.high())},
+                                   {"p", number(d.p)},
+                                   {"p_adjusted", number(d.pAdjusted)},
+                                   {"within_noise", !d.beyondNoise()}};
             }
             j[c.metrics[m]] = v;
         }
@@ -321,8 +377,9 @@ std::string comparisonCsv(const Comparison& c) {
     };
     std::string out = "configuration,baseline,n,runs,seeds";
     for (const auto& m : c.metrics)
-        for (const char* f : {"mean", "sd", "ci_low", "ci_high", "diff", "diff_ci_low",
-                              "diff_ci_high", "diff_kind", "within_noise"})
+        for (const char* f :
+             {"mean", "sd", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high", "diff_kind",
+              "diff_p", "diff_p_adjusted", "comparisons", "within_noise"})
             out += "," + m + "_" + f;
     out += "\n";
     for (size_t i = 0; i < c.configurations.size(); ++i) {
@@ -343,9 +400,11 @@ std::string comparisonCsv(const Comparison& c) {
                    cell(v.value.hasInterval() ? v.value.high() : NAN) + "," +
                    (base ? "" : cell(d.mean)) + "," + (base ? "" : cell(d.low())) + "," +
                    (base ? "" : cell(d.high())) + "," + (base ? "" : kindName(d.kind)) + "," +
+                   (base ? "" : cell(d.p)) + "," + (base ? "" : cell(d.pAdjusted)) + "," +
+                   (base ? "" : std::to_string(c.comparisons.at(m))) + "," +
                    (base              ? ""
-                    : d.withinNoise() ? "1"
-                                      : "0");
+                    : d.beyondNoise() ? "0"
+                                      : "1");
         }
         out += "\n";
     }
@@ -364,9 +423,13 @@ std::string comparisonText(const Comparison& c, size_t metric) {
     size_t width = 13;
     for (const auto& conf : c.configurations) width = std::max(width, conf.label.size() + 11);
     std::ostringstream o;
+    const int64_t m = c.comparisons.at(metric);
     o << name << (lowerIsBetter(name) && !bytes ? " (lower is better)" : "")
       << ", mean ± 95 % interval over seeds; difference to the baseline ("
-      << c.configurations[c.baseline].label << ": " << c.baselineReason << ")\n";
+      << c.configurations[c.baseline].label << ": " << c.baselineReason << ")\n"
+      << "difference: its raw 95 % interval and t-test p; verdicts by p Holm-adjusted over " << m
+      << (m == 1 ? " comparison" : " comparisons")
+      << " with the baseline, within noise unless below 0.05\n";
     o << std::left << std::setw(int(width)) << "configuration" << std::right << std::setw(4) << "n"
       << "  " << std::left << std::setw(22) << "mean"
       << "difference\n";
@@ -383,10 +446,17 @@ std::string comparisonText(const Comparison& c, size_t metric) {
                 diff = "-";
             } else if (d.kind == DifferenceKind::None) {
                 diff = fmt(d.mean, true) + " (one seed: no interval)";
+            } else if (d.constant()) {
+                const bool paired = d.kind == DifferenceKind::Paired;
+                diff = fmt(d.mean, true) + (paired ? " paired, " : " unpaired, ") +
+                       (paired && d.mean == 0 ? "identical on every seed"
+                        : paired              ? "the same on every seed: no interval"
+                                              : "each side the same on every seed: no interval");
             } else {
                 diff = fmt(d.mean, true) + " [" + fmt(d.low(), true) + ", " + fmt(d.high(), true) +
-                       "] " + (d.kind == DifferenceKind::Paired ? "paired" : "unpaired") +
-                       (d.withinNoise() ? ", within noise" : "");
+                       "] " + (d.kind == DifferenceKind::Paired ? "paired" : "unpaired") + ", p " +
+                       pValueText(d.p) + ", adjusted p " + pValueText(d.pAdjusted) +
+                       (d.beyondNoise() ? "" : ", within noise");
             }
         }
         o << std::left << std::setw(int(width)) << label << std::right << std::setw(4) << v.value.n

@@ -57,8 +57,11 @@ struct Comparison {
     size_t baseline = 0;               ///< index into configurations
     std::string baselineReason;        ///< why it is the baseline (asked for, label-only, first)
     std::vector<std::string> metrics;  ///< result keys compared
-    /// [configuration][metric]
+    /// [configuration][metric]; each difference's pAdjusted is Holm's over its metric's family
     std::vector<std::vector<ConfigurationMetric>> values;
+    /// [metric] how many comparisons with the baseline were tested (differences with a p): the
+    /// family each metric's p-values are Holm-adjusted over
+    std::vector<int64_t> comparisons;
 };
 
 /// Whether @p runs are language models: some completed run has a compressed size and every
@@ -76,7 +79,7 @@ bool fractionMetric(const std::string& metric);
 /// A configuration on the quality-versus-size plane, where runs are chosen: its mean selection
 /// value (validation accuracy, or validation perplexity for language models; test for runs
 /// without a validation split) with the 95 % interval, its mean compressed size, and its place
-/// against the front of means.
+/// against the front of means, with the configuration that settled it.
 struct ConfigurationPoint {
     size_t configuration = 0;  ///< index into the configurations given
     MeanInterval value;        ///< selection value over the runs that have one
@@ -84,36 +87,55 @@ struct ConfigurationPoint {
     bool onTest = false;       ///< some run had no validation split: its test value was used
     bool perplexity = false;   ///< value is a perplexity (lower is better), not an accuracy
     FrontStatus status = FrontStatus::Front;
+    /// Dominated: the configuration (index into the configurations given) that is better beyond
+    /// noise at most this size; Undecided: one that could be better; empty on the front.
+    std::optional<size_t> by;
+    /// The seeds that decision rests on: pairs of a paired difference, else the fewer runs of
+    /// the two (0 on the front).
+    int64_t bySeeds = 0;
 };
 
 /// The configurations of @p configurations that have a selection value and a compressed
-/// size, placed against the Pareto front of means (paretoFrontOfMeans). @p runs: the records
-/// (by id) the configurations were grouped from.
+/// size, placed against the Pareto front of means. Two configurations are judged as their
+/// differences are (compareBySeed on the selection value): a smaller or equal one dominates
+/// another when the difference's interval lies wholly on its side of 0 (paired by seed where
+/// they share seeds, else Welch's), could when the interval reaches its side (a constant
+/// difference, without an interval, is never beyond noise); with one run on a side, by the
+/// configurations' own intervals (paretoFrontOfMeans). @p runs: the records (by id) the
+/// configurations were grouped from.
 std::vector<ConfigurationPoint> configurationFront(const std::vector<Configuration>& configurations,
                                                    const std::vector<RunRecord>& runs);
 
 /// Compares the configurations of @p runs on @p metrics. @p baseline picks the baseline: a
-/// run id ("7") or a configuration's label; empty: the label-only configuration (lambda 0, no
-/// pruning or quantization) with the most runs, else the first. Throws std::invalid_argument
+/// run id ("7") or a configuration's label; empty: the plain label-only configuration
+/// (compressionMethod "label-only": no distillation of logits or features, no teacher-layer
+/// start or pretraining, no pruning or quantization) with the most runs, else the first. Each
+/// metric's differences to the baseline are one family: their p-values are Holm-adjusted over
+/// the configurations that have one (Comparison::comparisons). Throws std::invalid_argument
 /// when @p baseline names nothing, or when no run is completed.
 Comparison compareConfigurations(const std::vector<RunRecord>& runs,
                                  const std::vector<std::string>& metrics,
                                  const std::string& baseline = "");
 
 /// The comparison as JSON: {"metrics", "baseline": {"index", "label", "reason"},
-/// "configurations": [{"label", "runs", "seeds", "spec", "<metric>": {"n", "mean", "sd",
-/// "ci_low", "ci_high", "difference": {"kind", "n", "mean", "ci_low", "ci_high",
-/// "within_noise"}}}]}; NaN as null.
+/// "comparisons": {"<metric>": m}, "configurations": [{"label", "runs", "seeds", "spec",
+/// "<metric>": {"n", "mean", "sd", "ci_low", "ci_high", "difference": {"kind", "n", "mean",
+/// "ci_low", "ci_high", "p", "p_adjusted", "within_noise"}}}]}: the raw 95 % interval, the
+/// t-test's p and its Holm-adjusted p over the metric's m comparisons; "within_noise" is the
+/// verdict (not beyondNoise). NaN as null.
 Json comparisonJson(const Comparison& c);
 
 /// The comparison as CSV: one row per configuration (label, baseline, n, runs, seeds) and per
-/// metric its mean, sd, interval and the difference to the baseline with its interval, kind
-/// and whether it is within noise.
+/// metric its mean, sd, interval and the difference to the baseline with its raw interval,
+/// kind, p, Holm-adjusted p, the number of comparisons adjusted over and whether it is within
+/// noise (the verdict).
 std::string comparisonCsv(const Comparison& c);
 
-/// The comparison of one metric as a plain-text table, for a terminal: a row per
-/// configuration with n, mean ± half-width, and the difference to the baseline with its
-/// interval, "within noise" where it contains 0 and "one seed" where there is none.
+/// The comparison of one metric as a plain-text table, for a terminal: the number of
+/// comparisons made (always, 0 included), then a row per configuration with n, mean ±
+/// half-width, and the difference to the baseline with its raw interval, p and Holm-adjusted
+/// p, "within noise" unless the adjusted p is below 0.05, "one seed" where there is no
+/// interval and "no interval" where every seed gives the same difference.
 std::string comparisonText(const Comparison& c, size_t metric);
 
 /// The metrics worth comparing for these runs: validation and test accuracy, macro-F1 where

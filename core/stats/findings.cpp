@@ -6,6 +6,7 @@
 #include <cmath>
 #include <iomanip>
 #include <map>
+#include <set>
 #include <sstream>
 
 namespace retort {
@@ -48,7 +49,8 @@ struct MetricText {
         if (!std::isfinite(d.mean)) return "no difference computable";
         auto sign = [&](double v) { return perplexity ? signedNumber(v) : signedPoints(v); };
         std::string s = sign(d.mean) + (perplexity ? "" : " pt");
-        if (d.kind != DifferenceKind::None) s += " [" + sign(d.low()) + ", " + sign(d.high()) + "]";
+        if (d.kind != DifferenceKind::None && !d.constant())
+            s += " [" + sign(d.low()) + ", " + sign(d.high()) + "]";
         return s;
     }
     /// Whether a difference's mean is an improvement.
@@ -79,6 +81,58 @@ std::string join(const std::vector<std::string>& items, const std::string& sep) 
     std::string out;
     for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
     return out;
+}
+
+/// "1 comparison", "3 comparisons", "0 comparisons".
+std::string comparisonsText(int64_t n) {
+    return std::to_string(n) + (n == 1 ? " comparison" : " comparisons");
+}
+
+/// What the intervals do not cover: "The intervals cover only the student's seed (seed): every
+/// run used one data split (data.seed) and one teacher (teacher.seed), …", or empty when the
+/// data's and the teacher's seeds varied too (or no seed did).
+std::string coverageNote(const Comparison& c) {
+    std::map<std::string, std::set<std::string>> values;
+    bool teacher = false;
+    for (const auto& conf : c.configurations) {
+        teacher = teacher || (conf.spec.contains("teacher") && !conf.spec["teacher"].is_null());
+        for (const auto& label : conf.seeds) {
+            const auto kv = seedLabelValues(label);
+            for (const auto& k : seedKeys()) {
+                // A run without teacher.seed has no zoo teacher: no teacher to vary.
+                auto it = kv.find(k);
+                if (it != kv.end() || k != "teacher.seed")
+                    values[k].insert(it == kv.end() ? std::string() : it->second);
+            }
+        }
+    }
+    std::vector<std::string> varied, fixed, other, keys;
+    for (const auto& k : seedKeys()) {
+        const bool varies = values[k].size() > 1;
+        if (k == "seed") {
+            if (varies) varied.push_back("the student's seed (seed)");
+        } else if (k == "data.seed") {
+            if (varies) {
+                varied.push_back("the data split (data.seed)");
+            } else {
+                fixed.push_back("one data split (data.seed)");
+                other.push_back("another split");
+                keys.push_back(k);
+            }
+        } else if (k == "teacher.seed" && teacher) {
+            if (varies) {
+                varied.push_back("the teacher's seed (teacher.seed)");
+            } else {
+                fixed.push_back("one teacher (teacher.seed)");
+                other.push_back("another teacher");
+                keys.push_back(k);
+            }
+        }
+    }
+    if (varied.empty() || fixed.empty()) return {};
+    return "The intervals cover only " + join(varied, " and ") + ": every run used " +
+           join(fixed, " and ") + ", so they say nothing of how the results would vary with " +
+           join(other, " or ") + " (sweep " + join(keys, " and ") + " to measure that).";
 }
 
 /// "16.8× smaller (23.6 KiB)", "the same size", "3.1 % larger (…)".
@@ -137,7 +191,9 @@ Findings findings(const std::vector<RunRecord>& runs, const std::string& baselin
                  measure + (base[Test].value.hasInterval() ? " (95 % interval)" : "") + ", " +
                  formatBytes(base[size].value.mean) + ".";
 
-    std::vector<std::string> better, worse, noise, single;
+    f.comparisons = c.comparisons.at(Test);
+    std::vector<std::string> better, worse, noise, single, constant;
+    std::set<size_t> fewSeeds;  // verdicts that rest on fewer than 3 seeds
     bool anySingle = base[Test].value.n < 2;
     for (size_t i = 0; i < confs.size(); ++i) {
         if (i == c.baseline) continue;
@@ -146,18 +202,32 @@ Findings findings(const std::vector<RunRecord>& runs, const std::string& baselin
         ConfigurationFinding cf;
         cf.configuration = i;
         const Difference& d = v[Test].difference;
-        cf.interval = d.kind != DifferenceKind::None;
+        cf.interval = d.kind != DifferenceKind::None && !d.constant();
         anySingle = anySingle || v[Test].value.n < 2;
-        if (cf.interval && !d.withinNoise()) cf.verdict = text.better(d) ? 1 : -1;
-        // Equal on every seed (a key that changes nothing here, e.g. T with λ 0).
-        const bool identical = d.kind == DifferenceKind::Paired && d.mean == 0 && d.half == 0;
-        const std::string verdict = identical        ? "identical on every seed"
-                                    : !cf.interval   ? "not a finding"
-                                    : cf.verdict > 0 ? "better beyond noise"
-                                    : cf.verdict < 0 ? "worse beyond noise"
-                                                     : "within noise";
-        cf.sentence = configurationName(c, i) + ": " + text.difference(d) + " " + measure + ", " +
-                      howText(d, v[Test].value.n, base[Test].value.n) + " \u2014 " + verdict;
+        // Decided by the p Holm-adjusted over the comparisons made, never by a raw interval.
+        if (d.beyondNoise()) cf.verdict = text.better(d) ? 1 : -1;
+        if (cf.interval && d.n < 3) fewSeeds.insert(i);
+        // The same difference on every seed (a key that changes nothing here, e.g. T with λ 0,
+        // or one that moves every seed alike) has no spread to measure noise by.
+        const bool paired = d.kind == DifferenceKind::Paired;
+        const std::string verdict =
+            d.constant() && paired && d.mean == 0 ? "identical on every seed"
+            : d.constant() && paired
+                ? "the same difference on every seed (" + text.difference(d) + "): no interval"
+            : d.constant()
+                ? "each side the same on every seed (" + text.difference(d) + "): no interval"
+            : !cf.interval   ? "not a finding"
+            : cf.verdict > 0 ? "better beyond noise"
+            : cf.verdict < 0 ? "worse beyond noise"
+            : !d.withinNoise()
+                ? "within noise after Holm's correction for " + comparisonsText(f.comparisons)
+                : "within noise";
+        cf.sentence =
+            configurationName(c, i) + ": " + text.difference(d) + " " + measure + ", " +
+            howText(d, v[Test].value.n, base[Test].value.n) +
+            (cf.interval ? ", p " + pValueText(d.p) + ", Holm-adjusted p " + pValueText(d.pAdjusted)
+                         : std::string()) +
+            " \u2014 " + verdict;
         std::vector<std::string> also;
         if (std::isfinite(v[Val].difference.mean))
             also.push_back("validation " + text.difference(v[Val].difference));
@@ -169,7 +239,8 @@ Findings findings(const std::vector<RunRecord>& runs, const std::string& baselin
         if (!also.empty()) cf.sentence += "; " + join(also, "; ");
         cf.sentence += ".";
         const std::string label = configurationName(c, i);
-        (!cf.interval     ? single
+        (d.constant()     ? constant
+         : !cf.interval   ? single
          : cf.verdict > 0 ? better
          : cf.verdict < 0 ? worse
                           : noise)
@@ -177,9 +248,12 @@ Findings findings(const std::vector<RunRecord>& runs, const std::string& baselin
         f.configurations.push_back(std::move(cf));
     }
     if (f.configurations.empty()) {
-        f.summary = "One configuration only: nothing to compare it with.";
+        f.summary = "One configuration only: nothing to compare it with (" +
+                    comparisonsText(f.comparisons) + ").";
     } else {
         std::vector<std::string> parts;
+        parts.push_back("Verdicts at the 5 % level, p Holm-adjusted over " +
+                        comparisonsText(f.comparisons) + " with the baseline on " + measure + ".");
         if (!better.empty())
             parts.push_back("Better than the baseline beyond noise (" + measure +
                             "): " + join(better, "; ") + ".");
@@ -189,6 +263,9 @@ Findings findings(const std::vector<RunRecord>& runs, const std::string& baselin
         if (!worse.empty()) parts.push_back("Worse beyond noise: " + join(worse, "; ") + ".");
         if (!single.empty())
             parts.push_back("Without an interval (one seed): " + join(single, "; ") + ".");
+        if (!constant.empty())
+            parts.push_back("Without an interval (the same difference on every seed): " +
+                            join(constant, "; ") + ".");
         f.summary = join(parts, " ");
     }
 
@@ -198,9 +275,13 @@ Findings findings(const std::vector<RunRecord>& runs, const std::string& baselin
     bool onTest = false;
     for (const auto& p : points) {
         onTest = onTest || p.onTest;
-        const std::string item = configurationName(c, p.configuration) + " at " +
-                                 formatBytes(p.size) + ", " + text.value(p.value) +
-                                 (lm ? " perplexity" : "");
+        std::string item = configurationName(c, p.configuration) + " at " + formatBytes(p.size) +
+                           ", " + text.value(p.value) + (lm ? " perplexity" : "");
+        if (p.by)  // the front's verdicts are paired differences too: name who settled them
+            item += std::string(p.status == FrontStatus::Dominated ? ", beaten by C"
+                                                                   : ", perhaps beaten by C") +
+                    std::to_string(*p.by + 1);
+        if (p.status == FrontStatus::Dominated && p.bySeeds < 3) fewSeeds.insert(p.configuration);
         (p.status == FrontStatus::Front       ? front
          : p.status == FrontStatus::Undecided ? undecided
                                               : dominated)
@@ -220,8 +301,7 @@ Findings findings(const std::vector<RunRecord>& runs, const std::string& baselin
                                  "within noise: ") +
                 join(undecided, "; ") + ".";
         if (!dominated.empty())
-            f.front += " Dominated beyond noise: " + std::to_string(dominated.size()) +
-                       " configuration(s).";
+            f.front += " Dominated beyond noise: " + join(dominated, "; ") + ".";
     }
 
     // Teachers, by the key the runs stored for theirs.
@@ -275,6 +355,16 @@ Findings findings(const std::vector<RunRecord>& runs, const std::string& baselin
     if (onTest)
         f.notes.push_back("These runs have no validation split: the front was chosen on " +
                           measure + ", which makes the test figures optimistic.");
+    if (const std::string cover = coverageNote(c); !cover.empty()) f.notes.push_back(cover);
+    if (!fewSeeds.empty()) {
+        std::vector<std::string> names;
+        for (size_t i : fewSeeds) names.push_back(configurationName(c, i));
+        f.notes.push_back(
+            "Verdicts that rest on fewer than 3 seeds: " + join(names, "; ") +
+            ". With 2 seeds a t interval has 1 degree of freedom (12.7 standard errors each "
+            "side at 95 %) and with one there is none: such a verdict can turn with the next "
+            "seed. Repeat them over 3 seeds or more.");
+    }
     return f;
 }
 

@@ -2,10 +2,12 @@
 
 // The findings of a project, in plain sentences generated from the numbers: each configuration
 // against the baseline on test accuracy (test perplexity for language models, lower better) with
-// the 95 % interval of the difference and the seeds it rests on, "within noise" where the interval
-// holds 0; which configurations are better or worse beyond noise; the Pareto front of means (chosen
-// on validation, never on test); the teacher. What the report's Findings section says; plain text,
-// for any front end to escape.
+// the raw 95 % interval of the difference, the seeds it rests on, its p and its p Holm-adjusted
+// over the comparisons made (how many, always said); "beyond noise" only where the adjusted p is
+// below 0.05, never for the same difference on every seed; the Pareto front of means (chosen on
+// validation, never on test; judged by the same paired differences), every configuration named;
+// the teacher; notes on what the intervals cover and on verdicts resting on few seeds. What the
+// report's Findings section says; plain text, for any front end to escape.
 
 #include "stats/configurations.h"
 
@@ -18,10 +20,13 @@ namespace retort {
 struct ConfigurationFinding {
     size_t configuration = 0;  ///< index into Findings::comparison.configurations
     /// -1: worse beyond noise, 0: within noise or no interval, +1: better beyond noise (test
-    /// accuracy; test perplexity, lower, for language models).
+    /// accuracy; test perplexity, lower, for language models): by the difference's
+    /// Holm-adjusted p over Findings::comparisons, at 5 %.
     int verdict = 0;
-    bool interval = false;  ///< the difference has an interval (two seeds or more a side)
-    std::string sentence;   ///< "C2 (…): +0.31 pt [−0.20, +0.82] test accuracy, …"
+    /// The difference has an interval of some width (two seeds or more a side, not the same
+    /// difference on every seed).
+    bool interval = false;
+    std::string sentence;  ///< "C2 (…): +0.31 pt [−0.20, +0.82] test accuracy, …"
 };
 
 /// What a project's runs say, as sentences.
@@ -33,6 +38,9 @@ struct Findings {
     std::string front;    ///< the configurations on the front of means, and the undecided
     std::vector<std::string> teachers;  ///< one sentence per distinct teacher (or their mean)
     std::vector<std::string> notes;     ///< caveats: one seed, test used for choosing, …
+    /// How many comparisons with the baseline were tested on the headline metric: the family
+    /// the verdicts' p-values are Holm-adjusted over.
+    int64_t comparisons = 0;
 };
 
 /// The findings of @p runs against @p baseline (as compareConfigurations takes it; empty: the

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,11 +65,39 @@ enum class FrontStatus {
 /// paretoFront: nothing is Undecided.
 std::vector<FrontStatus> paretoFrontOfMeans(const std::vector<IntervalPoint>& points);
 
+/// How one configuration stands against another at most as large, for the front.
+enum class Dominance {
+    None,         ///< it is not better
+    Possible,     ///< it could be better (or as good, being smaller): the seeds cannot settle it
+    BeyondNoise,  ///< it is better beyond noise (or, single values, simply better or as good
+                  ///< and smaller)
+};
+
+/// How @p y stands against @p x (y at most as large) by their own intervals: BeyondNoise when
+/// y's interval lies wholly above x's (at or above when y is smaller), Possible when a smaller
+/// y's interval reaches x's or one as large reaches above x's lower end, else None. Single
+/// values (low = high = mean) make this the ordinary comparison.
+Dominance dominanceOfMeans(const IntervalPoint& y, const IntervalPoint& x);
+
+/// The Pareto front by a pairwise judgement: @p judge(j, i) says how point j stands against
+/// point i; it is asked only where sizes[j] ≤ sizes[i], j ≠ i. A point is Dominated when some j
+/// is BeyondNoise over it, Undecided when none is but some j is Possible, else on the Front.
+/// @p by, when given, receives for each point the first such j (empty on the front).
+std::vector<FrontStatus> paretoFrontBy(const std::vector<double>& sizes,
+                                       const std::function<Dominance(size_t j, size_t i)>& judge,
+                                       std::vector<std::optional<size_t>>* by = nullptr);
+
 /// "front", "undecided" or "dominated".
 const char* frontStatusName(FrontStatus s);
 
-/// How a run compressed its student, from its spec: "label-only" (lambda 0, dense fp32),
-/// "distilled" (lambda > 0, dense fp32), "pruned", "quantized" or "pruned + quantized".
+/// How a run compressed its student, from its spec: "pruned", "quantized" or "pruned +
+/// quantized"; else (dense fp32) "distilled" (a teacher and lambda > 0), "feature-distilled"
+/// (lambda 0 with `distill.features`: hidden states and attention only), "teacher-initialized"
+/// (`student.init` teacher_layers), "pretrained" (`student.pretrained` or `student.pretrain`),
+/// or "label-only": a plain student trained on the labels alone, the only automatic baseline.
 std::string compressionMethod(const nlohmann::json& spec);
+
+/// Every name compressionMethod gives, in the order plots list them.
+const std::vector<std::string>& compressionMethodNames();
 
 }  // namespace retort

@@ -20,12 +20,14 @@ namespace retort::ui {
 namespace {
 QColor methodColor(const QString& m) {
     if (m == QLatin1String("label-only")) return QColor(0x7f, 0x7f, 0x7f);
+    if (m == QLatin1String("pretrained")) return QColor(0x8c, 0x56, 0x4b);
+    if (m == QLatin1String("teacher-initialized")) return QColor(0xbc, 0xbd, 0x22);
+    if (m == QLatin1String("feature-distilled")) return QColor(0x17, 0xbe, 0xcf);
     if (m == QLatin1String("distilled")) return QColor(0x1f, 0x77, 0xb4);
     if (m == QLatin1String("pruned")) return QColor(0x2c, 0xa0, 0x2c);
     if (m == QLatin1String("quantized")) return QColor(0xff, 0x7f, 0x0e);
     return QColor(0x94, 0x67, 0xbd);  // pruned + quantized
 }
-const char* kMethods[] = {"label-only", "distilled", "pruned", "quantized", "pruned + quantized"};
 }  // namespace
 
 ParetoPlot::ParetoPlot(QWidget* parent) : QWidget(parent), m_plot(new QCustomPlot(this)) {
@@ -251,8 +253,8 @@ void ParetoPlot::rebuild() {
         }
         g->setData(xs, ys, true);
     }
-    for (const char* m : kMethods) {
-        const QString method = QString::fromLatin1(m);
+    for (const std::string& m : compressionMethodNames()) {
+        const QString method = QString::fromStdString(m);
         bool inLegend = false;
         for (bool onFront : {true, false}) {
             QVector<double> xs, ys;
@@ -328,8 +330,8 @@ void ParetoPlot::rebuildGrouped() {
     // its whiskers.
     const FrontStatus statuses[] = {FrontStatus::Front, FrontStatus::Undecided,
                                     FrontStatus::Dominated};
-    for (const char* m : kMethods) {
-        const QString method = QString::fromLatin1(m);
+    for (const std::string& m : compressionMethodNames()) {
+        const QString method = QString::fromStdString(m);
         bool inLegend = false;
         for (FrontStatus st : statuses) {
             QVector<double> xs, ys, err;

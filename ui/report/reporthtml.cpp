@@ -196,20 +196,26 @@ QString findingsHtml(const Findings& f) {
     for (const auto& t : f.teachers) h += QStringLiteral("<p>%1</p>\n").arg(esc(t));
     for (const auto& n : f.notes) h += QStringLiteral("<p><i>%1</i></p>\n").arg(esc(n));
     const bool ppl = !f.comparison.metrics.empty() && f.comparison.metrics[0] == "test_perplexity";
-    h +=
-        QStringLiteral(
-            "<p class=\"muted\">How to read these: a difference is in %1, this configuration's "
-            "mean over its seeds minus the baseline's, with "
-            "the 95 % confidence interval of that difference (Student's t; paired by seed where "
-            "both have the same seeds, else Welch's unpaired interval). Within noise: the "
-            "interval holds 0, so these seeds cannot tell the two apart. Configurations are placed "
-            "on the front by validation %2, never by test; a configuration is undecided "
-            "when one as small or smaller is as good within noise. C1, C2, … name the "
-            "configurations in the plots and tables below.</p>\n")
-            .arg(ppl ? QStringLiteral("units of test perplexity (lower is better: a negative "
-                                      "difference is a gain)")
-                     : QStringLiteral("percentage points (pt) of test accuracy"),
-                 ppl ? QStringLiteral("perplexity") : QStringLiteral("accuracy"));
+    h += QStringLiteral(
+             "<p class=\"muted\">How to read these: a difference is in %1, this configuration's "
+             "mean over its seeds minus the baseline's, with the raw 95 % confidence interval of "
+             "that difference (Student's t; paired on the seeds both sides have, else Welch's "
+             "unpaired interval) and its t-test's p. Each configuration is one comparison with "
+             "the baseline, and a verdict is beyond noise only where its p, Holm-adjusted over "
+             "all the comparisons made, is below 0.05: an interval that excludes 0 can still be "
+             "within noise after the correction (the Results table fades every difference that is "
+             "within noise, after the correction too). The same difference on every seed has no "
+             "interval and is no finding. The "
+             "intervals cover the seeds that varied among the runs, nothing else. Configurations "
+             "are placed on the front by validation %2, never by test, each pair judged by its "
+             "difference as above (paired where they share seeds, not corrected for the number "
+             "of pairs); a configuration is undecided when one as small or smaller could be as "
+             "good within noise, dominated when one at most as large is better beyond noise. C1, "
+             "C2, … name the configurations in the plots and tables below.</p>\n")
+             .arg(ppl ? QStringLiteral("units of test perplexity (lower is better: a negative "
+                                       "difference is a gain)")
+                      : QStringLiteral("percentage points (pt) of test accuracy"),
+                  ppl ? QStringLiteral("perplexity") : QStringLiteral("accuracy"));
     return h;
 }
 
@@ -261,7 +267,7 @@ QString groupedResultsHtml(const Findings& f, const std::vector<RunRecord>& runs
         auto st = front.find(i);
         row.cells << (st == front.end() ? QStringLiteral("–")
                                         : QString::fromLatin1(frontStatusName(st->second)));
-        if (!base && v[size_t(test)].difference.withinNoise()) row.fadedColumn = diffColumn;
+        if (!base && !v[size_t(test)].difference.beyondNoise()) row.fadedColumn = diffColumn;
         t.rows.push_back(row);
         // Its runs, with each one's difference to the baseline's run of the same seeds.
         const auto& b = c.configurations[c.baseline];

@@ -254,7 +254,8 @@ QVariant ConfigurationsModel::configurationData(int row, int column, int role) c
     }
     const Difference& d = v.difference;
     if (role == SortRole) return !base && std::isfinite(d.mean) ? QVariant(d.mean) : QVariant();
-    if (role == WithinNoiseRole) return base || d.withinNoise();
+    // The verdict the Findings give: Holm-adjusted over the configurations compared.
+    if (role == WithinNoiseRole) return base || !d.beyondNoise();
     if (base) return role == Qt::DisplayRole ? tr("baseline") : QVariant();
     if (!std::isfinite(d.mean)) return role == Qt::DisplayRole ? QStringLiteral("–") : QVariant();
     if (role == Qt::DisplayRole) {
@@ -269,14 +270,16 @@ QVariant ConfigurationsModel::configurationData(int row, int column, int role) c
             .arg(bare(d.mean), bare(d.low()), bare(d.high()), unit);
     }
     if (role == Qt::ForegroundRole)
-        return QBrush(d.withinNoise() ? kFaded : improves(metric, d.mean) ? kBetter : kWorse);
+        return QBrush(!d.beyondNoise() ? kFaded : improves(metric, d.mean) ? kBetter : kWorse);
     if (role == Qt::ToolTipRole)
         return tr("%1 − baseline, %2: %3")
             .arg(QString::fromStdString(conf.label), kindText(d),
                  d.kind == DifferenceKind::None ? tr("not a finding")
                  : d.withinNoise()              ? tr("within noise (the interval holds 0)")
-                 : improves(metric, d.mean)     ? tr("better beyond noise")
-                                                : tr("worse beyond noise"));
+                 : !d.beyondNoise() ? tr("within noise after Holm's correction (adjusted p %1)")
+                                          .arg(QString::fromStdString(pValueText(d.pAdjusted)))
+                 : improves(metric, d.mean) ? tr("better beyond noise")
+                                            : tr("worse beyond noise"));
     return {};
 }
 
