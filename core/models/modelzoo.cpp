@@ -367,20 +367,49 @@ std::vector<torch::Tensor> ZooNetImpl::loraParameters() {
     return out;
 }
 
+namespace {
+
+torch::Tensor pooledStates(const torch::Tensor& h, const torch::Tensor& ids, Arch arch,
+                           Pooling pooling) {
+    const auto real = ids.ne(0);
+    if (arch == Arch::Transformer)
+        return pooling == Pooling::First ? h.select(1, 0) : maskedMean(h, real);
+    if (arch == Arch::Bilstm) return maskedMax(h, real);
+    return maskedMean(h, real);
+}
+
+}  // namespace
+
 torch::Tensor ZooNetImpl::forwardText(const torch::Tensor& ids, TextFeatures* features) {
     const auto h = tokenStates(ids, features);
     if (m_data.language_model)  // [B, L, vocab]
         return m_tied ? m_tied(h, m_tok->weight) : m_head.back()(h);
-    const auto real = ids.ne(0);
-    torch::Tensor pooled;
-    if (m_options.arch == Arch::Transformer)
-        pooled = m_options.pooling == Pooling::First ? h.select(1, 0) : maskedMean(h, real);
-    else if (m_options.arch == Arch::Bilstm)
-        pooled = maskedMax(h, real);
-    else
-        pooled = maskedMean(h, real);
+    torch::Tensor pooled = pooledStates(h, ids, m_options.arch, m_options.pooling);
+    if (m_headMean.defined()) pooled = (pooled - m_headMean) / m_headStd;
     for (size_t i = 0; i + 1 < m_head.size(); ++i) pooled = torch::relu(m_head[i](pooled));
     return m_head.back()(pooled);
+}
+
+torch::Tensor ZooNetImpl::pooledFeatures(const torch::Tensor& ids) {
+    TORCH_CHECK(isText() && !m_data.language_model, "pooled features need a text classifier");
+    return pooledStates(tokenStates(ids), ids, m_options.arch, m_options.pooling);
+}
+
+void ZooNetImpl::standardizeHead(const torch::Tensor& mean, const torch::Tensor& std) {
+    TORCH_CHECK(!m_head.empty() && mean.dim() == 1 && mean.sizes() == std.sizes() &&
+                    mean.size(0) == m_head.front()->weight.size(1),
+                "the head's standardization must have one mean and std per pooled feature");
+    m_headMean = mean.detach().clone();
+    m_headStd = std.detach().clamp_min(1e-6);
+}
+
+void ZooNetImpl::foldHeadStandardization() {
+    if (!m_headMean.defined()) return;
+    torch::NoGradGuard guard;
+    auto& first = m_head.front();
+    first->weight.div_(m_headStd.unsqueeze(0));
+    first->bias.sub_(first->weight.matmul(m_headMean));
+    m_headMean = m_headStd = torch::Tensor();
 }
 
 torch::Tensor ZooNetImpl::tokenStates(const torch::Tensor& ids, TextFeatures* features) {

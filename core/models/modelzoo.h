@@ -62,6 +62,16 @@ public:
     void mergeLora();
     /// The adapters' parameters (empty: none).
     std::vector<torch::Tensor> loraParameters();
+    /// A text classifier's pooled features [B, width]: what its head reads.
+    torch::Tensor pooledFeatures(const torch::Tensor& ids);
+    /// A linear probe's standardization (head-only training): the head reads (pooled − mean) /
+    /// std per feature, so its weights need not grow to the features' own scale (mean-pooled
+    /// normalized states vary by about 0.2, and a probe trained at an ordinary rate stayed at
+    /// the majority class). Not part of the state dict; foldHeadStandardization() makes it so.
+    void standardizeHead(const torch::Tensor& mean, const torch::Tensor& std);
+    /// Folds the standardization into the head's first layer (W / std, b − W·mean / std):
+    /// afterwards the network computes the same logits as a plain one.
+    void foldHeadStandardization();
     bool isText() const { return isTextArch(m_options.arch); }
     int64_t vocab() const { return m_data.vocab; }
     const DataShape& dataShape() const { return m_data; }
@@ -85,6 +95,7 @@ private:
     std::vector<torch::nn::LSTM> m_lstms;
     std::vector<torch::nn::Linear> m_head;  // embedding_bag's hidden layers, then "out"
     TiedOutput m_tied{nullptr};             // a tied language model's "out" (m_head empty)
+    torch::Tensor m_headMean, m_headStd;    // standardizeHead (undefined: none)
 };
 TORCH_MODULE(ZooNet);
 

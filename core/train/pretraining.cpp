@@ -499,6 +499,26 @@ std::vector<torch::Tensor> finetuneParameters(ZooNet& net, const TrainOptions& t
     return params;
 }
 
+void standardizeProbe(ZooNet& net, const Dataset& d, const TrainOptions& train) {
+    if (train.finetune != Finetune::Head || !net->isText() || d.shape.language_model) return;
+    torch::NoGradGuard guard;
+    const bool wasTraining = net->is_training();
+    net->eval();
+    torch::Tensor sum, sq;
+    const int64_t n = d.train_x.size(0);
+    for (int64_t i = 0; i < n; i += 256) {
+        const auto f =
+            net->pooledFeatures(trimPadding(d.train_x.slice(0, i, i + 256))).to(torch::kFloat64);
+        sum = sum.defined() ? sum + f.sum(0) : f.sum(0);
+        sq = sq.defined() ? sq + f.square().sum(0) : f.square().sum(0);
+    }
+    net->train(wasTraining);
+    if (n == 0) return;
+    const auto mean = sum / double(n);
+    const auto var = (sq / double(n) - mean.square()).clamp_min(0.0);
+    net->standardizeHead(mean.to(torch::kFloat32), var.sqrt().to(torch::kFloat32));
+}
+
 int64_t countElements(const std::vector<torch::Tensor>& params) {
     int64_t n = 0;
     for (const auto& p : params) n += p.numel();

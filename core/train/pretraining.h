@@ -83,6 +83,12 @@ Json pretrain(ZooNet& net, const PretrainOptions& options, const PretrainTarget&
 Json loadPretrained(ZooNet& net, int64_t id, const PretrainTarget& target, const Dataset& d,
                     StageServices& services);
 
+/// For head-only training of a text classifier (train.finetune head): standardizes what the
+/// head reads by the pooled features' per-feature mean and standard deviation over @p d's
+/// training samples (the frozen encoder in eval mode, so they are exact), as linear probes do;
+/// foldHeadStandardization() after training makes it plain weights. No-op otherwise.
+void standardizeProbe(ZooNet& net, const Dataset& d, const TrainOptions& train);
+
 /// The parameters a training stage gives its optimizer, as train.finetune says: every one
 /// (full); the classifier's (head); biases and the classifier (bitfit); LoRA adapters, which
 /// this adds to @p net, and the classifier (lora). Everything else gets requires_grad false, so

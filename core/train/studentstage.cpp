@@ -174,6 +174,8 @@ void StudentStage::run(RunContext& ctx, StageServices& services) {
         services.message(runId, "student", "resuming after epoch " + std::to_string(cp->epoch));
     }
 
+    // After a resume too: the frozen encoder gives the same standardization again.
+    standardizeProbe(student, d, spec.train);
     services.message(runId, "student", "training the student");
     const auto t0 = Clock::now();
     int64_t step = (firstEpoch - 1) * stepsPerEpoch;
@@ -225,6 +227,7 @@ void StudentStage::run(RunContext& ctx, StageServices& services) {
     }
     ctx.epoch = spec.train.epochs;
     student->mergeLora();  // plain weights for compression, the model file and export
+    student->foldHeadStandardization();
     student->eval();
 }
 

@@ -22,6 +22,7 @@ Json trainTeacher(ZooNet& net, const TrainOptions& train, const Dataset& d, int6
     services.message(runId, "teacher", "training the teacher (stage one)");
     const auto params = finetuneParameters(net, train);
     trainable = countElements(params);
+    standardizeProbe(net, d, train);
     auto opt = makeOptimizer(train, params);
     DistillOptions none;
     none.lambda = 0;
@@ -48,6 +49,7 @@ Json trainTeacher(ZooNet& net, const TrainOptions& train, const Dataset& d, int6
         services.report(p);
     }
     net->mergeLora();
+    net->foldHeadStandardization();
     return epochs;
 }
 
