@@ -220,6 +220,9 @@ void Pruner::pruneUnits(double fraction, double uniform) {
                                      " has no gradient to score its units with");
         torch::Tensor sc = taylor ? all.sum(1).pow(2) : all.norm(2, 1);
         sc = sc.to(torch::kFloat64).cpu();
+        // The ranking below sorts these: a NaN would break its ordering (undefined behaviour).
+        if (!torch::isfinite(sc).all().item<bool>())
+            throw std::runtime_error("prune: " + g.name + " has unit scores that are not finite");
         // Layers differ in scale: a global ranking compares scores relative to their layer's mean.
         const double mean = sc.mean().item<double>();
         scores.push_back(mean > 0 ? sc / mean : sc);
