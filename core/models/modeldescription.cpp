@@ -40,10 +40,14 @@ Json modelDescription(const ZooNet& net) {
     return d;
 }
 
-int64_t expectedCompressedSize(const ModelOptions& model, const DataShape& data, double sparsity,
-                               int bits, bool perChannel,
-                               const std::map<std::string, double>& layerSparsity,
-                               const std::map<std::string, int64_t>& layerBits) {
+namespace {
+
+/// Every tensor of a model of @p model as the compressed file stores it: compressible weights at
+/// their layer's own sparsity and bits where given, group-wise and n:m layouts as given.
+int64_t estimateFor(const ModelOptions& model, const DataShape& data, double sparsity, int bits,
+                    bool perChannel, const std::map<std::string, double>& layerSparsity,
+                    const std::map<std::string, int64_t>& layerBits, int64_t groupSize = 0,
+                    int nmN = 0, int nmM = 0) {
     torch::NoGradGuard guard;
     ZooNet net(model, data);
     std::vector<TensorLayout> tensors;
@@ -54,6 +58,9 @@ int64_t expectedCompressedSize(const ModelOptions& model, const DataShape& data,
         const std::string layer = layerName(p.key());
         if (auto it = layerSparsity.find(layer); it != layerSparsity.end()) t.sparsity = it->second;
         if (auto it = layerBits.find(layer); it != layerBits.end()) t.bits = int(it->second);
+        t.groupSize = groupSize;
+        t.nmN = nmN;
+        t.nmM = nmM;
         tensors.push_back(t);
     }
     for (const auto& b : net->named_buffers())
@@ -62,14 +69,19 @@ int64_t expectedCompressedSize(const ModelOptions& model, const DataShape& data,
                                   perChannel);
 }
 
-namespace {
-
 /// What a fraction @p removed of @p units leaves: at least one.
 int64_t kept(int64_t units, double removed) {
     return std::max<int64_t>(1, units - int64_t(std::llround(removed * double(units))));
 }
 
 }  // namespace
+
+int64_t expectedCompressedSize(const ModelOptions& model, const DataShape& data, double sparsity,
+                               int bits, bool perChannel,
+                               const std::map<std::string, double>& layerSparsity,
+                               const std::map<std::string, int64_t>& layerBits) {
+    return estimateFor(model, data, sparsity, bits, perChannel, layerSparsity, layerBits);
+}
 
 int64_t expectedCompressedSize(const ExperimentSpec& spec, const DataShape& data) {
     ModelOptions model = spec.student;
@@ -111,28 +123,9 @@ int64_t expectedCompressedSize(const ExperimentSpec& spec, const DataShape& data
     const bool perChannel =
         !spec.quantize || spec.quantize->granularity == QuantGranularity::PerChannel;
     const int64_t group = spec.quantize ? spec.quantize->group_size : 0;
-    torch::NoGradGuard guard;
-    ZooNet net(model, data);
-    std::vector<TensorLayout> tensors;
-    std::set<std::string> compressible;
-    for (const auto& [name, w] : compressibleWeights(*net)) compressible.insert(name);
-    for (const auto& p : net->named_parameters()) {
-        TensorLayout t{p.key(), p.value().sizes().vec(), compressible.count(p.key()) > 0};
-        const std::string layer = layerName(p.key());
-        if (auto it = layerSparsity.find(layer); it != layerSparsity.end()) t.sparsity = it->second;
-        if (spec.quantize)
-            if (auto it = spec.quantize->per_layer.find(layer);
-                it != spec.quantize->per_layer.end())
-                t.bits = int(it->second);
-        t.groupSize = group;
-        t.nmN = nmN;
-        t.nmM = nmM;
-        tensors.push_back(t);
-    }
-    for (const auto& b : net->named_buffers())
-        tensors.push_back({b.key(), b.value().sizes().vec(), false});
-    return estimateCompressedSize(modelDescription(net).dump().size(), tensors, sparsity, bits,
-                                  perChannel);
+    return estimateFor(model, data, sparsity, bits, perChannel, layerSparsity,
+                       spec.quantize ? spec.quantize->per_layer : std::map<std::string, int64_t>{},
+                       group, nmN, nmM);
 }
 
 namespace {
