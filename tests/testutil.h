@@ -66,6 +66,19 @@ inline int64_t countParams(ZooNet& net) {
 }
 
 /// A small synthetic spec that trains in well under a second.
+/// A transformer of @p layers layers, width @p d, @p heads heads and ffn width @p ffn.
+inline ModelOptions transformer(int64_t layers, int64_t d, int64_t heads, int64_t ffn,
+                                double dropout = ModelOptions{}.dropout) {
+    ModelOptions mo;
+    mo.arch = Arch::Transformer;
+    mo.layers = layers;
+    mo.d_model = d;
+    mo.heads = heads;
+    mo.ffn = ffn;
+    mo.dropout = dropout;
+    return mo;
+}
+
 inline Json smallSyntheticSpec() {
     return Json::parse(R"({
       "name": "small", "seed": 5, "threads": 1, "device": "cpu",

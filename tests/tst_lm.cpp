@@ -25,14 +25,7 @@ namespace {
 constexpr int64_t kVocab = 40, kTokens = 20;
 
 ModelOptions decoder() {
-    ModelOptions mo;
-    mo.arch = Arch::Transformer;
-    mo.layers = 2;
-    mo.d_model = 16;
-    mo.heads = 2;
-    mo.ffn = 32;
-    mo.dropout = 0.0;
-    return mo;
+    return test::transformer(2, 16, 2, 32, 0.0);
 }
 
 DataShape lmShape(bool languageModel = true) {

@@ -24,14 +24,7 @@ namespace {
 constexpr int64_t kVocab = 1000, kTokens = 30;
 
 ModelOptions transformer(int64_t layers = 2, int64_t d = 16, int64_t heads = 2, int64_t ffn = 32) {
-    ModelOptions mo;
-    mo.arch = Arch::Transformer;
-    mo.layers = layers;
-    mo.d_model = d;
-    mo.heads = heads;
-    mo.ffn = ffn;
-    mo.dropout = 0.0;
-    return mo;
+    return test::transformer(layers, d, heads, ffn, 0.0);
 }
 
 /// Token ids with [CLS] first and ragged lengths (2 .. kTokens), right-padded with 0.

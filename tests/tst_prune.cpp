@@ -94,12 +94,7 @@ private Q_SLOTS:
         // between 30 % and 70 % (raw magnitudes took 85 % of the trained table and 23 % of the
         // attention weights).
         torch::manual_seed(5);
-        ModelOptions mo;
-        mo.arch = Arch::Transformer;
-        mo.layers = 2;
-        mo.d_model = 64;
-        mo.heads = 2;
-        mo.ffn = 256;
+        const ModelOptions mo = test::transformer(2, 64, 2, 256);
         DataShape shape;
         shape.sample_shape = {48};
         shape.vocab = 4000;

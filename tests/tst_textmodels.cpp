@@ -27,15 +27,7 @@ DataShape textShape(int64_t vocab, int64_t maxLength, double meanTokens, int64_t
     return s;
 }
 
-ModelOptions transformer(int64_t layers, int64_t d, int64_t heads, int64_t ffn) {
-    ModelOptions o;
-    o.arch = Arch::Transformer;
-    o.layers = layers;
-    o.d_model = d;
-    o.heads = heads;
-    o.ffn = ffn;
-    return o;
-}
+using test::transformer;
 
 ModelOptions textModel(Arch arch, int64_t embedding, std::vector<int64_t> hidden) {
     ModelOptions o;

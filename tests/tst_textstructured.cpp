@@ -27,16 +27,7 @@ DataShape textShape() {
     return DataShape{{kTokens}, 3, kVocab, 6.0};
 }
 
-/// A transformer of @p layers layers, width @p d, @p heads heads and ffn width @p ffn.
-ModelOptions transformer(int64_t layers, int64_t d, int64_t heads, int64_t ffn) {
-    ModelOptions mo;
-    mo.arch = Arch::Transformer;
-    mo.layers = layers;
-    mo.d_model = d;
-    mo.heads = heads;
-    mo.ffn = ffn;
-    return mo;
-}
+using test::transformer;
 
 /// Token ids with [CLS] first and ragged lengths, right-padded with 0.
 torch::Tensor ids(int64_t batch) {

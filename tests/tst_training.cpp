@@ -213,13 +213,7 @@ private Q_SLOTS:
         QTemporaryDir dir;
         ProjectStore store(dir.filePath("p.retort").toStdString());
         pipeline::StageServices services(store, nullptr, nullptr);
-        ModelOptions mo;
-        mo.arch = Arch::Transformer;
-        mo.layers = 1;
-        mo.d_model = 16;
-        mo.heads = 2;
-        mo.ffn = 32;
-        mo.dropout = 0.0;
+        ModelOptions mo = test::transformer(1, 16, 2, 32, 0.0);
         // Ragged texts: 24 short (3 tokens) and 24 long (20): batches of 4, bucketed by length.
         const int64_t n = 48, width = 20, vocab = 30;
         auto x = torch::randint(3, vocab, {n, width}, torch::kInt64);

@@ -156,12 +156,20 @@ int positionBits(int m) {
 }
 
 /// Bytes of the n:m layout of a [rows, cols] tensor at @p bits, or -1 when it does not apply.
-int64_t nmBytes(const torch::Tensor& flat, int64_t rows, int64_t cols, int n, int m, int bits) {
+/// The n:m layout's bytes for a [rows, cols] tensor: n and m, each group's n positions, their
+/// values; -1 where the layout does not apply (cols not a multiple of m).
+int64_t nmLayoutBytes(int64_t rows, int64_t cols, int n, int m, int bits) {
     if (n <= 0 || m <= n || rows <= 0 || cols % m != 0) return -1;
-    const auto perGroup = (flat.view({rows, cols / m, m}) != 0).sum(2);
-    if ((perGroup > n).any().item<bool>()) return -1;
     const int64_t slots = rows * (cols / m) * n;
     return 2 + (slots * positionBits(m) + 7) / 8 + valueBytes(slots, bits);
+}
+
+int64_t nmBytes(const torch::Tensor& flat, int64_t rows, int64_t cols, int n, int m, int bits) {
+    const int64_t bytes = nmLayoutBytes(rows, cols, n, m, bits);
+    if (bytes < 0) return -1;
+    const auto perGroup = (flat.view({rows, cols / m, m}) != 0).sum(2);
+    if ((perGroup > n).any().item<bool>()) return -1;
+    return bytes;
 }
 
 }  // namespace
@@ -302,13 +310,11 @@ int64_t estimateCompressedSize(size_t descriptionBytes, const std::vector<Tensor
                                    ? rows * ((cols + t.groupSize - 1) / t.groupSize) * 4
                                    : (perChannel ? rows : 1) * 4;
         int64_t body = std::min({dense, bitmap, csr});
-        if (t.compressible && t.nmN > 0 && t.nmM > t.nmN && cols % t.nmM == 0) {
-            // The writer keeps an n:m tensor in its own layout unless dense is smaller.
-            const int64_t slots = rows * (cols / t.nmM) * t.nmN;
-            const int64_t nm = 2 + (slots * positionBits(t.nmM) + 7) / 8 + valueBytes(slots, b);
-            body = std::min(dense, nm);
-        } else if (t.compressible && t.nmN > 0) {
-            body = dense;  // inputs not a multiple of m: the layer stays dense
+        if (t.compressible && t.nmN > 0) {
+            // The writer keeps an n:m tensor in its own layout unless dense is smaller; a layer
+            // whose inputs are not a multiple of m stays dense.
+            const int64_t nm = nmLayoutBytes(rows, cols, t.nmN, t.nmM, b);
+            body = nm >= 0 ? std::min(dense, nm) : dense;
         }
         // name length and name, rank and dims, bits, index kind, scale count and scales, group
         total += 2 + int64_t(t.name.size()) + 1 + 4 * int64_t(t.shape.size()) + 1 + 1 + 4 + scales +

@@ -107,26 +107,23 @@ std::string coverageNote(const Comparison& c) {
         }
     }
     std::vector<std::string> varied, fixed, other, keys;
-    for (const auto& k : seedKeys()) {
-        const bool varies = values[k].size() > 1;
-        if (k == "seed") {
-            if (varies) varied.push_back("the student's seed (seed)");
-        } else if (k == "data.seed") {
-            if (varies) {
-                varied.push_back("the data split (data.seed)");
-            } else {
-                fixed.push_back("one data split (data.seed)");
-                other.push_back("another split");
-                keys.push_back(k);
-            }
-        } else if (k == "teacher.seed" && teacher) {
-            if (varies) {
-                varied.push_back("the teacher's seed (teacher.seed)");
-            } else {
-                fixed.push_back("one teacher (teacher.seed)");
-                other.push_back("another teacher");
-                keys.push_back(k);
-            }
+    // Per seed key: what varying it covers, what holding it fixed means, what else it could be.
+    struct SeedWords {
+        const char *key, *varied, *fixed, *other;
+    };
+    static const SeedWords words[] = {
+        {"seed", "the student's seed (seed)", nullptr, nullptr},
+        {"data.seed", "the data split (data.seed)", "one data split (data.seed)", "another split"},
+        {"teacher.seed", "the teacher's seed (teacher.seed)", "one teacher (teacher.seed)",
+         "another teacher"}};
+    for (const SeedWords& w : words) {
+        if (w.key == std::string("teacher.seed") && !teacher) continue;
+        if (values[w.key].size() > 1) {
+            varied.push_back(w.varied);
+        } else if (w.fixed) {
+            fixed.push_back(w.fixed);
+            other.push_back(w.other);
+            keys.push_back(w.key);
         }
     }
     if (varied.empty() || fixed.empty()) return {};

@@ -63,10 +63,10 @@ void installPruningHooks(RunContext& ctx) {
             const bool wasTraining = net->is_training();
             net->eval();
             std::vector<torch::Tensor> frozen;
-            for (auto& [name, w] : ctx.pruner->weights())
+            for (const auto& [name, w] : ctx.pruner->weights())
                 if (!w.requires_grad()) {
-                    frozen.push_back(w);
-                    const_cast<torch::Tensor&>(w).set_requires_grad(true);
+                    frozen.push_back(w);  // the same tensor: its flag is the weight's
+                    frozen.back().set_requires_grad(true);
                 }
             struct Restore {
                 ZooNet& net;

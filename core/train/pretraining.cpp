@@ -141,20 +141,20 @@ torch::Tensor readCorpus(const std::string& key, const std::string& path, const 
     return ids;
 }
 
-/// Hashes of the token ids of each row of @p x (padding dropped; with @p endMark, a trailing
-/// end mark too, as next-token data appends one).
-std::set<uint64_t> rowHashes(const torch::Tensor& x, bool endMark) {
-    std::set<uint64_t> out;
+/// A hash of each row's token ids, in order (padding dropped; with @p endMark, a trailing end
+/// mark too, as next-token data appends one).
+std::vector<uint64_t> rowHashes(const torch::Tensor& x, bool endMark) {
+    std::vector<uint64_t> out;
     if (!x.defined() || x.dim() != 2) return out;
     const auto cpu = x.to(torch::kCPU, torch::kInt64).contiguous();
-    const auto a = cpu.accessor<int64_t, 2>();
-    for (int64_t i = 0; i < cpu.size(0); ++i) {
+    const int64_t* row = cpu.data_ptr<int64_t>();
+    for (int64_t i = 0; i < cpu.size(0); ++i, row += cpu.size(1)) {
         int64_t n = 0;
-        while (n < cpu.size(1) && a[i][n] != Tokenizer::kPad) ++n;
-        if (endMark && n > 1 && a[i][n - 1] == Tokenizer::kCls) --n;
+        while (n < cpu.size(1) && row[n] != Tokenizer::kPad) ++n;
+        if (endMark && n > 1 && row[n - 1] == Tokenizer::kCls) --n;
         Fnv1a h;
-        h.update(reinterpret_cast<const char*>(&a[i][0]), size_t(n) * sizeof(int64_t));
-        out.insert(h.value());
+        h.update(reinterpret_cast<const char*>(row), size_t(n) * sizeof(int64_t));
+        out.push_back(h.value());
     }
     return out;
 }
@@ -163,14 +163,11 @@ std::set<uint64_t> rowHashes(const torch::Tensor& x, bool endMark) {
 /// token for token.
 int64_t heldOutRows(const torch::Tensor& corpus, const Dataset& d) {
     const bool lm = d.shape.language_model;
-    std::set<uint64_t> held = rowHashes(d.val_x, lm);
-    for (uint64_t h : rowHashes(d.test_x, lm)) held.insert(h);
-    const auto cpu = corpus.to(torch::kCPU, torch::kInt64).contiguous();
+    std::set<uint64_t> held;
+    for (const torch::Tensor* x : {&d.val_x, &d.test_x})
+        for (uint64_t h : rowHashes(*x, lm)) held.insert(h);
     int64_t n = 0;
-    for (int64_t i = 0; i < cpu.size(0); ++i) {
-        const auto one = rowHashes(cpu.slice(0, i, i + 1), false);
-        n += held.count(*one.begin()) > 0;
-    }
+    for (uint64_t h : rowHashes(corpus, false)) n += held.count(h) > 0;
     return n;
 }
 

@@ -64,8 +64,11 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
     torch::Tensor sumLoss = torch::zeros({}, d.train_x.options().dtype(torch::kFloat32)),
                   sumSoft = sumLoss.clone(), sumHard = sumLoss.clone(), sumHidden = sumLoss.clone(),
                   sumAttention = sumLoss.clone();
+    // What each batch's mean loss is weighed by: its samples, or a language model's predicted
+    // tokens (a length-bucketed batch of short texts holds fewer), so that a language model's
+    // epoch loss is the token NLL. A tensor, so no batch waits for the device to count.
+    torch::Tensor sumUnits = sumLoss.clone();
     EpochStats s;
-    int64_t weight = 0;  // samples, or a language model's predicted tokens
     for (int64_t b = 0; b < batches; ++b) {
         services.checkCancel(stage + " epoch " + std::to_string(epoch) + ", batch " +
                              std::to_string(b + 1));
@@ -81,9 +84,12 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
         opt.zero_grad();
         TextFeatures studentFeatures;
         auto logits = features ? net->forwardText(x, &studentFeatures) : net->forward(x);
+        const torch::Tensor mask = nextToken ? y.ne(0) : torch::Tensor();
+        const torch::Tensor units = nextToken
+                                        ? mask.sum().to(sumLoss.scalar_type())
+                                        : torch::full({}, double(idx.size(0)), sumLoss.options());
         DistillLoss l;
         if (nextToken) {
-            const auto mask = y.ne(0);
             std::optional<TopKTargets> t;
             if (tokenTeacher) {
                 // Sample i's target positions are 0 .. its last: rows offsets[i] + position.
@@ -100,9 +106,8 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
         if (features) {
             const FeatureDistillerImpl::Terms f = features->loss(studentFeatures, x);
             l.total = l.total + f.total;
-            const double w = double(nextToken ? y.ne(0).sum().item<int64_t>() : idx.size(0));
-            sumHidden += f.hidden.detach() * w;
-            sumAttention += f.attention.detach() * w;
+            sumHidden += f.hidden.detach() * units;
+            sumAttention += f.attention.detach() * units;
         }
         l.total.backward();
         if (train.grad_clip > 0) {
@@ -115,18 +120,13 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
         opt.step();
         if (pruner) pruner->applyMasks();
         ++step;
-        // A batch's loss is its mean per sample, or per predicted token for a language model:
-        // the epoch's mean weighs each batch by as many (a length-bucketed batch of short
-        // texts holds fewer tokens), so a language model's loss is the token NLL.
-        const int64_t units = nextToken ? y.ne(0).sum().item<int64_t>() : idx.size(0);
-        const double w = double(units);
-        sumLoss += l.total.detach() * w;
-        sumSoft += l.soft.detach() * w;
-        sumHard += l.hard.detach() * w;
+        sumLoss += l.total.detach() * units;
+        sumSoft += l.soft.detach() * units;
+        sumHard += l.hard.detach() * units;
+        sumUnits += units;
         s.samples += idx.size(0);
-        weight += units;
         if (services.progress && (b % 20 == 19 || b + 1 == batches)) {
-            const double mean = sumLoss.item<double>() / double(weight);
+            const double mean = sumLoss.item<double>() / sumUnits.item<double>();
             if (!std::isfinite(mean))
                 throw std::runtime_error("diverged: the training loss is not finite at " + stage +
                                          " epoch " + std::to_string(epoch) + ", batch " +
@@ -149,7 +149,7 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
         }
     }
     s.seconds = secondsSince(t0);
-    const double total = double(std::max<int64_t>(weight, 1));
+    const double total = std::max(sumUnits.item<double>(), 1.0);
     s.loss = sumLoss.item<double>() / total;
     s.soft = sumSoft.item<double>() / total;
     s.hard = sumHard.item<double>() / total;
