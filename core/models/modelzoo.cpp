@@ -555,7 +555,23 @@ void loadModule(torch::nn::Module& module, const std::string& bytes) {
     torch::serialize::InputArchive archive;
     std::istringstream is(bytes);
     archive.load_from(is);
+    std::vector<std::pair<std::string, torch::Tensor>> before;
+    for (const auto& p : module.named_parameters()) before.push_back({p.key(), p.value()});
+    for (const auto& b : module.named_buffers()) before.push_back({b.key(), b.value()});
+    std::vector<std::vector<int64_t>> shapes;
+    for (const auto& [name, t] : before) shapes.push_back(t.sizes().vec());
     module.load(archive);
+    for (size_t i = 0; i < before.size(); ++i)
+        if (before[i].second.sizes().vec() != shapes[i]) {
+            auto text = [](const std::vector<int64_t>& v) {
+                std::string s = "[";
+                for (size_t k = 0; k < v.size(); ++k) s += (k ? ", " : "") + std::to_string(v[k]);
+                return s + "]";
+            };
+            throw std::runtime_error("stored weights do not fit the model: '" + before[i].first +
+                                     "' is stored as " + text(before[i].second.sizes().vec()) +
+                                     ", the model has " + text(shapes[i]));
+        }
 }
 
 torch::jit::Module loadTorchScript(const std::string& bytes, const std::string& what,

@@ -150,6 +150,9 @@ std::string archiveBytes(Saveable& object) {
 inline std::string saveModule(torch::nn::Module& module) {
     return archiveBytes(module);
 }
+/// Loads saveModule()'s @p bytes into @p module. Throws std::runtime_error naming the first
+/// parameter or buffer whose stored shape differs from the module's (LibTorch would silently
+/// take the stored shape); the module's weights are then unspecified.
 void loadModule(torch::nn::Module& module, const std::string& bytes);
 
 /// A TorchScript module from a file's bytes, checked with verifyArchive first (a corrupted

@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -23,10 +24,28 @@ MaskedTokens maskTokens(const torch::Tensor& ids, double fraction, int64_t vocab
     const auto kind = torch::rand(cpu.sizes(), gen, f32);
     const auto random = torch::randint(kFirstPiece, std::max(vocab, kFirstPiece + 1), cpu.sizes(),
                                        gen, torch::TensorOptions().dtype(torch::kInt64));
-    auto input = torch::where(pick.logical_and(kind.lt(0.8)), torch::full_like(cpu, kMaskId), cpu);
+    auto input = torch::where(pick.logical_and(kind.lt(0.8)), torch::full_like(cpu, vocab), cpu);
     input = torch::where(pick.logical_and(kind.ge(0.8)).logical_and(kind.lt(0.9)), random, input);
     const auto target = torch::where(pick, cpu, torch::full_like(cpu, -100));
     return {input.to(ids.device()), target.to(ids.device())};
+}
+
+MaskRow::MaskRow(ZooNetImpl& net) : m_table(net.tokenTable()), m_rows(net.vocab()) {
+    if (!m_table.defined() || m_table.size(0) != m_rows)
+        throw std::logic_error("MaskRow: the token table has " +
+                               std::to_string(m_table.defined() ? m_table.size(0) : 0) +
+                               " rows, the vocabulary " + std::to_string(m_rows));
+    torch::NoGradGuard guard;
+    // Initialized as the other rows are (BERT's N(0, 0.02)).
+    const auto row = torch::empty({1, m_table.size(1)}, m_table.options()).normal_(0.0, 0.02);
+    m_table.set_data(torch::cat({m_table.detach(), row}));
+    m_table.mutable_grad() = torch::Tensor();
+}
+
+MaskRow::~MaskRow() {
+    torch::NoGradGuard guard;
+    m_table.set_data(m_table.detach().slice(0, 0, m_rows).clone());
+    m_table.mutable_grad() = torch::Tensor();
 }
 
 MlmHeadImpl::MlmHeadImpl(int64_t width, int64_t embedding, int64_t vocab) {
@@ -80,6 +99,8 @@ int64_t stateWidth(const ModelOptions& m) {
 
 double maskedLmLoss(ZooNetImpl& net, MlmHeadImpl& head, const torch::Tensor& ids, double fraction,
                     uint64_t seed, int64_t batchSize) {
+    if (net.tokenTable().size(0) != net.vocab() + 1)
+        throw std::logic_error("maskedLmLoss: the token table has no [MASK] row (MaskRow)");
     torch::NoGradGuard guard;
     const bool wasTraining = net.is_training();
     net.eval();
@@ -249,9 +270,10 @@ Json pretrain(ZooNet& net, const PretrainOptions& o, const PretrainTarget& targe
     // came from): two starts are two pretrained models. A random start adds nothing, so the
     // records stored before keep their keys.
     if (!target.start.is_null()) spec["start"] = target.start;
-    // The recipe's version: 2 keeps biases and norms out of weight decay. A record of another
-    // recipe is another model (never loaded as this one).
-    spec["recipe"] = 2;
+    // The recipe's version: 2 keeps biases and norms out of weight decay; 3 gives masked LM's
+    // [MASK] its own row (a decoder's recipe is still 2). A record of another recipe is another
+    // model (never loaded as this one).
+    spec["recipe"] = nextToken ? 2 : 3;
     std::vector<std::string> warnings;
     torch::Tensor ids = d.train_x, targets = nextToken ? d.train_y : torch::Tensor();
     if (!o.path.empty()) {
@@ -280,9 +302,13 @@ Json pretrain(ZooNet& net, const PretrainOptions& o, const PretrainTarget& targe
         spec["file"] = fnv1aHex(bytes);
     }
     const std::string key = fnv1aHex(spec.dump());
+    // An encoder reads [MASK] through its own row, there while it pretrains.
+    std::optional<MaskRow> maskRow;
+    if (!nextToken) maskRow.emplace(*net);
     // A decoder stores its head-less bundle with an unused masked-LM head, so both objectives
     // keep one record layout.
-    MlmHead head(stateWidth(net->options()), net->tokenTable().size(1), net->vocab());
+    MlmHead head(stateWidth(net->options()), net->tokenTable().size(1),
+                 net->tokenTable().size(0));
     head->to(ctx.device);
     auto all = bundle(net, head);
     const auto keepHead = nextToken ? decltype(classifier(net)){} : classifier(net);
@@ -370,7 +396,7 @@ Json pretrain(ZooNet& net, const PretrainOptions& o, const PretrainTarget& targe
             auto [loss, k] =
                 nextToken
                     ? nextTokenLossSum(*net, x, targets.index_select(0, batches[b]))
-                    : mlmLossSum(*net, *head, maskTokens(x, o.mask_fraction, net->vocab(), gen));
+                    : mlmLossSum(*net, *head, maskTokens(x, o.mask_fraction, maskRow->id(), gen));
             if (k == 0) continue;
             (loss / double(k)).backward();
             if (o.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, o.grad_clip);
@@ -451,7 +477,11 @@ Json loadPretrained(ZooNet& net, int64_t id, const PretrainTarget& target, const
             "; this " + (d.shape.language_model ? "language model" : "classifier") +
             " needs one pretrained on " +
             (d.shape.language_model ? "next tokens" : "masked tokens"));
-    MlmHead head(stateWidth(net->options()), net->tokenTable().size(1), net->vocab());
+    // Records of recipe 3 on keep [MASK]'s row (earlier ones read [UNK] for it).
+    std::optional<MaskRow> maskRow;
+    if (objective == "mlm" && r->spec.value("recipe", 0) >= 3) maskRow.emplace(*net);
+    MlmHead head(stateWidth(net->options()), net->tokenTable().size(1),
+                 net->tokenTable().size(0));
     head->to(net->tokenTable().device());
     if (objective == "next_token")
         loadModule(*bundle(net, head), r->state);  // the output layer is the pretrained one

@@ -13,11 +13,26 @@
 
 namespace retort {
 
-/// The id a masked token reads. The tokenizers have no [MASK] piece: [UNK] (id 1) stands in, an
-/// id the tokenizer emits only for characters its training texts never had.
-constexpr int64_t kMaskId = Tokenizer::kUnknown;
 /// The first id a random replacement may take (after padding, [UNK] and [CLS]).
 constexpr int64_t kFirstPiece = 3;
+
+/// [MASK]'s own row of a text model's token table while masked-LM pretraining runs: appended
+/// after the tokenizer's pieces (its id is the vocabulary's size, so no other id moves), and
+/// removed again when this goes out of scope, so the fine-tuned model keeps the tokenizer's
+/// table. The tokenizers have no [MASK] piece, and [UNK] cannot stand in: texts read it too.
+class MaskRow {
+public:
+    explicit MaskRow(ZooNetImpl& net);
+    ~MaskRow();
+    MaskRow(const MaskRow&) = delete;
+    MaskRow& operator=(const MaskRow&) = delete;
+    /// [MASK]'s id: the vocabulary's size.
+    int64_t id() const { return m_rows; }
+
+private:
+    torch::Tensor m_table;
+    int64_t m_rows;
+};
 
 /// A masked batch: what the encoder reads and what it must predict (-100: not predicted).
 struct MaskedTokens {
@@ -25,8 +40,8 @@ struct MaskedTokens {
 };
 
 /// BERT's masking of token ids [B, L] (0 padding): each real token except [CLS] is picked with
-/// probability @p fraction; a picked one reads [MASK] (kMaskId) 80 % of the time, a random piece
-/// from [kFirstPiece, vocab) 10 %, itself 10 %. Draws from @p gen (CPU); same device as @p ids.
+/// probability @p fraction; a picked one reads [MASK] (id @p vocab, MaskRow's) 80 % of the time, a
+/// random piece from [kFirstPiece, vocab) 10 %, itself 10 %. Draws from @p gen (CPU); same device as @p ids.
 MaskedTokens maskTokens(const torch::Tensor& ids, double fraction, int64_t vocab,
                         at::Generator& gen);
 
@@ -36,7 +51,8 @@ MaskedTokens maskTokens(const torch::Tensor& ids, double fraction, int64_t vocab
 class MlmHeadImpl : public torch::nn::Module {
 public:
     MlmHeadImpl(int64_t width, int64_t embedding, int64_t vocab);
-    /// @p states [N, width] -> logits [N, vocab] with @p table [vocab, embedding].
+    /// @p states [N, width] -> logits [N, vocab] with @p table [vocab, embedding]; @p vocab
+    /// counts [MASK]'s row.
     torch::Tensor forward(const torch::Tensor& states, const torch::Tensor& table);
 
     torch::nn::Linear dense{nullptr};
@@ -45,8 +61,8 @@ public:
 };
 TORCH_MODULE(MlmHead);
 
-/// The mean masked-LM cross-entropy of @p net on @p ids with a masking drawn from @p seed, in
-/// batches (no gradients). NaN when nothing is masked.
+/// The mean masked-LM cross-entropy of @p net (with its MaskRow) on @p ids with a masking drawn
+/// from @p seed, in batches (no gradients). NaN when nothing is masked.
 double maskedLmLoss(ZooNetImpl& net, MlmHeadImpl& head, const torch::Tensor& ids, double fraction,
                     uint64_t seed, int64_t batchSize = 256);
 
