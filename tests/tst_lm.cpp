@@ -12,7 +12,9 @@
 #include "models/compressedmodel.h"
 #include "models/modelgraph.h"
 #include "train/generation.h"
+#include "train/pipeline.h"
 #include "train/stagesupport.h"
+#include "train/trainloop.h"
 
 #include <fstream>
 #include <map>
@@ -158,6 +160,48 @@ private Q_SLOTS:
         cls["distill"] = {{"lambda", 0.5}};
         cls["student"]["tie_embeddings"] = true;
         QVERIFY(test::hasIssue(test::specIssues(cls), "student.tie_embeddings", "language_model"));
+    }
+
+    // The teacher's rows a training batch reads are its own positions': for a length-bucketed
+    // batch of samples of many lengths, the rows teacherTokenRows picks from the stored targets
+    // are exactly the top-k of the teacher run on that batch.
+    void teacherRowsLineUpWithBucketedBatches() {
+        torch::manual_seed(9);
+        Dataset text;
+        const int64_t n = 150;
+        text.train_x = torch::zeros({n, kTokens}, torch::kInt64);
+        for (int64_t i = 0; i < n; ++i) {
+            const int64_t len = 2 + (i * 7) % (kTokens - 3);  // 2 .. kTokens - 2 tokens
+            text.train_x[i].slice(0, 0, len).copy_(ids(1)[0].slice(0, 0, len));
+        }
+        text.shape = lmShape(false);
+        const Dataset d = languageModelData(text);
+        ZooNet teacher(decoder(), d.shape);
+        teacher->eval();
+        const stagesupport::Forward fwd = [&](const torch::Tensor& x) {
+            return teacher->forward(x);
+        };
+        const pipeline::TeacherTokenTargets targets = pipeline::teacherTokenTargets(fwd, d, 2.0, 5);
+        auto gen = at::make_generator<at::CPUGeneratorImpl>(4);
+        const auto batches = pipeline::batchOrder(d, 16, gen);
+        int checked = 0;
+        torch::NoGradGuard guard;
+        for (size_t b = 0; b < batches.size(); b += 3) {
+            const auto& idx = batches[b];
+            const auto x = trimPadding(d.train_x.index_select(0, idx));
+            const auto mask = d.train_y.index_select(0, idx).slice(1, 0, x.size(1)).ne(0);
+            const auto lengths = mask.sum(1);
+            QVERIFY(lengths.max().item<int64_t>() > lengths.min().item<int64_t>() ||
+                    idx.size(0) == 1);
+            const TopKTargets direct = topKTargets(teacher->forward(x).index({mask}), 2.0, 5);
+            const TopKTargets read =
+                targets.topk.select(pipeline::teacherTokenRows(targets, idx, mask), torch::kCPU);
+            QVERIFY(torch::equal(read.index, direct.index));
+            QVERIFY(torch::allclose(read.logProbs, direct.logProbs, 1e-5, 1e-6));
+            QVERIFY(torch::allclose(read.logTail, direct.logTail, 1e-5, 1e-6));
+            ++checked;
+        }
+        QVERIFY(checked >= 3);
     }
 
     // With k = V the collapsed divergences are the full-softmax ones; with k < V forward KL
@@ -605,6 +649,14 @@ private Q_SLOTS:
         };
         QCOMPARE(soft(runs[0]), 0.0);
         QVERIFY(soft(runs[1]) > 0);
+        // Distillation moves the student toward its teacher: the distilled student's test
+        // predictions are closer to the teacher's (KL) than the label-only student's. A broken
+        // soft term (another position's rows, a wrong temperature or sign) fails this, which
+        // the perplexities and a positive soft loss do not see.
+        const double alone = runs[0].results["test_teacher_kl"].get<double>(),
+                     taught = runs[1].results["test_teacher_kl"].get<double>();
+        QVERIFY2(taught < 0.9 * alone,
+                 (std::to_string(taught) + " vs label-only " + std::to_string(alone)).c_str());
         const Json& pruned = runs[2].results;
         QVERIFY(std::abs(pruned["sparsity"].get<double>() - 0.5) < 0.02);
         // 50 % sparse int8 weights take 0.5 + 0.125 (bitmap) bytes of every 4; the description,

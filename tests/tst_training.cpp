@@ -3,6 +3,7 @@
 // cosine schedule do what they say, and the runner's compressed file holds the evaluated model.
 #include "testutil.h"
 
+#include "compress/pruner.h"
 #include "models/compressedmodel.h"
 #include "spec/specvalidator.h"
 #include "store/projectstore.h"
@@ -13,6 +14,7 @@
 #include "train/trainloop.h"
 
 #include <cmath>
+#include <map>
 #include <random>
 #include <sstream>
 
@@ -279,6 +281,50 @@ private Q_SLOTS:
                 QVERIFY2(same, probe->named_parameters().keys()[i].c_str());
         }
         QCOMPARE(moved, 2);
+
+        // BitFit under pruning, in the real loop: the pruner cuts the frozen weights (as the
+        // spec's warning says) and the optimizer moves none of what it kept.
+        ZooNet fit(mo, cls);
+        std::map<std::string, torch::Tensor> frozenBefore;
+        for (const auto& [name, w] : compressibleWeights(*fit))
+            frozenBefore[name] = w.detach().clone();
+        t.finetune = Finetune::Bitfit;
+        auto fitParams = pipeline::finetuneParameters(fit, t);
+        PruneOptions po;
+        po.schedule = PruneSchedule::OneShot;
+        po.sparsity = 0.5;
+        po.begin_epoch = po.end_epoch = 1;
+        auto weights = compressibleWeights(*fit);
+        Pruner pruner(po, 1, weights, (n + t.batch_size - 1) / t.batch_size);
+        torch::optim::Adam fitOpt(fitParams, torch::optim::AdamOptions(0.05).weight_decay(0.1));
+        int64_t fitStep = 0;
+        pipeline::trainEpoch(fit, fitOpt, c, torch::Tensor(), t, DistillOptions{}, &pruner,
+                             nullptr, 7, 1, fitStep, 0, "student", services);
+        int64_t cut = 0, all = 0;
+        for (const auto& [name, w] : compressibleWeights(*fit)) {
+            if (name.find("out.") != std::string::npos) continue;  // the classifier trains
+            const auto& old = frozenBefore.at(name);
+            QVERIFY2(torch::equal(torch::where(w.eq(0), torch::zeros_like(w), old), w),
+                     name.c_str());
+            cut += w.eq(0).sum().item<int64_t>();
+            all += w.numel();
+        }
+        QVERIFY2(std::abs(double(cut) / double(all) - 0.5) < 0.02, std::to_string(cut).c_str());
+
+        // QAT in the real loop at learning rate 0: the forward sees quantized weights, and the
+        // float weights come back bit for bit after every step.
+        ZooNet q(mo, cls);
+        std::map<std::string, torch::Tensor> floats;
+        for (const auto& p : q->named_parameters()) floats[p.key()] = p.value().detach().clone();
+        t.finetune = Finetune::Full;
+        WeightFakeQuantizer qat(compressibleWeights(*q), 4, true, 0);
+        torch::optim::SGD still(q->parameters(), torch::optim::SGDOptions(0.0));
+        const auto qs = pipeline::trainEpoch(q, still, c, torch::Tensor(), t, DistillOptions{},
+                                             nullptr, nullptr, 8, 1, fitStep, 0, "student",
+                                             services, &qat);
+        QVERIFY(std::isfinite(qs.loss));
+        for (const auto& p : q->named_parameters())
+            QVERIFY2(torch::equal(p.value(), floats.at(p.key())), p.key().c_str());
     }
 
     void compressedFileHoldsTheEvaluatedModel() {

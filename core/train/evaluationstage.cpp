@@ -156,6 +156,11 @@ void EvaluationStage::run(RunContext& ctx, StageServices& services) {
     results["flops"] = sum.flops;
     results["test_macro_f1"] = std::isfinite(test.macro_f1) ? Json(test.macro_f1) : Json();
     results["val_macro_f1"] = std::isfinite(val.macro_f1) ? Json(val.macro_f1) : Json();
+    // Distillation's own figure: how close the student's predictions are to its teacher's.
+    if (ctx.teacher && ctx.teacher->forward) {
+        const double kl = teacherDivergence(studentFwd, ctx.teacher->forward, d.test_x, d.test_y);
+        results["test_teacher_kl"] = std::isfinite(kl) ? Json(kl) : Json();
+    }
     if (d.shape.language_model) {
         // Next-token figures: accuracy is the share of positions whose most likely next token
         // is the right one; perplexity is exp of the mean next-token cross-entropy.

@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -66,6 +67,18 @@ struct TeacherTokenTargets {
     TopKTargets topk;       ///< on the CPU (moved to the device a batch at a time)
     torch::Tensor offsets;  ///< int64 [training samples], CPU
 };
+
+/// A language model teacher's TeacherTokenTargets over @p d's training set at @p temperature,
+/// top @p k (no gradients, batches of 64); @p checkCancel runs before each batch.
+TeacherTokenTargets teacherTokenTargets(const stagesupport::Forward& teacher, const Dataset& d,
+                                        double temperature, int64_t k,
+                                        const std::function<void()>& checkCancel = {});
+
+/// The rows of @p targets for the training samples @p idx whose predicted positions are @p mask
+/// [samples, positions] (each sample's first positions, up to its last target), in the order
+/// logits.index({mask}) lists the positions. CPU int64.
+torch::Tensor teacherTokenRows(const TeacherTokenTargets& targets, const torch::Tensor& idx,
+                               const torch::Tensor& mask);
 
 /// Which TeacherTokenTargets a run's distillation uses: "temperature|k".
 std::string tokenTargetsKey(const DistillOptions& distill);

@@ -59,6 +59,32 @@ ClassScores nextTokenScores(const Forward& fwd, const torch::Tensor& x, const to
     return s;
 }
 
+double teacherDivergence(const Forward& student, const Forward& teacher, const torch::Tensor& x,
+                         const torch::Tensor& y, int64_t batch) {
+    torch::NoGradGuard guard;
+    if (!x.defined() || x.size(0) == 0) return std::nan("");
+    double sum = 0;
+    int64_t count = 0;
+    for (int64_t i = 0; i < x.size(0); i += batch) {
+        auto xb = x.slice(0, i, std::min(i + batch, x.size(0)));
+        torch::Tensor mask;
+        if (y.dim() == 2) {
+            xb = trimPadding(xb);
+            mask = y.slice(0, i, i + xb.size(0)).slice(1, 0, xb.size(1)).ne(0);
+        }
+        auto s = student(xb).to(torch::kFloat64), t = teacher(xb).to(torch::kFloat64);
+        if (mask.defined()) {
+            s = s.index({mask});
+            t = t.index({mask});
+        }
+        if (s.size(0) == 0) continue;
+        const auto logQ = torch::log_softmax(t, 1), logP = torch::log_softmax(s, 1);
+        sum += (logQ.exp() * (logQ - logP)).sum().item<double>();
+        count += s.size(0);
+    }
+    return count > 0 ? sum / double(count) : std::nan("");
+}
+
 double accuracy(const Forward& fwd, const torch::Tensor& x, const torch::Tensor& y) {
     if (!x.defined() || x.size(0) == 0) return std::nan("");
     if (y.dim() == 2) return nextTokenScores(fwd, x, y).accuracy;

@@ -39,6 +39,12 @@ struct ClassScores {
 ClassScores nextTokenScores(const Forward& fwd, const torch::Tensor& x, const torch::Tensor& y,
                             int64_t batch = 64);
 
+/// How far @p student's predictions are from @p teacher's on (x, y): the mean KL(teacher ‖
+/// student) of their softmax outputs at temperature 1, in nats, per sample (next-token data: per
+/// position with a target). What distillation moves; NaN for an empty split.
+double teacherDivergence(const Forward& student, const Forward& teacher, const torch::Tensor& x,
+                         const torch::Tensor& y, int64_t batch = 64);
+
 /// Top-1 accuracy of @p fwd on (x, y); NaN for an empty split. Next-token data: next-token
 /// accuracy.
 double accuracy(const Forward& fwd, const torch::Tensor& x, const torch::Tensor& y);

@@ -59,26 +59,10 @@ void languageModelOutputs(RunContext& ctx, StageServices& services) {
     services.message(runId, "teacher_outputs",
                      "computing the frozen teacher's top-" + std::to_string(dist.top_k) +
                          " next-token distributions once for the training set");
-    torch::NoGradGuard guard;
-    std::vector<torch::Tensor> logProbs, index, logTail;
-    const int64_t n = d.train_x.size(0), batch = 64;
-    torch::Tensor counts = torch::zeros({n}, torch::kInt64);
-    for (int64_t i = 0; i < n; i += batch) {
-        services.checkCancel("the teacher's next-token distributions");
-        const auto x = trimPadding(d.train_x.slice(0, i, std::min(i + batch, n)));
-        const auto y = d.train_y.slice(0, i, i + x.size(0)).slice(1, 0, x.size(1));
-        const auto mask = y.ne(0);
-        counts.slice(0, i, i + x.size(0)).copy_(mask.sum(1).cpu());
-        // Rows in the order a batch's mask selects them: sample by sample, position by position.
-        const TopKTargets part =
-            topKTargets(t->forward(x).index({mask}), dist.temperature, dist.top_k);
-        logProbs.push_back(part.logProbs.cpu());
-        index.push_back(part.index.cpu());
-        logTail.push_back(part.logTail.cpu());
-    }
-    TeacherTokenTargets targets;
-    targets.topk = {torch::cat(logProbs), torch::cat(index), torch::cat(logTail)};
-    targets.offsets = counts.cumsum(0) - counts;
+    TeacherTokenTargets targets =
+        teacherTokenTargets(t->forward, d, dist.temperature, dist.top_k, [&] {
+            services.checkCancel("the teacher's next-token distributions");
+        });
     const int64_t rows = targets.topk.logTail.size(0);
     const double mb = double(rows) * double(targets.topk.logProbs.size(1) * 8 + 4) / 1e6;
     std::ostringstream m;
@@ -90,6 +74,31 @@ void languageModelOutputs(RunContext& ctx, StageServices& services) {
 }
 
 }  // namespace
+
+TeacherTokenTargets teacherTokenTargets(const Forward& teacher, const Dataset& d,
+                                        double temperature, int64_t k,
+                                        const std::function<void()>& checkCancel) {
+    torch::NoGradGuard guard;
+    std::vector<torch::Tensor> logProbs, index, logTail;
+    const int64_t n = d.train_x.size(0), batch = 64;
+    torch::Tensor counts = torch::zeros({n}, torch::kInt64);
+    for (int64_t i = 0; i < n; i += batch) {
+        if (checkCancel) checkCancel();
+        const auto x = trimPadding(d.train_x.slice(0, i, std::min(i + batch, n)));
+        const auto y = d.train_y.slice(0, i, i + x.size(0)).slice(1, 0, x.size(1));
+        const auto mask = y.ne(0);
+        counts.slice(0, i, i + x.size(0)).copy_(mask.sum(1).cpu());
+        // Rows in the order a batch's mask selects them: sample by sample, position by position.
+        const TopKTargets part = topKTargets(teacher(x).index({mask}), temperature, k);
+        logProbs.push_back(part.logProbs.cpu());
+        index.push_back(part.index.cpu());
+        logTail.push_back(part.logTail.cpu());
+    }
+    TeacherTokenTargets targets;
+    targets.topk = {torch::cat(logProbs), torch::cat(index), torch::cat(logTail)};
+    targets.offsets = counts.cumsum(0) - counts;
+    return targets;
+}
 
 void TeacherOutputsStage::run(RunContext& ctx, StageServices& services) {
     Teacher* t = ctx.teacher.get();

@@ -43,6 +43,14 @@ std::vector<torch::Tensor> batchOrder(const Dataset& d, int64_t bs, at::Generato
     return batches;
 }
 
+torch::Tensor teacherTokenRows(const TeacherTokenTargets& targets, const torch::Tensor& idx,
+                               const torch::Tensor& mask) {
+    // Sample i's target positions are 0 .. its last: rows offsets[i] + position.
+    return (targets.offsets.index_select(0, idx.cpu()).unsqueeze(1) +
+            torch::arange(mask.size(1), torch::kInt64).unsqueeze(0))
+        .index({mask.cpu()});
+}
+
 EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& d,
                       const torch::Tensor& teacherLogits, const TrainOptions& train,
                       const DistillOptions& distill, Pruner* pruner, FeatureDistillerImpl* features,
@@ -91,13 +99,9 @@ EpochStats trainEpoch(ZooNet& net, torch::optim::Optimizer& opt, const Dataset& 
         DistillLoss l;
         if (nextToken) {
             std::optional<TopKTargets> t;
-            if (tokenTeacher) {
-                // Sample i's target positions are 0 .. its last: rows offsets[i] + position.
-                const auto rows = (tokenTeacher->offsets.index_select(0, idx.cpu()).unsqueeze(1) +
-                                   torch::arange(x.size(1), torch::kInt64).unsqueeze(0))
-                                      .index({mask.cpu()});
-                t = tokenTeacher->topk.select(rows, logits.device());
-            }
+            if (tokenTeacher)
+                t = tokenTeacher->topk.select(teacherTokenRows(*tokenTeacher, idx, mask),
+                                              logits.device());
             l = tokenDistillLoss(logits.index({mask}), t ? &*t : nullptr, y.index({mask}),
                                  distill.temperature, t ? distill.lambda : 0.0, distill.divergence);
         } else {
