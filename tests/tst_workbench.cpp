@@ -119,6 +119,44 @@ private Q_SLOTS:
         QVERIFY(e.field("prune.sparsity")->isEnabled());
     }
 
+    // A stored spec leaves defaults out; every field must then show the registry's default
+    // (what the run uses), not its widget's minimum (layers 1, heads 1, dropout 0, top_k 1 were
+    // shown for 2, 4, 0.1, 32). Opening another spec resets every field, the task included.
+    void editorShowsDefaultsOfOmittedKeys() {
+        ExperimentEditor e;
+        const Json lm = {{"name", "lm"},
+                         {"task", "language_model"},
+                         {"data", {{"format", "text"}, {"path", "/nonexistent.tsv"}}},
+                         {"teacher", {{"arch", "transformer"}}},
+                         {"student", {{"arch", "transformer"}}},
+                         {"distill", {{"lambda", 0.5}}}};
+        e.setSpec(lm);
+        int checked = 0;
+        std::string wrong;
+        for (const SpecKey& k : specKeys()) {
+            if (!k.in_editor || k.type == KeyType::Section || k.default_value.is_null()) continue;
+            const QString key = QString::fromStdString(k.key);
+            if (findDotted(lm, k.key) || !e.field(key)) continue;
+            const Json shown = e.fieldValue(key);
+            const bool same = k.default_value.is_number() && shown.is_number()
+                                  ? std::abs(shown.get<double>() - k.default_value.get<double>()) <
+                                        1e-9
+                                  : shown == k.default_value;
+            if (!same)
+                wrong += k.key + " shows " + shown.dump() + " (default " +
+                         k.default_value.dump() + "); ";
+            ++checked;
+        }
+        QVERIFY2(wrong.empty(), wrong.c_str());
+        QVERIFY(checked > 40);
+        QCOMPARE(e.fieldValue("distill.top_k"), Json(32));
+        // A classification spec after it: the task box follows the new spec.
+        Json cls = lm;
+        cls.erase("task");
+        e.setSpec(cls);
+        QCOMPARE(e.fieldValue("task"), Json("classification"));
+    }
+
     void readOnlyProjectIsBrowsedNotWritten() {
         // Before: Run on a read-only project threw StoreError through a slot to terminate,
         // losing the editor's changes. A project this user cannot write (forced here: root can

@@ -561,6 +561,9 @@ void ExperimentEditor::refreshWidgets() {
         Json v = at(whole || map ? m_spec : effective, b->key);
         if (v.is_null() && map) v = at(effective, b->key);
         if (v.is_null() && !whole) v = at(m_spec, b->key);
+        // A key the spec leaves out (a stored spec omits defaults; a disabled section has none)
+        // shows the registry's default, what a run would use, never the widget's minimum.
+        if (v.is_null() && !whole && k) v = k->default_value;
         b->write(v);
     }
     m_sweep->blockSignals(true);
@@ -602,6 +605,12 @@ QWidget* ExperimentEditor::field(const QString& key) const {
     for (const auto& b : m_bindings)
         if (b->key == key) return b->widget;
     return nullptr;
+}
+
+Json ExperimentEditor::fieldValue(const QString& key) const {
+    for (const auto& b : m_bindings)
+        if (b->key == key) return b->read();
+    return {};
 }
 
 QString ExperimentEditor::fieldError(const QString& key) const {

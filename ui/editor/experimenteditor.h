@@ -50,6 +50,8 @@ public:
     const std::vector<RunPoint>& points() const { return m_points; }
     /// The field widget of a key (tests), or null.
     QWidget* field(const QString& key) const;
+    /// The value a key's field shows, as JSON (tests), or null without a field.
+    Json fieldValue(const QString& key) const;
     /// The message marked at a field ("" when it is fine).
     QString fieldError(const QString& key) const;
     QString budgetText() const;
