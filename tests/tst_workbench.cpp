@@ -157,6 +157,20 @@ private Q_SLOTS:
         QCOMPARE(e.fieldValue("task"), Json("classification"));
     }
 
+    // With no project open Run is disabled, and the status bar says why and what to do.
+    void noProjectSaysWhyRunIsDisabled() {
+        MainWindow w;
+        w.setConfirmClose(false);
+        w.show();
+        QAction* run = nullptr;
+        for (QAction* a : w.findChildren<QAction*>())
+            if (a->text() == QStringLiteral("&Run Experiment")) run = a;
+        QVERIFY(run);
+        QVERIFY(!run->isEnabled());
+        QVERIFY2(w.statusBar()->currentMessage().contains("No project open"),
+                 qPrintable(w.statusBar()->currentMessage()));
+    }
+
     void readOnlyProjectIsBrowsedNotWritten() {
         // Before: Run on a read-only project threw StoreError through a slot to terminate,
         // losing the editor's changes. A project this user cannot write (forced here: root can

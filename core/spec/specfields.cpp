@@ -52,7 +52,7 @@ const std::vector<Field<DataOptions>>& dataFields() {
                      "(seeded class prototypes plus noise), `text` (a TSV, CSV or JSON Lines "
                      "file of texts and labels) or `wordnet` (WordNet 3.0 glosses labelled by "
                      "their 45 lexicographer files, a fixed 80/10/10 split)")),
-        field<S>(&S::path, key("path", "Folder",
+        field<S>(&S::path, key("path", "Data path",
                                "the folder that holds the data files; text: the training file; "
                                "wordnet: the folder of data.noun etc. (/usr/share/wordnet) "
                                "(relative: from the spec file's folder)")
@@ -156,7 +156,9 @@ const std::vector<Field<ModelOptions>>& modelFields() {
                                     .range(1, 65536)
                                     .omitDefault()
                                     .when(".arch", {"bilstm", "embedding_bag"})),
-        field<S>(&S::layers, key("layers", "Encoder layers", "transformer: encoder layers")
+        field<S>(&S::layers, key("layers", "Layers",
+                                     "transformer: layers (an encoder's; a language model's "
+                                     "decoder's)")
                                  .range(1, 64)
                                  .omitDefault()
                                  .when(".arch", {"transformer"})),

@@ -192,7 +192,12 @@ void ExperimentEditor::buildForm() {
     };
     auto list = [&](QFormLayout* f, const QString& label, const QString& key) {
         auto* e = new QLineEdit(content);
-        e->setPlaceholderText(tr("e.g. 128, 64"));
+        // An example of the key's own kind (heads are not widths).
+        const QString last = key.section('.', -1);
+        e->setPlaceholderText(last == "layer_heads"  ? tr("empty: heads in every layer; e.g. 4, 2")
+                              : last == "layer_ffn"  ? tr("empty: ffn in every layer; e.g. 512, 256")
+                              : last == "channels"   ? tr("e.g. 32, 64")
+                                                     : tr("e.g. 128, 64"));
         addField(
             f, label, key, e, [e] { return parseIntList(e->text()); },
             [e](const Json& v) { e->setText(intList(v)); });

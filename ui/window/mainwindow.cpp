@@ -684,9 +684,13 @@ void MainWindow::updateActions() {
                             : m_editor->isValid()
                                 ? tr("Run %n run(s)", "", int(m_editor->points().size()))
                                 : tr("Cannot run: %1").arg(m_editor->invalidReason()));
-    if (open && !m_editor->isValid())
+    if (!open)
+        statusBar()->showMessage(
+            tr("No project open: runs are stored in a project (File ▸ New Project… or Open "
+               "Project…), then Run is enabled"));
+    else if (!m_editor->isValid())
         statusBar()->showMessage(tr("Cannot run: %1").arg(m_editor->invalidReason()));
-    else if (open)
+    else
         statusBar()->clearMessage();
     m_cancelAction->setEnabled(busy);
     m_cancelAllAction->setEnabled(busy);
