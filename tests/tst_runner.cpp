@@ -237,6 +237,27 @@ private Q_SLOTS:
         QVERIFY(r.results.empty());
     }
 
+    // Esc after the last epoch: the trained student is still compressed, evaluated and stored
+    // (the run was cancelled with every epoch stored and no results).
+    void cancelAfterTheLastEpochStillEvaluates() {
+        ProjectStore store(file("cancel-last.retort"));
+        std::atomic<bool> cancel{false};
+        const Json j = test::smallSyntheticSpec();
+        const int64_t last = j["train"]["epochs"].get<int64_t>();
+        std::vector<std::string> messages;
+        RunOutcome o =
+            runOne(store, j, nullptr, &cancel, [&](const Progress& p) {
+                if (p.kind == Progress::Kind::Epoch && p.stage == "student" && p.epoch == last)
+                    cancel = true;
+                if (p.kind == Progress::Kind::Message) messages.push_back(p.message);
+            });
+        QCOMPARE(o.status, RunStatus::Completed);
+        QVERIFY(store.run(1)->results.contains("test_accuracy"));
+        QVERIFY(std::find(messages.begin(), messages.end(),
+                          "cancel asked after training ended: finishing the evaluation") !=
+                messages.end());
+    }
+
     void divergenceFails() {
         ProjectStore store(file("nan.retort"));
         Json j = test::smallSyntheticSpec();

@@ -96,10 +96,23 @@ std::vector<Stage*> Pipeline::plan(const ExperimentSpec& spec) const {
 
 void Pipeline::run(RunContext& ctx, StageServices& services) const {
     const std::vector<Stage*> stages = plan(ctx.spec);
+    // Once the student is trained (every epoch stored), what is left (compressing, evaluating,
+    // packaging: seconds, no training) finishes the run: a cancel then would only throw away the
+    // figures of a trained model, which resume would compute again exactly.
+    bool trained = false, said = false;
     for (size_t i = 0; i < stages.size(); ++i) {
-        if (i > 0) services.checkCancel("the end of the " + stages[i - 1]->name() + " stage");
+        if (i > 0 && !trained)
+            services.checkCancel("the end of the " + stages[i - 1]->name() + " stage");
+        else if (trained && !said && services.cancel && services.cancel->load()) {
+            services.message(ctx.runId, stages[i]->name(),
+                             "cancel asked after training ended: finishing the evaluation");
+            said = true;
+        }
         stages[i]->run(ctx, services);
-        for (Slot o : stages[i]->outputs()) ctx.filled.insert(o);
+        for (Slot o : stages[i]->outputs()) {
+            ctx.filled.insert(o);
+            trained |= o == Slot::Student;
+        }
     }
 }
 
