@@ -319,17 +319,20 @@ private Q_SLOTS:
         QCOMPARE(stagesupport::accuracy(uniform, x, y), 0.0);  // argmax 0: never a target
     }
 
-    // Greedy is deterministic, sampling is seeded, the context bounds the text; a classifier
-    // and an overlong prompt are refused.
+    // Greedy is deterministic, sampling is seeded, generation runs past the context through a
+    // sliding window and says why it stopped; a classifier and an empty prompt are refused.
     void generationIsBoundedAndSeeded() {
         torch::manual_seed(4);
         ZooNet lm(decoder(), lmShape());
         const std::vector<int64_t> prompt = {2, 5, 9};
         GenerationOptions o;
         o.max_new_tokens = 100;
-        const auto greedy = generate(lm, prompt, o);
+        GenerationStop stop;
+        const auto greedy = generate(lm, prompt, o, &stop);
         QCOMPARE(generate(lm, prompt, o), greedy);
-        QVERIFY(int64_t(greedy.size()) <= kTokens - 3);
+        QVERIFY(int64_t(greedy.size()) <= 100);
+        QCOMPARE(stop.tokens, int64_t(greedy.size()));
+        QVERIFY(stop.end_mark || stop.tokens == 100);
         for (int64_t id : greedy) QVERIFY(id != Tokenizer::kCls && id >= 0 && id < kVocab);
         o.top_k = 5;
         o.seed = 9;
@@ -355,10 +358,29 @@ private Q_SLOTS:
                 QVERIFY2(id != Tokenizer::kPad && id != Tokenizer::kUnknown,
                          std::to_string(id).c_str());
         }
+        // A model that never ends its text: generation runs to the tokens asked for, past its
+        // context (it stopped silently at the context's end: kTokens − 3 tokens here), the
+        // window sliding on with [CLS] first; an overlong prompt is read through the window.
+        {
+            torch::NoGradGuard guard;
+            lm->named_parameters()["net.out.bias"][Tokenizer::kCls].fill_(-100.0);
+        }
+        GenerationOptions many;
+        many.max_new_tokens = 3 * kTokens;
+        GenerationStop slid;
+        QCOMPARE(int64_t(generate(lm, prompt, many, &slid).size()), 3 * kTokens);
+        QVERIFY(!slid.end_mark);
+        QCOMPARE(slid.slid_after, kTokens - 3);
+        QVERIFY2(slid.text().find("context was full after 17") != std::string::npos,
+                 slid.text().c_str());
+        std::vector<int64_t> longPrompt(kTokens + 5, 3);
+        longPrompt[0] = Tokenizer::kCls;
+        many.max_new_tokens = 4;
+        QCOMPARE(generate(lm, longPrompt, many, &slid).size(), size_t(4));
+        QCOMPARE(slid.slid_after, int64_t(0));
         ZooNet classifier(decoder(), lmShape(false));
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, generate(classifier, prompt, o));
-        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
-                                 generate(lm, std::vector<int64_t>(kTokens + 1, 3), o));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, generate(lm, {}, o));
         const std::vector<std::string> vocab = {"<pad>",
                                                 "<unk>",
                                                 "<s>",

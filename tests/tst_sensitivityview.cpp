@@ -317,8 +317,17 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(go->isEnabled(), 30000);
         const QString text = out->toPlainText();
         QVERIFY2(text.contains("student, greedy: sample 3 river |") &&
-                     text.contains("teacher, top-10 (seed 1): sample 3 river |"),
+                     text.contains("teacher, top-10 (seed 1): sample 3 river |") &&
+                     text.count("(stopped: ") == 4,
                  qPrintable(text));
+        // Stored samples say why each stopped (the cell's tooltip); an empty prompt starts a
+        // text from the start mark.
+        QVERIFY(table->item(0, 1)->toolTip().startsWith("stopped: "));
+        prompt->clear();
+        go->click();
+        QTRY_VERIFY_WITH_TIMEOUT(go->isEnabled(), 30000);
+        QVERIFY2(out->toPlainText().contains("student, greedy:  |"),
+                 qPrintable(out->toPlainText()));
         QDir().mkpath(RETORT_SCREENSHOT_DIR);
         QVERIFY(dialog.grab().save(QStringLiteral(RETORT_SCREENSHOT_DIR "/lm-run-detail.png")));
         // The accuracy-versus-size plot places language models by perplexity.

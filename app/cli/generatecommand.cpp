@@ -30,7 +30,9 @@ int64_t integerOption(const Args& a, const std::string& key, int64_t def, int64_
 int cmdGenerate(const Args& a) {
     const int64_t id = runIdArg(a);
     const std::string project = a.required("project");
-    const std::string prompt = a.required("prompt");
+    if (!a.options.count("prompt"))
+        throw UsageError("missing --prompt (--prompt \"\" generates from the start mark)");
+    const std::string prompt = a.option("prompt");
     const std::string which = a.option("model", "student");
     if (which != "student" && which != "teacher")
         throw UsageError("--model must be student or teacher");
@@ -58,15 +60,22 @@ int cmdGenerate(const Args& a) {
     const std::string& greedy = text.greedy;
     const std::string& sampled = text.sampled;
     if (a.has("json")) {
-        Json j = {{"run", id}, {"model", which}, {"prompt", prompt}, {"greedy", greedy}};
-        if (topK > 0) j["sampled"] = {{"top_k", topK}, {"seed", o.seed}, {"text", sampled}};
+        Json j = {{"run", id},         {"model", which},
+                  {"prompt", prompt},  {"greedy", greedy},
+                  {"greedy_stop", text.greedyStop.text()}};
+        if (topK > 0)
+            j["sampled"] = {{"top_k", topK},
+                            {"seed", o.seed},
+                            {"text", sampled},
+                            {"stop", text.sampledStop.text()}};
         std::cout << j.dump(2) << "\n";
         return 0;
     }
-    std::cout << "greedy:   " << prompt << " | " << greedy << "\n";
+    std::cout << "greedy:   " << prompt << " | " << greedy << "\n"
+              << "          (stopped: " << text.greedyStop.text() << ")\n";
     if (topK > 0)
         std::cout << "top-" << topK << " (seed " << o.seed << "): " << prompt << " | " << sampled
-                  << "\n";
+                  << "\n          (stopped: " << text.sampledStop.text() << ")\n";
     return 0;
 }
 

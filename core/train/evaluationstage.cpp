@@ -60,11 +60,15 @@ Json generatedSamples(const ExperimentSpec& spec, const Dataset& d, ZooNet& stud
         Json row = {{"prompt", prompt}};
         const GeneratedText s = continueText(student, ids, vocabulary, kNewTokens, kTopK, 1);
         row["student_greedy"] = s.greedy;
+        row["student_greedy_stop"] = s.greedyStop.text();
+        row["student_sampled_stop"] = s.sampledStop.text();
         row["student_sampled"] = s.sampled;
         if (teacher && teacher->zoo) {
             const GeneratedText t =
                 continueText(teacher->zoo, ids, vocabulary, kNewTokens, kTopK, 1);
             row["teacher_greedy"] = t.greedy;
+            row["teacher_greedy_stop"] = t.greedyStop.text();
+            row["teacher_sampled_stop"] = t.sampledStop.text();
             row["teacher_sampled"] = t.sampled;
         }
         out.push_back(row);

@@ -63,10 +63,19 @@ QWidget* generatedTextPage(const ProjectStore& store, qint64 runId, const Json& 
         t->verticalHeader()->hide();
         t->setWordWrap(true);
         for (int i = 0; i < int(generated.size()); ++i)
-            for (int c = 0; c < shown; ++c)
-                t->setItem(i, c,
-                           cell(QString::fromStdString(generated[size_t(i)].value(
-                               columns[size_t(c)].first, std::string()))));
+            for (int c = 0; c < shown; ++c) {
+                const Json& row = generated[size_t(i)];
+                const std::string key = columns[size_t(c)].first;
+                const QString text = QString::fromStdString(row.value(key, std::string()));
+                // An empty continuation says so (the model ended the text at once), and each
+                // cell's tooltip says why its text stopped where the run stored it.
+                QTableWidgetItem* item =
+                    cell(text.isEmpty() && c > 0 ? QObject::tr("(no tokens)") : text);
+                if (row.contains(key + "_stop"))
+                    item->setToolTip(QObject::tr("stopped: %1").arg(
+                        QString::fromStdString(row.value(key + "_stop", std::string()))));
+                t->setItem(i, c, item);
+            }
         for (int c = 0; c < shown; ++c)
             t->horizontalHeader()->setSectionResizeMode(
                 c, c == 0 ? QHeaderView::ResizeToContents : QHeaderView::Stretch);
@@ -99,13 +108,15 @@ QWidget* generatedTextPage(const ProjectStore& store, qint64 runId, const Json& 
     out->setReadOnly(true);
     out->setPlaceholderText(missing.isEmpty()
                                 ? QObject::tr("Greedy and top-10 continuations (seed 1) of the "
-                                              "student and the teacher appear here.")
+                                              "student and the teacher appear here (an empty "
+                                              "prompt starts a text).")
                                 : missing);
     go->setEnabled(missing.isEmpty());
     v->addWidget(out, 1);
     auto start = [models, prompt, go, out] {
+        // An empty prompt generates from the start mark.
         const std::string text = prompt->text().trimmed().toStdString();
-        if (text.empty() || !go->isEnabled()) return;
+        if (!go->isEnabled()) return;
         go->setEnabled(false);
         out->setPlainText(QObject::tr("generating on a worker thread…"));
         QPointer<QPlainTextEdit> target(out);
@@ -117,10 +128,13 @@ QWidget* generatedTextPage(const ProjectStore& store, qint64 runId, const Json& 
                     GenerationOptions o;
                     o.top_k = 10;
                     const GeneratedText g = continuePrompt(model, text, o);
-                    result += QObject::tr("%1, greedy: %2 | %3\n%1, top-10 (seed 1): %2 | %4\n")
+                    result += QObject::tr("%1, greedy: %2 | %3\n    (stopped: %5)\n"
+                                          "%1, top-10 (seed 1): %2 | %4\n    (stopped: %6)\n")
                                   .arg(who, QString::fromStdString(text),
                                        QString::fromStdString(g.greedy),
-                                       QString::fromStdString(g.sampled));
+                                       QString::fromStdString(g.sampled),
+                                       QString::fromStdString(g.greedyStop.text()),
+                                       QString::fromStdString(g.sampledStop.text()));
                 } catch (const std::exception& e) {
                     result += QObject::tr("%1: %2\n").arg(who, QString::fromStdString(e.what()));
                 }
