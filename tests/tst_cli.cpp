@@ -333,7 +333,14 @@ private Q_SLOTS:
             store.setStatus(1, RunStatus::Interrupted, "cut off");
             store.setStatus(2, RunStatus::Interrupted, "cut off");
         }
-        const Result r = cli({"resume", "--all", "--project", project, "--json"});
+        // Another thread count would change the runs' numbers halfway: refused, naming theirs.
+        const Result other =
+            cli({"resume", "--all", "--project", project, "--threads", "2"});
+        QCOMPARE(other.code, 2);
+        QVERIFY2(other.err.contains("its own threads and device (1, cpu)"), qPrintable(other.err));
+        // Their own may be restated (it was refused too).
+        const Result r = cli({"resume", "--all", "--project", project, "--json", "--threads", "1",
+                              "--device", "cpu"});
         QVERIFY2(r.code == 0, qPrintable(r.err));
         const Json out = Json::parse(r.out.toStdString());
         QCOMPARE(out["runs"].size(), size_t(2));

@@ -129,8 +129,6 @@ int cmdResume(const Args& a) {
     if (all && !a.positional.empty()) throw UsageError("give RUN or --all, not both");
     const int64_t single = all ? 0 : runIdArg(a);
     const std::string project = a.required("project");
-    if (a.options.count("threads") || a.options.count("device"))
-        throw UsageError("resume continues with the run's own threads and device");
     ProjectStore store(project);
     if (store.recoveredRuns() > 0)
         std::cerr << project << ": " << store.recoveredRuns()
@@ -148,6 +146,23 @@ int cmdResume(const Args& a) {
     } else {
         ids.push_back(single);
     }
+    // --threads and --device may restate a run's own (a script passes them to every command);
+    // another value would change its numbers halfway, so it is refused naming the run's.
+    if (a.options.count("threads") || a.options.count("device"))
+        for (int64_t id : ids) {
+            const auto r = store.run(id);
+            if (!r) continue;  // resume says so
+            Json asked = r->spec;
+            applyOverrides(a, asked);
+            std::vector<SpecIssue> ignored;
+            const ExperimentSpec own = ExperimentSpec::fromJson(r->spec, ignored),
+                                 restated = ExperimentSpec::fromJson(asked, ignored);
+            if (own.threads != restated.threads || own.device != restated.device)
+                throw UsageError("resume continues run " + std::to_string(id) +
+                                 " with its own threads and device (" +
+                                 std::to_string(own.threads) + ", " + own.device +
+                                 "): another value would change its numbers halfway");
+        }
     installCancelHandlers();
     ProgressPrinter printer(ids.size());
     Runner runner(
