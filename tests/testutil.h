@@ -103,12 +103,20 @@ inline PruneOptions oneShotPrune(PruneStructure structure, double sparsity,
 }
 
 /// Every issue of @p j: what reading it and the validator (data read) find.
-inline std::vector<SpecIssue> specIssues(const Json& j) {
+/// With @p store, what the validator finds against that project (teachers of its runs).
+inline std::vector<SpecIssue> specIssues(const Json& j, const ProjectStore* store = nullptr) {
     std::vector<SpecIssue> issues;
     const ExperimentSpec s = ExperimentSpec::fromJson(j, issues);
-    SpecValidator v;
+    SpecValidator v(store);
     for (const auto& i : v.validate(s)) issues.push_back(i);
     return issues;
+}
+
+/// The issues as one line each ("key: message"), for failure messages.
+inline std::string issuesText(const std::vector<SpecIssue>& issues) {
+    std::string out;
+    for (const auto& i : issues) out += i.key + ": " + i.message + "\n";
+    return out;
 }
 
 /// True when the message list has an issue for @p key whose message contains @p part.

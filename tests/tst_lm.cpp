@@ -688,6 +688,14 @@ private Q_SLOTS:
                  (pruned["compressed_size_bytes"].dump() + " vs " +
                   runs[1].results["compressed_size_bytes"].dump())
                      .c_str());
+        // A teacher run of another vocabulary is refused in pieces, not "classes".
+        Json other = lmSpec(file);
+        other["teacher"] = {{"run", runs[0].id}};
+        other["data"]["tokenizer"]["vocab_size"] = int64_t(vocab) - 5;
+        other["distill"].erase("top_k");
+        const auto refused = test::specIssues(other, &store);
+        QVERIFY2(test::hasIssue(refused, "teacher", "predicts a vocabulary of"),
+                 test::issuesText(refused).c_str());
         // The validation perplexity per epoch, as a curve.
         int epochs = 0;
         for (const auto& m : store.metrics(runs[1].id)) epochs += m.name == "val_perplexity";
