@@ -20,6 +20,7 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTabWidget>
+#include <QRegularExpression>
 #include <QTableWidget>
 #include <QUndoStack>
 
@@ -302,6 +303,29 @@ private Q_SLOTS:
         dialog.show();
         auto* table = dialog.findChild<QTableWidget*>("generated");
         QVERIFY(table);
+        // Per-epoch figures read as figures: perplexity with two decimals, accuracy in percent,
+        // loss with four (they were 6 significant digits: "2.46112").
+        auto* tabs0 = dialog.findChild<QTabWidget*>();
+        auto* metrics = qobject_cast<QTableWidget*>(tabs0->widget(0));
+        QVERIFY(metrics);
+        int checkedCells = 0;
+        for (int c = 1; c < metrics->columnCount(); ++c) {
+            const QString name = metrics->horizontalHeaderItem(c)->text();
+            const QString v = metrics->item(0, c)->text();
+            if (name == "val_perplexity") {
+                QVERIFY2(QRegularExpression("^\\d+\\.\\d\\d$").match(v).hasMatch(), qPrintable(v));
+                ++checkedCells;
+            }
+            if (name == "val_accuracy") {
+                QVERIFY2(QRegularExpression("^\\d+\\.\\d\\d %$").match(v).hasMatch(), qPrintable(v));
+                ++checkedCells;
+            }
+            if (name == "train_loss") {
+                QVERIFY2(QRegularExpression("^\\d+\\.\\d{4}$").match(v).hasMatch(), qPrintable(v));
+                ++checkedCells;
+            }
+        }
+        QCOMPARE(checkedCells, 3);
         QCOMPARE(table->rowCount(), 3);
         QCOMPARE(table->columnCount(), 5);
         auto* prompt = dialog.findChild<QLineEdit*>("prompt");

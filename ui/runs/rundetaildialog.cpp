@@ -12,6 +12,7 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
+#include <QLocale>
 #include <QPlainTextEdit>
 #include <QPointer>
 #include <QPushButton>
@@ -19,6 +20,7 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include <cmath>
 #include <map>
 #include <memory>
 #include <set>
@@ -34,6 +36,24 @@ QPlainTextEdit* jsonView(const Json& j, QWidget* parent) {
     e->setFont(QFont(QStringLiteral("monospace")));
     return e;
 }
+/// A per-epoch figure as a reader wants it: accuracies and sparsity in percent, perplexities
+/// with two decimals, losses with four, seconds with one, counts whole; the rest 4 significant
+/// digits (not 6: "2.46112" read as noise).
+QString metricText(const std::string& name, double v) {
+    auto ends = [&](const char* tail) {
+        const std::string t(tail);
+        return name.size() >= t.size() && name.compare(name.size() - t.size(), t.size(), t) == 0;
+    };
+    if (!std::isfinite(v)) return QStringLiteral("–");
+    if (ends("accuracy") || ends("sparsity") || ends("f1"))
+        return QStringLiteral("%1 %").arg(100.0 * v, 0, 'f', 2);
+    if (ends("perplexity")) return QString::number(v, 'f', 2);
+    if (ends("loss")) return QString::number(v, 'f', 4);
+    if (ends("seconds")) return QStringLiteral("%1 s").arg(v, 0, 'f', 1);
+    if (ends("tokens") || ends("samples")) return QLocale().toString(qlonglong(std::llround(v)));
+    return QString::number(v, 'g', 4);
+}
+
 QTableWidgetItem* cell(const QString& text) {
     auto* i = new QTableWidgetItem(text);
     i->setFlags(i->flags() & ~Qt::ItemIsEditable);
@@ -195,7 +215,7 @@ QWidget* pretrainingPage(const Json& results, QWidget* parent) {
             for (int c = 0; c < 5; ++c) {
                 const Json& x = epochs[size_t(e)].value(columns[c][0], Json());
                 t->setItem(e, c + 1,
-                           cell(x.is_number() ? QString::number(x.get<double>(), 'g', 6)
+                           cell(x.is_number() ? metricText(columns[c][0], x.get<double>())
                                               : QStringLiteral("–")));
             }
         }
@@ -264,7 +284,7 @@ RunDetailDialog::RunDetailDialog(const ProjectStore& store, qint64 runId, QWidge
             auto it = values.find(n);
             metrics->setItem(row, col++,
                              cell(it == values.end() ? QStringLiteral("–")
-                                                     : QString::number(it->second, 'g', 6)));
+                                                     : metricText(n, it->second)));
         }
         ++row;
     }
