@@ -213,6 +213,16 @@ private Q_SLOTS:
         QVERIFY(std::abs(a.train_x.mean().item<double>()) < 1e-4);
         QVERIFY(std::abs(a.train_x.std().item<double>() - 1.0) < 1e-3);
         QVERIFY(std::abs(a.test_x.mean().item<double>()) > 1e-6);
+        // limit_val: the first 20 of the same validation split; training untouched; another
+        // data set (fingerprint), while limit_val 0 keeps the fingerprint it always had.
+        o.limit_val = 20;
+        const Dataset v = loadDataset(withSeed(o, 9));
+        QCOMPARE(v.val_x.size(0), int64_t(20));
+        QVERIFY(torch::equal(v.val_x, a.val_x.slice(0, 0, 20)));
+        QVERIFY(torch::equal(v.train_x, a.train_x));
+        QVERIFY(v.fingerprint != a.fingerprint);
+        o.limit_val = 0;
+        QCOMPARE(loadDataset(withSeed(o, 9)).fingerprint, a.fingerprint);
     }
 
     void fashionMnistProbe() {

@@ -282,6 +282,17 @@ private Q_SLOTS:
         d.format = DataFormat::Text;
         d.path = train;
         d.tokenizer.vocab_size = 40;
+        // limit_val on text: a fixed subset of the validation split, a data set of its own.
+        d.validation_fraction = 0.5;
+        const Dataset wide = textdata::load(d, 1, nullptr);
+        d.limit_val = 2;
+        const Dataset narrow = textdata::load(d, 1, nullptr);
+        QVERIFY(wide.val_x.size(0) > 2);
+        QCOMPARE(narrow.val_x.size(0), int64_t(2));
+        QVERIFY(torch::equal(narrow.train_x, wide.train_x));
+        QVERIFY(narrow.fingerprint != wide.fingerprint);
+        d.limit_val = 0;
+        d.validation_fraction = 0.1;
         d.tokenizer.max_length = 12;
         d.test_path = a;
         const Dataset first = textdata::load(d, 1, nullptr);
@@ -291,6 +302,18 @@ private Q_SLOTS:
         QVERIFY(first.fingerprint != second.fingerprint);
         QCOMPARE(first.test_texts.size(), size_t(2));
         QCOMPARE(first.split_version, 1);
+        QVERIFY(first.warnings.empty() == (first.shape.vocab == 40));
+        // More pieces asked for than the texts have: the run says so, with the size it got
+        // (it was cut silently, the spec's number standing).
+        d.tokenizer.vocab_size = 200000;
+        const Dataset big = textdata::load(d, 1, nullptr);
+        QVERIFY(big.shape.vocab < 200000);
+        QCOMPARE(big.warnings.size(), size_t(1));
+        QVERIFY2(big.warnings[0].find("data.tokenizer.vocab_size: 200000 pieces asked for") == 0 &&
+                     big.warnings[0].find("has " + std::to_string(big.shape.vocab) + " rows") !=
+                         std::string::npos,
+                 big.warnings[0].c_str());
+        d.tokenizer.vocab_size = 40;
         // A file too small to hold out a test text is refused at load, naming it and the split.
         const std::string tiny = dir.filePath("tiny.tsv").toStdString();
         test::writeFile(tiny, "text\tlabel\nriver\twater\nrock\trock\n");
@@ -356,6 +379,15 @@ private Q_SLOTS:
         o.vocab_size = 100;
         QCOMPARE(errorText([&] { Tokenizer::train({}, o); }),
                  std::string("tokenizer: no training texts"));
+        // Fewer pieces than the texts' characters: said in the spec's words (SentencePiece's
+        // named its own --character_coverage flag).
+        o.vocab_size = 8;
+        const std::string small = errorText(
+            [&] { Tokenizer::train({"the quick brown fox jumps over the lazy dog"}, o); });
+        QVERIFY2(contains(small, "data.tokenizer.vocab_size: 8 is too small") &&
+                     !contains(small, "character_coverage"),
+                 small.c_str());
+        o.vocab_size = 100;
         qputenv("RETORT_TOKENIZE", "/nonexistent/retort-tokenize");
         const std::string missing = errorText([&] { Tokenizer::train({"a b c"}, o); });
         qunsetenv("RETORT_TOKENIZE");

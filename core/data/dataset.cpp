@@ -616,6 +616,10 @@ Dataset loadDataset(const DataOptions& data, const TokenizerCache* tokenizers) {
         ds.val_y = allY.index_select(0, valIdx);
     }
     r.trainX = torch::Tensor();  // the gathered copy (if any) is all that stays
+    if (data.limit_val > 0 && ds.val_x.size(0) > data.limit_val) {  // the first N of the split
+        ds.val_x = ds.val_x.slice(0, 0, data.limit_val).contiguous();
+        ds.val_y = ds.val_y.slice(0, 0, data.limit_val).clone();
+    }
     int64_t nTest = static_cast<int64_t>(r.testY.size());
     if (data.limit_test > 0) nTest = std::min(nTest, data.limit_test);
     ds.test_x = r.testX.slice(0, 0, nTest).contiguous();
@@ -647,15 +651,15 @@ Dataset loadDataset(const DataOptions& data, const TokenizerCache* tokenizers) {
     full.insert(full.end(), r.shape.begin(), r.shape.end());
     for (torch::Tensor* t : {&ds.train_x, &ds.val_x, &ds.test_x})
         *t = t->reshape(full).contiguous();
-    ds.fingerprint = fnv1aHex(r.fingerprint + "|" +
-                              Json({{"seed", seed},
-                                    {"limit_train", data.limit_train},
-                                    {"limit_test", data.limit_test},
-                                    {"validation_fraction", data.validation_fraction},
-                                    {"normalize", norm},
-                                    {"label_column", data.label_column},
-                                    {"shape", data.shape}})
-                                  .dump());
+    Json prepared = {{"seed", seed},
+                     {"limit_train", data.limit_train},
+                     {"limit_test", data.limit_test},
+                     {"validation_fraction", data.validation_fraction},
+                     {"normalize", norm},
+                     {"label_column", data.label_column},
+                     {"shape", data.shape}};
+    if (data.limit_val > 0) prepared["limit_val"] = data.limit_val;  // keys stored before stay
+    ds.fingerprint = fnv1aHex(r.fingerprint + "|" + prepared.dump());
     return ds;
 }
 

@@ -73,6 +73,9 @@ struct Dataset {
     std::string tokenizer_key;             ///< its key in the project (Tokenizer::key)
     std::vector<std::string> label_names;  ///< class id -> the label as written
     std::vector<std::string> test_texts;   ///< the test samples' texts, in test_x's order
+    /// What the run should say about its data (a tokenizer smaller than asked for): each
+    /// names its key; runs show them and keep them in results' `warnings`.
+    std::vector<std::string> warnings;
 
     /// Moves every tensor to @p device (no-op where they already are).
     Dataset to(const torch::Device& device) const;

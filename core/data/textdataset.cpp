@@ -169,20 +169,24 @@ Dataset load(const DataOptions& d, int64_t seed, const TokenizerCache* tokenizer
         for (size_t i : order) add(kept, s.train, i);
         s.train = std::move(kept);
     }
-    // limit_test: the first N test samples in the order of a hash of their text, a fixed
-    // subset that does not depend on how the file is sorted (WordNet's starts with every noun).
-    if (d.limit_test > 0 && size_t(d.limit_test) < s.test.texts.size()) {
+    // limit_test, limit_val: the first N samples of the split in the order of a hash of their
+    // text, a fixed subset that does not depend on how the file is sorted (WordNet's starts
+    // with every noun).
+    auto limit = [](TextSamples& split, int64_t n) {
+        if (n <= 0 || size_t(n) >= split.texts.size()) return;
         std::vector<std::pair<double, size_t>> byHash;
-        for (size_t i = 0; i < s.test.texts.size(); ++i)
-            byHash.emplace_back(unitHash("limit:", s.test.texts[i]), i);
+        for (size_t i = 0; i < split.texts.size(); ++i)
+            byHash.emplace_back(unitHash("limit:", split.texts[i]), i);
         std::sort(byHash.begin(), byHash.end());
-        byHash.resize(size_t(d.limit_test));
+        byHash.resize(size_t(n));
         std::sort(byHash.begin(), byHash.end(),
                   [](const auto& a, const auto& b) { return a.second < b.second; });
         TextSamples kept;
-        for (const auto& [h, i] : byHash) add(kept, s.test, i);
-        s.test = std::move(kept);
-    }
+        for (const auto& [h, i] : byHash) add(kept, split, i);
+        split = std::move(kept);
+    };
+    limit(s.test, d.limit_test);
+    limit(s.val, d.limit_val);
     const std::vector<int64_t> trainY = labelIds(s.train, s.labels, s.source),
                                valY = labelIds(s.val, s.labels, s.source),
                                testY = labelIds(s.test, s.labels,
@@ -234,6 +238,14 @@ Dataset load(const DataOptions& d, int64_t seed, const TokenizerCache* tokenizer
     ds.tokenizer_key = key;
     ds.label_names = s.labels.names;
     ds.split_version = d.format == DataFormat::Wordnet ? kWordNetSplitVersion : 1;
+    // SentencePiece stops where the training texts run out of pieces: say so, with the size the
+    // model has (results' vocab_size), instead of letting the spec's number stand.
+    if (tok->vocabSize() < d.tokenizer.vocab_size)
+        ds.warnings.push_back("data.tokenizer.vocab_size: " +
+                              std::to_string(d.tokenizer.vocab_size) + " pieces asked for, the " +
+                              std::to_string(s.train.texts.size()) + " training texts gave " +
+                              std::to_string(tok->vocabSize()) + ": the model's token table has " +
+                              std::to_string(tok->vocabSize()) + " rows (results' vocab_size)");
     // Every text of every split is hashed (the training texts through the tokenizer's key), each
     // ended by a newline so that "ab"+"c" and "a"+"bc" differ: an edited test text is new data.
     Fnv1a fp;
@@ -247,13 +259,14 @@ Dataset load(const DataOptions& d, int64_t seed, const TokenizerCache* tokenizer
         fp.update(reinterpret_cast<const char*>(y->data()), y->size() * sizeof(int64_t));
     // The seed changes the data only through limit_train's subset: without it, every seed of a
     // sweep shares the fingerprint, hence the teacher and its stored outputs.
-    fp.update(Json({{"seed", d.limit_train > 0 ? seed : 0},
-                    {"max_length", d.tokenizer.max_length},
-                    {"limit_train", d.limit_train},
-                    {"limit_test", d.limit_test},
-                    {"validation_fraction", d.validation_fraction},
-                    {"split_version", ds.split_version}})
-                  .dump());
+    Json prepared = {{"seed", d.limit_train > 0 ? seed : 0},
+                     {"max_length", d.tokenizer.max_length},
+                     {"limit_train", d.limit_train},
+                     {"limit_test", d.limit_test},
+                     {"validation_fraction", d.validation_fraction},
+                     {"split_version", ds.split_version}};
+    if (d.limit_val > 0) prepared["limit_val"] = d.limit_val;  // keys stored before stay
+    fp.update(prepared.dump());
     ds.fingerprint = fp.hex();
     ds.test_texts = std::move(s.test.texts);
     return ds;

@@ -4,6 +4,7 @@
 #include "store/fnv1a.h"
 #include "system/process.h"
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
@@ -82,7 +83,24 @@ std::string Tokenizer::helperPath() {
 Tokenizer Tokenizer::train(const std::vector<std::string>& texts, const TokenizerOptions& options) {
     check(options);
     if (texts.empty()) throw std::runtime_error("tokenizer: no training texts");
-    const std::string reply = call(request(proto::kTrain, options, "", texts));
+    std::string reply;
+    try {
+        reply = call(request(proto::kTrain, options, "", texts));
+    } catch (const std::runtime_error& e) {
+        // SentencePiece's words name its own flags; say it in the spec's.
+        const std::string what = e.what();
+        const std::string tag = "Vocabulary size is smaller than required_chars. ";
+        const size_t at = what.find(tag);
+        if (at == std::string::npos) throw;
+        long long asked = 0, needed = 0;
+        if (std::sscanf(what.c_str() + at + tag.size(), "%lld vs %lld", &asked, &needed) != 2)
+            throw;
+        throw std::invalid_argument(
+            "data.tokenizer.vocab_size: " + std::to_string(options.vocab_size) +
+            " is too small: the training texts have " + std::to_string(needed) +
+            " distinct characters, each a piece of its own; use at least " +
+            std::to_string(needed + 3) + " (with [PAD], [UNK] and [CLS])");
+    }
     proto::Reader r(reply);
     Tokenizer t;
     t.m_model = r.string();

@@ -46,6 +46,7 @@ struct DataOptions {
     double validation_fraction = 0.1;  ///< share of the training set held out for validation
     int64_t limit_train = 0;           ///< use at most this many training samples (0: all)
     int64_t limit_test = 0;            ///< use at most this many test samples (0: all)
+    int64_t limit_val = 0;             ///< use at most this many validation samples (0: all)
     Normalization normalize = Normalization::Auto;  ///< auto | global | per_feature | none
     int64_t label_column = 0;                       ///< csv: index of the label column
     CsvHeader header = CsvHeader::Auto;             ///< csv: auto | yes | no

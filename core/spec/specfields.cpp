@@ -95,6 +95,15 @@ const std::vector<Field<DataOptions>>& dataFields() {
                      "hash of their text, the same in every run")
                      .range(0, {})
                      .note("0: all")),
+        field<S>(&S::limit_val,
+                 key("limit_val", "Limit validation samples",
+                     "use only N validation samples, scored after every epoch (quick studies: "
+                     "limit_train alone leaves the whole validation split); the split itself "
+                     "is unchanged; text: N chosen by a hash of their text, the same in every "
+                     "run")
+                     .range(0, {})
+                     .note("0: all")
+                     .omitDefault()),
         field<S>(&S::normalize,
                  key("normalize", "Normalization",
                      "`global` (one mean/std from the training split; auto for idx and "
@@ -157,8 +166,8 @@ const std::vector<Field<ModelOptions>>& modelFields() {
                                     .omitDefault()
                                     .when(".arch", {"bilstm", "embedding_bag"})),
         field<S>(&S::layers, key("layers", "Layers",
-                                     "transformer: layers (an encoder's; a language model's "
-                                     "decoder's)")
+                                 "transformer: layers (an encoder's; a language model's "
+                                 "decoder's)")
                                  .range(1, 64)
                                  .omitDefault()
                                  .when(".arch", {"transformer"})),
@@ -198,7 +207,8 @@ const std::vector<Field<ModelOptions>>& modelFields() {
                                   "transformer: `mean` of the real tokens' states or the "
                                   "`first` ([CLS]) token's")
                                   .omitDefault()
-                                  .when(".arch", {"transformer"})),
+                                  .when(".arch", {"transformer"})
+                                  .shownWhen("task", {"language_model"}, true)),
         field<S>(&S::tie_embeddings,
                  key("tie_embeddings", "Tied output embedding",
                      "transformer language model: the output layer reuses the token table "
@@ -348,7 +358,8 @@ const std::vector<Field<PretrainOptions>>& pretrainFields() {
                      "never): 80 % of them read [MASK], 10 % a random piece, 10 % stay (BERT); "
                      "a language model's decoder predicts every next token instead")
                      .range(0, 1, true, true)
-                     .spin(2, 0.05)),
+                     .spin(2, 0.05)
+                     .shownWhen("task", {"language_model"}, true)),
         field<S>(&S::grad_clip, key("grad_clip", "Pretraining clip",
                                     "clip each step's total gradient L2 norm to this value")
                                     .range(0, {})

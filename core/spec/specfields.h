@@ -39,6 +39,11 @@ struct KeyBuilder {
         k.when.push_back({std::move(key), std::move(values), negate});
         return *this;
     }
+    /// A condition for the editor's field only (KeyCondition::editor_only).
+    KeyBuilder& shownWhen(std::string key, std::vector<std::string> values, bool negate = false) {
+        k.when.push_back({std::move(key), std::move(values), negate, true});
+        return *this;
+    }
     KeyBuilder& noSweep() {
         k.sweepable = false;
         return *this;

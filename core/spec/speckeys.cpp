@@ -6,6 +6,7 @@
 #include "spec/specfields.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -86,9 +87,17 @@ std::vector<SpecKey> buildRegistry() {
                                    "absent: the teacher is frozen at its initialization");
         train.when = zoo;
         out.push_back(train);
+        // Every teacher.train key has a field of its own (labelled as the teacher's), enabled
+        // while the teacher trains; its epochs are the "Teacher epochs" field above.
         addFields(out, trainFields(), "teacher.train", TrainOptions{},
-                  {{"teacher", {"zoo"}}, {"teacher.train", {"present"}}},
-                  [](SpecKey& k) { k.in_editor = false; });
+                  {{"teacher", {"zoo"}}, {"teacher.train", {"present"}}}, [](SpecKey& k) {
+                      if (k.key == "teacher.train.epochs") {
+                          k.in_editor = false;
+                      } else if (!k.label.empty()) {
+                          k.label[0] = char(std::tolower(static_cast<unsigned char>(k.label[0])));
+                          k.label = "Teacher " + k.label;
+                      }
+                  });
         SpecKey pre = sectionKey("teacher.pretrain", "Teacher pretraining",
                                  "pretraining of a transformer or bilstm teacher on unlabelled "
                                  "text before `teacher.train` (masked LM; next-token prediction "
@@ -205,6 +214,7 @@ std::string conditionValue(const Json& effective, const std::string& k) {
 
 bool keyApplies(const SpecKey& key, const Json& effective) {
     for (const auto& c : key.when) {
+        if (c.editor_only) continue;
         const std::string v = conditionValue(effective, c.key);
         const bool in = std::find(c.values.begin(), c.values.end(), v) != c.values.end();
         if (in == c.negate) return false;
@@ -280,6 +290,7 @@ std::string whenText(const SpecKey& k) {
     std::string s;
     for (const auto& c : k.when) {
         if (c.values.size() == 1 && c.values[0] == "present") continue;  // said by the section
+        if (c.editor_only) continue;  // the key applies; only the editor hides its field
         std::string v;
         for (const auto& x : c.values) v += (v.empty() ? "" : "|") + x;
         s += (s.empty() ? "" : ", ") + c.key + (c.negate ? " ≠ " : " = ") + v;
@@ -340,7 +351,10 @@ Json specKeysJson() {
         if (!k.when.empty()) {
             j["when"] = Json::array();
             for (const auto& c : k.when)
-                j["when"].push_back({{"key", c.key}, {"values", c.values}, {"negate", c.negate}});
+                j["when"].push_back({{"key", c.key},
+                                     {"values", c.values},
+                                     {"negate", c.negate},
+                                     {"editor_only", c.editor_only}});
         }
         out.push_back(j);
     }

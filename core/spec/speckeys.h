@@ -35,6 +35,9 @@ struct KeyCondition {
     std::string key;
     std::vector<std::string> values;
     bool negate = false;
+    /// Only hides the editor's field where the key means nothing (a decoder's pooling); the key
+    /// still applies and is written (stored specs and keys do not change).
+    bool editor_only = false;
 };
 
 /// One key of the spec.

@@ -275,13 +275,10 @@ std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec, bool 
         // A language model's classes are its tokenizer's pieces: say vocabulary, and what to
         // change.
         const bool lm = shape->language_model;
-        auto count = [lm](int64_t n) {
-            return std::to_string(n) + (lm ? " pieces" : " classes");
-        };
+        auto count = [lm](int64_t n) { return std::to_string(n) + (lm ? " pieces" : " classes"); };
         const std::string what = lm ? "predicts a vocabulary of " : "has ";
         const std::string fix =
-            lm ? " (a language-model teacher needs the same data and data.tokenizer settings)"
-               : "";
+            lm ? " (a language-model teacher needs the same data and data.tokenizer settings)" : "";
         if (teacherClasses > 0 && teacherClasses != studentClasses)
             out.push_back({"teacher", what + count(teacherClasses) + ", the student " +
                                           count(studentClasses) + fix});

@@ -255,6 +255,7 @@ void EvaluationStage::run(RunContext& ctx, StageServices& services) {
     // Which data and which split the figures are on: runs of two split versions were tested on
     // two test sets (configurations never pool them), and a changed fingerprint means changed
     // data (the teacher is trained and scored again).
+    for (const auto& w : d.warnings) results["warnings"].push_back(w);
     results["data_fingerprint"] = d.fingerprint;
     results["data_split_version"] = d.split_version;
     if (d.shape.vocab > 0) {

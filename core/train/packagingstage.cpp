@@ -113,7 +113,7 @@ void PackagingStage::run(RunContext& ctx, StageServices& services) {
             warnings.push_back(w.str());
             services.message(ctx.runId, "evaluate", "warning: " + w.str());
         }
-        if (!warnings.empty()) results["warnings"] = warnings;
+        for (const auto& w : warnings) results["warnings"].push_back(w);
         results["teacher_val_accuracy"] =
             std::isfinite(teacher->valAccuracy) ? Json(teacher->valAccuracy) : Json();
         results["teacher_key"] = teacher->key;
