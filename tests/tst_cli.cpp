@@ -334,8 +334,7 @@ private Q_SLOTS:
             store.setStatus(2, RunStatus::Interrupted, "cut off");
         }
         // Another thread count would change the runs' numbers halfway: refused, naming theirs.
-        const Result other =
-            cli({"resume", "--all", "--project", project, "--threads", "2"});
+        const Result other = cli({"resume", "--all", "--project", project, "--threads", "2"});
         QCOMPARE(other.code, 2);
         QVERIFY2(other.err.contains("its own threads and device (1, cpu)"), qPrintable(other.err));
         // Their own may be restated (it was refused too).

@@ -232,6 +232,10 @@ private Q_SLOTS:
         const qint64 firstNine = w->runsModel()->run(1).id;  // seed 1's lambda 0.9
         const auto curve = l->configurationCurve(firstNine, "val_accuracy");
         QCOMPARE(curve.size(), size_t(3));
+        // The epoch axis starts near the first epoch (from 0 it left a third of the plot
+        // empty, half for two epochs).
+        QVERIFY2(l->plot()->xAxis->range().lower > 0.5,
+                 qPrintable(QString::number(l->plot()->xAxis->range().lower)));
         const auto [e2, e2h] = byHand(0.82 - 0.1, 0.832 - 0.1, 0.844 - 0.1);
         QCOMPARE(curve[1][0], 2.0);
         QVERIFY(std::abs(curve[1][1] - e2) < 1e-9);

@@ -166,6 +166,9 @@ private Q_SLOTS:
                  qPrintable(s));
         QVERIFY2(s.contains("Pareto front (validation perplexity vs compressed size)"),
                  qPrintable(s));
+        // The plot's heading says what it plots (it said accuracy over a perplexity plot).
+        QVERIFY(html.contains("<h2>Perplexity versus compressed size</h2>"));
+        QVERIFY(!html.contains("<h2>Accuracy versus compressed size</h2>"));
         // The Findings speak perplexity, not accuracy.
         const QString findings = html.mid(html.indexOf("<h2>Findings"), 3000);
         QVERIFY2(

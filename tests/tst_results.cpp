@@ -114,7 +114,14 @@ private Q_SLOTS:
                         p.epoch == stopAfter)
                         cancel = true;
                 }).front();
-            QCOMPARE(first.status, RunStatus::Cancelled);
+            if (stopAfter == 3) {
+                // Cancelled after its last epoch, a run is still evaluated (#38); a crash there
+                // leaves it interrupted with every epoch stored, which resume finishes.
+                QCOMPARE(first.status, RunStatus::Completed);
+                store.setStatus(1, RunStatus::Interrupted, "cut off after its last epoch");
+            } else {
+                QCOMPARE(first.status, RunStatus::Cancelled);
+            }
             Runner again(store);
             const RunOutcome o = again.resume(1);
             QCOMPARE(o.status, RunStatus::Completed);

@@ -245,12 +245,11 @@ private Q_SLOTS:
         const Json j = test::smallSyntheticSpec();
         const int64_t last = j["train"]["epochs"].get<int64_t>();
         std::vector<std::string> messages;
-        RunOutcome o =
-            runOne(store, j, nullptr, &cancel, [&](const Progress& p) {
-                if (p.kind == Progress::Kind::Epoch && p.stage == "student" && p.epoch == last)
-                    cancel = true;
-                if (p.kind == Progress::Kind::Message) messages.push_back(p.message);
-            });
+        RunOutcome o = runOne(store, j, nullptr, &cancel, [&](const Progress& p) {
+            if (p.kind == Progress::Kind::Epoch && p.stage == "student" && p.epoch == last)
+                cancel = true;
+            if (p.kind == Progress::Kind::Message) messages.push_back(p.message);
+        });
         QCOMPARE(o.status, RunStatus::Completed);
         QVERIFY(store.run(1)->results.contains("test_accuracy"));
         QVERIFY(std::find(messages.begin(), messages.end(),

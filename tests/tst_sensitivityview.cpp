@@ -8,19 +8,22 @@
 
 #include "compress/sensitivity.h"
 #include "editor/experimenteditor.h"
+#include "plots/losscurvesplot.h"
 #include "plots/paretoplot.h"
 #include "report/reporthtml.h"
 #include "runs/rundetaildialog.h"
 #include "runs/sensitivityview.h"
 #include "window/mainwindow.h"
 
+#include <QComboBox>
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QStandardItemModel>
 #include <QTabWidget>
-#include <QRegularExpression>
 #include <QTableWidget>
 #include <QUndoStack>
 
@@ -317,7 +320,8 @@ private Q_SLOTS:
                 ++checkedCells;
             }
             if (name == "val_accuracy") {
-                QVERIFY2(QRegularExpression("^\\d+\\.\\d\\d %$").match(v).hasMatch(), qPrintable(v));
+                QVERIFY2(QRegularExpression("^\\d+\\.\\d\\d %$").match(v).hasMatch(),
+                         qPrintable(v));
                 ++checkedCells;
             }
             if (name == "train_loss") {
@@ -354,6 +358,17 @@ private Q_SLOTS:
                  qPrintable(out->toPlainText()));
         QDir().mkpath(RETORT_SCREENSHOT_DIR);
         QVERIFY(dialog.grab().save(QStringLiteral(RETORT_SCREENSHOT_DIR "/lm-run-detail.png")));
+        // The curves of a language-model project open on validation perplexity, as its size
+        // plot does (they opened on next-token accuracy), and offer only recorded metrics.
+        LossCurvesPlot curves;
+        curves.setRuns(reader.runs(), reader);
+        QCOMPARE(curves.metric(), QStringLiteral("val_perplexity"));
+        auto* metricBox = curves.findChild<QComboBox*>();
+        QVERIFY(metricBox);
+        auto* items = qobject_cast<QStandardItemModel*>(metricBox->model());
+        QVERIFY(items);
+        QVERIFY(!items->item(metricBox->findData(QStringLiteral("val_macro_f1")))->isEnabled());
+        QVERIFY(items->item(metricBox->findData(QStringLiteral("val_perplexity")))->isEnabled());
         // The accuracy-versus-size plot places language models by perplexity.
         ParetoPlot plot;
         plot.setRuns(reader.runs());

@@ -298,8 +298,8 @@ private Q_SLOTS:
         Pruner pruner(po, 1, weights, (n + t.batch_size - 1) / t.batch_size);
         torch::optim::Adam fitOpt(fitParams, torch::optim::AdamOptions(0.05).weight_decay(0.1));
         int64_t fitStep = 0;
-        pipeline::trainEpoch(fit, fitOpt, c, torch::Tensor(), t, DistillOptions{}, &pruner,
-                             nullptr, 7, 1, fitStep, 0, "student", services);
+        pipeline::trainEpoch(fit, fitOpt, c, torch::Tensor(), t, DistillOptions{}, &pruner, nullptr,
+                             7, 1, fitStep, 0, "student", services);
         int64_t cut = 0, all = 0;
         for (const auto& [name, w] : compressibleWeights(*fit)) {
             if (name.find("out.") != std::string::npos) continue;  // the classifier trains
@@ -319,9 +319,9 @@ private Q_SLOTS:
         t.finetune = Finetune::Full;
         WeightFakeQuantizer qat(compressibleWeights(*q), 4, true, 0);
         torch::optim::SGD still(q->parameters(), torch::optim::SGDOptions(0.0));
-        const auto qs = pipeline::trainEpoch(q, still, c, torch::Tensor(), t, DistillOptions{},
-                                             nullptr, nullptr, 8, 1, fitStep, 0, "student",
-                                             services, &qat);
+        const auto qs =
+            pipeline::trainEpoch(q, still, c, torch::Tensor(), t, DistillOptions{}, nullptr,
+                                 nullptr, 8, 1, fitStep, 0, "student", services, &qat);
         QVERIFY(std::isfinite(qs.loss));
         for (const auto& p : q->named_parameters())
             QVERIFY2(torch::equal(p.value(), floats.at(p.key())), p.key().c_str());

@@ -27,6 +27,7 @@
 #include <QElapsedTimer>
 #include <QLineEdit>
 #include <QSettings>
+#include <QSpinBox>
 #include <QSignalSpy>
 #include <QStatusBar>
 #include <QTabWidget>
@@ -93,8 +94,19 @@ private Q_SLOTS:
             QVERIFY2(w, k.key.c_str());
         }
         for (const char* k : {"train.weight_decay", "train.momentum", "data.normalize",
-                              "data.limit_test", "prune.updates_per_epoch"})
+                              "data.limit_test", "prune.updates_per_epoch", "teacher.train.lr",
+                              "teacher.train.optimizer", "teacher.train.batch_size",
+                              "teacher.train.lr_schedule", "teacher.train.weight_decay",
+                              "teacher.train.grad_clip"})
             QVERIFY2(e.field(k), k);
+        // The teacher's optimizer keys were not in the editor (only its epochs): set one, then
+        // the epochs, and both stay.
+        e.setValue("teacher.train", Json{{"epochs", 2}});
+        e.setValue("teacher.train.lr", 0.01);
+        auto* epochs = qobject_cast<QSpinBox*>(e.field("teacher.train"));
+        QVERIFY(epochs);
+        epochs->setValue(5);
+        QCOMPARE(e.spec()["teacher"]["train"], (Json{{"epochs", 5}, {"lr", 0.01}}));
         QVERIFY(e.field("train.lr")->toolTip().contains("learning rate"));
         auto* sweep = e.findChild<SweepEditor*>();
         QVERIFY(sweep);
@@ -138,23 +150,35 @@ private Q_SLOTS:
             const QString key = QString::fromStdString(k.key);
             if (findDotted(lm, k.key) || !e.field(key)) continue;
             const Json shown = e.fieldValue(key);
-            const bool same = k.default_value.is_number() && shown.is_number()
-                                  ? std::abs(shown.get<double>() - k.default_value.get<double>()) <
-                                        1e-9
-                                  : shown == k.default_value;
+            const bool same =
+                k.default_value.is_number() && shown.is_number()
+                    ? std::abs(shown.get<double>() - k.default_value.get<double>()) < 1e-9
+                    : shown == k.default_value;
             if (!same)
-                wrong += k.key + " shows " + shown.dump() + " (default " +
-                         k.default_value.dump() + "); ";
+                wrong += k.key + " shows " + shown.dump() + " (default " + k.default_value.dump() +
+                         "); ";
             ++checked;
         }
         QVERIFY2(wrong.empty(), wrong.c_str());
         QVERIFY(checked > 40);
         QCOMPARE(e.fieldValue("distill.top_k"), Json(32));
+        // A decoder has no pooling and its pretraining masks nothing: those fields are hidden
+        // for a language model (the keys still apply: the written spec keeps them).
+        e.show();
+        e.setValue("teacher.pretrain", Json::object());
+        QVERIFY(!e.field("student.pooling")->isVisibleTo(&e));
+        QVERIFY(!e.field("teacher.pretrain.mask_fraction")->isVisibleTo(&e));
+        QVERIFY(e.field("teacher.pretrain.epochs")->isVisibleTo(&e));
+        std::vector<SpecIssue> ignored;
+        QVERIFY(ExperimentSpec::fromJson(e.spec(), ignored)
+                    .toJson()["teacher"]["pretrain"]
+                    .contains("mask_fraction"));
         // A classification spec after it: the task box follows the new spec.
         Json cls = lm;
         cls.erase("task");
         e.setSpec(cls);
         QCOMPARE(e.fieldValue("task"), Json("classification"));
+        QVERIFY(e.field("student.pooling")->isVisibleTo(&e));
     }
 
     // With no project open Run is disabled, and the status bar says why and what to do.
@@ -844,7 +868,7 @@ private Q_SLOTS:
         QVERIFY(table);
         QCOMPARE(table->rowCount(), 3);
         QCOMPARE(table->item(2, 4)->text(),
-                 QString::number(stored[2]["val_perplexity"].get<double>(), 'g', 6));
+                 QString::number(stored[2]["val_perplexity"].get<double>(), 'f', 2));
         const QString html = m_dir.filePath("pretraining.html");
         ReportWriter(store).write(html);
         QFile f(html);

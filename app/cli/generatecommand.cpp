@@ -60,8 +60,10 @@ int cmdGenerate(const Args& a) {
     const std::string& greedy = text.greedy;
     const std::string& sampled = text.sampled;
     if (a.has("json")) {
-        Json j = {{"run", id},         {"model", which},
-                  {"prompt", prompt},  {"greedy", greedy},
+        Json j = {{"run", id},
+                  {"model", which},
+                  {"prompt", prompt},
+                  {"greedy", greedy},
                   {"greedy_stop", text.greedyStop.text()}};
         if (topK > 0)
             j["sampled"] = {{"top_k", topK},

@@ -42,8 +42,8 @@ std::vector<int64_t> generate(ZooNet& net, const std::vector<int64_t>& prompt,
         if (int64_t(ids.size()) > context) {
             // The window: the start mark, then the latest tokens.
             if (s.slid_after < 0)  // the tokens added when prompt and text filled it
-                s.slid_after = std::max<int64_t>(
-                    0, int64_t(out.size()) - (int64_t(ids.size()) - context));
+                s.slid_after =
+                    std::max<int64_t>(0, int64_t(out.size()) - (int64_t(ids.size()) - context));
             window.assign(1, ids.front());
             window.insert(window.end(), ids.end() - (context - 1), ids.end());
         } else {

@@ -23,10 +23,10 @@ struct GenerationOptions {
 
 /// Why generate() stopped, and whether it had to slide its window.
 struct GenerationStop {
-    bool end_mark = false;     ///< the model predicted the end mark ([CLS])
-    int64_t tokens = 0;        ///< tokens added
-    int64_t context = 0;       ///< the model's context (max_length)
-    int64_t slid_after = -1;   ///< tokens added when the context was full (-1: it never was)
+    bool end_mark = false;    ///< the model predicted the end mark ([CLS])
+    int64_t tokens = 0;       ///< tokens added
+    int64_t context = 0;      ///< the model's context (max_length)
+    int64_t slid_after = -1;  ///< tokens added when the context was full (-1: it never was)
     /// In words: "the end mark after 12 tokens", "24 tokens, the most asked for; the 32-token
     /// context was full after 20 and slid on ([CLS] and the last 31 tokens)".
     std::string text() const;

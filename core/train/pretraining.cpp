@@ -307,8 +307,7 @@ Json pretrain(ZooNet& net, const PretrainOptions& o, const PretrainTarget& targe
     if (!nextToken) maskRow.emplace(*net);
     // A decoder stores its head-less bundle with an unused masked-LM head, so both objectives
     // keep one record layout.
-    MlmHead head(stateWidth(net->options()), net->tokenTable().size(1),
-                 net->tokenTable().size(0));
+    MlmHead head(stateWidth(net->options()), net->tokenTable().size(1), net->tokenTable().size(0));
     head->to(ctx.device);
     auto all = bundle(net, head);
     const auto keepHead = nextToken ? decltype(classifier(net)){} : classifier(net);
@@ -480,8 +479,7 @@ Json loadPretrained(ZooNet& net, int64_t id, const PretrainTarget& target, const
     // Records of recipe 3 on keep [MASK]'s row (earlier ones read [UNK] for it).
     std::optional<MaskRow> maskRow;
     if (objective == "mlm" && r->spec.value("recipe", 0) >= 3) maskRow.emplace(*net);
-    MlmHead head(stateWidth(net->options()), net->tokenTable().size(1),
-                 net->tokenTable().size(0));
+    MlmHead head(stateWidth(net->options()), net->tokenTable().size(1), net->tokenTable().size(0));
     head->to(net->tokenTable().device());
     if (objective == "next_token")
         loadModule(*bundle(net, head), r->state);  // the output layer is the pretrained one

@@ -41,7 +41,8 @@ struct MaskedTokens {
 
 /// BERT's masking of token ids [B, L] (0 padding): each real token except [CLS] is picked with
 /// probability @p fraction; a picked one reads [MASK] (id @p vocab, MaskRow's) 80 % of the time, a
-/// random piece from [kFirstPiece, vocab) 10 %, itself 10 %. Draws from @p gen (CPU); same device as @p ids.
+/// random piece from [kFirstPiece, vocab) 10 %, itself 10 %. Draws from @p gen (CPU); same device
+/// as @p ids.
 MaskedTokens maskTokens(const torch::Tensor& ids, double fraction, int64_t vocab,
                         at::Generator& gen);
 

@@ -59,10 +59,9 @@ void languageModelOutputs(RunContext& ctx, StageServices& services) {
     services.message(runId, "teacher_outputs",
                      "computing the frozen teacher's top-" + std::to_string(dist.top_k) +
                          " next-token distributions once for the training set");
-    TeacherTokenTargets targets =
-        teacherTokenTargets(t->forward, d, dist.temperature, dist.top_k, [&] {
-            services.checkCancel("the teacher's next-token distributions");
-        });
+    TeacherTokenTargets targets = teacherTokenTargets(
+        t->forward, d, dist.temperature, dist.top_k,
+        [&] { services.checkCancel("the teacher's next-token distributions"); });
     const int64_t rows = targets.topk.logTail.size(0);
     const double mb = double(rows) * double(targets.topk.logProbs.size(1) * 8 + 4) / 1e6;
     std::ostringstream m;

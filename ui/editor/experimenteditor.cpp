@@ -194,10 +194,10 @@ void ExperimentEditor::buildForm() {
         auto* e = new QLineEdit(content);
         // An example of the key's own kind (heads are not widths).
         const QString last = key.section('.', -1);
-        e->setPlaceholderText(last == "layer_heads"  ? tr("empty: heads in every layer; e.g. 4, 2")
-                              : last == "layer_ffn"  ? tr("empty: ffn in every layer; e.g. 512, 256")
-                              : last == "channels"   ? tr("e.g. 32, 64")
-                                                     : tr("e.g. 128, 64"));
+        e->setPlaceholderText(last == "layer_heads" ? tr("empty: heads in every layer; e.g. 4, 2")
+                              : last == "layer_ffn" ? tr("empty: ffn in every layer; e.g. 512, 256")
+                              : last == "channels"  ? tr("e.g. 32, 64")
+                                                    : tr("e.g. 128, 64"));
         addField(
             f, label, key, e, [e] { return parseIntList(e->text()); },
             [e](const Json& v) { e->setText(intList(v)); });
@@ -316,15 +316,20 @@ void ExperimentEditor::buildForm() {
             s->setRange(0, int(epochs->max.value_or(100000)));
             s->setSpecialValueText(tr("untrained (frozen at init)"));
             s->setKeyboardTracking(false);
+            // The epochs of teacher.train, its other keys kept (they have fields of their own);
+            // 0 removes the section (an untrained teacher).
+            auto withEpochs = [this](int v) {
+                if (!v) return Json();
+                Json t = at(m_spec, "teacher.train");
+                if (!t.is_object()) t = Json::object();
+                t["epochs"] = v;
+                return t;
+            };
             addField(
-                f, label, k.key.c_str(), s,
-                [s] {
-                    return s->value() ? Json{{"epochs", s->value()}} : Json();
-                },
+                f, label, k.key.c_str(), s, [s, withEpochs] { return withEpochs(s->value()); },
                 [s](const Json& v) { s->setValue(v.is_object() ? v.value("epochs", 0) : 0); });
-            connect(s, &QSpinBox::valueChanged, this, [this](int v) {
-                userEdit("teacher.train", v ? Json{{"epochs", v}} : Json());
-            });
+            connect(s, &QSpinBox::valueChanged, this,
+                    [this, withEpochs](int v) { userEdit("teacher.train", withEpochs(v)); });
             return s;
         }
         if (k.key == "teacher.run") {

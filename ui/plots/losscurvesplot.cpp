@@ -11,7 +11,9 @@
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QSignalBlocker>
 #include <QSlider>
+#include <QStandardItemModel>
 #include <QToolTip>
 #include <QVBoxLayout>
 
@@ -79,6 +81,7 @@ LossCurvesPlot::LossCurvesPlot(QWidget* parent) : QWidget(parent), m_plot(new QC
             });
     connect(m_plot, &QCustomPlot::mouseMove, this, &LossCurvesPlot::onHover);
     connect(m_metric, &QComboBox::currentIndexChanged, this, [this] { rebuild(); });
+    connect(m_metric, &QComboBox::activated, this, [this] { m_metricChosen = true; });
     connect(m_smoothing, &QSlider::valueChanged, this, [this] { scheduleRebuild(); });
     // At most ~25 redraws a second however fast progress arrives.
     m_timer.setSingleShot(true);
@@ -95,6 +98,7 @@ QString LossCurvesPlot::metric() const {
 void LossCurvesPlot::setMetric(const QString& metric) {
     const int i = m_metric->findData(metric);
     if (i >= 0) m_metric->setCurrentIndex(i);
+    m_metricChosen = true;
 }
 
 void LossCurvesPlot::setSmoothing(int percent) {
@@ -155,6 +159,32 @@ void LossCurvesPlot::setRuns(const std::vector<RunRecord>& runs, const ProjectSt
         }
         if (s.points.empty() && hasEnded(r.status)) continue;
         m_series[r.id] = std::move(s);
+    }
+    // A project of language models opens on validation perplexity (what its size plot and
+    // Findings use), a classifier project on validation accuracy; and the list offers only the
+    // metrics some run recorded (a language model has no macro-F1, no hidden-state loss).
+    if (!runs.empty()) {
+        bool lm = false;
+        for (const auto& r : runs)
+            lm |= r.results.value("task", std::string()) == "language_model" ||
+                  (r.spec.is_object() && r.spec.value("task", std::string()) == "language_model");
+        if (int(lm) != m_languageModels) {
+            m_languageModels = int(lm);
+            if (!m_metricChosen) {
+                const QSignalBlocker block(m_metric);
+                m_metric->setCurrentIndex(m_metric->findData(lm ? QStringLiteral("val_perplexity")
+                                                                : QStringLiteral("val_accuracy")));
+            }
+        }
+        std::set<std::string> recorded;
+        for (const auto& [id, s] : m_series)
+            for (const auto& [name, pts] : s.points) recorded.insert(name);
+        if (auto* model = qobject_cast<QStandardItemModel*>(m_metric->model()))
+            for (int i = 0; i < m_metric->count(); ++i)
+                if (QStandardItem* item = model->item(i))
+                    item->setEnabled(
+                        recorded.empty() ||
+                        recorded.count(m_metric->itemData(i).toString().toStdString()));
     }
     m_groups.clear();
     for (const auto& c : groupConfigurations(runs, false)) {
@@ -218,7 +248,9 @@ std::vector<std::array<double, 4>> LossCurvesPlot::configurationCurve(qint64 run
 void LossCurvesPlot::rebuildGrouped(const std::string& key) {
     const bool many = m_groups.size() > kLegendRuns;
     const QString metricName = QString::fromStdString(key);
+    qint64 index = 0;  // colours by configuration, so ten configurations get ten colours
     for (const Group& group : m_groups) {
+        ++index;
         const qint64 first = group.runs.front();
         const auto curve = configurationCurve(first, metricName);
         if (curve.empty()) continue;  // nothing recorded (failed, queued): no legend entry
@@ -235,7 +267,7 @@ void LossCurvesPlot::rebuildGrouped(const std::string& key) {
             lo << l;
             hi << h;
         }
-        QColor color = runColor(first);
+        QColor color = runColor(index);
         const bool faded = !m_focus.isEmpty() && !focus;
         if (faded) color.setAlpha(50);
         // The band: the interval's two edges, the space between them filled. With many
@@ -392,8 +424,11 @@ void LossCurvesPlot::rebuild() {
                                            "", int(m_series.size())));
     m_legendNote->setVisible(many);
     m_plot->rescaleAxes(true);
-    if (m_plot->xAxis->range().lower > 0) m_plot->xAxis->setRangeLower(0);
-    m_plot->xAxis->setRangeUpper(std::max(1.0, m_plot->xAxis->range().upper) + 0.2);
+    // Epochs from the first one recorded, not from 0 (which left half the plot empty for two
+    // epochs); at least one epoch wide.
+    const auto xr = m_plot->xAxis->range();
+    const double xLow = std::max(0.0, xr.lower - 0.2);
+    m_plot->xAxis->setRange(xLow, std::max(xr.upper, xLow + 1.0) + 0.2);
     const auto yr = m_plot->yAxis->range();
     const double pad = std::max(1e-3, (yr.upper - yr.lower) * 0.08);
     m_plot->yAxis->setRange(yr.lower - pad, yr.upper + pad);

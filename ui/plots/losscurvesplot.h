@@ -100,6 +100,8 @@ private:
     QList<qint64> m_focus;
     std::vector<Group> m_groups;  // every run given, by configuration
     bool m_grouped = false;
+    int m_languageModels = -1;    ///< whether the runs are language models (-1: no runs seen yet)
+    bool m_metricChosen = false;  ///< a metric was picked (setMetric, the list): kept as is
 };
 
 }  // namespace retort::ui

@@ -32,7 +32,9 @@ QColor runColor(qint64 runId) {
                                      QColor(0xbc, 0xbd, 0x22), QColor(0x17, 0xbe, 0xcf)};
     const qint64 i = runId > 0 ? runId - 1 : 0;
     if (i < 10) return palette[i];
-    return QColor::fromHsv(int((i * 137) % 360), 180, 200);
+    // Past the palette: golden-angle hues, alternately dark and light, so that a hue that
+    // comes back near a palette colour (every ~8 steps) differs in lightness.
+    return QColor::fromHsv(int((i * 137 + 20) % 360), 220, i % 2 ? 150 : 235);
 }
 
 void placeLegendBelow(QCustomPlot* plot, int columns) {

@@ -440,15 +440,22 @@ QString ReportWriter::html(const std::function<QString(const QString&, const QIm
     h += QStringLiteral("</table>\n");
 
     // ---------------------------------------------------------------- plots
-    h += QStringLiteral("<h2>Accuracy versus compressed size</h2>\n");
+    // Language models are placed by validation perplexity (the plot's axis says so): the
+    // heading and the text say the same.
+    const bool perplexityPlot = languageModelRuns(m_runs);
+    h += perplexityPlot ? QStringLiteral("<h2>Perplexity versus compressed size</h2>\n")
+                        : QStringLiteral("<h2>Accuracy versus compressed size</h2>\n");
     if (completed.empty()) {
         h += QStringLiteral("<p class=\"muted\">No completed runs yet.</p>\n");
     } else {
         h += QStringLiteral(
-            "<p>Every completed run (labelled with its id) by compressed file size, "
-            "sparse indices and scales included; the dashed line is the Pareto "
-            "front, faded points are dominated, the star is the teacher.</p>\n");
-        h += QStringLiteral("<p><img src=\"%1\" width=\"%2\" alt=\"accuracy versus size\"></p>\n")
+                 "<p>Every completed run (labelled with its id) by compressed file size, "
+                 "sparse indices and scales included%1; the dashed line is the Pareto "
+                 "front, faded points are dominated, the star is the teacher.</p>\n")
+                 .arg(perplexityPlot ? QStringLiteral(", and validation perplexity (lower is "
+                                                      "better: the axis is reversed)")
+                                     : QString());
+        h += QStringLiteral("<p><img src=\"%1\" width=\"%2\" alt=\"quality versus size\"></p>\n")
                  .arg(image(QStringLiteral("accuracy-vs-size"),
                             images.at(QStringLiteral("accuracy-vs-size"))))
                  .arg(imageWidth);

@@ -92,8 +92,9 @@ QWidget* generatedTextPage(const ProjectStore& store, qint64 runId, const Json& 
                 QTableWidgetItem* item =
                     cell(text.isEmpty() && c > 0 ? QObject::tr("(no tokens)") : text);
                 if (row.contains(key + "_stop"))
-                    item->setToolTip(QObject::tr("stopped: %1").arg(
-                        QString::fromStdString(row.value(key + "_stop", std::string()))));
+                    item->setToolTip(
+                        QObject::tr("stopped: %1")
+                            .arg(QString::fromStdString(row.value(key + "_stop", std::string()))));
                 t->setItem(i, c, item);
             }
         for (int c = 0; c < shown; ++c)
@@ -148,8 +149,9 @@ QWidget* generatedTextPage(const ProjectStore& store, qint64 runId, const Json& 
                     GenerationOptions o;
                     o.top_k = 10;
                     const GeneratedText g = continuePrompt(model, text, o);
-                    result += QObject::tr("%1, greedy: %2 | %3\n    (stopped: %5)\n"
-                                          "%1, top-10 (seed 1): %2 | %4\n    (stopped: %6)\n")
+                    result += QObject::tr(
+                                  "%1, greedy: %2 | %3\n    (stopped: %5)\n"
+                                  "%1, top-10 (seed 1): %2 | %4\n    (stopped: %6)\n")
                                   .arg(who, QString::fromStdString(text),
                                        QString::fromStdString(g.greedy),
                                        QString::fromStdString(g.sampled),
@@ -282,9 +284,9 @@ RunDetailDialog::RunDetailDialog(const ProjectStore& store, qint64 runId, QWidge
         int col = 1;
         for (const auto& n : names) {
             auto it = values.find(n);
-            metrics->setItem(row, col++,
-                             cell(it == values.end() ? QStringLiteral("–")
-                                                     : metricText(n, it->second)));
+            metrics->setItem(
+                row, col++,
+                cell(it == values.end() ? QStringLiteral("–") : metricText(n, it->second)));
         }
         ++row;
     }

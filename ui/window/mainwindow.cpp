@@ -621,8 +621,12 @@ void MainWindow::onProgress(const retort::Progress& p) {
                                    tr("running · epoch %1/%2").arg(p.epoch).arg(p.epochs));
         }
     } else if (p.stage == "teacher") {
-        m_model->setLiveStatus(p.run_id,
-                               tr("training teacher · epoch %1/%2").arg(p.epoch).arg(p.epochs));
+        // What the teacher stage says it does (reusing a stored teacher is not training one).
+        if (p.kind != Progress::Kind::Message)
+            m_model->setLiveStatus(p.run_id,
+                                   tr("training teacher · epoch %1/%2").arg(p.epoch).arg(p.epochs));
+        else if (p.message.rfind("warning:", 0) != 0)
+            m_model->setLiveStatus(p.run_id, QString::fromStdString(p.message));
     } else if (p.stage == "teacher_pretrain" || p.stage == "student_pretrain") {
         if (p.kind == Progress::Kind::Epoch)
             m_loss->appendPretrainingEpoch(p.run_id, name, p.stage, int(p.epoch), p.metrics);
