@@ -65,7 +65,6 @@ inline int64_t countParams(ZooNet& net) {
     return n;
 }
 
-/// A small synthetic spec that trains in well under a second.
 /// A transformer of @p layers layers, width @p d, @p heads heads and ffn width @p ffn.
 inline ModelOptions transformer(int64_t layers, int64_t d, int64_t heads, int64_t ffn,
                                 double dropout = ModelOptions{}.dropout) {
@@ -79,6 +78,7 @@ inline ModelOptions transformer(int64_t layers, int64_t d, int64_t heads, int64_
     return mo;
 }
 
+/// A small synthetic spec that trains in well under a second.
 inline Json smallSyntheticSpec() {
     return Json::parse(R"({
       "name": "small", "seed": 5, "threads": 1, "device": "cpu",

@@ -78,6 +78,7 @@ double teacherDivergence(const Forward& student, const Forward& teacher, const t
             t = t.index({mask});
         }
         if (s.size(0) == 0) continue;
+        // A metric of two models' outputs (no layer of either): their softmax distributions.
         const auto logQ = torch::log_softmax(t, 1), logP = torch::log_softmax(s, 1);
         sum += (logQ.exp() * (logQ - logP)).sum().item<double>();
         count += s.size(0);
