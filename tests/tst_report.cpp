@@ -12,6 +12,7 @@
 #include <QProcess>
 #include <QRegularExpression>
 #include <QStandardPaths>
+#include <QTextDocument>
 
 using namespace retort;
 using namespace retort::ui;
@@ -238,6 +239,61 @@ private Q_SLOTS:
         ReportWriter(store, "distill.lambda=0.9").write(other);
         QVERIFY(QString::fromUtf8(test::readFile(other.toStdString()).c_str())
                     .contains(QString::fromUtf8("C1 (distill.lambda=0): −3.00 pt")));
+    }
+
+    void languageModelPdfKeepsWordsWhole() {
+        // A language model's report on A4: its "Size and speed" table has twelve columns of
+        // long figures. Before, they did not fit and QTextDocument broke words over lines
+        // ("Ru n", "Perplex ity", "169,1 96", "complete d"). Every word pdftotext reads from
+        // the PDF must be a word of the report's text: a fragment is a broken word.
+        const std::string p = copyWith(
+            "lm-wide",
+            "UPDATE runs SET results = json_set(results, '$.task', 'language_model', "
+            "'$.val_perplexity', 1234.56, '$.test_perplexity', 1187.25, '$.param_count', 1691960, "
+            "'$.nonzero_params', 845980, '$.size_bytes', 6767840, '$.compressed_size_bytes', "
+            "1691996, '$.compression_ratio', 3.99, '$.sparsity', 0.5, '$.latency_ms', 12.345, "
+            "'$.latency_ms_deployed', 11.234) WHERE id IN (1, 2)");
+        QVERIFY(!p.empty());
+        ProjectStore store(p, ProjectStore::Access::ReadOnly);
+        const QString pdf = QString::fromStdString(p) + ".pdf";
+        ReportWriter(store).write(pdf);
+        auto words = [](QString text) {
+            for (auto [ligature, letters] : {std::pair{0xFB00, "ff"},
+                                             {0xFB01, "fi"},
+                                             {0xFB02, "fl"},
+                                             {0xFB03, "ffi"},
+                                             {0xFB04, "ffl"}})
+                text.replace(QChar(ligature), QString::fromLatin1(letters));
+            static const QRegularExpression space(
+                QStringLiteral("[\\s\\x{00a0}\\x{2028}\\x{2029}\\x{fdd0}\\x{fdd1}]+"));
+            return text.split(space, Qt::SkipEmptyParts);
+        };
+        // The words of the HTML the PDF is laid out from. Where a word may break (a zero-width
+        // space in a key=value label, after a slash or a hyphen), each run of its pieces is a
+        // word too.
+        QTextDocument doc;
+        doc.setHtml(ReportWriter(store).html(
+            [](const QString&, const QImage&) { return QString(); }, true));
+        QSet<QString> whole;
+        static const QRegularExpression breaks(QStringLiteral("\\x{200b}|(?<=[/-])"));
+        for (const QString& w : words(doc.toRawText())) {
+            const QStringList pieces = w.split(breaks);
+            for (int a = 0; a < pieces.size(); ++a)
+                for (int b = a + 1; b <= pieces.size(); ++b)
+                    whole.insert(pieces.mid(a, b - a).join(QString()));
+        }
+        QProcess p2t;
+        p2t.start(QStandardPaths::findExecutable("pdftotext"), {pdf, "-"});
+        QVERIFY(p2t.waitForFinished(60000));
+        const QStringList read = words(QString::fromUtf8(p2t.readAllStandardOutput()));
+        QVERIFY(read.size() > 200);
+        QStringList broken;
+        for (const QString& w : read)
+            if (!whole.contains(w)) broken << w;
+        QVERIFY2(broken.isEmpty(), qPrintable(QString::number(broken.size()) +
+                                              " fragments: " + broken.join(QStringLiteral(" | "))));
+        QVERIFY(read.contains(QStringLiteral("1,691,960")) &&
+                read.contains(QStringLiteral("perplexity")));
     }
 
     void unknownSuffixIsRefusedNamingTheFile() {

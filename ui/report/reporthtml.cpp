@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <set>
 
 namespace retort::ui::report {
@@ -104,16 +105,24 @@ QString esc(const QString& s) {
     return s.toHtmlEscaped();
 }
 
-QString tableHtml(const Table& t) {
+namespace {
+
+// Column widths come from the text itself, measured in the PDF's table font (7 pt DejaVu Sans,
+// bold in headers and group rows) on the A4 text width (180 mm = 510 pt): each column at least
+// as wide as its longest unbreakable word (a word broken mid-way, or a header one letter a
+// line, is what this prevents), the rest shared by how much more its text wants. kCell:
+// padding and borders; kSlack: what QTextDocument's layout takes beyond the font's advances
+// (measured on the rendered PDF: one letter too few fitted without it).
+constexpr double kWidth = 510, kPoint = 7, kCell = 12, kSlack = 1.3;  // pt
+
+/// Per column: the least width (its longest unbreakable word) and the width its text wants.
+struct ColumnWidths {
+    std::vector<double> least, wants;
+};
+
+ColumnWidths measureColumns(const Table& t) {
     const int n = int(t.headers.size());
     const size_t columns = t.headers.size();
-    // Column widths from the text itself, measured in the PDF's table font (7 pt DejaVu Sans,
-    // bold in headers and group rows) on the A4 text width (180 mm = 510 pt): each column at
-    // least as wide as its longest unbreakable word (a word broken mid-way, or a header one
-    // letter a line, is what this prevents), the rest shared by how much more its text wants.
-    // kCell: padding and borders; kSlack: what QTextDocument's layout takes beyond the font's
-    // advances (measured on the rendered PDF: one letter too few fitted without it).
-    constexpr double kWidth = 510, kPoint = 7, kCell = 12, kSlack = 1.3;  // pt
     QFont regular(QStringLiteral("DejaVu Sans"));
     regular.setPixelSize(100);
     QFont bold = regular;
@@ -132,6 +141,35 @@ QString tableHtml(const Table& t) {
     for (int c = 0; c < n; ++c) measure(c, t.headers[c], true);
     for (const auto& row : t.rows)
         for (int c = 0; c < n && c < row.cells.size(); ++c) measure(c, row.cells[c], row.group);
+    return {least, wants};
+}
+
+/// The table with only @p columns (in that order).
+Table columnsOf(const Table& t, const std::vector<int>& columns) {
+    Table out;
+    out.keep = 0;
+    for (int c : columns) {
+        out.headers << t.headers[c];
+        out.numeric.push_back(t.numeric.size() > size_t(c) && t.numeric[size_t(c)]);
+    }
+    for (const auto& row : t.rows) {
+        Table::Row r;
+        r.group = row.group;
+        for (size_t i = 0; i < columns.size(); ++i) {
+            const int c = columns[i];
+            r.cells << (c < row.cells.size() ? row.cells[c] : QString());
+            if (row.fadedColumn == c) r.fadedColumn = int(i);
+        }
+        out.rows.push_back(r);
+    }
+    return out;
+}
+
+/// One table that fits the width (its words whole).
+QString fittingTableHtml(const Table& t, ColumnWidths widths) {
+    const int n = int(t.headers.size());
+    const size_t columns = t.headers.size();
+    std::vector<double>&least = widths.least, &wants = widths.wants;
     double sumLeast = 0, sumMore = 0;
     for (int c = 0; c < n; ++c) {
         wants[size_t(c)] = std::max(wants[size_t(c)], least[size_t(c)]);
@@ -181,6 +219,47 @@ QString tableHtml(const Table& t) {
         h += QStringLiteral("</tr>\n");
     }
     return h + QStringLiteral("</table>\n");
+}
+
+}  // namespace
+
+QString tableHtml(const Table& t) {
+    const ColumnWidths widths = measureColumns(t);
+    const int n = int(t.headers.size()), keep = std::clamp(t.keep, 0, n);
+    double sum = 0, kept = 0;
+    for (int c = 0; c < n; ++c) {
+        sum += widths.least[size_t(c)];
+        if (c < keep) kept += widths.least[size_t(c)];
+    }
+    if (sum <= kWidth || n <= keep + 1) return fittingTableHtml(t, widths);
+    // Too wide for A4 even with every word on a line of its own: as many tables as it takes,
+    // each the leading `keep` columns (which say what a row is) and the next columns that fit.
+    std::vector<std::vector<int>> parts;
+    std::vector<int> part;
+    double used = 0;
+    for (int c = keep; c < n; ++c) {
+        if (!part.empty() && kept + used + widths.least[size_t(c)] > kWidth) {
+            parts.push_back(part);
+            part.clear();
+            used = 0;
+        }
+        part.push_back(c);
+        used += widths.least[size_t(c)];
+    }
+    parts.push_back(part);
+    QString h;
+    for (size_t i = 0; i < parts.size(); ++i) {
+        std::vector<int> columns(static_cast<size_t>(keep));
+        std::iota(columns.begin(), columns.end(), 0);
+        columns.insert(columns.end(), parts[i].begin(), parts[i].end());
+        if (i > 0)
+            h += QStringLiteral("<p class=\"muted\">The same rows, continued: %1.</p>\n")
+                     .arg(esc(t.headers.mid(parts[i].front(), int(parts[i].size()))
+                                  .join(QStringLiteral(", "))));
+        const Table sub = columnsOf(t, columns);
+        h += fittingTableHtml(sub, measureColumns(sub));
+    }
+    return h;
 }
 
 QString findingsHtml(const Findings& f) {
@@ -326,6 +405,7 @@ QString groupedResultsHtml(const Findings& f, const std::vector<RunRecord>& runs
         for (size_t k = 0; k < c.configurations[i].runs.size(); ++k)
             where[c.configurations[i].runs[k]] = {i, c.configurations[i].shownSeeds[k]};
     Table d;
+    d.keep = 2;  // a part of the table on its own still says the run and its configuration
     d.headers = {QStringLiteral("Run"), QStringLiteral("Config."), QStringLiteral("Seeds")};
     d.numeric = {true, false, false};
     std::vector<const ResultColumn*> cols;

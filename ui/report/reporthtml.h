@@ -32,10 +32,15 @@ struct Table {
         int fadedColumn = -1;  ///< a cell shown faded (a difference within noise)
     };
     std::vector<Row> rows;
+    /// Leading columns that say what a row is (a run's id): repeated in every part of a table
+    /// too wide for the page.
+    int keep = 1;
 };
 
 /// The table as HTML. Each column gets a share of the width from the longest word it must
-/// hold (header words and cells) and its typical length, so that no word is broken.
+/// hold (header words and cells) and its typical length, so that no word is broken. A table
+/// whose words cannot all fit the A4 width side by side becomes several tables of the same
+/// rows, each with the `keep` columns and the next columns that fit.
 QString tableHtml(const Table& t);
 
 /// The Findings section: the baseline, every configuration against it (numbered C1, C2, … as
