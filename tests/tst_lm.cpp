@@ -9,6 +9,7 @@
 #include "compress/calibration.h"
 #include "compress/distillation.h"
 #include "data/dataset.h"
+#include "data/tokenizer.h"
 #include "models/compressedmodel.h"
 #include "models/modelgraph.h"
 #include "train/generation.h"
@@ -19,6 +20,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
 using namespace retort;
 
@@ -452,6 +454,158 @@ private Q_SLOTS:
         Json lmWritten = ExperimentSpec::fromJson(base, ignored).toJson();
         QCOMPARE(lmWritten["task"].get<std::string>(), std::string("language_model"));
         QCOMPARE(lmWritten["distill"]["top_k"].get<int64_t>(), int64_t(8));
+    }
+
+    // A language model on the researcher's own corpus needs no labels: a .txt of one document per
+    // line, a TSV or JSON Lines file of texts alone, and a TSV whose label is one constant all
+    // validate, and all give the labelled file's data token for token, fingerprint included
+    // (labels never reach next-token data). A classifier still refuses each, in words that
+    // name the way out. Before: "no label column 'label'", "one class only", and for .txt
+    // "cannot tell the format" naming a key no spec has.
+    void ownCorpusWithoutLabels() {
+        QTemporaryDir dir;
+        const std::string labelled = test::writeSeparableTexts(dir, 20);
+        std::ifstream in(labelled);
+        std::string line, txt, tsv = "id\ttext\n", constant = "text\tlabel\n", jsonl;
+        std::getline(in, line);  // the header
+        for (int n = 0; std::getline(in, line); ++n) {
+            const std::string text = line.substr(0, line.find('\t'));
+            txt += text + (n % 7 == 3 ? "\r\n\n" : "\n");  // CRLF and blank lines
+            tsv += std::to_string(n) + "\t" + text + "\n";
+            constant += text + "\tsame\n";
+            jsonl += Json{{"text", text}, {"source", "mine"}}.dump() + "\n";
+        }
+        const std::map<std::string, std::string> files = {{"corpus.txt", txt},
+                                                          {"texts-only.tsv", tsv},
+                                                          {"constant.tsv", constant},
+                                                          {"texts-only.jsonl", jsonl}};
+        Json base = lmSpec(labelled);
+        auto options = [](const Json& j) {
+            std::vector<SpecIssue> ignored;
+            return ExperimentSpec::fromJson(j, ignored).data;
+        };
+        auto data = [&](const Json& j) {
+            return loadDataset(options(j), nullptr, Task::LanguageModel);
+        };
+        const Dataset reference = data(base);
+        for (const auto& [name, bytes] : files) {
+            const std::string path = dir.filePath(QString::fromStdString(name)).toStdString();
+            test::writeFile(path, bytes);
+            Json j = base;
+            j["data"]["path"] = path;
+            const auto issues = test::specIssues(j);
+            QVERIFY2(issues.empty(), (name + ": " + test::issuesText(issues)).c_str());
+            const Dataset d = data(j);
+            QVERIFY2(d.fingerprint == reference.fingerprint, name.c_str());
+            QVERIFY(torch::equal(d.train_x, reference.train_x));
+            QVERIFY(torch::equal(d.test_x, reference.test_x));
+            QCOMPARE(d.shape.classes, int64_t(0));  // no labels: next-token data gives them
+            QVERIFY(d.label_names.empty());
+            const Dataset lm = languageModelData(d);
+            QCOMPARE(lm.shape.classes, lm.shape.vocab);
+            // The same file for a classifier: refused, saying why.
+            Json cls = j;
+            cls.erase("task");
+            const auto refused = test::specIssues(cls);
+            const char* why = name == "corpus.txt"       ? "a classifier needs a .tsv, .csv"
+                              : name == "constant.tsv"   ? "one class only"
+                              : name == "texts-only.tsv" ? "has no label column 'label'"
+                                                         : "has no label key 'label'";
+            QVERIFY2(test::hasIssue(refused, "data.path", why),
+                     (name + ": " + test::issuesText(refused)).c_str());
+        }
+        // An extension that names no layout says which ones do.
+        const std::string odd = dir.filePath("corpus.text").toStdString();
+        test::writeFile(odd, txt);
+        base["data"]["path"] = odd;
+        QVERIFY2(test::hasIssue(test::specIssues(base), "data.path", ".txt (one document per line"),
+                 test::issuesText(test::specIssues(base)).c_str());
+        // data.stream: the lines in order are one stream of tokens in max_length windows, no
+        // token lost (a line longer than a window too), the last tenth of the lines test.
+        {
+            std::string lines;
+            std::vector<std::string> texts;
+            std::istringstream all(txt);
+            while (std::getline(all, line))
+                if (!line.empty() && line != "\r") texts.push_back(line.substr(0, line.find('\r')));
+            texts[5] = texts[5] + " " + texts[6] + " " + texts[7] + " " + texts[8];  // > 12 pieces
+            for (const auto& t : texts) lines += t + "\n";
+            const std::string path = dir.filePath("stream.txt").toStdString();
+            test::writeFile(path, lines);
+            Json j = lmSpec(path);
+            j["data"]["stream"] = true;
+            const auto issues = test::specIssues(j);
+            QVERIFY2(issues.empty(), test::issuesText(issues).c_str());
+            const Dataset d = data(j);
+            const int64_t width = 12;
+            QCOMPARE(d.train_x.size(1), width);
+            const size_t n = texts.size(), tested = n / 10,
+                         validated = size_t(double(n - tested) * 0.1);
+            QCOMPARE(d.test_texts,
+                     std::vector<std::string>(texts.end() - long(tested), texts.end()));
+            const Tokenizer tok = Tokenizer::fromModel(d.tokenizer_model, options(j).tokenizer);
+            auto stream = [&](size_t from, size_t to) {  // the lines' ids one after another
+                std::vector<int64_t> out;
+                const std::vector<std::string> some(texts.begin() + long(from),
+                                                    texts.begin() + long(to));
+                for (const auto& ids : tok.encode(some, false))
+                    out.insert(out.end(), ids.begin(), ids.end());
+                return out;
+            };
+            auto tokens = [&](size_t from, size_t to) { return int64_t(stream(from, to).size()); };
+            const int64_t trainTokens = tokens(0, n - tested - validated);
+            QVERIFY(tokens(5, 6) > width);  // the long line would have been cut
+            QCOMPARE(d.train_x.ne(0).sum().item<int64_t>(), trainTokens);
+            QCOMPARE(d.train_x.size(0), (trainTokens + width - 1) / width);
+            QCOMPARE(d.val_x.ne(0).sum().item<int64_t>(),
+                     tokens(n - tested - validated, n - tested));
+            QCOMPARE(d.test_x.ne(0).sum().item<int64_t>(), tokens(n - tested, n));
+            // Windows follow each other: each row starts where the one before stopped.
+            const auto flat = d.train_x.reshape({-1}).slice(0, 0, trainTokens).contiguous();
+            QCOMPARE(std::vector<int64_t>(flat.data_ptr<int64_t>(),
+                                          flat.data_ptr<int64_t>() + trainTokens),
+                     stream(0, n - tested - validated));
+            const Dataset lm = languageModelData(d);
+            QVERIFY(torch::equal(lm.train_y.slice(1, 0, width - 1), lm.train_x.slice(1, 1, width)));
+            // A different stream from the lines as samples; a classifier refuses it.
+            QVERIFY(d.fingerprint != data(lmSpec(path)).fingerprint);
+            Json cls = j;
+            cls.erase("task");
+            QVERIFY(test::hasIssue(test::specIssues(cls), "data.stream", "task to language_model"));
+        }
+        // And a run on the .txt: trained, scored and stored like any language model.
+        // It asks for more pieces than the corpus has (SentencePiece stops short).
+        ProjectStore store(dir.filePath("own.retort").toStdString());
+        Json run = lmSpec(dir.filePath("corpus.txt").toStdString());
+        run.erase("teacher");
+        run["distill"] = {{"lambda", 0}};
+        run["train"]["epochs"] = 2;
+        run["data"]["tokenizer"]["vocab_size"] = 5000;
+        const auto outcomes = test::runAll(store, run);
+        QCOMPARE(outcomes.size(), size_t(1));
+        QVERIFY2(outcomes[0].status == RunStatus::Completed, outcomes[0].error.c_str());
+        const RunRecord first = store.runs().front();
+        const Json res = first.results;
+        const int64_t pieces = res["vocab_size"].get<int64_t>();
+        QVERIFY2(res["test_perplexity"].get<double>() > 1 &&
+                     res["test_perplexity"].get<double>() < double(pieces),
+                 res.dump().c_str());
+        QVERIFY(pieces < 5000);
+        // Once the project holds the tokenizer, the validator (and the editor's budget) count
+        // its pieces, not the 5,000 asked for (the budget was 44× off); without the project,
+        // the size asked is all there is.
+        std::string error;
+        const DataOptions asked = options(run);
+        QCOMPARE(SpecValidator(&store).dataShape(asked, Task::LanguageModel, error)->vocab, pieces);
+        QCOMPARE(SpecValidator().dataShape(asked, Task::LanguageModel, error)->vocab,
+                 int64_t(5000));
+        // So a student distilled from that run validates: before, its teacher "predicts a
+        // vocabulary of <pieces> pieces, the data's tokenizer 5000 pieces" and was refused.
+        Json taught = run;
+        taught["teacher"] = {{"run", first.id}};
+        taught["distill"] = {{"lambda", 0.5}, {"top_k", 8}};
+        const auto issues = test::specIssues(taught, &store);
+        QVERIFY2(issues.empty(), test::issuesText(issues).c_str());
     }
 
     // Next-token pretraining of a decoder, on the training texts and on a file of its own:

@@ -371,15 +371,15 @@ private Q_SLOTS:
         data.path = dir;
         SpecValidator v;
         std::string error;
-        QVERIFY(!v.dataShape(data, error));
+        QVERIFY(!v.dataShape(data, Task::Classification, error));
         QVERIFY2(error.find("test.csv") != std::string::npos, error.c_str());
         test::writeFile(dir + "/test.csv", rows(10, 3));
-        const DataShape* shape = v.dataShape(data, error);
+        std::optional<DataShape> shape = v.dataShape(data, Task::Classification, error);
         QVERIFY2(shape, error.c_str());
         QCOMPARE(shape->sample_shape, (std::vector<int64_t>{3}));
         test::writeFile(dir + "/train.csv", rows(60, 5));
         test::writeFile(dir + "/test.csv", rows(10, 5));
-        shape = v.dataShape(data, error);
+        shape = v.dataShape(data, Task::Classification, error);
         QVERIFY2(shape, error.c_str());
         QCOMPARE(shape->sample_shape, (std::vector<int64_t>{5}));
 

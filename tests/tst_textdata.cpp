@@ -82,6 +82,35 @@ private Q_SLOTS:
         QCOMPARE(s.lines, (std::vector<int64_t>{1, 3}));
     }
 
+    void textsWithoutLabels() {
+        // Texts alone (a language model's): the label column is never looked for, every label
+        // reads "", and the lines still count from the file's first.
+        TextFileOptions o;
+        o.labels = false;
+        const TextSamples tsv =
+            parse("id\ttext\n1\tgood film\n\n2\tdull\n", TextFileFormat::Tsv, o);
+        QCOMPARE(tsv.texts, (std::vector<std::string>{"good film", "dull"}));
+        QCOMPARE(tsv.labels, (std::vector<std::string>{"", ""}));
+        QCOMPARE(tsv.lines, (std::vector<int64_t>{2, 4}));
+        const TextSamples jsonl =
+            parse("{\"text\": \"tea\"}\n{\"text\": \"milk\", \"label\": [1]}\n",
+                  TextFileFormat::Jsonl, o);
+        QCOMPARE(jsonl.texts, (std::vector<std::string>{"tea", "milk"}));
+        const TextSamples lines = parse(
+            "\xEF\xBB\xBF"
+            "first doc\r\n\n   \nsecond\tdoc\n",
+            TextFileFormat::Lines, o);
+        QCOMPARE(lines.texts, (std::vector<std::string>{"first doc", "second\tdoc"}));
+        QCOMPARE(lines.lines, (std::vector<int64_t>{1, 4}));
+        QCOMPARE(errorOf([&] { parse("ok\nbad \xff\n", TextFileFormat::Lines, o); }),
+                 std::string("t: line 2: invalid UTF-8 in the text at byte 5"));
+        QCOMPARE(errorOf([&] { parse("\n \n", TextFileFormat::Lines, o); }),
+                 std::string("t: has no text"));
+        // A classifier's options ask labels of a plain text file: refused, saying who reads it.
+        QVERIFY(contains(errorOf([] { parse("a\nb\n", TextFileFormat::Lines); }),
+                         "without labels: a language model (task language_model) reads it"));
+    }
+
     void errorsNameFileLineAndProblem() {
         auto tsv = [](const std::string& t) {
             return errorOf([&] { parse(t, TextFileFormat::Tsv); });
@@ -107,7 +136,7 @@ private Q_SLOTS:
         QVERIFY(contains(errorOf([] { parse("{\"text\": \"a\",\n", TextFileFormat::Jsonl); }),
                          "t: line 1: not JSON"));
         QVERIFY(contains(errorOf([] { readTextFile("/nonexistent/x.parquet", {}); }),
-                         "cannot tell the format from the extension '.parquet'"));
+                         "cannot tell the layout from the extension '.parquet'"));
         QCOMPARE(errorOf([] { readTextFile("/nonexistent/x.tsv", {}); }),
                  std::string("/nonexistent/x.tsv: cannot be opened"));
     }

@@ -523,8 +523,12 @@ std::pair<torch::Tensor, torch::Tensor> trainingStats(const torch::Tensor& xIn, 
 
 }  // namespace
 
-DataShape probeData(const DataOptions& data) {
-    if (isTextData(data.format)) return textdata::probe(data);
+bool readsLabels(const DataOptions& data, Task task) {
+    return task != Task::LanguageModel || data.format != DataFormat::Text;
+}
+
+DataShape probeData(const DataOptions& data, Task task) {
+    if (isTextData(data.format)) return textdata::probe(data, task);
     if (data.format == DataFormat::Csv) {
         Raw r = readRaw(data, 0, false);
         return {r.shape, r.classes};
@@ -578,9 +582,9 @@ torch::Tensor trimPadding(const torch::Tensor& x) {
     return longest < x.size(1) ? x.slice(1, 0, std::max<int64_t>(longest, 1)) : x;
 }
 
-Dataset loadDataset(const DataOptions& data, const TokenizerCache* tokenizers) {
+Dataset loadDataset(const DataOptions& data, const TokenizerCache* tokenizers, Task task) {
     const int64_t seed = data.seed;
-    if (isTextData(data.format)) return textdata::load(data, seed, tokenizers);
+    if (isTextData(data.format)) return textdata::load(data, seed, tokenizers, task);
     Raw r = readRaw(data, seed, false);
     const int64_t nAll = static_cast<int64_t>(r.trainY.size());
 

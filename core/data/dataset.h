@@ -49,8 +49,14 @@ std::string fileStamp(const std::vector<std::string>& paths);
 /// fileStamp of the data's files (or of its folder's candidates when they cannot be listed).
 std::string dataStamp(const DataOptions& data);
 
-/// Sample shape and class count of a data spec, read cheaply (headers and labels only).
-DataShape probeData(const DataOptions& data);
+/// Whether data read for @p task has labels: a classifier's does; a language model's text file
+/// is texts alone (its label column is never looked for: a .txt corpus, or a TSV without one),
+/// while WordNet's labels, which cost nothing, stay (its data keeps its fingerprint).
+bool readsLabels(const DataOptions& data, Task task);
+
+/// Sample shape and class count of a data spec, read cheaply (headers and labels only). @p task
+/// as for loadDataset.
+DataShape probeData(const DataOptions& data, Task task = Task::Classification);
 
 /// A loaded, split and normalized dataset. Tensors are float32 features and int64 labels.
 struct Dataset {
@@ -90,8 +96,11 @@ struct TokenizerCache {
 
 /// Loads, splits (validation from the training set, seeded by data.seed) and normalizes (training
 /// statistics). Text data is tokenized: with a tokenizer from @p tokenizers when it has one for
-/// the key, else one trained on the training texts (and saved there).
-Dataset loadDataset(const DataOptions& data, const TokenizerCache* tokenizers = nullptr);
+/// the key, else one trained on the training texts (and saved there). For @p task
+/// language_model a text file is read without labels (textdata::readsLabels): a .txt corpus, or
+/// a TSV or JSON Lines file of texts alone; classes are then 0 until languageModelData.
+Dataset loadDataset(const DataOptions& data, const TokenizerCache* tokenizers = nullptr,
+                    Task task = Task::Classification);
 
 /// Text data made next-token data (task language_model): each sample's ids get [CLS] again at
 /// their end, the end-of-text mark a model learns to predict (unless the sample fills max_length,

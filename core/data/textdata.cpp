@@ -135,7 +135,7 @@ size_t columnIndex(const std::string& want, const std::vector<std::string>& head
 }
 
 void addSample(TextSamples& out, std::string text, std::string label, int64_t line,
-               const std::string& name) {
+               const std::string& name, bool labeled) {
     if (const size_t bad = invalidUtf8(text); bad != std::string_view::npos)
         throw DataError(name,
                         at(line) + "invalid UTF-8 in the text at byte " + std::to_string(bad + 1));
@@ -144,7 +144,7 @@ void addSample(TextSamples& out, std::string text, std::string label, int64_t li
                         at(line) + "invalid UTF-8 in the label at byte " + std::to_string(bad + 1));
     if (text.find_first_not_of(" \t\r\n") == std::string::npos)
         throw DataError(name, at(line) + "empty text");
-    if (label.empty()) throw DataError(name, at(line) + "empty label");
+    if (label.empty() && labeled) throw DataError(name, at(line) + "empty label");
     out.texts.push_back(std::move(text));
     out.labels.push_back(std::move(label));
     out.lines.push_back(line);
@@ -160,7 +160,8 @@ TextSamples parseDelimited(std::istream& in, const std::string& name, bool csv,
     const size_t width = r.fields.size();
     if (o.header) header = r.fields;
     const size_t text = columnIndex(o.text_column, header, width, name, "text");
-    const size_t label = columnIndex(o.label_column, header, width, name, "label");
+    const size_t label =
+        o.labels ? columnIndex(o.label_column, header, width, name, "label") : text;
     bool have = !o.header;
     while (have || reader.next(r)) {
         have = false;
@@ -168,7 +169,8 @@ TextSamples parseDelimited(std::istream& in, const std::string& name, bool csv,
             throw DataError(name, at(r.line) + "has " + std::to_string(r.fields.size()) +
                                       " fields, the " + (o.header ? "header " : "first row ") +
                                       std::to_string(width) + " (a ragged row)");
-        addSample(out, std::move(r.fields[text]), std::move(r.fields[label]), r.line, name);
+        std::string l = o.labels ? std::move(r.fields[label]) : std::string();
+        addSample(out, std::move(r.fields[text]), std::move(l), r.line, name, o.labels);
     }
     if (out.texts.empty()) throw DataError(name, "has a header but no samples");
     return out;
@@ -201,10 +203,32 @@ TextSamples parseJsonl(std::istream& in, const std::string& name, const TextFile
             throw DataError(name, at(n) + quoted(key) + " must be a string" +
                                       (number ? " or an integer" : "") + ", not " + v.type_name());
         };
-        addSample(out, field(o.text_column, "text", false), field(o.label_column, "label", true), n,
-                  name);
+        std::string text = field(o.text_column, "text", false);
+        addSample(out, std::move(text), o.labels ? field(o.label_column, "label", true) : "", n,
+                  name, o.labels);
     }
     if (out.texts.empty()) throw DataError(name, "has no samples");
+    return out;
+}
+
+TextSamples parseLines(std::istream& in, const std::string& name, const TextFileOptions& o) {
+    if (o.labels)
+        throw DataError(name,
+                        "is plain text, one document per line, without labels: a language model "
+                        "(task language_model) reads it; a classifier needs a .tsv, .csv or "
+                        ".jsonl file with a label column");
+    TextSamples out;
+    std::string line;
+    int64_t n = 0;
+    while (std::getline(in, line)) {
+        ++n;
+        if (n == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // a BOM
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.find_first_not_of(" \t") == std::string::npos) continue;
+        addSample(out, std::move(line), std::string(), n, name, false);
+        line = std::string();
+    }
+    if (out.texts.empty()) throw DataError(name, "has no text");
     return out;
 }
 
@@ -216,8 +240,11 @@ TextFileFormat byExtension(const std::string& path) {
     if (ext == "tsv" || ext == "tab") return TextFileFormat::Tsv;
     if (ext == "csv") return TextFileFormat::Csv;
     if (ext == "jsonl" || ext == "ndjson") return TextFileFormat::Jsonl;
-    throw DataError(path, "cannot tell the format from the extension '." + ext +
-                              "' (.tsv, .csv or .jsonl; or name the format)");
+    if (ext == "txt") return TextFileFormat::Lines;
+    throw DataError(path, "cannot tell the layout from the extension '." + ext +
+                              "': name the file .tsv or .tab (tab-separated), .csv, .jsonl or "
+                              ".ndjson (JSON Lines), or .txt (one document per line, for a "
+                              "language model)");
 }
 
 /// A class id as written: digits, no leading zero ("01" is a name, not 1).
@@ -272,6 +299,8 @@ TextSamples parseTextFile(std::istream& in, const std::string& name, TextFileFor
             return parseDelimited(in, name, true, options);
         case TextFileFormat::Jsonl:
             return parseJsonl(in, name, options);
+        case TextFileFormat::Lines:
+            return parseLines(in, name, options);
         case TextFileFormat::Auto:
             break;
     }

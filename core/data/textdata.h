@@ -1,7 +1,8 @@
 #pragma once
 
-// Text classification data as read from files, before any tokenizer: UTF-8 TSV, CSV or JSON
-// Lines files of (text, label) samples, and WordNet 3.0's glosses labelled by lexicographer file
+// Text data as read from files, before any tokenizer: UTF-8 TSV, CSV or JSON Lines files of
+// (text, label) samples or of texts alone (a language model's corpus), plain text files of one
+// document per line, and WordNet 3.0's glosses labelled by lexicographer file
 // (Debian's wordnet-base). Plain functions; every error names the file, the line and the
 // problem. No LibTorch here: tokenizing and batching come after.
 
@@ -18,10 +19,11 @@ namespace retort {
 
 /// The layout of a text data file.
 enum class TextFileFormat {
-    Auto,   ///< by the file name's extension: .tsv/.tab, .csv, .jsonl/.ndjson
+    Auto,   ///< by the file name's extension: .tsv/.tab, .csv, .jsonl/.ndjson, .txt
     Tsv,    ///< tab-separated, no quoting
     Csv,    ///< comma-separated, RFC 4180 quoting ("a, ""b""" and line breaks inside quotes)
     Jsonl,  ///< one JSON object per line
+    Lines,  ///< plain text, one document per line (blank lines skipped); no labels
 };
 
 /// How to read a text data file.
@@ -31,17 +33,22 @@ struct TextFileOptions {
     std::string text_column = "text";
     std::string label_column = "label";  ///< the label's column, the same way
     bool header = true;                  ///< TSV/CSV: the first line names the columns
+    /// Whether samples have labels. False (a language model's texts): the label column is never
+    /// looked for, and every label reads "".
+    bool labels = true;
 };
 
 /// Samples as written: texts and their labels, with the line each came from.
 struct TextSamples {
     std::vector<std::string> texts;   ///< UTF-8, never empty
     std::vector<std::string> labels;  ///< as written; a JSON integer label as its decimal text
+                                      ///< ("" for each when the options say no labels)
     std::vector<int64_t> lines;       ///< 1-based line where each sample starts
 };
 
 /// Reads a text data file. Throws DataError naming @p path, the line and the problem: invalid
-/// UTF-8, a missing column, an empty text or label, a ragged row, a bad JSON line, no samples.
+/// UTF-8, a missing column, an empty text or label, a ragged row, a bad JSON line, no samples,
+/// labels asked of a plain text file.
 TextSamples readTextFile(const std::string& path, const TextFileOptions& options);
 /// Parses text data already open; @p name names it in errors; @p format must not be Auto.
 TextSamples parseTextFile(std::istream& in, const std::string& name, TextFileFormat format,

@@ -120,13 +120,14 @@ Tokenizer Tokenizer::fromModel(const std::string& model, const TokenizerOptions&
     return t;
 }
 
-std::vector<std::vector<int64_t>> Tokenizer::encode(const std::vector<std::string>& texts) const {
+std::vector<std::vector<int64_t>> Tokenizer::encode(const std::vector<std::string>& texts,
+                                                    bool cut) const {
     const std::string reply = call(request(proto::kEncode, m_options, m_model, texts));
     proto::Reader r(reply);
     const uint64_t n = r.count(4);
     if (n != texts.size()) throw std::runtime_error("tokenizer: the helper lost texts");
     std::vector<std::vector<int64_t>> out(n);
-    const size_t keep = size_t(m_options.max_length - 1);
+    const size_t keep = cut ? size_t(m_options.max_length - 1) : ~size_t(0);
     for (auto& ids : out) {
         const uint32_t k = r.u32();
         ids.reserve(std::min<size_t>(k, keep) + 1);

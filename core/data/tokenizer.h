@@ -33,8 +33,10 @@ public:
     const TokenizerOptions& options() const { return m_options; }
     /// Pieces in the vocabulary, the special ones included.
     int64_t vocabSize() const { return m_vocab; }
-    /// For each text: [CLS] then its piece ids, cut to options().max_length.
-    std::vector<std::vector<int64_t>> encode(const std::vector<std::string>& texts) const;
+    /// For each text: [CLS] then its piece ids, cut to options().max_length (@p cut false: every
+    /// piece, for a stream that windows them itself).
+    std::vector<std::vector<int64_t>> encode(const std::vector<std::string>& texts,
+                                             bool cut = true) const;
     /// For each text: its pieces as strings ("▁the", "▁quick"), without [CLS] and not cut.
     std::vector<std::vector<std::string>> pieces(const std::vector<std::string>& texts) const;
 

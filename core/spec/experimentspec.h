@@ -59,6 +59,9 @@ struct DataOptions {
     std::string test_path;  ///< text: the test file (empty: a fixed 10 % of `path` by text hash)
     std::string text_column = "text";  ///< text: the text's column (header name or 0-based index)
     std::string label = "label";       ///< text: the label's column (header name or index)
+    /// text, language_model: the file's lines in order are one stream of tokens cut into
+    /// max_length windows (false: each line or row is a sample, cut at max_length)
+    bool stream = false;
     TokenizerOptions tokenizer;        ///< text, wordnet: the subword tokenizer
     int64_t seed = 1;  ///< the validation split, limit_train's subset, synthetic data; fixed, so
                        ///< every student seed of a sweep sees the same data
@@ -265,6 +268,10 @@ struct DataShape {
     /// language model: a transformer is a causal decoder and predicts the next token at every
     /// position (classes = vocab)
     bool language_model = false;
+    /// text: the key of the tokenizer a run of this data trains or reuses (Tokenizer::key), so
+    /// that a project holding it can tell the vocabulary its runs really get (vocab is then
+    /// its size, not the size asked for)
+    std::string tokenizer_key;
 };
 
 /// The shape a model of @p task sees: a language model predicts one of the vocabulary's tokens

@@ -46,12 +46,14 @@ const std::vector<Field<ExperimentSpec>>& topFields() {
 const std::vector<Field<DataOptions>>& dataFields() {
     using S = DataOptions;
     static const std::vector<Field<S>> f = {
-        field<S>(&S::format,
-                 key("format", "Format",
-                     "`idx` (MNIST-style files), `csv` (train.csv, test.csv), `synthetic` "
-                     "(seeded class prototypes plus noise), `text` (a TSV, CSV or JSON Lines "
-                     "file of texts and labels) or `wordnet` (WordNet 3.0 glosses labelled by "
-                     "their 45 lexicographer files, a fixed 80/10/10 split)")),
+        field<S>(
+            &S::format,
+            key("format", "Format",
+                "`idx` (MNIST-style files), `csv` (train.csv, test.csv), `synthetic` "
+                "(seeded class prototypes plus noise), `text` (a TSV, CSV or JSON Lines "
+                "file of texts and labels; a language model reads texts alone, and .txt "
+                "files of one document per line) or `wordnet` (WordNet 3.0 glosses labelled by "
+                "their 45 lexicographer files, a fixed 80/10/10 split)")),
         field<S>(&S::path, key("path", "Data path",
                                "the folder that holds the data files; text: the training file; "
                                "wordnet: the folder of data.noun etc. (/usr/share/wordnet) "
@@ -70,9 +72,20 @@ const std::vector<Field<DataOptions>>& dataFields() {
                                       .when(".format", {"text"})),
         field<S>(&S::label, key("label", "Label column",
                                 "text: the column that holds the label (name or index); labels "
-                                "may be names or class ids")
+                                "may be names or class ids. A language model reads no labels")
                                 .omitDefault()
-                                .when(".format", {"text"})),
+                                .when(".format", {"text"})
+                                .shownWhen("task", {"language_model"}, true)),
+        field<S>(&S::stream,
+                 key("stream", "One stream",
+                     "text, language model: the file's lines in order are one stream of tokens "
+                     "(each line [CLS] first), cut into windows of max_length; the last tenth of "
+                     "the lines are test (unless test_path), the validation_fraction of the rest "
+                     "before them validation; limit_* count windows. Off: each line is a sample, "
+                     "cut at max_length")
+                     .omitDefault()
+                     .when(".format", {"text"})
+                     .shownWhen("task", {"language_model"})),
         field<S>(&S::validation_fraction,
                  key("validation_fraction", "Validation fraction",
                      "share of the training set held out for validation (model choice); text: "
@@ -83,8 +96,7 @@ const std::vector<Field<DataOptions>>& dataFields() {
                                "seeds the validation split, limit_train's subset and synthetic "
                                "data; fixed by default, so a sweep over `seed` varies the "
                                "student only (sweep this to vary the data)")
-                               .range(0, {})
-                               .noField()),
+                               .range(0, {})),
         field<S>(&S::limit_train, key("limit_train", "Limit training samples",
                                       "use at most this many training samples, a seeded subset")
                                       .range(0, {})
@@ -254,7 +266,6 @@ const std::vector<Field<TeacherOptions>>& teacherFields() {
                                "default, so one teacher serves every student seed (sweep this "
                                "to vary the teacher)")
                                .range(0, {})
-                               .noField()
                                .when("teacher", {"zoo"})),
         field<S>(&S::torchscript,
                  key("torchscript", "TorchScript file",
@@ -267,7 +278,6 @@ const std::vector<Field<TeacherOptions>>& teacherFields() {
                      .when("teacher", {"run"})),
         field<S>(&S::run_model, key("model", "Run's model",
                                     "which model of that run: its `student` or its zoo `teacher`")
-                                    .noField()
                                     .when("teacher", {"run"})),
         field<S>(&S::pretrained,
                  key("pretrained", "Pretrained model",

@@ -530,6 +530,10 @@ void checkLanguageModel(std::vector<SpecIssue>& out, const ExperimentSpec& s) {
                                "ties a language model's output layer to its token table: set "
                                "task to language_model (a classifier's output predicts "
                                "classes, not tokens)"});
+        if (s.data.stream)
+            out.push_back({"data.stream",
+                           "reads the file as one stream of tokens, for a language model: set "
+                           "task to language_model (a classifier's samples are its lines)"});
         return;
     }
     if (!isTextData(s.data.format))

@@ -1,6 +1,7 @@
 #include "spec/specvalidator.h"
 
 #include "data/dataset.h"
+#include "data/tokenizer.h"
 #include "models/archivecheck.h"
 #include "models/modelzoo.h"
 #include "store/projectstore.h"
@@ -26,6 +27,8 @@ struct SpecValidator::Cache {
     /// TorchScript teachers by file stamp and input shape: output classes, or the error.
     std::map<std::string, std::pair<int64_t, std::string>> scripts;
     std::set<std::string> pending;  // being probed in the background
+    /// The pieces of tokenizers the project holds, by key (only those found).
+    std::map<std::string, int64_t> vocab;
 };
 
 SpecValidator::SpecValidator(const ProjectStore* store)
@@ -35,10 +38,10 @@ SpecValidator::~SpecValidator() = default;
 
 namespace {
 
-std::pair<DataShape, std::string> probeDataNow(const DataOptions& data) {
+std::pair<DataShape, std::string> probeDataNow(const DataOptions& data, Task task) {
     std::pair<DataShape, std::string> probe;
     try {
-        probe.first = probeData(data);
+        probe.first = probeData(data, task);
     } catch (const std::exception& e) {
         probe.second = e.what();
     }
@@ -74,12 +77,40 @@ std::pair<int64_t, std::string> probeScriptNow(const std::string& path,
 
 }  // namespace
 
-const DataShape* SpecValidator::dataShape(const DataOptions& data, std::string& error) {
+std::optional<DataShape> SpecValidator::dataShape(const DataOptions& data, Task task,
+                                                  std::string& error) {
+    const DataShape* probed = probedShape(data, task, error);
+    if (!probed) return std::nullopt;
+    DataShape shape = *probed;
+    if (m_store && !shape.tokenizer_key.empty()) {
+        Cache& c = *m_cache;
+        std::unique_lock<std::mutex> lock(c.mutex);
+        auto it = c.vocab.find(shape.tokenizer_key);
+        if (it == c.vocab.end()) {
+            lock.unlock();
+            try {
+                if (const auto model = m_store->tokenizer(shape.tokenizer_key)) {
+                    const int64_t pieces = Tokenizer::fromModel(*model, data.tokenizer).vocabSize();
+                    lock.lock();
+                    it = c.vocab.emplace(shape.tokenizer_key, pieces).first;
+                }
+            } catch (const std::exception&) {
+                // a stored model that does not load is trained again by the run: the size asked
+            }
+        }
+        if (it != c.vocab.end()) shape.vocab = it->second;
+    }
+    return shape;
+}
+
+const DataShape* SpecValidator::probedShape(const DataOptions& data, Task task,
+                                            std::string& error) {
     // Keyed by every data key as the registry writes them (a new data key counts without
-    // being listed here) and by the files' stamps.
+    // being listed here), by whether the task reads labels and by the files' stamps.
     ExperimentSpec withData;
     withData.data = data;
-    const std::string key = withData.toJson()["data"].dump() + "|" + dataStamp(data);
+    const std::string key = withData.toJson()["data"].dump() + "|" + dataStamp(data) +
+                            (readsLabels(data, task) ? "" : "|no labels");
     Cache& c = *m_cache;
     {
         std::lock_guard<std::mutex> lock(c.mutex);
@@ -91,8 +122,8 @@ const DataShape* SpecValidator::dataShape(const DataOptions& data, std::string& 
         if (m_scheduler) {
             if (c.pending.insert(key).second) {
                 std::shared_ptr<Cache> cache = m_cache;
-                m_scheduler([cache, data, key] {
-                    auto probe = probeDataNow(data);
+                m_scheduler([cache, data, task, key] {
+                    auto probe = probeDataNow(data, task);
                     std::lock_guard<std::mutex> l(cache->mutex);
                     cache->probes.emplace(key, std::move(probe));
                     cache->pending.erase(key);
@@ -104,7 +135,7 @@ const DataShape* SpecValidator::dataShape(const DataOptions& data, std::string& 
             return nullptr;
         }
     }
-    auto probe = probeDataNow(data);  // outside the lock: it may take a while
+    auto probe = probeDataNow(data, task);  // outside the lock: it may take a while
     std::lock_guard<std::mutex> lock(c.mutex);
     auto it = c.probes.emplace(key, std::move(probe)).first;
     error = it->second.second;
@@ -215,13 +246,13 @@ std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec, bool 
                   });
     if (!dataOk) return out;
     std::string err;
-    const DataShape* shape = dataShape(spec.data, err);
-    if (!shape) {
+    const std::optional<DataShape> probed = dataShape(spec.data, spec.task, err);
+    if (!probed) {
         out.push_back({"data.path", err});
         return out;
     }
-    const DataShape taskData = taskShape(*shape, spec.task);
-    shape = &taskData;
+    const DataShape taskData = taskShape(*probed, spec.task);
+    const DataShape* shape = &taskData;
     const int64_t classes = shape->classes;
 
     auto checkZoo = [&](const std::string& key, const ModelOptions& m) -> int64_t {

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,11 +37,15 @@ public:
     /// problem (each once, with the sweep point where only some points have it).
     std::vector<RunPoint> plan(const Json& specJson);
 
-    /// The data's shape, or the reason it cannot be read (cached per data spec).
-    const DataShape* dataShape(const DataOptions& data, std::string& error);
+    /// The data's shape, or the reason it cannot be read (cached per data spec). Text data whose
+    /// tokenizer the project already holds gets that tokenizer's vocabulary (SentencePiece
+    /// stops where the texts run out of pieces: 200,000 asked for may be 4,493).
+    std::optional<DataShape> dataShape(const DataOptions& data, Task task, std::string& error);
 
 private:
     struct Cache;
+    /// The probe as read from the files (cached), before the project's tokenizers.
+    const DataShape* probedShape(const DataOptions& data, Task task, std::string& error);
     /// TorchScript teacher @p path for @p sampleShape: its output classes (0 with an issue).
     int64_t probeScript(const std::string& path, const std::vector<int64_t>& sampleShape,
                         std::vector<SpecIssue>& out);

@@ -61,7 +61,7 @@ const Dataset& StageServices::dataset(const ExperimentSpec& spec) {
         tokenizers.save = [this](const std::string& k, const std::string& model, const Json& info) {
             store.saveTokenizer(k, model, info);
         };
-        Dataset loaded = loadDataset(spec.data, &tokenizers);
+        Dataset loaded = loadDataset(spec.data, &tokenizers, spec.task);
         cpuData = std::make_shared<Dataset>(
             spec.task == Task::LanguageModel ? languageModelData(loaded) : std::move(loaded));
         dataKey = key;

@@ -712,7 +712,7 @@ void ExperimentEditor::validate() {
     const ExperimentSpec spec =
         m_points.empty() ? ExperimentSpec::fromJson(m_spec, ignored) : m_points.front().spec;
     std::string dataError;
-    const DataShape* probed = m_validator->dataShape(spec.data, dataError);
+    const std::optional<DataShape> probed = m_validator->dataShape(spec.data, spec.task, dataError);
     const DataShape taskData = probed ? taskShape(*probed, spec.task) : DataShape();
     const DataShape* shape = probed ? &taskData : nullptr;
     QStringList lines;
@@ -729,6 +729,11 @@ void ExperimentEditor::validate() {
             lines << tr("Data: %1 classes, samples %2")
                          .arg(shape->classes)
                          .arg(dims.join(QStringLiteral("×")));
+        if (shape->vocab > 0 && shape->vocab < spec.data.tokenizer.vocab_size)
+            lines << tr("Tokenizer: %1 pieces, the project's for these texts (%2 asked for: the "
+                        "texts give no more)")
+                         .arg(QLocale().toString(qlonglong(shape->vocab)))
+                         .arg(QLocale().toString(qlonglong(spec.data.tokenizer.vocab_size)));
         if (shape->vocab > 0 && shape->mean_tokens > 0)
             lines << tr("Text: %1 tokens per sample on average%2; FLOPs counted there")
                          .arg(shape->mean_tokens, 0, 'f', 1)
