@@ -170,6 +170,16 @@ private Q_SLOTS:
         // The plot's heading says what it plots (it said accuracy over a perplexity plot).
         QVERIFY(html.contains("<h2>Perplexity versus compressed size</h2>"));
         QVERIFY(!html.contains("<h2>Accuracy versus compressed size</h2>"));
+        // A decoder's spec stores a masked share it never uses: the Specs leave it out (they
+        // listed "student.pretrain.mask_fraction = 0.15" under a language model), and keep
+        // the keys that mean something.
+        const std::string decoder =
+            copyWith("lm-spec",
+                     "UPDATE runs SET spec = json_set(spec, '$.task', 'language_model', "
+                     "'$.student.pretrain', json('{\"mask_fraction\": 0.15, \"epochs\": 2}'))");
+        const QString specs = reportHtml(decoder).section("<h2>Specs</h2>", 1);
+        QVERIFY2(specs.contains("student.pretrain.epochs = 2") && !specs.contains("mask_fraction"),
+                 qPrintable(specs.left(3000)));
         // The Findings speak perplexity, not accuracy.
         const QString findings = html.mid(html.indexOf("<h2>Findings"), 3000);
         QVERIFY2(

@@ -123,6 +123,14 @@ private Q_SLOTS:
         QCOMPARE(tsv("sentence\tlabel\nok\ta\n"),
                  std::string("t: has no text column 'text' (columns: 'sentence', 'label')"));
         QCOMPARE(tsv("text\tlabel\n"), std::string("t: has a header but no samples"));
+        // Both columns wrong: one message names both (it took two validate runs).
+        QCOMPARE(tsv("sentence\tcat\nok\ta\n"),
+                 std::string("t: has no text column 'text' and no label column 'label' (columns: "
+                             "'sentence', 'cat')"));
+        QCOMPARE(tsv("text\tcat\nok\ta\n"),
+                 std::string("t: has no label column 'label' (columns: 'text', 'cat')"));
+        QCOMPARE(errorOf([] { parse("{\"t\": \"a\"}\n", TextFileFormat::Jsonl); }),
+                 std::string("t: line 1: has no text key 'text' and no label key 'label'"));
         QCOMPARE(tsv("text\tlabel\nok\t\n"), std::string("t: line 2: empty label"));
         QCOMPARE(errorOf([] { parse("x,\"open\n", TextFileFormat::Csv); }),
                  std::string("t: line 1: a quoted field is not closed"));

@@ -419,6 +419,18 @@ private Q_SLOTS:
         const auto r = checkRanges(s);
         QVERIFY(test::hasIssue(r, "student.arch", "reads features, not text"));
         QVERIFY(test::hasIssue(r, "teacher.heads", "must divide teacher.d_model"));
+        {
+            // Read with its data, the same spec says it once (the model's description also
+            // refused it: "teacher.arch: d_model 30 is not divisible by heads 4").
+            QTemporaryDir dir;
+            Json j = test::textRunSpec("heads", test::writeSeparableTexts(dir, 20));
+            j["student"] = {{"arch", "transformer"}, {"d_model", 30}, {"heads", 4}};
+            const auto all = test::specIssues(j);
+            const auto said = std::count_if(all.begin(), all.end(), [](const SpecIssue& i) {
+                return i.key.rfind("student.", 0) == 0;
+            });
+            QVERIFY2(said == 1, test::issuesText(all).c_str());
+        }
         s = ExperimentSpec::fromJson(Json::parse(R"({"student": {"arch": "bilstm"},
                             "data": {"tokenizer": {"lowercase": 1}}})"),
                                      issues);

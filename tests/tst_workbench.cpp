@@ -201,9 +201,31 @@ private Q_SLOTS:
         QVERIFY(w);
         w->editor()->setSpec(sweepSpec());
         QSignalSpy finished(w.get(), &MainWindow::runFinished);
+        // Every live status the table shows, per run.
+        RunsModel* m = w->runsModel();
+        std::map<qint64, QStringList> statuses;
+        connect(m, &QAbstractItemModel::dataChanged, this,
+                [&](const QModelIndex& a, const QModelIndex& b) {
+                    if (a.column() > RunsModel::Status || b.column() < RunsModel::Status) return;
+                    for (int r = a.row(); r <= b.row() && r < m->rowCount(); ++r)
+                        statuses[m->run(r).id]
+                            << m->data(m->index(r, RunsModel::Status), Qt::DisplayRole).toString();
+                });
         QCOMPARE(w->runExperiment(), 4);
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 4, 120000);
-        RunsModel* m = w->runsModel();
+        // The first run trains the teacher; the others say they reuse it (the status column
+        // said "training teacher" while the status bar said "reusing the stored teacher").
+        QString all;
+        for (const auto& [id, seen] : statuses)
+            all += QString::number(id) + ": " + seen.join('|') + "\n";
+        QVERIFY2(statuses[m->run(0).id].join('|').contains("training teacher · epoch"),
+                 qPrintable(all));
+        for (int r = 1; r < 4; ++r) {
+            const QString seen = statuses[m->run(r).id].join('|');
+            QVERIFY2(
+                seen.contains("reusing the stored teacher") && !seen.contains("training teacher"),
+                qPrintable(seen));
+        }
         QCOMPARE(m->rowCount(), 4);
         for (int r = 0; r < 4; ++r) {
             QCOMPARE(m->run(r).status, RunStatus::Completed);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -122,16 +123,12 @@ private:
 };
 
 /// The index of column @p want among @p header (by name, or an index when it is a number).
-size_t columnIndex(const std::string& want, const std::vector<std::string>& header, size_t width,
-                   const std::string& name, const char* role) {
+std::optional<size_t> findColumn(const std::string& want, const std::vector<std::string>& header,
+                                 size_t width) {
     const auto it = std::find(header.begin(), header.end(), want);
     if (it != header.end()) return size_t(it - header.begin());
     if (isIndex(want) && std::stoul(want) < width) return std::stoul(want);
-    std::string have;
-    for (const auto& h : header) have += (have.empty() ? "" : ", ") + quoted(h);
-    throw DataError(name, std::string("has no ") + role + " column " + quoted(want) +
-                              (header.empty() ? " (" + std::to_string(width) + " columns)"
-                                              : " (columns: " + have + ")"));
+    return std::nullopt;
 }
 
 void addSample(TextSamples& out, std::string text, std::string label, int64_t line,
@@ -159,9 +156,20 @@ TextSamples parseDelimited(std::istream& in, const std::string& name, bool csv,
     std::vector<std::string> header;
     const size_t width = r.fields.size();
     if (o.header) header = r.fields;
-    const size_t text = columnIndex(o.text_column, header, width, name, "text");
-    const size_t label =
-        o.labels ? columnIndex(o.label_column, header, width, name, "label") : text;
+    // Both columns are looked for before either is missing: one message names every one.
+    const std::optional<size_t> text = findColumn(o.text_column, header, width),
+                                label = o.labels ? findColumn(o.label_column, header, width) : text;
+    if (!text || !label) {
+        std::string have, missing;
+        for (const auto& h : header) have += (have.empty() ? "" : ", ") + quoted(h);
+        if (!text) missing = "text column " + quoted(o.text_column);
+        if (!label)
+            missing += (missing.empty() ? "" : " and no ") + std::string("label column ") +
+                       quoted(o.label_column);
+        throw DataError(name, "has no " + missing +
+                                  (header.empty() ? " (" + std::to_string(width) + " columns)"
+                                                  : " (columns: " + have + ")"));
+    }
     bool have = !o.header;
     while (have || reader.next(r)) {
         have = false;
@@ -169,8 +177,8 @@ TextSamples parseDelimited(std::istream& in, const std::string& name, bool csv,
             throw DataError(name, at(r.line) + "has " + std::to_string(r.fields.size()) +
                                       " fields, the " + (o.header ? "header " : "first row ") +
                                       std::to_string(width) + " (a ragged row)");
-        std::string l = o.labels ? std::move(r.fields[label]) : std::string();
-        addSample(out, std::move(r.fields[text]), std::move(l), r.line, name, o.labels);
+        std::string l = o.labels ? std::move(r.fields[*label]) : std::string();
+        addSample(out, std::move(r.fields[*text]), std::move(l), r.line, name, o.labels);
     }
     if (out.texts.empty()) throw DataError(name, "has a header but no samples");
     return out;
@@ -193,6 +201,9 @@ TextSamples parseJsonl(std::istream& in, const std::string& name, const TextFile
             throw DataError(name, at(n) + "not JSON (" + std::string(e.what()) + ")");
         }
         if (!j.is_object()) throw DataError(name, at(n) + "is not a JSON object");
+        if (!j.contains(o.text_column) && o.labels && !j.contains(o.label_column))
+            throw DataError(name, at(n) + "has no text key " + quoted(o.text_column) +
+                                      " and no label key " + quoted(o.label_column));
         auto field = [&](const std::string& key, const char* role, bool number) {
             if (!j.contains(key))
                 throw DataError(name, at(n) + "has no " + role + " key " + quoted(key));

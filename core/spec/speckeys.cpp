@@ -212,9 +212,9 @@ std::string conditionValue(const Json& effective, const std::string& k) {
     return v->is_string() ? v->get<std::string>() : v->dump();
 }
 
-bool keyApplies(const SpecKey& key, const Json& effective) {
+bool keyApplies(const SpecKey& key, const Json& effective, bool shown) {
     for (const auto& c : key.when) {
-        if (c.editor_only) continue;
+        if (c.editor_only && !shown) continue;
         const std::string v = conditionValue(effective, c.key);
         const bool in = std::find(c.values.begin(), c.values.end(), v) != c.values.end();
         if (in == c.negate) return false;

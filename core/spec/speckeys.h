@@ -81,8 +81,10 @@ const SpecKey* findSpecKey(const std::string& dotted);
 /// form for `teacher`, absent/present for another section, else the key's value as text.
 std::string conditionValue(const Json& effective, const std::string& key);
 
-/// Whether @p key applies to @p effective (every one of its conditions holds).
-bool keyApplies(const SpecKey& key, const Json& effective);
+/// Whether @p key applies to @p effective (every one of its conditions holds). With @p shown,
+/// the editor-only conditions too: whether the key means something there (a decoder's masked
+/// share applies, is written and stored, but means nothing; the editor and the report hide it).
+bool keyApplies(const SpecKey& key, const Json& effective, bool shown = false);
 
 /// A number as messages show it: integers without a fraction (1, 10000000), else shortest.
 std::string numberText(double value);

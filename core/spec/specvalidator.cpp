@@ -260,8 +260,13 @@ std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec, bool 
             out.push_back({key + ".classes", "is " + std::to_string(m.classes) +
                                                  " but the data has " + std::to_string(classes) +
                                                  " classes"});
-        // A text model on features (or the reverse) is said once, by checkRanges.
-        if (isTextArch(m.arch) != isTextData(spec.data.format)) return classes;
+        // A text model on features (or the reverse), heads that do not divide d_model: said
+        // once, by checkRanges, which names the model's key (the model cannot be described).
+        const std::string own = key + ".";
+        if (isTextArch(m.arch) != isTextData(spec.data.format) ||
+            std::any_of(out.begin(), out.end(),
+                        [&](const SpecIssue& i) { return i.key.rfind(own, 0) == 0; }))
+            return classes;
         try {
             describeModel(m, *shape);
         } catch (const std::invalid_argument& e) {

@@ -1,6 +1,7 @@
 #include "report/reporthtml.h"
 
 #include "compress/sensitivity.h"
+#include "spec/speckeys.h"
 #include "stats/pareto.h"
 #include "store/resultcolumns.h"
 
@@ -507,8 +508,18 @@ QString sensitivityHtml(const ProjectStore& store, const std::vector<RunRecord>&
 QString specsHtml(const Findings& f) {
     const Comparison& c = f.comparison;
     if (c.configurations.empty()) return {};
-    std::map<std::string, Json> baseKeys;
-    flatten(c.configurations[c.baseline].spec, "", baseKeys);
+    // Keys that mean nothing for a spec (a decoder's masked share, a pooling it does not do)
+    // are left out: the spec stores them, the reader would take them for settings.
+    auto meaningful = [](const Json& spec) {
+        std::map<std::string, Json> keys;
+        flatten(spec, "", keys);
+        for (auto it = keys.begin(); it != keys.end();) {
+            const SpecKey* key = findSpecKey(it->first);
+            it = key && !keyApplies(*key, spec, true) ? keys.erase(it) : std::next(it);
+        }
+        return keys;
+    };
+    const std::map<std::string, Json> baseKeys = meaningful(c.configurations[c.baseline].spec);
     QStringList items;
     for (const auto& [k, v] : baseKeys) items << esc(k + " = " + v.dump());
     QString h = QStringLiteral(
@@ -522,8 +533,7 @@ QString specsHtml(const Findings& f) {
     t.numeric = {false, false, false, false};
     for (size_t i = 0; i < c.configurations.size(); ++i) {
         if (i == c.baseline) continue;
-        std::map<std::string, Json> keys;
-        flatten(c.configurations[i].spec, "", keys);
+        const std::map<std::string, Json> keys = meaningful(c.configurations[i].spec);
         std::set<std::string> all;
         for (const auto& [k, v] : keys) all.insert(k);
         for (const auto& [k, v] : baseKeys) all.insert(k);

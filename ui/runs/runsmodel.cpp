@@ -23,13 +23,24 @@ int RunsModel::columnCountTotal() const {
 
 RunsModel::RunsModel(QObject* parent) : QAbstractTableModel(parent) {}
 
+namespace {
+
+/// Whether a run in @p status may show the worker's live status: a running run, and a queued
+/// one whose row the table has not read again since the worker started it (a fast run's live
+/// status came and went while its row still said "queued").
+bool mayBeLive(RunStatus status) {
+    return status == RunStatus::Running || status == RunStatus::Queued;
+}
+
+}  // namespace
+
 void RunsModel::reload(const ProjectStore& store) {
     std::vector<RunRecord> fresh = store.runs();
     if (fresh.size() == m_runs.size()) {
         // Same rows: update in place so selections and scroll positions stay.
         m_runs = std::move(fresh);
         for (const auto& r : m_runs)
-            if (r.status != RunStatus::Running) m_live.remove(r.id);
+            if (!mayBeLive(r.status)) m_live.remove(r.id);
         if (!m_runs.empty())
             Q_EMIT dataChanged(index(0, 0), index(rowCount() - 1, columnCountTotal() - 1));
         return;
@@ -37,7 +48,7 @@ void RunsModel::reload(const ProjectStore& store) {
     beginResetModel();
     m_runs = std::move(fresh);
     for (const auto& r : m_runs)
-        if (r.status != RunStatus::Running) m_live.remove(r.id);
+        if (!mayBeLive(r.status)) m_live.remove(r.id);
     endResetModel();
 }
 
@@ -96,7 +107,7 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
             case Status:
                 if (!r.slurm_state.empty() && r.status == RunStatus::Queued)
                     return tr("Slurm: %1").arg(QString::fromStdString(r.slurm_state).toLower());
-                return m_live.contains(r.id) && r.status == RunStatus::Running
+                return m_live.contains(r.id) && mayBeLive(r.status)
                            ? m_live.value(r.id)
                            : QString::fromUtf8(statusName(r.status));
             case Name:
