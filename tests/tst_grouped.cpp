@@ -236,6 +236,18 @@ private Q_SLOTS:
         // empty, half for two epochs).
         QVERIFY2(l->plot()->xAxis->range().lower > 0.5,
                  qPrintable(QString::number(l->plot()->xAxis->range().lower)));
+        // Its ticks are whole epochs (it marked 1, 1.5, 2, 2.5, 3).
+        l->plot()->replot();
+        for (double t : l->plot()->xAxis->tickVector())
+            QVERIFY2(t == std::floor(t), qPrintable(QString::number(t)));
+        // The size axis spans enough decades for the log ticker's powers of ten: under 1.6 it
+        // fell back to 2·10³ 4·10³ 6·10³ 8·10³ 10⁴, crowded at the axis's right end.
+        QCustomPlot* sizes = w->paretoPlot()->plot();
+        sizes->replot();
+        QVERIFY(sizes->xAxis->range().upper / sizes->xAxis->range().lower >= 40);
+        for (double t : sizes->xAxis->tickVector())
+            QVERIFY2(std::abs(std::log10(t) - std::round(std::log10(t))) < 1e-9,
+                     qPrintable(QString::number(t)));
         const auto [e2, e2h] = byHand(0.82 - 0.1, 0.832 - 0.1, 0.844 - 0.1);
         QCOMPARE(curve[1][0], 2.0);
         QVERIFY(std::abs(curve[1][1] - e2) < 1e-9);

@@ -596,9 +596,26 @@ private Q_SLOTS:
         // the size asked is all there is.
         std::string error;
         const DataOptions asked = options(run);
-        QCOMPARE(SpecValidator(&store).dataShape(asked, Task::LanguageModel, error)->vocab, pieces);
-        QCOMPARE(SpecValidator().dataShape(asked, Task::LanguageModel, error)->vocab,
-                 int64_t(5000));
+        const auto held = SpecValidator(&store).dataShape(asked, Task::LanguageModel, error),
+                   alone = SpecValidator().dataShape(asked, Task::LanguageModel, error);
+        QVERIFY2(held && alone, error.c_str());
+        QCOMPARE(held->vocab, pieces);
+        QCOMPARE(alone->vocab, int64_t(5000));
+        // The probe names the tokenizer the run uses (limit_train's subset, a stream's lines):
+        // the budget finds the stored one by it.
+        for (const bool stream : {false, true}) {
+            Json j = run;
+            j["data"]["limit_train"] = 20;
+            j["data"]["stream"] = stream;
+            QCOMPARE(probeData(options(j), Task::LanguageModel).tokenizer_key,
+                     data(j).tokenizer_key);
+        }
+        // WordNet's glosses are samples of a fixed split, never a stream.
+        Json wordnet = run;
+        wordnet["data"] = {{"format", "wordnet"}, {"stream", true}};
+        std::vector<SpecIssue> parsed;
+        QVERIFY(test::hasIssue(checkRanges(ExperimentSpec::fromJson(wordnet, parsed)),
+                               "data.stream", "set data.format to text"));
         // So a student distilled from that run validates: before, its teacher "predicts a
         // vocabulary of <pieces> pieces, the data's tokenizer 5000 pieces" and was refused.
         Json taught = run;

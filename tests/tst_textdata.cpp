@@ -98,7 +98,7 @@ private Q_SLOTS:
         QCOMPARE(jsonl.texts, (std::vector<std::string>{"tea", "milk"}));
         const TextSamples lines = parse(
             "\xEF\xBB\xBF"
-            "first doc\r\n\n   \nsecond\tdoc\n",
+            "first doc\r\n\n  \r\r\nsecond\tdoc\n",
             TextFileFormat::Lines, o);
         QCOMPARE(lines.texts, (std::vector<std::string>{"first doc", "second\tdoc"}));
         QCOMPARE(lines.lines, (std::vector<int64_t>{1, 4}));

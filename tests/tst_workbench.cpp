@@ -222,9 +222,8 @@ private Q_SLOTS:
                  qPrintable(all));
         for (int r = 1; r < 4; ++r) {
             const QString seen = statuses[m->run(r).id].join('|');
-            QVERIFY2(
-                seen.contains("reusing the stored teacher") && !seen.contains("training teacher"),
-                qPrintable(seen));
+            QVERIFY2(seen.contains("reusing the teacher") && !seen.contains("training teacher"),
+                     qPrintable(seen));
         }
         QCOMPARE(m->rowCount(), 4);
         for (int r = 0; r < 4; ++r) {

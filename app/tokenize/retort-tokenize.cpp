@@ -46,6 +46,9 @@ std::string train(const proto::Request& r) {
         {"character_coverage", "1.0"},
         {"hard_vocab_limit", "false"},  // a small training set may not have vocab_size pieces
         {"num_threads", "1"},           // the same model on every run and machine
+        // A language model's corpus is one document per line: SentencePiece's default (4,192
+        // bytes) skipped longer lines from training, silently.
+        {"max_sentence_length", "1048576"},
         {"minloglevel", "2"},
     };
     Sentences sentences(r.texts);

@@ -235,7 +235,7 @@ TextSamples parseLines(std::istream& in, const std::string& name, const TextFile
         ++n;
         if (n == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // a BOM
         if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.find_first_not_of(" \t") == std::string::npos) continue;
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
         addSample(out, std::move(line), std::string(), n, name, false);
         line = std::string();
     }

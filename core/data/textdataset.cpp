@@ -17,6 +17,11 @@ namespace {
 
 const char* const kWordNetFiles[] = {"data.noun", "data.verb", "data.adj", "data.adv"};
 
+/// Whether the data is read as one stream (a text file's; the validator refuses WordNet's).
+bool streamed(const DataOptions& d) {
+    return d.stream && d.format == DataFormat::Text;
+}
+
 double unitHash(const std::string& salt, const std::string& text) {
     Fnv1a h;
     h.update(salt);
@@ -63,7 +68,7 @@ Split readSplit(const DataOptions& d, Task task) {
     s.source = d.path;
     const TextSamples all = readTextFile(d.path, fileOptions(d, task));
     const bool heldOut = d.test_path.empty();
-    if (d.stream) {
+    if (streamed(d)) {
         // A stream keeps its order: the last tenth of the lines test (without a test file), the
         // validation_fraction of the rest before them validation, the lines before that train.
         const size_t n = all.texts.size(), test = heldOut ? n / 10 : 0,
@@ -83,9 +88,9 @@ Split readSplit(const DataOptions& d, Task task) {
     // none, and a run would train and then fail to score.
     if (s.test.texts.empty())
         throw DataError(d.path, "the test split is empty (" + std::to_string(all.texts.size()) +
-                                    (d.stream ? " lines; the last tenth of the lines go to test"
-                                              : " samples; about 10 % go to test, chosen by a "
-                                                "hash of each text") +
+                                    (streamed(d) ? " lines; the last tenth of the lines go to test"
+                                                 : " samples; about 10 % go to test, chosen by a "
+                                                   "hash of each text") +
                                     "): add samples, or give data.test_path");
     if (readsLabels(d, task)) s.labels = makeLabelMap(s.train, d.path);
     return s;
@@ -109,7 +114,7 @@ torch::Tensor padded(const std::vector<std::vector<int64_t>>& enc, double* meanT
 /// limit_train: a seeded subset of the training split (the tokenizer learns from it too); a
 /// stream's limit counts windows, later.
 void limitTrain(TextSamples& train, const DataOptions& d, int64_t seed) {
-    if (d.stream || d.limit_train <= 0 || size_t(d.limit_train) >= train.texts.size()) return;
+    if (streamed(d) || d.limit_train <= 0 || size_t(d.limit_train) >= train.texts.size()) return;
     std::vector<size_t> order(train.texts.size());
     std::iota(order.begin(), order.end(), 0);
     std::mt19937_64 rng(static_cast<uint64_t>(seed) * 1000003ULL + 12345);
@@ -247,7 +252,7 @@ DataShape probe(const DataOptions& d, Task task) {
                                      1.0 + kPiecesPerWord * words / double(s.train.texts.size()));
         shape.mean_tokens_estimated = true;
     }
-    if (d.stream) shape.mean_tokens = double(d.tokenizer.max_length);  // full windows
+    if (streamed(d)) shape.mean_tokens = double(d.tokenizer.max_length);  // full windows
     limitTrain(s.train, d, d.seed);  // as loadDataset does: its texts are the tokenizer's
     shape.tokenizer_key = Tokenizer::key(d.tokenizer, textsHash(s.train.texts));
     return shape;
@@ -258,7 +263,7 @@ Dataset load(const DataOptions& d, int64_t seed, const TokenizerCache* tokenizer
     Split s = readSplit(d, task);
     limitTrain(s.train, d, seed);
     // A stream's limits count windows (below); a line's sample is its own.
-    if (!d.stream) {
+    if (!streamed(d)) {
         limitByHash(s.test, d.limit_test);
         limitByHash(s.val, d.limit_val);
     }
@@ -268,7 +273,7 @@ Dataset load(const DataOptions& d, int64_t seed, const TokenizerCache* tokenizer
 
     Dataset ds;
     double meanTokens = 0;
-    if (d.stream) {
+    if (streamed(d)) {
         const int64_t width = d.tokenizer.max_length;
         ds.train_x = firstRows(windows(tok.encode(s.train.texts, false), width), d.limit_train);
         ds.val_x = firstRows(windows(tok.encode(s.val.texts, false), width), d.limit_val);
@@ -328,7 +333,7 @@ Dataset load(const DataOptions& d, int64_t seed, const TokenizerCache* tokenizer
             fp.update(reinterpret_cast<const char*>(y->data()), y->size() * sizeof(int64_t));
     // The seed changes the data only through limit_train's subset: without it, every seed of a
     // sweep shares the fingerprint, hence the teacher and its stored outputs.
-    Json prepared = {{"seed", d.limit_train > 0 && !d.stream ? seed : 0},
+    Json prepared = {{"seed", d.limit_train > 0 && !streamed(d) ? seed : 0},
                      {"max_length", d.tokenizer.max_length},
                      {"limit_train", d.limit_train},
                      {"limit_test", d.limit_test},
@@ -336,7 +341,12 @@ Dataset load(const DataOptions& d, int64_t seed, const TokenizerCache* tokenizer
                      {"split_version", ds.split_version}};
     if (d.limit_val > 0) prepared["limit_val"] = d.limit_val;  // keys stored before stay
     if (!labeled) prepared["labels"] = false;
-    if (d.stream) prepared["stream"] = true;
+    if (streamed(d)) {
+        // The splits' sizes too: val and test lines are hashed back to back, and a stream's
+        // line moved from one to the other would leave the same bytes.
+        prepared["stream"] = true;
+        prepared["lines"] = {s.train.texts.size(), s.val.texts.size(), s.test.texts.size()};
+    }
     fp.update(prepared.dump());
     ds.fingerprint = fp.hex();
     ds.test_texts = std::move(s.test.texts);

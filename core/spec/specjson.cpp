@@ -538,6 +538,10 @@ void checkLanguageModel(std::vector<SpecIssue>& out, const ExperimentSpec& s) {
     }
     if (!isTextData(s.data.format))
         out.push_back({"task", "language_model needs text data (data.format text or wordnet)"});
+    if (s.data.stream && s.data.format != DataFormat::Text)
+        out.push_back({"data.stream",
+                       "reads a text file's lines as one stream: WordNet's glosses are samples "
+                       "of a fixed split (set data.format to text, or leave stream out)"});
     const auto decoder = [&](const std::string& key, const ModelOptions& m) {
         if (m.arch != Arch::Transformer)
             out.push_back({key,

@@ -27,7 +27,7 @@ struct SpecValidator::Cache {
     /// TorchScript teachers by file stamp and input shape: output classes, or the error.
     std::map<std::string, std::pair<int64_t, std::string>> scripts;
     std::set<std::string> pending;  // being probed in the background
-    /// The pieces of tokenizers the project holds, by key (only those found).
+    /// The pieces of tokenizers the project holds, by key (only those found; 0: unreadable).
     std::map<std::string, int64_t> vocab;
 };
 
@@ -82,24 +82,32 @@ std::optional<DataShape> SpecValidator::dataShape(const DataOptions& data, Task 
     const DataShape* probed = probedShape(data, task, error);
     if (!probed) return std::nullopt;
     DataShape shape = *probed;
-    if (m_store && !shape.tokenizer_key.empty()) {
-        Cache& c = *m_cache;
-        std::unique_lock<std::mutex> lock(c.mutex);
-        auto it = c.vocab.find(shape.tokenizer_key);
-        if (it == c.vocab.end()) {
-            lock.unlock();
-            try {
-                if (const auto model = m_store->tokenizer(shape.tokenizer_key)) {
-                    const int64_t pieces = Tokenizer::fromModel(*model, data.tokenizer).vocabSize();
-                    lock.lock();
-                    it = c.vocab.emplace(shape.tokenizer_key, pieces).first;
-                }
-            } catch (const std::exception&) {
-                // a stored model that does not load is trained again by the run: the size asked
-            }
-        }
-        if (it != c.vocab.end()) shape.vocab = it->second;
+    if (!m_store || shape.tokenizer_key.empty()) return shape;
+    Cache& c = *m_cache;
+    int64_t pieces = -1;  // -1: not looked up yet; 0: stored but unreadable
+    {
+        std::lock_guard<std::mutex> lock(c.mutex);
+        if (auto it = c.vocab.find(shape.tokenizer_key); it != c.vocab.end()) pieces = it->second;
     }
+    if (pieces < 0) {
+        // Only a tokenizer found is remembered: one the project lacks may come with its next run.
+        std::optional<std::string> model;
+        try {
+            model = m_store->tokenizer(shape.tokenizer_key);
+        } catch (const std::exception&) {
+            // a project that cannot be read now: the size asked for, as without one
+        }
+        if (model) {
+            try {
+                pieces = Tokenizer::fromModel(*model, data.tokenizer).vocabSize();
+            } catch (const std::exception&) {
+                pieces = 0;  // the run trains it again: the size asked for is the best guess
+            }
+            std::lock_guard<std::mutex> lock(c.mutex);
+            c.vocab.emplace(shape.tokenizer_key, pieces);
+        }
+    }
+    if (pieces > 0) shape.vocab = pieces;
     return shape;
 }
 
@@ -262,11 +270,14 @@ std::vector<SpecIssue> SpecValidator::validate(const ExperimentSpec& spec, bool 
                                                  " classes"});
         // A text model on features (or the reverse), heads that do not divide d_model: said
         // once, by checkRanges, which names the model's key (the model cannot be described).
-        const std::string own = key + ".";
+        const auto said = [&](const SpecIssue& i) {
+            for (const char* k : {".arch", ".heads", ".d_model", ".layer_heads", ".layer_ffn"})
+                if (i.key == key + k) return true;
+            return false;
+        };
         if (isTextArch(m.arch) != isTextData(spec.data.format) ||
-            std::any_of(out.begin(), out.end(),
-                        [&](const SpecIssue& i) { return i.key.rfind(own, 0) == 0; }))
-            return classes;
+            std::any_of(out.begin(), out.end(), said))
+            return m.classes > 0 ? m.classes : classes;
         try {
             describeModel(m, *shape);
         } catch (const std::invalid_argument& e) {

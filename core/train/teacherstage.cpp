@@ -111,7 +111,7 @@ void TeacherStage::run(RunContext& ctx, StageServices& services) {
     if (auto it = services.teachers.find(t->cacheKey); it != services.teachers.end()) {
         ctx.teacher = it->second;  // its outputs too: the next stage has nothing to do
         services.message(runId, "teacher",
-                         "reusing the stored teacher " + t->key.substr(0, 8) + " (in memory)");
+                         "reusing the teacher " + t->key.substr(0, 8) + " already in memory");
         return;
     }
     if (services.teachers.size() >= 2)

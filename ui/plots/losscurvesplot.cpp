@@ -71,6 +71,11 @@ LossCurvesPlot::LossCurvesPlot(QWidget* parent) : QWidget(parent), m_plot(new QC
 
     m_plot->setMinimumSize(320, 200);
     m_plot->xAxis->setLabel(tr("Epoch"));
+    // Whole epochs (1, 2, 3; 5, 10, … for long runs), never 1.5.
+    auto epochs = QSharedPointer<QCPAxisTickerFixed>::create();
+    epochs->setTickStep(1.0);
+    epochs->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+    m_plot->xAxis->setTicker(epochs);
     m_plot->legend->setFont(QFont(font().family(), 8));
     m_plot->legend->setSelectableParts(QCPLegend::spItems);
     placeLegendBelow(m_plot, 4);

@@ -442,7 +442,15 @@ void ParetoPlot::drawTeachers() {
 void ParetoPlot::finishAxes(bool empty) {
     m_plot->rescaleAxes();
     const auto xr = m_plot->xAxis->range();
-    m_plot->xAxis->setRange(std::max(1.0, xr.lower / 2), std::max(10.0, xr.upper * 2));
+    double lo = std::max(1.0, xr.lower / 2), hi = std::max(10.0, xr.upper * 2);
+    // At least 1.7 decades wide: QCPAxisTickerLog falls back to linear ticks under 1.6, and
+    // 2·10³ 4·10³ 6·10³ 8·10³ 10⁴ on a log axis crowd into one another at its right end.
+    if (const double ratio = hi / lo; ratio < 50) {
+        const double grow = std::sqrt(50 / ratio);
+        lo = std::max(1.0, lo / grow);
+        hi = lo * 50;
+    }
+    m_plot->xAxis->setRange(lo, hi);
     const auto yr = m_plot->yAxis->range();
     if (byPerplexity()) {
         const double pad = std::max(0.05, (yr.upper - yr.lower) * 0.1);
