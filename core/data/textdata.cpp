@@ -184,14 +184,23 @@ TextSamples parseDelimited(std::istream& in, const std::string& name, bool csv,
     return out;
 }
 
+/// The next line of @p in that is not blank, its number in @p n (counted from 1 over every
+/// line): a UTF-8 BOM dropped from the first, a CRLF's "\r" from each. False at the end.
+bool nextLine(std::istream& in, std::string& line, int64_t& n) {
+    while (std::getline(in, line)) {
+        ++n;
+        if (n == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.find_first_not_of(" \t\r") != std::string::npos) return true;
+    }
+    return false;
+}
+
 TextSamples parseJsonl(std::istream& in, const std::string& name, const TextFileOptions& o) {
     TextSamples out;
     std::string line;
     int64_t n = 0;
-    while (std::getline(in, line)) {
-        ++n;
-        if (n == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // a BOM
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    while (nextLine(in, line, n)) {
         if (const size_t bad = invalidUtf8(line); bad != std::string_view::npos)
             throw DataError(name, at(n) + "invalid UTF-8 at byte " + std::to_string(bad + 1));
         Json j;
@@ -231,11 +240,7 @@ TextSamples parseLines(std::istream& in, const std::string& name, const TextFile
     TextSamples out;
     std::string line;
     int64_t n = 0;
-    while (std::getline(in, line)) {
-        ++n;
-        if (n == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // a BOM
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    while (nextLine(in, line, n)) {
         addSample(out, std::move(line), std::string(), n, name, false);
         line = std::string();
     }
