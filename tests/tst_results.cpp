@@ -99,6 +99,13 @@ private Q_SLOTS:
         // The fp32 model's figures, named as such.
         QVERIFY(o.results.contains("val_accuracy_fp32") &&
                 o.results.contains("test_accuracy_fp32"));
+        // Unquantized, the fp32 model is the evaluated one (its figures are not scored twice):
+        // the same numbers, not missing ones.
+        j.erase("quantize");
+        const RunOutcome dense = runAll(store, j).front();
+        QCOMPARE(dense.status, RunStatus::Completed);
+        QCOMPARE(dense.results["test_accuracy_fp32"], dense.results["test_accuracy"]);
+        QCOMPARE(dense.results["val_accuracy_fp32"], dense.results["val_accuracy"]);
     }
 
     void resumedRunTimesCoverEveryEpoch() {

@@ -128,6 +128,10 @@ void EvaluationStage::run(RunContext& ctx, StageServices& services) {
     const ClassScores test = scores(studentFwd, d.test_x, d.test_y, d.shape.classes);
     const ClassScores val = scores(studentFwd, d.val_x, d.val_y, d.shape.classes);
     const double testAcc = test.accuracy, valAcc = val.accuracy;
+    if (!spec.quantize) {  // nothing changed the trained weights since (CompressionStage)
+        ctx.compression.testAccuracyFp32 = testAcc;
+        ctx.compression.valAccuracyFp32 = valAcc;
+    }
     // Weights that pruning kept but quantization rounded to zero: a figure of its own.
     int64_t quantZeros = 0;
     if (spec.quantize) {
