@@ -151,6 +151,16 @@ private Q_SLOTS:
         e.setSpec(cls);
         QCOMPARE(e.fieldValue("task"), Json("classification"));
         QVERIFY(e.field("student.pooling")->isVisibleTo(&e));
+        // The path's label says what it is for each format (a text file was labelled "Folder",
+        // then "Data path"); a language model hides the label column and shows the stream.
+        QCOMPARE(e.fieldLabel("data.path"), QStringLiteral("Text file"));
+        QVERIFY(e.field("data.label")->isVisibleTo(&e) && !e.field("data.stream")->isVisibleTo(&e));
+        e.setValue("data.format", "wordnet");
+        QCOMPARE(e.fieldLabel("data.path"), QStringLiteral("WordNet folder"));
+        e.setValue("data.format", "idx");
+        QCOMPARE(e.fieldLabel("data.path"), QStringLiteral("Data folder"));
+        e.setSpec(lm);
+        QVERIFY(!e.field("data.label")->isVisibleTo(&e) && e.field("data.stream")->isVisibleTo(&e));
     }
 
     void probesRunOffTheGuiThread() {

@@ -58,7 +58,11 @@ const std::vector<Field<DataOptions>>& dataFields() {
                                "the folder that holds the data files; text: the training file; "
                                "wordnet: the folder of data.noun etc. (/usr/share/wordnet) "
                                "(relative: from the spec file's folder)")
-                               .when(".format", {"synthetic"}, true)),
+                               .when(".format", {"synthetic"}, true)
+                               .labelBy(".format", {{"idx", "Data folder"},
+                                                    {"csv", "Data folder"},
+                                                    {"text", "Text file"},
+                                                    {"wordnet", "WordNet folder"}})),
         field<S>(&S::test_path,
                  key("test_path", "Test file",
                      "text: the test file, read like `path`; empty: a fixed 10 % of `path`, "

@@ -44,6 +44,12 @@ struct KeyBuilder {
         k.when.push_back({std::move(key), std::move(values), negate, true});
         return *this;
     }
+    /// The editor's label by the value of @p key (a sibling when it starts with ".").
+    KeyBuilder& labelBy(std::string key, std::map<std::string, std::string> labels) {
+        k.label_key = std::move(key);
+        k.labels = std::move(labels);
+        return *this;
+    }
     KeyBuilder& noSweep() {
         k.sweepable = false;
         return *this;

@@ -49,6 +49,7 @@ void addFields(std::vector<SpecKey>& out, const std::vector<Field<S>>& fields,
         k.default_value = valueOf(defaults, f.member);
         if (k.section.empty()) k.section = prefix.substr(0, prefix.find('.'));
         for (auto& c : k.when) c.key = resolve(prefix, c.key);
+        if (!k.label_key.empty()) k.label_key = resolve(prefix, k.label_key);
         k.when.insert(k.when.begin(), extra.begin(), extra.end());
         if (adjust) adjust(k);
         out.push_back(std::move(k));

@@ -9,6 +9,7 @@
 
 #include "spec/experimentspec.h"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,6 +61,10 @@ struct SpecKey {
     int decimals = 3;                ///< editor: decimals of a number field
     double step = 0.1;               ///< editor: step of a number field
     std::vector<KeyCondition> when;  ///< applies only when all hold (editor visibility, toJson)
+    /// editor: the label by the value of another key (`label_key`; data.path reads "Text file"
+    /// for text data, "WordNet folder" for WordNet), `label` for any other value
+    std::string label_key;
+    std::map<std::string, std::string> labels;
 };
 
 /// An editor section: the prefix its keys share, its title, and whether it is optional.

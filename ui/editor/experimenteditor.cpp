@@ -588,11 +588,8 @@ void ExperimentEditor::updateVisibility(const Json& effective) {
     // teacher) enables or disables the field; any other (the data format, the teacher's form,
     // the architecture) shows or hides it.
     auto show = [&](QWidget* w, const QString& key, bool visible) {
-        QWidget* target = key == "data.path" ? w->parentWidget() : w;
-        target->setVisible(visible);
-        if (auto* form = qobject_cast<QFormLayout*>(
-                target->parentWidget() ? target->parentWidget()->layout() : nullptr))
-            if (QWidget* label = form->labelForField(target)) label->setVisible(visible);
+        (key == "data.path" ? w->parentWidget() : w)->setVisible(visible);
+        if (QWidget* label = labelOf(w, key)) label->setVisible(visible);
     };
     for (const auto& b : m_bindings) {
         const SpecKey* k = findSpecKey(b->key.toStdString());
@@ -608,7 +605,28 @@ void ExperimentEditor::updateVisibility(const Json& effective) {
         }
         show(b->widget, b->key, visible);
         b->widget->setEnabled(enabled);
+        if (!k->label_key.empty())
+            if (auto* label = qobject_cast<QLabel*>(labelOf(b->widget, b->key))) {
+                const auto it = k->labels.find(conditionValue(effective, k->label_key));
+                label->setText(
+                    QString::fromStdString(it != k->labels.end() ? it->second : k->label));
+            }
     }
+}
+
+QWidget* ExperimentEditor::labelOf(QWidget* w, const QString& key) const {
+    QWidget* target = key == "data.path" ? w->parentWidget() : w;  // the path's row: edit + button
+    auto* form = qobject_cast<QFormLayout*>(
+        target->parentWidget() ? target->parentWidget()->layout() : nullptr);
+    return form ? form->labelForField(target) : nullptr;
+}
+
+QString ExperimentEditor::fieldLabel(const QString& key) const {
+    for (const auto& b : m_bindings)
+        if (b->key == key)
+            if (auto* label = qobject_cast<QLabel*>(labelOf(b->widget, b->key)))
+                return label->text();
+    return {};
 }
 
 QWidget* ExperimentEditor::field(const QString& key) const {

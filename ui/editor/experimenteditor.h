@@ -54,6 +54,9 @@ public:
     Json fieldValue(const QString& key) const;
     /// The message marked at a field ("" when it is fine).
     QString fieldError(const QString& key) const;
+    /// The label the form shows beside @p key's field (some follow another key: data.path's
+    /// follows the format).
+    QString fieldLabel(const QString& key) const;
     QString budgetText() const;
 
 Q_SIGNALS:
@@ -71,6 +74,8 @@ private:
     /// Shows, hides, enables fields by the registry's conditions on @p effective (the spec
     /// with its defaults, as refreshWidgets computed it).
     void updateVisibility(const Json& effective);
+    /// The form's label of a key's field @p w.
+    QWidget* labelOf(QWidget* w, const QString& key) const;
     void validate();
     void userEdit(const QString& key, const Json& value);
     QWidget* addField(QFormLayout* form, const QString& label, const QString& key, QWidget* widget,
