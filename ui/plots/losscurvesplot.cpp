@@ -437,6 +437,10 @@ void LossCurvesPlot::rebuild() {
     const auto yr = m_plot->yAxis->range();
     const double pad = std::max(1e-3, (yr.upper - yr.lower) * 0.08);
     m_plot->yAxis->setRange(yr.lower - pad, yr.upper + pad);
+    if (!anyPoint) {  // nothing to scale to: the first epochs of 0..1 (it showed −1..6)
+        m_plot->xAxis->setRange(0.8, 5.2);
+        m_plot->yAxis->setRange(0, 1);
+    }
     m_plot->legend->setVisible(m_plot->legend->itemCount() > 0);
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
