@@ -297,11 +297,54 @@ private Q_SLOTS:
         QVERIFY(p2t.waitForFinished(60000));
         const QStringList read = words(QString::fromUtf8(p2t.readAllStandardOutput()));
         QVERIFY(read.size() > 200);
+        for (int page = 1; page < 100; ++page) whole.insert(QString::number(page));  // numbered
         QStringList broken;
         for (const QString& w : read)
             if (!whole.contains(w)) broken << w;
         QVERIFY2(broken.isEmpty(), qPrintable(QString::number(broken.size()) +
                                               " fragments: " + broken.join(QStringLiteral(" | "))));
+        // No page ends with a heading whose section starts on the next ("Validation accuracy per
+        // epoch" closed a page of a language-model study's report, its plot on the next).
+        QStringList headings;
+        const QString print =
+            ReportWriter(store).html([](const QString&, const QImage&) { return QString(); }, true);
+        // (A heading over a plot is left out: pdftotext does not see the plot below it.)
+        static const QRegularExpression heading(
+            QStringLiteral("<h[1-4][^>]*>(.*?)</h[1-4]>\\s*(<p><img)?"));
+        for (auto m = heading.globalMatch(print); m.hasNext();) {
+            const auto match = m.next();
+            if (!match.captured(2).isEmpty()) continue;
+            QTextDocument plain;
+            plain.setHtml(match.captured(1));
+            headings << plain.toPlainText().simplified();
+        }
+        QVERIFY(headings.size() > 5);
+        QProcess info;
+        info.start(QStandardPaths::findExecutable("pdfinfo"), {pdf});
+        QVERIFY(info.waitForFinished(60000));
+        const int pages = QRegularExpression(QStringLiteral("Pages:\\s+(\\d+)"))
+                              .match(QString::fromUtf8(info.readAllStandardOutput()))
+                              .captured(1)
+                              .toInt();
+        QVERIFY(pages > 1);
+        for (int page = 1; page <= pages; ++page) {
+            QProcess one;
+            one.start(QStandardPaths::findExecutable("pdftotext"),
+                      {"-f", QString::number(page), "-l", QString::number(page), pdf, "-"});
+            QVERIFY(one.waitForFinished(60000));
+            QStringList lines;
+            QString text = QString::fromUtf8(one.readAllStandardOutput());
+            text.replace(QChar(0xFB01), "fi").replace(QChar(0xFB02), "fl");
+            static const QRegularExpression number(QStringLiteral("^\\d+$"));  // page numbers
+            for (const QString& l : text.split('\n'))
+                if (!l.simplified().isEmpty() && !number.match(l.simplified()).hasMatch())
+                    lines << l.simplified();
+            if (page < pages && !lines.isEmpty())
+                QVERIFY2(!headings.contains(lines.back()),
+                         qPrintable(QStringLiteral("page %1 ends with the heading '%2'")
+                                        .arg(page)
+                                        .arg(lines.back())));
+        }
         QVERIFY(read.contains(QStringLiteral("1,691,960")) &&
                 read.contains(QStringLiteral("perplexity")));
     }

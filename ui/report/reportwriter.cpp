@@ -12,15 +12,21 @@
 
 #include "plots/qcustomplotinclude.h"
 
+#include <QAbstractTextDocumentLayout>
 #include <QApplication>
 #include <QBuffer>
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QGuiApplication>
 #include <QPageLayout>
 #include <QPdfWriter>
+#include <QScreen>
+#include <QTextBlock>
+#include <QTextCursor>
 #include <QTextDocument>
+#include <QTextFrame>
 
 #include <unistd.h>
 
@@ -28,6 +34,70 @@
 #include <set>
 
 namespace retort::ui {
+
+namespace {
+
+/// Moves every heading that would end a page (its section starting on the next) to the next
+/// page. Lays out a copy as QTextDocument::print lays out an unpaginated document (the
+/// printer's page in device pixels; 2 cm margins given at the screen's resolution, which the
+/// layout scales to the device's), so the breaks it finds are print's: a heading whose page
+/// has less than an inch left below it gets a page break before it.
+void keepHeadingsWithTheirText(QTextDocument& doc, QPagedPaintDevice& printer) {
+    const QScreen* screen = QGuiApplication::primaryScreen();
+    const qreal source = screen ? qRound(screen->logicalDotsPerInchY()) : 100,
+                sourceX = screen ? qRound(screen->logicalDotsPerInchX()) : 100,
+                dpi = printer.logicalDpiY();
+    const int margin = int((2 / 2.54) * source), sideMargin = int((2 / 2.54) * sourceX);
+    const qreal deviceMargin = margin * dpi / source, inch = dpi;
+    for (int pass = 0; pass < 50; ++pass) {  // one heading moved per pass
+        // Its images come from @p doc's resources through the parent, as print's copy's do.
+        std::unique_ptr<QTextDocument> copy(doc.clone(&doc));
+        copy->documentLayout()->setPaintDevice(&printer);
+        QTextFrameFormat frame = copy->rootFrame()->frameFormat();
+        frame.setTopMargin(margin);  // as print sets them
+        frame.setBottomMargin(margin);
+        frame.setLeftMargin(sideMargin);
+        frame.setRightMargin(sideMargin);
+        copy->rootFrame()->setFrameFormat(frame);
+        const qreal page = printer.height();
+        copy->setPageSize(QSizeF(printer.width(), page));
+        int orphan = -1;
+        for (QTextBlock b = copy->begin(); b.isValid() && orphan < 0; b = b.next()) {
+            if (b.blockFormat().headingLevel() == 0 ||
+                b.blockFormat().pageBreakPolicy() & QTextFormat::PageBreak_AlwaysBefore)
+                continue;
+            // Where a block's first and last lines lie (a line that does not fit moves to the
+            // next page: the block's rectangle alone does not say so).
+            auto lineSpan = [&](const QTextBlock& x, bool last) {
+                const QRectF r = copy->documentLayout()->blockBoundingRect(x);
+                const QTextLayout* l = x.layout();
+                if (!l || l->lineCount() == 0) return last ? r.bottom() : r.top();
+                const QRectF line = l->lineAt(last ? l->lineCount() - 1 : 0).rect();
+                return r.top() + (last ? line.bottom() : line.top());
+            };
+            const qreal top = lineSpan(b, false), bottom = lineSpan(b, true);
+            const qreal onPage = std::floor(top / page);
+            bool alone = std::floor((bottom - 1) / page) != onPage ||  // split over two pages
+                         (onPage + 1) * page - deviceMargin - bottom < inch / 4;
+            // What follows (a plot's image, a table's first row) must start on its page.
+            if (const QTextBlock next = b.next(); next.isValid()) {
+                const QRectF r = copy->documentLayout()->blockBoundingRect(next);
+                const QTextLayout* l = next.layout();
+                const qreal firstBottom =
+                    l && l->lineCount() ? r.top() + l->lineAt(0).rect().bottom() : r.bottom();
+                alone = alone || std::floor((firstBottom - 1) / page) != onPage;
+            }
+            if (alone) orphan = b.blockNumber();
+        }
+        if (orphan < 0) return;
+        QTextCursor at(doc.findBlockByNumber(orphan));
+        QTextBlockFormat f = at.blockFormat();
+        f.setPageBreakPolicy(QTextFormat::PageBreak_AlwaysBefore);
+        at.setBlockFormat(f);
+    }
+}
+
+}  // namespace
 
 using report::esc;
 
@@ -590,6 +660,7 @@ void ReportWriter::write(const QString& path) const {
         writer.setCreator(QString::fromStdString(versionString()));
         writer.setPageLayout(QPageLayout(QPageSize(QPageSize::A4), QPageLayout::Portrait,
                                          QMarginsF(15, 15, 15, 15), QPageLayout::Millimeter));
+        keepHeadingsWithTheirText(doc, writer);
         doc.print(&writer);
     }
     if (pdf.isEmpty()) throw std::runtime_error(target + ": the PDF could not be rendered");
