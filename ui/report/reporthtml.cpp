@@ -196,7 +196,7 @@ QString fittingTableHtml(const Table& t, ColumnWidths widths) {
     std::vector<double> percent(columns);
     for (size_t c = 0; c < columns; ++c) percent[c] = std::floor(1000 * share[c] / total) / 10;
     QString h = QStringLiteral(
-        "<table width=\"100%\" cellspacing=\"0\" cellpadding=\"2\" border=\"1\">\n<tr>");
+        "<table width=\"100%\" cellspacing=\"0\" cellpadding=\"2\" border=\"1\">\n<thead><tr>");
     for (int c = 0; c < n; ++c)
         h += QStringLiteral("<th width=\"%1%\"%2>%3</th>")
                  .arg(percent[size_t(c)], 0, 'f', 1)
@@ -204,7 +204,8 @@ QString fittingTableHtml(const Table& t, ColumnWidths widths) {
                           ? QStringLiteral(" class=\"num\"")
                           : QString(),
                       esc(t.headers[c]));
-    h += QStringLiteral("</tr>\n");
+    // A header row (repeated on each page a long table spans in the PDF).
+    h += QStringLiteral("</tr></thead>\n");
     for (const auto& row : t.rows) {
         h += QStringLiteral("<tr>");
         for (int c = 0; c < n; ++c) {
