@@ -236,6 +236,13 @@ private Q_SLOTS:
         // empty, half for two epochs).
         QVERIFY2(l->plot()->xAxis->range().lower > 0.5,
                  qPrintable(QString::number(l->plot()->xAxis->range().lower)));
+        // The y label names the metric in words that fit the axis ("ation perplexity
+        // (languag" was what a short plot showed of "Validation perplexity (language models)").
+        l->setMetric("val_perplexity");
+        l->redrawNow();
+        QCOMPARE(l->plot()->yAxis->label(), QStringLiteral("Validation perplexity"));
+        l->setMetric("val_accuracy");
+        l->redrawNow();
         // Its ticks are whole epochs (it marked 1, 1.5, 2, 2.5, 3).
         l->plot()->replot();
         for (double t : l->plot()->xAxis->tickVector())

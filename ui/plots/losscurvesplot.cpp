@@ -9,8 +9,10 @@
 #include "plots/qcustomplotinclude.h"
 
 #include <QComboBox>
+#include <QFontMetrics>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QRegularExpression>
 #include <QSignalBlocker>
 #include <QSlider>
 #include <QStandardItemModel>
@@ -411,7 +413,13 @@ void LossCurvesPlot::rebuild() {
         if ((many && !m_focus.contains(id)) || xs.isEmpty()) g->removeFromLegend();
         m_graphRuns.push_back(id);
     }
-    m_plot->yAxis->setLabel(m_metric->currentText());
+    // The axis says what is plotted, at most as long as the axis: "(language models)" says
+    // where a metric applies and left "ation perplexity (languag" of a short plot's label.
+    static const QRegularExpression where(QStringLiteral("\\s*\\([^()]*\\)$"));
+    QString axis = m_metric->currentText().remove(where);
+    axis = QFontMetrics(m_plot->yAxis->labelFont())
+               .elidedText(axis, Qt::ElideRight, std::max(60, m_plot->axisRect()->height() - 8));
+    m_plot->yAxis->setLabel(axis);
     bool anyPoint = false;
     for (int i = 0; i < m_plot->graphCount(); ++i) anyPoint |= !m_plot->graph(i)->data()->isEmpty();
     setPlotHint(m_plot, m_series.empty()
