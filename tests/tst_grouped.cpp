@@ -80,6 +80,25 @@ private Q_SLOTS:
         QSettings::setDefaultFormat(QSettings::NativeFormat);
     }
 
+    void identicalCurvesStayVisible() {
+        // Two runs with the same figures (one configuration run twice on a CPU): the second
+        // curve lay exactly over the first and hid it. Now it is dashed and says whose twin it is.
+        LossCurvesPlot l;
+        for (const qint64 id : {1, 2}) {
+            l.appendEpoch(id, "same", 1, {{"val_accuracy", 0.5}});
+            l.appendEpoch(id, "same", 2, {{"val_accuracy", 0.6}});
+        }
+        l.appendEpoch(3, "other", 1, {{"val_accuracy", 0.5}});
+        l.appendEpoch(3, "other", 2, {{"val_accuracy", 0.7}});
+        l.setMetric("val_accuracy");
+        l.redrawNow();
+        QStringList dashed;
+        for (int i = 0; i < l.plot()->graphCount(); ++i)
+            if (l.plot()->graph(i)->pen().style() == Qt::DashLine)
+                dashed << l.plot()->graph(i)->name();
+        QCOMPARE(dashed, QStringList{QStringLiteral("#2 same (= #1)")});
+    }
+
     void groupedTableComparesWithTheBaseline() {
         auto w = window("grouped.retort");
         QVERIFY(w);

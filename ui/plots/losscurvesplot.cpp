@@ -388,18 +388,28 @@ void LossCurvesPlot::rebuild() {
     } else {
         rebuildGrouped(key);
     }
+    // A curve identical to one drawn before it would hide it completely (two runs of one
+    // configuration on a deterministic CPU): it is drawn dashed, and its legend entry says so.
+    std::map<std::pair<QVector<double>, QVector<double>>, qint64> drawn;
     for (const qint64 id : order) {
         const Series& s = m_series.at(id);
         QVector<double> xs, ys;
         curveOf(s, key, alpha, xs, ys);
         QCPGraph* g = m_plot->addGraph();
         const auto label = s.pretrained.find(prefix);
-        g->setName(label != s.pretrained.end()
-                       ? QStringLiteral("%1 · %2").arg(label->second, s.name)
-                       : s.name);
+        QString name = label != s.pretrained.end()
+                           ? QStringLiteral("%1 · %2").arg(label->second, s.name)
+                           : s.name;
+        const auto twin = xs.isEmpty() ? drawn.end() : drawn.find({xs, ys});
+        if (twin != drawn.end())
+            name += tr(" (= #%1)").arg(twin->second);
+        else if (!xs.isEmpty())
+            drawn[{xs, ys}] = id;
+        g->setName(name);
         QColor color = runColor(id);
         if (!m_focus.isEmpty() && !m_focus.contains(id)) color.setAlpha(50);  // not compared: faded
-        g->setPen(QPen(color, m_focus.contains(id) ? 3 : 2));
+        g->setPen(QPen(color, m_focus.contains(id) ? 3 : 2,
+                       twin != drawn.end() ? Qt::DashLine : Qt::SolidLine));
         g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, color, color, 5));
         g->setData(xs, ys, true);
         g->setVisible(!s.hidden);
