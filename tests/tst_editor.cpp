@@ -2,6 +2,7 @@
 // its probes of the data run off the GUI thread, the wheel only changes a focused field, an
 // invalid value disables Run with its message, and the Budget box follows the spec.
 
+#include "guitestutil.h"
 #include "testutil.h"
 
 #include "editor/experimenteditor.h"
@@ -24,35 +25,18 @@
 using namespace retort;
 using namespace retort::ui;
 
-namespace {
-
-void screenshot(QWidget* w, const QString& name) {
-    QTest::qWait(120);  // let batched redraws happen first
-    QDir().mkpath(RETORT_SCREENSHOT_DIR);
-    QVERIFY(w->grab().save(QStringLiteral(RETORT_SCREENSHOT_DIR "/") + name));
-}
-
-}  // namespace
+using test::screenshot;
 
 class TestEditor : public QObject {
     Q_OBJECT
     QTemporaryDir m_dir;
 
     std::unique_ptr<MainWindow> window(const char* project) {
-        auto w = std::make_unique<MainWindow>();
-        w->setConfirmClose(false);
-        w->resize(1280, 800);
-        w->show();
-        if (!w->openProject(m_dir.filePath(project))) return nullptr;
-        return w;
+        return test::openWindow(m_dir, project);
     }
 
 private Q_SLOTS:
-    void initTestCase() {
-        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope,
-                           m_dir.filePath("settings"));
-        QSettings::setDefaultFormat(QSettings::NativeFormat);
-    }
+    void initTestCase() { test::keepSettingsIn(m_dir); }
 
     void editorFieldsComeFromTheKeyRegistry() {
         // Before the registry the editor had its own key list: no field for weight_decay,

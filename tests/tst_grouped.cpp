@@ -2,6 +2,7 @@
 // the difference to a baseline (faded within noise), baseline by right-click, the Pareto plot
 // of means with whiskers and undecided points, the curves' mean with a band; checked against
 // numbers computed here by hand, and photographed with none, a few and many configurations.
+#include "guitestutil.h"
 #include "testutil.h"
 
 #include "plots/losscurvesplot.h"
@@ -26,13 +27,9 @@
 using namespace retort;
 using namespace retort::ui;
 
-namespace {
+using test::screenshot;
 
-void screenshot(QWidget* w, const QString& name) {
-    QTest::qWait(120);  // let batched plot redraws (40 ms) happen first
-    QDir().mkpath(RETORT_SCREENSHOT_DIR);
-    QVERIFY(w->grab().save(QStringLiteral(RETORT_SCREENSHOT_DIR "/") + name));
-}
+namespace {
 
 /// The t quantile for 2 degrees of freedom at 0.975 (any table).
 constexpr double kT2 = 4.302652730;
@@ -65,20 +62,11 @@ class TestGrouped : public QObject {
     QTemporaryDir m_dir;
 
     std::unique_ptr<MainWindow> window(const char* project) {
-        auto w = std::make_unique<MainWindow>();
-        w->setConfirmClose(false);
-        w->resize(1280, 800);
-        w->show();
-        if (!w->openProject(m_dir.filePath(project))) return nullptr;
-        return w;
+        return test::openWindow(m_dir, project);
     }
 
 private Q_SLOTS:
-    void initTestCase() {
-        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope,
-                           m_dir.filePath("settings"));
-        QSettings::setDefaultFormat(QSettings::NativeFormat);
-    }
+    void initTestCase() { test::keepSettingsIn(m_dir); }
 
     void identicalCurvesStayVisible() {
         // Two runs with the same figures (one configuration run twice on a CPU): the second

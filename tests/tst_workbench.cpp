@@ -1,3 +1,4 @@
+#include "guitestutil.h"
 #include "testutil.h"
 
 #include "cluster/slurm.h"
@@ -43,6 +44,8 @@
 using namespace retort;
 using namespace retort::ui;
 
+using test::screenshot;
+
 namespace {
 
 Json sweepSpec() {
@@ -54,12 +57,6 @@ Json sweepSpec() {
     return j;
 }
 
-void screenshot(QWidget* w, const QString& name) {
-    QTest::qWait(120);  // let batched plot redraws (40 ms) happen first
-    QDir().mkpath(RETORT_SCREENSHOT_DIR);
-    QVERIFY(w->grab().save(QStringLiteral(RETORT_SCREENSHOT_DIR "/") + name));
-}
-
 }  // namespace
 
 class TestWorkbench : public QObject {
@@ -67,20 +64,11 @@ class TestWorkbench : public QObject {
     QTemporaryDir m_dir;
 
     std::unique_ptr<MainWindow> window(const char* project) {
-        auto w = std::make_unique<MainWindow>();
-        w->setConfirmClose(false);
-        w->resize(1280, 800);
-        w->show();
-        if (!w->openProject(m_dir.filePath(project))) return nullptr;
-        return w;
+        return test::openWindow(m_dir, project);
     }
 
 private Q_SLOTS:
-    void initTestCase() {
-        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope,
-                           m_dir.filePath("settings"));
-        QSettings::setDefaultFormat(QSettings::NativeFormat);
-    }
+    void initTestCase() { test::keepSettingsIn(m_dir); }
 
     // With no project open Run is disabled, and the status bar says why and what to do.
     void noProjectSaysWhyRunIsDisabled() {

@@ -9,7 +9,6 @@
 #include "plots/qcustomplotinclude.h"
 
 #include <QComboBox>
-#include <QFontMetrics>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QRegularExpression>
@@ -423,13 +422,11 @@ void LossCurvesPlot::rebuild() {
         if ((many && !m_focus.contains(id)) || xs.isEmpty()) g->removeFromLegend();
         m_graphRuns.push_back(id);
     }
-    // The axis says what is plotted, at most as long as the axis: "(language models)" says
-    // where a metric applies and left "ation perplexity (languag" of a short plot's label.
+    // The axis says what is plotted: "(language models)" says where a metric applies, and
+    // left "ation perplexity (languag" of a short plot's label. (Eliding to the axis rect's
+    // height here cut "Validation accuracy" too: the rect is not laid out yet.)
     static const QRegularExpression where(QStringLiteral("\\s*\\([^()]*\\)$"));
-    QString axis = m_metric->currentText().remove(where);
-    axis = QFontMetrics(m_plot->yAxis->labelFont())
-               .elidedText(axis, Qt::ElideRight, std::max(60, m_plot->axisRect()->height() - 8));
-    m_plot->yAxis->setLabel(axis);
+    m_plot->yAxis->setLabel(m_metric->currentText().remove(where));
     bool anyPoint = false;
     for (int i = 0; i < m_plot->graphCount(); ++i) anyPoint |= !m_plot->graph(i)->data()->isEmpty();
     setPlotHint(m_plot, m_series.empty()
