@@ -62,7 +62,7 @@ struct DataOptions {
     /// text, language_model: the file's lines in order are one stream of tokens cut into
     /// max_length windows (false: each line or row is a sample, cut at max_length)
     bool stream = false;
-    TokenizerOptions tokenizer;        ///< text, wordnet: the subword tokenizer
+    TokenizerOptions tokenizer;  ///< text, wordnet: the subword tokenizer
     int64_t seed = 1;  ///< the validation split, limit_train's subset, synthetic data; fixed, so
                        ///< every student seed of a sweep sees the same data
 };
